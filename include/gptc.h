@@ -1,0 +1,210 @@
+/* gptc.h: the public C API of libgptc, GPT-style transformer language models in C.
+ * This header is the contract: every declaration says shapes, ownership and errors.
+ * Nothing here prints or exits; failures return a gptc_status and leave a message
+ * in the context, read with gptc_errmsg(). */
+#ifndef GPTC_H
+#define GPTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GPTC_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- status codes */
+typedef enum gptc_status {
+    GPTC_OK = 0,
+    GPTC_ENOMEM,   /* an allocation failed */
+    GPTC_EIO,      /* a file could not be opened, read, written or renamed */
+    GPTC_EFORMAT,  /* outside data is malformed (safetensors, JSON, vocab, tokens) */
+    GPTC_EINVAL,   /* an argument or configuration value is invalid */
+    GPTC_ERANGE,   /* a value is out of range (token id, index, size overflow) */
+    GPTC_ENOTSUP,  /* valid but not supported (dtype, activation, encoding) */
+    GPTC_EINTERNAL,/* a self-check failed (e.g. a BLAS kernel computed wrong results) */
+    GPTC_STATUS_COUNT
+} gptc_status;
+
+/* A short English name of a status code ("out of memory", ...). Never NULL. */
+const char *gptc_strstatus(gptc_status s);
+
+/* ---------------------------------------------------------------- context
+ * A context holds the last error message, the thread count and the compute backend
+ * (the BLAS kernel chosen for this CPU). One context per thread of use; a context is
+ * not thread-safe, but separate contexts are independent. */
+typedef struct gptc_ctx gptc_ctx;
+
+typedef struct gptc_ctx_params {
+    int n_threads;      /* 0: all cores the process may use */
+    int quiet_backend;  /* reserved, 0 */
+} gptc_ctx_params;
+
+gptc_ctx_params gptc_ctx_default_params(void);
+/* Returns NULL only when memory is exhausted. */
+gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params);
+void gptc_ctx_free(gptc_ctx *ctx); /* NULL is a no-op */
+/* The message of the last failure in ctx ("" when none). Valid until the next call. */
+const char *gptc_errmsg(const gptc_ctx *ctx);
+int gptc_ctx_n_threads(const gptc_ctx *ctx);
+
+/* The matrix-multiply backend for this CPU, chosen on first use: which library and
+ * kernel ("openblas 0.3.21 SkylakeX (openmp)", or "builtin"), and whether its self-check
+ * passed. Fills a human-readable description into buf. Returns GPTC_OK or the error
+ * of the backend initialization. */
+gptc_status gptc_backend_describe(gptc_ctx *ctx, char *buf, size_t buf_size);
+
+/* ---------------------------------------------------------------- tokenizer
+ * Byte-level BPE as GPT-2 (tiktoken "gpt2"), and the tiktoken encodings
+ * r50k_base, p50k_base, cl100k_base, o200k_base. A tokenizer is immutable after
+ * loading and may be used from several threads at once. */
+typedef struct gptc_tokenizer gptc_tokenizer;
+
+/* Loads from a directory or file: vocab.json + merges.txt, tokenizer.json,
+ * encoder.json + vocab.bpe, or a .tiktoken rank file. */
+gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out);
+/* One of tiktoken's encodings by name, read from the data directory
+ * ($GPTC_DATA_DIR, else the share/gptc folder next to the gptc program). */
+gptc_status gptc_tokenizer_from_encoding(gptc_ctx *ctx, const char *name, gptc_tokenizer **out);
+void gptc_tokenizer_free(gptc_tokenizer *tok);
+/* Number of ids (ordinary + special). */
+size_t gptc_tokenizer_n_vocab(const gptc_tokenizer *tok);
+/* Id of a special token such as "<|endoftext|>", or -1. */
+int32_t gptc_tokenizer_special_id(const gptc_tokenizer *tok, const char *text);
+
+/* Encodes len bytes of text. Special tokens are recognized only when allow_special
+ * is non-zero; otherwise their text is encoded as ordinary bytes. *ids is allocated
+ * with malloc and owned by the caller (free()). Invalid UTF-8 is encoded byte-wise. */
+gptc_status gptc_tokenizer_encode(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text,
+                                  size_t len, int allow_special, int32_t **ids, size_t *n_ids);
+/* Decodes ids to raw bytes (which may be invalid UTF-8 when ids split a character).
+ * *text is malloc'ed, NUL-terminated, owned by the caller; *len excludes the NUL.
+ * An id out of range fails with GPTC_ERANGE naming the id and its position. */
+gptc_status gptc_tokenizer_decode(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids,
+                                  size_t n_ids, char **text, size_t *len);
+
+/* Streaming decode: feed ids one at a time, get only complete UTF-8 characters out.
+ * Bytes that can never become valid UTF-8 come out as U+FFFD. */
+typedef struct gptc_decoder gptc_decoder;
+gptc_status gptc_decoder_new(gptc_ctx *ctx, const gptc_tokenizer *tok, gptc_decoder **out);
+void gptc_decoder_free(gptc_decoder *dec);
+/* Appends the text completed by id to out (up to out_cap bytes; 64 is always enough
+ * for one id of a GPT-2 vocabulary, out_cap >= 4 + longest token). *out_len = bytes written. */
+gptc_status gptc_decoder_push(gptc_ctx *ctx, gptc_decoder *dec, int32_t id, char *out,
+                              size_t out_cap, size_t *out_len);
+/* Flushes what remains (an incomplete character becomes U+FFFD). */
+gptc_status gptc_decoder_flush(gptc_ctx *ctx, gptc_decoder *dec, char *out, size_t out_cap,
+                               size_t *out_len);
+
+/* Writes vocab.json + merges.txt (+ special_tokens_map.json when there are special
+ * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. */
+gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *dir);
+
+/* ---------------------------------------------------------------- model config */
+typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
+
+typedef struct gptc_config {
+    int n_layer, n_head, n_embd, n_positions, vocab_size;
+    int n_inner;                 /* MLP width; 0 means 4 * n_embd (GPT2Config) */
+    float layer_norm_epsilon;    /* 1e-5 */
+    float embd_pdrop, attn_pdrop, resid_pdrop; /* dropout probabilities (training only) */
+    int bos_token_id, eos_token_id;
+    char activation_function[16]; /* "gelu_new" (GPT-2) or "gelu" */
+    /* Block options, so later architectures are configurations of one block. GPT-2:
+     * causal = 1, pre_norm = 1, learned positions, no cross-attention. */
+    int causal;          /* 1: causal self-attention; 0: bidirectional (BERT) */
+    int pre_norm;        /* 1: x + f(ln(x)) (GPT-2); 0: ln(x + f(x)) (BERT, Transformer) */
+    int sinusoidal_pos;  /* 1: fixed sinusoidal positions instead of learned wpe */
+    int cross_attention; /* 1: blocks attend to an encoder output (encoder-decoder) */
+    int tie_word_embeddings; /* 1: lm_head shares wte */
+} gptc_config;
+
+/* GPT-2 124M defaults. */
+gptc_config gptc_config_default(void);
+/* Presets: "tiny", "small", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl".
+ * Fails with GPTC_EINVAL for an unknown name (the message lists the known ones). */
+gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out);
+/* Checks ranges and that n_embd is divisible by n_head. */
+gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *cfg);
+
+/* ---------------------------------------------------------------- model
+ * A model owns its parameters (one buffer), and, once training is enabled, gradients,
+ * AdamW moments and an activation arena sized for (max_batch, max_seq). */
+typedef struct gptc_model gptc_model;
+
+/* A new model with GPT-2's initialization: normal(0, 0.02) weights, residual output
+ * projections (attn.c_proj, mlp.c_proj) normal(0, 0.02/sqrt(2*n_layer)), zero biases,
+ * layer-norm weights 1. Deterministic for a seed. */
+gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out);
+/* Loads config.json + model.safetensors from a Hugging Face-layout directory
+ * (F32/F16/BF16 tensors; names with or without "transformer."; lm_head optional). */
+gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out);
+/* Writes config.json and model.safetensors (F32, or BF16 when dtype is GPTC_BF16) into
+ * dir (created if missing), each atomically. */
+gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype);
+void gptc_model_free(gptc_model *m);
+const gptc_config *gptc_model_config(const gptc_model *m);
+
+/* Parameter counts by kind. */
+typedef struct gptc_param_counts {
+    size_t embedding;  /* wte + wpe */
+    size_t attention;  /* c_attn + attn.c_proj weights and biases */
+    size_t mlp;        /* c_fc + mlp.c_proj weights and biases */
+    size_t layernorm;  /* ln_1, ln_2, ln_f */
+    size_t head;       /* untied lm_head (0 when tied) */
+    size_t total;
+} gptc_param_counts;
+gptc_param_counts gptc_model_param_counts(const gptc_config *cfg);
+/* Bytes of activations kept for backward at batch B x T (training), floats * 4. */
+size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T);
+
+/* Forward pass over tokens (B, T), row-major. When targets is non-NULL, returns the
+ * mean cross-entropy over positions whose target is not -100 in *loss (else *loss is
+ * not touched). Logits (B, T, V) stay inside the model: gptc_model_logits().
+ * T may be at most n_positions; B*T at most the size the model was prepared for
+ * (gptc_model_prepare), which happens on first use and is the only allocation. */
+gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens,
+                               const int32_t *targets, int B, int T, float *loss);
+/* Pointer to the logits of the last forward, (B, T, V). Valid until the next forward. */
+const float *gptc_model_logits(const gptc_model *m);
+/* Allocates the activation arena for up to B x T (and gradients when training). */
+gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int training);
+
+/* Training mode turns dropout on (with the given seed stream) and off. */
+void gptc_model_set_training(gptc_model *m, int training, uint64_t dropout_seed);
+/* Zeroes the gradient buffer. */
+void gptc_model_zero_grad(gptc_model *m);
+/* Backward pass of the last forward with targets: adds d(loss * loss_scale)/d(params)
+ * into the gradients (call several times for accumulation, with loss_scale = 1/steps). */
+gptc_status gptc_model_backward(gptc_ctx *ctx, gptc_model *m, float loss_scale);
+/* Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales
+ * the gradients by max_norm / (norm + 1e-6) as torch.nn.utils.clip_grad_norm_. */
+float gptc_model_clip_grad(gptc_model *m, float max_norm);
+
+/* AdamW (torch.optim.AdamW semantics): decoupled weight decay applied to 2-D tensors
+ * only; biases, layer-norm parameters are not decayed. t counts steps from 1. */
+typedef struct gptc_adamw_params {
+    float lr, beta1, beta2, eps, weight_decay;
+} gptc_adamw_params;
+gptc_adamw_params gptc_adamw_default_params(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 */
+gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw_params *p, int t);
+
+/* Named access to parameters, gradients and AdamW moments, in Hugging Face names
+ * without prefix ("wte.weight", "h.0.attn.c_attn.weight", ...). i in [0, n_tensors). */
+typedef struct gptc_tensor_info {
+    const char *name;
+    int ndim;
+    int64_t shape[4];
+    size_t numel;
+    float *data;  /* parameter values */
+    float *grad;  /* gradient, NULL before training is prepared */
+    float *m, *v; /* AdamW moments, NULL before the first step */
+} gptc_tensor_info;
+size_t gptc_model_n_tensors(const gptc_model *m);
+gptc_status gptc_model_tensor(const gptc_model *m, size_t i, gptc_tensor_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GPTC_H */

@@ -1,0 +1,37 @@
+/* cli.h: what the subcommands share: option parsing helpers, error printing, and
+ * the subcommand entry points (one file each: cmd_<name>.c). The CLI prints; the
+ * library never does. */
+#ifndef GPTC_CLI_H
+#define GPTC_CLI_H
+
+#include "gptc.h"
+#include <stdio.h>
+
+typedef int (*gptc_cmd_fn)(int argc, char **argv);
+
+int cmd_init(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_detokenize(int argc, char **argv);
+int cmd_tokenizer_train(int argc, char **argv);
+
+/* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
+ * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and
+ * returns 1; a missing value prints an error and exits 2. */
+int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **out);
+int cli_opt_int(int argc, char **argv, int *i, const char *name, long *out);
+int cli_opt_float(int argc, char **argv, int *i, const char *name, double *out);
+int cli_flag(char **argv, int i, const char *name);
+/* "--help"/"-h" at position i: prints usage to stdout and exits 0. */
+void cli_help_check(char **argv, int i, const char *usage);
+/* Prints "gptc <cmd>: unknown option X" + "try `gptc <cmd> --help`" to stderr, exit 2. */
+_Noreturn void cli_bad_option(const char *cmd, const char *arg);
+/* Prints "gptc <cmd>: error: <msg>" to stderr and exits 1 (msg from ctx when non-NULL). */
+_Noreturn void cli_die(const char *cmd, gptc_ctx *ctx, const char *fmt, ...);
+/* A context with the thread count from --threads (0 = all) or exits. */
+gptc_ctx *cli_ctx(const char *cmd, int n_threads);
+/* Prints a JSON string with escapes to f. */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

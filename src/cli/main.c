@@ -1,0 +1,36 @@
+/* main.c: the gptc program: one binary, subcommands. Each subcommand lives in
+ * cmd_<name>.c and parses its own options. */
+#include "cli.h"
+#include <string.h>
+
+static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } commands[] = {
+    {"init", cmd_init, "create a new model directory (presets, GPT-2 initialization)"},
+    {"info", cmd_info, "show a model's config, parameter counts, memory and the compute kernel"},
+    {"eval", cmd_eval, "score token ids with a model: loss and perplexity"},
+    {"tokenize", cmd_tokenize, "text -> token ids (GPT-2 BPE, tiktoken encodings)"},
+    {"detokenize", cmd_detokenize, "token ids -> text"},
+    {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE vocabulary from text files"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "gptc %s: GPT language models in C\n\nusage: gptc <command> [options]\n\ncommands:\n",
+            GPTC_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`gptc <command> --help` shows a command's options and an example.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("gptc %s\n", GPTC_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "gptc: unknown command '%s'\ntry `gptc --help`\n", argv[1]);
+    return 2;
+}

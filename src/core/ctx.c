@@ -1,0 +1,106 @@
+/* ctx.c: the context (error message, threads, backend handle) and the allocation pair.
+ * The BLAS backend itself lives in kernels/blas.c; this file only frees it. */
+#define _GNU_SOURCE
+#include "core.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void gptc_backend_release(struct gptc_backend *b); /* kernels/blas.c */
+
+static const char *const status_names[] = {
+    "ok", "out of memory", "I/O error", "malformed input", "invalid argument",
+    "out of range", "not supported", "internal self-check failed",
+};
+_Static_assert(sizeof(status_names) / sizeof(status_names[0]) == GPTC_STATUS_COUNT,
+               "status_names must cover gptc_status");
+
+const char *gptc_strstatus(gptc_status s) {
+    if ((unsigned)s >= GPTC_STATUS_COUNT) return "unknown status";
+    return status_names[s];
+}
+
+gptc_ctx_params gptc_ctx_default_params(void) {
+    gptc_ctx_params p = {0};
+    return p;
+}
+
+static int default_threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#endif
+}
+
+gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params) {
+    gptc_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : default_threads();
+    ctx->fail_alloc_after = -1;
+    return ctx;
+}
+
+void gptc_ctx_free(gptc_ctx *ctx) {
+    if (!ctx) return;
+    gptc_backend_release(ctx->backend);
+    free(ctx);
+}
+
+const char *gptc_errmsg(const gptc_ctx *ctx) { return ctx ? ctx->err : "no context"; }
+int gptc_ctx_n_threads(const gptc_ctx *ctx) { return ctx->n_threads; }
+
+gptc_status gptc_fail(gptc_ctx *ctx, gptc_status code, const char *fmt, ...) {
+    if (!ctx) return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+gptc_status gptc_fail_prefix(gptc_ctx *ctx, gptc_status code, const char *fmt, ...) {
+    if (!ctx) return code;
+    char prefix[GPTC_ERRMSG_MAX], old[GPTC_ERRMSG_MAX];
+    memcpy(old, ctx->err, sizeof old);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    snprintf(ctx->err, sizeof ctx->err, "%s: %s", prefix, old);
+    return code;
+}
+
+int gptc_mul_ok(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
+int gptc_add_ok(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
+
+void *gptc_alloc(gptc_ctx *ctx, size_t n, const char *what) {
+    void *p = NULL;
+    if (ctx && ctx->fail_alloc_after >= 0 && ctx->fail_alloc_after-- == 0) {
+        gptc_fail(ctx, GPTC_ENOMEM, "out of memory allocating %zu bytes for %s", n, what);
+        return NULL;
+    }
+    size_t rounded;
+    if (!gptc_add_ok(n ? n : 1, 63, &rounded) || posix_memalign(&p, 64, rounded & ~(size_t)63)) {
+        gptc_fail(ctx, GPTC_ENOMEM, "out of memory allocating %zu bytes for %s", n, what);
+        return NULL;
+    }
+    return p;
+}
+
+void *gptc_calloc(gptc_ctx *ctx, size_t count, size_t size, const char *what) {
+    size_t n;
+    if (!gptc_mul_ok(count, size, &n)) {
+        gptc_fail(ctx, GPTC_ENOMEM, "size overflow allocating %zu x %zu bytes for %s", count, size, what);
+        return NULL;
+    }
+    void *p = gptc_alloc(ctx, n, what);
+    if (p) memset(p, 0, n);
+    return p;
+}
+
+void gptc_free(void *p) { free(p); }

@@ -1,0 +1,178 @@
+/* file.c: see file.h. POSIX only (mmap, fsync, rename). */
+#define _GNU_SOURCE
+#include "file.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int gptc_file_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+gptc_status gptc_file_map(gptc_ctx *ctx, const char *path, gptc_mapped *out) {
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return gptc_fail(ctx, GPTC_EIO, "%s: is a directory, expected a file", path);
+    }
+    out->size = (size_t)st.st_size;
+    if (out->size == 0) {
+        close(fd);
+        out->data = (const unsigned char *)"";
+        return GPTC_OK;
+    }
+    void *p = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) return gptc_fail(ctx, GPTC_EIO, "%s: cannot map: %s", path, strerror(errno));
+    out->data = p;
+    out->is_mmap = 1;
+    return GPTC_OK;
+}
+
+void gptc_file_unmap(gptc_mapped *m) {
+    if (m->is_mmap) munmap((void *)m->data, m->size);
+    memset(m, 0, sizeof *m);
+}
+
+gptc_status gptc_file_read(gptc_ctx *ctx, const char *path, char **data, size_t *size) {
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        fclose(f);
+        return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory reading", path);
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory reading", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return gptc_fail(ctx, GPTC_EIO, "%s: read error", path);
+    }
+    buf[n] = 0;
+    *data = buf;
+    *size = n;
+    return GPTC_OK;
+}
+
+gptc_status gptc_atomic_open(gptc_ctx *ctx, gptc_atomic_file *af, const char *path) {
+    memset(af, 0, sizeof *af);
+    if (strlen(path) >= sizeof af->path) return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
+    strcpy(af->path, path);
+    snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
+    af->f = fopen(af->tmp, "wb");
+    if (!af->f) return gptc_fail(ctx, GPTC_EIO, "%s: cannot create: %s", af->tmp, strerror(errno));
+    return GPTC_OK;
+}
+
+gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *data, size_t n) {
+    if (n && fwrite(data, 1, n, af->f) != n) {
+        int e = errno;
+        gptc_atomic_abort(af);
+        return gptc_fail(ctx, GPTC_EIO, "%s: write failed: %s", af->path, strerror(e));
+    }
+    return GPTC_OK;
+}
+
+static void fsync_dir_of(const char *path) {
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af) {
+    int bad = fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
+    int e = errno;
+    if (fclose(af->f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    af->f = NULL;
+    if (bad) {
+        unlink(af->tmp);
+        return gptc_fail(ctx, GPTC_EIO, "%s: write failed: %s", af->path, strerror(e));
+    }
+    if (rename(af->tmp, af->path) != 0) {
+        e = errno;
+        unlink(af->tmp);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot replace: %s", af->path, strerror(e));
+    }
+    fsync_dir_of(af->path);
+    return GPTC_OK;
+}
+
+void gptc_atomic_abort(gptc_atomic_file *af) {
+    if (af->f) {
+        fclose(af->f);
+        af->f = NULL;
+    }
+    if (af->tmp[0]) unlink(af->tmp);
+}
+
+gptc_status gptc_file_write_atomic(gptc_ctx *ctx, const char *path, const gptc_iovec *parts, int n_parts) {
+    gptc_atomic_file af;
+    gptc_status s = gptc_atomic_open(ctx, &af, path);
+    for (int i = 0; s == GPTC_OK && i < n_parts; i++) s = gptc_atomic_write(ctx, &af, parts[i].data, parts[i].size);
+    return s == GPTC_OK ? gptc_atomic_commit(ctx, &af) : s;
+}
+
+gptc_status gptc_mkdirs(gptc_ctx *ctx, const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char c = *p;
+            *p = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return gptc_fail(ctx, GPTC_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
+            *p = c;
+            if (!c) break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return gptc_fail(ctx, GPTC_EIO, "%s: not a directory", path);
+    return GPTC_OK;
+}
+
+gptc_status gptc_path_join(gptc_ctx *ctx, char *out, size_t cap, const char *dir, const char *name) {
+    if (snprintf(out, cap, "%s/%s", dir, name) >= (int)cap)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s/%s: path too long", dir, name);
+    return GPTC_OK;
+}

@@ -1,0 +1,83 @@
+/* kernels.h: forward/backward ops of the transformer on plain float arrays (CPU).
+ * Conventions (llm.c): B batch, T time, C channels, OC output channels, NH heads,
+ * V vocabulary. Backward functions ADD into gradient arrays; the caller zeroes them.
+ * Every op is parallel (OpenMP over rows) and vectorized; each keeps a plain scalar
+ * reference (the *_ref functions in kernels_ref.c) used as the oracle in tests. */
+#ifndef GPTC_KERNELS_H
+#define GPTC_KERNELS_H
+
+#include "../core/core.h"
+
+/* ---- GEMM backend (kernels/blas.c) ----
+ * C[M,N] = alpha * op(A) @ op(B) + beta * C, row-major, op = transpose when trans_x.
+ * Goes to the BLAS kernel chosen for this CPU (chosen and self-checked on first use). */
+gptc_status gptc_backend_init(gptc_ctx *ctx);
+void gptc_sgemm(gptc_ctx *ctx, int trans_a, int trans_b, int M, int N, int K, float alpha,
+                const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- linear (Hugging Face Conv1D layout: w is [C, OC]) ----
+ * inp (N, C), w (C, OC), bias (OC) or NULL -> out (N, OC) */
+void k_matmul_forward(gptc_ctx *ctx, float *out, const float *inp, const float *w, const float *bias,
+                      int N, int C, int OC);
+/* dout (N, OC) -> dinp (N, C) += dout @ w^T, dw (C, OC) += inp^T @ dout, dbias += sum rows.
+ * dinp/dbias may be NULL. */
+void k_matmul_backward(gptc_ctx *ctx, float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, int N, int C, int OC);
+
+/* ---- LM head with weights [V, C] (tied to wte): logits (N, V) = inp (N, C) @ wte^T */
+void k_lmhead_forward(gptc_ctx *ctx, float *logits, const float *inp, const float *wte, int N, int C, int V);
+/* dinp (N, C) += dlogits @ wte ; dwte (V, C) += dlogits^T @ inp */
+void k_lmhead_backward(gptc_ctx *ctx, float *dinp, float *dwte, const float *dlogits, const float *inp,
+                       const float *wte, int N, int C, int V);
+
+/* ---- embeddings: out (B, T, C) = wte[tokens] + wpe[t]  (wpe may be NULL) */
+void k_embed_forward(float *out, const int32_t *tokens, const float *wte, const float *wpe, int B, int T, int C);
+void k_embed_backward(float *dwte, float *dwpe, const float *dout, const int32_t *tokens, int B, int T, int C);
+
+/* ---- layer norm over the last dim: inp (N, C) -> out (N, C); mean, rstd (N) saved */
+void k_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                         const float *b, int N, int C, float eps);
+void k_layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                          const float *w, const float *mean, const float *rstd, int N, int C);
+
+/* ---- GELU: "gelu_new" tanh approximation (GPT-2) when exact == 0, erf GELU when 1 */
+void k_gelu_forward(float *out, const float *inp, size_t n, int exact);
+void k_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n, int exact);
+
+/* ---- residual: out = a + b */
+void k_add_forward(float *out, const float *a, const float *b, size_t n);
+
+/* ---- dropout with a counter-based generator (no mask stored): element i of the
+ * stream (seed, offset) is kept with probability 1-p and scaled by 1/(1-p).
+ * In-place forward on x; backward applies the same mask to dx in place. p == 0: no-op. */
+void k_dropout(float *x, size_t n, float p, uint64_t seed, uint64_t offset);
+
+/* ---- multi-head self-attention core.
+ * qkv (B, T, 3C) holds q, k, v side by side (c_attn output) -> out (B, T, C).
+ * att (B, NH, T, T) keeps the post-softmax (and post-dropout) probabilities for backward;
+ * preatt (B, NH, T, T) scratch. causal: mask j > i. scale 1/sqrt(C/NH).
+ * Dropout on probabilities with (p, seed, offset) as k_dropout. */
+void k_attention_forward(gptc_ctx *ctx, float *out, float *preatt, float *att, const float *qkv,
+                         int B, int T, int C, int NH, int causal, float p, uint64_t seed, uint64_t offset);
+/* dqkv (B, T, 3C) += ; dpreatt, datt scratch of (B, NH, T, T). att must be what forward left. */
+void k_attention_backward(gptc_ctx *ctx, float *dqkv, float *dpreatt, float *datt, const float *dout,
+                          const float *qkv, const float *att, int B, int T, int C, int NH, int causal,
+                          float p, uint64_t seed, uint64_t offset);
+
+/* ---- softmax + cross-entropy over rows of logits (N, V).
+ * losses (N): -log softmax(logits)[target], 0 where target == -100 (ignored).
+ * Returns the number of non-ignored rows. */
+int k_crossentropy_forward(float *losses, const float *logits, const int32_t *targets, int N, int V);
+/* dlogits (N, V) = (softmax - onehot) * dloss for non-ignored rows, 0 for ignored
+ * (written, not added: dlogits may alias logits). */
+void k_crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets, int N, int V,
+                             float dloss);
+
+/* ---- AdamW (torch.optim.AdamW) on n elements; t counts from 1 */
+void k_adamw(float *param, const float *grad, float *m, float *v, size_t n, float lr, float beta1,
+             float beta2, float eps, float weight_decay, int t);
+/* sum of squares (double accumulation) */
+double k_sumsq(const float *x, size_t n);
+void k_scale(float *x, size_t n, float s);
+
+#endif
