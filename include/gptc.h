@@ -166,7 +166,8 @@ size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T);
  * (gptc_model_prepare), which happens on first use and is the only allocation. */
 gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens,
                                const int32_t *targets, int B, int T, float *loss);
-/* Pointer to the logits of the last forward, (B, T, V). Valid until the next forward. */
+/* Pointer to the logits of the last forward, (B, T, V). Valid until the next forward or
+ * backward (backward reuses the buffer for their gradient; then this returns NULL). */
 const float *gptc_model_logits(const gptc_model *m);
 /* Allocates the activation arena for up to B x T (and gradients when training). */
 gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int training);

@@ -15,6 +15,9 @@ int cmd_eval(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_detokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
  * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and

@@ -6,6 +6,9 @@
 static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } commands[] = {
     {"init", cmd_init, "create a new model directory (presets, GPT-2 initialization)"},
     {"info", cmd_info, "show a model's config, parameter counts, memory and the compute kernel"},
+    {"prepare", cmd_prepare, "text, folders, JSONL -> token shards with a train/val split"},
+    {"train", cmd_train, "pre-train a GPT on prepared shards (checkpoints, resume, early stop)"},
+    {"plot", cmd_plot, "draw a run's loss and learning-rate curves to SVG"},
     {"eval", cmd_eval, "score token ids with a model: loss and perplexity"},
     {"tokenize", cmd_tokenize, "text -> token ids (GPT-2 BPE, tiktoken encodings)"},
     {"detokenize", cmd_detokenize, "token ids -> text"},

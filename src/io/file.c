@@ -176,3 +176,49 @@ gptc_status gptc_path_join(gptc_ctx *ctx, char *out, size_t cap, const char *dir
         return gptc_fail(ctx, GPTC_EINVAL, "%s/%s: path too long", dir, name);
     return GPTC_OK;
 }
+
+gptc_status gptc_file_copy(gptc_ctx *ctx, const char *src, const char *dst) {
+    gptc_mapped m;
+    gptc_status s = gptc_file_map(ctx, src, &m);
+    if (s) return s;
+    gptc_iovec part = {m.data, m.size};
+    s = gptc_file_write_atomic(ctx, dst, &part, 1);
+    gptc_file_unmap(&m);
+    return s;
+}
+
+#include <dirent.h>
+gptc_status gptc_dir_copy_files(gptc_ctx *ctx, const char *src_dir, const char *dst_dir) {
+    DIR *d = opendir(src_dir);
+    if (!d) return gptc_fail(ctx, GPTC_EIO, "%s: cannot open directory: %s", src_dir, strerror(errno));
+    gptc_status s = GPTC_OK;
+    struct dirent *e;
+    while (s == GPTC_OK && (e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char a[4096], b[4096];
+        struct stat st;
+        if ((s = gptc_path_join(ctx, a, sizeof a, src_dir, e->d_name))) break;
+        if (stat(a, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if ((s = gptc_path_join(ctx, b, sizeof b, dst_dir, e->d_name))) break;
+        s = gptc_file_copy(ctx, a, b);
+    }
+    closedir(d);
+    return s;
+}
+
+void gptc_remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char p[4096];
+            if (snprintf(p, sizeof p, "%s/%s", path, e->d_name) >= (int)sizeof p) continue;
+            struct stat st;
+            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) gptc_remove_tree(p);
+            else unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}

@@ -36,4 +36,12 @@ gptc_status gptc_mkdirs(gptc_ctx *ctx, const char *path);
 /* dir + "/" + name into out (fails with GPTC_EINVAL when it does not fit). */
 gptc_status gptc_path_join(gptc_ctx *ctx, char *out, size_t cap, const char *dir, const char *name);
 
+
+
+/* Copies src to dst atomically. */
+gptc_status gptc_file_copy(gptc_ctx *ctx, const char *src, const char *dst);
+/* Copies every regular file of src_dir into dst_dir (not recursive). */
+gptc_status gptc_dir_copy_files(gptc_ctx *ctx, const char *src_dir, const char *dst_dir);
+/* Removes a directory tree (best effort; used for stale temp and old checkpoints). */
+void gptc_remove_tree(const char *path);
 #endif

@@ -37,7 +37,9 @@ struct gptc_model {
     float *acts;
     size_t acts_floats;
     float *logits;          /* (B, T, V) view into acts */
-    int last_B, last_T, last_has_targets;
+    int last_B, last_T, last_has_targets, last_n_valid;
+    int logits_valid;       /* 0 after backward: the buffer then holds dlogits */
+    uint64_t last_call;     /* dropout stream of the last forward */
     int32_t *last_tokens, *last_targets; /* copies, (max_B * max_T) each */
     int training;
     uint64_t dropout_seed, dropout_calls;

@@ -1,0 +1,100 @@
+/* train.h: pre-training pieces (internal): learning-rate schedules, token shards and
+ * the data loader, and the trainer loop with checkpoints and exact resume. */
+#ifndef GPTC_TRAIN_H
+#define GPTC_TRAIN_H
+
+#include "../core/core.h"
+#include "../io/file.h"
+
+/* ---- learning-rate schedules, equal to Hugging Face's get_*_schedule_with_warmup.
+ * step counts optimizer steps from 0 (the first step uses step 0: lr 0 in warmup). */
+typedef enum gptc_sched_kind { GPTC_SCHED_CONSTANT, GPTC_SCHED_LINEAR, GPTC_SCHED_COSINE } gptc_sched_kind;
+typedef struct gptc_schedule {
+    gptc_sched_kind kind;
+    float lr, min_lr;       /* min_lr: where linear/cosine decay ends (0 = HF's default) */
+    long warmup, total;
+} gptc_schedule;
+float gptc_schedule_lr(const gptc_schedule *s, long step);
+int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
+
+/* ---- token shards (docs/formats.md):
+ *   bytes 0..7   magic "GPTCTOKS"
+ *   8..11  u32   version (1)
+ *   12..15 u32   bytes per token (2: uint16, 4: uint32)
+ *   16..23 u64   token count
+ *   24..31 u64   document count
+ *   32..35 u32   vocabulary size the ids are below
+ *   36..63       zero
+ *   64..         tokens, little-endian */
+#define GPTC_SHARD_MAGIC "GPTCTOKS"
+#define GPTC_SHARD_HEADER 64
+typedef struct gptc_shard {
+    gptc_mapped map;
+    int width;            /* 2 or 4 */
+    size_t n_tokens, n_docs;
+    uint32_t vocab_size;
+    const unsigned char *tokens;
+} gptc_shard;
+gptc_status gptc_shard_open(gptc_ctx *ctx, const char *path, gptc_shard *out);
+void gptc_shard_close(gptc_shard *s);
+static inline int32_t gptc_shard_token(const gptc_shard *s, size_t i) {
+    const unsigned char *p = s->tokens + i * (size_t)s->width;
+    return s->width == 2 ? (int32_t)(p[0] | p[1] << 8)
+                         : (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+/* Writes tokens atomically; width chosen by vocab_size (uint16 when it fits). */
+gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids, size_t n, size_t n_docs,
+                             uint32_t vocab_size);
+
+#endif
+
+/* ---- the trainer (trainer.c): the loop of `gptc train`, writing OUT/metrics.jsonl,
+ * OUT/checkpoints/step-N/ and OUT/model/. It never prints: it reports events to the
+ * caller's callback. */
+typedef struct gptc_model gptc_model;
+
+typedef struct gptc_train_opts {
+    const char *data_dir, *out_dir;
+    const char *init_dir;       /* start from this model directory, or NULL */
+    gptc_config cfg;            /* architecture when init_dir is NULL and not resuming;
+                                   vocab_size <= 0 takes the data's vocabulary size */
+    int resume;                 /* continue the run in out_dir from its newest checkpoint */
+    int arch_given;             /* the user passed architecture options (checked on resume) */
+    int batch_size, seq_len, grad_accum;
+    long max_steps;             /* 0: derived from epochs */
+    double epochs;
+    gptc_schedule sched;        /* lr, min_lr, warmup, kind; total filled in by the trainer */
+    float weight_decay, beta1, beta2, eps, grad_clip;
+    float dropout;              /* < 0: keep the model's */
+    uint64_t seed;
+    int sequential;             /* --loader sequential */
+    int eval_every, eval_batches, save_every, keep_last, patience;
+    int sample_tokens;          /* tokens generated at each evaluation (0: none) */
+    volatile int *stop;         /* set by a signal handler: checkpoint and return */
+} gptc_train_opts;
+
+void gptc_train_default_opts(gptc_train_opts *o);
+
+typedef enum gptc_train_event_kind {
+    GPTC_EV_START, GPTC_EV_STEP, GPTC_EV_EVAL, GPTC_EV_SAMPLE, GPTC_EV_CHECKPOINT, GPTC_EV_EARLY_STOP,
+    GPTC_EV_INTERRUPTED, GPTC_EV_DONE
+} gptc_train_event_kind;
+
+typedef struct gptc_train_event {
+    gptc_train_event_kind kind;
+    long step, max_steps, start_step;
+    float train_loss, lr, grad_norm, val_loss, best_val_loss;
+    double tokens_per_s, elapsed_s;
+    const int32_t *sample; size_t n_sample;   /* GPTC_EV_SAMPLE: generated ids */
+    const char *path;                         /* checkpoint or model directory */
+    size_t n_params, train_tokens, val_tokens;
+} gptc_train_event;
+typedef void (*gptc_train_cb)(void *user, const gptc_train_event *ev);
+
+gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user);
+
+/* The options of a run, saved as OUT/run.json at its start so that --resume continues
+ * with the same ones (options given again on the command line override them).
+ * Strings loaded are owned by the caller's buffer store (data_buf, data_cap). */
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
+gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);

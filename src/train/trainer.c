@@ -1,0 +1,767 @@
+/* trainer.c: the pre-training loop: data loader (random windows or sequential),
+ * gradient accumulation, clipping, AdamW with a schedule, evaluation, samples,
+ * checkpoints written as whole directories (temp dir, then rename), keep-last and
+ * best, early stopping, exact resume, and OUT/model. Progress goes to a callback. */
+#define _GNU_SOURCE
+#include "train.h"
+#include "../io/safetensors.h"
+#include "../model/model.h"
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void gptc_train_default_opts(gptc_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->cfg = gptc_config_default();
+    o->batch_size = 8;
+    o->seq_len = 128;
+    o->grad_accum = 1;
+    o->epochs = 1;
+    o->sched.kind = GPTC_SCHED_COSINE;
+    o->sched.lr = 6e-4f;
+    o->sched.warmup = 0;
+    o->weight_decay = 0.1f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.95f;
+    o->eps = 1e-8f;
+    o->grad_clip = 1.0f;
+    o->dropout = -1;
+    o->seed = 1337;
+    o->eval_every = 100;
+    o->eval_batches = 10;
+    o->keep_last = 2;
+    o->sample_tokens = 48;
+}
+
+/* ------------------------------------------------------------------ state */
+
+typedef struct run_state {
+    long step;              /* optimizer steps done */
+    uint64_t rng;           /* loader random stream */
+    uint64_t data_pos;      /* sequential loader position */
+    uint64_t dropout_calls;
+    float best_val;         /* +inf when none */
+    long best_step;
+    int bad_evals;          /* evaluations without improvement */
+    double elapsed;         /* seconds of training before this process */
+} run_state;
+
+static uint64_t next_u64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* One micro-batch of B rows of T inputs and shifted targets. */
+static void load_batch(const gptc_shard *sh, run_state *rs, int sequential, int B, int T, int32_t *inp,
+                       int32_t *tgt) {
+    size_t n = sh->n_tokens, need = (size_t)B * T + 1;
+    if (sequential) {
+        if (rs->data_pos + need > n) rs->data_pos = 0;
+        size_t p = (size_t)rs->data_pos;
+        for (size_t i = 0; i < (size_t)B * T; i++) {
+            inp[i] = gptc_shard_token(sh, p + i);
+            tgt[i] = gptc_shard_token(sh, p + i + 1);
+        }
+        rs->data_pos += (uint64_t)B * T;
+        return;
+    }
+    size_t span = n - (size_t)T; /* start in [0, n - T - 1] */
+    for (int b = 0; b < B; b++) {
+        size_t p = (size_t)(next_u64(&rs->rng) % span);
+        for (int t = 0; t < T; t++) {
+            inp[b * T + t] = gptc_shard_token(sh, p + (size_t)t);
+            tgt[b * T + t] = gptc_shard_token(sh, p + (size_t)t + 1);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_state *rs, const gptc_train_opts *o) {
+    json_t *j = json_object();
+    char buf[32];
+    json_object_set_new(j, "format", json_string("gptc-trainer-state"));
+    json_object_set_new(j, "version", json_integer(1));
+    json_object_set_new(j, "step", json_integer(rs->step));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->rng);
+    json_object_set_new(j, "rng_state", json_string(buf));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->data_pos);
+    json_object_set_new(j, "data_position", json_string(buf));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->dropout_calls);
+    json_object_set_new(j, "dropout_calls", json_string(buf));
+    json_object_set_new(j, "best_val_loss", isfinite(rs->best_val) ? json_real(rs->best_val) : json_null());
+    json_object_set_new(j, "best_step", json_integer(rs->best_step));
+    json_object_set_new(j, "evals_without_improvement", json_integer(rs->bad_evals));
+    json_object_set_new(j, "elapsed_s", json_real(rs->elapsed));
+    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
+    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
+    char *text = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
+    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
+    gptc_status s = gptc_file_write_atomic(ctx, path, parts, 2);
+    free(text);
+    return s;
+}
+
+static int parse_u64(json_t *j, const char *key, uint64_t *out) {
+    json_t *v = json_object_get(j, key);
+    if (!json_is_string(v)) return 0;
+    char *e;
+    errno = 0;
+    unsigned long long x = strtoull(json_string_value(v), &e, 10);
+    if (errno || *e) return 0;
+    *out = x;
+    return 1;
+}
+
+static gptc_status load_state_json(gptc_ctx *ctx, const char *path, run_state *rs, const gptc_train_opts *o) {
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: invalid JSON: %s", path, err.line, err.text);
+    gptc_status s = GPTC_OK;
+    json_t *step = json_object_get(j, "step"), *best = json_object_get(j, "best_val_loss");
+    if (!json_is_integer(step) || !parse_u64(j, "rng_state", &rs->rng) ||
+        !parse_u64(j, "data_position", &rs->data_pos) || !parse_u64(j, "dropout_calls", &rs->dropout_calls)) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed step, rng_state, data_position or dropout_calls", path);
+    } else {
+        rs->step = (long)json_integer_value(step);
+        rs->best_val = json_is_number(best) ? (float)json_number_value(best) : INFINITY;
+        rs->best_step = (long)json_integer_value(json_object_get(j, "best_step"));
+        rs->bad_evals = (int)json_integer_value(json_object_get(j, "evals_without_improvement"));
+        rs->elapsed = json_number_value(json_object_get(j, "elapsed_s"));
+        static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
+        const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
+        for (int i = 0; i < 3 && !s; i++) {
+            json_int_t v = json_integer_value(json_object_get(j, same[i]));
+            if (v != have[i])
+                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run used %s=%lld but this resume asks for %d; "
+                                                "pass the same value to resume exactly", path, same[i], (long long)v, have[i]);
+        }
+    }
+    json_decref(j);
+    return s;
+}
+
+static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char *path) {
+    size_t n = m->n_tensors;
+    gptc_st_entry *e = gptc_calloc(ctx, 2 * n, sizeof *e, "optimizer entries");
+    char (*names)[80] = gptc_calloc(ctx, 2 * n, sizeof *names, "optimizer names");
+    gptc_status s = GPTC_ENOMEM;
+    if (e && names) {
+        for (size_t i = 0; i < 2 * n; i++) {
+            const gptc_ptensor *t = &m->tensors[i % n];
+            snprintf(names[i], sizeof names[i], "%s.%s", t->name, i < n ? "exp_avg" : "exp_avg_sq");
+            e[i].name = names[i];
+            e[i].ndim = t->ndim;
+            e[i].shape[0] = t->shape[0];
+            e[i].shape[1] = t->shape[1];
+            e[i].data = (i < n ? m->adam_m : m->adam_v) + t->offset;
+        }
+        static const char *const meta[] = {"format", "gptc-adamw", NULL};
+        s = gptc_st_write(ctx, path, e, 2 * n, GPTC_F32, meta);
+    }
+    gptc_free(e);
+    gptc_free(names);
+    return s;
+}
+
+static gptc_status load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path) {
+    gptc_safetensors st;
+    gptc_status s = gptc_st_open(ctx, path, &st);
+    if (s) return s;
+    if (!m->adam_m) {
+        m->adam_m = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW first moments");
+        m->adam_v = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW second moments");
+        if (!m->adam_m || !m->adam_v) s = GPTC_ENOMEM;
+    }
+    for (size_t i = 0; !s && i < 2 * m->n_tensors; i++) {
+        const gptc_ptensor *t = &m->tensors[i % m->n_tensors];
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", t->name, i < m->n_tensors ? "exp_avg" : "exp_avg_sq");
+        const gptc_st_tensor *x = gptc_st_find(&st, name);
+        if (!x) s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s is missing", path, name);
+        else if (x->numel != t->numel)
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s has %zu values, the model needs %zu", path, name, x->numel,
+                          t->numel);
+        else gptc_st_to_f32(x, (i < m->n_tensors ? m->adam_m : m->adam_v) + t->offset);
+    }
+    gptc_st_close(&st);
+    return s;
+}
+
+/* Writes a model directory (config, weights, tokenizer files) at dir. */
+static gptc_status write_model_dir(gptc_ctx *ctx, const gptc_model *m, const char *dir, const char *tok_dir) {
+    gptc_status s = gptc_mkdirs(ctx, dir);
+    if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
+    if (!s && tok_dir) s = gptc_dir_copy_files(ctx, tok_dir, dir);
+    return s;
+}
+
+/* Replaces dir by tmp (both directories) as atomically as directories allow: the old
+ * one is moved aside first and removed after the new one is in place. */
+static gptc_status replace_dir(gptc_ctx *ctx, const char *tmp, const char *dir) {
+    char old[4200];
+    snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid());
+    int had = gptc_file_exists(dir);
+    if (had && rename(dir, old) != 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot move aside: %s", dir, strerror(errno));
+    if (rename(tmp, dir) != 0) {
+        int e = errno;
+        if (had) rename(old, dir);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot rename into place: %s", dir, strerror(e));
+    }
+    if (had) gptc_remove_tree(old);
+    return GPTC_OK;
+}
+
+static gptc_status write_checkpoint(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
+                                    const char *tok_dir, char *final_dir, size_t cap) {
+    char tmp[4200], path[4300];
+    snprintf(final_dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
+    snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%ld.%ld", o->out_dir, rs->step, (long)getpid());
+    gptc_remove_tree(tmp);
+    gptc_status s = write_model_dir(ctx, m, tmp, tok_dir);
+    if (!s && m->adam_m) {
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+        s = save_optimizer(ctx, m, path);
+    }
+    if (!s) {
+        /* trainer_state.json last: its presence marks a complete checkpoint */
+        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
+        s = save_state_json(ctx, path, rs, o);
+    }
+    if (!s) s = replace_dir(ctx, tmp, final_dir);
+    if (s) gptc_remove_tree(tmp);
+    return s;
+}
+
+/* Steps of the complete checkpoints in OUT/checkpoints, ascending. */
+static size_t list_checkpoints(const char *out_dir, long *steps, size_t cap) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long st;
+        char tail;
+        if (sscanf(e->d_name, "step-%ld%c", &st, &tail) != 1) continue;
+        char p[4500];
+        snprintf(p, sizeof p, "%s/%s/trainer_state.json", dir, e->d_name);
+        if (!gptc_file_exists(p)) continue;
+        if (n < cap) steps[n++] = st;
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
+            long t = steps[j];
+            steps[j] = steps[j - 1];
+            steps[j - 1] = t;
+        }
+    return n;
+}
+
+/* Keeps the newest keep_last checkpoints and the best one. */
+static void prune_checkpoints(const gptc_train_opts *o, long best_step) {
+    long steps[4096];
+    size_t n = list_checkpoints(o->out_dir, steps, 4096);
+    int keep = o->keep_last > 0 ? o->keep_last : 1;
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        if (steps[i] == best_step) continue;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/checkpoints/step-%ld", o->out_dir, steps[i]);
+        gptc_remove_tree(p);
+    }
+}
+
+/* ------------------------------------------------------------------ evaluation */
+
+static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_shard *val, const gptc_train_opts *o,
+                            int32_t *inp, int32_t *tgt, float *out) {
+    int B = o->batch_size, T = o->seq_len;
+    if (val->n_tokens < 2) return gptc_fail(ctx, GPTC_EINVAL, "validation split has fewer than 2 tokens");
+    if ((size_t)T + 1 > val->n_tokens) T = (int)val->n_tokens - 1;
+    int was = m->training;
+    m->training = 0;
+    double sum = 0;
+    long count = 0;
+    size_t pos = 0;
+    for (int b = 0; b < o->eval_batches; b++) {
+        int rows = 0;
+        for (; rows < B && pos + (size_t)T + 1 <= val->n_tokens; rows++, pos += (size_t)T)
+            for (int t = 0; t < T; t++) {
+                inp[rows * T + t] = gptc_shard_token(val, pos + (size_t)t);
+                tgt[rows * T + t] = gptc_shard_token(val, pos + (size_t)t + 1);
+            }
+        if (!rows) break;
+        float loss;
+        gptc_status s = gptc_model_forward(ctx, m, inp, tgt, rows, T, &loss);
+        if (s) {
+            m->training = was;
+            return s;
+        }
+        sum += (double)loss * rows * T;
+        count += (long)rows * T;
+    }
+    m->training = was;
+    *out = (float)(sum / (double)count);
+    return GPTC_OK;
+}
+
+/* A short sample from the end-of-text token: top-k 40, temperature 0.8, recomputing
+ * the prefix each token (the KV-cache generator lives in infer/). */
+static gptc_status sample(gptc_ctx *ctx, gptc_model *m, int n_tokens, int max_T, uint64_t seed, int32_t *out,
+                          size_t *n_out) {
+    const gptc_config *c = &m->cfg;
+    int V = c->vocab_size, was = m->training;
+    int start = c->eos_token_id >= 0 && c->eos_token_id < V ? c->eos_token_id : 0;
+    out[0] = start;
+    size_t n = 1;
+    m->training = 0;
+    gptc_status s = GPTC_OK;
+    float *probs = gptc_alloc(ctx, (size_t)V * sizeof *probs, "sample probabilities");
+    if (!probs) s = GPTC_ENOMEM;
+    while (!s && n < (size_t)n_tokens + 1) {
+        int T = (int)n < max_T ? (int)n : max_T;
+        s = gptc_model_forward(ctx, m, out + n - (size_t)T, NULL, 1, T, NULL);
+        if (s) break;
+        const float *lg = gptc_model_logits(m) + (size_t)(T - 1) * V;
+        /* top-k threshold by partial selection on a copy */
+        const int K = 40 < V ? 40 : V;
+        for (int i = 0; i < V; i++) probs[i] = lg[i];
+        float kth = -INFINITY;
+        {
+            float top[40];
+            int nt = 0;
+            for (int i = 0; i < V; i++) {
+                if (nt < K) {
+                    top[nt++] = probs[i];
+                    for (int j = nt - 1; j > 0 && top[j] > top[j - 1]; j--) { float t = top[j]; top[j] = top[j - 1]; top[j - 1] = t; }
+                } else if (probs[i] > top[K - 1]) {
+                    top[K - 1] = probs[i];
+                    for (int j = K - 1; j > 0 && top[j] > top[j - 1]; j--) { float t = top[j]; top[j] = top[j - 1]; top[j - 1] = t; }
+                }
+            }
+            kth = top[K - 1];
+        }
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++) if (probs[i] > mx) mx = probs[i];
+        double z = 0;
+        for (int i = 0; i < V; i++) {
+            probs[i] = probs[i] >= kth ? expf((probs[i] - mx) / 0.8f) : 0.0f;
+            z += probs[i];
+        }
+        double r = (double)(next_u64(&seed) >> 11) * (1.0 / 9007199254740992.0) * z, acc = 0;
+        int pick = V - 1;
+        for (int i = 0; i < V; i++) {
+            acc += probs[i];
+            if (acc > r && probs[i] > 0) { pick = i; break; }
+        }
+        out[n++] = pick;
+    }
+    gptc_free(probs);
+    m->training = was;
+    *n_out = n - 1;
+    memmove(out, out + 1, (n - 1) * sizeof *out);
+    return s;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+/* Keeps the lines of metrics.jsonl up to step (a resumed run rewrites what follows). */
+static gptc_status trim_metrics(gptc_ctx *ctx, const char *path, long step) {
+    char *text;
+    size_t size;
+    if (!gptc_file_exists(path)) return GPTC_OK;
+    gptc_status s = gptc_file_read(ctx, path, &text, &size);
+    if (s) return s;
+    size_t keep = 0;
+    for (char *p = text; p < text + size;) {
+        char *nl = memchr(p, '\n', (size_t)(text + size - p));
+        if (!nl) break; /* a partial last line from a killed run */
+        long st;
+        if (sscanf(p, "{\"step\": %ld", &st) != 1 || st > step) break;
+        keep = (size_t)(nl + 1 - text);
+        p = nl + 1;
+    }
+    gptc_iovec part = {text, keep};
+    s = gptc_file_write_atomic(ctx, path, &part, 1);
+    free(text);
+    return s;
+}
+
+static gptc_status write_output_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out,
+                                      size_t cap) {
+    char tmp[4200], p[4300];
+    snprintf(out, cap, "%s/model", o->out_dir);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-model.%ld", o->out_dir, (long)getpid());
+    gptc_remove_tree(tmp);
+    gptc_status s = gptc_mkdirs(ctx, tmp);
+    if (!s) s = gptc_dir_copy_files(ctx, src_dir, tmp);
+    if (!s) {
+        snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+        unlink(p);
+        s = replace_dir(ctx, tmp, out);
+    }
+    if (s) gptc_remove_tree(tmp);
+    return s;
+}
+
+static int config_same_arch(const gptc_config *a, const gptc_config *b) {
+    return a->n_layer == b->n_layer && a->n_head == b->n_head && a->n_embd == b->n_embd &&
+           a->n_positions == b->n_positions && a->vocab_size == b->vocab_size &&
+           (a->n_inner > 0 ? a->n_inner : 4 * a->n_embd) == (b->n_inner > 0 ? b->n_inner : 4 * b->n_embd);
+}
+
+typedef struct run_ctx {
+    gptc_model *m;
+    gptc_shard train, val;
+    int32_t *inp, *tgt, *sample_ids;
+    FILE *metrics;
+} run_ctx;
+
+static void run_free(run_ctx *r) {
+    gptc_model_free(r->m);
+    gptc_shard_close(&r->train);
+    gptc_shard_close(&r->val);
+    gptc_free(r->inp);
+    gptc_free(r->tgt);
+    gptc_free(r->sample_ids);
+    if (r->metrics) fclose(r->metrics);
+}
+
+static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t vocab_hint, run_state *rs,
+                              gptc_model **m) {
+    long steps[4096];
+    size_t n_ck = list_checkpoints(o->out_dir, steps, 4096);
+    if (!o->resume) {
+        if (n_ck)
+            return gptc_fail(ctx, GPTC_EINVAL, "%s already holds a training run (checkpoints/step-%ld); "
+                                               "continue it with --resume %s or choose another --out",
+                             o->out_dir, steps[n_ck - 1], o->out_dir);
+        if (o->init_dir) return gptc_model_load(ctx, o->init_dir, m);
+        gptc_config cfg = o->cfg;
+        if (cfg.vocab_size <= 0) cfg.vocab_size = (int)vocab_hint; /* the data's vocabulary */
+        /* a vocabulary without GPT-2's <|endoftext|> at 50256: its last id ends text */
+        if (cfg.bos_token_id >= cfg.vocab_size) cfg.bos_token_id = cfg.vocab_size - 1;
+        if (cfg.eos_token_id >= cfg.vocab_size) cfg.eos_token_id = cfg.vocab_size - 1;
+        return gptc_model_new(ctx, &cfg, o->seed, m);
+    }
+    if (!n_ck) return gptc_fail(ctx, GPTC_EINVAL, "%s/checkpoints: no complete checkpoint to resume from", o->out_dir);
+    char dir[4200], p[4300];
+    snprintf(dir, sizeof dir, "%s/checkpoints/step-%ld", o->out_dir, steps[n_ck - 1]);
+    gptc_status s = gptc_model_load(ctx, dir, m);
+    if (s) return s;
+    if (o->arch_given && !config_same_arch(&(*m)->cfg, &o->cfg))
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: the checkpoint's architecture (n_layer=%d n_head=%d n_embd=%d "
+                                           "n_positions=%d vocab_size=%d) differs from the options given",
+                         dir, (*m)->cfg.n_layer, (*m)->cfg.n_head, (*m)->cfg.n_embd, (*m)->cfg.n_positions,
+                         (*m)->cfg.vocab_size);
+    snprintf(p, sizeof p, "%s/trainer_state.json", dir);
+    if ((s = load_state_json(ctx, p, rs, o))) return s;
+    snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
+    if (gptc_file_exists(p) && (s = load_optimizer(ctx, *m, p))) return s;
+    return GPTC_OK;
+}
+
+gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user) {
+    if (o->batch_size < 1 || o->seq_len < 1 || o->grad_accum < 1)
+        return gptc_fail(ctx, GPTC_EINVAL, "--batch-size, --seq-len and --grad-accum must be at least 1");
+    if (o->eval_every < 0 || o->eval_batches < 1 || o->keep_last < 1 || o->patience < 0 || o->save_every < 0)
+        return gptc_fail(ctx, GPTC_EINVAL, "--eval-every, --save-every and --patience must be >= 0, "
+                                           "--eval-batches and --keep-last >= 1");
+    run_ctx r = {0};
+    run_state rs = {0};
+    rs.rng = o->seed ^ 0x5DEECE66Dull;
+    rs.best_val = INFINITY;
+    char path[4300], tok_dir[4200], ck_dir[4300], model_out[4300];
+    const char *tok = NULL;
+    int B = o->batch_size, T = o->seq_len;
+    gptc_status s;
+    snprintf(path, sizeof path, "%s/train.bin", o->data_dir);
+    if ((s = gptc_shard_open(ctx, path, &r.train))) goto done;
+    if (r.train.n_tokens < (size_t)B * T + 1) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "%s: %zu tokens is smaller than one batch (%d x %d + 1 = %zu tokens); "
+                                        "use a smaller --batch-size or --seq-len, or more data",
+                      path, r.train.n_tokens, B, T, (size_t)B * T + 1);
+        goto done;
+    }
+    if (o->eval_every > 0) {
+        snprintf(path, sizeof path, "%s/val.bin", o->data_dir);
+        if ((s = gptc_shard_open(ctx, path, &r.val))) goto done;
+        if (r.val.n_tokens < 2) {
+            s = gptc_fail(ctx, GPTC_EINVAL, "%s: the validation split is empty; prepare with --val-fraction > 0 "
+                                            "or train with --eval-every 0", path);
+            goto done;
+        }
+    }
+    snprintf(tok_dir, sizeof tok_dir, "%s/tokenizer", o->data_dir);
+    if (gptc_file_exists(tok_dir)) tok = tok_dir;
+    if ((s = gptc_mkdirs(ctx, o->out_dir))) goto done;
+    snprintf(path, sizeof path, "%s/checkpoints", o->out_dir);
+    if ((s = gptc_mkdirs(ctx, path))) goto done;
+    if ((s = open_model(ctx, o, r.train.vocab_size, &rs, &r.m))) goto done;
+    if (!o->resume) {
+        snprintf(path, sizeof path, "%s/run.json", o->out_dir);
+        if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
+    }
+    gptc_model *m = r.m;
+    if (r.train.vocab_size > (uint32_t)m->cfg.vocab_size) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "%s/train.bin: token ids go up to vocabulary size %u, the model has vocab_size %d",
+                      o->data_dir, r.train.vocab_size, m->cfg.vocab_size);
+        goto done;
+    }
+    if (T > m->cfg.n_positions) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "--seq-len %d exceeds the model's context n_positions=%d", T, m->cfg.n_positions);
+        goto done;
+    }
+    if (o->dropout >= 0) m->cfg.embd_pdrop = m->cfg.attn_pdrop = m->cfg.resid_pdrop = o->dropout;
+    if ((s = gptc_model_prepare(ctx, m, B, T, 1))) goto done;
+    r.inp = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch inputs");
+    r.tgt = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch targets");
+    r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
+    if (!r.inp || !r.tgt || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
+
+    long total = o->max_steps;
+    if (total <= 0) {
+        double per_step = (double)B * T * o->grad_accum;
+        total = (long)ceil(o->epochs * (double)r.train.n_tokens / per_step);
+        if (total < 1) total = 1;
+    }
+    gptc_schedule sched = o->sched;
+    sched.total = total;
+    gptc_model_set_training(m, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
+    m->dropout_calls = rs.dropout_calls;
+    gptc_adamw_params ap = {sched.lr, o->beta1, o->beta2, o->eps, o->weight_decay};
+
+    snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
+    if (o->resume && (s = trim_metrics(ctx, path, rs.step))) goto done;
+    r.metrics = fopen(path, o->resume ? "a" : "w");
+    if (!r.metrics) { s = gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto done; }
+
+    gptc_train_event ev = {0};
+    ev.kind = GPTC_EV_START;
+    ev.step = rs.step;
+    ev.start_step = rs.step;
+    ev.max_steps = total;
+    ev.n_params = m->n_params;
+    ev.train_tokens = r.train.n_tokens;
+    ev.val_tokens = r.val.n_tokens;
+    if (cb) cb(user, &ev);
+
+    double t_start = now_s(), elapsed0 = rs.elapsed;
+    long last_saved = o->resume ? rs.step : -1;
+    while (rs.step < total) {
+        if (o->stop && *o->stop) {
+            if (last_saved != rs.step) {
+                rs.elapsed = elapsed0 + now_s() - t_start;
+                if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+                last_saved = rs.step;
+            }
+            ev.kind = GPTC_EV_INTERRUPTED;
+            ev.step = rs.step;
+            ev.path = ck_dir;
+            if (cb) cb(user, &ev);
+            goto done;
+        }
+        double t0 = now_s();
+        gptc_model_zero_grad(m);
+        double step_loss = 0;
+        for (int a = 0; a < o->grad_accum; a++) {
+            load_batch(&r.train, &rs, o->sequential, B, T, r.inp, r.tgt);
+            float loss;
+            if ((s = gptc_model_forward(ctx, m, r.inp, r.tgt, B, T, &loss))) goto done;
+            if ((s = gptc_model_backward(ctx, m, 1.0f / (float)o->grad_accum))) goto done;
+            step_loss += (double)loss / o->grad_accum;
+        }
+        float norm = gptc_model_clip_grad(m, o->grad_clip);
+        ap.lr = gptc_schedule_lr(&sched, rs.step);
+        if ((s = gptc_model_adamw_step(ctx, m, &ap, (int)rs.step + 1))) goto done;
+        rs.step++;
+        rs.dropout_calls = m->dropout_calls;
+        double dt = now_s() - t0;
+        rs.elapsed = elapsed0 + now_s() - t_start;
+        ev.kind = GPTC_EV_STEP;
+        ev.step = rs.step;
+        ev.train_loss = (float)step_loss;
+        ev.lr = ap.lr;
+        ev.grad_norm = norm;
+        ev.tokens_per_s = (double)B * T * o->grad_accum / dt;
+        ev.elapsed_s = rs.elapsed;
+        fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
+                           "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
+                rs.step, step_loss, (double)ap.lr, (double)norm, ev.tokens_per_s, rs.elapsed);
+        fflush(r.metrics);
+        if (cb) cb(user, &ev);
+
+        int do_eval = o->eval_every > 0 && (rs.step % o->eval_every == 0 || rs.step == total);
+        if (do_eval) {
+            float vl = 0;
+            if ((s = evaluate(ctx, m, &r.val, o, r.inp, r.tgt, &vl))) goto done;
+            if (vl < rs.best_val) {
+                rs.best_val = vl;
+                rs.best_step = rs.step;
+                rs.bad_evals = 0;
+            } else {
+                rs.bad_evals++;
+            }
+            fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g}\n", rs.step, (double)vl);
+            fflush(r.metrics);
+            ev.kind = GPTC_EV_EVAL;
+            ev.val_loss = vl;
+            ev.best_val_loss = rs.best_val;
+            if (cb) cb(user, &ev);
+            if (o->sample_tokens > 0) {
+                size_t n;
+                int st = T < m->cfg.n_positions ? T : m->cfg.n_positions;
+                if ((s = sample(ctx, m, o->sample_tokens, st, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
+                ev.kind = GPTC_EV_SAMPLE;
+                ev.sample = r.sample_ids;
+                ev.n_sample = n;
+                if (cb) cb(user, &ev);
+            }
+        }
+        if (do_eval || (o->save_every > 0 && rs.step % o->save_every == 0) || rs.step == total) {
+            rs.elapsed = elapsed0 + now_s() - t_start;
+            if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+            last_saved = rs.step;
+            prune_checkpoints(o, rs.best_step);
+            ev.kind = GPTC_EV_CHECKPOINT;
+            ev.path = ck_dir;
+            if (cb) cb(user, &ev);
+        }
+        if (do_eval && o->patience > 0 && rs.bad_evals >= o->patience) {
+            ev.kind = GPTC_EV_EARLY_STOP;
+            ev.best_val_loss = rs.best_val;
+            if (cb) cb(user, &ev);
+            break;
+        }
+    }
+    if (last_saved != rs.step) {
+        if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+        prune_checkpoints(o, rs.best_step);
+    }
+    /* OUT/model: the best checkpoint by val loss when evaluation ran, else the last */
+    long src_step = o->eval_every > 0 && rs.best_step > 0 ? rs.best_step : rs.step;
+    snprintf(ck_dir, sizeof ck_dir, "%s/checkpoints/step-%ld", o->out_dir, src_step);
+    if ((s = write_output_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
+    ev.kind = GPTC_EV_DONE;
+    ev.step = rs.step;
+    ev.best_val_loss = rs.best_val;
+    ev.path = model_out;
+    ev.elapsed_s = rs.elapsed;
+    if (cb) cb(user, &ev);
+done:
+    run_free(&r);
+    return s;
+}
+
+/* ------------------------------------------------------------------ run.json */
+
+static const char *const sched_names[] = {"constant", "linear", "cosine"};
+
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+    json_t *j = json_object();
+    json_object_set_new(j, "data", json_string(o->data_dir));
+    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
+    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    json_object_set_new(j, "max_steps", json_integer(o->max_steps));
+    json_object_set_new(j, "epochs", json_real(o->epochs));
+    json_object_set_new(j, "lr_schedule", json_string(sched_names[o->sched.kind]));
+    json_object_set_new(j, "lr", json_real(o->sched.lr));
+    json_object_set_new(j, "min_lr", json_real(o->sched.min_lr));
+    json_object_set_new(j, "warmup_steps", json_integer(o->sched.warmup));
+    json_object_set_new(j, "weight_decay", json_real(o->weight_decay));
+    json_object_set_new(j, "beta1", json_real(o->beta1));
+    json_object_set_new(j, "beta2", json_real(o->beta2));
+    json_object_set_new(j, "eps", json_real(o->eps));
+    json_object_set_new(j, "grad_clip", json_real(o->grad_clip));
+    json_object_set_new(j, "dropout", json_real(o->dropout));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
+    json_object_set_new(j, "eval_every", json_integer(o->eval_every));
+    json_object_set_new(j, "eval_batches", json_integer(o->eval_batches));
+    json_object_set_new(j, "save_every", json_integer(o->save_every));
+    json_object_set_new(j, "keep_last", json_integer(o->keep_last));
+    json_object_set_new(j, "patience", json_integer(o->patience));
+    json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
+    char *text = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
+    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
+    gptc_status s = gptc_file_write_atomic(ctx, path, parts, 2);
+    free(text);
+    return s;
+}
+
+gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap) {
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: %s", path, err.line, err.text);
+    gptc_status s = GPTC_OK;
+#define INT(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_integer(v)) goto bad; field = json_integer_value(v); } while (0)
+#define NUM(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_number(v)) goto bad; field = json_number_value(v); } while (0)
+    const char *key = "data";
+    json_t *d = json_object_get(j, "data");
+    if (!json_is_string(d) || json_string_length(d) + 1 > data_cap) goto bad;
+    memcpy(data_buf, json_string_value(d), json_string_length(d) + 1);
+    o->data_dir = data_buf;
+    INT("batch_size", o->batch_size);
+    INT("seq_len", o->seq_len);
+    INT("grad_accum", o->grad_accum);
+    INT("max_steps", o->max_steps);
+    NUM("epochs", o->epochs);
+    NUM("lr", o->sched.lr);
+    NUM("min_lr", o->sched.min_lr);
+    INT("warmup_steps", o->sched.warmup);
+    NUM("weight_decay", o->weight_decay);
+    NUM("beta1", o->beta1);
+    NUM("beta2", o->beta2);
+    NUM("eps", o->eps);
+    NUM("grad_clip", o->grad_clip);
+    NUM("dropout", o->dropout);
+    INT("seed", o->seed);
+    INT("eval_every", o->eval_every);
+    INT("eval_batches", o->eval_batches);
+    INT("save_every", o->save_every);
+    INT("keep_last", o->keep_last);
+    INT("patience", o->patience);
+    INT("sample_tokens", o->sample_tokens);
+    {
+        key = "lr_schedule";
+        json_t *v = json_object_get(j, "lr_schedule");
+        if (!json_is_string(v) || !gptc_schedule_parse(json_string_value(v), &o->sched.kind)) goto bad;
+        key = "loader";
+        v = json_object_get(j, "loader");
+        if (!json_is_string(v)) goto bad;
+        o->sequential = !strcmp(json_string_value(v), "sequential");
+    }
+#undef INT
+#undef NUM
+    json_decref(j);
+    return s;
+bad:
+    json_decref(j);
+    return gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed field (%s)", path, key);
+}
