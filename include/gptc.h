@@ -205,6 +205,36 @@ typedef struct gptc_tensor_info {
 size_t gptc_model_n_tensors(const gptc_model *m);
 gptc_status gptc_model_tensor(const gptc_model *m, size_t i, gptc_tensor_info *out);
 
+/* Attention probabilities of one layer for one sequence of T tokens (no dropout):
+ * out receives (n_head, T, T), row i = the weights of query i over keys 0..T-1. */
+gptc_status gptc_model_attention(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens, int T, int layer, float *out);
+
+/* ---------------------------------------------------------------- inference session
+ * A KV cache for n_seq sequences of up to max_len tokens each over one model. Appending
+ * a token costs one position (the prefix is never recomputed). The model must outlive
+ * the session; a session is not thread-safe. */
+typedef struct gptc_session gptc_session;
+
+/* max_len <= n_positions (0: n_positions). Allocates everything up front. */
+gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int max_len, gptc_session **out);
+void gptc_session_free(gptc_session *s);
+/* Forgets the tokens of sequence seq (-1: all sequences). */
+void gptc_session_reset(gptc_session *s, int seq);
+/* Tokens held by sequence seq. */
+int gptc_session_len(const gptc_session *s, int seq);
+/* Makes sequence dst a copy of src (beam search, several samples of one prompt). */
+gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src);
+/* Appends n tokens to sequence seq and writes the logits (V floats) of the last one into
+ * logits (may be NULL). Fails with GPTC_ERANGE when the sequence would exceed max_len. */
+gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
+                                 float *logits);
+/* One decoding step for n sequences at once: tokens[i] is appended to seqs[i] (distinct
+ * sequences); logits receives (n, V). */
+gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
+                              float *logits);
+/* Bytes the session holds (KV cache + scratch). */
+size_t gptc_session_bytes(const gptc_session *s);
+
 #ifdef __cplusplus
 }
 #endif

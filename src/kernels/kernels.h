@@ -80,4 +80,14 @@ void k_adamw(float *param, const float *grad, float *m, float *v, size_t n, floa
 double k_sumsq(const float *x, size_t n);
 void k_scale(float *x, size_t n, float s);
 
+
+
+/* ---- few-row products for decoding (kernels/cpu/gemv.c): memory-bound, so they stream
+ * each weight once for all M rows (M <= 8) instead of packing it as a GEMM does.
+ * out (M, OC) = x (M, C) @ w (C, OC) + bias (bias may be NULL) */
+void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC);
+/* out (M, V) = x (M, C) @ wte^T, wte (V, C) */
+void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V);
+#define GPTC_GEMV_MAX_ROWS 8
+
 #endif

@@ -342,6 +342,8 @@ gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *toke
         k_matmul_forward(ctx, a->qkv, a->ln1, P(m, t0 + GPTC_T_QKV_W), P(m, t0 + GPTC_T_QKV_B), N, C, 3 * C);
         k_attention_forward(ctx, a->atty, a->preatt, a->att, a->qkv, B, T, C, NH, c->causal, pa,
                             site_seed(m, call, 1 + 3 * (uint64_t)l), 0);
+        if (m->capture && l == m->capture_layer)
+            memcpy(m->capture, a->att, (size_t)B * NH * T * T * sizeof(float));
         k_matmul_forward(ctx, a->attproj, a->atty, P(m, t0 + GPTC_T_APROJ_W), P(m, t0 + GPTC_T_APROJ_B), N, C, C);
         k_dropout(a->attproj, (size_t)N * C, pr, site_seed(m, call, 2 + 3 * (uint64_t)l), 0);
         k_add_forward(a->res2, residual, a->attproj, (size_t)N * C);
@@ -471,6 +473,19 @@ gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw
                 p->eps, tt->decay ? p->weight_decay : 0.0f, t);
     }
     return GPTC_OK;
+}
+
+gptc_status gptc_model_attention(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens, int T, int layer, float *out) {
+    if (layer < 0 || layer >= m->cfg.n_layer)
+        return gptc_fail(ctx, GPTC_ERANGE, "layer %d is out of range [0, %d)", layer, m->cfg.n_layer);
+    int was = m->training;
+    m->training = 0;
+    m->capture = out;
+    m->capture_layer = layer;
+    gptc_status s = gptc_model_forward(ctx, m, tokens, NULL, 1, T, NULL);
+    m->capture = NULL;
+    m->training = was;
+    return s;
 }
 
 size_t gptc_model_n_tensors(const gptc_model *m) { return m->n_tensors; }

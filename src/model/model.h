@@ -44,6 +44,8 @@ struct gptc_model {
     int training;
     uint64_t dropout_seed, dropout_calls;
     void *state;            /* gpt2.c private activation views */
+    float *capture;         /* gptc_model_attention: copy layer capture_layer's probabilities here */
+    int capture_layer;
 };
 
 /* Index of the first tensor of layer l, and named tensor pointers. */

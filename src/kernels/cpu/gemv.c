@@ -1,0 +1,90 @@
+/* gemv.c: few-row matrix products for decoding (M <= 8 rows). Decoding one token reads
+ * every weight once and is bound by memory bandwidth, so these kernels stream each
+ * weight row once for all M rows, split columns (or vocabulary rows) across threads,
+ * and keep the accumulators in registers / L1. */
+#include "../kernels.h"
+#include "vec.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+enum { GEMV_BLOCK = 128 };
+
+/* Columns [j0, j1) of out (M, OC) = x (M, C) @ w (C, OC) + bias. */
+static GPTC_CLONES void conv1d_cols(float *out, const float *x, const float *w, const float *bias, int M, int C,
+                                    int OC, int j0, int j1) {
+    float acc[GPTC_GEMV_MAX_ROWS][GEMV_BLOCK];
+    for (int jb = j0; jb < j1; jb += GEMV_BLOCK) {
+        int bw = j1 - jb < GEMV_BLOCK ? j1 - jb : GEMV_BLOCK;
+        for (int m = 0; m < M; m++)
+            for (int j = 0; j < bw; j++) acc[m][j] = bias ? bias[jb + j] : 0.0f;
+        if (bw == GEMV_BLOCK) {
+            for (int k = 0; k < C; k++) {
+                const float *wr = w + (size_t)k * OC + jb;
+                for (int m = 0; m < M; m++) {
+                    float xv = x[(size_t)m * C + k];
+                    for (int j = 0; j < GEMV_BLOCK; j++) acc[m][j] += xv * wr[j];
+                }
+            }
+        } else {
+            for (int k = 0; k < C; k++) {
+                const float *wr = w + (size_t)k * OC + jb;
+                for (int m = 0; m < M; m++) {
+                    float xv = x[(size_t)m * C + k];
+                    for (int j = 0; j < bw; j++) acc[m][j] += xv * wr[j];
+                }
+            }
+        }
+        for (int m = 0; m < M; m++)
+            for (int j = 0; j < bw; j++) out[(size_t)m * OC + jb + j] = acc[m][j];
+    }
+}
+
+void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {
+    int nblk = (OC + GEMV_BLOCK - 1) / GEMV_BLOCK;
+    int nt = ctx->n_threads < nblk ? ctx->n_threads : nblk;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, n = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        n = omp_get_num_threads();
+#endif
+        int b0 = (int)((long)nblk * t / n), b1 = (int)((long)nblk * (t + 1) / n);
+        int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
+        if (j0 < j1) conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
+    }
+}
+
+/* Rows [v0, v1) of the vocabulary: out[m][v] = dot(x[m], wte[v]). Sixteen independent
+ * lanes so the compiler vectorizes without reassociating a single sum. */
+static GPTC_CLONES void lmhead_rows(float *out, const float *x, const float *wte, int M, int C, int V, int v0, int v1) {
+    for (int v = v0; v < v1; v++) {
+        const float *wr = wte + (size_t)v * C;
+        for (int m = 0; m < M; m++) {
+            const float *xr = x + (size_t)m * C;
+            float lanes[16] = {0};
+            int k = 0;
+            for (; k + 16 <= C; k += 16)
+                for (int u = 0; u < 16; u++) lanes[u] += xr[k + u] * wr[k + u];
+            float s = 0;
+            for (; k < C; k++) s += xr[k] * wr[k];
+            for (int u = 0; u < 16; u++) s += lanes[u];
+            out[(size_t)m * V + v] = s;
+        }
+    }
+}
+
+void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V) {
+    int nt = ctx->n_threads;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, n = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        n = omp_get_num_threads();
+#endif
+        int v0 = (int)((long)V * t / n), v1 = (int)((long)V * (t + 1) / n);
+        lmhead_rows(out, x, wte, M, C, V, v0, v1);
+    }
+}
