@@ -25,6 +25,8 @@ LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o)
 CLIA_OBJ := $(CLI_SRC:%.c=$(BA)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
+# Helper programs of the shell tests (tests/tool_*.c, not run on their own).
+TOOLS    := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/tool_*.c))
 
 .PHONY: all deps test-deps test test-fast demo bench clean encodings examples
 all: $(B)/gptc $(B)/libgptc.a encodings
@@ -72,7 +74,7 @@ encodings:
 	@sh scripts/encodings.sh $(B)/share/gptc/encodings
 
 test: deps test-deps
-	$(MAKE) all examples $(TESTS) $(TESTS_A) $(BA)/gptc
+	$(MAKE) all examples $(TESTS) $(TESTS_A) $(TOOLS) $(BA)/gptc
 	@bash tests/run.sh
 
 demo: deps
@@ -86,4 +88,19 @@ bench: deps test-deps
 clean:
 	rm -rf $(B)
 
+# the machine's ceiling: sgemm GFLOP/s and memory GB/s (bench/ceiling.c)
+$(B)/bench/ceiling: bench/ceiling.c $(B)/libgptc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) -Isrc -o $@ $< $(B)/libgptc.a $(LIBS)
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIBA_OBJ:.o=.d) $(CLIA_OBJ:.o=.d)
+
+# libFuzzer targets (clang, no OpenMP): build/fuzz/fuzz_<name> from tests/fuzz/fuzz_<name>.c.
+# Not part of `make test`; their corpora are replayed by the C tests.
+# Run: build/fuzz/fuzz_safetensors -max_total_time=60 tests/fuzz/corpus_safetensors
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+.PHONY: fuzz
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(INC) -Isrc -o $@ $< $(LIB_SRC) $(LIBS)

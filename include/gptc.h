@@ -104,6 +104,10 @@ gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const 
 /* ---------------------------------------------------------------- model config */
 typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
 
+enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
+#define GPTC_MAX_LABELS 64
+#define GPTC_LABEL_MAX 48
+
 typedef struct gptc_config {
     int n_layer, n_head, n_embd, n_positions, vocab_size;
     int n_inner;                 /* MLP width; 0 means 4 * n_embd (GPT2Config) */
@@ -118,6 +122,15 @@ typedef struct gptc_config {
     int sinusoidal_pos;  /* 1: fixed sinusoidal positions instead of learned wpe */
     int cross_attention; /* 1: blocks attend to an encoder output (encoder-decoder) */
     int tie_word_embeddings; /* 1: lm_head shares wte */
+    /* The head on top of the transformer (Hugging Face's class in config.json's
+     * "architectures"): GPTC_HEAD_LM (GPT2LMHeadModel), GPTC_HEAD_CLASSIFY
+     * (GPT2ForSequenceClassification: score.weight [num_labels, n_embd], no bias, applied
+     * to the last token that is not pad_token_id), GPTC_HEAD_QA (GPT2ForQuestionAnswering:
+     * qa_outputs.weight [2, n_embd] + qa_outputs.bias [2], start and end logits). */
+    int head;
+    int num_labels;              /* CLASSIFY */
+    int pad_token_id;            /* -1: none */
+    char id2label[GPTC_MAX_LABELS][GPTC_LABEL_MAX]; /* CLASSIFY: label names ("" = "LABEL_i") */
 } gptc_config;
 
 /* GPT-2 124M defaults. */
@@ -160,13 +173,22 @@ gptc_param_counts gptc_model_param_counts(const gptc_config *cfg);
 size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T);
 
 /* Forward pass over tokens (B, T), row-major. When targets is non-NULL, returns the
- * mean cross-entropy over positions whose target is not -100 in *loss (else *loss is
- * not touched). Logits (B, T, V) stay inside the model: gptc_model_logits().
+ * loss in *loss (else *loss is not touched). Logits stay inside the model:
+ * gptc_model_logits(). What targets and logits are depends on the head:
+ *   LM:       targets (B, T) next-token ids, -100 ignored; mean cross-entropy over the
+ *             rest; logits (B, T, V).
+ *   CLASSIFY: targets (B) labels, -100 ignored; mean cross-entropy (weighted by the class
+ *             weights when set: sum w_y l / sum w_y, as torch); logits (B, num_labels).
+ *   QA:       targets (B, 2) start and end positions, clamped to [0, T] where T is
+ *             ignored, (CE(start) + CE(end)) / 2 as GPT2ForQuestionAnswering;
+ *             logits (B, T, 2) (start, end).
  * T may be at most n_positions; B*T at most the size the model was prepared for
  * (gptc_model_prepare), which happens on first use and is the only allocation. */
 gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens,
                                const int32_t *targets, int B, int T, float *loss);
-/* Pointer to the logits of the last forward, (B, T, V). Valid until the next forward or
+/* Class weights for the CLASSIFY loss (num_labels floats, copied), NULL for none. */
+gptc_status gptc_model_set_class_weights(gptc_ctx *ctx, gptc_model *m, const float *w);
+/* Pointer to the logits of the last forward (shape by head, see above). Valid until the next forward or
  * backward (backward reuses the buffer for their gradient; then this returns NULL). */
 const float *gptc_model_logits(const gptc_model *m);
 /* Allocates the activation arena for up to B x T (and gradients when training). */
@@ -190,6 +212,29 @@ typedef struct gptc_adamw_params {
 } gptc_adamw_params;
 gptc_adamw_params gptc_adamw_default_params(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 */
 gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw_params *p, int t);
+
+/* LoRA (PEFT's layout and semantics): for each targeted Conv1D layer W [in, out],
+ * out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in] (kaiming-uniform, bound
+ * 1/sqrt(in)) and B [out, r] (zeros). Adding an adapter freezes the base weights;
+ * AdamW then trains the adapter and the task head only. target_modules is a
+ * comma-separated list of module names matched as PEFT does (c_attn, c_proj (attention
+ * and MLP output), c_fc; "attn.c_proj" or "mlp.c_proj" for one of them). */
+typedef struct gptc_lora_params {
+    int r;
+    float alpha, dropout;
+    char target_modules[128];
+} gptc_lora_params;
+gptc_lora_params gptc_lora_default_params(void); /* r 8, alpha 16, dropout 0.05, "c_attn" */
+/* Must come before gptc_model_prepare; fails when the model already has an adapter. */
+gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed);
+/* adapter_config.json + adapter_model.safetensors (PEFT names:
+ * base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...) into dir, atomically. */
+gptc_status gptc_model_lora_save(gptc_ctx *ctx, const gptc_model *m, const char *dir);
+/* Attaches the adapter in dir to m (which must not have one). */
+gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir);
+/* Folds the adapter into the base weights (W += (alpha/r) (B A)^T) and removes it. */
+gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m);
+int gptc_model_has_lora(const gptc_model *m);
 
 /* Named access to parameters, gradients and AdamW moments, in Hugging Face names
  * without prefix ("wte.weight", "h.0.attn.c_attn.weight", ...). i in [0, n_tensors). */
@@ -234,6 +279,139 @@ gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, c
                               float *logits);
 /* Bytes the session holds (KV cache + scratch). */
 size_t gptc_session_bytes(const gptc_session *s);
+
+/* ---------------------------------------------------------------- text generation
+ * Greedy decoding, sampling and beam search over a KV-cache session, with Hugging Face's
+ * GenerationConfig names and semantics. Logits go through the processors in HF's order:
+ * repetition_penalty, no_repeat_ngram_size, presence/frequency penalties (OpenAI's),
+ * then, only when do_sample, the warpers temperature, top_k, top_p, min_p, typical_p. */
+#define GPTC_GEN_MAX_EOS 8
+#define GPTC_GEN_MAX_STOP 8
+#define GPTC_GEN_STOP_LEN 128
+
+typedef struct gptc_gen_params {
+    int max_new_tokens;        /* tokens to generate; -1 (default): use max_length */
+    int max_length;            /* prompt + new tokens, used when max_new_tokens < 0; 20 */
+    int do_sample;             /* 0: greedy (or beam search); 1: sample */
+    float temperature;         /* 1.0; with do_sample, <= 0 means greedy */
+    int top_k;                 /* 50; 0 = off (sampling only, as HF) */
+    float top_p;               /* 1.0 = off */
+    float min_p;               /* 0 = off */
+    float typical_p;           /* 1.0 = off */
+    float repetition_penalty;  /* 1.0 = off (CTRL: logit > 0 divided, < 0 multiplied) */
+    int no_repeat_ngram_size;  /* 0 = off; counts the prompt, as HF */
+    int num_return_sequences;  /* 1; <= num_beams with beam search */
+    int num_beams;             /* 1; > 1: beam search (HF BeamSearchScorer); no sampling */
+    float length_penalty;      /* 1.0: beam score = sum logprobs / generated_len^length_penalty */
+    int early_stopping;        /* 0 (HF False: heuristic), 1 (True), 2 ("never") */
+    /* End-of-sequence ids: n_eos < 0 (default) uses the model config's eos_token_id; 0 none. */
+    int n_eos;
+    int32_t eos_token_id[GPTC_GEN_MAX_EOS];
+    /* Stop strings (HF stop_strings): a sequence ends once its generated text contains one.
+     * Needs a tokenizer. The token that completes it is kept in the result. */
+    int n_stop;
+    char stop_strings[GPTC_GEN_MAX_STOP][GPTC_GEN_STOP_LEN];
+    uint64_t seed;             /* sampling RNG seed: the same seed gives the same output */
+    float presence_penalty;    /* OpenAI: logit -= presence * (count > 0), over generated tokens; 0 */
+    float frequency_penalty;   /* OpenAI: logit -= frequency * count, over generated tokens; 0 */
+} gptc_gen_params;
+
+/* Hugging Face's GenerationConfig defaults (greedy, max_length 20, top_k 50, ...). */
+gptc_gen_params gptc_gen_default_params(void);
+/* Overrides fields of *p with those present in dir/generation_config.json (HF names;
+ * null values are skipped; early_stopping may be true, false or "never"; eos_token_id and
+ * stop_strings a value or a list; also seed, presence_penalty, frequency_penalty). A
+ * missing file is not an error (returns GPTC_OK, *p untouched). */
+gptc_status gptc_generation_config_load(gptc_ctx *ctx, const char *dir, gptc_gen_params *p);
+/* Writes the fields of p that differ from the defaults (and eos_token_id) as
+ * dir/generation_config.json, atomically. */
+gptc_status gptc_generation_config_save(gptc_ctx *ctx, const char *dir, const gptc_gen_params *p);
+/* Checks ranges (temperature >= 0, 0 < top_p <= 1, num_return_sequences <= num_beams, ...). */
+gptc_status gptc_gen_params_validate(gptc_ctx *ctx, const gptc_gen_params *p);
+
+typedef enum gptc_finish_reason {
+    GPTC_FINISH_LENGTH = 0, /* max_new_tokens / max_length or the context was reached */
+    GPTC_FINISH_EOS,        /* an eos_token_id was generated (it is the last token) */
+    GPTC_FINISH_STOP,       /* a stop string appeared, or the callback asked to stop */
+    GPTC_FINISH_COUNT
+} gptc_finish_reason;
+/* "length", "eos", "stop". */
+const char *gptc_finish_reason_name(gptc_finish_reason r);
+
+typedef struct gptc_gen_sequence {
+    int32_t *tokens;           /* generated ids (prompt excluded); owned by the result */
+    int n_tokens;
+    gptc_finish_reason finish_reason;
+    float score;               /* beam search: the length-penalized score; else sum of logprobs */
+} gptc_gen_sequence;
+
+typedef struct gptc_gen_result {
+    int n_seq;                 /* num_return_sequences */
+    gptc_gen_sequence *seqs;   /* best beam first */
+} gptc_gen_result;
+void gptc_gen_result_free(gptc_gen_result *r); /* NULL is a no-op */
+
+/* Called once per generated token of sequence seq (0 .. num_return_sequences-1), in
+ * order, as it is produced (greedy and sampling only: beam search calls it for the final
+ * sequences at the end). Return non-zero to end that sequence (finish_reason "stop"). */
+typedef int (*gptc_gen_callback)(void *user, int seq, int32_t token);
+
+/* Generates continuations of prompt (n_prompt >= 1 ids). tok may be NULL unless stop
+ * strings are given. s may be NULL (a session is made for the call), or a session with
+ * at least max(num_beams, num_return_sequences) sequences whose sequence 0 already holds
+ * a prefix of prompt (the caller's promise; only the rest is prefilled; a session holding
+ * all of prompt or more is reset first). On return, with num_beams == 1, sequence 0 holds
+ * prompt + result->seqs[0].tokens[0 .. gptc_session_len(s, 0) - n_prompt); with beams its
+ * content is unspecified. A prompt longer than the context fails with GPTC_ERANGE.
+ * *out is freed with gptc_gen_result_free. Not thread-safe for one model/session. */
+gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
+                          const int32_t *prompt, int n_prompt, const gptc_gen_params *p,
+                          gptc_gen_callback cb, void *user, gptc_gen_result **out);
+
+/* ---------------------------------------------------------------- chat template
+ * ChatML: "<|im_start|>{role}\n{content}<|im_end|>\n" per message, and for a reply
+ * "<|im_start|>assistant\n". The markers are the tokenizer's special tokens when it has
+ * them; else, when the model's vocabulary has two ids beyond the tokenizer's, those
+ * (im_start = n_vocab, im_end = n_vocab + 1); else they are spelled as plain text and the
+ * end of a turn is found as the stop string "<|im_end|>". */
+typedef struct gptc_chat_message {
+    const char *role;    /* "system", "user", "assistant" */
+    const char *content;
+} gptc_chat_message;
+
+typedef struct gptc_chat_tokens {
+    int32_t im_start, im_end; /* ids, or -1 when spelled as text */
+    int32_t eos;              /* the tokenizer's "<|endoftext|>", or -1 */
+    int beyond_vocab;         /* 1: im_start/im_end are ids past the tokenizer's vocabulary */
+} gptc_chat_tokens;
+
+/* Picks the marker ids for tokenizer tok and a model of vocab_size ids. */
+void gptc_chat_tokens_resolve(const gptc_tokenizer *tok, int vocab_size, gptc_chat_tokens *out);
+/* Encodes messages; add_generation_prompt appends "<|im_start|>assistant\n". Content is
+ * encoded without special tokens (a user cannot inject markers). When assistant_mask is
+ * non-NULL, (*assistant_mask)[i] = 1 for the tokens of assistant contents and their
+ * closing marker + newline (the SFT loss positions). *ids and *assistant_mask are malloc'ed
+ * (free()). Messages are encoded one by one, so the ids of a conversation's first k
+ * messages are a prefix of the ids of all of them. */
+gptc_status gptc_chat_encode(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_chat_tokens *ct,
+                             const gptc_chat_message *msgs, int n_msgs, int add_generation_prompt,
+                             int32_t **ids, size_t *n_ids, uint8_t **assistant_mask);
+
+/* ---------------------------------------------------------------- sampling primitives
+ * The logits processors of gptc_generate, on one row of V logits in place (removed tokens
+ * become -INFINITY), exposed for tests and for callers that run their own loop. ids: the
+ * n tokens seen so far. scratch: 2 * V ints, contents on entry do not matter. */
+void gptc_logits_repetition_penalty(float *logits, int V, const int32_t *ids, int n, float penalty);
+void gptc_logits_no_repeat_ngram(float *logits, int V, const int32_t *ids, int n, int ngram);
+void gptc_logits_presence_frequency(float *logits, int V, const int32_t *ids, int n, float presence,
+                                    float frequency, int *scratch);
+void gptc_logits_temperature(float *logits, int V, float temperature);
+void gptc_logits_top_k(float *logits, int V, int k, int min_keep, int *scratch);
+void gptc_logits_top_p(float *logits, int V, float top_p, int min_keep, int *scratch);
+void gptc_logits_min_p(float *logits, int V, float min_p, int min_keep, int *scratch);
+void gptc_logits_typical_p(float *logits, int V, float mass, int min_keep, int *scratch);
+/* Draws an id from softmax(logits) with u uniform in [0, 1); argmax when u < 0. */
+int32_t gptc_logits_sample(const float *logits, int V, double u);
 
 #ifdef __cplusplus
 }

@@ -7,9 +7,10 @@ want=""
 missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want="$want $1"; }
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev; do missing $p; done ;;
+node)  command -v node >/dev/null 2>&1 || { echo "deps: node not found" >&2; exit 1; } ;;
 test)  for p in python3-torch python3-numpy; do missing $p; done
        command -v node >/dev/null 2>&1 || want="$want nodejs npm" ;;
-*) echo "usage: deps.sh build|test" >&2; exit 2 ;;
+*) echo "usage: deps.sh build|test|node" >&2; exit 2 ;;
 esac
 if [ -n "$want" ]; then
     echo "deps: installing$want" >&2

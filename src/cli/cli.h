@@ -18,6 +18,9 @@ int cmd_tokenizer_train(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
+int cmd_attention(int argc, char **argv);
 
 /* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
  * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and

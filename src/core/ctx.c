@@ -71,7 +71,9 @@ gptc_status gptc_fail_prefix(gptc_ctx *ctx, gptc_status code, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    snprintf(ctx->err, sizeof ctx->err, "%s: %s", prefix, old);
+    /* the prefix keeps at most half the buffer, so the original reason survives */
+    snprintf(ctx->err, sizeof ctx->err, "%.*s: %.*s", (int)(sizeof ctx->err / 2), prefix,
+             (int)(sizeof ctx->err / 2 - 3), old);
     return code;
 }
 

@@ -21,6 +21,8 @@ static void add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, 
     t->numel = (size_t)d0 * (size_t)(d1 ? d1 : 1);
     t->offset = *off;
     t->decay = t->ndim == 2;
+    t->kind = GPTC_TK_BASE;
+    t->trainable = 1;
     /* keep every tensor 16-float aligned so vector loads stay aligned */
     *off += (t->numel + 15) & ~(size_t)15;
 }
@@ -31,6 +33,11 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_model *
     *out = NULL;
     gptc_status s = gptc_config_validate(ctx, cfg);
     if (s) return s;
+    if (cfg->head < 0 || cfg->head >= GPTC_HEAD_COUNT)
+        return gptc_fail(ctx, GPTC_EINVAL, "config: unknown head %d", cfg->head);
+    if (cfg->head == GPTC_HEAD_CLASSIFY && (cfg->num_labels < 2 || cfg->num_labels > GPTC_MAX_LABELS))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: a classifier needs 2 to %d labels (num_labels = %d)", GPTC_MAX_LABELS,
+                         cfg->num_labels);
     if (!cfg->pre_norm || cfg->sinusoidal_pos || cfg->cross_attention)
         return gptc_fail(ctx, GPTC_ENOTSUP,
                          "config: post-norm blocks, sinusoidal positions and cross-attention are not built yet");
@@ -70,7 +77,15 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_model *
     }
     add_tensor(m, "ln_f.weight", C, 0, &off);
     add_tensor(m, "ln_f.bias", C, 0, &off);
-    if (!cfg->tie_word_embeddings) add_tensor(m, "lm_head.weight", V, C, &off);
+    if (cfg->head == GPTC_HEAD_LM && !cfg->tie_word_embeddings) add_tensor(m, "lm_head.weight", V, C, &off);
+    if (cfg->head == GPTC_HEAD_CLASSIFY) add_tensor(m, "score.weight", (size_t)cfg->num_labels, C, &off);
+    if (cfg->head == GPTC_HEAD_QA) {
+        add_tensor(m, "qa_outputs.weight", 2, C, &off);
+        add_tensor(m, "qa_outputs.bias", 2, 0, &off);
+    }
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (!strncmp(m->tensors[i].name, "score.", 6) || !strncmp(m->tensors[i].name, "qa_outputs.", 11))
+            m->tensors[i].kind = GPTC_TK_HEAD;
     m->n_params = off;
     m->params = gptc_calloc(ctx, off, sizeof(float), "parameters");
     if (!m->params) {
@@ -92,29 +107,36 @@ void gptc_model_free(gptc_model *m) {
     gptc_free(m->last_tokens);
     gptc_free(m->last_targets);
     gptc_free(m->state);
+    gptc_free(m->lora_idx);
+    gptc_free(m->class_weights);
+    gptc_free(m->cls_index);
+    gptc_free(m->head_tmp);
     gptc_free(m);
+}
+
+long gptc_model_find(const gptc_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return (long)i;
+    return -1;
 }
 
 const gptc_config *gptc_model_config(const gptc_model *m) { return &m->cfg; }
 
 static float *P(const gptc_model *m, size_t i) { return m->params + m->tensors[i].offset; }
-static float *G(const gptc_model *m, size_t i) { return m->grads + m->tensors[i].offset; }
-static size_t lm_head_index(const gptc_model *m) { return m->cfg.tie_word_embeddings ? 0 : m->n_tensors - 1; }
+/* gradient of tensor i, NULL when it is frozen */
+static float *G(const gptc_model *m, size_t i) { return m->tensors[i].trainable ? m->grads + m->tensors[i].offset : NULL; }
+static size_t lm_head_index(const gptc_model *m) {
+    return m->cfg.tie_word_embeddings ? 0 : gptc_layer_tensor(m, m->cfg.n_layer, 2);
+}
 
 /* ------------------------------------------------------------------ initialization */
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
 
 /* Standard normal by Box-Muller from a splitmix64 stream (deterministic per seed). */
 static void fill_normal(float *x, size_t n, float std, uint64_t *state) {
     for (size_t i = 0; i < n; i += 2) {
-        double u1 = ((splitmix64(state) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        double u2 = (splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+        double u1 = ((gptc_splitmix64(state) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+        double u2 = (gptc_splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
         double r = sqrt(-2.0 * log(u1));
         x[i] = (float)(std * r * cos(6.283185307179586 * u2));
         if (i + 1 < n) x[i + 1] = (float)(std * r * sin(6.283185307179586 * u2));
@@ -156,7 +178,10 @@ gptc_param_counts gptc_model_param_counts(const gptc_config *c) {
     pc.attention = L * (C * 3 * C + 3 * C + C * C + C);
     pc.mlp = L * (C * I + I + I * C + C);
     pc.layernorm = L * 4 * C + 2 * C;
-    pc.head = c->tie_word_embeddings ? 0 : V * C;
+    pc.head = c->head == GPTC_HEAD_CLASSIFY ? (size_t)c->num_labels * C
+              : c->head == GPTC_HEAD_QA      ? 2 * C + 2
+              : c->tie_word_embeddings       ? 0
+                                             : V * C;
     pc.total = pc.embedding + pc.attention + pc.mlp + pc.layernorm + pc.head;
     return pc;
 }
@@ -172,10 +197,12 @@ typedef struct model_state {
     layer_acts *layers;
     /* backward scratch (training only) */
     float *dres, *dln, *dtmp, *dqkv, *datty, *dpreatt, *datt, *dfch, *dfch_gelu;
+    /* LoRA: u (N, r) per layer and target, scratch for dropout(x) and du */
+    float *lora_u, *lora_x, *lora_du;
 } model_state;
 
 /* Walks the activation layout: with base == NULL only counts floats. */
-static size_t layout(const gptc_config *c, int B, int T, int training, float *base, model_state *st) {
+static size_t layout(const gptc_config *c, int B, int T, int training, int lora_r, float *base, model_state *st) {
     size_t N = (size_t)B * T, C = c->n_embd, I = n_inner(c), V = c->vocab_size, L = c->n_layer;
     size_t AT = (size_t)B * c->n_head * T * T;
     size_t off = 0;
@@ -227,9 +254,13 @@ static size_t layout(const gptc_config *c, int B, int T, int training, float *ba
         TAKE(S(dfch), N * I);
         TAKE(S(dfch_gelu), N * I);
     }
-    size_t logits_off = off;
-    off += ((N * V) + 15) & ~(size_t)15;
-    (void)logits_off;
+    if (lora_r) {
+        TAKE(S(lora_u), (size_t)GPTC_LORA_TARGETS * L * N * lora_r);
+        TAKE(S(lora_x), N * (I > C ? I : C));
+        TAKE(S(lora_du), N * lora_r);
+    }
+    (void)V;
+    off += (gptc_head_logits_floats(c, B, T) + 15) & ~(size_t)15; /* logits, last */
 #undef TAKE
 #undef S
     (void)dummy;
@@ -237,7 +268,7 @@ static size_t layout(const gptc_config *c, int B, int T, int training, float *ba
 }
 
 size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T) {
-    return layout(cfg, B, T, 1, NULL, NULL) * sizeof(float);
+    return layout(cfg, B, T, 1, 0, NULL, NULL) * sizeof(float);
 }
 
 gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int training) {
@@ -265,7 +296,7 @@ gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int t
     m->last_tokens = m->last_targets = NULL;
     m->state = NULL;
     m->max_B = m->max_T = 0;
-    size_t n = layout(c, B, T, training, NULL, NULL);
+    size_t n = layout(c, B, T, training, m->lora_r, NULL, NULL);
     size_t N = (size_t)B * T;
     model_state *st = gptc_calloc(ctx, 1, sizeof *st + (size_t)c->n_layer * sizeof(layer_acts), "model state");
     if (!st) return GPTC_ENOMEM;
@@ -277,8 +308,13 @@ gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int t
     if (!m->acts || !m->last_tokens || !m->last_targets) return GPTC_ENOMEM;
     memset(m->acts, 0, n * sizeof(float));
     m->acts_floats = n;
-    size_t used = layout(c, B, T, training, m->acts, st);
-    m->logits = m->acts + used - ((N * c->vocab_size + 15) & ~(size_t)15);
+    size_t used = layout(c, B, T, training, m->lora_r, m->acts, st);
+    m->logits = m->acts + used - ((gptc_head_logits_floats(c, B, T) + 15) & ~(size_t)15);
+    gptc_free(m->cls_index);
+    gptc_free(m->head_tmp);
+    m->cls_index = gptc_alloc(ctx, (size_t)B * sizeof(int), "classifier positions");
+    m->head_tmp = gptc_alloc(ctx, (size_t)T * sizeof(double), "head scratch");
+    if (!m->cls_index || !m->head_tmp) return GPTC_ENOMEM;
     m->max_B = B;
     m->max_T = T;
     m->has_grad_acts = training;
@@ -296,7 +332,7 @@ void gptc_model_set_training(gptc_model *m, int training, uint64_t dropout_seed)
  * 3 per layer (attention probabilities, attention output, MLP output). */
 static uint64_t site_seed(const gptc_model *m, uint64_t call, uint64_t site) {
     uint64_t s = m->dropout_seed ^ (call * 0xD1B54A32D192ED03ull) ^ (site * 0x9E3779B97F4A7C15ull);
-    return splitmix64(&s);
+    return gptc_splitmix64(&s);
 }
 
 static void set_threads(gptc_ctx *ctx) {
@@ -306,6 +342,27 @@ static void set_threads(gptc_ctx *ctx) {
     (void)ctx;
 #endif
 }
+
+/* LoRA sites: 1 + 3 * n_layer + 4 * l + target */
+static uint64_t lora_seed(const gptc_model *m, uint64_t call, int l, int target) {
+    return site_seed(m, call, 1 + 3 * (uint64_t)m->cfg.n_layer + 4 * (uint64_t)l + (uint64_t)target);
+}
+static float *lora_u(const gptc_model *m, const model_state *st, int l, int target) {
+    size_t N = (size_t)m->last_B * m->last_T;
+    return st->lora_u + ((size_t)l * GPTC_LORA_TARGETS + (size_t)target) * N * (size_t)m->lora_r;
+}
+#define LORA_FWD(target, x, out, in, outc)                                                                       \
+    do {                                                                                                       \
+        if (m->lora_r && m->lora_idx[l * GPTC_LORA_TARGETS + (target)] >= 0)                                   \
+            gptc_lora_forward(ctx, m, l, (target), (x), (out), lora_u(m, st, l, (target)), st->lora_x, N, (in), \
+                              (outc), lora_seed(m, call, l, (target)));                                        \
+    } while (0)
+#define LORA_BWD(target, x, dout, dx, in, outc)                                                                    \
+    do {                                                                                                         \
+        if (m->lora_r && m->lora_idx[l * GPTC_LORA_TARGETS + (target)] >= 0)                                     \
+            gptc_lora_backward(ctx, m, l, (target), (x), (dout), (dx), lora_u(m, st, l, (target)), st->lora_x,    \
+                               st->lora_du, N, (in), (outc), lora_seed(m, call, l, (target)));                   \
+    } while (0)
 
 gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens, const int32_t *targets,
                                int B, int T, float *loss) {
@@ -317,10 +374,11 @@ gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *toke
     for (int i = 0; i < N; i++) {
         if (tokens[i] < 0 || tokens[i] >= V)
             return gptc_fail(ctx, GPTC_ERANGE, "token id %d at position %d is out of range [0, %d)", tokens[i], i, V);
-        if (targets && targets[i] != -100 && (targets[i] < 0 || targets[i] >= V))
+        if (c->head == GPTC_HEAD_LM && targets && targets[i] != -100 && (targets[i] < 0 || targets[i] >= V))
             return gptc_fail(ctx, GPTC_ERANGE, "target id %d at position %d is out of range [0, %d) (or -100)",
                              targets[i], i, V);
     }
+    int n_targets = c->head == GPTC_HEAD_LM ? N : c->head == GPTC_HEAD_QA ? 2 * B : B;
     model_state *st = m->state;
     int exact_gelu = !strcmp(c->activation_function, "gelu");
     float pe = m->training ? c->embd_pdrop : 0, pa = m->training ? c->attn_pdrop : 0,
@@ -340,18 +398,22 @@ gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *toke
         k_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, residual, P(m, t0 + GPTC_T_LN1_W),
                             P(m, t0 + GPTC_T_LN1_B), N, C, c->layer_norm_epsilon);
         k_matmul_forward(ctx, a->qkv, a->ln1, P(m, t0 + GPTC_T_QKV_W), P(m, t0 + GPTC_T_QKV_B), N, C, 3 * C);
+        LORA_FWD(GPTC_LORA_QKV, a->ln1, a->qkv, C, 3 * C);
         k_attention_forward(ctx, a->atty, a->preatt, a->att, a->qkv, B, T, C, NH, c->causal, pa,
                             site_seed(m, call, 1 + 3 * (uint64_t)l), 0);
         if (m->capture && l == m->capture_layer)
             memcpy(m->capture, a->att, (size_t)B * NH * T * T * sizeof(float));
         k_matmul_forward(ctx, a->attproj, a->atty, P(m, t0 + GPTC_T_APROJ_W), P(m, t0 + GPTC_T_APROJ_B), N, C, C);
+        LORA_FWD(GPTC_LORA_APROJ, a->atty, a->attproj, C, C);
         k_dropout(a->attproj, (size_t)N * C, pr, site_seed(m, call, 2 + 3 * (uint64_t)l), 0);
         k_add_forward(a->res2, residual, a->attproj, (size_t)N * C);
         k_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, P(m, t0 + GPTC_T_LN2_W),
                             P(m, t0 + GPTC_T_LN2_B), N, C, c->layer_norm_epsilon);
         k_matmul_forward(ctx, a->fch, a->ln2, P(m, t0 + GPTC_T_FC_W), P(m, t0 + GPTC_T_FC_B), N, C, I);
+        LORA_FWD(GPTC_LORA_FC, a->ln2, a->fch, C, I);
         k_gelu_forward(a->fch_gelu, a->fch, (size_t)N * I, exact_gelu);
         k_matmul_forward(ctx, a->fcproj, a->fch_gelu, P(m, t0 + GPTC_T_MPROJ_W), P(m, t0 + GPTC_T_MPROJ_B), N, I, C);
+        LORA_FWD(GPTC_LORA_MPROJ, a->fch_gelu, a->fcproj, I, C);
         k_dropout(a->fcproj, (size_t)N * C, pr, site_seed(m, call, 3 + 3 * (uint64_t)l), 0);
         k_add_forward(a->res3, a->res2, a->fcproj, (size_t)N * C);
         residual = a->res3;
@@ -359,11 +421,12 @@ gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *toke
     size_t tf = gptc_layer_tensor(m, c->n_layer, 0);
     k_layernorm_forward(st->lnf, st->lnf_mean, st->lnf_rstd, residual, P(m, tf), P(m, tf + 1), N, C,
                         c->layer_norm_epsilon);
-    k_lmhead_forward(ctx, m->logits, st->lnf, P(m, lm_head_index(m)), N, C, V);
     m->last_has_targets = targets != NULL;
     m->logits_valid = 1;
+    if (targets) memcpy(m->last_targets, targets, (size_t)n_targets * sizeof *targets);
+    if (c->head != GPTC_HEAD_LM) return gptc_head_forward(ctx, m, st->lnf, tokens, targets, B, T, m->logits, loss);
+    k_lmhead_forward(ctx, m->logits, st->lnf, P(m, lm_head_index(m)), N, C, V);
     if (targets) {
-        memcpy(m->last_targets, targets, (size_t)N * sizeof *targets);
         int n_valid = k_crossentropy_forward(st->losses, m->logits, targets, N, V);
         double sum = 0;
         for (int i = 0; i < N; i++) sum += st->losses[i];
@@ -397,14 +460,19 @@ gptc_status gptc_model_backward(gptc_ctx *ctx, gptc_model *m, float loss_scale) 
     uint64_t call = m->last_call;
     size_t NC = (size_t)N * C;
 
-    /* loss = mean over valid positions, times loss_scale */
-    float dloss = m->last_n_valid ? loss_scale / (float)m->last_n_valid : 0.0f;
-    k_crossentropy_backward(m->logits, m->logits, m->last_targets, N, V, dloss);
-    m->logits_valid = 0; /* the logits buffer now holds their gradient */
     float *residual = c->n_layer ? st->layers[c->n_layer - 1].res3 : st->encoded;
-    memset(st->dln, 0, NC * sizeof(float));
-    size_t tf = gptc_layer_tensor(m, c->n_layer, 0), th = lm_head_index(m);
-    k_lmhead_backward(ctx, st->dln, G(m, th), m->logits, st->lnf, P(m, th), N, C, V);
+    size_t tf = gptc_layer_tensor(m, c->n_layer, 0);
+    if (c->head == GPTC_HEAD_LM) {
+        /* loss = mean over valid positions, times loss_scale */
+        float dloss = m->last_n_valid ? loss_scale / (float)m->last_n_valid : 0.0f;
+        k_crossentropy_backward(m->logits, m->logits, m->last_targets, N, V, dloss);
+        memset(st->dln, 0, NC * sizeof(float));
+        size_t th = lm_head_index(m);
+        k_lmhead_backward(ctx, st->dln, G(m, th), m->logits, st->lnf, P(m, th), N, C, V);
+    } else {
+        gptc_head_backward(ctx, m, st->lnf, st->dln, m->logits, B, T, loss_scale);
+    }
+    m->logits_valid = 0; /* the logits buffer now holds their gradient */
     memset(st->dres, 0, NC * sizeof(float));
     k_layernorm_backward(st->dres, G(m, tf), G(m, tf + 1), st->dln, residual, P(m, tf), st->lnf_mean,
                          st->lnf_rstd, N, C);
@@ -418,11 +486,13 @@ gptc_status gptc_model_backward(gptc_ctx *ctx, gptc_model *m, float loss_scale) 
         memset(st->dfch_gelu, 0, (size_t)N * I * sizeof(float));
         k_matmul_backward(ctx, st->dfch_gelu, G(m, t0 + GPTC_T_MPROJ_W), G(m, t0 + GPTC_T_MPROJ_B), st->dtmp,
                           a->fch_gelu, P(m, t0 + GPTC_T_MPROJ_W), N, I, C);
+        LORA_BWD(GPTC_LORA_MPROJ, a->fch_gelu, st->dtmp, st->dfch_gelu, I, C);
         memset(st->dfch, 0, (size_t)N * I * sizeof(float));
         k_gelu_backward(st->dfch, a->fch, st->dfch_gelu, (size_t)N * I, exact_gelu);
         memset(st->dln, 0, NC * sizeof(float));
         k_matmul_backward(ctx, st->dln, G(m, t0 + GPTC_T_FC_W), G(m, t0 + GPTC_T_FC_B), st->dfch, a->ln2,
                           P(m, t0 + GPTC_T_FC_W), N, C, I);
+        LORA_BWD(GPTC_LORA_FC, a->ln2, st->dfch, st->dln, C, I);
         k_layernorm_backward(st->dres, G(m, t0 + GPTC_T_LN2_W), G(m, t0 + GPTC_T_LN2_B), st->dln, a->res2,
                              P(m, t0 + GPTC_T_LN2_W), a->ln2_mean, a->ln2_rstd, N, C);
         /* attention branch: res2 = res_in + dropout(attproj) */
@@ -431,17 +501,21 @@ gptc_status gptc_model_backward(gptc_ctx *ctx, gptc_model *m, float loss_scale) 
         memset(st->datty, 0, NC * sizeof(float));
         k_matmul_backward(ctx, st->datty, G(m, t0 + GPTC_T_APROJ_W), G(m, t0 + GPTC_T_APROJ_B), st->dtmp, a->atty,
                           P(m, t0 + GPTC_T_APROJ_W), N, C, C);
+        LORA_BWD(GPTC_LORA_APROJ, a->atty, st->dtmp, st->datty, C, C);
         memset(st->dqkv, 0, NC * 3 * sizeof(float));
         k_attention_backward(ctx, st->dqkv, st->dpreatt, st->datt, st->datty, a->qkv, a->att, B, T, C, NH,
                              c->causal, pa, site_seed(m, call, 1 + 3 * (uint64_t)l), 0);
         memset(st->dln, 0, NC * sizeof(float));
         k_matmul_backward(ctx, st->dln, G(m, t0 + GPTC_T_QKV_W), G(m, t0 + GPTC_T_QKV_B), st->dqkv, a->ln1,
                           P(m, t0 + GPTC_T_QKV_W), N, C, 3 * C);
+        LORA_BWD(GPTC_LORA_QKV, a->ln1, st->dqkv, st->dln, C, 3 * C);
         k_layernorm_backward(st->dres, G(m, t0 + GPTC_T_LN1_W), G(m, t0 + GPTC_T_LN1_B), st->dln, res_in,
                              P(m, t0 + GPTC_T_LN1_W), a->ln1_mean, a->ln1_rstd, N, C);
     }
-    k_dropout(st->dres, NC, pe, site_seed(m, call, 0), 0);
-    k_embed_backward(G(m, 0), G(m, 1), st->dres, m->last_tokens, B, T, C);
+    if (m->tensors[0].trainable || m->tensors[1].trainable) {
+        k_dropout(st->dres, NC, pe, site_seed(m, call, 0), 0);
+        k_embed_backward(G(m, 0), G(m, 1), st->dres, m->last_tokens, B, T, C);
+    }
     return GPTC_OK;
 }
 
@@ -468,6 +542,7 @@ gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw
     set_threads(ctx);
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *tt = &m->tensors[i];
+        if (!tt->trainable) continue;
         size_t o = tt->offset;
         k_adamw(m->params + o, m->grads + o, m->adam_m + o, m->adam_v + o, tt->numel, p->lr, p->beta1, p->beta2,
                 p->eps, tt->decay ? p->weight_decay : 0.0f, t);

@@ -42,6 +42,10 @@ static inline int32_t gptc_shard_token(const gptc_shard *s, size_t i) {
     return s->width == 2 ? (int32_t)(p[0] | p[1] << 8)
                          : (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 }
+/* Copies the tokenizer files of a model directory (vocab.json, merges.txt,
+ * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
+ * that exist in src into dst. */
+gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
 /* Writes tokens atomically; width chosen by vocab_size (uint16 when it fits). */
 gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids, size_t n, size_t n_docs,
                              uint32_t vocab_size);
@@ -53,7 +57,33 @@ gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids
  * caller's callback. */
 typedef struct gptc_model gptc_model;
 
+/* Where batches come from. gptc train uses token shards (data_dir); fine-tuning tasks
+ * (tasks/) provide their own. Targets per row: T for a language model, 1 for a
+ * classifier, 2 for QA (see gptc_model_forward). */
+typedef struct gptc_data_source {
+    void *user;
+    int targets_per_row;          /* 0: T (language modelling) */
+    size_t train_rows;            /* rows in one epoch (for --epochs) */
+    /* The next training micro-batch of B rows; uses and advances *rng and *pos, which
+     * the trainer saves in checkpoints (exact resume). */
+    gptc_status (*train_batch)(gptc_ctx *ctx, void *user, int B, int T, uint64_t *rng, uint64_t *pos,
+                               int32_t *tokens, int32_t *targets);
+    /* Validation: n_val_batches(B, T) batches; batch i fills *rows <= B rows. */
+    size_t (*n_val_batches)(void *user, int B, int T);
+    gptc_status (*val_batch)(gptc_ctx *ctx, void *user, size_t i, int B, int T, int32_t *tokens, int32_t *targets,
+                             int *rows);
+    /* Optional metric over the validation batches (higher is better), e.g. f1_macro:
+     * reset, then observe the logits of every batch, then metric. */
+    const char *metric_name;      /* NULL: val loss decides the best model and early stopping */
+    void (*val_reset)(void *user);
+    void (*val_observe)(void *user, const float *logits, const int32_t *targets, int rows, int T);
+    double (*val_metric)(void *user);
+} gptc_data_source;
+
 typedef struct gptc_train_opts {
+    const gptc_data_source *data; /* NULL: token shards in data_dir */
+    gptc_model *model;            /* a prepared model (taken over and freed by the trainer), or NULL */
+    const char *tok_dir;          /* tokenizer files carried into model directories (NULL: data_dir/tokenizer) */
     const char *data_dir, *out_dir;
     const char *init_dir;       /* start from this model directory, or NULL */
     gptc_config cfg;            /* architecture when init_dir is NULL and not resuming;
@@ -84,6 +114,8 @@ typedef struct gptc_train_event {
     gptc_train_event_kind kind;
     long step, max_steps, start_step;
     float train_loss, lr, grad_norm, val_loss, best_val_loss;
+    double metric, best_metric;               /* when the data source has a metric */
+    const char *metric_name;
     double tokens_per_s, elapsed_s;
     const int32_t *sample; size_t n_sample;   /* GPTC_EV_SAMPLE: generated ids */
     const char *path;                         /* checkpoint or model directory */

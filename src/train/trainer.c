@@ -65,28 +65,64 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One micro-batch of B rows of T inputs and shifted targets. */
-static void load_batch(const gptc_shard *sh, run_state *rs, int sequential, int B, int T, int32_t *inp,
-                       int32_t *tgt) {
+/* ------------------------------------------------------------------ LM data from shards */
+
+typedef struct lm_source {
+    gptc_shard train, val;
+    int sequential;
+} lm_source;
+
+/* One micro-batch of B rows of T inputs and targets shifted by one: random windows, or
+ * (sequential) the next B*T+1 tokens from *pos, starting over when they run out. */
+static gptc_status lm_train_batch(gptc_ctx *ctx, void *user, int B, int T, uint64_t *rng, uint64_t *pos,
+                                  int32_t *inp, int32_t *tgt) {
+    const lm_source *ls = user;
+    const gptc_shard *sh = &ls->train;
     size_t n = sh->n_tokens, need = (size_t)B * T + 1;
-    if (sequential) {
-        if (rs->data_pos + need > n) rs->data_pos = 0;
-        size_t p = (size_t)rs->data_pos;
+    (void)ctx;
+    if (ls->sequential) {
+        if (*pos + need > n) *pos = 0;
+        size_t p = (size_t)*pos;
         for (size_t i = 0; i < (size_t)B * T; i++) {
             inp[i] = gptc_shard_token(sh, p + i);
             tgt[i] = gptc_shard_token(sh, p + i + 1);
         }
-        rs->data_pos += (uint64_t)B * T;
-        return;
+        *pos += (uint64_t)B * T;
+        return GPTC_OK;
     }
     size_t span = n - (size_t)T; /* start in [0, n - T - 1] */
     for (int b = 0; b < B; b++) {
-        size_t p = (size_t)(next_u64(&rs->rng) % span);
+        size_t p = (size_t)(next_u64(rng) % span);
         for (int t = 0; t < T; t++) {
             inp[b * T + t] = gptc_shard_token(sh, p + (size_t)t);
             tgt[b * T + t] = gptc_shard_token(sh, p + (size_t)t + 1);
         }
     }
+    return GPTC_OK;
+}
+
+/* Validation: consecutive windows from the start of the val split (a fixed subset). */
+static size_t lm_n_val(void *user, int B, int T) {
+    const lm_source *ls = user;
+    if (ls->val.n_tokens < (size_t)T + 1) return ls->val.n_tokens >= 2;
+    size_t windows = (ls->val.n_tokens - 1) / (size_t)T;
+    return (windows + (size_t)B - 1) / (size_t)B;
+}
+
+static gptc_status lm_val_batch(gptc_ctx *ctx, void *user, size_t i, int B, int T, int32_t *inp, int32_t *tgt,
+                                int *rows) {
+    const lm_source *ls = user;
+    const gptc_shard *v = &ls->val;
+    (void)ctx;
+    int r = 0;
+    for (size_t pos = i * (size_t)B * T; r < B && pos + 1 < v->n_tokens; r++, pos += (size_t)T)
+        for (int t = 0; t < T; t++) {
+            int ok = pos + (size_t)t + 1 < v->n_tokens;
+            inp[r * T + t] = ok ? gptc_shard_token(v, pos + (size_t)t) : 0;
+            tgt[r * T + t] = ok ? gptc_shard_token(v, pos + (size_t)t + 1) : -100;
+        }
+    *rows = r;
+    return GPTC_OK;
 }
 
 /* ------------------------------------------------------------------ checkpoints */
@@ -211,8 +247,23 @@ static gptc_status load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path
 static gptc_status write_model_dir(gptc_ctx *ctx, const gptc_model *m, const char *dir, const char *tok_dir) {
     gptc_status s = gptc_mkdirs(ctx, dir);
     if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
-    if (!s && tok_dir) s = gptc_dir_copy_files(ctx, tok_dir, dir);
+    if (!s && gptc_model_has_lora(m)) s = gptc_model_lora_save(ctx, m, dir);
+    if (!s && tok_dir) s = gptc_copy_tokenizer_files(ctx, tok_dir, dir);
     return s;
+}
+
+gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst) {
+    static const char *const names[] = {"vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer.json",
+                                        "tokenizer_config.json", "generation_config.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char a[4200], b[4200];
+        snprintf(a, sizeof a, "%s/%s", src, names[i]);
+        snprintf(b, sizeof b, "%s/%s", dst, names[i]);
+        if (!gptc_file_exists(a)) continue;
+        gptc_status s = gptc_file_copy(ctx, a, b);
+        if (s) return s;
+    }
+    return GPTC_OK;
 }
 
 /* Replaces dir by tmp (both directories) as atomically as directories allow: the old
@@ -294,35 +345,32 @@ static void prune_checkpoints(const gptc_train_opts *o, long best_step) {
 
 /* ------------------------------------------------------------------ evaluation */
 
-static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_shard *val, const gptc_train_opts *o,
-                            int32_t *inp, int32_t *tgt, float *out) {
+static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_data_source *d, const gptc_train_opts *o,
+                            int32_t *inp, int32_t *tgt, float *out, double *metric) {
     int B = o->batch_size, T = o->seq_len;
-    if (val->n_tokens < 2) return gptc_fail(ctx, GPTC_EINVAL, "validation split has fewer than 2 tokens");
-    if ((size_t)T + 1 > val->n_tokens) T = (int)val->n_tokens - 1;
+    size_t nb = d->n_val_batches(d->user, B, T);
+    if ((size_t)o->eval_batches < nb) nb = (size_t)o->eval_batches;
+    if (!nb) return gptc_fail(ctx, GPTC_EINVAL, "the validation data is empty");
     int was = m->training;
     m->training = 0;
-    double sum = 0;
-    long count = 0;
-    size_t pos = 0;
-    for (int b = 0; b < o->eval_batches; b++) {
+    if (d->val_reset) d->val_reset(d->user);
+    double sum = 0, count = 0;
+    gptc_status s = GPTC_OK;
+    for (size_t b = 0; b < nb && !s; b++) {
         int rows = 0;
-        for (; rows < B && pos + (size_t)T + 1 <= val->n_tokens; rows++, pos += (size_t)T)
-            for (int t = 0; t < T; t++) {
-                inp[rows * T + t] = gptc_shard_token(val, pos + (size_t)t);
-                tgt[rows * T + t] = gptc_shard_token(val, pos + (size_t)t + 1);
-            }
-        if (!rows) break;
+        if ((s = d->val_batch(ctx, d->user, b, B, T, inp, tgt, &rows)) || !rows) break;
         float loss;
-        gptc_status s = gptc_model_forward(ctx, m, inp, tgt, rows, T, &loss);
-        if (s) {
-            m->training = was;
-            return s;
+        if ((s = gptc_model_forward(ctx, m, inp, tgt, rows, T, &loss))) break;
+        if (isfinite(loss)) {
+            sum += (double)loss * rows;
+            count += rows;
         }
-        sum += (double)loss * rows * T;
-        count += (long)rows * T;
+        if (d->val_observe) d->val_observe(d->user, gptc_model_logits(m), tgt, rows, T);
     }
     m->training = was;
-    *out = (float)(sum / (double)count);
+    if (s) return s;
+    *out = count > 0 ? (float)(sum / count) : NAN;
+    *metric = d->val_metric ? d->val_metric(d->user) : NAN;
     return GPTC_OK;
 }
 
@@ -435,15 +483,17 @@ static int config_same_arch(const gptc_config *a, const gptc_config *b) {
 
 typedef struct run_ctx {
     gptc_model *m;
-    gptc_shard train, val;
+    lm_source lm;
+    const gptc_data_source *d;
+    gptc_data_source lm_d;
     int32_t *inp, *tgt, *sample_ids;
     FILE *metrics;
 } run_ctx;
 
 static void run_free(run_ctx *r) {
     gptc_model_free(r->m);
-    gptc_shard_close(&r->train);
-    gptc_shard_close(&r->val);
+    gptc_shard_close(&r->lm.train);
+    gptc_shard_close(&r->lm.val);
     gptc_free(r->inp);
     gptc_free(r->tgt);
     gptc_free(r->sample_ids);
@@ -459,6 +509,10 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
             return gptc_fail(ctx, GPTC_EINVAL, "%s already holds a training run (checkpoints/step-%ld); "
                                                "continue it with --resume %s or choose another --out",
                              o->out_dir, steps[n_ck - 1], o->out_dir);
+        if (o->model) {
+            *m = o->model;
+            return GPTC_OK;
+        }
         if (o->init_dir) return gptc_model_load(ctx, o->init_dir, m);
         gptc_config cfg = o->cfg;
         if (cfg.vocab_size <= 0) cfg.vocab_size = (int)vocab_hint; /* the data's vocabulary */
@@ -495,40 +549,55 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     rs.rng = o->seed ^ 0x5DEECE66Dull;
     rs.best_val = INFINITY;
     char path[4300], tok_dir[4200], ck_dir[4300], model_out[4300];
-    const char *tok = NULL;
+    const char *tok = o->tok_dir;
     int B = o->batch_size, T = o->seq_len;
-    gptc_status s;
-    snprintf(path, sizeof path, "%s/train.bin", o->data_dir);
-    if ((s = gptc_shard_open(ctx, path, &r.train))) goto done;
-    if (r.train.n_tokens < (size_t)B * T + 1) {
-        s = gptc_fail(ctx, GPTC_EINVAL, "%s: %zu tokens is smaller than one batch (%d x %d + 1 = %zu tokens); "
-                                        "use a smaller --batch-size or --seq-len, or more data",
-                      path, r.train.n_tokens, B, T, (size_t)B * T + 1);
-        goto done;
-    }
-    if (o->eval_every > 0) {
-        snprintf(path, sizeof path, "%s/val.bin", o->data_dir);
-        if ((s = gptc_shard_open(ctx, path, &r.val))) goto done;
-        if (r.val.n_tokens < 2) {
-            s = gptc_fail(ctx, GPTC_EINVAL, "%s: the validation split is empty; prepare with --val-fraction > 0 "
-                                            "or train with --eval-every 0", path);
+    gptc_status s = GPTC_OK;
+    uint32_t vocab_hint = 0;
+    if (o->data) {
+        r.d = o->data;
+    } else {
+        /* token shards made by gptc prepare */
+        snprintf(path, sizeof path, "%s/train.bin", o->data_dir);
+        if ((s = gptc_shard_open(ctx, path, &r.lm.train))) goto done;
+        if (r.lm.train.n_tokens < (size_t)B * T + 1) {
+            s = gptc_fail(ctx, GPTC_EINVAL, "%s: %zu tokens is smaller than one batch (%d x %d + 1 = %zu tokens); "
+                                            "use a smaller --batch-size or --seq-len, or more data",
+                          path, r.lm.train.n_tokens, B, T, (size_t)B * T + 1);
             goto done;
         }
+        if (o->eval_every > 0) {
+            snprintf(path, sizeof path, "%s/val.bin", o->data_dir);
+            if ((s = gptc_shard_open(ctx, path, &r.lm.val))) goto done;
+            if (r.lm.val.n_tokens < 2) {
+                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the validation split is empty; prepare with --val-fraction > 0 "
+                                                "or train with --eval-every 0", path);
+                goto done;
+            }
+        }
+        r.lm.sequential = o->sequential;
+        r.lm_d.user = &r.lm;
+        r.lm_d.train_rows = r.lm.train.n_tokens / (size_t)T;
+        r.lm_d.train_batch = lm_train_batch;
+        r.lm_d.n_val_batches = lm_n_val;
+        r.lm_d.val_batch = lm_val_batch;
+        r.d = &r.lm_d;
+        vocab_hint = r.lm.train.vocab_size;
+        snprintf(tok_dir, sizeof tok_dir, "%s/tokenizer", o->data_dir);
+        if (!tok && gptc_file_exists(tok_dir)) tok = tok_dir;
     }
-    snprintf(tok_dir, sizeof tok_dir, "%s/tokenizer", o->data_dir);
-    if (gptc_file_exists(tok_dir)) tok = tok_dir;
+    const gptc_data_source *d = r.d;
     if ((s = gptc_mkdirs(ctx, o->out_dir))) goto done;
     snprintf(path, sizeof path, "%s/checkpoints", o->out_dir);
     if ((s = gptc_mkdirs(ctx, path))) goto done;
-    if ((s = open_model(ctx, o, r.train.vocab_size, &rs, &r.m))) goto done;
+    if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m))) goto done;
     if (!o->resume) {
         snprintf(path, sizeof path, "%s/run.json", o->out_dir);
         if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
     }
     gptc_model *m = r.m;
-    if (r.train.vocab_size > (uint32_t)m->cfg.vocab_size) {
+    if (vocab_hint > (uint32_t)m->cfg.vocab_size) {
         s = gptc_fail(ctx, GPTC_EINVAL, "%s/train.bin: token ids go up to vocabulary size %u, the model has vocab_size %d",
-                      o->data_dir, r.train.vocab_size, m->cfg.vocab_size);
+                      o->data_dir, vocab_hint, m->cfg.vocab_size);
         goto done;
     }
     if (T > m->cfg.n_positions) {
@@ -537,15 +606,16 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     }
     if (o->dropout >= 0) m->cfg.embd_pdrop = m->cfg.attn_pdrop = m->cfg.resid_pdrop = o->dropout;
     if ((s = gptc_model_prepare(ctx, m, B, T, 1))) goto done;
+    int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
     r.inp = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch inputs");
-    r.tgt = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch targets");
+    r.tgt = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.inp || !r.tgt || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
 
     long total = o->max_steps;
     if (total <= 0) {
-        double per_step = (double)B * T * o->grad_accum;
-        total = (long)ceil(o->epochs * (double)r.train.n_tokens / per_step);
+        double per_step = (double)B * o->grad_accum;
+        total = (long)ceil(o->epochs * (double)d->train_rows / per_step);
         if (total < 1) total = 1;
     }
     gptc_schedule sched = o->sched;
@@ -565,8 +635,10 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     ev.start_step = rs.step;
     ev.max_steps = total;
     ev.n_params = m->n_params;
-    ev.train_tokens = r.train.n_tokens;
-    ev.val_tokens = r.val.n_tokens;
+    ev.train_tokens = r.lm.train.n_tokens ? r.lm.train.n_tokens : d->train_rows;
+    ev.val_tokens = r.lm.val.n_tokens;
+    ev.metric_name = d->metric_name;
+    ev.metric = ev.best_metric = NAN;
     if (cb) cb(user, &ev);
 
     double t_start = now_s(), elapsed0 = rs.elapsed;
@@ -588,7 +660,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         gptc_model_zero_grad(m);
         double step_loss = 0;
         for (int a = 0; a < o->grad_accum; a++) {
-            load_batch(&r.train, &rs, o->sequential, B, T, r.inp, r.tgt);
+            if ((s = d->train_batch(ctx, d->user, B, T, &rs.rng, &rs.data_pos, r.inp, r.tgt))) goto done;
             float loss;
             if ((s = gptc_model_forward(ctx, m, r.inp, r.tgt, B, T, &loss))) goto done;
             if ((s = gptc_model_backward(ctx, m, 1.0f / (float)o->grad_accum))) goto done;
@@ -617,21 +689,30 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         int do_eval = o->eval_every > 0 && (rs.step % o->eval_every == 0 || rs.step == total);
         if (do_eval) {
             float vl = 0;
-            if ((s = evaluate(ctx, m, &r.val, o, r.inp, r.tgt, &vl))) goto done;
-            if (vl < rs.best_val) {
-                rs.best_val = vl;
+            double metric = NAN;
+            if ((s = evaluate(ctx, m, d, o, r.inp, r.tgt, &vl, &metric))) goto done;
+            /* the monitored value: val loss, or minus the metric (lower is better) */
+            float mon = d->metric_name ? (float)-metric : vl;
+            if (mon < rs.best_val) {
+                rs.best_val = mon;
                 rs.best_step = rs.step;
                 rs.bad_evals = 0;
             } else {
                 rs.bad_evals++;
             }
-            fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g}\n", rs.step, (double)vl);
+            if (d->metric_name)
+                fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g, \"%s\": %.7g}\n", rs.step, (double)vl,
+                        d->metric_name, metric);
+            else
+                fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g}\n", rs.step, (double)vl);
             fflush(r.metrics);
+            ev.metric = metric;
+            ev.best_metric = d->metric_name ? -rs.best_val : NAN;
             ev.kind = GPTC_EV_EVAL;
             ev.val_loss = vl;
-            ev.best_val_loss = rs.best_val;
+            ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
             if (cb) cb(user, &ev);
-            if (o->sample_tokens > 0) {
+            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM) {
                 size_t n;
                 int st = T < m->cfg.n_positions ? T : m->cfg.n_positions;
                 if ((s = sample(ctx, m, o->sample_tokens, st, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
@@ -652,7 +733,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
         if (do_eval && o->patience > 0 && rs.bad_evals >= o->patience) {
             ev.kind = GPTC_EV_EARLY_STOP;
-            ev.best_val_loss = rs.best_val;
+            ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
+            ev.best_metric = d->metric_name ? -rs.best_val : NAN;
             if (cb) cb(user, &ev);
             break;
         }
@@ -667,7 +749,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     if ((s = write_output_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
     ev.kind = GPTC_EV_DONE;
     ev.step = rs.step;
-    ev.best_val_loss = rs.best_val;
+    ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
+    ev.best_metric = d->metric_name ? -rs.best_val : NAN;
     ev.path = model_out;
     ev.elapsed_s = rs.elapsed;
     if (cb) cb(user, &ev);

@@ -16,6 +16,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpt2_torch as ref  # noqa: E402
 
+ref.need_torch()
+
 
 def read_shard(path):
     with open(path, "rb") as f:

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
+# tokenizer benches when present, and a GPT-2 training step of gptc vs PyTorch; prints a
+# table. Writes only under build/bench, except with --record, which also rewrites the
+# numbers section of BENCHMARKS.md.  usage: bash bench/run.sh [--record] [--quick]
+cd "$(dirname "$0")/.." || exit 2
+RECORD=0 STEPS=${BENCH_STEPS:-3}
+for a in "$@"; do
+    case $a in
+    --record) RECORD=1 ;;
+    --quick) STEPS=1 ;;
+    *) echo "usage: bash bench/run.sh [--record] [--quick]" >&2; exit 2 ;;
+    esac
+done
+PY=/usr/bin/python3
+OUT=build/bench
+mkdir -p $OUT
+LIBS="-lpcre2-8 -ljansson -ldl -lm -lpthread"
+
+# build/bench/NAME from bench/NAME.c against build/libgptc.a (Makefile's flags).
+build_one() {
+    local src=bench/$1.c bin=$OUT/$1
+    [ -f "$src" ] || return 1
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ build/libgptc.a -nt "$bin" ]; then
+        ${CC:-cc} -std=c11 -Wall -Wextra -Wno-unused-parameter -O2 -g -fopenmp -Iinclude -Isrc \
+            -o "$bin" "$src" build/libgptc.a $LIBS || { echo "bench: building $bin failed" >&2; return 1; }
+    fi
+}
+[ -f build/libgptc.a ] || make -s build/libgptc.a || exit 1
+
+# ---- machine
+CPU=$(lscpu | sed -n 's/^Model name: *//p' | head -n 1)
+FLAGS=$(grep -m1 -o -w -E 'avx2|fma|avx512f|avx512bw|avx512vl|avx512_bf16|avx512_vnni|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')
+CORES=$(nproc)
+MEM=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
+TORCHV=$($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "not installed")
+echo "machine: $CPU, $CORES cores, $MEM; flags: $FLAGS"
+
+# ---- ceiling (another engineer's bench/ceiling.c)
+CEIL=""
+CEIL_TXT=""
+if build_one ceiling; then
+    CEIL_TXT=$($OUT/ceiling 2>&1)
+    echo "$CEIL_TXT"
+    # the best sgemm GFLOP/s the ceiling program reports
+    CEIL=$(echo "$CEIL_TXT" | grep -i sgemm | grep -o -E '[0-9]+(\.[0-9]+)? *GFLOP/s' | grep -o -E '^[0-9.]+' | sort -g | tail -n 1)
+else
+    echo "bench: no bench/ceiling.c (sgemm ceiling not measured)"
+fi
+
+# ---- tokenizer benches (other engineers' scripts)
+EXTRA=""
+for s in bench/bench_tokenizer.sh bench/bench_bpe_train.sh; do
+    if [ -f "$s" ]; then
+        echo "== $s"
+        txt=$(bash "$s" 2>&1); echo "$txt"
+        EXTRA+=$'\n'"### $(basename "$s")"$'\n\n```\n'"$txt"$'\n```\n'
+    fi
+done
+
+# ---- training step: gptc vs PyTorch
+build_one bench_train || exit 1
+ROWS=""
+BACKEND=""
+field() { echo "$1" | grep -o -E "(^| )$2=[^ ]+" | head -n 1 | cut -d= -f2; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf " (%.0f%%)", 100 * a / b }'; }
+for spec in "gpt2 4 64" "small 8 256"; do
+    set -- $spec
+    echo "== train step $1, batch $2 x $3 ($STEPS timed steps after 1 warmup)"
+    g=$($OUT/bench_train --preset "$1" --batch "$2" --seq "$3" --steps "$STEPS" 2>$OUT/gptc_$1.log)
+    echo "$g"
+    [ -n "$BACKEND" ] || BACKEND=$(echo "$g" | sed -n 's/.*backend //p' | head -n 1)
+    gr=$(echo "$g" | grep '^RESULT' | tail -n 1)
+    tr=""
+    if [ "$TORCHV" != "not installed" ]; then
+        t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_train.py --preset "$1" --batch "$2" --seq "$3" \
+            --steps "$STEPS" --threads "$CORES" 2>$OUT/torch_$1.log)
+        echo "$t"
+        tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
+    fi
+    gms=$(field "$gr" ms) tms=$(field "$tr" ms)
+    ROWS+="| $1 ($(field "$gr" params) params), batch $2 x $3 | ${gms:-fail} | ${tms:--} | $(ratio "$tms" "$gms") |"
+    ROWS+=" $(field "$gr" tok_s) / $(field "$tr" tok_s) |"
+    ROWS+=" $(field "$gr" gflops)$(pct "$(field "$gr" gflops)" "$CEIL") / $(field "$tr" gflops)$(pct "$(field "$tr" gflops)" "$CEIL") |"
+    ROWS+=" $(field "$gr" rss_mb) / $(field "$tr" rss_mb) |"$'\n'
+done
+
+TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
+|---|---|---|---|---|---|---|
+$ROWS"
+REPORT="Measured $(date -u +%Y-%m-%d) by \`make bench\` ($STEPS timed steps after 1 warmup, mean).
+
+- CPU: $CPU, $CORES cores, $MEM memory; flags: $FLAGS
+- gptc BLAS backend: ${BACKEND:-unknown}; sgemm ceiling: ${CEIL:-not measured} GFLOP/s
+- PyTorch $TORCHV (Debian), torch.set_num_threads($CORES), OMP_WAIT_POLICY=PASSIVE
+
+$TABLE
+### ceiling
+
+\`\`\`
+${CEIL_TXT:-bench/ceiling.c not present}
+\`\`\`
+$EXTRA"
+echo
+echo "$REPORT" | tee $OUT/results.md
+if [ $RECORD = 1 ]; then
+    if [ ! -f BENCHMARKS.md ] || ! grep -q '<!-- numbers:begin -->' BENCHMARKS.md; then
+        echo "bench: BENCHMARKS.md lacks the <!-- numbers:begin --> marker" >&2; exit 1
+    fi
+    $PY - "$OUT/results.md" <<'EOF'
+import sys
+new = open(sys.argv[1]).read()
+s = open("BENCHMARKS.md").read()
+b, e = s.index("<!-- numbers:begin -->"), s.index("<!-- numbers:end -->")
+s = s[:b] + "<!-- numbers:begin -->\n" + new.rstrip("\n") + "\n" + s[e:]
+open("BENCHMARKS.md.tmp", "w").write(s)
+EOF
+    mv BENCHMARKS.md.tmp BENCHMARKS.md && echo "bench: recorded into BENCHMARKS.md"
+fi

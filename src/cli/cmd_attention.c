@@ -1,0 +1,217 @@
+/* cmd_attention.c: `gptc attention`: the attention probabilities of one layer for a text,
+ * per head or averaged over heads, as an SVG heatmap (tokens on both axes as their text,
+ * UTF-8, XML-escaped, CJK fonts first) and/or as JSON. */
+#include "cli.h"
+#include "../io/tokfile.h"
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+    "usage: gptc attention --model DIR (--text TEXT | --tokens FILE) [--layer L] [--head H] [--out FILE.svg] [--json]\n"
+    "\n"
+    "Attention weights of layer L (default: the last) for the tokens of TEXT: row i holds how\n"
+    "query token i attends to tokens 0..i. Averaged over heads unless --head is given.\n"
+    "\n"
+    "  --model DIR      model directory\n"
+    "  --text TEXT      text to encode with the model's tokenizer\n"
+    "  --tokens FILE    whitespace-separated token ids instead (\"-\" for stdin)\n"
+    "  --layer L        layer, 0-based (negative counts from the end; default -1)\n"
+    "  --head H         one head, 0-based (default: the mean over heads)\n"
+    "  --out FILE.svg   write the heatmap\n"
+    "  --json           print {\"layer\", \"head\", \"n_head\", \"tokens\", \"labels\", \"attention\"}\n"
+    "  --threads N      threads (default: all cores)\n"
+    "\n"
+    "example:\n"
+    "  gptc attention --model m --text '나는 학교에 간다' --layer 0 --out att.svg\n";
+
+/* A token's text for a label: valid UTF-8 kept, other bytes as \xNN, newline as a return
+ * arrow, tab as an arrow. malloc'ed. */
+static char *label_of(gptc_ctx *ctx, const gptc_tokenizer *tok, int32_t id) {
+    char *raw = NULL, *out;
+    size_t n = 0;
+    if (!tok || gptc_tokenizer_decode(ctx, tok, &id, 1, &raw, &n)) {
+        free(raw);
+        out = malloc(16);
+        if (out) snprintf(out, 16, "%d", id);
+        return out;
+    }
+    out = malloc(n * 4 + 1);
+    if (!out) { free(raw); return NULL; }
+    size_t o = 0;
+    const unsigned char *s = (const unsigned char *)raw;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        int ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) ok = (s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 1 && c == '\n') { memcpy(out + o, "\xE2\x86\xB5", 3); o += 3; i++; continue; }
+        if (ok && len == 1 && c == '\t') { memcpy(out + o, "\xE2\x86\x92", 3); o += 3; i++; continue; }
+        if (ok && (len > 1 || c >= 0x20)) {
+            memcpy(out + o, s + i, len);
+            o += len;
+            i += len;
+        } else {
+            o += (size_t)sprintf(out + o, "\\x%02X", c);
+            i++;
+        }
+    }
+    out[o] = 0;
+    free(raw);
+    return out;
+}
+
+static void xml_text(FILE *f, const char *s) {
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '&': fputs("&amp;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&apos;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+/* Display width of a label in cells: CJK and Hangul count double. */
+static int label_width(const char *s) {
+    int w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) == 0x80) continue;
+        w += *p >= 0xE1 && *p <= 0xED ? 2 : 1; /* U+1000..U+DFFF: Hangul, CJK ideographs */
+    }
+    return w;
+}
+
+static int write_svg(const char *path, const char *title, char **labels, const float *a, int T) {
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int cell = 22, maxw = 1;
+    for (int i = 0; i < T; i++) {
+        int w = label_width(labels[i]);
+        maxw = w > maxw ? w : maxw;
+    }
+    if (maxw > 24) maxw = 24;
+    int margin = 12 + maxw * 8, top = margin + 30, W = margin + T * cell + 20, H = top + T * cell + 20;
+    float mx = 0;
+    for (int i = 0; i < T * T; i++) mx = a[i] > mx ? a[i] : mx;
+    if (mx <= 0) mx = 1;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "font-family=\"'Noto Sans CJK KR', 'Noto Sans KR', 'Apple SD Gothic Neo', 'Malgun Gothic', "
+               "'NanumGothic', 'DejaVu Sans', sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n<text x=\"8\" y=\"18\" font-size=\"14\">");
+    xml_text(f, title);
+    fprintf(f, " (max %.3f)</text>\n", mx);
+    for (int i = 0; i < T; i++) {
+        /* rows (queries) on the left, columns (keys) on top, rotated */
+        fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" dominant-baseline=\"middle\" xml:space=\"preserve\">",
+                margin - 6, top + i * cell + cell / 2);
+        xml_text(f, labels[i]);
+        fprintf(f, "</text>\n<text transform=\"translate(%d,%d) rotate(-90)\" dominant-baseline=\"middle\" "
+                   "xml:space=\"preserve\">", margin + i * cell + cell / 2, top - 6);
+        xml_text(f, labels[i]);
+        fprintf(f, "</text>\n");
+    }
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) {
+            float v = a[(size_t)i * T + j] / mx;
+            int shade = (int)(255 * (1 - (v < 0 ? 0 : v > 1 ? 1 : v)) + 0.5f);
+            fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,255)\" stroke=\"#eee\">"
+                       "<title>%.4f</title></rect>\n", margin + j * cell, top + i * cell, cell, cell, shade, shade,
+                    a[(size_t)i * T + j]);
+        }
+    fprintf(f, "</svg>\n");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int cmd_attention(int argc, char **argv) {
+    const char *model_dir = NULL, *text = NULL, *tokens_path = NULL, *out = NULL;
+    long layer = -1, head = -1, threads = 0;
+    int json = 0, has_head = 0;
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--text", &text)) continue;
+        if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
+        if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
+        if (cli_opt_int(argc, argv, &i, "--layer", &layer)) continue;
+        if (cli_opt_int(argc, argv, &i, "--head", &head)) { has_head = 1; continue; }
+        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        cli_bad_option("attention", argv[i]);
+    }
+    if (!model_dir || (!text == !tokens_path) || (!out && !json)) {
+        fprintf(stderr, "gptc attention: --model, one of --text/--tokens, and --out or --json are required\n"
+                        "try `gptc attention --help`\n");
+        return 2;
+    }
+    gptc_ctx *ctx = cli_ctx("attention", (int)threads);
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("attention", ctx, NULL);
+    const gptc_config *c = gptc_model_config(m);
+    gptc_tokenizer *tok = NULL;
+    if (gptc_tokenizer_load(ctx, model_dir, &tok)) {
+        if (text) cli_die("attention", ctx, "no tokenizer in %s (use --tokens)", model_dir);
+        tok = NULL;
+    }
+    int32_t *ids;
+    size_t n;
+    if (text ? gptc_tokenizer_encode(ctx, tok, text, strlen(text), 1, &ids, &n)
+             : gptc_tokens_read_text(ctx, tokens_path, c->vocab_size, &ids, &n))
+        cli_die("attention", ctx, NULL);
+    if (n == 0) cli_die("attention", NULL, "no tokens");
+    if (n > (size_t)c->n_positions)
+        cli_die("attention", NULL, "%zu tokens are more than the context of %d", n, c->n_positions);
+    if (layer < 0) layer += c->n_layer;
+    if (layer < 0 || layer >= c->n_layer) cli_die("attention", NULL, "--layer out of range (the model has %d)", c->n_layer);
+    if (has_head && (head < 0 || head >= c->n_head)) cli_die("attention", NULL, "--head out of range (the model has %d)", c->n_head);
+    int T = (int)n, NH = c->n_head;
+    float *all = malloc(sizeof(float) * (size_t)NH * T * T), *a = calloc((size_t)T * T, sizeof(float));
+    if (!all || !a) cli_die("attention", NULL, "out of memory");
+    if (gptc_model_attention(ctx, m, ids, T, (int)layer, all)) cli_die("attention", ctx, NULL);
+    for (int h = 0; h < NH; h++) {
+        if (has_head && h != head) continue;
+        for (size_t k = 0; k < (size_t)T * T; k++) a[k] += all[(size_t)h * T * T + k];
+    }
+    if (!has_head)
+        for (size_t k = 0; k < (size_t)T * T; k++) a[k] /= (float)NH;
+    char **labels = calloc((size_t)T, sizeof *labels);
+    for (int i = 0; labels && i < T; i++)
+        if (!(labels[i] = label_of(ctx, tok, ids[i]))) cli_die("attention", NULL, "out of memory");
+    if (!labels) cli_die("attention", NULL, "out of memory");
+    if (out) {
+        char title[128];
+        if (has_head) snprintf(title, sizeof title, "attention: layer %ld, head %ld", layer, head);
+        else snprintf(title, sizeof title, "attention: layer %ld, mean of %d heads", layer, NH);
+        if (write_svg(out, title, labels, a, T)) cli_die("attention", NULL, "%s: cannot write", out);
+    }
+    if (json) {
+        printf("{\"layer\": %ld, \"head\": ", layer);
+        if (has_head) printf("%ld", head);
+        else printf("null");
+        printf(", \"n_head\": %d, \"tokens\": [", NH);
+        for (int i = 0; i < T; i++) printf("%s%d", i ? ", " : "", ids[i]);
+        printf("], \"labels\": [");
+        for (int i = 0; i < T; i++) {
+            if (i) printf(", ");
+            cli_json_string(stdout, labels[i]);
+        }
+        printf("], \"attention\": [");
+        for (int i = 0; i < T; i++) {
+            printf("%s[", i ? ", " : "");
+            for (int j = 0; j < T; j++) printf("%s%.9g", j ? ", " : "", a[(size_t)i * T + j]);
+            printf("]");
+        }
+        printf("]}\n");
+    }
+    for (int i = 0; i < T; i++) free(labels[i]);
+    free(labels);
+    free(all);
+    free(a);
+    free(ids);
+    gptc_tokenizer_free(tok);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,396 @@
+/* cmd_generate.c: `gptc generate`: continues a prompt with a model, streaming the text
+ * as it is produced (never splitting a UTF-8 character, holding back what may become a
+ * stop string), or printing JSON. Also the generation options shared with `gptc chat`. */
+#define _POSIX_C_SOURCE 200809L
+#include "gen_opts.h"
+#include "../io/tokfile.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+    "usage: gptc generate --model DIR [--prompt TEXT | --prompt-file FILE | --prompt-tokens FILE] [options]\n"
+    "\n"
+    "Continues the prompt (read from stdin when none is given) and streams the new text to\n"
+    "stdout. Defaults come from DIR/generation_config.json when present, else Hugging Face's\n"
+    "(greedy, max_length 20). The prompt itself is not printed.\n"
+    "\n"
+    "  --model DIR                 model directory (config.json, model.safetensors, tokenizer)\n"
+    "  --prompt TEXT               the prompt\n"
+    "  --prompt-file FILE          the prompt from a file\n"
+    "  --prompt-tokens FILE        whitespace-separated token ids (models without a tokenizer;\n"
+    "                              the output is then token ids when there is no tokenizer)\n"
+    "  --truncate                  keep the end of a prompt longer than the context (else an error)\n"
+    GPTC_CLI_GEN_OPTIONS
+    "  --threads N                 threads (default: all cores)\n"
+    "  --json                      print {\"sequences\": [{\"text\", \"token_ids\", \"finish_reason\"}]}\n"
+    "\n"
+    "example:\n"
+    "  gptc generate --model m --prompt 'Once upon a time' --max-new-tokens 50 --do-sample --top-p 0.9 --seed 1\n";
+
+/* ------------------------------------------------------------------ shared options */
+static int gen_int(int argc, char **argv, int *i, const char *name, int *out) {
+    long v;
+    if (!cli_opt_int(argc, argv, i, name, &v)) return 0;
+    if (v < INT_MIN || v > INT_MAX) {
+        fprintf(stderr, "gptc: option %s: %ld is out of range\n", name, v);
+        exit(2);
+    }
+    *out = (int)v;
+    return 1;
+}
+static int gen_float(int argc, char **argv, int *i, const char *name, float *out) {
+    double v;
+    if (!cli_opt_float(argc, argv, i, name, &v)) return 0;
+    *out = (float)v;
+    return 1;
+}
+
+int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p) {
+    const char *s;
+    long seed;
+    if (gen_int(argc, argv, i, "--max-new-tokens", &p->max_new_tokens)) return 1;
+    if (gen_int(argc, argv, i, "--max-length", &p->max_length)) {
+        p->max_new_tokens = -1; /* as HF: max_length applies when max_new_tokens is not given */
+        return 1;
+    }
+    if (cli_flag(argv, *i, "--do-sample")) { p->do_sample = 1; return 1; }
+    if (cli_flag(argv, *i, "--greedy")) { p->do_sample = 0; return 1; }
+    if (gen_float(argc, argv, i, "--temperature", &p->temperature)) return 1;
+    if (gen_int(argc, argv, i, "--top-k", &p->top_k)) return 1;
+    if (gen_float(argc, argv, i, "--top-p", &p->top_p)) return 1;
+    if (gen_float(argc, argv, i, "--min-p", &p->min_p)) return 1;
+    if (gen_float(argc, argv, i, "--typical-p", &p->typical_p)) return 1;
+    if (gen_float(argc, argv, i, "--repetition-penalty", &p->repetition_penalty)) return 1;
+    if (gen_int(argc, argv, i, "--no-repeat-ngram-size", &p->no_repeat_ngram_size)) return 1;
+    if (gen_int(argc, argv, i, "--num-return-sequences", &p->num_return_sequences)) return 1;
+    if (gen_int(argc, argv, i, "--num-beams", &p->num_beams)) return 1;
+    if (gen_float(argc, argv, i, "--length-penalty", &p->length_penalty)) return 1;
+    if (cli_opt_str(argc, argv, i, "--early-stopping", &s) ||
+        (cli_flag(argv, *i, "--early-stopping") && (s = "true"))) {
+        if (!strcmp(s, "true") || !strcmp(s, "1")) p->early_stopping = 1;
+        else if (!strcmp(s, "false") || !strcmp(s, "0")) p->early_stopping = 0;
+        else if (!strcmp(s, "never")) p->early_stopping = 2;
+        else {
+            fprintf(stderr, "gptc: option --early-stopping: '%s' is not true, false or never\n", s);
+            exit(2);
+        }
+        return 1;
+    }
+    if (gen_float(argc, argv, i, "--presence-penalty", &p->presence_penalty)) return 1;
+    if (gen_float(argc, argv, i, "--frequency-penalty", &p->frequency_penalty)) return 1;
+    if (cli_opt_int(argc, argv, i, "--seed", &seed)) { p->seed = (uint64_t)seed; return 1; }
+    if (cli_opt_str(argc, argv, i, "--eos-token-id", &s)) {
+        long v = strtol(s, NULL, 10);
+        if (v < -1 || v > INT32_MAX) { fprintf(stderr, "gptc: option --eos-token-id: bad id '%s'\n", s); exit(2); }
+        if (v == -1) { p->n_eos = 0; return 1; } /* -1: no eos */
+        if (p->n_eos < 0) p->n_eos = 0;
+        if (p->n_eos >= GPTC_GEN_MAX_EOS) { fprintf(stderr, "gptc: too many --eos-token-id\n"); exit(2); }
+        p->eos_token_id[p->n_eos++] = (int32_t)v;
+        return 1;
+    }
+    if (cli_opt_str(argc, argv, i, "--stop", &s)) {
+        if (p->n_stop >= GPTC_GEN_MAX_STOP || !*s || strlen(s) >= GPTC_GEN_STOP_LEN) {
+            fprintf(stderr, "gptc: --stop: at most %d non-empty strings of at most %d bytes\n", GPTC_GEN_MAX_STOP,
+                    GPTC_GEN_STOP_LEN - 1);
+            exit(2);
+        }
+        strcpy(p->stop_strings[p->n_stop++], s);
+        return 1;
+    }
+    return 0;
+}
+
+const char *cli_find_model(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) return argv[i + 1];
+        if (!strncmp(argv[i], "--model=", 8)) return argv[i] + 8;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ streaming output */
+/* Text pieces of one sequence: complete characters from the decoder, printed up to where
+ * a stop string might begin; stops printing at the first stop string. */
+void cli_stream_init(cli_stream *st, FILE *out, const gptc_gen_params *p) {
+    memset(st, 0, sizeof *st);
+    st->out = out;
+    st->p = p;
+}
+
+void cli_stream_free(cli_stream *st) { free(st->buf); }
+
+static int stream_append(cli_stream *st, const char *s, size_t n) {
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = (st->len + n + 1) * 2;
+        char *b = realloc(st->buf, cap);
+        if (!b) return -1;
+        st->buf = b;
+        st->cap = cap;
+    }
+    memcpy(st->buf + st->len, s, n);
+    st->len += n;
+    st->buf[st->len] = 0;
+    return 0;
+}
+
+/* Prints what is safe; final: all (up to a stop string). */
+void cli_stream_piece(cli_stream *st, const char *s, size_t n, int final) {
+    if (st->stopped) return;
+    if (n && stream_append(st, s, n)) return;
+    size_t cut = st->len;
+    const char *found = NULL;
+    for (int k = 0; k < st->p->n_stop; k++) {
+        const char *f = strstr(st->buf + (st->printed > GPTC_GEN_STOP_LEN ? st->printed - GPTC_GEN_STOP_LEN : 0),
+                               st->p->stop_strings[k]);
+        if (f && (!found || f < found)) found = f;
+    }
+    if (found) {
+        cut = (size_t)(found - st->buf);
+        st->stopped = 1;
+    } else if (!final) {
+        /* hold back the longest end of the text that begins a stop string */
+        size_t hold = 0;
+        for (int k = 0; k < st->p->n_stop; k++) {
+            size_t sl = strlen(st->p->stop_strings[k]);
+            for (size_t h = sl - 1; h > hold; h--)
+                if (h <= st->len && !memcmp(st->buf + st->len - h, st->p->stop_strings[k], h)) { hold = h; break; }
+        }
+        cut = st->len - hold;
+    }
+    if (cut > st->printed) {
+        fwrite(st->buf + st->printed, 1, cut - st->printed, st->out);
+        fflush(st->out);
+        st->printed = cut;
+    }
+}
+
+/* The text of ids (eos ids skipped) through a streaming decoder: invalid UTF-8 becomes
+ * U+FFFD, and the text ends before the first stop string. malloc'ed. */
+char *cli_decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int n, const gptc_gen_params *p,
+                      int32_t skip_a, int32_t skip_b) {
+    gptc_decoder *d;
+    if (gptc_decoder_new(ctx, tok, &d)) return NULL;
+    cli_stream st;
+    FILE *null = fopen("/dev/null", "w");
+    cli_stream_init(&st, null ? null : stderr, p);
+    char piece[512];
+    size_t pl;
+    int ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        if (ids[i] == skip_a || ids[i] == skip_b || ids[i] < 0 || (size_t)ids[i] >= gptc_tokenizer_n_vocab(tok)) continue;
+        ok = !gptc_decoder_push(ctx, d, ids[i], piece, sizeof piece, &pl);
+        if (ok) stream_append(&st, piece, pl);
+    }
+    if (ok && !gptc_decoder_flush(ctx, d, piece, sizeof piece, &pl)) stream_append(&st, piece, pl);
+    gptc_decoder_free(d);
+    if (null) fclose(null);
+    if (!st.buf) stream_append(&st, "", 0);
+    for (int k = 0; k < p->n_stop && st.buf; k++) {
+        char *f = strstr(st.buf, p->stop_strings[k]);
+        if (f) *f = 0;
+    }
+    return st.buf;
+}
+
+/* ------------------------------------------------------------------ generate */
+typedef struct out_state {
+    gptc_ctx *ctx;
+    const gptc_tokenizer *tok;
+    gptc_decoder *dec;
+    cli_stream st;
+    int n_eos;
+    const int32_t *eos;
+    int printed_ids;
+} out_state;
+
+static int is_eos(const out_state *o, int32_t t) {
+    for (int i = 0; i < o->n_eos; i++)
+        if (o->eos[i] == t) return 1;
+    return 0;
+}
+
+static int on_token(void *user, int seq, int32_t t) {
+    out_state *o = user;
+    (void)seq;
+    if (is_eos(o, t)) return 0;
+    if (!o->tok) {
+        printf("%s%d", o->printed_ids++ ? " " : "", t);
+        fflush(stdout);
+        return 0;
+    }
+    char piece[512];
+    size_t n;
+    if (gptc_decoder_push(o->ctx, o->dec, t, piece, sizeof piece, &n)) return 1;
+    cli_stream_piece(&o->st, piece, n, 0);
+    return 0;
+}
+
+static char *read_stream(FILE *f, size_t *len) {
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t k = fread(b + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) break;
+        if (n + 1 == cap) {
+            char *nb = realloc(b, cap * 2);
+            if (!nb) { free(b); return NULL; }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    if (b) b[n] = 0;
+    *len = n;
+    return b;
+}
+
+int cmd_generate(int argc, char **argv) {
+    const char *model_dir = cli_find_model(argc, argv), *prompt = NULL, *prompt_file = NULL, *prompt_tokens = NULL,
+               *unused;
+    long threads = 0;
+    int json = 0, truncate = 0;
+    gptc_gen_params p = gptc_gen_default_params();
+    gptc_ctx *ctx = NULL;
+    for (int i = 1; i < argc; i++) cli_help_check(argv, i, usage);
+    if (!model_dir) {
+        fprintf(stderr, "gptc generate: --model is required\ntry `gptc generate --help`\n");
+        return 2;
+    }
+    ctx = cli_ctx("generate", 0);
+    if (gptc_generation_config_load(ctx, model_dir, &p)) cli_die("generate", ctx, NULL);
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt_str(argc, argv, &i, "--model", &unused)) continue;
+        if (cli_opt_str(argc, argv, &i, "--prompt", &prompt)) continue;
+        if (cli_opt_str(argc, argv, &i, "--prompt-file", &prompt_file)) continue;
+        if (cli_opt_str(argc, argv, &i, "--prompt-tokens", &prompt_tokens)) continue;
+        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        if (cli_flag(argv, i, "--truncate")) { truncate = 1; continue; }
+        if (cli_gen_option(argc, argv, &i, &p)) continue;
+        cli_bad_option("generate", argv[i]);
+    }
+    if (!!prompt + !!prompt_file + !!prompt_tokens > 1)
+        cli_die("generate", NULL, "give one of --prompt, --prompt-file and --prompt-tokens");
+    if (gptc_gen_params_validate(ctx, &p)) cli_die("generate", ctx, NULL);
+    gptc_ctx_free(ctx);
+    ctx = cli_ctx("generate", (int)threads);
+
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("generate", ctx, NULL);
+    const gptc_config *c = gptc_model_config(m);
+    gptc_tokenizer *tok = NULL;
+    if (gptc_tokenizer_load(ctx, model_dir, &tok)) {
+        if (!prompt_tokens) cli_die("generate", ctx, "no tokenizer in %s (use --prompt-tokens with token ids)", model_dir);
+        tok = NULL;
+    }
+    if (tok && gptc_tokenizer_n_vocab(tok) > (size_t)c->vocab_size)
+        cli_die("generate", NULL, "%s: the tokenizer has %zu ids, more than the model's vocab_size %d", model_dir,
+                gptc_tokenizer_n_vocab(tok), c->vocab_size);
+    if (p.n_stop && !tok) cli_die("generate", NULL, "--stop needs a tokenizer (none in %s)", model_dir);
+
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (prompt_tokens) {
+        if (gptc_tokens_read_text(ctx, prompt_tokens, c->vocab_size, &ids, &n_ids)) cli_die("generate", ctx, NULL);
+    } else {
+        char *text = NULL;
+        size_t len = 0;
+        if (prompt) {
+            text = strdup(prompt);
+            len = strlen(prompt);
+        } else {
+            FILE *f = prompt_file ? fopen(prompt_file, "rb") : stdin;
+            if (!f) cli_die("generate", NULL, "%s: cannot open", prompt_file);
+            text = read_stream(f, &len);
+            if (prompt_file) fclose(f);
+        }
+        if (!text) cli_die("generate", NULL, "out of memory reading the prompt");
+        if (gptc_tokenizer_encode(ctx, tok, text, len, 1, &ids, &n_ids)) cli_die("generate", ctx, NULL);
+        free(text);
+    }
+    if (n_ids == 0) cli_die("generate", NULL, "the prompt is empty");
+    int32_t *prompt_ids = ids;
+    if (n_ids > (size_t)c->n_positions) {
+        if (!truncate)
+            cli_die("generate", NULL, "the prompt is %zu tokens, longer than the model's context of %d tokens "
+                    "(--truncate keeps its end)", n_ids, c->n_positions);
+    }
+    if (truncate) {
+        /* keep room for the new tokens: prompt + max_new_tokens within the context */
+        long room = p.max_new_tokens >= 0 ? p.max_new_tokens : 1;
+        long keep = c->n_positions - room;
+        if (keep < 1) keep = 1;
+        if ((long)n_ids > keep) {
+            fprintf(stderr, "gptc generate: prompt truncated from %zu to its last %ld tokens\n", n_ids, keep);
+            prompt_ids = ids + (n_ids - (size_t)keep);
+            n_ids = (size_t)keep;
+        }
+    }
+
+    out_state o;
+    memset(&o, 0, sizeof o);
+    o.ctx = ctx;
+    o.tok = tok;
+    int32_t model_eos = c->eos_token_id;
+    o.n_eos = p.n_eos < 0 ? (model_eos >= 0) : p.n_eos;
+    o.eos = p.n_eos < 0 ? &model_eos : p.eos_token_id;
+    int stream = !json && p.num_beams == 1 && p.num_return_sequences == 1;
+    if (tok && gptc_decoder_new(ctx, tok, &o.dec)) cli_die("generate", ctx, NULL);
+    cli_stream_init(&o.st, stdout, &p);
+    gptc_gen_result *r;
+    if (gptc_generate(ctx, m, NULL, tok, prompt_ids, (int)n_ids, &p, stream ? on_token : NULL, &o, &r))
+        cli_die("generate", ctx, NULL);
+    int32_t skip_b = o.n_eos > 1 ? o.eos[1] : -2, skip_a = o.n_eos > 0 ? o.eos[0] : -2;
+    if (stream) {
+        if (tok) {
+            char piece[512];
+            size_t n = 0;
+            gptc_decoder_flush(ctx, o.dec, piece, sizeof piece, &n);
+            cli_stream_piece(&o.st, piece, n, 1);
+        }
+        printf("\n");
+    } else if (json) {
+        printf("{\"sequences\": [");
+        for (int s = 0; s < r->n_seq; s++) {
+            const gptc_gen_sequence *q = &r->seqs[s];
+            printf("%s{\"text\": ", s ? ", " : "");
+            if (tok) {
+                char *t = cli_decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
+                if (!t) cli_die("generate", ctx, NULL);
+                cli_json_string(stdout, t);
+                free(t);
+            } else {
+                printf("null");
+            }
+            printf(", \"token_ids\": [");
+            for (int k = 0; k < q->n_tokens; k++) printf("%s%d", k ? ", " : "", q->tokens[k]);
+            printf("], \"finish_reason\": \"%s\"", gptc_finish_reason_name(q->finish_reason));
+            if (p.num_beams > 1) printf(", \"score\": %.9g", q->score);
+            printf("}");
+        }
+        printf("]}\n");
+    } else {
+        for (int s = 0; s < r->n_seq; s++) {
+            const gptc_gen_sequence *q = &r->seqs[s];
+            if (r->n_seq > 1) printf("%s=== sequence %d (%s) ===\n", s ? "\n" : "", s + 1, gptc_finish_reason_name(q->finish_reason));
+            if (tok) {
+                char *t = cli_decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
+                if (!t) cli_die("generate", ctx, NULL);
+                fputs(t, stdout);
+                free(t);
+            } else {
+                for (int k = 0; k < q->n_tokens; k++) printf("%s%d", k ? " " : "", q->tokens[k]);
+            }
+            printf("\n");
+        }
+    }
+    gptc_gen_result_free(r);
+    cli_stream_free(&o.st);
+    gptc_decoder_free(o.dec);
+    free(ids);
+    gptc_tokenizer_free(tok);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,158 @@
+/* cmd_init.c: `gptc init`: a new model directory from a preset and overrides, with
+ * GPT-2's initialization, plus the GPT-2 tokenizer files when the vocabulary fits.
+ * The library writes the files; this file parses options and prints the summary. */
+#include "cli.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *usage =
+    "usage: gptc init --out DIR [--preset NAME] [options]\n"
+    "\n"
+    "Creates a model directory (Hugging Face layout: config.json, model.safetensors and the\n"
+    "GPT-2 tokenizer as vocab.json + merges.txt) with GPT-2's initialization: normal(0, 0.02)\n"
+    "weights, residual projections scaled by 1/sqrt(2 n_layer), zero biases.\n"
+    "\n"
+    "  --out DIR                  directory to create (refuses an existing model without --force)\n"
+    "  --preset NAME              tiny, small, gpt2 (default), gpt2-medium, gpt2-large, gpt2-xl\n"
+    "  --n-layer N                transformer blocks\n"
+    "  --n-head N                 attention heads (must divide --n-embd)\n"
+    "  --n-embd N                 model width\n"
+    "  --n-positions N            context length\n"
+    "  --vocab-size N             vocabulary size (GPT-2: 50257)\n"
+    "  --n-inner N                MLP width (default 4 * n_embd)\n"
+    "  --layer-norm-epsilon F     layer-norm epsilon (default 1e-5)\n"
+    "  --dropout F                embd_pdrop, attn_pdrop and resid_pdrop (default 0.1)\n"
+    "  --activation-function NAME gelu_new (default), gelu_pytorch_tanh or gelu\n"
+    "  --no-tie-word-embeddings   a separate lm_head instead of sharing wte\n"
+    "  --seed N                   initialization seed (default 1337)\n"
+    "  --dtype f32|bf16           stored weight type (default f32)\n"
+    "  --no-tokenizer             do not write the GPT-2 tokenizer files\n"
+    "  --force                    overwrite an existing model in DIR\n"
+    "\n"
+    "example:\n"
+    "  gptc init --out models/tiny --preset tiny --seed 42\n"
+    "  gptc init --out m --preset small --n-layer 6 --dropout 0.0\n";
+
+#define UNSET INT_MIN
+
+/* Integer options: the value must fit an int (the config fields are int); INT_MIN marks unset. */
+static int opt_int(int argc, char **argv, int *i, const char *name, int *out) {
+    long v;
+    if (!cli_opt_int(argc, argv, i, name, &v)) return 0;
+    if (v <= INT_MIN || v > INT_MAX) cli_die("init", NULL, "%s %ld is out of range", name, v);
+    *out = (int)v;
+    return 1;
+}
+
+static void print_count(size_t n) {
+    char digits[32], out[48];
+    int len = snprintf(digits, sizeof digits, "%zu", n), k = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0) out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = 0;
+    fputs(out, stdout);
+}
+
+int cmd_init(int argc, char **argv) {
+    const char *out = NULL, *preset = "gpt2", *dtype_s = "f32", *act = NULL;
+    int n_layer = UNSET, n_head = UNSET, n_embd = UNSET, n_pos = UNSET, vocab = UNSET, n_inner = UNSET;
+    double eps = 0, dropout = 0;
+    int has_eps = 0, has_dropout = 0;
+    long seed = 1337;
+    int force = 0, no_tok = 0, untied = 0;
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
+        if (cli_opt_str(argc, argv, &i, "--preset", &preset)) continue;
+        if (opt_int(argc, argv, &i, "--n-layer", &n_layer)) continue;
+        if (opt_int(argc, argv, &i, "--n-head", &n_head)) continue;
+        if (opt_int(argc, argv, &i, "--n-embd", &n_embd)) continue;
+        if (opt_int(argc, argv, &i, "--n-positions", &n_pos)) continue;
+        if (opt_int(argc, argv, &i, "--vocab-size", &vocab)) continue;
+        if (opt_int(argc, argv, &i, "--n-inner", &n_inner)) continue;
+        if (cli_opt_float(argc, argv, &i, "--layer-norm-epsilon", &eps)) { has_eps = 1; continue; }
+        if (cli_opt_float(argc, argv, &i, "--dropout", &dropout)) { has_dropout = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--activation-function", &act)) continue;
+        if (cli_opt_int(argc, argv, &i, "--seed", &seed)) continue;
+        if (cli_opt_str(argc, argv, &i, "--dtype", &dtype_s)) continue;
+        if (cli_flag(argv, i, "--no-tie-word-embeddings")) { untied = 1; continue; }
+        if (cli_flag(argv, i, "--no-tokenizer")) { no_tok = 1; continue; }
+        if (cli_flag(argv, i, "--force")) { force = 1; continue; }
+        cli_bad_option("init", argv[i]);
+    }
+    if (!out) {
+        fprintf(stderr, "gptc init: --out is required\ntry `gptc init --help`\n");
+        return 2;
+    }
+    gptc_dtype dtype;
+    if (!strcmp(dtype_s, "f32")) dtype = GPTC_F32;
+    else if (!strcmp(dtype_s, "bf16")) dtype = GPTC_BF16;
+    else cli_die("init", NULL, "--dtype '%s': expected f32 or bf16", dtype_s);
+    if (seed < 0) cli_die("init", NULL, "--seed must be non-negative");
+
+    gptc_ctx *ctx = cli_ctx("init", 0);
+    gptc_config c;
+    if (gptc_config_preset(ctx, preset, &c)) cli_die("init", ctx, NULL);
+    if (n_layer != UNSET) c.n_layer = n_layer;
+    if (n_head != UNSET) c.n_head = n_head;
+    if (n_embd != UNSET) c.n_embd = n_embd;
+    if (n_pos != UNSET) c.n_positions = n_pos;
+    if (vocab != UNSET) c.vocab_size = vocab;
+    if (n_inner != UNSET) c.n_inner = n_inner;
+    if (has_eps) c.layer_norm_epsilon = (float)eps;
+    if (has_dropout) c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = (float)dropout;
+    /* gelu_pytorch_tanh is gelu_new under another name (and longer than the field) */
+    if (act && !strcmp(act, "gelu_pytorch_tanh")) act = "gelu_new";
+    if (act) snprintf(c.activation_function, sizeof c.activation_function, "%s", act);
+    if (act && strlen(act) >= sizeof c.activation_function)
+        cli_die("init", NULL, "--activation-function '%s' is not supported (gelu_new, gelu_pytorch_tanh, gelu)", act);
+    if (untied) c.tie_word_embeddings = 0;
+    /* GPT-2's <|endoftext|> (50256) is the bos/eos token only when the vocabulary has it. */
+    if (c.vocab_size <= 50256) c.bos_token_id = c.eos_token_id = -1;
+    if (gptc_config_validate(ctx, &c)) cli_die("init", ctx, NULL);
+
+    char path[4200];
+    const char *names[] = {"config.json", "model.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/%s", out, names[k]);
+        struct stat st;
+        if (!force && stat(path, &st) == 0)
+            cli_die("init", NULL, "%s already holds a model (%s); pass --force to overwrite it", out, names[k]);
+    }
+
+    gptc_model *m;
+    if (gptc_model_new(ctx, &c, (uint64_t)seed, &m)) cli_die("init", ctx, NULL);
+    if (gptc_model_save(ctx, m, out, dtype)) cli_die("init", ctx, NULL);
+    gptc_model_free(m);
+
+    const char *tok_note = "none (--no-tokenizer)";
+    if (!no_tok && c.vocab_size < 50257) {
+        tok_note = "none (vocab_size < 50257: train one with `gptc tokenizer-train`)";
+    } else if (!no_tok) {
+        gptc_tokenizer *tok = NULL;
+        if (gptc_tokenizer_from_encoding(ctx, "gpt2", &tok) || gptc_tokenizer_save(ctx, tok, out)) {
+            fprintf(stderr, "gptc init: warning: GPT-2 tokenizer files not written: %s\n", gptc_errmsg(ctx));
+            tok_note = "none (GPT-2 encoding data unavailable, see the warning above)";
+        } else {
+            tok_note = "GPT-2 (vocab.json, merges.txt)";
+        }
+        gptc_tokenizer_free(tok);
+    }
+
+    gptc_param_counts pc = gptc_model_param_counts(&c);
+    printf("created %s\n", out);
+    printf("  preset %s: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, n_inner %d\n", preset,
+           c.n_layer, c.n_head, c.n_embd, c.n_positions, c.vocab_size, c.n_inner ? c.n_inner : 4 * c.n_embd);
+    printf("  parameters: ");
+    print_count(pc.total);
+    printf(" (%.1f MiB as %s), seed %ld, %s embeddings\n",
+           (double)pc.total * (dtype == GPTC_F32 ? 4 : 2) / (1024.0 * 1024.0), dtype_s, seed,
+           c.tie_word_embeddings ? "tied" : "untied");
+    printf("  tokenizer: %s\n", tok_note);
+    gptc_ctx_free(ctx);
+    return 0;
+}

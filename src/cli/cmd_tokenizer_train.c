@@ -1,0 +1,206 @@
+/* cmd_tokenizer_train.c: `gptc tokenizer-train`: learns a GPT-2-style byte-level BPE
+ * vocabulary from text files and writes vocab.json + merges.txt into a directory.
+ * Counting and merging are the library's (text/bpe_train.h); this file parses and prints. */
+#define _POSIX_C_SOURCE 200809L
+#include "../text/bpe_train.h"
+#include "cli.h"
+#include "progress.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *usage =
+    "usage: gptc tokenizer-train --input FILE... --vocab-size N --out DIR [--special TOKEN...]\n"
+    "                            [--min-frequency N] [--threads N]\n"
+    "\n"
+    "Learns a byte-level BPE vocabulary (GPT-2's: same pre-tokenization pattern, same byte\n"
+    "alphabet) from text files and writes DIR/vocab.json, DIR/merges.txt and, with special\n"
+    "tokens, DIR/special_tokens_map.json: Hugging Face's files, loadable by `gptc tokenize\n"
+    "--model DIR`. Ids 0..255 are the bytes, then learned tokens in the order learned, then\n"
+    "the special tokens. Each file is pre-tokenized as one text; special tokens found in the\n"
+    "text are cut out and not learned.\n"
+    "\n"
+    "  --input FILE...      text files (UTF-8; other bytes are learned byte-wise)\n"
+    "  --vocab-size N       tokens in all: 256 bytes + merges + special tokens\n"
+    "  --out DIR            output directory (created)\n"
+    "  --special TOKEN...   special tokens, e.g. '<|endoftext|>' (ids after the learned ones)\n"
+    "  --min-frequency N    merge only pairs seen at least N times (default 2); training\n"
+    "                       stops early when no pair is that frequent\n"
+    "  --threads N          threads for pre-tokenization (default: all cores)\n"
+    "  --dump-words FILE    debugging aid: write the word counts (\"count<TAB>hex bytes\",\n"
+    "                       sorted by bytes) that training starts from\n"
+    "  --chunk-size BYTES   debugging aid: bytes of text per thread task (default 1 MiB)\n"
+    "\n"
+    "Ties between pairs of equal count go to the pair whose (left bytes, right bytes) is\n"
+    "smallest. See docs/tokenizer_training.md.\n"
+    "\n"
+    "example:\n"
+    "  gptc tokenizer-train --input corpus/*.txt --vocab-size 32000 --special '<|endoftext|>' \\\n"
+    "      --out my-tokenizer && echo 'Hello world' | gptc tokenize --model my-tokenizer\n";
+
+typedef struct prog_state {
+    cli_progress bar;
+    int started[2];
+} prog_state;
+
+static void on_progress(void *user, int phase, uint64_t done, uint64_t total) {
+    prog_state *ps = user;
+    if (!ps->started[phase]) {
+        if (phase == GPTC_BPE_PHASE_MERGE && ps->started[0]) cli_progress_clear(&ps->bar);
+        ps->started[phase] = 1;
+        if (phase == GPTC_BPE_PHASE_COUNT) cli_progress_start(&ps->bar, "pre-tokenize", (double)total / 1e6, "MB");
+        else cli_progress_start(&ps->bar, "merge", (double)total, "tokens");
+    }
+    if (cli_now() - ps->bar.t0 < 0.25) return; /* no rate from the first milliseconds */
+    double d = phase == GPTC_BPE_PHASE_COUNT ? (double)done / 1e6 : (double)done;
+    cli_progress_update(&ps->bar, d, NULL, 0);
+}
+
+/* Fails early (before minutes of training) when DIR cannot be created or written. */
+static int out_dir_writable(const char *dir, char *why, size_t cap) {
+    char path[4096];
+    if (strlen(dir) >= sizeof path) {
+        snprintf(why, cap, "path too long");
+        return 0;
+    }
+    strcpy(path, dir);
+    struct stat st;
+    for (;;) {
+        if (stat(path, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                snprintf(why, cap, "%s exists and is not a directory", path);
+                return 0;
+            }
+            if (access(path, W_OK | X_OK) != 0) {
+                snprintf(why, cap, "%s: %s", path, strerror(errno));
+                return 0;
+            }
+            return 1;
+        }
+        char *slash = strrchr(path, '/');
+        while (slash && slash > path && slash[1] == 0) { /* trailing slashes */
+            *slash = 0;
+            slash = strrchr(path, '/');
+        }
+        if (!slash) {
+            strcpy(path, ".");
+        } else if (slash == path) {
+            path[1] = 0;
+        } else {
+            *slash = 0;
+        }
+    }
+}
+
+int cmd_tokenizer_train(int argc, char **argv) {
+    const char *out = NULL, *dump = NULL;
+    long vocab = 0, min_freq = 2, threads = 0, chunk = 0;
+    const char *inputs[argc + 1], *special[argc + 1]; /* at most argc of each */
+    size_t n_in = 0, n_sp = 0;
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        const char *v;
+        if (cli_opt_str(argc, argv, &i, "--input", &v)) {
+            inputs[n_in++] = v;
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) inputs[n_in++] = argv[++i];
+            continue;
+        }
+        if (cli_opt_str(argc, argv, &i, "--special", &v)) {
+            special[n_sp++] = v;
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) special[n_sp++] = argv[++i];
+            continue;
+        }
+        if (cli_opt_int(argc, argv, &i, "--vocab-size", &vocab)) continue;
+        if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
+        if (cli_opt_int(argc, argv, &i, "--min-frequency", &min_freq)) continue;
+        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) continue;
+        if (cli_opt_int(argc, argv, &i, "--chunk-size", &chunk)) continue;
+        cli_bad_option("tokenizer-train", argv[i]);
+    }
+    if (!n_in || !vocab || !out) {
+        fprintf(stderr, "gptc tokenizer-train: --input, --vocab-size and --out are required\n"
+                        "try `gptc tokenizer-train --help`\n");
+        return 2;
+    }
+    if (vocab < 256 + (long)n_sp)
+        cli_die("tokenizer-train", NULL, "--vocab-size %ld is too small: needs at least 256 (the bytes) + %zu "
+                "(special tokens) = %zu", vocab, n_sp, 256 + n_sp);
+    if (min_freq < 1) cli_die("tokenizer-train", NULL, "--min-frequency %ld: must be at least 1", min_freq);
+    if (threads < 0) cli_die("tokenizer-train", NULL, "--threads %ld: must be 0 (all cores) or more", threads);
+    if (chunk < 0) cli_die("tokenizer-train", NULL, "--chunk-size %ld: must be positive", chunk);
+    for (size_t k = 0; k < n_sp; k++)
+        if (!special[k][0]) cli_die("tokenizer-train", NULL, "--special: empty token");
+    char why[4200];
+    if (!out_dir_writable(out, why, sizeof why))
+        cli_die("tokenizer-train", NULL, "--out %s: cannot write there: %s", out, why);
+    for (size_t f = 0; f < n_in; f++)
+        if (access(inputs[f], R_OK) != 0)
+            cli_die("tokenizer-train", NULL, "--input %s: %s", inputs[f], strerror(errno));
+
+    gptc_ctx *ctx = cli_ctx("tokenizer-train", (int)threads);
+    prog_state ps;
+    memset(&ps, 0, sizeof ps);
+    double t0 = cli_now();
+    gptc_bpe_words *w = NULL;
+    gptc_bpe_model *m = NULL;
+    const char *err = NULL; /* set with ctx's message, or a message of ours in msg */
+    char msg[4200];
+    if (gptc_bpe_words_new(ctx, &w)) goto fail;
+    gptc_bpe_count_params cp = {0};
+    cp.n_threads = (int)threads;
+    cp.chunk_bytes = (size_t)chunk;
+    cp.special = special;
+    cp.n_special = n_sp;
+    cp.progress = on_progress;
+    cp.progress_user = &ps;
+    if (gptc_bpe_words_count_files(ctx, w, inputs, n_in, &cp)) goto fail;
+    if (ps.started[0]) cli_progress_clear(&ps.bar);
+    double t1 = cli_now();
+    uint64_t total_bytes = 0;
+    for (size_t f = 0; f < n_in; f++) {
+        struct stat st;
+        if (stat(inputs[f], &st) == 0) total_bytes += (uint64_t)st.st_size;
+    }
+    if (gptc_bpe_words_n_total(w) == 0) {
+        snprintf(msg, sizeof msg, "no text to train on: the input%s %s%s empty", n_in > 1 ? "s" : "", inputs[0],
+                 n_in > 1 ? ", ... are" : " is");
+        err = msg;
+        goto fail;
+    }
+    if (dump && gptc_bpe_words_dump(ctx, w, dump)) goto fail;
+
+    gptc_bpe_train_params tp = gptc_bpe_train_default_params();
+    tp.vocab_size = (size_t)vocab;
+    tp.min_frequency = (uint64_t)min_freq;
+    tp.special = special;
+    tp.n_special = n_sp;
+    tp.progress = on_progress;
+    tp.progress_user = &ps;
+    if (gptc_bpe_train(ctx, w, &tp, &m)) goto fail;
+    if (ps.started[1]) cli_progress_clear(&ps.bar);
+    double t2 = cli_now();
+    if (gptc_bpe_model_write(ctx, m, out)) goto fail;
+    double t3 = cli_now();
+    if (m->stopped_early)
+        fprintf(stderr, "gptc tokenizer-train: note: stopped at %zu tokens (asked for %ld): no pair occurs "
+                "--min-frequency %ld times any more\n", m->n_tokens + m->n_special, vocab, min_freq);
+    printf("tokenizer-train: %llu words (%llu unique) in %.1f MB, %zu merges, %zu tokens (%zu special) -> %s; "
+           "%.2f s (pre-tokenize %.2f s at %.1f MB/s, merge %.2f s, write %.2f s)\n",
+           (unsigned long long)gptc_bpe_words_n_total(w), (unsigned long long)gptc_bpe_words_n_unique(w),
+           (double)total_bytes / 1e6, m->n_merges, m->n_tokens + m->n_special, m->n_special, out, t3 - t0,
+           t1 - t0, t1 > t0 ? (double)total_bytes / 1e6 / (t1 - t0) : 0.0, t2 - t1, t3 - t2);
+    gptc_bpe_model_free(m);
+    gptc_bpe_words_free(w);
+    gptc_ctx_free(ctx);
+    return 0;
+fail:
+    if (ps.started[0] || ps.started[1]) cli_progress_clear(&ps.bar);
+    fprintf(stderr, "gptc tokenizer-train: error: %s\n", err ? err : gptc_errmsg(ctx));
+    gptc_bpe_model_free(m);
+    gptc_bpe_words_free(w);
+    gptc_ctx_free(ctx);
+    return 1;
+}

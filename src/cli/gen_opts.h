@@ -1,0 +1,50 @@
+/* gen_opts.h: what `gptc generate` and `gptc chat` share (cmd_generate.c): the
+ * generation options with Hugging Face's names, and streaming text output that holds
+ * back what may become a stop string. */
+#ifndef GPTC_CLI_GEN_OPTS_H
+#define GPTC_CLI_GEN_OPTS_H
+
+#include "cli.h"
+
+#define GPTC_CLI_GEN_OPTIONS \
+    "  --max-new-tokens N          tokens to generate\n" \
+    "  --max-length N              prompt + new tokens (used without --max-new-tokens; HF default 20)\n" \
+    "  --do-sample / --greedy      sample (else greedy, or beam search with --num-beams)\n" \
+    "  --temperature F             sampling temperature (default 1.0; 0 = greedy)\n" \
+    "  --top-k N                   keep the N most likely tokens (default 50 when sampling; 0 = off)\n" \
+    "  --top-p F                   nucleus: the most likely tokens up to probability F (default 1.0)\n" \
+    "  --min-p F                   drop tokens below F x the top probability (default 0)\n" \
+    "  --typical-p F               locally typical sampling mass (default 1.0)\n" \
+    "  --repetition-penalty F      CTRL repetition penalty (default 1.0)\n" \
+    "  --no-repeat-ngram-size N    never repeat an n-gram of this size (default 0)\n" \
+    "  --presence-penalty F        OpenAI presence penalty over generated tokens (default 0)\n" \
+    "  --frequency-penalty F       OpenAI frequency penalty over generated tokens (default 0)\n" \
+    "  --num-return-sequences N    sequences to return (default 1)\n" \
+    "  --num-beams N               beam search with N beams (default 1)\n" \
+    "  --length-penalty F          beam score = sum logprobs / length^F (default 1.0)\n" \
+    "  --early-stopping [V]        beam search: true, false (default) or never\n" \
+    "  --eos-token-id ID           end-of-sequence id (repeatable; -1 = none; default: the model's)\n" \
+    "  --stop TEXT                 stop string, repeatable (not printed)\n" \
+    "  --seed N                    sampling seed (default 0)\n"
+
+/* Parses one generation option at argv[*i] into p; returns 1 when it was one. */
+int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p);
+/* The value of --model in argv, or NULL. */
+const char *cli_find_model(int argc, char **argv);
+
+typedef struct cli_stream {
+    FILE *out;
+    const gptc_gen_params *p;
+    char *buf;
+    size_t len, cap, printed;
+    int stopped;
+} cli_stream;
+void cli_stream_init(cli_stream *st, FILE *out, const gptc_gen_params *p);
+/* Adds n bytes of complete characters; prints what cannot be part of a stop string
+ * (final: everything up to the first stop string). */
+void cli_stream_piece(cli_stream *st, const char *s, size_t n, int final);
+void cli_stream_free(cli_stream *st);
+/* The text of ids without skip_a/skip_b, cut before the first stop string (malloc'ed). */
+char *cli_decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int n, const gptc_gen_params *p,
+                      int32_t skip_a, int32_t skip_b);
+#endif

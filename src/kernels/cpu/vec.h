@@ -1,0 +1,31 @@
+/* vec.h: helpers shared by the CPU kernels (the files in cpu/): the run-time ISA dispatch
+ * attribute for row workers and the counter-based dropout generator. Internal. */
+#ifndef GPTC_KERNELS_VEC_H
+#define GPTC_KERNELS_VEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Row workers get one clone per ISA, picked when the program loads. They are called
+ * from inside OpenMP regions: GCC outlines a parallel body before cloning, so the
+ * vectorized code must sit in a separate, cloned function. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GPTC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GPTC_CLONES
+#endif
+
+/* Elements per OpenMP work item for flat arrays; below GPTC_PAR_MIN, stay serial. */
+enum { GPTC_CHUNK = 8192, GPTC_PAR_MIN = 32768 };
+
+/* Dropout keep decision for element idx of stream seed: splitmix64 of
+ * seed + idx * golden ratio, top 24 bits as a uniform u in [0, 1); keep iff u >= p. */
+static inline int gptc_dropout_keep(uint64_t seed, uint64_t idx, float p) {
+    uint64_t z = seed + (idx + 1) * 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (float)(z >> 40) * (1.0f / 16777216.0f) >= p;
+}
+
+#endif

@@ -1,0 +1,282 @@
+/* config.c: model configurations: GPT-2 defaults, named presets, validation, and
+ * config.json in Hugging Face GPT2Config field names (read and write). The tensors
+ * themselves are read and written by model_io.c. */
+#include "model.h"
+#include "../io/file.h"
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+gptc_config gptc_config_default(void) {
+    gptc_config c;
+    memset(&c, 0, sizeof c);
+    c.n_layer = 12;
+    c.n_head = 12;
+    c.n_embd = 768;
+    c.n_positions = 1024;
+    c.vocab_size = 50257;
+    c.n_inner = 0;
+    c.layer_norm_epsilon = 1e-5f;
+    c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = 0.1f;
+    c.bos_token_id = c.eos_token_id = 50256;
+    strcpy(c.activation_function, "gelu_new");
+    c.causal = 1;
+    c.pre_norm = 1;
+    c.sinusoidal_pos = 0;
+    c.cross_attention = 0;
+    c.tie_word_embeddings = 1;
+    c.head = GPTC_HEAD_LM;
+    c.pad_token_id = -1;
+    return c;
+}
+
+static const struct { const char *name; int n_layer, n_head, n_embd, n_positions; } presets[] = {
+    {"tiny", 2, 2, 64, 128},
+    {"small", 4, 4, 256, 256},
+    {"gpt2", 12, 12, 768, 1024},
+    {"gpt2-medium", 24, 16, 1024, 1024},
+    {"gpt2-large", 36, 20, 1280, 1024},
+    {"gpt2-xl", 48, 25, 1600, 1024},
+};
+
+gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out) {
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        if (strcmp(name, presets[i].name) != 0) continue;
+        *out = gptc_config_default();
+        out->n_layer = presets[i].n_layer;
+        out->n_head = presets[i].n_head;
+        out->n_embd = presets[i].n_embd;
+        out->n_positions = presets[i].n_positions;
+        return GPTC_OK;
+    }
+    return gptc_fail(ctx, GPTC_EINVAL, "unknown preset '%s' (known: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl)",
+                     name);
+}
+
+/* "gelu_pytorch_tanh" is the same function as "gelu_new" (tanh approximation). */
+static const char *canonical_activation(const char *a) {
+    if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) return "gelu_new";
+    if (!strcmp(a, "gelu")) return "gelu";
+    return NULL;
+}
+
+static int bad_prob(float p) { return !(p >= 0.0f && p < 1.0f); }
+
+gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
+    /* Limits keep every size product (V*C, L*C*C, B*T*...) far from overflow. */
+    struct { const char *name; int v, lo, hi; } ranges[] = {
+        {"n_layer", c->n_layer, 1, 1024},          {"n_head", c->n_head, 1, 4096},
+        {"n_embd", c->n_embd, 1, 65536},           {"n_positions", c->n_positions, 1, 1 << 20},
+        {"vocab_size", c->vocab_size, 1, 1 << 24}, {"n_inner", c->n_inner, 0, 1 << 18},
+        {"bos_token_id", c->bos_token_id, -1, c->vocab_size - 1},
+        {"eos_token_id", c->eos_token_id, -1, c->vocab_size - 1},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
+            return gptc_fail(ctx, GPTC_EINVAL, "config: %s = %d is outside [%d, %d]", ranges[i].name, ranges[i].v,
+                             ranges[i].lo, ranges[i].hi);
+    if (c->n_embd % c->n_head != 0)
+        return gptc_fail(ctx, GPTC_EINVAL, "config: n_embd = %d is not divisible by n_head = %d", c->n_embd,
+                         c->n_head);
+    if (!(c->layer_norm_epsilon > 0.0f) || !isfinite(c->layer_norm_epsilon) || c->layer_norm_epsilon > 1.0f)
+        return gptc_fail(ctx, GPTC_EINVAL, "config: layer_norm_epsilon = %g must be in (0, 1]",
+                         (double)c->layer_norm_epsilon);
+    if (bad_prob(c->embd_pdrop) || bad_prob(c->attn_pdrop) || bad_prob(c->resid_pdrop))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: dropout probabilities (embd %g, attn %g, resid %g) must be in [0, 1)",
+                         (double)c->embd_pdrop, (double)c->attn_pdrop, (double)c->resid_pdrop);
+    if (!memchr(c->activation_function, 0, sizeof c->activation_function) ||
+        !canonical_activation(c->activation_function))
+        return gptc_fail(ctx, GPTC_ENOTSUP,
+                         "config: activation_function '%.15s' is not supported (gelu_new, gelu_pytorch_tanh, gelu)",
+                         c->activation_function);
+    struct { const char *name; int v; } flags[] = {
+        {"causal", c->causal}, {"pre_norm", c->pre_norm}, {"sinusoidal_pos", c->sinusoidal_pos},
+        {"cross_attention", c->cross_attention}, {"tie_word_embeddings", c->tie_word_embeddings},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (flags[i].v != 0 && flags[i].v != 1)
+            return gptc_fail(ctx, GPTC_EINVAL, "config: %s = %d must be 0 or 1", flags[i].name, flags[i].v);
+    return GPTC_OK;
+}
+
+/* ---------------------------------------------------------------- config.json */
+
+/* Reads an integer field. Missing: *out untouched, returns 0 (1 when required:
+ * an error). null: *out = null_value when null_ok. */
+static gptc_status get_int(gptc_ctx *ctx, const char *path, json_t *root, const char *key, int required,
+                           int null_ok, int null_value, int *out) {
+    json_t *v = json_object_get(root, key);
+    if (!v) return required ? gptc_fail(ctx, GPTC_EFORMAT, "%s: missing required field \"%s\"", path, key) : GPTC_OK;
+    if (json_is_null(v) && null_ok) {
+        *out = null_value;
+        return GPTC_OK;
+    }
+    if (!json_is_integer(v))
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"%s\" must be an integer%s", path, key,
+                         null_ok ? " or null" : "");
+    json_int_t x = json_integer_value(v);
+    if (x < -2147483647LL || x > 2147483647LL)
+        return gptc_fail(ctx, GPTC_ERANGE, "%s: field \"%s\" = %lld is out of range", path, key, (long long)x);
+    *out = (int)x;
+    return GPTC_OK;
+}
+
+static gptc_status get_float(gptc_ctx *ctx, const char *path, json_t *root, const char *key, float *out) {
+    json_t *v = json_object_get(root, key);
+    if (!v) return GPTC_OK;
+    if (!json_is_number(v)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"%s\" must be a number", path, key);
+    *out = (float)json_number_value(v);
+    return GPTC_OK;
+}
+
+static gptc_status get_bool(gptc_ctx *ctx, const char *path, json_t *root, const char *key, int *out) {
+    json_t *v = json_object_get(root, key);
+    if (!v) return GPTC_OK;
+    if (!json_is_boolean(v)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"%s\" must be true or false", path, key);
+    *out = json_is_true(v);
+    return GPTC_OK;
+}
+
+static gptc_status parse_config(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
+    gptc_status s;
+    if (!json_is_object(root)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: top level is not a JSON object", path);
+    json_t *mt = json_object_get(root, "model_type");
+    if (mt && !json_is_string(mt)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"model_type\" must be a string", path);
+    if (mt && strcmp(json_string_value(mt), "gpt2") != 0)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"model_type\" is '%s'; only \"gpt2\" is supported", path,
+                         json_string_value(mt));
+    *c = gptc_config_default();
+    /* n_positions is required; old configs may only have n_ctx (the same number). */
+    int has_pos = json_object_get(root, "n_positions") != NULL;
+    if ((s = get_int(ctx, path, root, "n_layer", 1, 0, 0, &c->n_layer)) ||
+        (s = get_int(ctx, path, root, "n_head", 1, 0, 0, &c->n_head)) ||
+        (s = get_int(ctx, path, root, "n_embd", 1, 0, 0, &c->n_embd)) ||
+        (s = get_int(ctx, path, root, "vocab_size", 1, 0, 0, &c->vocab_size)) ||
+        (s = get_int(ctx, path, root, has_pos ? "n_positions" : "n_ctx", 1, 0, 0, &c->n_positions)) ||
+        (s = get_int(ctx, path, root, "n_inner", 0, 1, 0, &c->n_inner)) ||
+        (s = get_int(ctx, path, root, "bos_token_id", 0, 1, -1, &c->bos_token_id)) ||
+        (s = get_int(ctx, path, root, "eos_token_id", 0, 1, -1, &c->eos_token_id)) ||
+        (s = get_float(ctx, path, root, "layer_norm_epsilon", &c->layer_norm_epsilon)) ||
+        (s = get_float(ctx, path, root, "embd_pdrop", &c->embd_pdrop)) ||
+        (s = get_float(ctx, path, root, "attn_pdrop", &c->attn_pdrop)) ||
+        (s = get_float(ctx, path, root, "resid_pdrop", &c->resid_pdrop)) ||
+        (s = get_bool(ctx, path, root, "tie_word_embeddings", &c->tie_word_embeddings)))
+        return s;
+    json_t *act = json_object_get(root, "activation_function");
+    if (act) {
+        if (!json_is_string(act))
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"activation_function\" must be a string", path);
+        const char *a = canonical_activation(json_string_value(act));
+        if (!a)
+            return gptc_fail(ctx, GPTC_ENOTSUP,
+                             "%s: field \"activation_function\" = '%s' is not supported (gelu_new, gelu_pytorch_tanh, gelu)",
+                             path, json_string_value(act));
+        strcpy(c->activation_function, a);
+    }
+    /* GPT2Config switches that would change the computation: only GPT-2's values. */
+    struct { const char *key; int want; } sw[] = {
+        {"scale_attn_weights", 1}, {"scale_attn_by_inverse_layer_idx", 0}, {"add_cross_attention", 0},
+    };
+    for (size_t i = 0; i < sizeof sw / sizeof sw[0]; i++) {
+        int v = sw[i].want;
+        if ((s = get_bool(ctx, path, root, sw[i].key, &v))) return s;
+        if (v != sw[i].want)
+            return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"%s\" = %s is not supported", path, sw[i].key,
+                             v ? "true" : "false");
+    }
+    /* gptc's own block options, present only for non-GPT-2 blocks (see docs/formats.md). */
+    json_t *blk = json_object_get(root, "gptc_block");
+    if (blk) {
+        if (!json_is_object(blk)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"gptc_block\" must be an object", path);
+        if ((s = get_bool(ctx, path, blk, "causal", &c->causal)) || (s = get_bool(ctx, path, blk, "pre_norm", &c->pre_norm)) ||
+            (s = get_bool(ctx, path, blk, "sinusoidal_pos", &c->sinusoidal_pos)) ||
+            (s = get_bool(ctx, path, blk, "cross_attention", &c->cross_attention)))
+            return s;
+    }
+    if ((s = gptc_config_validate(ctx, c))) return gptc_fail_prefix(ctx, s, "%s", path);
+    return GPTC_OK;
+}
+
+gptc_status gptc_config_load_json(gptc_ctx *ctx, const char *path, gptc_config *out) {
+    char *text;
+    size_t len;
+    gptc_status s = gptc_file_read(ctx, path, &text, &len);
+    if (s) return s;
+    json_error_t err;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
+    gptc_free(text);
+    if (!root)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: invalid JSON at line %d column %d: %s", path, err.line, err.column,
+                         err.text);
+    gptc_config c;
+    s = parse_config(ctx, path, root, &c);
+    json_decref(root);
+    if (s == GPTC_OK) *out = c;
+    return s;
+}
+
+/* A JSON real holding the shortest decimal that reads back as f (1e-05, not
+ * 9.99999974737875e-06), so config.json shows the numbers a person typed. */
+static json_t *json_float(float f) {
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f) break;
+    }
+    return json_real(strtod(buf, NULL));
+}
+
+gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const char *path) {
+    gptc_status s = gptc_config_validate(ctx, c);
+    if (s) return gptc_fail_prefix(ctx, s, "%s", path);
+    json_t *o = json_object();
+    if (!o) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
+    int bad = 0;
+#define SET(k, v) (bad |= json_object_set_new(o, k, v))
+    json_t *arch = json_array();
+    bad |= json_array_append_new(arch, json_string("GPT2LMHeadModel"));
+    SET("activation_function", json_string(c->activation_function));
+    SET("architectures", arch);
+    SET("attn_pdrop", json_float(c->attn_pdrop));
+    SET("bos_token_id", c->bos_token_id < 0 ? json_null() : json_integer(c->bos_token_id));
+    SET("embd_pdrop", json_float(c->embd_pdrop));
+    SET("eos_token_id", c->eos_token_id < 0 ? json_null() : json_integer(c->eos_token_id));
+    SET("initializer_range", json_real(0.02));
+    SET("layer_norm_epsilon", json_float(c->layer_norm_epsilon));
+    SET("model_type", json_string("gpt2"));
+    SET("n_ctx", json_integer(c->n_positions));
+    SET("n_embd", json_integer(c->n_embd));
+    SET("n_head", json_integer(c->n_head));
+    SET("n_inner", c->n_inner ? json_integer(c->n_inner) : json_null());
+    SET("n_layer", json_integer(c->n_layer));
+    SET("n_positions", json_integer(c->n_positions));
+    SET("reorder_and_upcast_attn", json_false());
+    SET("resid_pdrop", json_float(c->resid_pdrop));
+    SET("scale_attn_by_inverse_layer_idx", json_false());
+    SET("scale_attn_weights", json_true());
+    SET("summary_activation", json_null());
+    SET("summary_first_dropout", json_real(0.1));
+    SET("summary_proj_to_labels", json_true());
+    SET("summary_type", json_string("cls_index"));
+    SET("summary_use_proj", json_true());
+    SET("tie_word_embeddings", json_boolean(c->tie_word_embeddings));
+    SET("use_cache", json_true());
+    SET("vocab_size", json_integer(c->vocab_size));
+    if (c->causal != 1 || c->pre_norm != 1 || c->sinusoidal_pos != 0 || c->cross_attention != 0) {
+        json_t *blk = json_object();
+        bad |= json_object_set_new(blk, "causal", json_boolean(c->causal));
+        bad |= json_object_set_new(blk, "pre_norm", json_boolean(c->pre_norm));
+        bad |= json_object_set_new(blk, "sinusoidal_pos", json_boolean(c->sinusoidal_pos));
+        bad |= json_object_set_new(blk, "cross_attention", json_boolean(c->cross_attention));
+        SET("gptc_block", blk);
+    }
+#undef SET
+    char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory writing JSON", path);
+    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
+    s = gptc_file_write_atomic(ctx, path, parts, 2);
+    free(text);
+    return s;
+}

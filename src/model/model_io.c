@@ -1,0 +1,155 @@
+/* model_io.c: model directories in Hugging Face's layout: config.json +
+ * model.safetensors with GPT2LMHeadModel tensor names. Loads F32/F16/BF16, names with
+ * or without "transformer.", checks every name and shape; saves F32 or BF16 as
+ * transformers' save_pretrained does. The tokenizer files are written by the caller. */
+#include "model.h"
+#include "../io/safetensors.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX "transformer."
+
+/* Not parameters: attention-mask buffers of old GPT-2 checkpoints ("h.0.attn.bias",
+ * "h.0.attn.masked_bias", with or without the prefix). */
+static int is_mask_buffer(const char *name) {
+    size_t n = strlen(name);
+    static const char *const suffixes[] = {".attn.bias", ".attn.masked_bias"};
+    for (int i = 0; i < 2; i++) {
+        size_t k = strlen(suffixes[i]);
+        if (n > k && strcmp(name + n - k, suffixes[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+static int is_head(const char *name) { return strncmp(name, "lm_head.", 8) == 0; }
+
+static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
+    size_t n = 0;
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (int d = 0; d < ndim && n < cap; d++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (n < cap) snprintf(buf + n, cap - n, "]");
+}
+
+static int same_shape(const gptc_st_tensor *t, int ndim, const int64_t *shape) {
+    if (t->ndim != ndim) return 0;
+    for (int d = 0; d < ndim; d++)
+        if (t->shape[d] != shape[d]) return 0;
+    return 1;
+}
+
+static gptc_status shape_error(gptc_ctx *ctx, const char *path, const gptc_st_tensor *t, int ndim,
+                               const int64_t *shape) {
+    char want[96], got[200];
+    shape_str(want, sizeof want, ndim, shape);
+    shape_str(got, sizeof got, t->ndim, t->shape);
+    return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' has shape %s, config.json expects %s", path, t->name, got,
+                     want);
+}
+
+static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safetensors *st, const char *path) {
+    unsigned char *used = gptc_calloc(ctx, st->n_tensors ? st->n_tensors : 1, 1, "tensor flags");
+    if (!used) return GPTC_ENOMEM;
+    gptc_status s = GPTC_OK;
+    char name[128];
+    for (size_t i = 0; i < m->n_tensors && !s; i++) {
+        const gptc_ptensor *pt = &m->tensors[i];
+        const gptc_st_tensor *t = NULL;
+        if (!is_head(pt->name)) {
+            snprintf(name, sizeof name, PREFIX "%s", pt->name);
+            t = gptc_st_find(st, name);
+        }
+        if (!t) t = gptc_st_find(st, pt->name);
+        if (!t) {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is missing%s", path, pt->name,
+                          is_head(pt->name) ? " (config.json has tie_word_embeddings false)"
+                                            : " (with or without the \"transformer.\" prefix)");
+            break;
+        }
+        if (!same_shape(t, pt->ndim, pt->shape)) {
+            s = shape_error(ctx, path, t, pt->ndim, pt->shape);
+            break;
+        }
+        if (t->dtype >= GPTC_DTYPE_COUNT) { /* only mask buffers are recorded so; not reachable by name */
+            s = gptc_fail(ctx, GPTC_ENOTSUP, "%s: tensor '%s' has an unsupported dtype", path, t->name);
+            break;
+        }
+        gptc_st_to_f32(t, m->params + pt->offset);
+        used[t - st->tensors] = 1;
+    }
+    for (size_t j = 0; j < st->n_tensors && !s; j++) {
+        const gptc_st_tensor *t = &st->tensors[j];
+        if (used[j] || is_mask_buffer(t->name)) continue;
+        if (m->cfg.tie_word_embeddings && strcmp(t->name, "lm_head.weight") == 0) {
+            /* A tied head saved anyway (as some exporters do): same shape as wte, values
+             * ignored; the head is wte. */
+            int64_t want[2] = {m->cfg.vocab_size, m->cfg.n_embd};
+            if (!same_shape(t, 2, want)) s = shape_error(ctx, path, t, 2, want);
+            continue;
+        }
+        s = gptc_fail(ctx, GPTC_EFORMAT,
+                      "%s: unexpected tensor '%s' (not part of a GPT-2 with this config.json)", path, t->name);
+    }
+    gptc_free(used);
+    return s;
+}
+
+gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
+    *out = NULL;
+    char cpath[4096], wpath[4096];
+    gptc_status s;
+    if ((s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json")) ||
+        (s = gptc_path_join(ctx, wpath, sizeof wpath, dir, "model.safetensors")))
+        return s;
+    gptc_config cfg;
+    if ((s = gptc_config_load_json(ctx, cpath, &cfg))) return s;
+    gptc_safetensors st;
+    if ((s = gptc_st_open(ctx, wpath, &st))) return s;
+    gptc_model *m = NULL;
+    s = gptc_model_alloc(ctx, &cfg, &m);
+    if (s) {
+        gptc_fail_prefix(ctx, s, "%s", cpath);
+    } else {
+        s = load_tensors(ctx, m, &st, wpath);
+    }
+    gptc_st_close(&st);
+    if (s) {
+        gptc_model_free(m);
+        return s;
+    }
+    *out = m;
+    return GPTC_OK;
+}
+
+gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype) {
+    if (dtype != GPTC_F32 && dtype != GPTC_BF16)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: models are saved as F32 or BF16", dir);
+    char cpath[4096], wpath[4096];
+    gptc_status s;
+    if ((s = gptc_mkdirs(ctx, dir)) || (s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json")) ||
+        (s = gptc_path_join(ctx, wpath, sizeof wpath, dir, "model.safetensors")))
+        return s;
+    gptc_st_entry *e = gptc_calloc(ctx, m->n_tensors ? m->n_tensors : 1, sizeof *e, "safetensors entries");
+    char (*names)[80] = gptc_calloc(ctx, m->n_tensors ? m->n_tensors : 1, sizeof *names, "tensor names");
+    if (!e || !names) {
+        gptc_free(e);
+        gptc_free(names);
+        return GPTC_ENOMEM;
+    }
+    /* As transformers' GPT2LMHeadModel.save_pretrained: body under "transformer.",
+     * "lm_head.weight" only when untied. */
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const gptc_ptensor *pt = &m->tensors[i];
+        snprintf(names[i], sizeof names[i], "%s%s", is_head(pt->name) ? "" : PREFIX, pt->name);
+        e[i].name = names[i];
+        e[i].ndim = pt->ndim;
+        for (int d = 0; d < pt->ndim; d++) e[i].shape[d] = pt->shape[d];
+        e[i].data = m->params + pt->offset;
+    }
+    static const char *const meta[] = {"format", "pt", NULL};
+    s = gptc_st_write(ctx, wpath, e, m->n_tensors, dtype, meta);
+    gptc_free(e);
+    gptc_free(names);
+    if (s) return s;
+    return gptc_config_save_json(ctx, &m->cfg, cpath);
+}

@@ -1,0 +1,63 @@
+/* bpe.h: the tokenizer's internal layout, shared by bpe.c (encode, decode, streaming),
+ * bpe_load.c (file readers, encodings by name) and bpe_save.c. The public API is in
+ * include/gptc.h. */
+#ifndef GPTC_TEXT_BPE_H
+#define GPTC_TEXT_BPE_H
+
+#include "pretok.h"
+
+enum { GPTC_TOK_HOLE = 0, GPTC_TOK_ORDINARY = 1, GPTC_TOK_SPECIAL = 2 };
+enum { GPTC_PATKIND_GPT2 = 0, GPTC_PATKIND_CL100K = 1, GPTC_PATKIND_O200K = 2 };
+
+typedef struct gptc_pair_ent {
+    uint64_t key;  /* (left id << 32) | right id; UINT64_MAX = empty */
+    uint32_t prio; /* merge rank */
+    int32_t res;   /* id of the merged token */
+} gptc_pair_ent;
+
+struct gptc_tokenizer {
+    size_t n_vocab;         /* ids 0..n_vocab-1 (some may be holes) */
+    uint8_t *kind;          /* GPTC_TOK_* per id */
+    uint32_t *tstart, *tlen; /* bytes of id i: blob[tstart[i], +tlen[i]) */
+    unsigned char *blob;
+    size_t blob_len, blob_cap;
+    size_t max_tok_len;     /* longest ordinary token */
+    int32_t byte_id[256];   /* the token of each single byte */
+    uint64_t *vtab;         /* bytes -> id: (hash >> 32) << 32 | id; UINT64_MAX = empty */
+    size_t vmask;
+    /* Merge rule. direct (tiktoken): a piece that is a token is that token, and two
+     * adjacent parts merge when their concatenation is a token, lowest id first.
+     * Otherwise (Hugging Face, OpenAI's encoder.py): only listed merges apply, lowest
+     * line first. */
+    int direct;
+    int whole_lookup;       /* a piece that is a token is that token (tiktoken; HF ignore_merges) */
+    int32_t (*merges)[2];   /* merges in rank order (Hugging Face files) */
+    size_t n_merges;
+    gptc_pair_ent *ptab;
+    size_t pmask;
+    int32_t *special;       /* ids of special tokens */
+    size_t n_special;
+    int special_has_nl;     /* a special token contains '\n' (no parallel split) */
+    int add_prefix_space;   /* ByteLevel add_prefix_space (tokenizer.json) */
+    int patkind;            /* GPTC_PATKIND_*: the pre-tokenization pattern */
+    gptc_pretok *pre;
+};
+
+/* Builder used by the loaders: alloc n_vocab holes, set each id, then finish (hash
+ * tables, byte ids, pre-tokenizer, checks). what names the source in messages. */
+gptc_status gptc_tok_alloc(gptc_ctx *ctx, size_t n_vocab, size_t blob_hint, gptc_tokenizer **out);
+gptc_status gptc_tok_set(gptc_ctx *ctx, gptc_tokenizer *t, size_t id, const unsigned char *bytes,
+                         size_t len, int kind, const char *what);
+/* Id of the ordinary token with these bytes, or -1. Valid after gptc_tok_build_vocab. */
+int32_t gptc_tok_lookup(const gptc_tokenizer *t, const unsigned char *bytes, size_t len);
+gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *what);
+/* Adds merge (left, right) with rank = its index; fails on duplicates. */
+gptc_status gptc_tok_build_pairs(gptc_ctx *ctx, gptc_tokenizer *t, const char *what);
+gptc_status gptc_tok_finish(gptc_ctx *ctx, gptc_tokenizer *t, const char *what);
+
+/* BPE of one piece with ranks below max_prio (UINT32_MAX: all). Writes ids into out
+ * (room for len ids) and returns their count, or 0 with a message when out of memory. */
+size_t gptc_tok_bpe(gptc_ctx *ctx, const gptc_tokenizer *t, const unsigned char *piece, size_t len,
+                    uint32_t max_prio, int32_t *out);
+
+#endif

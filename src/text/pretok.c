@@ -1,0 +1,144 @@
+/* pretok.c: pre-tokenization: splits text into pieces with tiktoken's regular
+ * expressions (PCRE2, UTF + UCP + JIT, invalid UTF-8 tolerated), and GPT-2's
+ * byte <-> unicode mapping. BPE on the pieces is left to bpe.c. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "pretok.h"
+
+#include <pcre2.h>
+#include <string.h>
+
+/* The patterns are tiktoken's (as shipped in the npm package's encoders/<name>.json), with
+ * one change: \s is spelled out as Unicode's White_Space property, which is what
+ * tiktoken's Rust regex means by \s. PCRE2 10.42's \s also takes U+180E (MONGOLIAN
+ * VOWEL SEPARATOR, a format character since Unicode 6.3), which would split differently. */
+#define WS "\\t-\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+#define S_ "[" WS "]"
+#define NS_ "[^" WS "]"
+
+const char GPTC_PAT_GPT2[] =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+|" S_ "+(?!" NS_ ")|" S_ "+";
+
+const char GPTC_PAT_CL100K[] =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^" WS
+    "\\p{L}\\p{N}]+[\\r\\n]*|" S_ "*[\\r\\n]+|" S_ "+(?!" NS_ ")|" S_ "+";
+
+const char GPTC_PAT_O200K[] =
+    "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    "|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*"
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)?"
+    "|\\p{N}{1,3}| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n/]*|" S_ "*[\\r\\n]+|" S_ "+(?!" NS_ ")|" S_ "+";
+
+struct gptc_pretok {
+    pcre2_general_context *gctx;
+    pcre2_code *code;
+    int jit; /* JIT compiled: use pcre2_jit_match */
+};
+
+static void *pre_malloc(PCRE2_SIZE n, void *user) {
+    (void)user;
+    return gptc_alloc(NULL, n ? n : 1, "pcre2");
+}
+static void pre_free(void *p, void *user) {
+    (void)user;
+    gptc_free(p);
+}
+
+gptc_status gptc_pretok_new(gptc_ctx *ctx, const char *pattern, gptc_pretok **out) {
+    *out = NULL;
+    gptc_pretok *p = gptc_calloc(ctx, 1, sizeof *p, "pre-tokenizer");
+    if (!p) return GPTC_ENOMEM;
+    p->gctx = pcre2_general_context_create(pre_malloc, pre_free, NULL);
+    if (!p->gctx) {
+        gptc_free(p);
+        return gptc_fail(ctx, GPTC_ENOMEM, "pre-tokenizer: out of memory creating a PCRE2 context");
+    }
+    pcre2_compile_context *cc = pcre2_compile_context_create(p->gctx);
+    if (!cc) {
+        gptc_pretok_free(p);
+        return gptc_fail(ctx, GPTC_ENOMEM, "pre-tokenizer: out of memory creating a PCRE2 context");
+    }
+    int err = 0;
+    PCRE2_SIZE erroff = 0;
+    /* DOLLAR_ENDONLY: `$` means the end of the text, as in Rust's regex. */
+    p->code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                            PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY,
+                            &err, &erroff, cc);
+    pcre2_compile_context_free(cc);
+    if (!p->code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        gptc_pretok_free(p);
+        return gptc_fail(ctx, GPTC_EINVAL, "pre-tokenizer pattern: %s at offset %zu", (const char *)msg,
+                         (size_t)erroff);
+    }
+    /* Without JIT (a platform PCRE2 lacks it) the interpreter gives the same pieces. */
+    p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+    *out = p;
+    return GPTC_OK;
+}
+
+void gptc_pretok_free(gptc_pretok *p) {
+    if (!p) return;
+    pcre2_code_free(p->code);
+    pcre2_general_context_free(p->gctx);
+    gptc_free(p);
+}
+
+gptc_status gptc_pretok_split(gptc_ctx *ctx, const gptc_pretok *p, const char *text, size_t len,
+                              gptc_pretok_cb cb, void *user) {
+    if (len == 0) return GPTC_OK;
+    /* One match-data block per call keeps the pre-tokenizer shareable between threads. */
+    pcre2_match_data *md = pcre2_match_data_create(1, p->gctx);
+    if (!md) return gptc_fail(ctx, GPTC_ENOMEM, "pre-tokenizer: out of memory for match data");
+    const PCRE2_SPTR s = (PCRE2_SPTR)text;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    size_t off = 0;
+    gptc_status st = GPTC_OK;
+    while (off < len) {
+        int rc = p->jit ? pcre2_jit_match(p->code, s, len, off, 0, md, NULL)
+                        : pcre2_match(p->code, s, len, off, 0, md, NULL);
+        size_t ms, me;
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            ms = me = len; /* the rest (invalid UTF-8 only) is one piece */
+        } else if (rc < 0) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(rc, msg, sizeof msg);
+            st = gptc_fail(ctx, GPTC_EINTERNAL, "pre-tokenizer: match failed at byte %zu: %s", off,
+                           (const char *)msg);
+            break;
+        } else {
+            ms = ov[0];
+            me = ov[1];
+            if (me <= ms || ms < off || me > len) {
+                st = gptc_fail(ctx, GPTC_EINTERNAL, "pre-tokenizer: empty match at byte %zu", ms);
+                break;
+            }
+        }
+        /* Bytes the pattern skipped are invalid UTF-8 (valid text is always matched):
+         * they become one piece of their own, encoded byte-wise. */
+        if (ms > off && (st = (gptc_status)cb(user, text + off, ms - off)) != GPTC_OK) break;
+        if (me > ms && (st = (gptc_status)cb(user, text + ms, me - ms)) != GPTC_OK) break;
+        off = me;
+    }
+    pcre2_match_data_free(md);
+    return st;
+}
+
+/* bytes_to_unicode(): printable bytes '!'..'~', 0xA1..0xAC, 0xAE..0xFF map to themselves;
+ * the other 68 (0x00..0x20, 0x7F..0xA0, 0xAD) to 256, 257, ... in byte order. */
+int gptc_byte_to_cp(unsigned char b) {
+    if ((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE) return b;
+    if (b <= 0x20) return 256 + b;
+    if (b <= 0xA0) return 256 + 33 + (b - 0x7F);
+    return 256 + 67; /* 0xAD */
+}
+
+int gptc_cp_to_byte(int cp) {
+    if ((cp >= 0x21 && cp <= 0x7E) || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF)) return cp;
+    if (cp < 256 || cp > 256 + 67) return -1;
+    int n = cp - 256;
+    if (n <= 0x20) return n;
+    if (n < 67) return 0x7F + (n - 33);
+    return 0xAD;
+}

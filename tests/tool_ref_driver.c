@@ -1,0 +1,168 @@
+/* tool_ref_driver.c: the gptc side of tests/t_torch_ref.sh, using only include/gptc.h.
+ * Loads a model dir, runs forward/backward on batch 0 and `steps` AdamW steps (2
+ * micro-batches each, clipping, per-step lr) and writes what it saw as safetensors files
+ * (own tiny writer) for tests/ref/gpt2_torch.py to compare against PyTorch.
+ *
+ * usage: tool_ref_driver MODEL_DIR TOKENS OUT_DIR [--steps K] [--lr X] [--wd X]
+ *        [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N]
+ * TOKENS (little-endian int32): n_batches, B, T, then per batch B*T tokens, B*T targets.
+ * OUT_DIR gets params0 (weights as loaded), forward (logits, loss), grads (by name),
+ * final (weights after the steps, plus "losses" per micro-batch and "norms" per step). */
+#include "gptc.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    char name[96];
+    int ndim;
+    int64_t shape[4];
+    const float *data;
+} entry;
+
+static void die(const char *what, gptc_ctx *ctx) {
+    fprintf(stderr, "tool_ref_driver: %s%s%s\n", what, ctx ? ": " : "", ctx ? gptc_errmsg(ctx) : "");
+    exit(1);
+}
+
+/* safetensors: u64 header length | JSON header | data; F32 only, little-endian host. */
+static void write_st(const char *dir, const char *file, const entry *e, size_t n) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    size_t cap = 256 + n * 200, len = 0, off = 0;
+    char *hdr = malloc(cap);
+    if (!hdr) die("out of memory", NULL);
+    len += (size_t)snprintf(hdr + len, cap - len, "{");
+    for (size_t i = 0; i < n; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < e[i].ndim; d++) numel *= (size_t)e[i].shape[d];
+        len += (size_t)snprintf(hdr + len, cap - len, "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[",
+                                i ? "," : "", e[i].name);
+        for (int d = 0; d < e[i].ndim; d++)
+            len += (size_t)snprintf(hdr + len, cap - len, "%s%lld", d ? "," : "", (long long)e[i].shape[d]);
+        len += (size_t)snprintf(hdr + len, cap - len, "],\"data_offsets\":[%zu,%zu]}", off, off + numel * 4);
+        off += numel * 4;
+    }
+    len += (size_t)snprintf(hdr + len, cap - len, "}");
+    while (len % 8) hdr[len++] = ' ';
+    FILE *f = fopen(path, "wb");
+    if (!f) die(path, NULL);
+    uint64_t hl = len;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(hl >> (8 * i));
+    int ok = fwrite(le, 1, 8, f) == 8 && fwrite(hdr, 1, len, f) == len;
+    for (size_t i = 0; i < n && ok; i++) {
+        size_t numel = 1;
+        for (int d = 0; d < e[i].ndim; d++) numel *= (size_t)e[i].shape[d];
+        ok = fwrite(e[i].data, 4, numel, f) == numel;
+    }
+    if (fclose(f) != 0 || !ok) die(path, NULL);
+    free(hdr);
+}
+
+/* One entry per model tensor, from gptc_model_tensor: which = 0 data, 1 grad. */
+static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, int which, size_t extra, size_t *n) {
+    size_t nt = gptc_model_n_tensors(m);
+    entry *e = calloc(nt + extra, sizeof *e);
+    if (!e) die("out of memory", NULL);
+    for (size_t i = 0; i < nt; i++) {
+        gptc_tensor_info ti;
+        if (gptc_model_tensor(m, i, &ti) != GPTC_OK) die("gptc_model_tensor", ctx);
+        snprintf(e[i].name, sizeof e[i].name, "%s", ti.name);
+        e[i].ndim = ti.ndim;
+        for (int d = 0; d < ti.ndim && d < 4; d++) e[i].shape[d] = ti.shape[d];
+        e[i].data = which ? ti.grad : ti.data;
+        if (!e[i].data) die(which ? "a tensor has no gradient buffer" : "a tensor has no data", NULL);
+    }
+    *n = nt;
+    return e;
+}
+
+static double arg_num(int argc, char **argv, const char *name, double def) {
+    for (int i = 3; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name)) return atof(argv[i + 1]);
+    return def;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: tool_ref_driver MODEL_DIR TOKENS OUT_DIR [--steps K] [--lr X] [--wd X]"
+                        " [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N]\n");
+        return 2;
+    }
+    const char *model_dir = argv[1], *tok_path = argv[2], *out = argv[3];
+    int steps = (int)arg_num(argc, argv, "--steps", 10);
+    double lr = arg_num(argc, argv, "--lr", 3e-3), clip = arg_num(argc, argv, "--clip", 1.0);
+    gptc_adamw_params hp = gptc_adamw_default_params();
+    hp.weight_decay = (float)arg_num(argc, argv, "--wd", 0.1);
+    hp.beta1 = (float)arg_num(argc, argv, "--beta1", 0.9);
+    hp.beta2 = (float)arg_num(argc, argv, "--beta2", 0.95);
+    hp.eps = (float)arg_num(argc, argv, "--eps", 1e-8);
+
+    /* tokens file */
+    FILE *f = fopen(tok_path, "rb");
+    if (!f) die(tok_path, NULL);
+    int32_t h[3];
+    if (fread(h, 4, 3, f) != 3 || h[0] < 1 + 2 * steps || h[1] < 1 || h[2] < 1 || h[1] > 4096 || h[2] > 65536)
+        die("tokens file: bad header (n_batches must be >= 1 + 2 * steps)", NULL);
+    int nb = h[0], B = h[1], T = h[2];
+    size_t per = (size_t)B * T;
+    int32_t *tok = malloc(per * 2 * nb * sizeof *tok);
+    if (!tok || fread(tok, 4, per * 2 * nb, f) != per * 2 * nb) die("tokens file: short", NULL);
+    fclose(f);
+
+    gptc_ctx_params cp = gptc_ctx_default_params();
+    cp.n_threads = (int)arg_num(argc, argv, "--threads", 0);
+    gptc_ctx *ctx = gptc_ctx_new(&cp);
+    if (!ctx) die("out of memory", NULL);
+    gptc_model *m = NULL;
+    if (gptc_model_load(ctx, model_dir, &m) != GPTC_OK) die("gptc_model_load", ctx);
+    if (gptc_model_prepare(ctx, m, B, T, 1) != GPTC_OK) die("gptc_model_prepare", ctx);
+    gptc_model_set_training(m, 1, 1234); /* dropout probabilities are 0 in the config */
+    const gptc_config *cfg = gptc_model_config(m);
+    size_t n;
+
+    entry *e = tensor_entries(ctx, m, 0, 0, &n);
+    write_st(out, "params0.safetensors", e, n);
+    free(e);
+
+    /* forward + backward on batch 0 */
+    float loss = -1;
+    gptc_model_zero_grad(m);
+    if (gptc_model_forward(ctx, m, tok, tok + per, B, T, &loss) != GPTC_OK) die("gptc_model_forward", ctx);
+    entry fe[2] = {{"logits", 3, {B, T, cfg->vocab_size, 0}, gptc_model_logits(m)}, {"loss", 1, {1, 0, 0, 0}, &loss}};
+    write_st(out, "forward.safetensors", fe, 2);
+    if (gptc_model_backward(ctx, m, 1.0f) != GPTC_OK) die("gptc_model_backward", ctx);
+    e = tensor_entries(ctx, m, 1, 0, &n);
+    write_st(out, "grads.safetensors", e, n);
+    free(e);
+
+    /* training: batches 1..2*steps, two micro-batches per step (loss_scale 0.5) */
+    float *losses = malloc(sizeof(float) * 2 * (size_t)steps), *norms = malloc(sizeof(float) * (size_t)steps);
+    if (!losses || !norms) die("out of memory", NULL);
+    for (int t = 1; t <= steps; t++) {
+        gptc_model_zero_grad(m);
+        for (int mb = 0; mb < 2; mb++) {
+            const int32_t *bt = tok + (size_t)(2 * t - 1 + mb) * 2 * per;
+            if (gptc_model_forward(ctx, m, bt, bt + per, B, T, &losses[2 * (t - 1) + mb]) != GPTC_OK)
+                die("gptc_model_forward", ctx);
+            if (gptc_model_backward(ctx, m, 0.5f) != GPTC_OK) die("gptc_model_backward", ctx);
+        }
+        norms[t - 1] = gptc_model_clip_grad(m, (float)clip);
+        hp.lr = (float)(lr * (steps - t + 1) / steps); /* = lr_at() in gpt2_torch.py */
+        if (gptc_model_adamw_step(ctx, m, &hp, t) != GPTC_OK) die("gptc_model_adamw_step", ctx);
+    }
+    e = tensor_entries(ctx, m, 0, 2, &n);
+    e[n] = (entry){"losses", 1, {2 * steps, 0, 0, 0}, losses};
+    e[n + 1] = (entry){"norms", 1, {steps, 0, 0, 0}, norms};
+    write_st(out, "final.safetensors", e, n + 2);
+    free(e);
+    free(losses);
+    free(norms);
+    free(tok);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}
