@@ -26,7 +26,7 @@ CLIA_OBJ := $(CLI_SRC:%.c=$(BA)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
 # Helper programs of the shell tests (tests/tool_*.c, not run on their own).
-TOOLS    := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/tool_*.c))
+TOOLS    := $(foreach d,$(B) $(BA),$(patsubst tests/%.c,$(d)/tests/%,$(wildcard tests/tool_*.c)))
 
 .PHONY: all deps test-deps test test-fast demo bench clean encodings examples
 all: $(B)/gptc $(B)/libgptc.a encodings

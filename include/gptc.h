@@ -213,6 +213,13 @@ typedef struct gptc_adamw_params {
 gptc_adamw_params gptc_adamw_default_params(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 */
 gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw_params *p, int t);
 
+/* Replaces the model's head: GPTC_HEAD_CLASSIFY with num_labels labels (names, or NULL
+ * for LABEL_0...), GPTC_HEAD_QA, or GPTC_HEAD_LM. The body is kept; a new head is
+ * initialized normal(0, 0.02) with zero bias from seed, as transformers does. Call
+ * before gptc_model_prepare and before adding an adapter. */
+gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
+                                uint64_t seed);
+
 /* LoRA (PEFT's layout and semantics): for each targeted Conv1D layer W [in, out],
  * out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in] (kaiming-uniform, bound
  * 1/sqrt(in)) and B [out, r] (zeros). Adding an adapter freezes the base weights;

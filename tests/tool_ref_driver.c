@@ -80,10 +80,17 @@ static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, int which, size_t ext
     return e;
 }
 
+/* The value of the last "--name VALUE" in argv[4..], or def. */
 static double arg_num(int argc, char **argv, const char *name, double def) {
-    for (int i = 3; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name)) return atof(argv[i + 1]);
-    return def;
+    double v = def;
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            fprintf(stderr, "tool_ref_driver: expected an option, got %s\n", argv[i]);
+            exit(2);
+        }
+        if (!strcmp(argv[i], name)) v = atof(argv[i + 1]);
+    }
+    return v;
 }
 
 int main(int argc, char **argv) {

@@ -24,40 +24,77 @@ static const char *usage =
     "example:\n"
     "  gptc attention --model m --text '나는 학교에 간다' --layer 0 --out att.svg\n";
 
-/* A token's text for a label: valid UTF-8 kept, other bytes as \xNN, newline as a return
- * arrow, tab as an arrow. malloc'ed. */
-static char *label_of(gptc_ctx *ctx, const gptc_tokenizer *tok, int32_t id) {
-    char *raw = NULL, *out;
-    size_t n = 0;
-    if (!tok || gptc_tokenizer_decode(ctx, tok, &id, 1, &raw, &n)) {
-        free(raw);
-        out = malloc(16);
-        if (out) snprintf(out, 16, "%d", id);
-        return out;
-    }
-    out = malloc(n * 4 + 1);
-    if (!out) { free(raw); return NULL; }
-    size_t o = 0;
-    const unsigned char *s = (const unsigned char *)raw;
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        int ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++) ok = (s[i + k] & 0xC0) == 0x80;
-        if (ok && len == 1 && c == '\n') { memcpy(out + o, "\xE2\x86\xB5", 3); o += 3; i++; continue; }
-        if (ok && len == 1 && c == '\t') { memcpy(out + o, "\xE2\x86\x92", 3); o += 3; i++; continue; }
-        if (ok && (len > 1 || c >= 0x20)) {
-            memcpy(out + o, s + i, len);
-            o += len;
-            i += len;
-        } else {
-            o += (size_t)sprintf(out + o, "\\x%02X", c);
-            i++;
+/* utf-8 length of the character starting with byte c, 0 when c cannot start one */
+static size_t u8len(unsigned c) { return c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0; }
+
+/* Labels for the tokens: the characters each token's bytes touch in the whole text, so a
+ * Hangul syllable split over two byte-level tokens shows on both ("…" marks the token that
+ * continues a character). Newline and tab show as arrows, other control and invalid bytes
+ * as \xNN. Without a tokenizer the ids. labels[i] are malloc'ed. */
+static int make_labels(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int T, char **labels) {
+    if (!tok) {
+        for (int i = 0; i < T; i++) {
+            if (!(labels[i] = malloc(16))) return -1;
+            snprintf(labels[i], 16, "%d", ids[i]);
         }
+        return 0;
     }
-    out[o] = 0;
-    free(raw);
-    return out;
+    size_t *off = malloc(((size_t)T + 1) * sizeof *off), total = 0, cap = 256;
+    unsigned char *all = malloc(cap);
+    if (!off || !all) { free(off); free(all); return -1; }
+    for (int i = 0; i < T; i++) {
+        char *raw;
+        size_t n;
+        if (gptc_tokenizer_decode(ctx, tok, &ids[i], 1, &raw, &n)) { free(off); free(all); return -1; }
+        if (total + n > cap) {
+            unsigned char *na = realloc(all, cap = (total + n) * 2);
+            if (!na) { free(raw); free(off); free(all); return -1; }
+            all = na;
+        }
+        off[i] = total;
+        memcpy(all + total, raw, n);
+        total += n;
+        free(raw);
+    }
+    off[T] = total;
+    for (int i = 0; i < T; i++) {
+        size_t s = off[i], e = off[i + 1];
+        int cont = 0;
+        /* widen to whole characters: back to a lead byte (at most 3), on to the character's end */
+        for (int k = 0; k < 3 && s > 0 && s < total && (all[s] & 0xC0) == 0x80; k++) { s--; cont = 1; }
+        if (s < total && (all[s] & 0xC0) == 0x80) { s = off[i]; cont = 0; }
+        size_t p = s;
+        while (p < e) {
+            size_t l = u8len(all[p]);
+            p += l ? l : 1;
+        }
+        if (p <= total) e = p;
+        char *out = malloc((e - s) * 4 + 8);
+        if (!out) { free(off); free(all); return -1; }
+        size_t o = 0;
+        if (cont) { memcpy(out, "\xE2\x80\xA6", 3); o = 3; }
+        for (size_t q = s; q < e;) {
+            unsigned c = all[q];
+            size_t len = u8len(c);
+            int ok = len > 0 && q + len <= e;
+            for (size_t k = 1; ok && k < len; k++) ok = (all[q + k] & 0xC0) == 0x80;
+            if (ok && c == '\n') { memcpy(out + o, "\xE2\x86\xB5", 3); o += 3; q++; continue; }
+            if (ok && c == '\t') { memcpy(out + o, "\xE2\x86\x92", 3); o += 3; q++; continue; }
+            if (ok && (len > 1 || c >= 0x20)) {
+                memcpy(out + o, all + q, len);
+                o += len;
+                q += len;
+            } else {
+                o += (size_t)sprintf(out + o, "\\x%02X", c);
+                q++;
+            }
+        }
+        out[o] = 0;
+        labels[i] = out;
+    }
+    free(off);
+    free(all);
+    return 0;
 }
 
 static void xml_text(FILE *f, const char *s) {
@@ -177,9 +214,7 @@ int cmd_attention(int argc, char **argv) {
     if (!has_head)
         for (size_t k = 0; k < (size_t)T * T; k++) a[k] /= (float)NH;
     char **labels = calloc((size_t)T, sizeof *labels);
-    for (int i = 0; labels && i < T; i++)
-        if (!(labels[i] = label_of(ctx, tok, ids[i]))) cli_die("attention", NULL, "out of memory");
-    if (!labels) cli_die("attention", NULL, "out of memory");
+    if (!labels || make_labels(ctx, tok, ids, T, labels)) cli_die("attention", ctx, "token labels");
     if (out) {
         char title[128];
         if (has_head) snprintf(title, sizeof title, "attention: layer %ld, head %ld", layer, head);

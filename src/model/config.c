@@ -185,6 +185,33 @@ static gptc_status parse_config(gptc_ctx *ctx, const char *path, json_t *root, g
             return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"%s\" = %s is not supported", path, sw[i].key,
                              v ? "true" : "false");
     }
+    /* The head: Hugging Face's class name in "architectures"; labels in id2label. */
+    json_t *archs = json_object_get(root, "architectures");
+    const char *arch = json_is_array(archs) && json_is_string(json_array_get(archs, 0))
+                           ? json_string_value(json_array_get(archs, 0)) : "GPT2LMHeadModel";
+    if (!strcmp(arch, "GPT2ForSequenceClassification")) c->head = GPTC_HEAD_CLASSIFY;
+    else if (!strcmp(arch, "GPT2ForQuestionAnswering")) c->head = GPTC_HEAD_QA;
+    else if (strcmp(arch, "GPT2LMHeadModel") && strcmp(arch, "GPT2Model"))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"architectures\" names %s; supported: GPT2LMHeadModel, "
+                                            "GPT2ForSequenceClassification, GPT2ForQuestionAnswering", path, arch);
+    if ((s = get_int(ctx, path, root, "pad_token_id", 0, 1, -1, &c->pad_token_id))) return s;
+    if (c->head == GPTC_HEAD_CLASSIFY) {
+        json_t *labels = json_object_get(root, "id2label");
+        if (!json_is_object(labels) || json_object_size(labels) < 2 || json_object_size(labels) > GPTC_MAX_LABELS)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" must map 2 to %d ids (\"0\", \"1\", ...) to "
+                                                "label names", path, GPTC_MAX_LABELS);
+        c->num_labels = (int)json_object_size(labels);
+        for (int i = 0; i < c->num_labels; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", i);
+            json_t *v = json_object_get(labels, key);
+            if (!json_is_string(v) || json_string_length(v) >= GPTC_LABEL_MAX)
+                return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" lacks id \"%s\" (ids must be 0..%d, "
+                                                    "names shorter than %d bytes)", path, key, c->num_labels - 1,
+                                 GPTC_LABEL_MAX);
+            strcpy(c->id2label[i], json_string_value(v));
+        }
+    }
     /* gptc's own block options, present only for non-GPT-2 blocks (see docs/formats.md). */
     json_t *blk = json_object_get(root, "gptc_block");
     if (blk) {
@@ -235,7 +262,23 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
     int bad = 0;
 #define SET(k, v) (bad |= json_object_set_new(o, k, v))
     json_t *arch = json_array();
-    bad |= json_array_append_new(arch, json_string("GPT2LMHeadModel"));
+    bad |= json_array_append_new(arch, json_string(c->head == GPTC_HEAD_CLASSIFY ? "GPT2ForSequenceClassification"
+                                                   : c->head == GPTC_HEAD_QA     ? "GPT2ForQuestionAnswering"
+                                                                                 : "GPT2LMHeadModel"));
+    if (c->pad_token_id >= 0) SET("pad_token_id", json_integer(c->pad_token_id));
+    if (c->head == GPTC_HEAD_CLASSIFY) {
+        json_t *i2l = json_object(), *l2i = json_object();
+        for (int i = 0; i < c->num_labels; i++) {
+            char key[16], name[GPTC_LABEL_MAX + 16];
+            snprintf(key, sizeof key, "%d", i);
+            if (c->id2label[i][0]) snprintf(name, sizeof name, "%s", c->id2label[i]);
+            else snprintf(name, sizeof name, "LABEL_%d", i);
+            bad |= json_object_set_new(i2l, key, json_string(name));
+            bad |= json_object_set_new(l2i, name, json_integer(i));
+        }
+        SET("id2label", i2l);
+        SET("label2id", l2i);
+    }
     SET("activation_function", json_string(c->activation_function));
     SET("architectures", arch);
     SET("attn_pdrop", json_float(c->attn_pdrop));

@@ -563,6 +563,36 @@ gptc_status gptc_model_attention(gptc_ctx *ctx, gptc_model *m, const int32_t *to
     return s;
 }
 
+gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
+                                uint64_t seed) {
+    if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "set the head before adding a LoRA adapter");
+    gptc_config cfg = m->cfg;
+    cfg.head = head;
+    cfg.num_labels = head == GPTC_HEAD_CLASSIFY ? num_labels : 0;
+    memset(cfg.id2label, 0, sizeof cfg.id2label);
+    for (int i = 0; labels && i < cfg.num_labels && i < GPTC_MAX_LABELS; i++) {
+        if (strlen(labels[i]) >= GPTC_LABEL_MAX)
+            return gptc_fail(ctx, GPTC_EINVAL, "label '%.40s...' is longer than %d bytes", labels[i], GPTC_LABEL_MAX - 1);
+        strcpy(cfg.id2label[i], labels[i]);
+    }
+    if (head != GPTC_HEAD_LM) cfg.tie_word_embeddings = 1; /* no lm_head beside a task head */
+    gptc_model *nm;
+    gptc_status s = gptc_model_new(ctx, &cfg, seed, &nm);
+    if (s) return s;
+    for (size_t i = 0; i < nm->n_tensors; i++) {
+        if (nm->tensors[i].kind != GPTC_TK_BASE) continue;
+        long j = gptc_model_find(m, nm->tensors[i].name);
+        if (j >= 0) memcpy(nm->params + nm->tensors[i].offset, m->params + m->tensors[j].offset,
+                           nm->tensors[i].numel * sizeof(float));
+    }
+    /* m takes over nm's buffers; its own are freed with the shell of nm */
+    gptc_model tmp = *m;
+    *m = *nm;
+    *nm = tmp;
+    gptc_model_free(nm);
+    return GPTC_OK;
+}
+
 size_t gptc_model_n_tensors(const gptc_model *m) { return m->n_tensors; }
 
 gptc_status gptc_model_tensor(const gptc_model *m, size_t i, gptc_tensor_info *out) {

@@ -21,7 +21,10 @@ static int is_mask_buffer(const char *name) {
     return 0;
 }
 
-static int is_head(const char *name) { return strncmp(name, "lm_head.", 8) == 0; }
+/* Heads sit beside the "transformer." body in Hugging Face's state dicts. */
+static int is_head(const char *name) {
+    return !strncmp(name, "lm_head.", 8) || !strncmp(name, "score.", 6) || !strncmp(name, "qa_outputs.", 11);
+}
 
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
     size_t n = 0;
@@ -55,6 +58,7 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
     for (size_t i = 0; i < m->n_tensors && !s; i++) {
         const gptc_ptensor *pt = &m->tensors[i];
         const gptc_st_tensor *t = NULL;
+        if (pt->kind == GPTC_TK_LORA) continue; /* adapters live in adapter_model.safetensors */
         if (!is_head(pt->name)) {
             snprintf(name, sizeof name, PREFIX "%s", pt->name);
             t = gptc_st_find(st, name);
@@ -113,6 +117,10 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
         s = load_tensors(ctx, m, &st, wpath);
     }
     gptc_st_close(&st);
+    /* a directory written from a LoRA fine-tune carries its adapter beside the base */
+    char apath[4096];
+    if (!s && !(s = gptc_path_join(ctx, apath, sizeof apath, dir, "adapter_config.json")) && gptc_file_exists(apath))
+        s = gptc_model_lora_load(ctx, m, dir);
     if (s) {
         gptc_model_free(m);
         return s;
@@ -138,16 +146,19 @@ gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir,
     }
     /* As transformers' GPT2LMHeadModel.save_pretrained: body under "transformer.",
      * "lm_head.weight" only when untied. */
+    size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *pt = &m->tensors[i];
-        snprintf(names[i], sizeof names[i], "%s%s", is_head(pt->name) ? "" : PREFIX, pt->name);
-        e[i].name = names[i];
-        e[i].ndim = pt->ndim;
-        for (int d = 0; d < pt->ndim; d++) e[i].shape[d] = pt->shape[d];
-        e[i].data = m->params + pt->offset;
+        if (pt->kind == GPTC_TK_LORA) continue; /* gptc_model_lora_save writes those */
+        snprintf(names[n], sizeof names[n], "%s%s", is_head(pt->name) ? "" : PREFIX, pt->name);
+        e[n].name = names[n];
+        e[n].ndim = pt->ndim;
+        for (int d = 0; d < pt->ndim; d++) e[n].shape[d] = pt->shape[d];
+        e[n].data = m->params + pt->offset;
+        n++;
     }
     static const char *const meta[] = {"format", "pt", NULL};
-    s = gptc_st_write(ctx, wpath, e, m->n_tensors, dtype, meta);
+    s = gptc_st_write(ctx, wpath, e, n, dtype, meta);
     gptc_free(e);
     gptc_free(names);
     if (s) return s;

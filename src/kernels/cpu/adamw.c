@@ -2,6 +2,9 @@
  * float operations), and the sum-of-squares / scale used for gradient clipping. */
 #include "../kernels.h"
 #include "vec.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +58,36 @@ GPTC_CLONES static double sumsq_chunk(const float *x, size_t n) {
     return s;
 }
 
+/* Deterministic for a given thread count (exact resume of training relies on it):
+ * each thread sums a fixed range of chunks, and the partial sums are added in thread
+ * order, not in the order the threads finish as an OpenMP reduction may. */
 double k_sumsq(const float *x, size_t n) {
+    enum { MAX_PARTS = 256 };
+    double part[MAX_PARTS];
+    size_t n_chunks = (n + GPTC_CHUNK - 1) / GPTC_CHUNK;
+    int n_parts = 1;
+#ifdef _OPENMP
+    n_parts = omp_get_max_threads() < MAX_PARTS ? omp_get_max_threads() : MAX_PARTS;
+#endif
+    if (n <= GPTC_PAR_MIN) n_parts = 1;
+#pragma omp parallel num_threads(n_parts) if (n_parts > 1)
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        if (t == 0) n_parts = nt;
+        size_t c0 = n_chunks * (size_t)t / (size_t)nt, c1 = n_chunks * (size_t)(t + 1) / (size_t)nt;
+        double s = 0;
+        for (size_t c = c0; c < c1; c++) {
+            size_t i = c * GPTC_CHUNK;
+            s += sumsq_chunk(x + i, n - i < GPTC_CHUNK ? n - i : GPTC_CHUNK);
+        }
+        part[t] = s;
+    }
     double s = 0;
-#pragma omp parallel for schedule(static) reduction(+ : s) if (n > GPTC_PAR_MIN)
-    for (size_t i = 0; i < n; i += GPTC_CHUNK) s += sumsq_chunk(x + i, n - i < GPTC_CHUNK ? n - i : GPTC_CHUNK);
+    for (int t = 0; t < n_parts; t++) s += part[t];
     return s;
 }
 

@@ -1,0 +1,107 @@
+/* bench_decode.c: inference speed of gptc's KV-cache session on random GPT-2 weights:
+ * prompt processing (tokens/s for a 512-token prompt) and batch-1 decoding (tokens/s, greedy
+ * argmax included), against the memory-bandwidth bound of decoding (every weight read once
+ * per token). Measures the machine's read bandwidth itself (all threads, arrays far larger
+ * than cache), or takes --bw GB/s (e.g. bench/ceiling's). Prints one RESULT line:
+ *   RESULT impl=gptc config=NAME prefill_tok_s=.. decode_tok_s=.. weights_mb=.. read_gbs=..
+ *          decode_gbs=.. bw_frac=..
+ * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s] */
+#include "gptc.h"
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void die(gptc_ctx *ctx, const char *what) {
+    fprintf(stderr, "bench_decode: %s: %s\n", what, ctx ? gptc_errmsg(ctx) : "");
+    exit(1);
+}
+
+/* Read bandwidth: sums of a 512 MiB array over all threads, best of 5. */
+static double read_gbs(void) {
+    size_t n = (size_t)128 << 20;
+    float *a = malloc(n * sizeof(float));
+    if (!a) return 0;
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 1e-3f;
+    double best = 0, sink = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = omp_get_wtime(), s = 0;
+#pragma omp parallel for reduction(+ : s)
+        for (size_t i = 0; i < n; i += 16) {
+            float acc = 0;
+            for (int k = 0; k < 16; k++) acc += a[i + k];
+            s += acc;
+        }
+        double dt = omp_get_wtime() - t0, gbs = (double)n * sizeof(float) / dt / 1e9;
+        sink += s;
+        if (gbs > best) best = gbs;
+    }
+    free(a);
+    return sink == 12345.678 ? 0 : best;
+}
+
+int main(int argc, char **argv) {
+    const char *preset = "gpt2";
+    int prompt = 512, steps = 64;
+    double bw = 0;
+    for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && !strcmp(argv[i], "--preset")) preset = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--prompt")) prompt = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--bw")) bw = atof(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s]\n");
+            return 2;
+        }
+    }
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_config cfg;
+    if (gptc_config_preset(ctx, preset, &cfg)) die(ctx, "preset");
+    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
+    gptc_model *m;
+    if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
+    gptc_session *s;
+    if (gptc_session_new(ctx, m, 1, 0, &s)) die(ctx, "session");
+    int V = cfg.vocab_size;
+    float *logits = malloc(sizeof(float) * (size_t)V);
+    int32_t *toks = malloc(sizeof(int32_t) * (size_t)prompt);
+    for (int i = 0; i < prompt; i++) toks[i] = (int32_t)((i * 7919 + 13) % V);
+
+    /* prefill: best of 3 */
+    double best_pf = 1e30;
+    for (int r = 0; r < 3; r++) {
+        gptc_session_reset(s, -1);
+        double t0 = omp_get_wtime();
+        if (gptc_session_prefill(ctx, s, 0, toks, prompt, logits)) die(ctx, "prefill");
+        double dt = omp_get_wtime() - t0;
+        if (dt < best_pf) best_pf = dt;
+    }
+    /* decode after a 16-token prompt: greedy steps, one warm-up step not timed */
+    gptc_session_reset(s, -1);
+    if (gptc_session_prefill(ctx, s, 0, toks, 16, logits)) die(ctx, "prefill");
+    int seq = 0;
+    double t0 = 0;
+    for (int i = 0; i <= steps; i++) {
+        if (i == 1) t0 = omp_get_wtime();
+        int32_t best = 0;
+        for (int v = 1; v < V; v++)
+            if (logits[v] > logits[best]) best = v;
+        if (gptc_session_step(ctx, s, &seq, &best, 1, logits)) die(ctx, "step");
+    }
+    double dec = (omp_get_wtime() - t0) / steps;
+    gptc_param_counts pc = gptc_model_param_counts(&cfg);
+    /* bytes read per token: every weight except the position table (one row of it) */
+    double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0;
+    double rd = bw > 0 ? bw : read_gbs(), got = wbytes / dec / 1e9;
+    printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
+           gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);
+    printf("RESULT impl=gptc config=%s prefill_tok_s=%.1f decode_tok_s=%.2f weights_mb=%.0f read_gbs=%.1f "
+           "decode_gbs=%.1f bw_frac=%.2f\n", preset, prompt / best_pf, 1.0 / dec, wbytes / 1e6, rd, got, got / rd);
+    free(logits);
+    free(toks);
+    gptc_session_free(s);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* train_cli.h: what the commands that run the trainer share (gptc finetune; gptc train
+ * may use it too): the optimizer/schedule/evaluation options and the progress printer. */
+#ifndef GPTC_CLI_TRAIN_CLI_H
+#define GPTC_CLI_TRAIN_CLI_H
+
+#include "progress.h"
+#include "../train/train.h"
+
+/* Parses one trainer option at argv[*i] into o (--batch-size, --grad-accum, --max-steps,
+ * --epochs, --lr, --min-lr, --warmup-steps, --lr-schedule, --weight-decay, --beta1,
+ * --beta2, --eps, --grad-clip, --dropout, --seed, --eval-every, --eval-batches,
+ * --save-every, --keep-last, --patience, --threads). Returns 1 when it was one. */
+int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opts *o, long *threads);
+#define TRAIN_CLI_USAGE                                                                                    \
+    "  --batch-size N (8)  --grad-accum N (1)  --epochs F  --max-steps N\n"                                \
+    "  --lr F  --min-lr F (0)  --warmup-steps N (0)  --lr-schedule linear|cosine|constant\n"              \
+    "  --weight-decay F  --beta1 F (0.9)  --beta2 F  --eps F (1e-8)  --grad-clip F (1.0; 0 = off)\n"      \
+    "  --dropout F (default: the model's)  --seed N (1337)  --threads N (all cores)\n"                    \
+    "  --eval-every N (default: once an epoch)  --eval-batches N (default: all)\n"                       \
+    "  --save-every N  --keep-last K (2)  --patience N (stop after N evaluations without a better value)\n"
+
+typedef struct train_cli_state {
+    cli_progress bar;
+    long start_step;
+    const char *cmd;
+    int quiet;
+    double last_metric, last_val_loss;
+    long done_step;
+} train_cli_state;
+/* The trainer's event callback: progress on stderr (user: a train_cli_state). */
+void train_cli_event(void *user, const gptc_train_event *ev);
+
+#endif
