@@ -88,7 +88,7 @@ static size_t dtype_size(gptc_dtype d) { return d == GPTC_F32 ? 4 : 2; }
 /* Old GPT-2 checkpoints carry attention-mask buffers ("h.0.attn.bias", a (1,1,N,N)
  * lower-triangular mask, and "h.0.attn.masked_bias", a scalar) in F32, U8 or BOOL.
  * They are not parameters: accepted in any dtype, recorded with GPTC_DTYPE_COUNT. */
-static int is_ignored_buffer(const char *name) {
+int gptc_st_is_mask_buffer(const char *name) {
     size_t n = strlen(name);
     static const char *const suffixes[] = {".attn.bias", ".attn.masked_bias"};
     for (int i = 0; i < 2; i++) {
@@ -133,7 +133,7 @@ static gptc_status parse_entry(gptc_ctx *ctx, const char *path, const char *name
             size = st_dtypes[i].size;
             dtype = st_dtypes[i].dtype;
         }
-    int ignored = is_ignored_buffer(name);
+    int ignored = gptc_st_is_mask_buffer(name);
     if (size == 0 || (dtype < 0 && !ignored))
         return gptc_fail(ctx, GPTC_ENOTSUP, "%s: tensor '%s': dtype %s is not supported (F32, F16, BF16)",
                          path, name, ds);

@@ -50,6 +50,10 @@ typedef struct gptc_st_entry {
 gptc_status gptc_st_write(gptc_ctx *ctx, const char *path, const gptc_st_entry *entries, size_t n,
                           gptc_dtype dtype, const char *const *metadata);
 
+/* Old GPT-2 checkpoints' attention-mask buffers ("h.0.attn.bias", "h.0.attn.masked_bias",
+ * any prefix): not parameters, accepted in any dtype (recorded with GPTC_DTYPE_COUNT). */
+int gptc_st_is_mask_buffer(const char *name);
+
 /* Half-precision conversions. */
 float gptc_f16_to_f32(uint16_t h);
 float gptc_bf16_to_f32(uint16_t h);

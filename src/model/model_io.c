@@ -9,17 +9,6 @@
 
 #define PREFIX "transformer."
 
-/* Not parameters: attention-mask buffers of old GPT-2 checkpoints ("h.0.attn.bias",
- * "h.0.attn.masked_bias", with or without the prefix). */
-static int is_mask_buffer(const char *name) {
-    size_t n = strlen(name);
-    static const char *const suffixes[] = {".attn.bias", ".attn.masked_bias"};
-    for (int i = 0; i < 2; i++) {
-        size_t k = strlen(suffixes[i]);
-        if (n > k && strcmp(name + n - k, suffixes[i]) == 0) return 1;
-    }
-    return 0;
-}
 
 /* Heads sit beside the "transformer." body in Hugging Face's state dicts. */
 static int is_head(const char *name) {
@@ -83,7 +72,7 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
     }
     for (size_t j = 0; j < st->n_tensors && !s; j++) {
         const gptc_st_tensor *t = &st->tensors[j];
-        if (used[j] || is_mask_buffer(t->name)) continue;
+        if (used[j] || gptc_st_is_mask_buffer(t->name)) continue;
         if (m->cfg.tie_word_embeddings && strcmp(t->name, "lm_head.weight") == 0) {
             /* A tied head saved anyway (as some exporters do): same shape as wte, values
              * ignored; the head is wte. */

@@ -50,7 +50,6 @@ gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char
 gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids, size_t n, size_t n_docs,
                              uint32_t vocab_size);
 
-#endif
 
 /* ---- the trainer (trainer.c): the loop of `gptc train`, writing OUT/metrics.jsonl,
  * OUT/checkpoints/step-N/ and OUT/model/. It never prints: it reports events to the
@@ -130,3 +129,5 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
  * Strings loaded are owned by the caller's buffer store (data_buf, data_cap). */
 gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);
+
+#endif

@@ -146,8 +146,6 @@ static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_st
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
     json_object_set_new(j, "seq_len", json_integer(o->seq_len));
     json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
-    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
     char *text = json_dumps(j, JSON_INDENT(2));
     json_decref(j);
     if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);

@@ -12,9 +12,18 @@ GPTC_CLONES static float row_max(const float *x, int V) {
     return mx;
 }
 
+/* sum_j exp(x[j] - mx), in double, exp vectorized on tiles */
 static double row_sumexp(const float *x, int V, float mx) {
+    float t[256];
     double s = 0;
-    for (int j = 0; j < V; j++) s += expf(x[j] - mx);
+    for (int j0 = 0; j0 < V; j0 += 256) {
+        int k = V - j0 < 256 ? V - j0 : 256;
+        for (int j = 0; j < k; j++) t[j] = x[j0 + j] - mx;
+        gptc_vexp(t, t, (size_t)k);
+        float part = 0;
+        for (int j = 0; j < k; j++) part += t[j];
+        s += part;
+    }
     return s;
 }
 
@@ -36,13 +45,14 @@ int k_crossentropy_forward(float *losses, const float *logits, const int32_t *ta
     return count;
 }
 
+/* dx may alias x: the max and the sum are taken before dx is written */
 static void xent_back_row(float *dx, const float *x, int V, int t, float dloss) {
     float mx = row_max(x, V);
-    float inv = (float)(1.0 / row_sumexp(x, V, mx));
-    for (int j = 0; j < V; j++) {
-        float p = expf(x[j] - mx) * inv;
-        dx[j] = (p - (j == t ? 1.0f : 0.0f)) * dloss;
-    }
+    float scale = (float)(1.0 / row_sumexp(x, V, mx)) * dloss;
+    for (int j = 0; j < V; j++) dx[j] = x[j] - mx;
+    gptc_vexp(dx, dx, (size_t)V);
+    for (int j = 0; j < V; j++) dx[j] *= scale;
+    dx[t] -= dloss;
 }
 
 void k_crossentropy_backward(float *dlogits, const float *logits, const int32_t *targets, int N, int V,
