@@ -130,10 +130,9 @@ static GPTC_CLONES void attend(float *out, const float *q, const float *K, const
         if (d > mx) mx = d;
     }
     float z = 0;
-    for (int t = 0; t <= pos; t++) {
-        scores[t] = expf(scores[t] - mx);
-        z += scores[t];
-    }
+    for (int t = 0; t <= pos; t++) scores[t] -= mx;
+    gptc_vexp(scores, scores, (size_t)pos + 1);
+    for (int t = 0; t <= pos; t++) z += scores[t];
     float inv = 1.0f / z;
     for (int i = 0; i < hs; i++) out[i] = 0;
     for (int t = 0; t <= pos; t++) {

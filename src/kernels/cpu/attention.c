@@ -28,7 +28,9 @@ GPTC_CLONES static float row_max(const float *x, int n) {
 /* In place: row[0:jn] = softmax(row[0:jn]), row[jn:T] = 0. */
 static void softmax_row(float *row, int jn, int T) {
     float mx = row_max(row, jn), s = 0.0f;
-    for (int j = 0; j < jn; j++) s += (row[j] = expf(row[j] - mx));
+    for (int j = 0; j < jn; j++) row[j] -= mx;
+    gptc_vexp(row, row, (size_t)jn);
+    for (int j = 0; j < jn; j++) s += row[j];
     float inv = 1.0f / s;
     for (int j = 0; j < jn; j++) row[j] *= inv;
     for (int j = jn; j < T; j++) row[j] = 0.0f;
