@@ -37,6 +37,8 @@ CORES=$(nproc)
 MEM=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 TORCHV=$($PY -c 'import torch; print(torch.__version__)' 2>/dev/null || echo "not installed")
 echo "machine: $CPU, $CORES cores, $MEM; flags: $FLAGS"
+BUSY=$(awk -v l="${LOAD%% *}" -v c="$CORES" 'BEGIN { if (l > c / 2) printf "- WARNING: load average %s on %d cores before the run: other work shared the CPU, so every number here is low and noisy.\n", l, c }')
+[ -z "$BUSY" ] || echo "bench: ${BUSY#- }"
 
 # ---- ceiling (another engineer's bench/ceiling.c)
 CEIL=""
@@ -45,8 +47,9 @@ if build_one ceiling; then
     CEIL_TXT=$($OUT/ceiling 2>&1)
     echo "$CEIL_TXT"
     # the best sgemm GFLOP/s the ceiling program reports
-    # sgemm 1024^3 through gptc's backend (the usual definition of the sgemm ceiling)
-    CEIL=$(echo "$CEIL_TXT" | grep -E '^sgemm 1024\^3' | grep -o -E '[0-9]+(\.[0-9]+)? *GFLOP/s' | grep -o -E '^[0-9.]+' | head -n 1)
+    # the best GFLOP/s of gptc's sgemm backend over the shapes ceiling measures (the
+    # 1024^3 and GPT-2 training shapes): what the machine showed it can do
+    CEIL=$(echo "$CEIL_TXT" | grep -E '^sgemm ' | grep -o -E '[0-9]+(\.[0-9]+)? *GFLOP/s' | grep -o -E '^[0-9.]+' | sort -g | tail -n 1)
 else
     echo "bench: no bench/ceiling.c (sgemm ceiling not measured)"
 fi
@@ -89,6 +92,19 @@ for spec in "gpt2 4 64" "small 8 256"; do
     ROWS+=" $(field "$gr" rss_mb) / $(field "$tr" rss_mb) |"$'\n'
 done
 
+# ---- inference: prompt processing and batch-1 decoding, gptc vs PyTorch with a KV cache
+if build_one bench_decode; then
+    BW=$(echo "$CEIL_TXT" | grep -i 'memory copy' | grep -o -E '[0-9]+(\.[0-9]+)? *GB/s' | grep -o -E '^[0-9.]+' | head -n 1)
+    DROWS=""
+    for p in gpt2 gpt2-medium; do
+        d=$($OUT/bench_decode --preset $p ${BW:+--bw $BW} 2>&1); echo "$d"; dr=$(echo "$d" | grep '^RESULT' | tail -n 1)
+        t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_decode.py --preset $p --threads "$CORES" 2>&1); echo "$t"
+        tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
+        DROWS+="| $p | $(field "$dr" prefill_tok_s) / $(field "$tr" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$tr" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$tr" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
+    done
+    EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
+fi
+
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
 |---|---|---|---|---|---|---|
 $ROWS"
@@ -96,8 +112,9 @@ REPORT="Measured $(date -u +%Y-%m-%d) by \`make bench\` (best of $STEPS timed st
 
 - CPU: $CPU, $CORES cores, $MEM memory; flags: $FLAGS
 - gptc BLAS backend: ${BACKEND:-unknown}
-- sgemm ceiling (1024^3, gptc's backend, all threads): ${CEIL:-not measured} GFLOP/s
+- sgemm ceiling (gptc's backend, all threads, best of the shapes below): ${CEIL:-not measured} GFLOP/s
 - PyTorch $TORCHV (Debian), torch.set_num_threads($CORES), OMP_WAIT_POLICY=PASSIVE
+$BUSY
 
 $TABLE
 ### ceiling

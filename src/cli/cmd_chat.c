@@ -216,10 +216,8 @@ static int on_token(void *user, int seq, int32_t t) {
 
 /* The prompt: every message's ids + "<|im_start|>assistant\n". */
 static int32_t *build_prompt(chat *c, size_t *n) {
-    gptc_chat_message none;
     int32_t *gp;
     size_t ngp;
-    (void)none;
     if (gptc_chat_encode(c->ctx, c->tok, &c->ct, NULL, 0, 1, &gp, &ngp, NULL)) return NULL;
     size_t total = ngp;
     for (int i = 0; i < c->n_msgs; i++) total += c->msgs[i].n_ids;

@@ -1,7 +1,11 @@
 /* cmd_eval.c: `gptc eval`: mean next-token cross-entropy and perplexity of a model on
- * token ids, scored in consecutive windows of at most n_positions tokens. */
+ * token ids, scored in consecutive windows of at most n_positions tokens; with --task,
+ * classification metrics (eval_task.c's part: accuracy, per-class P/R/F1, confusion
+ * matrix) and SQuAD exact match / F1 for extractive QA. */
 #include "cli.h"
+#include "task_cli.h"
 #include "../io/tokfile.h"
+#include "../io/file.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +13,7 @@
 
 static const char *usage =
     "usage: gptc eval --model DIR --tokens FILE [--batch-size N] [--threads N] [--json]\n"
+    "       gptc eval --task classify|qa|lm --model DIR --data FILE [options] [--json]\n"
     "\n"
     "Scores whitespace-separated token ids in FILE (\"-\" for stdin) with the model in DIR:\n"
     "the mean next-token cross-entropy (nats) and the perplexity exp(loss). Inputs longer\n"
@@ -21,36 +26,24 @@ static const char *usage =
     "  --threads N        threads (default: all cores)\n"
     "  --json             print {\"loss\", \"perplexity\", \"tokens\"}\n"
     "\n"
+    "--task classify: the labelled rows of FILE (CSV/TSV/JSONL, options as gptc finetune):\n"
+    "accuracy, precision/recall/F1 per class with macro and weighted averages (scikit-learn's\n"
+    "definitions) and the confusion matrix (rows: true labels); --json prints {\"accuracy\",\n"
+    "\"precision_macro\", \"recall_macro\", \"f1_macro\", \"f1_weighted\", \"per_class\",\n"
+    "\"confusion_matrix\", \"labels\"}.\n"
+    TASK_CLI_TABLE_USAGE
+    "  --confusion-svg FILE  also draw the confusion matrix as SVG\n"
+    "--task qa: SQuAD JSON or JSONL with answers: exact match and token F1 in percent as the\n"
+    "SQuAD v1.1 script (answers normalized: lowercase, no punctuation, no a/an/the, single\n"
+    "spaces; the best over the gold answers); --max-answer-length, --max-length, --stride.\n"
+    "--task lm: FILE is text, encoded with the model's tokenizer, then scored as --tokens.\n"
+    "\n"
     "example:\n"
     "  gptc tokenize --model m < text.txt > ids.txt && gptc eval --model m --tokens ids.txt\n";
 
-int cmd_eval(int argc, char **argv) {
-    const char *model_dir = NULL, *tokens_path = NULL;
-    long batch = 0, threads = 0;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        cli_help_check(argv, i, usage);
-        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
-        if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
-        if (cli_opt_int(argc, argv, &i, "--batch-size", &batch)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
-        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
-        cli_bad_option("eval", argv[i]);
-    }
-    if (!model_dir || !tokens_path) {
-        fprintf(stderr, "gptc eval: --model and --tokens are required\ntry `gptc eval --help`\n");
-        return 2;
-    }
-    if (batch < 0) cli_die("eval", NULL, "--batch-size must be positive");
-    gptc_ctx *ctx = cli_ctx("eval", (int)threads);
-    gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
-    const gptc_config *c = gptc_model_config(m);
-    int32_t *ids;
-    size_t n;
-    if (gptc_tokens_read_text(ctx, tokens_path, c->vocab_size, &ids, &n)) cli_die("eval", ctx, NULL);
-    if (n < 2) cli_die("eval", NULL, "%s: needs at least 2 token ids to score (found %zu)", tokens_path, n);
-
+/* Mean next-token loss over ids in windows of n_positions; prints the result. */
+static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const int32_t *ids, size_t n, long batch,
+                     int json) {
     int T = c->n_positions;
     size_t n_pred = n - 1;
     if ((size_t)T > n_pred) T = (int)n_pred;
@@ -92,7 +85,208 @@ int cmd_eval(int argc, char **argv) {
     else printf("loss %.6f\nperplexity %.4f\ntokens %zu\n", loss, exp(loss), counted);
     free(inp);
     free(tgt);
+}
+
+static int eval_task(int argc, char **argv, const char *task);
+
+int cmd_eval(int argc, char **argv) {
+    const char *model_dir = NULL, *tokens_path = NULL, *task = NULL, *data = NULL;
+    long batch = 0, threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
+    }
+    if (task && strcmp(task, "lm") != 0) return eval_task(argc, argv, task);
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
+        if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
+        if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
+        if (cli_opt_int(argc, argv, &i, "--batch-size", &batch)) continue;
+        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        cli_bad_option("eval", argv[i]);
+    }
+    if (task && tokens_path) cli_die("eval", NULL, "--task lm reads text from --data; --tokens is without --task");
+    if (!model_dir || (!tokens_path && !data)) {
+        fprintf(stderr, "gptc eval: --model and --tokens (or --task lm --data) are required\ntry `gptc eval --help`\n");
+        return 2;
+    }
+    if (batch < 0) cli_die("eval", NULL, "--batch-size must be positive");
+    gptc_ctx *ctx = cli_ctx("eval", (int)threads);
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    const gptc_config *c = gptc_model_config(m);
+    int32_t *ids;
+    size_t n;
+    if (tokens_path) {
+        if (gptc_tokens_read_text(ctx, tokens_path, c->vocab_size, &ids, &n)) cli_die("eval", ctx, NULL);
+    } else {
+        gptc_tokenizer *tok;
+        char *text;
+        size_t size;
+        int32_t *tmp;
+        if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
+        if (gptc_file_read(ctx, data, &text, &size)) cli_die("eval", ctx, NULL);
+        if (gptc_tokenizer_encode(ctx, tok, text, size, 0, &tmp, &n)) cli_die("eval", ctx, "%s", data);
+        ids = gptc_alloc(ctx, (n ? n : 1) * sizeof *ids, "token ids");
+        if (!ids) cli_die("eval", ctx, NULL);
+        memcpy(ids, tmp, n * sizeof *ids);
+        free(tmp);
+        gptc_free(text);
+        gptc_tokenizer_free(tok);
+        tokens_path = data;
+    }
+    if (n < 2) cli_die("eval", NULL, "%s: needs at least 2 token ids to score (found %zu)", tokens_path, n);
+
+    score_lm(ctx, m, c, ids, n, batch, json);
     gptc_free(ids);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- --task classify | qa */
+static void print_report(const gptc_cls_report *r, const gptc_labels *l, const long *cm, int json) {
+    int K = l->n;
+    if (json) {
+        printf("{\"accuracy\": %.6f, \"precision_macro\": %.6f, \"recall_macro\": %.6f, \"f1_macro\": %.6f, "
+               "\"precision_weighted\": %.6f, \"recall_weighted\": %.6f, \"f1_weighted\": %.6f, \"support\": %ld, "
+               "\"per_class\": {",
+               r->accuracy, r->precision_macro, r->recall_macro, r->f1_macro, r->precision_weighted, r->recall_weighted,
+               r->f1_weighted, r->total);
+        for (int k = 0; k < K; k++) {
+            printf("%s", k ? ", " : "");
+            cli_json_string(stdout, l->name[k]);
+            printf(": {\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f, \"support\": %ld}", r->precision[k],
+                   r->recall[k], r->f1[k], r->support[k]);
+        }
+        printf("}, \"confusion_matrix\": [");
+        for (int t = 0; t < K; t++) {
+            printf("%s[", t ? ", " : "");
+            for (int p = 0; p < K; p++) printf("%s%ld", p ? ", " : "", cm[t * K + p]);
+            printf("]");
+        }
+        printf("], \"labels\": [");
+        for (int k = 0; k < K; k++) {
+            printf("%s", k ? ", " : "");
+            cli_json_string(stdout, l->name[k]);
+        }
+        printf("]}\n");
+        return;
+    }
+    int w = 12;
+    for (int k = 0; k < K; k++)
+        if ((int)strlen(l->name[k]) > w) w = (int)strlen(l->name[k]);
+    printf("%*s  precision     recall   f1-score    support\n\n", w, "");
+    for (int k = 0; k < K; k++)
+        printf("%*s  %9.4f  %9.4f  %9.4f  %9ld\n", w, l->name[k], r->precision[k], r->recall[k], r->f1[k], r->support[k]);
+    printf("\n%*s  %9s  %9s  %9.4f  %9ld\n", w, "accuracy", "", "", r->accuracy, r->total);
+    printf("%*s  %9.4f  %9.4f  %9.4f  %9ld\n", w, "macro avg", r->precision_macro, r->recall_macro, r->f1_macro, r->total);
+    printf("%*s  %9.4f  %9.4f  %9.4f  %9ld\n", w, "weighted avg", r->precision_weighted, r->recall_weighted,
+           r->f1_weighted, r->total);
+    printf("\nconfusion matrix (rows: true, columns: predicted)\n%*s", w, "");
+    for (int p = 0; p < K; p++) printf("  %9.9s", l->name[p]);
+    printf("\n");
+    for (int t = 0; t < K; t++) {
+        printf("%*s", w, l->name[t]);
+        for (int p = 0; p < K; p++) printf("  %9ld", cm[t * K + p]);
+        printf("\n");
+    }
+}
+
+static int eval_task(int argc, char **argv, const char *task) {
+    const char *model_dir = NULL, *data = NULL, *svg = NULL;
+    long threads = 0, lv;
+    int json = 0;
+    gptc_table_opts topt = {0};
+    task_qa_opts qo;
+    task_qa_opts_default(&qo);
+    int is_cls = !strcmp(task, "classify"), is_qa = !strcmp(task, "qa");
+    if (!is_cls && !is_qa) cli_die("eval", NULL, "--task %s: expected classify, qa or lm", task);
+    for (int i = 1; i < argc; i++) {
+        const char *t;
+        if (cli_opt_str(argc, argv, &i, "--task", &t)) continue;
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
+        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        if (is_cls && cli_opt_str(argc, argv, &i, "--confusion-svg", &svg)) continue;
+        if (is_cls && task_cli_table_opt("eval", argc, argv, &i, &topt)) continue;
+        if (is_qa && cli_opt_int(argc, argv, &i, "--max-answer-length", &lv)) { qo.max_answer = (int)lv; continue; }
+        if (is_qa && cli_opt_int(argc, argv, &i, "--max-length", &lv)) { qo.max_length = (int)lv; continue; }
+        if (is_qa && cli_opt_int(argc, argv, &i, "--stride", &lv)) { qo.stride = (int)lv; continue; }
+        if (is_qa && cli_flag(argv, i, "--skip-bad-lines")) { topt.skip_bad = 1; continue; }
+        cli_bad_option("eval", argv[i]);
+    }
+    if (!model_dir || !data) {
+        fprintf(stderr, "gptc eval: --task %s needs --model and --data\ntry `gptc eval --help`\n", task);
+        return 2;
+    }
+    gptc_ctx *ctx = cli_ctx("eval", (int)threads);
+    gptc_model *m;
+    gptc_tokenizer *tok;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
+    const gptc_config *c = gptc_model_config(m);
+    if (is_cls) {
+        if (c->head != GPTC_HEAD_CLASSIFY) cli_die("eval", NULL, "%s: not a classification model", model_dir);
+        gptc_rows rows;
+        topt.need_label = 1;
+        if (gptc_rows_read(ctx, data, &topt, &rows)) cli_die("eval", ctx, NULL);
+        if (rows.n_skipped) fprintf(stderr, "eval: skipped %zu malformed rows (first: %s)\n", rows.n_skipped, rows.first_skip);
+        gptc_labels l;
+        gptc_labels_from_config(c, &l);
+        int K = l.n;
+        int32_t *y = malloc(rows.n * sizeof *y);
+        float *probs = malloc(rows.n * (size_t)K * sizeof *probs);
+        long *cm = calloc((size_t)K * K, sizeof *cm);
+        if (!y || !probs || !cm) cli_die("eval", NULL, "out of memory");
+        if (gptc_labels_map(ctx, data, &l, &rows, y)) cli_die("eval", ctx, NULL);
+        if (task_cli_classify(ctx, m, tok, rows.text, rows.n, probs)) cli_die("eval", ctx, NULL);
+        for (size_t i = 0; i < rows.n; i++) {
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (probs[i * K + k] > probs[i * K + best]) best = k;
+            cm[y[i] * K + best]++;
+        }
+        gptc_cls_report r;
+        gptc_cls_report_compute(cm, K, &r);
+        print_report(&r, &l, cm, json);
+        if (svg && gptc_confusion_svg(ctx, svg, cm, &l)) cli_die("eval", ctx, NULL);
+        free(y);
+        free(probs);
+        free(cm);
+        gptc_rows_free(&rows);
+    } else {
+        gptc_qa_set set;
+        size_t skipped;
+        if (gptc_qa_read(ctx, data, 1, topt.skip_bad, &set, &skipped)) cli_die("eval", ctx, NULL);
+        if (skipped) fprintf(stderr, "eval: skipped %zu malformed examples\n", skipped);
+        char **ans = calloc(set.n, sizeof *ans);
+        if (!ans) cli_die("eval", NULL, "out of memory");
+        if (task_cli_qa_predict(ctx, m, tok, &set, &qo, ans, NULL)) cli_die("eval", ctx, NULL);
+        double em = 0, f1 = 0;
+        for (size_t i = 0; i < set.n; i++) {
+            double be = 0, bf = 0;
+            for (int k = 0; k < set.ex[i].n_answers; k++) {
+                double e = gptc_squad_em(ctx, ans[i], set.ex[i].answers[k]), f = gptc_squad_f1(ctx, ans[i], set.ex[i].answers[k]);
+                be = e > be ? e : be;
+                bf = f > bf ? f : bf;
+            }
+            em += be;
+            f1 += bf;
+            gptc_free(ans[i]);
+        }
+        em = 100.0 * em / (double)set.n;
+        f1 = 100.0 * f1 / (double)set.n;
+        if (json) printf("{\"exact_match\": %.4f, \"f1\": %.4f, \"examples\": %zu}\n", em, f1, set.n);
+        else printf("exact_match %.2f\nf1 %.2f\nexamples %zu\n", em, f1, set.n);
+        free(ans);
+        gptc_qa_free(&set);
+    }
+    gptc_tokenizer_free(tok);
     gptc_model_free(m);
     gptc_ctx_free(ctx);
     return 0;

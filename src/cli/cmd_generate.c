@@ -66,8 +66,9 @@ int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p) {
     if (gen_int(argc, argv, i, "--num-return-sequences", &p->num_return_sequences)) return 1;
     if (gen_int(argc, argv, i, "--num-beams", &p->num_beams)) return 1;
     if (gen_float(argc, argv, i, "--length-penalty", &p->length_penalty)) return 1;
-    if (cli_opt_str(argc, argv, i, "--early-stopping", &s) ||
-        (cli_flag(argv, *i, "--early-stopping") && (s = "true"))) {
+    /* --early-stopping alone means true; a value may follow (true, false, never) */
+    int bare = cli_flag(argv, *i, "--early-stopping") && (*i + 1 >= argc || !strncmp(argv[*i + 1], "--", 2));
+    if ((bare && (s = "true")) || cli_opt_str(argc, argv, i, "--early-stopping", &s)) {
         if (!strcmp(s, "true") || !strcmp(s, "1")) p->early_stopping = 1;
         else if (!strcmp(s, "false") || !strcmp(s, "0")) p->early_stopping = 0;
         else if (!strcmp(s, "never")) p->early_stopping = 2;

@@ -66,8 +66,7 @@ static int cmp_asc(const void *a, const void *b) {
     return x->i - y->i;
 }
 
-/* The finite logits as (value, index) pairs, in the scratch (V ints = room for V/2 pairs,
- * so the pairs go into a second half sized by the caller: see pairs_of). */
+/* The finite logits as (value, index) pairs. */
 static int finite_pairs(const float *logits, int V, vi *pairs) {
     int n = 0;
     for (int i = 0; i < V; i++)
@@ -159,14 +158,6 @@ void gptc_logits_top_k(float *logits, int V, int k, int min_keep, int *scratch) 
         if (logits[i] < th) logits[i] = -INFINITY;
 }
 
-/* The scratch of 2 V ints holds the (value, index) pairs of all V tokens. */
-static vi *pairs_buffer(int *scratch, int V, int n_finite, vi **owned) {
-    (void)V;
-    (void)n_finite;
-    *owned = NULL;
-    return (vi *)(void *)scratch;
-}
-
 static int count_finite(const float *logits, int V) {
     int n = 0;
     for (int i = 0; i < V; i++) n += logits[i] > -INFINITY;
@@ -178,8 +169,7 @@ static int count_finite(const float *logits, int V) {
 void gptc_logits_top_p(float *logits, int V, float top_p, int min_keep, int *scratch) {
     if (top_p >= 1.0f) return;
     int n = count_finite(logits, V);
-    vi *owned, *p = pairs_buffer(scratch, V, n, &owned);
-    if (!p) return;
+    vi *p = (vi *)(void *)scratch; /* 2 V ints hold V (value, index) pairs */
     finite_pairs(logits, V, p);
     qsort(p, (size_t)n, sizeof *p, cmp_asc);
     double m = n ? p[n - 1].v : 0, z = 0;
@@ -191,7 +181,6 @@ void gptc_logits_top_p(float *logits, int V, float top_p, int min_keep, int *scr
         if (cum <= 1.0 - (double)top_p) logits[p[i].i] = -INFINITY;
         else break; /* cumulative sums only grow */
     }
-    (void)owned;
 }
 
 /* MinPLogitsWarper: removes tokens with probability < min_p * the top probability. */
@@ -211,13 +200,11 @@ void gptc_logits_min_p(float *logits, int V, float min_p, int min_keep, int *scr
         return;
     }
     /* fewer than min_keep survive: keep the min_keep most likely */
-    vi *owned, *p = pairs_buffer(scratch, V, n, &owned);
-    if (!p) return;
+    vi *p = (vi *)(void *)scratch; /* 2 V ints hold V (value, index) pairs */
     finite_pairs(logits, V, p);
     qsort(p, (size_t)n, sizeof *p, cmp_desc);
     for (int i = min_keep; i < n; i++)
         if ((double)p[i].v - m < lim) logits[p[i].i] = -INFINITY;
-    (void)owned;
 }
 
 /* TypicalLogitsWarper: keeps the tokens whose surprisal is closest to the entropy until
@@ -225,8 +212,8 @@ void gptc_logits_min_p(float *logits, int V, float min_p, int min_keep, int *scr
 void gptc_logits_typical_p(float *logits, int V, float mass, int min_keep, int *scratch) {
     if (mass >= 1.0f) return;
     int n = count_finite(logits, V);
-    vi *owned, *p = pairs_buffer(scratch, V, n, &owned);
-    if (!p || n == 0) { (void)owned; return; }
+    vi *p = (vi *)(void *)scratch; /* 2 V ints hold V (value, index) pairs */
+    if (n == 0) return;
     finite_pairs(logits, V, p);
     double m = row_max(logits, V), z = 0;
     for (int i = 0; i < n; i++) z += exp((double)p[i].v - m);
@@ -252,7 +239,6 @@ void gptc_logits_typical_p(float *logits, int V, float mass, int min_keep, int *
     float th = p[last].v;
     for (int i = min_keep; i < n; i++)
         if (p[i].v > th) logits[p[i].i] = -INFINITY;
-    (void)owned;
 }
 
 /* ------------------------------------------------------------------ draw */

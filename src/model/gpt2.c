@@ -46,7 +46,7 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_model *
     m->cfg = *cfg;
     size_t L = (size_t)cfg->n_layer, C = (size_t)cfg->n_embd, V = (size_t)cfg->vocab_size,
            P = (size_t)cfg->n_positions, I = (size_t)n_inner(cfg);
-    size_t cap = 2 + L * GPTC_T_PER_LAYER + 3;
+    size_t cap = 2 + L * GPTC_T_PER_LAYER + 4; /* + ln_f (2) + head (up to 2: qa_outputs) */
     m->tensors = gptc_calloc(ctx, cap, sizeof *m->tensors, "tensor table");
     if (!m->tensors) {
         gptc_free(m);

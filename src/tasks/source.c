@@ -4,6 +4,7 @@
  * and the validation metric (accuracy, F1) computed from the classifier's logits. */
 #include "tasks.h"
 #include "../io/file.h"
+#include "../model/model.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -329,3 +330,5 @@ void gptc_task_source_free(gptc_task_source *src) {
     gptc_free(src->confusion);
     memset(src, 0, sizeof *src);
 }
+
+void gptc_task_model_set_pad(gptc_model *m, int32_t pad) { m->cfg.pad_token_id = pad; }

@@ -147,6 +147,9 @@ typedef struct gptc_task_source {
 gptc_status gptc_task_source_init(gptc_ctx *ctx, gptc_task_source *src, const gptc_task_data *train,
                                   const gptc_task_data *val, int32_t pad, uint64_t seed, int metric, int n_labels);
 void gptc_task_source_free(gptc_task_source *src);
+/* Sets the model's pad_token_id (saved in config.json; the classifier pools the last
+ * token that is not pad). */
+void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
 
 /* ------------------------------------------------------------ metrics (metrics.c) */
 typedef struct gptc_cls_report {

@@ -81,7 +81,9 @@ typedef struct gptc_data_source {
 
 typedef struct gptc_train_opts {
     const gptc_data_source *data; /* NULL: token shards in data_dir */
-    gptc_model *model;            /* a prepared model (taken over and freed by the trainer), or NULL */
+    gptc_model *model;            /* a prepared model (taken over and freed by the trainer), or NULL;
+                                     on resume the checkpoint's model is used and this one only lends
+                                     what checkpoints do not hold (class weights) */
     const char *tok_dir;          /* tokenizer files carried into model directories (NULL: data_dir/tokenizer) */
     const char *data_dir, *out_dir;
     const char *init_dir;       /* start from this model directory, or NULL */

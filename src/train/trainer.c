@@ -488,7 +488,8 @@ typedef struct run_ctx {
     FILE *metrics;
 } run_ctx;
 
-static void run_free(run_ctx *r) {
+static void run_free(run_ctx *r, const gptc_train_opts *o) {
+    if (o->model && o->model != r->m) gptc_model_free(o->model); /* taken over, unused on resume */
     gptc_model_free(r->m);
     gptc_shard_close(&r->lm.train);
     gptc_shard_close(&r->lm.val);
@@ -533,7 +534,11 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
     if ((s = load_state_json(ctx, p, rs, o))) return s;
     snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
     if (gptc_file_exists(p) && (s = load_optimizer(ctx, *m, p))) return s;
-    return GPTC_OK;
+    /* what a checkpoint does not hold comes from the model the caller prepared */
+    if (o->model && o->model->class_weights && (*m)->cfg.head == GPTC_HEAD_CLASSIFY &&
+        (*m)->cfg.num_labels == o->model->cfg.num_labels)
+        s = gptc_model_set_class_weights(ctx, *m, o->model->class_weights);
+    return s;
 }
 
 gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user) {
@@ -753,7 +758,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     ev.elapsed_s = rs.elapsed;
     if (cb) cb(user, &ev);
 done:
-    run_free(&r);
+    run_free(&r, o);
     return s;
 }
 

@@ -1,0 +1,281 @@
+/* cmd_finetune.c: `gptc finetune`: sequence classification, chat (SFT) and extractive
+ * QA on top of a model directory, full or LoRA. Reads and checks all data before
+ * anything is written; the loop, checkpoints and OUT/model are the trainer's. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "task_cli.h"
+#include "train_cli.h"
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *usage =
+    "usage: gptc finetune --task classify|chat|qa --model DIR --train FILE [--val FILE] --out DIR [options]\n"
+    "\n"
+    "Fine-tunes the model in DIR. OUT receives metrics.jsonl, checkpoints/ and model/ (the\n"
+    "best model by the validation metric when --val is given, else the last), a Hugging Face\n"
+    "model directory: GPT2ForSequenceClassification (score.weight, id2label), GPT2ForQuestion-\n"
+    "Answering (qa_outputs) or GPT2LMHeadModel for chat; with --lora, the base beside a PEFT\n"
+    "adapter (adapter_config.json + adapter_model.safetensors), loaded on top of it.\n"
+    "\n"
+    "tasks and data:\n"
+    "  classify   CSV/TSV (header row, or --no-header) or JSONL {\"text\", \"label\"}; labels are\n"
+    "             strings or integers; rows are padded right with pad_token_id (eos when the\n"
+    "             tokenizer has no pad) and classified by their last non-pad token\n"
+    "  chat       JSONL {\"messages\": [{\"role\", \"content\"}, ...]} in the ChatML template of\n"
+    "             `gptc chat`; the loss counts assistant tokens only\n"
+    "  qa         SQuAD JSON or JSONL {\"context\", \"question\", \"answers\": {\"text\": [...],\n"
+    "             \"answer_start\": [...]}}; long contexts become windows (question, separator,\n"
+    "             context window) overlapping by --stride tokens\n"
+    TASK_CLI_TABLE_USAGE
+    "task options:\n"
+    "  --max-length N          tokens per row (default: the longest row, at most n_positions;\n"
+    "                          qa: 384, at most n_positions)\n"
+    "  --stride N              qa: tokens shared by consecutive windows (default 128, at most max/4)\n"
+    "  --class-weights auto|w1,w2,...  classify: loss weights per label (auto: n / (K n_k))\n"
+    "  --metric f1_macro|accuracy|f1_weighted|val_loss  classify: what picks the best model and\n"
+    "                          drives --patience (default f1_macro)\n"
+    "LoRA:\n"
+    "  --lora  --lora-r N (8)  --lora-alpha F (16)  --lora-dropout F (0.05)\n"
+    "  --lora-target-modules LIST (c_attn; also c_proj, c_fc, attn.c_proj, mlp.c_proj)\n"
+    "training (Hugging Face Trainer defaults: linear decay, lr 5e-5, or 5e-4 with --lora):\n"
+    TRAIN_CLI_USAGE
+    "  --resume                continue the run in OUT from its newest checkpoint (give the\n"
+    "                          same task, data and options again)\n"
+    "  --json                  print the result as JSON\n"
+    "\n"
+    "example:\n"
+    "  gptc finetune --task classify --model base --train reviews.tsv --no-header --val val.tsv \\\n"
+    "      --out run --epochs 3 && gptc classify --model run/model reviews_new.txt\n";
+
+static volatile int stop_flag;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* Splits "w1,w2,..." into K weights. */
+static void parse_weights(const char *s, int K, float *w) {
+    int k = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || k >= K) break;
+        w[k++] = (float)v;
+        p = end;
+        if (*p == ',') p++;
+        else break;
+    }
+    if (k != K || *p) cli_die("finetune", NULL, "--class-weights %s: expected %d comma-separated numbers or auto", s, K);
+}
+
+int cmd_finetune(int argc, char **argv) {
+    const char *task = NULL, *model_dir = NULL, *train_path = NULL, *val_path = NULL, *out_dir = NULL;
+    const char *class_w = NULL, *metric_s = NULL, *sv;
+    gptc_table_opts topt = {0};
+    gptc_lora_params lp = gptc_lora_default_params();
+    int use_lora = 0, json = 0;
+    long threads = 0, max_len = 0, stride = -1, lv;
+    double dv;
+    gptc_train_opts o;
+    gptc_train_default_opts(&o);
+    o.sched.kind = GPTC_SCHED_LINEAR;
+    o.sched.lr = -1;
+    o.weight_decay = 0.0f;
+    o.beta2 = 0.999f;
+    o.epochs = 3;
+    o.eval_every = -1;
+    o.eval_batches = 1 << 30;
+    o.sample_tokens = 0;
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--train", &train_path)) continue;
+        if (cli_opt_str(argc, argv, &i, "--val", &val_path)) continue;
+        if (cli_opt_str(argc, argv, &i, "--out", &out_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--class-weights", &class_w)) continue;
+        if (cli_opt_str(argc, argv, &i, "--metric", &metric_s)) continue;
+        if (cli_opt_int(argc, argv, &i, "--max-length", &max_len)) continue;
+        if (cli_opt_int(argc, argv, &i, "--stride", &stride)) continue;
+        if (cli_flag(argv, i, "--lora")) { use_lora = 1; continue; }
+        if (cli_opt_int(argc, argv, &i, "--lora-r", &lv)) { lp.r = (int)lv; use_lora = 1; continue; }
+        if (cli_opt_float(argc, argv, &i, "--lora-alpha", &dv)) { lp.alpha = (float)dv; use_lora = 1; continue; }
+        if (cli_opt_float(argc, argv, &i, "--lora-dropout", &dv)) { lp.dropout = (float)dv; use_lora = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--lora-target-modules", &sv)) {
+            snprintf(lp.target_modules, sizeof lp.target_modules, "%s", sv);
+            use_lora = 1;
+            continue;
+        }
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        if (cli_flag(argv, i, "--resume")) { o.resume = 1; continue; }
+        if (task_cli_table_opt("finetune", argc, argv, &i, &topt)) continue;
+        if (train_cli_opt("finetune", argc, argv, &i, &o, &threads)) continue;
+        cli_bad_option("finetune", argv[i]);
+    }
+    if (!task || !model_dir || !train_path || !out_dir) {
+        fprintf(stderr, "gptc finetune: --task, --model, --train and --out are required\ntry `gptc finetune --help`\n");
+        return 2;
+    }
+    int kind = !strcmp(task, "classify") ? GPTC_TASK_CLASSIFY
+             : (!strcmp(task, "chat") || !strcmp(task, "sft")) ? GPTC_TASK_SFT
+             : !strcmp(task, "qa") ? GPTC_TASK_QA : -1;
+    if (kind < 0) cli_die("finetune", NULL, "--task %s: expected classify, chat or qa", task);
+    int metric = metric_s ? gptc_metric_parse(metric_s) : GPTC_METRIC_F1_MACRO;
+    if (metric < 0) cli_die("finetune", NULL, "--metric %s: expected f1_macro, accuracy, f1_weighted or val_loss", metric_s);
+    if (metric_s && kind != GPTC_TASK_CLASSIFY && metric != GPTC_METRIC_VAL_LOSS)
+        cli_die("finetune", NULL, "--metric %s is for --task classify (chat and qa use val_loss)", metric_s);
+    if (class_w && kind != GPTC_TASK_CLASSIFY) cli_die("finetune", NULL, "--class-weights is for --task classify");
+    if (max_len < 0 || max_len == 1) cli_die("finetune", NULL, "--max-length must be at least 2");
+    if (o.sched.lr < 0) o.sched.lr = use_lora ? 5e-4f : 5e-5f;
+
+    gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
+    gptc_tokenizer *tok;
+    if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("finetune", ctx, NULL);
+    if (gptc_model_has_lora(m) && gptc_model_lora_merge(ctx, m)) cli_die("finetune", ctx, NULL);
+    const gptc_config *c = gptc_model_config(m);
+    if (gptc_tokenizer_n_vocab(tok) > (size_t)c->vocab_size)
+        cli_die("finetune", NULL, "%s: the tokenizer has %zu ids, the model's vocab_size is %d", model_dir,
+                gptc_tokenizer_n_vocab(tok), c->vocab_size);
+    int32_t pad = task_cli_pad_id(c, tok);
+    int npos = c->n_positions;
+    gptc_task_data train = {0}, val = {0};
+    gptc_qa_set qtrain = {0}, qval = {0};
+    gptc_qa_features ftrain = {0}, fval = {0};
+    gptc_labels labels = {0};
+    const gptc_task_data *tr = &train, *va = NULL;
+    int T = 0;
+    size_t skipped = 0;
+
+    if (kind == GPTC_TASK_CLASSIFY) {
+        gptc_rows rt, rv = {0};
+        topt.need_label = 1;
+        if (gptc_rows_read(ctx, train_path, &topt, &rt)) cli_die("finetune", ctx, NULL);
+        skipped += rt.n_skipped;
+        if (val_path && gptc_rows_read(ctx, val_path, &topt, &rv)) cli_die("finetune", ctx, NULL);
+        skipped += rv.n_skipped;
+        if (c->head == GPTC_HEAD_CLASSIFY) gptc_labels_from_config(c, &labels);
+        else if (gptc_labels_collect(ctx, train_path, &rt, &labels)) cli_die("finetune", ctx, NULL);
+        int32_t *lt = malloc(rt.n * sizeof *lt), *lvv = malloc((rv.n + 1) * sizeof *lvv);
+        if (!lt || !lvv) cli_die("finetune", NULL, "out of memory");
+        if (gptc_labels_map(ctx, train_path, &labels, &rt, lt)) cli_die("finetune", ctx, NULL);
+        if (val_path && gptc_labels_map(ctx, val_path, &labels, &rv, lvv)) cli_die("finetune", ctx, NULL);
+        int cap = max_len ? (int)(max_len < npos ? max_len : npos) : npos;
+        if (gptc_task_classify_build(ctx, tok, &rt, lt, cap, &train)) cli_die("finetune", ctx, "%s", train_path);
+        if (val_path && gptc_task_classify_build(ctx, tok, &rv, lvv, cap, &val)) cli_die("finetune", ctx, "%s", val_path);
+        T = (int)train.max_len;
+        if (val_path && (int)val.max_len > T) T = (int)val.max_len;
+        if (c->head != GPTC_HEAD_CLASSIFY) {
+            const char *names[GPTC_MAX_LABELS];
+            for (int k = 0; k < labels.n; k++) names[k] = labels.name[k];
+            if (gptc_model_set_head(ctx, m, GPTC_HEAD_CLASSIFY, labels.n, names, o.seed)) cli_die("finetune", ctx, NULL);
+        }
+        gptc_task_model_set_pad(m, pad);
+        if (class_w) {
+            float w[GPTC_MAX_LABELS];
+            if (!strcmp(class_w, "auto")) {
+                /* scikit-learn's "balanced": n_rows / (K * rows of the class) */
+                size_t cnt[GPTC_MAX_LABELS] = {0};
+                for (size_t i = 0; i < train.n; i++) cnt[train.tgt[2 * i]]++;
+                for (int k = 0; k < labels.n; k++)
+                    w[k] = cnt[k] ? (float)((double)train.n / ((double)labels.n * cnt[k])) : 0.0f;
+            } else parse_weights(class_w, labels.n, w);
+            if (gptc_model_set_class_weights(ctx, m, w)) cli_die("finetune", ctx, "--class-weights");
+        }
+        free(lt);
+        free(lvv);
+        gptc_rows_free(&rt);
+        gptc_rows_free(&rv);
+        va = val_path ? &val : NULL;
+    } else if (kind == GPTC_TASK_SFT) {
+        if (c->head != GPTC_HEAD_LM) cli_die("finetune", NULL, "%s: --task chat needs a language model (its head is a task head)", model_dir);
+        int cap = max_len ? (int)(max_len < npos ? max_len : npos) : npos;
+        size_t sk = 0;
+        if (gptc_task_sft_read(ctx, train_path, tok, c->vocab_size, cap, topt.skip_bad, &train, &sk)) cli_die("finetune", ctx, NULL);
+        skipped += sk;
+        if (val_path && gptc_task_sft_read(ctx, val_path, tok, c->vocab_size, cap, topt.skip_bad, &val, &sk)) cli_die("finetune", ctx, NULL);
+        skipped += val_path ? sk : 0;
+        T = (int)train.max_len;
+        if (val_path && (int)val.max_len > T) T = (int)val.max_len;
+        va = val_path ? &val : NULL;
+    } else {
+        size_t sk = 0;
+        if (gptc_qa_read(ctx, train_path, 1, topt.skip_bad, &qtrain, &sk)) cli_die("finetune", ctx, NULL);
+        skipped += sk;
+        if (val_path && gptc_qa_read(ctx, val_path, 1, topt.skip_bad, &qval, &sk)) cli_die("finetune", ctx, NULL);
+        skipped += val_path ? sk : 0;
+        task_qa_opts qo;
+        task_qa_opts_default(&qo);
+        int Tq = max_len ? (int)max_len : qo.max_length;
+        if (Tq > npos) Tq = npos;
+        int st = stride >= 0 ? (int)stride : (qo.stride < Tq / 4 ? qo.stride : Tq / 4);
+        if (gptc_qa_features_build(ctx, tok, &qtrain, Tq, st, pad, pad, &ftrain)) cli_die("finetune", ctx, "%s", train_path);
+        if (val_path && gptc_qa_features_build(ctx, tok, &qval, Tq, st, pad, pad, &fval)) cli_die("finetune", ctx, "%s", val_path);
+        tr = &ftrain.data;
+        va = val_path ? &fval.data : NULL;
+        T = (int)tr->max_len;
+        if (va && (int)va->max_len > T) T = (int)va->max_len;
+        if (c->head != GPTC_HEAD_QA && gptc_model_set_head(ctx, m, GPTC_HEAD_QA, 0, NULL, o.seed)) cli_die("finetune", ctx, NULL);
+        gptc_task_model_set_pad(m, pad);
+    }
+    if (skipped) fprintf(stderr, "finetune: skipped %zu malformed rows (--skip-bad-lines)\n", skipped);
+    if (T < 2) T = 2;
+    if (T > npos) T = npos;
+    if (use_lora && gptc_model_lora_add(ctx, m, &lp, o.seed)) cli_die("finetune", ctx, "--lora");
+
+    gptc_task_source src;
+    if (gptc_task_source_init(ctx, &src, tr, va, pad, o.seed, kind == GPTC_TASK_CLASSIFY ? metric : GPTC_METRIC_VAL_LOSS,
+                              labels.n))
+        cli_die("finetune", ctx, NULL);
+    o.data = &src.ds;
+    o.model = m;
+    o.tok_dir = model_dir;
+    o.out_dir = out_dir;
+    o.seq_len = T;
+    if (o.batch_size < 1) cli_die("finetune", NULL, "--batch-size must be at least 1");
+    if (o.eval_every < 0) o.eval_every = va ? (int)((tr->n + (size_t)o.batch_size * o.grad_accum - 1) /
+                                                  ((size_t)o.batch_size * o.grad_accum)) : 0;
+    if (o.eval_every > 0 && !va) cli_die("finetune", NULL, "--eval-every needs --val");
+    if (o.patience > 0 && !va) cli_die("finetune", NULL, "--patience needs --val");
+    if (o.eval_every < 1 && va) o.eval_every = 1;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o.stop = &stop_flag;
+    train_cli_state cs;
+    memset(&cs, 0, sizeof cs);
+    cs.cmd = "finetune";
+    fprintf(stderr, "finetune: task %s, %zu training rows%s, %zu validation rows, max length %d%s\n", task, tr->n,
+            kind == GPTC_TASK_QA ? " (windows)" : "", va ? va->n : 0, T, use_lora ? ", LoRA" : "");
+    if (gptc_train_run(ctx, &o, train_cli_event, &cs)) cli_die("finetune", ctx, NULL);
+    if (json) {
+        printf("{\"model\": ");
+        char p[4200];
+        snprintf(p, sizeof p, "%s/model", out_dir);
+        cli_json_string(stdout, p);
+        printf(", \"steps\": %ld, \"val_loss\": ", cs.done_step);
+        if (isfinite(cs.last_val_loss)) printf("%.6g", cs.last_val_loss);
+        else printf("null");
+        if (src.ds.metric_name && isfinite(cs.last_metric)) printf(", \"%s\": %.6g", src.ds.metric_name, cs.last_metric);
+        printf("}\n");
+    } else {
+        printf("model: %s/model\nmetrics: %s/metrics.jsonl\n", out_dir, out_dir);
+    }
+    gptc_task_source_free(&src);
+    gptc_task_data_free(&train);
+    gptc_task_data_free(&val);
+    gptc_qa_features_free(&ftrain);
+    gptc_qa_features_free(&fval);
+    gptc_qa_free(&qtrain);
+    gptc_qa_free(&qval);
+    gptc_tokenizer_free(tok);
+    gptc_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,44 @@
+/* cmd_merge_lora.c: `gptc merge-lora`: folds the LoRA adapter of a model directory into
+ * its base weights and writes a plain model directory (no adapter needed to load it). */
+#include "cli.h"
+#include "../train/train.h"
+#include <string.h>
+
+static const char *usage =
+    "usage: gptc merge-lora --model DIR --out DIR [--dtype f32|bf16]\n"
+    "\n"
+    "Loads the model in DIR with its LoRA adapter (adapter_config.json +\n"
+    "adapter_model.safetensors, PEFT's layout), merges W += (alpha/r) (B A)^T into every\n"
+    "adapted layer, and writes config.json, model.safetensors and the tokenizer files to OUT.\n"
+    "\n"
+    "example:\n"
+    "  gptc merge-lora --model run/model --out merged && gptc classify --model merged reviews.txt\n";
+
+int cmd_merge_lora(int argc, char **argv) {
+    const char *model_dir = NULL, *out = NULL, *dtype = "f32";
+    for (int i = 1; i < argc; i++) {
+        cli_help_check(argv, i, usage);
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
+        if (cli_opt_str(argc, argv, &i, "--dtype", &dtype)) continue;
+        cli_bad_option("merge-lora", argv[i]);
+    }
+    if (!model_dir || !out) {
+        fprintf(stderr, "gptc merge-lora: --model and --out are required\ntry `gptc merge-lora --help`\n");
+        return 2;
+    }
+    gptc_dtype dt = !strcmp(dtype, "f32") ? GPTC_F32 : !strcmp(dtype, "bf16") ? GPTC_BF16 : GPTC_DTYPE_COUNT;
+    if (dt == GPTC_DTYPE_COUNT) cli_die("merge-lora", NULL, "--dtype %s: expected f32 or bf16", dtype);
+    gptc_ctx *ctx = cli_ctx("merge-lora", 0);
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die("merge-lora", ctx, NULL);
+    if (!gptc_model_has_lora(m))
+        cli_die("merge-lora", NULL, "%s: no LoRA adapter (adapter_config.json) to merge", model_dir);
+    if (gptc_model_lora_merge(ctx, m)) cli_die("merge-lora", ctx, NULL);
+    if (gptc_model_save(ctx, m, out, dt)) cli_die("merge-lora", ctx, NULL);
+    if (gptc_copy_tokenizer_files(ctx, model_dir, out)) cli_die("merge-lora", ctx, NULL);
+    printf("merged: %s\n", out);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}
