@@ -105,6 +105,13 @@ if build_one bench_decode; then
     EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
 fi
 
+# ---- a fixed small pre-training job, gptc vs PyTorch (bench/bench_pretrain.sh)
+if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_pretrain.sh ]; then
+    echo "== bench/bench_pretrain.sh"
+    txt=$(bash bench/bench_pretrain.sh 2>&1); echo "$txt"
+    EXTRA+=$'\n'"### pre-training job (bench/bench_pretrain.sh: 4 layers, 4 heads, 128 wide, 256 context, 300 steps of 8 sequences, Moby-Dick)"$'\n\n```\n'"$txt"$'\n```\n'
+fi
+
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
 |---|---|---|---|---|---|---|
 $ROWS"

@@ -151,5 +151,19 @@ gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir,
     gptc_free(e);
     gptc_free(names);
     if (s) return s;
-    return gptc_config_save_json(ctx, &m->cfg, cpath);
+    if ((s = gptc_config_save_json(ctx, &m->cfg, cpath))) return s;
+    /* generation defaults as transformers' save_pretrained writes them (the token ids);
+     * a generation_config.json already in dir (the user's settings) is kept */
+    char gpath[4096];
+    if ((s = gptc_path_join(ctx, gpath, sizeof gpath, dir, "generation_config.json"))) return s;
+    if (gptc_file_exists(gpath)) return GPTC_OK;
+    char text[160];
+    int len = snprintf(text, sizeof text, "{\n  \"_from_model_config\": true");
+    if (m->cfg.bos_token_id >= 0)
+        len += snprintf(text + len, sizeof text - (size_t)len, ",\n  \"bos_token_id\": %d", m->cfg.bos_token_id);
+    if (m->cfg.eos_token_id >= 0)
+        len += snprintf(text + len, sizeof text - (size_t)len, ",\n  \"eos_token_id\": %d", m->cfg.eos_token_id);
+    snprintf(text + len, sizeof text - (size_t)len, "\n}\n");
+    gptc_iovec part = {text, strlen(text)};
+    return gptc_file_write_atomic(ctx, gpath, &part, 1);
 }
