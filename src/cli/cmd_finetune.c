@@ -6,7 +6,6 @@
 #include "task_cli.h"
 #include "train_cli.h"
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,12 +47,6 @@ static const char *usage =
     "example:\n"
     "  gptc finetune --task classify --model base --train reviews.tsv --no-header --val val.tsv \\\n"
     "      --out run --epochs 3 && gptc classify --model run/model reviews_new.txt\n";
-
-static volatile int stop_flag;
-static void on_signal(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 /* Splits "w1,w2,..." into K weights. */
 static void parse_weights(const char *s, int K, float *w) {
@@ -243,12 +236,7 @@ int cmd_finetune(int argc, char **argv) {
     if (o.patience > 0 && !va) cli_die("finetune", NULL, "--patience needs --val");
     if (o.eval_every < 1 && va) o.eval_every = 1;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    o.stop = &stop_flag;
+    train_cli_signals(&o);
     train_cli_state cs;
     memset(&cs, 0, sizeof cs);
     cs.cmd = "finetune";

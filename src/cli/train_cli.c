@@ -1,9 +1,27 @@
 /* train_cli.c: trainer options shared by the training commands, and the progress
  * printer for the trainer's events (steps, evaluations with the task metric, early stop). */
+#define _POSIX_C_SOURCE 200809L
 #include "train_cli.h"
 #include "cli.h"
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+
+static volatile int stop_flag;
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+void train_cli_signals(gptc_train_opts *o) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o->stop = &stop_flag;
+}
 
 int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opts *o, long *threads) {
     long lv;
@@ -43,15 +61,20 @@ void train_cli_event(void *user, const gptc_train_event *ev) {
     const char *cmd = cs->cmd ? cs->cmd : "train";
     switch (ev->kind) {
     case GPTC_EV_START:
-        fprintf(stderr, "%s: %zu parameters, %zu training rows, steps %ld..%ld\n", cmd, ev->n_params, ev->train_tokens,
-                ev->step + 1, ev->max_steps);
+        if (ev->val_tokens || !strcmp(cmd, "train"))
+            fprintf(stderr, "%s: %zu parameters, %zu train tokens, %zu val tokens, steps %ld..%ld\n", cmd, ev->n_params,
+                    ev->train_tokens, ev->val_tokens, ev->step + 1, ev->max_steps);
+        else
+            fprintf(stderr, "%s: %zu parameters, %zu training rows, steps %ld..%ld\n", cmd, ev->n_params,
+                    ev->train_tokens, ev->step + 1, ev->max_steps);
         cli_progress_start(&cs->bar, cmd, (double)ev->max_steps, "steps");
         cs->bar.t0 = cli_now();
         cs->start_step = ev->step;
         cs->last_metric = cs->last_val_loss = NAN;
         break;
     case GPTC_EV_STEP:
-        snprintf(extra, sizeof extra, "step %ld loss %.4f lr %.3g", ev->step, ev->train_loss, ev->lr);
+        snprintf(extra, sizeof extra, "step %ld loss %.4f lr %.3g %.0f tok/s", ev->step, ev->train_loss, ev->lr,
+                 ev->tokens_per_s);
         cs->bar.total = (double)(ev->max_steps - cs->start_step);
         cli_progress_update(&cs->bar, (double)(ev->step - cs->start_step), extra, ev->step == ev->max_steps);
         break;
@@ -76,12 +99,24 @@ void train_cli_event(void *user, const gptc_train_event *ev) {
         break;
     case GPTC_EV_INTERRUPTED:
         cli_progress_clear(&cs->bar);
-        fprintf(stderr, "%s: interrupted at step %ld; checkpoint %s\n", cmd, ev->step, ev->path);
+        fprintf(stderr, "%s: interrupted at step %ld; checkpoint %s; continue with --resume\n", cmd, ev->step, ev->path);
         break;
     case GPTC_EV_DONE:
         cli_progress_clear(&cs->bar);
         cs->done_step = ev->step;
         fprintf(stderr, "%s: done at step %ld (%.1f s)\n", cmd, ev->step, ev->elapsed_s);
+        break;
+    case GPTC_EV_SAMPLE:
+        if (cs->tok && cs->ctx) {
+            char *text;
+            size_t len;
+            if (gptc_tokenizer_decode(cs->ctx, cs->tok, ev->sample, ev->n_sample, &text, &len) == GPTC_OK) {
+                for (size_t i = 0; i < len; i++)
+                    if (text[i] == '\n' || text[i] == '\r') text[i] = ' ';
+                fprintf(stderr, "sample: %s\n", text);
+                free(text);
+            }
+        }
         break;
     default:
         break;

@@ -23,11 +23,15 @@ typedef struct train_cli_state {
     cli_progress bar;
     long start_step;
     const char *cmd;
+    gptc_ctx *ctx;            /* with tok: samples are decoded and printed */
+    gptc_tokenizer *tok;
     int quiet;
     double last_metric, last_val_loss;
     long done_step;
 } train_cli_state;
 /* The trainer's event callback: progress on stderr (user: a train_cli_state). */
 void train_cli_event(void *user, const gptc_train_event *ev);
+/* SIGINT and SIGTERM set o->stop: the trainer writes a checkpoint and returns. */
+void train_cli_signals(gptc_train_opts *o);
 
 #endif
