@@ -78,6 +78,7 @@ test: deps test-deps
 	@bash tests/run.sh
 
 demo: deps
+	@sh scripts/deps.sh node
 	$(MAKE) all
 	@bash scripts/demo.sh
 

