@@ -16,7 +16,7 @@ static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } c
     {"classify", cmd_classify, "label and class probabilities of each input line"},
     {"answer", cmd_answer, "extractive question answering over a context file"},
     {"attention", cmd_attention, "attention weights of a text as an SVG heatmap or JSON"},
-    {"eval", cmd_eval, "score token ids with a model: loss and perplexity"},
+    {"eval", cmd_eval, "evaluate: loss and perplexity, classification and QA metrics"},
     {"tokenize", cmd_tokenize, "text -> token ids (GPT-2 BPE, tiktoken encodings)"},
     {"detokenize", cmd_detokenize, "token ids -> text"},
     {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE vocabulary from text files"},

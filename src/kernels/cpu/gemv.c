@@ -40,6 +40,56 @@ static GPTC_CLONES void conv1d_cols(float *out, const float *x, const float *w, 
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* One row (batch-1 decoding, the common case): the 128 accumulators of a column block
+ * live in registers for the whole pass over the weight rows. Columns [j0, j1), j1 - j0
+ * a multiple of 128 except maybe the last block, which the generic path takes. */
+__attribute__((target("avx512f"))) static int conv1d_m1_avx512(float *out, const float *x, const float *w,
+                                                                const float *bias, int C, int OC, int j0, int j1) {
+    int jb = j0;
+    for (; jb + 128 <= j1; jb += 128) {
+        __m512 a[8];
+        for (int u = 0; u < 8; u++) a[u] = bias ? _mm512_loadu_ps(bias + jb + 16 * u) : _mm512_setzero_ps();
+        const float *wr = w + jb;
+        for (int k = 0; k < C; k++, wr += OC) {
+            __m512 xv = _mm512_set1_ps(x[k]);
+            for (int u = 0; u < 8; u++) a[u] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wr + 16 * u), a[u]);
+        }
+        for (int u = 0; u < 8; u++) _mm512_storeu_ps(out + jb + 16 * u, a[u]);
+    }
+    return jb;
+}
+
+__attribute__((target("avx2,fma"))) static int conv1d_m1_avx2(float *out, const float *x, const float *w,
+                                                               const float *bias, int C, int OC, int j0, int j1) {
+    int jb = j0;
+    for (; jb + 64 <= j1; jb += 64) {
+        __m256 a[8];
+        for (int u = 0; u < 8; u++) a[u] = bias ? _mm256_loadu_ps(bias + jb + 8 * u) : _mm256_setzero_ps();
+        const float *wr = w + jb;
+        for (int k = 0; k < C; k++, wr += OC) {
+            __m256 xv = _mm256_set1_ps(x[k]);
+            for (int u = 0; u < 8; u++) a[u] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wr + 8 * u), a[u]);
+        }
+        for (int u = 0; u < 8; u++) _mm256_storeu_ps(out + jb + 8 * u, a[u]);
+    }
+    return jb;
+}
+
+static void conv1d_m1(float *out, const float *x, const float *w, const float *bias, int C, int OC, int j0, int j1) {
+    int done = j0;
+    if (__builtin_cpu_supports("avx512f")) done = conv1d_m1_avx512(out, x, w, bias, C, OC, j0, j1);
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        done = conv1d_m1_avx2(out, x, w, bias, C, OC, j0, j1);
+    if (done < j1) conv1d_cols(out, x, w, bias, 1, C, OC, done, j1);
+}
+#else
+static void conv1d_m1(float *out, const float *x, const float *w, const float *bias, int C, int OC, int j0, int j1) {
+    conv1d_cols(out, x, w, bias, 1, C, OC, j0, j1);
+}
+#endif
+
 void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {
     int nblk = (OC + GEMV_BLOCK - 1) / GEMV_BLOCK;
     int nt = ctx->n_threads < nblk ? ctx->n_threads : nblk;
@@ -52,7 +102,10 @@ void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, co
 #endif
         int b0 = (int)((long)nblk * t / n), b1 = (int)((long)nblk * (t + 1) / n);
         int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
-        if (j0 < j1) conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
+        if (j0 < j1) {
+            if (M == 1) conv1d_m1(out, x, w, bias, C, OC, j0, j1);
+            else conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
+        }
     }
 }
 
