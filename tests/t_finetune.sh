@@ -188,6 +188,24 @@ $G finetune --task chat --model "$BASE" --train "$T/chat.jsonl" --val "$T/chat.j
     --batch-size 8 --lr 1e-3 >"$T/sft.log" 2>&1
 check "finetune chat" test -f "$T/sft/model/model.safetensors"
 check "chat val loss logged" grep -q val_loss "$T/sft/metrics.jsonl"
+# the tuned model answers in `gptc chat` in the trained form and stops at the end of its turn
+$P - "$T/chat2.jsonl" <<'EOF'
+import json, random, sys
+r = random.Random(1)
+with open(sys.argv[1], "w") as f:
+    for i in range(200):
+        a, b = r.randint(1, 9), r.randint(1, 9)
+        f.write(json.dumps({"messages": [{"role": "user", "content": "What is %d plus %d?" % (a, b)},
+                                         {"role": "assistant", "content": "It is %d." % (a + b)}]}) + "\n")
+EOF
+$G finetune --task chat --model "$BASE" --train "$T/chat2.jsonl" --out "$T/sft2" --epochs 20 --lr 3e-3 \
+    --batch-size 16 >"$T/sft2.log" 2>&1
+printf 'What is 3 plus 4?\n/quit\n' | $G chat --model "$T/sft2/model" --max-new-tokens 30 >"$T/chat.out" 2>&1
+if grep -q '^It is [0-9]*\.$' "$T/chat.out" && ! grep -q '<|im_' "$T/chat.out"; then
+    pass "chat-tuned model answers in gptc chat and ends its turn"
+else
+    fail "chat-tuned model answers in gptc chat and ends its turn" "$(head -c 300 "$T/chat.out")"
+fi
 
 # ---------------------------------------------------------------- 3. broken inputs (ASan build when present)
 E=$G; [ -x "$GPTC_ASAN" ] && E=$GPTC_ASAN
