@@ -132,4 +132,25 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
 gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);
 
+/* ---- checkpoints (checkpoint.c), used by the trainer */
+
+typedef struct run_state {
+    long step;              /* optimizer steps done */
+    uint64_t rng;           /* loader random stream */
+    uint64_t data_pos;      /* sequential loader position */
+    uint64_t dropout_calls;
+    float best_val;         /* +inf when none */
+    long best_step;
+    int bad_evals;          /* evaluations without improvement */
+    double elapsed;         /* seconds of training before this process */
+} run_state;
+gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
+                            const char *tok_dir, char *final_dir, size_t cap);
+size_t gptc_ckpt_list(const char *out_dir, long *steps, size_t cap);      /* complete ones, ascending */
+void gptc_ckpt_prune(const gptc_train_opts *o, long best_step);          /* keep-last K and the best */
+gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs, const gptc_train_opts *o);
+gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path);
+gptc_status gptc_run_trim_metrics(gptc_ctx *ctx, const char *path, long step);
+gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out, size_t cap);
+
 #endif

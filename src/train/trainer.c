@@ -39,18 +39,6 @@ void gptc_train_default_opts(gptc_train_opts *o) {
     o->sample_tokens = 48;
 }
 
-/* ------------------------------------------------------------------ state */
-
-typedef struct run_state {
-    long step;              /* optimizer steps done */
-    uint64_t rng;           /* loader random stream */
-    uint64_t data_pos;      /* sequential loader position */
-    uint64_t dropout_calls;
-    float best_val;         /* +inf when none */
-    long best_step;
-    int bad_evals;          /* evaluations without improvement */
-    double elapsed;         /* seconds of training before this process */
-} run_state;
 
 static uint64_t next_u64(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
@@ -123,222 +111,6 @@ static gptc_status lm_val_batch(gptc_ctx *ctx, void *user, size_t i, int B, int 
         }
     *rows = r;
     return GPTC_OK;
-}
-
-/* ------------------------------------------------------------------ checkpoints */
-
-static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_state *rs, const gptc_train_opts *o) {
-    json_t *j = json_object();
-    char buf[32];
-    json_object_set_new(j, "format", json_string("gptc-trainer-state"));
-    json_object_set_new(j, "version", json_integer(1));
-    json_object_set_new(j, "step", json_integer(rs->step));
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->rng);
-    json_object_set_new(j, "rng_state", json_string(buf));
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->data_pos);
-    json_object_set_new(j, "data_position", json_string(buf));
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->dropout_calls);
-    json_object_set_new(j, "dropout_calls", json_string(buf));
-    json_object_set_new(j, "best_val_loss", isfinite(rs->best_val) ? json_real(rs->best_val) : json_null());
-    json_object_set_new(j, "best_step", json_integer(rs->best_step));
-    json_object_set_new(j, "evals_without_improvement", json_integer(rs->bad_evals));
-    json_object_set_new(j, "elapsed_s", json_real(rs->elapsed));
-    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
-    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
-    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
-    char *text = json_dumps(j, JSON_INDENT(2));
-    json_decref(j);
-    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
-    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
-    gptc_status s = gptc_file_write_atomic(ctx, path, parts, 2);
-    free(text);
-    return s;
-}
-
-static int parse_u64(json_t *j, const char *key, uint64_t *out) {
-    json_t *v = json_object_get(j, key);
-    if (!json_is_string(v)) return 0;
-    char *e;
-    errno = 0;
-    unsigned long long x = strtoull(json_string_value(v), &e, 10);
-    if (errno || *e) return 0;
-    *out = x;
-    return 1;
-}
-
-static gptc_status load_state_json(gptc_ctx *ctx, const char *path, run_state *rs, const gptc_train_opts *o) {
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: invalid JSON: %s", path, err.line, err.text);
-    gptc_status s = GPTC_OK;
-    json_t *step = json_object_get(j, "step"), *best = json_object_get(j, "best_val_loss");
-    if (!json_is_integer(step) || !parse_u64(j, "rng_state", &rs->rng) ||
-        !parse_u64(j, "data_position", &rs->data_pos) || !parse_u64(j, "dropout_calls", &rs->dropout_calls)) {
-        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed step, rng_state, data_position or dropout_calls", path);
-    } else {
-        rs->step = (long)json_integer_value(step);
-        rs->best_val = json_is_number(best) ? (float)json_number_value(best) : INFINITY;
-        rs->best_step = (long)json_integer_value(json_object_get(j, "best_step"));
-        rs->bad_evals = (int)json_integer_value(json_object_get(j, "evals_without_improvement"));
-        rs->elapsed = json_number_value(json_object_get(j, "elapsed_s"));
-        static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
-        const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
-        for (int i = 0; i < 3 && !s; i++) {
-            json_int_t v = json_integer_value(json_object_get(j, same[i]));
-            if (v != have[i])
-                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run used %s=%lld but this resume asks for %d; "
-                                                "pass the same value to resume exactly", path, same[i], (long long)v, have[i]);
-        }
-    }
-    json_decref(j);
-    return s;
-}
-
-static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char *path) {
-    size_t n = m->n_tensors;
-    gptc_st_entry *e = gptc_calloc(ctx, 2 * n, sizeof *e, "optimizer entries");
-    char (*names)[80] = gptc_calloc(ctx, 2 * n, sizeof *names, "optimizer names");
-    gptc_status s = GPTC_ENOMEM;
-    if (e && names) {
-        for (size_t i = 0; i < 2 * n; i++) {
-            const gptc_ptensor *t = &m->tensors[i % n];
-            snprintf(names[i], sizeof names[i], "%s.%s", t->name, i < n ? "exp_avg" : "exp_avg_sq");
-            e[i].name = names[i];
-            e[i].ndim = t->ndim;
-            e[i].shape[0] = t->shape[0];
-            e[i].shape[1] = t->shape[1];
-            e[i].data = (i < n ? m->adam_m : m->adam_v) + t->offset;
-        }
-        static const char *const meta[] = {"format", "gptc-adamw", NULL};
-        s = gptc_st_write(ctx, path, e, 2 * n, GPTC_F32, meta);
-    }
-    gptc_free(e);
-    gptc_free(names);
-    return s;
-}
-
-static gptc_status load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path) {
-    gptc_safetensors st;
-    gptc_status s = gptc_st_open(ctx, path, &st);
-    if (s) return s;
-    if (!m->adam_m) {
-        m->adam_m = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW first moments");
-        m->adam_v = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW second moments");
-        if (!m->adam_m || !m->adam_v) s = GPTC_ENOMEM;
-    }
-    for (size_t i = 0; !s && i < 2 * m->n_tensors; i++) {
-        const gptc_ptensor *t = &m->tensors[i % m->n_tensors];
-        char name[96];
-        snprintf(name, sizeof name, "%s.%s", t->name, i < m->n_tensors ? "exp_avg" : "exp_avg_sq");
-        const gptc_st_tensor *x = gptc_st_find(&st, name);
-        if (!x) s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s is missing", path, name);
-        else if (x->numel != t->numel)
-            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s has %zu values, the model needs %zu", path, name, x->numel,
-                          t->numel);
-        else gptc_st_to_f32(x, (i < m->n_tensors ? m->adam_m : m->adam_v) + t->offset);
-    }
-    gptc_st_close(&st);
-    return s;
-}
-
-/* Writes a model directory (config, weights, tokenizer files) at dir. */
-static gptc_status write_model_dir(gptc_ctx *ctx, const gptc_model *m, const char *dir, const char *tok_dir) {
-    gptc_status s = gptc_mkdirs(ctx, dir);
-    if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
-    if (!s && gptc_model_has_lora(m)) s = gptc_model_lora_save(ctx, m, dir);
-    if (!s && tok_dir) s = gptc_copy_tokenizer_files(ctx, tok_dir, dir);
-    return s;
-}
-
-gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst) {
-    static const char *const names[] = {"vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer.json",
-                                        "tokenizer_config.json", "generation_config.json"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char a[4200], b[4200];
-        snprintf(a, sizeof a, "%s/%s", src, names[i]);
-        snprintf(b, sizeof b, "%s/%s", dst, names[i]);
-        if (!gptc_file_exists(a)) continue;
-        gptc_status s = gptc_file_copy(ctx, a, b);
-        if (s) return s;
-    }
-    return GPTC_OK;
-}
-
-/* Replaces dir by tmp (both directories) as atomically as directories allow: the old
- * one is moved aside first and removed after the new one is in place. */
-static gptc_status replace_dir(gptc_ctx *ctx, const char *tmp, const char *dir) {
-    char old[4200];
-    snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid());
-    int had = gptc_file_exists(dir);
-    if (had && rename(dir, old) != 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot move aside: %s", dir, strerror(errno));
-    if (rename(tmp, dir) != 0) {
-        int e = errno;
-        if (had) rename(old, dir);
-        return gptc_fail(ctx, GPTC_EIO, "%s: cannot rename into place: %s", dir, strerror(e));
-    }
-    if (had) gptc_remove_tree(old);
-    return GPTC_OK;
-}
-
-static gptc_status write_checkpoint(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
-                                    const char *tok_dir, char *final_dir, size_t cap) {
-    char tmp[4200], path[4300];
-    snprintf(final_dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
-    snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%ld.%ld", o->out_dir, rs->step, (long)getpid());
-    gptc_remove_tree(tmp);
-    gptc_status s = write_model_dir(ctx, m, tmp, tok_dir);
-    if (!s && m->adam_m) {
-        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-        s = save_optimizer(ctx, m, path);
-    }
-    if (!s) {
-        /* trainer_state.json last: its presence marks a complete checkpoint */
-        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
-        s = save_state_json(ctx, path, rs, o);
-    }
-    if (!s) s = replace_dir(ctx, tmp, final_dir);
-    if (s) gptc_remove_tree(tmp);
-    return s;
-}
-
-/* Steps of the complete checkpoints in OUT/checkpoints, ascending. */
-static size_t list_checkpoints(const char *out_dir, long *steps, size_t cap) {
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        long st;
-        char tail;
-        if (sscanf(e->d_name, "step-%ld%c", &st, &tail) != 1) continue;
-        char p[4500];
-        snprintf(p, sizeof p, "%s/%s/trainer_state.json", dir, e->d_name);
-        if (!gptc_file_exists(p)) continue;
-        if (n < cap) steps[n++] = st;
-    }
-    closedir(d);
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
-            long t = steps[j];
-            steps[j] = steps[j - 1];
-            steps[j - 1] = t;
-        }
-    return n;
-}
-
-/* Keeps the newest keep_last checkpoints and the best one. */
-static void prune_checkpoints(const gptc_train_opts *o, long best_step) {
-    long steps[4096];
-    size_t n = list_checkpoints(o->out_dir, steps, 4096);
-    int keep = o->keep_last > 0 ? o->keep_last : 1;
-    for (size_t i = 0; i + (size_t)keep < n; i++) {
-        if (steps[i] == best_step) continue;
-        char p[4200];
-        snprintf(p, sizeof p, "%s/checkpoints/step-%ld", o->out_dir, steps[i]);
-        gptc_remove_tree(p);
-    }
 }
 
 /* ------------------------------------------------------------------ evaluation */
@@ -433,46 +205,6 @@ static gptc_status sample(gptc_ctx *ctx, gptc_model *m, int n_tokens, int max_T,
 /* ------------------------------------------------------------------ the run */
 
 /* Keeps the lines of metrics.jsonl up to step (a resumed run rewrites what follows). */
-static gptc_status trim_metrics(gptc_ctx *ctx, const char *path, long step) {
-    char *text;
-    size_t size;
-    if (!gptc_file_exists(path)) return GPTC_OK;
-    gptc_status s = gptc_file_read(ctx, path, &text, &size);
-    if (s) return s;
-    size_t keep = 0;
-    for (char *p = text; p < text + size;) {
-        char *nl = memchr(p, '\n', (size_t)(text + size - p));
-        if (!nl) break; /* a partial last line from a killed run */
-        long st;
-        if (sscanf(p, "{\"step\": %ld", &st) != 1 || st > step) break;
-        keep = (size_t)(nl + 1 - text);
-        p = nl + 1;
-    }
-    gptc_iovec part = {text, keep};
-    s = gptc_file_write_atomic(ctx, path, &part, 1);
-    free(text);
-    return s;
-}
-
-static gptc_status write_output_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out,
-                                      size_t cap) {
-    char tmp[4200], p[4300];
-    snprintf(out, cap, "%s/model", o->out_dir);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-model.%ld", o->out_dir, (long)getpid());
-    gptc_remove_tree(tmp);
-    gptc_status s = gptc_mkdirs(ctx, tmp);
-    if (!s) s = gptc_dir_copy_files(ctx, src_dir, tmp);
-    if (!s) {
-        snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
-        unlink(p);
-        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
-        unlink(p);
-        s = replace_dir(ctx, tmp, out);
-    }
-    if (s) gptc_remove_tree(tmp);
-    return s;
-}
-
 static int config_same_arch(const gptc_config *a, const gptc_config *b) {
     return a->n_layer == b->n_layer && a->n_head == b->n_head && a->n_embd == b->n_embd &&
            a->n_positions == b->n_positions && a->vocab_size == b->vocab_size &&
@@ -502,7 +234,7 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
 static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t vocab_hint, run_state *rs,
                               gptc_model **m) {
     long steps[4096];
-    size_t n_ck = list_checkpoints(o->out_dir, steps, 4096);
+    size_t n_ck = gptc_ckpt_list(o->out_dir, steps, 4096);
     if (!o->resume) {
         if (n_ck)
             return gptc_fail(ctx, GPTC_EINVAL, "%s already holds a training run (checkpoints/step-%ld); "
@@ -531,9 +263,9 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
                          dir, (*m)->cfg.n_layer, (*m)->cfg.n_head, (*m)->cfg.n_embd, (*m)->cfg.n_positions,
                          (*m)->cfg.vocab_size);
     snprintf(p, sizeof p, "%s/trainer_state.json", dir);
-    if ((s = load_state_json(ctx, p, rs, o))) return s;
+    if ((s = gptc_ckpt_load_state(ctx, p, rs, o))) return s;
     snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
-    if (gptc_file_exists(p) && (s = load_optimizer(ctx, *m, p))) return s;
+    if (gptc_file_exists(p) && (s = gptc_ckpt_load_optimizer(ctx, *m, p))) return s;
     /* what a checkpoint does not hold comes from the model the caller prepared */
     if (o->model && o->model->class_weights && (*m)->cfg.head == GPTC_HEAD_CLASSIFY &&
         (*m)->cfg.num_labels == o->model->cfg.num_labels)
@@ -628,7 +360,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     gptc_adamw_params ap = {sched.lr, o->beta1, o->beta2, o->eps, o->weight_decay};
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-    if (o->resume && (s = trim_metrics(ctx, path, rs.step))) goto done;
+    if (o->resume && (s = gptc_run_trim_metrics(ctx, path, rs.step))) goto done;
     r.metrics = fopen(path, o->resume ? "a" : "w");
     if (!r.metrics) { s = gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto done; }
 
@@ -650,7 +382,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         if (o->stop && *o->stop) {
             if (last_saved != rs.step) {
                 rs.elapsed = elapsed0 + now_s() - t_start;
-                if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+                if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
                 last_saved = rs.step;
             }
             ev.kind = GPTC_EV_INTERRUPTED;
@@ -727,9 +459,9 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
         if (do_eval || (o->save_every > 0 && rs.step % o->save_every == 0) || rs.step == total) {
             rs.elapsed = elapsed0 + now_s() - t_start;
-            if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+            if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
             last_saved = rs.step;
-            prune_checkpoints(o, rs.best_step);
+            gptc_ckpt_prune(o, rs.best_step);
             ev.kind = GPTC_EV_CHECKPOINT;
             ev.path = ck_dir;
             if (cb) cb(user, &ev);
@@ -743,13 +475,13 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
     }
     if (last_saved != rs.step) {
-        if ((s = write_checkpoint(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
-        prune_checkpoints(o, rs.best_step);
+        if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+        gptc_ckpt_prune(o, rs.best_step);
     }
     /* OUT/model: the best checkpoint by val loss when evaluation ran, else the last */
     long src_step = o->eval_every > 0 && rs.best_step > 0 ? rs.best_step : rs.step;
     snprintf(ck_dir, sizeof ck_dir, "%s/checkpoints/step-%ld", o->out_dir, src_step);
-    if ((s = write_output_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
+    if ((s = gptc_run_write_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
     ev.kind = GPTC_EV_DONE;
     ev.step = rs.step;
     ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
@@ -760,94 +492,4 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
 done:
     run_free(&r, o);
     return s;
-}
-
-/* ------------------------------------------------------------------ run.json */
-
-static const char *const sched_names[] = {"constant", "linear", "cosine"};
-
-gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
-    json_t *j = json_object();
-    json_object_set_new(j, "data", json_string(o->data_dir));
-    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
-    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
-    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
-    json_object_set_new(j, "max_steps", json_integer(o->max_steps));
-    json_object_set_new(j, "epochs", json_real(o->epochs));
-    json_object_set_new(j, "lr_schedule", json_string(sched_names[o->sched.kind]));
-    json_object_set_new(j, "lr", json_real(o->sched.lr));
-    json_object_set_new(j, "min_lr", json_real(o->sched.min_lr));
-    json_object_set_new(j, "warmup_steps", json_integer(o->sched.warmup));
-    json_object_set_new(j, "weight_decay", json_real(o->weight_decay));
-    json_object_set_new(j, "beta1", json_real(o->beta1));
-    json_object_set_new(j, "beta2", json_real(o->beta2));
-    json_object_set_new(j, "eps", json_real(o->eps));
-    json_object_set_new(j, "grad_clip", json_real(o->grad_clip));
-    json_object_set_new(j, "dropout", json_real(o->dropout));
-    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
-    json_object_set_new(j, "eval_every", json_integer(o->eval_every));
-    json_object_set_new(j, "eval_batches", json_integer(o->eval_batches));
-    json_object_set_new(j, "save_every", json_integer(o->save_every));
-    json_object_set_new(j, "keep_last", json_integer(o->keep_last));
-    json_object_set_new(j, "patience", json_integer(o->patience));
-    json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
-    char *text = json_dumps(j, JSON_INDENT(2));
-    json_decref(j);
-    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
-    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
-    gptc_status s = gptc_file_write_atomic(ctx, path, parts, 2);
-    free(text);
-    return s;
-}
-
-gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap) {
-    json_error_t err;
-    json_t *j = json_load_file(path, 0, &err);
-    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: %s", path, err.line, err.text);
-    gptc_status s = GPTC_OK;
-#define INT(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_integer(v)) goto bad; field = json_integer_value(v); } while (0)
-#define NUM(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_number(v)) goto bad; field = json_number_value(v); } while (0)
-    const char *key = "data";
-    json_t *d = json_object_get(j, "data");
-    if (!json_is_string(d) || json_string_length(d) + 1 > data_cap) goto bad;
-    memcpy(data_buf, json_string_value(d), json_string_length(d) + 1);
-    o->data_dir = data_buf;
-    INT("batch_size", o->batch_size);
-    INT("seq_len", o->seq_len);
-    INT("grad_accum", o->grad_accum);
-    INT("max_steps", o->max_steps);
-    NUM("epochs", o->epochs);
-    NUM("lr", o->sched.lr);
-    NUM("min_lr", o->sched.min_lr);
-    INT("warmup_steps", o->sched.warmup);
-    NUM("weight_decay", o->weight_decay);
-    NUM("beta1", o->beta1);
-    NUM("beta2", o->beta2);
-    NUM("eps", o->eps);
-    NUM("grad_clip", o->grad_clip);
-    NUM("dropout", o->dropout);
-    INT("seed", o->seed);
-    INT("eval_every", o->eval_every);
-    INT("eval_batches", o->eval_batches);
-    INT("save_every", o->save_every);
-    INT("keep_last", o->keep_last);
-    INT("patience", o->patience);
-    INT("sample_tokens", o->sample_tokens);
-    {
-        key = "lr_schedule";
-        json_t *v = json_object_get(j, "lr_schedule");
-        if (!json_is_string(v) || !gptc_schedule_parse(json_string_value(v), &o->sched.kind)) goto bad;
-        key = "loader";
-        v = json_object_get(j, "loader");
-        if (!json_is_string(v)) goto bad;
-        o->sequential = !strcmp(json_string_value(v), "sequential");
-    }
-#undef INT
-#undef NUM
-    json_decref(j);
-    return s;
-bad:
-    json_decref(j);
-    return gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed field (%s)", path, key);
 }

@@ -1,0 +1,361 @@
+/* checkpoint.c: what a training run keeps on disk: checkpoints written as whole
+ * directories (temp dir, then rename), trainer_state.json, optimizer.safetensors, the
+ * newest/pruned checkpoint lists, OUT/model, metrics.jsonl trimming and run.json.
+ * The loop that uses them is trainer.c. */
+#define _GNU_SOURCE
+#include "train.h"
+#include "../io/safetensors.h"
+#include "../model/model.h"
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+/* Writes j (consumed) as indented JSON to path, atomically. */
+static gptc_status write_json(gptc_ctx *ctx, const char *path, json_t *j) {
+    char *text = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+    json_decref(j);
+    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
+    gptc_iovec parts[2] = {{text, strlen(text)}, {"\n", 1}};
+    gptc_status s = gptc_file_write_atomic(ctx, path, parts, 2);
+    free(text);
+    return s;
+}
+
+static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_state *rs, const gptc_train_opts *o) {
+    json_t *j = json_object();
+    char buf[32];
+    json_object_set_new(j, "format", json_string("gptc-trainer-state"));
+    json_object_set_new(j, "version", json_integer(1));
+    json_object_set_new(j, "step", json_integer(rs->step));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->rng);
+    json_object_set_new(j, "rng_state", json_string(buf));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->data_pos);
+    json_object_set_new(j, "data_position", json_string(buf));
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)rs->dropout_calls);
+    json_object_set_new(j, "dropout_calls", json_string(buf));
+    json_object_set_new(j, "best_val_loss", isfinite(rs->best_val) ? json_real(rs->best_val) : json_null());
+    json_object_set_new(j, "best_step", json_integer(rs->best_step));
+    json_object_set_new(j, "evals_without_improvement", json_integer(rs->bad_evals));
+    json_object_set_new(j, "elapsed_s", json_real(rs->elapsed));
+    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
+    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    return write_json(ctx, path, j);
+}
+
+static int parse_u64(json_t *j, const char *key, uint64_t *out) {
+    json_t *v = json_object_get(j, key);
+    if (!json_is_string(v)) return 0;
+    char *e;
+    errno = 0;
+    unsigned long long x = strtoull(json_string_value(v), &e, 10);
+    if (errno || *e) return 0;
+    *out = x;
+    return 1;
+}
+
+gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs, const gptc_train_opts *o) {
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: invalid JSON: %s", path, err.line, err.text);
+    gptc_status s = GPTC_OK;
+    json_t *step = json_object_get(j, "step"), *best = json_object_get(j, "best_val_loss");
+    if (!json_is_integer(step) || !parse_u64(j, "rng_state", &rs->rng) ||
+        !parse_u64(j, "data_position", &rs->data_pos) || !parse_u64(j, "dropout_calls", &rs->dropout_calls)) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed step, rng_state, data_position or dropout_calls", path);
+    } else {
+        rs->step = (long)json_integer_value(step);
+        rs->best_val = json_is_number(best) ? (float)json_number_value(best) : INFINITY;
+        rs->best_step = (long)json_integer_value(json_object_get(j, "best_step"));
+        rs->bad_evals = (int)json_integer_value(json_object_get(j, "evals_without_improvement"));
+        rs->elapsed = json_number_value(json_object_get(j, "elapsed_s"));
+        static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
+        const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
+        for (int i = 0; i < 3 && !s; i++) {
+            json_int_t v = json_integer_value(json_object_get(j, same[i]));
+            if (v != have[i])
+                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run used %s=%lld but this resume asks for %d; "
+                                                "pass the same value to resume exactly", path, same[i], (long long)v, have[i]);
+        }
+    }
+    json_decref(j);
+    return s;
+}
+
+static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char *path) {
+    size_t n = m->n_tensors;
+    gptc_st_entry *e = gptc_calloc(ctx, 2 * n, sizeof *e, "optimizer entries");
+    char (*names)[80] = gptc_calloc(ctx, 2 * n, sizeof *names, "optimizer names");
+    gptc_status s = GPTC_ENOMEM;
+    if (e && names) {
+        for (size_t i = 0; i < 2 * n; i++) {
+            const gptc_ptensor *t = &m->tensors[i % n];
+            snprintf(names[i], sizeof names[i], "%s.%s", t->name, i < n ? "exp_avg" : "exp_avg_sq");
+            e[i].name = names[i];
+            e[i].ndim = t->ndim;
+            e[i].shape[0] = t->shape[0];
+            e[i].shape[1] = t->shape[1];
+            e[i].data = (i < n ? m->adam_m : m->adam_v) + t->offset;
+        }
+        static const char *const meta[] = {"format", "gptc-adamw", NULL};
+        s = gptc_st_write(ctx, path, e, 2 * n, GPTC_F32, meta);
+    }
+    gptc_free(e);
+    gptc_free(names);
+    return s;
+}
+
+gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path) {
+    gptc_safetensors st;
+    gptc_status s = gptc_st_open(ctx, path, &st);
+    if (s) return s;
+    if (!m->adam_m) {
+        m->adam_m = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW first moments");
+        m->adam_v = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW second moments");
+        if (!m->adam_m || !m->adam_v) s = GPTC_ENOMEM;
+    }
+    for (size_t i = 0; !s && i < 2 * m->n_tensors; i++) {
+        const gptc_ptensor *t = &m->tensors[i % m->n_tensors];
+        char name[96];
+        snprintf(name, sizeof name, "%s.%s", t->name, i < m->n_tensors ? "exp_avg" : "exp_avg_sq");
+        const gptc_st_tensor *x = gptc_st_find(&st, name);
+        if (!x) s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s is missing", path, name);
+        else if (x->numel != t->numel)
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s has %zu values, the model needs %zu", path, name, x->numel,
+                          t->numel);
+        else gptc_st_to_f32(x, (i < m->n_tensors ? m->adam_m : m->adam_v) + t->offset);
+    }
+    gptc_st_close(&st);
+    return s;
+}
+
+/* Writes a model directory (config, weights, tokenizer files) at dir. */
+static gptc_status write_model_dir(gptc_ctx *ctx, const gptc_model *m, const char *dir, const char *tok_dir) {
+    gptc_status s = gptc_mkdirs(ctx, dir);
+    if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
+    if (!s && gptc_model_has_lora(m)) s = gptc_model_lora_save(ctx, m, dir);
+    if (!s && tok_dir) s = gptc_copy_tokenizer_files(ctx, tok_dir, dir);
+    return s;
+}
+
+gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst) {
+    static const char *const names[] = {"vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer.json",
+                                        "tokenizer_config.json", "generation_config.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char a[4200], b[4200];
+        snprintf(a, sizeof a, "%s/%s", src, names[i]);
+        snprintf(b, sizeof b, "%s/%s", dst, names[i]);
+        if (!gptc_file_exists(a)) continue;
+        gptc_status s = gptc_file_copy(ctx, a, b);
+        if (s) return s;
+    }
+    return GPTC_OK;
+}
+
+/* Replaces dir by tmp (both directories) as atomically as directories allow: the old
+ * one is moved aside first and removed after the new one is in place. */
+static gptc_status replace_dir(gptc_ctx *ctx, const char *tmp, const char *dir) {
+    char old[4200];
+    snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid());
+    int had = gptc_file_exists(dir);
+    if (had && rename(dir, old) != 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot move aside: %s", dir, strerror(errno));
+    if (rename(tmp, dir) != 0) {
+        int e = errno;
+        if (had) rename(old, dir);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot rename into place: %s", dir, strerror(e));
+    }
+    if (had) gptc_remove_tree(old);
+    return GPTC_OK;
+}
+
+gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
+                                    const char *tok_dir, char *final_dir, size_t cap) {
+    char tmp[4200], path[4300];
+    snprintf(final_dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
+    snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%ld.%ld", o->out_dir, rs->step, (long)getpid());
+    gptc_remove_tree(tmp);
+    gptc_status s = write_model_dir(ctx, m, tmp, tok_dir);
+    if (!s && m->adam_m) {
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+        s = save_optimizer(ctx, m, path);
+    }
+    if (!s) {
+        /* trainer_state.json last: its presence marks a complete checkpoint */
+        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
+        s = save_state_json(ctx, path, rs, o);
+    }
+    if (!s) s = replace_dir(ctx, tmp, final_dir);
+    if (s) gptc_remove_tree(tmp);
+    return s;
+}
+
+/* Steps of the complete checkpoints in OUT/checkpoints, ascending. */
+size_t gptc_ckpt_list(const char *out_dir, long *steps, size_t cap) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", out_dir);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long st;
+        char tail;
+        if (sscanf(e->d_name, "step-%ld%c", &st, &tail) != 1) continue;
+        char p[4500];
+        snprintf(p, sizeof p, "%s/%s/trainer_state.json", dir, e->d_name);
+        if (!gptc_file_exists(p)) continue;
+        if (n < cap) steps[n++] = st;
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && steps[j - 1] > steps[j]; j--) {
+            long t = steps[j];
+            steps[j] = steps[j - 1];
+            steps[j - 1] = t;
+        }
+    return n;
+}
+
+/* Keeps the newest keep_last checkpoints and the best one. */
+void gptc_ckpt_prune(const gptc_train_opts *o, long best_step) {
+    long steps[4096];
+    size_t n = gptc_ckpt_list(o->out_dir, steps, 4096);
+    int keep = o->keep_last > 0 ? o->keep_last : 1;
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        if (steps[i] == best_step) continue;
+        char p[4200];
+        snprintf(p, sizeof p, "%s/checkpoints/step-%ld", o->out_dir, steps[i]);
+        gptc_remove_tree(p);
+    }
+}
+
+gptc_status gptc_run_trim_metrics(gptc_ctx *ctx, const char *path, long step) {
+    char *text;
+    size_t size;
+    if (!gptc_file_exists(path)) return GPTC_OK;
+    gptc_status s = gptc_file_read(ctx, path, &text, &size);
+    if (s) return s;
+    size_t keep = 0;
+    for (char *p = text; p < text + size;) {
+        char *nl = memchr(p, '\n', (size_t)(text + size - p));
+        if (!nl) break; /* a partial last line from a killed run */
+        long st;
+        if (sscanf(p, "{\"step\": %ld", &st) != 1 || st > step) break;
+        keep = (size_t)(nl + 1 - text);
+        p = nl + 1;
+    }
+    gptc_iovec part = {text, keep};
+    s = gptc_file_write_atomic(ctx, path, &part, 1);
+    free(text);
+    return s;
+}
+
+gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out,
+                                      size_t cap) {
+    char tmp[4200], p[4300];
+    snprintf(out, cap, "%s/model", o->out_dir);
+    snprintf(tmp, sizeof tmp, "%s/.tmp-model.%ld", o->out_dir, (long)getpid());
+    gptc_remove_tree(tmp);
+    gptc_status s = gptc_mkdirs(ctx, tmp);
+    if (!s) s = gptc_dir_copy_files(ctx, src_dir, tmp);
+    if (!s) {
+        snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+        unlink(p);
+        s = replace_dir(ctx, tmp, out);
+    }
+    if (s) gptc_remove_tree(tmp);
+    return s;
+}
+
+/* ------------------------------------------------------------------ run.json */
+
+static const char *const sched_names[] = {"constant", "linear", "cosine"};
+
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+    json_t *j = json_object();
+    json_object_set_new(j, "data", json_string(o->data_dir));
+    json_object_set_new(j, "batch_size", json_integer(o->batch_size));
+    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+    json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    json_object_set_new(j, "max_steps", json_integer(o->max_steps));
+    json_object_set_new(j, "epochs", json_real(o->epochs));
+    json_object_set_new(j, "lr_schedule", json_string(sched_names[o->sched.kind]));
+    json_object_set_new(j, "lr", json_real(o->sched.lr));
+    json_object_set_new(j, "min_lr", json_real(o->sched.min_lr));
+    json_object_set_new(j, "warmup_steps", json_integer(o->sched.warmup));
+    json_object_set_new(j, "weight_decay", json_real(o->weight_decay));
+    json_object_set_new(j, "beta1", json_real(o->beta1));
+    json_object_set_new(j, "beta2", json_real(o->beta2));
+    json_object_set_new(j, "eps", json_real(o->eps));
+    json_object_set_new(j, "grad_clip", json_real(o->grad_clip));
+    json_object_set_new(j, "dropout", json_real(o->dropout));
+    json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
+    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
+    json_object_set_new(j, "eval_every", json_integer(o->eval_every));
+    json_object_set_new(j, "eval_batches", json_integer(o->eval_batches));
+    json_object_set_new(j, "save_every", json_integer(o->save_every));
+    json_object_set_new(j, "keep_last", json_integer(o->keep_last));
+    json_object_set_new(j, "patience", json_integer(o->patience));
+    json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
+    return write_json(ctx, path, j);
+}
+
+gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap) {
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: %s", path, err.line, err.text);
+    gptc_status s = GPTC_OK;
+#define INT(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_integer(v)) goto bad; field = json_integer_value(v); } while (0)
+#define NUM(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_number(v)) goto bad; field = json_number_value(v); } while (0)
+    const char *key = "data";
+    json_t *d = json_object_get(j, "data");
+    if (!json_is_string(d) || json_string_length(d) + 1 > data_cap) goto bad;
+    memcpy(data_buf, json_string_value(d), json_string_length(d) + 1);
+    o->data_dir = data_buf;
+    INT("batch_size", o->batch_size);
+    INT("seq_len", o->seq_len);
+    INT("grad_accum", o->grad_accum);
+    INT("max_steps", o->max_steps);
+    NUM("epochs", o->epochs);
+    NUM("lr", o->sched.lr);
+    NUM("min_lr", o->sched.min_lr);
+    INT("warmup_steps", o->sched.warmup);
+    NUM("weight_decay", o->weight_decay);
+    NUM("beta1", o->beta1);
+    NUM("beta2", o->beta2);
+    NUM("eps", o->eps);
+    NUM("grad_clip", o->grad_clip);
+    NUM("dropout", o->dropout);
+    INT("seed", o->seed);
+    INT("eval_every", o->eval_every);
+    INT("eval_batches", o->eval_batches);
+    INT("save_every", o->save_every);
+    INT("keep_last", o->keep_last);
+    INT("patience", o->patience);
+    INT("sample_tokens", o->sample_tokens);
+    {
+        key = "lr_schedule";
+        json_t *v = json_object_get(j, "lr_schedule");
+        if (!json_is_string(v) || !gptc_schedule_parse(json_string_value(v), &o->sched.kind)) goto bad;
+        key = "loader";
+        v = json_object_get(j, "loader");
+        if (!json_is_string(v)) goto bad;
+        o->sequential = !strcmp(json_string_value(v), "sequential");
+    }
+#undef INT
+#undef NUM
+    json_decref(j);
+    return s;
+bad:
+    json_decref(j);
+    return gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed field (%s)", path, key);
+}
+
