@@ -178,13 +178,6 @@ static void free_docs(doc_list *l) {
     free(l->maps);
 }
 
-static uint64_t mix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 int cmd_prepare(int argc, char **argv) {
     const char *out = NULL, *tok_path = NULL, *encoding = NULL, *model = NULL, *tokens = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
@@ -310,7 +303,7 @@ int cmd_prepare(int argc, char **argv) {
         for (size_t i = 0; i < n_docs; i++) idx[i] = i;
         uint64_t st = (uint64_t)seed;
         for (size_t i = n_docs - 1; i > 0; i--) {
-            size_t j = (size_t)(mix(&st) % (i + 1));
+            size_t j = (size_t)(gptc_splitmix64(&st) % (i + 1));
             size_t t = idx[i]; idx[i] = idx[j]; idx[j] = t;
         }
         for (size_t i = 0; i < n_val_docs; i++) is_val[idx[i]] = 1;

@@ -6,6 +6,7 @@
 #include "gptc.h"
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #define GPTC_ERRMSG_MAX 1024
 
@@ -36,6 +37,37 @@ gptc_status gptc_fail_prefix(gptc_ctx *ctx, gptc_status code, const char *fmt, .
 void *gptc_alloc(gptc_ctx *ctx, size_t n, const char *what);
 void *gptc_calloc(gptc_ctx *ctx, size_t count, size_t size, const char *what);
 void gptc_free(void *p);
+
+/* splitmix64: the one small seeded generator of the library (initialization streams,
+ * data order, dropout seeds, sampling seeds); advances *s. */
+static inline uint64_t gptc_splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A fast 64-bit hash of n bytes (8 bytes a round, then the tail), for hash tables. */
+static inline uint64_t gptc_hash_bytes(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t w = 0;
+        for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
+        h = (h ^ w) * 0x94D049BB133111EBull;
+        h ^= h >> 29;
+    }
+    h *= 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 32);
+}
 
 /* Overflow-checked size arithmetic: return 0 on overflow. */
 int gptc_mul_ok(size_t a, size_t b, size_t *out);

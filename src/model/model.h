@@ -62,13 +62,6 @@ struct gptc_model {
     int capture_layer;
 };
 
-static inline uint64_t gptc_splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Index of the first tensor of layer l, and named tensor pointers. */
 static inline size_t gptc_layer_tensor(const struct gptc_model *m, int l, int which) {
     return 2 + (size_t)l * GPTC_T_PER_LAYER + (size_t)which;

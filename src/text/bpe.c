@@ -19,29 +19,6 @@
 #define PAR_MIN_BYTES (1u << 20) /* inputs from this size encode on several threads */
 
 /* ------------------------------------------------------------------ hashing */
-static inline uint64_t load_tail(const unsigned char *p, size_t n) {
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
-    return w;
-}
-
-static inline uint64_t hash_bytes(const unsigned char *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xFF51AFD7ED558CCDull);
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        h = (h ^ load_tail(p, n)) * 0x94D049BB133111EBull;
-        h ^= h >> 29;
-    }
-    h *= 0xBF58476D1CE4E5B9ull;
-    return h ^ (h >> 32);
-}
 
 static inline uint64_t hash_pair(uint64_t key) {
     key *= 0x9E3779B97F4A7C15ull;
@@ -103,7 +80,7 @@ gptc_status gptc_tok_set(gptc_ctx *ctx, gptc_tokenizer *t, size_t id, const unsi
 
 int32_t gptc_tok_lookup(const gptc_tokenizer *t, const unsigned char *bytes, size_t len) {
     if (len > t->max_tok_len) return -1;
-    uint64_t h = hash_bytes(bytes, len);
+    uint64_t h = gptc_hash_bytes(bytes, len);
     uint32_t tag = (uint32_t)(h >> 32);
     for (size_t i = h & t->vmask;; i = (i + 1) & t->vmask) {
         uint64_t e = t->vtab[i];
@@ -139,7 +116,7 @@ gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *w
         if (dup >= 0)
             return gptc_fail(ctx, GPTC_EFORMAT, "%s: ids %d and %zu are the same token (%zu bytes)", what,
                              dup, id, len);
-        uint64_t h = hash_bytes(b, len);
+        uint64_t h = gptc_hash_bytes(b, len);
         size_t i = h & t->vmask;
         while (t->vtab[i] != EMPTY64) i = (i + 1) & t->vmask;
         t->vtab[i] = (h >> 32) << 32 | id;
@@ -520,7 +497,7 @@ static int enc_piece(void *user, const char *piece, size_t len) {
         e->ids[e->n++] = t->byte_id[p[0]];
         return GPTC_OK;
     }
-    uint64_t h = hash_bytes(p, len);
+    uint64_t h = gptc_hash_bytes(p, len);
     if (t->whole_lookup && len <= t->max_tok_len) {
         int32_t id = lookup_h(t, p, len, h);
         if (id >= 0) {

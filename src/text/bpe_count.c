@@ -28,25 +28,6 @@ struct gptc_bpe_words {
     uint64_t total;
 };
 
-static uint64_t hash_piece(const unsigned char *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)n * 0xff51afd7ed558ccdull);
-    while (n >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t v = 0;
-    memcpy(&v, p, n);
-    h = (h ^ v) * 0x94d049bb133111ebull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return h;
-}
-
 static int grow_bytes(gptc_ctx *ctx, void **p, size_t *cap, size_t need, size_t elem, const char *what) {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 1024;
@@ -141,7 +122,7 @@ static gptc_status words_add_h(gptc_ctx *ctx, gptc_bpe_words *w, const unsigned 
 
 gptc_status gptc_bpe_words_add(gptc_ctx *ctx, gptc_bpe_words *w, const void *piece, size_t len, uint64_t count) {
     if (len == 0) return gptc_fail(ctx, GPTC_EINVAL, "word counts: empty piece");
-    return words_add_h(ctx, w, piece, len, count, (uint32_t)hash_piece(piece, len));
+    return words_add_h(ctx, w, piece, len, count, (uint32_t)gptc_hash_bytes(piece, len));
 }
 
 size_t gptc_bpe_words_n_unique(const gptc_bpe_words *w) { return w->n; }
@@ -262,7 +243,7 @@ typedef struct count_state {
 static int on_piece(void *user, const char *piece, size_t len) {
     count_state *cs = user;
     return (int)words_add_h(cs->ctx, cs->w, (const unsigned char *)piece, len, 1,
-                            (uint32_t)hash_piece((const unsigned char *)piece, len));
+                            (uint32_t)gptc_hash_bytes((const unsigned char *)piece, len));
 }
 
 /* Pre-tokenizes one chunk, cutting out the special tokens first (at each position the

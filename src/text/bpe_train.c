@@ -92,12 +92,6 @@ static uint64_t mix64(uint64_t x) {
     return x;
 }
 
-static uint64_t hash_bytes(const unsigned char *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    return mix64(h);
-}
-
 /* ---------------------------------------------------------------- tokens */
 static int tok_cmp(const trainer *t, int32_t x, int32_t y) {
     size_t lx = t->tlen[x], ly = t->tlen[y];
@@ -107,7 +101,7 @@ static int tok_cmp(const trainer *t, int32_t x, int32_t y) {
 }
 
 static int32_t tok_find(const trainer *t, const unsigned char *p, size_t n, size_t *slot_out) {
-    size_t i = hash_bytes(p, n) & t->tmask;
+    size_t i = gptc_hash_bytes(p, n) & t->tmask;
     for (;;) {
         int32_t e = t->tslot[i];
         if (e == 0) break;
@@ -138,7 +132,7 @@ static gptc_status tok_add(trainer *t, const unsigned char *p, size_t n) {
         t->tslot = ns;
         t->tmask = cap - 1;
         for (size_t id = 0; id < t->n_tok; id++) {
-            size_t i = hash_bytes(t->tb + t->toff[id], t->tlen[id]) & t->tmask;
+            size_t i = gptc_hash_bytes(t->tb + t->toff[id], t->tlen[id]) & t->tmask;
             while (t->tslot[i]) i = (i + 1) & t->tmask;
             t->tslot[i] = (int32_t)id + 1;
         }

@@ -104,17 +104,11 @@ typedef struct bset {
     size_t mask;
 } bset;
 
-static uint64_t hash_bytes(const unsigned char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    return h ^ (h >> 29);
-}
-
 /* Finds (bytes) among ids already inserted; returns its id or -1. With insert_id >= 0
  * inserts it when absent. */
 static int32_t bset_find(bset *s, const gptc_bpe_spec *sp, const unsigned char *p, size_t n,
                          int32_t insert_id) {
-    size_t i = hash_bytes(p, n) & s->mask;
+    size_t i = gptc_hash_bytes(p, n) & s->mask;
     for (;;) {
         int32_t e = s->slot[i];
         if (e == 0) {

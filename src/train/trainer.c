@@ -40,13 +40,6 @@ void gptc_train_default_opts(gptc_train_opts *o) {
 }
 
 
-static uint64_t next_u64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -80,7 +73,7 @@ static gptc_status lm_train_batch(gptc_ctx *ctx, void *user, int B, int T, uint6
     }
     size_t span = n - (size_t)T; /* start in [0, n - T - 1] */
     for (int b = 0; b < B; b++) {
-        size_t p = (size_t)(next_u64(rng) % span);
+        size_t p = (size_t)(gptc_splitmix64(rng) % span);
         for (int t = 0; t < T; t++) {
             inp[b * T + t] = gptc_shard_token(sh, p + (size_t)t);
             tgt[b * T + t] = gptc_shard_token(sh, p + (size_t)t + 1);
@@ -187,7 +180,7 @@ static gptc_status sample(gptc_ctx *ctx, gptc_model *m, int n_tokens, int max_T,
             probs[i] = probs[i] >= kth ? expf((probs[i] - mx) / 0.8f) : 0.0f;
             z += probs[i];
         }
-        double r = (double)(next_u64(&seed) >> 11) * (1.0 / 9007199254740992.0) * z, acc = 0;
+        double r = (double)(gptc_splitmix64(&seed) >> 11) * (1.0 / 9007199254740992.0) * z, acc = 0;
         int pick = V - 1;
         for (int i = 0; i < V; i++) {
             acc += probs[i];
