@@ -240,9 +240,10 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
         if (o->init_dir) return gptc_model_load(ctx, o->init_dir, m);
         gptc_config cfg = o->cfg;
         if (cfg.vocab_size <= 0) cfg.vocab_size = (int)vocab_hint; /* the data's vocabulary */
-        /* a vocabulary without GPT-2's <|endoftext|> at 50256: its last id ends text */
-        if (cfg.bos_token_id >= cfg.vocab_size) cfg.bos_token_id = cfg.vocab_size - 1;
-        if (cfg.eos_token_id >= cfg.vocab_size) cfg.eos_token_id = cfg.vocab_size - 1;
+        /* as gptc init: GPT-2's <|endoftext|> id only where the vocabulary has it (the
+         * command line sets the data tokenizer's own <|endoftext|> when there is one) */
+        if (cfg.bos_token_id >= cfg.vocab_size) cfg.bos_token_id = -1;
+        if (cfg.eos_token_id >= cfg.vocab_size) cfg.eos_token_id = -1;
         return gptc_model_new(ctx, &cfg, o->seed, m);
     }
     if (!n_ck) return gptc_fail(ctx, GPTC_EINVAL, "%s/checkpoints: no complete checkpoint to resume from", o->out_dir);
