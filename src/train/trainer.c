@@ -137,61 +137,26 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_data_source
     return GPTC_OK;
 }
 
-/* A short sample from the end-of-text token: top-k 40, temperature 0.8, recomputing
- * the prefix each token (the KV-cache generator lives in infer/). */
-static gptc_status sample(gptc_ctx *ctx, gptc_model *m, int n_tokens, int max_T, uint64_t seed, int32_t *out,
+/* A short sample from the end-of-text token (token 0 without one): top-k 40,
+ * temperature 0.8, with the library's KV-cache generator. */
+static gptc_status sample(gptc_ctx *ctx, const gptc_model *m, int n_tokens, uint64_t seed, int32_t *out,
                           size_t *n_out) {
     const gptc_config *c = &m->cfg;
-    int V = c->vocab_size, was = m->training;
-    int start = c->eos_token_id >= 0 && c->eos_token_id < V ? c->eos_token_id : 0;
-    out[0] = start;
-    size_t n = 1;
-    m->training = 0;
-    gptc_status s = GPTC_OK;
-    float *probs = gptc_alloc(ctx, (size_t)V * sizeof *probs, "sample probabilities");
-    if (!probs) s = GPTC_ENOMEM;
-    while (!s && n < (size_t)n_tokens + 1) {
-        int T = (int)n < max_T ? (int)n : max_T;
-        s = gptc_model_forward(ctx, m, out + n - (size_t)T, NULL, 1, T, NULL);
-        if (s) break;
-        const float *lg = gptc_model_logits(m) + (size_t)(T - 1) * V;
-        /* top-k threshold by partial selection on a copy */
-        const int K = 40 < V ? 40 : V;
-        for (int i = 0; i < V; i++) probs[i] = lg[i];
-        float kth = -INFINITY;
-        {
-            float top[40];
-            int nt = 0;
-            for (int i = 0; i < V; i++) {
-                if (nt < K) {
-                    top[nt++] = probs[i];
-                    for (int j = nt - 1; j > 0 && top[j] > top[j - 1]; j--) { float t = top[j]; top[j] = top[j - 1]; top[j - 1] = t; }
-                } else if (probs[i] > top[K - 1]) {
-                    top[K - 1] = probs[i];
-                    for (int j = K - 1; j > 0 && top[j] > top[j - 1]; j--) { float t = top[j]; top[j] = top[j - 1]; top[j - 1] = t; }
-                }
-            }
-            kth = top[K - 1];
-        }
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) if (probs[i] > mx) mx = probs[i];
-        double z = 0;
-        for (int i = 0; i < V; i++) {
-            probs[i] = probs[i] >= kth ? expf((probs[i] - mx) / 0.8f) : 0.0f;
-            z += probs[i];
-        }
-        double r = (double)(gptc_splitmix64(&seed) >> 11) * (1.0 / 9007199254740992.0) * z, acc = 0;
-        int pick = V - 1;
-        for (int i = 0; i < V; i++) {
-            acc += probs[i];
-            if (acc > r && probs[i] > 0) { pick = i; break; }
-        }
-        out[n++] = pick;
+    int32_t start = c->eos_token_id >= 0 && c->eos_token_id < c->vocab_size ? c->eos_token_id : 0;
+    gptc_gen_params p = gptc_gen_default_params();
+    p.do_sample = 1;
+    p.top_k = 40;
+    p.temperature = 0.8f;
+    p.max_new_tokens = n_tokens < c->n_positions - 1 ? n_tokens : c->n_positions - 1;
+    p.seed = seed;
+    gptc_gen_result *res = NULL;
+    *n_out = 0;
+    gptc_status s = gptc_generate(ctx, m, NULL, NULL, &start, 1, &p, NULL, NULL, &res);
+    if (!s && res->n_seq > 0) {
+        *n_out = (size_t)res->seqs[0].n_tokens;
+        memcpy(out, res->seqs[0].tokens, *n_out * sizeof *out);
     }
-    gptc_free(probs);
-    m->training = was;
-    *n_out = n - 1;
-    memmove(out, out + 1, (n - 1) * sizeof *out);
+    gptc_gen_result_free(res);
     return s;
 }
 
@@ -443,8 +408,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             if (cb) cb(user, &ev);
             if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM) {
                 size_t n;
-                int st = T < m->cfg.n_positions ? T : m->cfg.n_positions;
-                if ((s = sample(ctx, m, o->sample_tokens, st, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
+                if ((s = sample(ctx, m, o->sample_tokens, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
                 ev.kind = GPTC_EV_SAMPLE;
                 ev.sample = r.sample_ids;
                 ev.n_sample = n;
