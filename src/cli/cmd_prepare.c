@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "progress.h"
 #include "../io/file.h"
+#include "../io/lines.h"
 #include "../io/tokfile.h"
 #include "../train/train.h"
 #include <dirent.h>
@@ -81,16 +82,11 @@ static void add_jsonl(gptc_ctx *ctx, doc_list *l, const char *path) {
     char *data;
     size_t size;
     if (gptc_file_read(ctx, path, &data, &size)) cli_die("prepare", ctx, NULL);
-    long line = 0;
-    for (char *p = data; p < data + size;) {
-        char *nl = memchr(p, '\n', (size_t)(data + size - p));
-        size_t len = nl ? (size_t)(nl - p) : (size_t)(data + size - p);
-        line++;
-        char *q = p;
-        p += len + (nl ? 1 : 0);
-        size_t k = 0;
-        while (k < len && (q[k] == ' ' || q[k] == '\t' || q[k] == '\r')) k++;
-        if (k == len) continue;
+    gptc_lines it = gptc_lines_of(data, size);
+    const char *q;
+    size_t len;
+    while (gptc_lines_next(&it, &q, &len)) {
+        long line = (long)it.line;
         json_error_t je;
         json_t *j = json_loadb(q, len, 0, &je);
         json_t *t = j ? json_object_get(j, "text") : NULL;

@@ -1,6 +1,7 @@
 /* dataset.c: text tables for fine-tuning: CSV (RFC 4180 quoting), TSV (tabs, no quoting)
  * and JSONL rows of text + label, and the label maps built from them. Every error names
  * the file and line; malformed rows are skipped only when asked. */
+#include "../io/lines.h"
 #include "tasks.h"
 #include "../io/file.h"
 #include <ctype.h>
@@ -88,18 +89,14 @@ static int all_space(const char *s) {
 static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data, size_t size, const gptc_table_opts *o,
                               gptc_rows *out, size_t *cap) {
     const char *tk = o->text_col ? o->text_col : "text", *lk = o->label_col ? o->label_col : "label";
-    size_t line = 0;
-    for (size_t p = 0; p < size;) {
-        const char *s = data + p, *nl = memchr(s, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - s) : size - p;
-        p += len + 1;
-        line++;
+    gptc_lines it = gptc_lines_of(data, size);
+    const char *s;
+    size_t len;
+    while (gptc_lines_next(&it, &s, &len)) {
+        size_t line = it.line;
         json_t *j = NULL;
         char *text = NULL, *label = NULL;
         {
-            size_t k = 0;
-            while (k < len && isspace((unsigned char)s[k])) k++;
-            if (k == len) continue; /* blank line */
             json_error_t err;
             j = json_loadb(s, len, 0, &err);
             if (!j) BAD_ROW("%s:%zu: malformed JSON: %s (column %d)", path, line, err.text, err.column);

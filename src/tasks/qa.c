@@ -2,6 +2,7 @@
  * offsets checked against the answer text), windows over long contexts (question, a
  * separator, then a context window; windows overlap by a stride, as run_qa.py), and the
  * best-span search over the start/end logits of an example's windows. */
+#include "../io/lines.h"
 #include "tasks.h"
 #include "../io/file.h"
 #include <jansson.h>
@@ -173,15 +174,11 @@ gptc_status gptc_qa_read(gptc_ctx *ctx, const char *path, int need_answers, int 
             }
         }
     } else {
-        size_t line = 0;
-        for (size_t p = 0; p < size;) {
-            const char *ln = data + p, *nl = memchr(ln, '\n', size - p);
-            size_t len = nl ? (size_t)(nl - ln) : size - p;
-            p += len + 1;
-            line++;
-            size_t b = 0;
-            while (b < len && (ln[b] == ' ' || ln[b] == '\t' || ln[b] == '\r')) b++;
-            if (b == len) continue;
+        gptc_lines it = gptc_lines_of(data, size);
+        const char *ln;
+        size_t len;
+        while (gptc_lines_next(&it, &ln, &len)) {
+            size_t line = it.line;
             json_t *j = json_loadb(ln, len, 0, &err);
             gptc_qa_example e;
             memset(&e, 0, sizeof e);

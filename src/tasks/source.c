@@ -2,6 +2,7 @@
  * loss on assistant tokens) and the trainer's data source over it: shuffled epochs that
  * depend only on (seed, position) so a resumed run sees the same batches, padded rows,
  * and the validation metric (accuracy, F1) computed from the classifier's logits. */
+#include "../io/lines.h"
 #include "tasks.h"
 #include "../io/file.h"
 #include "../model/model.h"
@@ -106,17 +107,13 @@ gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_token
     gptc_chat_tokens ct;
     gptc_chat_tokens_resolve(tok, vocab_size, &ct);
     builder bd = {0, 0};
-    size_t line = 0;
     int32_t *tg = NULL;
     size_t tg_cap = 0;
-    for (size_t p = 0; p < size && !s;) {
-        const char *ln = data + p, *nl = memchr(ln, '\n', size - p);
-        size_t len = nl ? (size_t)(nl - ln) : size - p;
-        p += len + 1;
-        line++;
-        size_t k = 0;
-        while (k < len && (ln[k] == ' ' || ln[k] == '\t' || ln[k] == '\r')) k++;
-        if (k == len) continue;
+    gptc_lines it = gptc_lines_of(data, size);
+    const char *ln;
+    size_t len;
+    while (!s && gptc_lines_next(&it, &ln, &len)) {
+        size_t line = it.line;
         json_error_t err;
         json_t *j = json_loadb(ln, len, 0, &err), *msgs = j ? json_object_get(j, "messages") : NULL;
         char why[300] = "";
