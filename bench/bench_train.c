@@ -69,8 +69,13 @@ int main(int argc, char **argv) {
     cfg.embd_pdrop = cfg.attn_pdrop = cfg.resid_pdrop = 0; /* as torch_train.py: no dropout */
     gptc_model *m = NULL;
     if (gptc_model_new(ctx, &cfg, 1337, &m) != GPTC_OK) die("gptc_model_new", ctx);
-    if (gptc_model_prepare(ctx, m, B, T, 1) != GPTC_OK) die("gptc_model_prepare", ctx);
-    gptc_model_set_training(m, 1, 42);
+    gptc_workspace *ws = NULL;
+    gptc_grads *g = NULL;
+    gptc_adamw *opt = NULL;
+    if (gptc_workspace_new(ctx, m, B, T, 1, &ws) != GPTC_OK || gptc_grads_new(ctx, m, &g) != GPTC_OK ||
+        gptc_adamw_new(ctx, m, &opt) != GPTC_OK)
+        die("workspace", ctx);
+    gptc_workspace_set_training(ws, 1, 42);
 
     size_t n = (size_t)B * T;
     int32_t *tok = malloc(n * sizeof *tok), *tgt = malloc(n * sizeof *tgt);
@@ -89,11 +94,11 @@ int main(int argc, char **argv) {
     float loss = 0;
     for (int it = 0; it < warmup + steps; it++) {
         double t0 = now_s();
-        gptc_model_zero_grad(m);
-        if (gptc_model_forward(ctx, m, tok, tgt, B, T, &loss) != GPTC_OK) die("forward", ctx);
-        if (gptc_model_backward(ctx, m, 1.0f) != GPTC_OK) die("backward", ctx);
-        gptc_model_clip_grad(m, 1.0f);
-        if (gptc_model_adamw_step(ctx, m, &hp, it + 1) != GPTC_OK) die("adamw", ctx);
+        gptc_grads_zero(g);
+        if (gptc_forward(ctx, ws, tok, tgt, B, T, &loss) != GPTC_OK) die("forward", ctx);
+        if (gptc_backward(ctx, ws, g, 1.0f) != GPTC_OK) die("backward", ctx);
+        gptc_grads_clip(ctx, g, 1.0f);
+        if (gptc_adamw_step(ctx, opt, m, g, &hp, it + 1) != GPTC_OK) die("adamw", ctx);
         double dt = now_s() - t0;
         if (it >= warmup) {
             t_total += dt;
@@ -119,6 +124,9 @@ int main(int argc, char **argv) {
            ru.ru_maxrss / 1024.0);
     free(tok);
     free(tgt);
+    gptc_workspace_free(ws);
+    gptc_grads_free(g);
+    gptc_adamw_free(opt);
     gptc_model_free(m);
     gptc_ctx_free(ctx);
     return 0;

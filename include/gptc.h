@@ -39,6 +39,9 @@ typedef struct gptc_ctx gptc_ctx;
 typedef struct gptc_ctx_params {
     int n_threads;      /* 0: all cores the process may use */
     int quiet_backend;  /* reserved, 0 */
+    /* 1: run every op on the scalar reference kernels (double accumulation, one
+     * thread, slow): the oracle that tests hold the fast kernels against. */
+    int reference_kernels;
 } gptc_ctx_params;
 
 gptc_ctx_params gptc_ctx_default_params(void);
@@ -142,8 +145,13 @@ gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out
 gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *cfg);
 
 /* ---------------------------------------------------------------- model
- * A model owns its parameters (one buffer), and, once training is enabled, gradients,
- * AdamW moments and an activation arena sized for (max_batch, max_seq). */
+ * A model is weights and config only. Once built (new or load, then optionally
+ * set_head and a LoRA adapter) it is read-only for inference and may be shared: several
+ * threads can run workspaces and sessions on one model at the same time. Training
+ * writes the weights through a gptc_adamw step; the caller then must not run inference
+ * on the same model concurrently. Per-call state lives elsewhere: activations in a
+ * gptc_workspace, KV caches in a gptc_session, gradients in gptc_grads, optimizer
+ * moments in gptc_adamw. */
 typedef struct gptc_model gptc_model;
 
 /* A new model with GPT-2's initialization: normal(0, 0.02) weights, residual output
@@ -151,13 +159,27 @@ typedef struct gptc_model gptc_model;
  * layer-norm weights 1. Deterministic for a seed. */
 gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out);
 /* Loads config.json + model.safetensors from a Hugging Face-layout directory
- * (F32/F16/BF16 tensors; names with or without "transformer."; lm_head optional). */
+ * (F32/F16/BF16 tensors; names with or without "transformer."; lm_head optional),
+ * converting every tensor to F32 (trainable). */
 gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out);
+typedef struct gptc_load_params {
+    /* GPTC_F32 (default): convert to F32. GPTC_BF16 / GPTC_F16: keep the matrices of
+     * the blocks and the head in that type as stored (a file of another type is
+     * converted to it), so inference reads half the memory; norms, biases and
+     * embeddings stay F32. Such a model can run inference only (not train). */
+    gptc_dtype weight_dtype;
+} gptc_load_params;
+gptc_load_params gptc_load_default_params(void);
+gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load_params *p, gptc_model **out);
+/* The type the block matrices are kept in (GPTC_F32 unless loaded otherwise). */
+gptc_dtype gptc_model_weight_dtype(const gptc_model *m);
 /* Writes config.json and model.safetensors (F32, or BF16 when dtype is GPTC_BF16) into
  * dir (created if missing), each atomically. */
 gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype);
 void gptc_model_free(gptc_model *m);
 const gptc_config *gptc_model_config(const gptc_model *m);
+/* Number of parameters (floats of the parameter buffer, adapters included). */
+size_t gptc_model_n_params(const gptc_model *m);
 
 /* Parameter counts by kind. */
 typedef struct gptc_param_counts {
@@ -172,46 +194,74 @@ gptc_param_counts gptc_model_param_counts(const gptc_config *cfg);
 /* Bytes of activations kept for backward at batch B x T (training), floats * 4. */
 size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T);
 
-/* Forward pass over tokens (B, T), row-major. When targets is non-NULL, returns the
- * loss in *loss (else *loss is not touched). Logits stay inside the model:
- * gptc_model_logits(). What targets and logits are depends on the head:
+/* ---------------------------------------------------------------- workspace
+ * The activations of forward (and backward) passes over one model for up to max_B x
+ * max_T tokens, allocated once. One workspace per thread of use; the model is only
+ * read. With training = 1 it keeps what backward needs. */
+typedef struct gptc_workspace gptc_workspace;
+gptc_status gptc_workspace_new(gptc_ctx *ctx, const gptc_model *m, int max_B, int max_T, int training,
+                               gptc_workspace **out);
+void gptc_workspace_free(gptc_workspace *ws); /* NULL is a no-op */
+size_t gptc_workspace_bytes(const gptc_workspace *ws);
+/* Dropout on (with its seed) or off. Each forward in training mode draws a new dropout
+ * stream: call counts from 0 and can be read and set for exact resume. */
+void gptc_workspace_set_training(gptc_workspace *ws, int training, uint64_t dropout_seed);
+uint64_t gptc_workspace_dropout_calls(const gptc_workspace *ws);
+void gptc_workspace_set_dropout_calls(gptc_workspace *ws, uint64_t calls);
+/* Class weights for the CLASSIFY loss (num_labels floats, copied), NULL for none. */
+gptc_status gptc_workspace_set_class_weights(gptc_ctx *ctx, gptc_workspace *ws, const float *w);
+const float *gptc_workspace_class_weights(const gptc_workspace *ws); /* NULL when none */
+
+/* Forward pass over tokens (B, T), row-major, B <= max_B, T <= max_T. When targets is
+ * non-NULL, returns the loss in *loss (else *loss is not touched). What targets and
+ * logits are depends on the head:
  *   LM:       targets (B, T) next-token ids, -100 ignored; mean cross-entropy over the
  *             rest; logits (B, T, V).
  *   CLASSIFY: targets (B) labels, -100 ignored; mean cross-entropy (weighted by the class
  *             weights when set: sum w_y l / sum w_y, as torch); logits (B, num_labels).
  *   QA:       targets (B, 2) start and end positions, clamped to [0, T] where T is
  *             ignored, (CE(start) + CE(end)) / 2 as GPT2ForQuestionAnswering;
- *             logits (B, T, 2) (start, end).
- * T may be at most n_positions; B*T at most the size the model was prepared for
- * (gptc_model_prepare), which happens on first use and is the only allocation. */
-gptc_status gptc_model_forward(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens,
-                               const int32_t *targets, int B, int T, float *loss);
-/* Class weights for the CLASSIFY loss (num_labels floats, copied), NULL for none. */
-gptc_status gptc_model_set_class_weights(gptc_ctx *ctx, gptc_model *m, const float *w);
-/* Pointer to the logits of the last forward (shape by head, see above). Valid until the next forward or
- * backward (backward reuses the buffer for their gradient; then this returns NULL). */
-const float *gptc_model_logits(const gptc_model *m);
-/* Allocates the activation arena for up to B x T (and gradients when training). */
-gptc_status gptc_model_prepare(gptc_ctx *ctx, gptc_model *m, int B, int T, int training);
+ *             logits (B, T, 2) (start, end). */
+gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *targets, int B,
+                         int T, float *loss);
+/* The logits of the last forward (shape by head, see above). Valid until the next
+ * forward or backward (backward reuses the buffer for their gradient; then NULL). */
+const float *gptc_workspace_logits(const gptc_workspace *ws);
 
-/* Training mode turns dropout on (with the given seed stream) and off. */
-void gptc_model_set_training(gptc_model *m, int training, uint64_t dropout_seed);
-/* Zeroes the gradient buffer. */
-void gptc_model_zero_grad(gptc_model *m);
-/* Backward pass of the last forward with targets: adds d(loss * loss_scale)/d(params)
- * into the gradients (call several times for accumulation, with loss_scale = 1/steps). */
-gptc_status gptc_model_backward(gptc_ctx *ctx, gptc_model *m, float loss_scale);
+/* ---------------------------------------------------------------- gradients
+ * A gradient buffer shaped like a model's parameters (frozen tensors get none). */
+typedef struct gptc_grads gptc_grads;
+gptc_status gptc_grads_new(gptc_ctx *ctx, const gptc_model *m, gptc_grads **out); /* zeroed */
+void gptc_grads_free(gptc_grads *g);
+void gptc_grads_zero(gptc_grads *g);
 /* Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales
  * the gradients by max_norm / (norm + 1e-6) as torch.nn.utils.clip_grad_norm_. */
-float gptc_model_clip_grad(gptc_model *m, float max_norm);
+float gptc_grads_clip(gptc_ctx *ctx, gptc_grads *g, float max_norm);
+/* The gradient of tensor i (gptc_model_tensor numbering), NULL when it is frozen. */
+float *gptc_grads_tensor(const gptc_grads *g, size_t i);
+/* The whole buffer (n floats, tensors at their parameter offsets): for all-reduce. */
+float *gptc_grads_data(gptc_grads *g, size_t *n);
 
-/* AdamW (torch.optim.AdamW semantics): decoupled weight decay applied to 2-D tensors
- * only; biases, layer-norm parameters are not decayed. t counts steps from 1. */
+/* Backward pass of the workspace's last forward with targets: adds
+ * d(loss * loss_scale)/d(params) into g (call several times for accumulation, with
+ * loss_scale = 1/steps). The workspace must have been made with training = 1. */
+gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, float loss_scale);
+
+/* ---------------------------------------------------------------- AdamW
+ * torch.optim.AdamW semantics: decoupled weight decay applied to 2-D tensors only;
+ * biases, layer-norm parameters are not decayed. The optimizer owns its moments; a step
+ * updates the trainable tensors of the model it was made for. t counts steps from 1. */
 typedef struct gptc_adamw_params {
     float lr, beta1, beta2, eps, weight_decay;
 } gptc_adamw_params;
 gptc_adamw_params gptc_adamw_default_params(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 */
-gptc_status gptc_model_adamw_step(gptc_ctx *ctx, gptc_model *m, const gptc_adamw_params *p, int t);
+typedef struct gptc_adamw gptc_adamw;
+gptc_status gptc_adamw_new(gptc_ctx *ctx, const gptc_model *m, gptc_adamw **out); /* zero moments */
+void gptc_adamw_free(gptc_adamw *o);
+gptc_status gptc_adamw_step(gptc_ctx *ctx, gptc_adamw *o, gptc_model *m, const gptc_grads *g,
+                            const gptc_adamw_params *p, int t);
+/* The moments of tensor i (exp_avg, exp_avg_sq), writable (checkpoints restore them). */
+void gptc_adamw_tensor(const gptc_adamw *o, size_t i, float **m, float **v);
 
 /* Replaces the model's head: GPTC_HEAD_CLASSIFY with num_labels labels (names, or NULL
  * for LABEL_0...), GPTC_HEAD_QA, or GPTC_HEAD_LM. The body is kept; a new head is
@@ -243,28 +293,34 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir);
 gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m);
 int gptc_model_has_lora(const gptc_model *m);
 
-/* Named access to parameters, gradients and AdamW moments, in Hugging Face names
- * without prefix ("wte.weight", "h.0.attn.c_attn.weight", ...). i in [0, n_tensors). */
+/* Named access to parameters, in Hugging Face names without prefix ("wte.weight",
+ * "h.0.attn.c_attn.weight", ...). i in [0, n_tensors). data is NULL for a tensor
+ * kept in a low-precision type (gptc_load_params). */
 typedef struct gptc_tensor_info {
     const char *name;
     int ndim;
     int64_t shape[4];
     size_t numel;
-    float *data;  /* parameter values */
-    float *grad;  /* gradient, NULL before training is prepared */
-    float *m, *v; /* AdamW moments, NULL before the first step */
+    float *data;  /* parameter values (F32) */
+    int trainable; /* 0: frozen (a LoRA adapter freezes the base) */
 } gptc_tensor_info;
 size_t gptc_model_n_tensors(const gptc_model *m);
 gptc_status gptc_model_tensor(const gptc_model *m, size_t i, gptc_tensor_info *out);
 
 /* Attention probabilities of one layer for one sequence of T tokens (no dropout):
- * out receives (n_head, T, T), row i = the weights of query i over keys 0..T-1. */
-gptc_status gptc_model_attention(gptc_ctx *ctx, gptc_model *m, const int32_t *tokens, int T, int layer, float *out);
+ * out receives (n_head, T, T), row i = the weights of query i over keys 0..T-1.
+ * Makes its own workspace for the call. */
+gptc_status gptc_model_attention(gptc_ctx *ctx, const gptc_model *m, const int32_t *tokens, int T, int layer, float *out);
 
 /* ---------------------------------------------------------------- inference session
  * A KV cache for n_seq sequences of up to max_len tokens each over one model. Appending
- * a token costs one position (the prefix is never recomputed). The model must outlive
- * the session; a session is not thread-safe. */
+ * a token costs one position (the prefix is never recomputed); the tokens go through
+ * the same forward as training and evaluation, with the cache as the attention's keys
+ * and values, so adapters and heads apply alike. The logits of a position are the
+ * head's for that position: V floats for an LM, num_labels for a classifier (the
+ * label distribution if the sequence ended there), 2 for QA (start, end); see
+ * gptc_session_width. The model must outlive the session and may be shared by many
+ * sessions (each its own thread); a session is not thread-safe. */
 typedef struct gptc_session gptc_session;
 
 /* max_len <= n_positions (0: n_positions). Allocates everything up front. */
@@ -274,14 +330,16 @@ void gptc_session_free(gptc_session *s);
 void gptc_session_reset(gptc_session *s, int seq);
 /* Tokens held by sequence seq. */
 int gptc_session_len(const gptc_session *s, int seq);
+/* Logits per position (V, num_labels or 2). */
+int gptc_session_width(const gptc_session *s);
 /* Makes sequence dst a copy of src (beam search, several samples of one prompt). */
 gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src);
-/* Appends n tokens to sequence seq and writes the logits (V floats) of the last one into
- * logits (may be NULL). Fails with GPTC_ERANGE when the sequence would exceed max_len. */
+/* Appends n tokens to sequence seq and writes the logits (width floats) of the last one
+ * into logits (may be NULL). Fails with GPTC_ERANGE when the sequence would exceed max_len. */
 gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
                                  float *logits);
 /* One decoding step for n sequences at once: tokens[i] is appended to seqs[i] (distinct
- * sequences); logits receives (n, V). */
+ * sequences); logits receives (n, width). */
 gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
                               float *logits);
 /* Bytes the session holds (KV cache + scratch). */

@@ -207,6 +207,27 @@ else
     fail "chat-tuned model answers in gptc chat and ends its turn" "$(head -c 300 "$T/chat.out")"
 fi
 
+# a chat LoRA: `gptc generate` runs the adapter (the session shares the model's one
+# forward), so greedy tokens with the adapter attached equal those of the merged model
+# and differ from the base model's
+$G finetune --task chat --model "$BASE" --train "$T/chat2.jsonl" --out "$T/sftl" --max-steps 30 --lr 3e-3 \
+    --batch-size 16 --lora --lora-r 4 --lora-target-modules c_attn,c_proj,c_fc >"$T/sftl.log" 2>&1
+$G merge-lora --model "$T/sftl/model" --out "$T/sftl_merged" >/dev/null 2>&1
+GEN="--prompt What_is_3_plus_4? --max-new-tokens 24 --eos-token-id -1 --json"
+$G generate --model "$T/sftl/model" $GEN >"$T/ga.json" 2>"$T/ga.err"
+$G generate --model "$T/sftl_merged" $GEN >"$T/gm.json" 2>>"$T/ga.err"
+$G generate --model "$BASE" $GEN >"$T/gb.json" 2>>"$T/ga.err"
+if $P - "$T/ga.json" "$T/gm.json" "$T/gb.json" <<'EOF'; then pass "generate with a LoRA adapter == merged model, != base"; else fail "generate with a LoRA adapter == merged model, != base" "$(head -c 300 "$T/ga.err")"; fi
+import json, sys
+a, m, b = (json.load(open(p)) for p in sys.argv[1:4])
+def toks(x):
+    return x["sequences"][0]["token_ids"]
+ta, tm, tb = toks(a), toks(m), toks(b)
+print("adapter", ta[:12], "merged", tm[:12], "base", tb[:12])
+assert ta == tm and len(ta) == 24, "adapter and merged differ"
+assert ta != tb, "the adapter changed nothing"
+EOF
+
 # ---------------------------------------------------------------- 3. broken inputs (ASan build when present)
 E=$G; [ -x "$GPTC_ASAN" ] && E=$GPTC_ASAN
 printf 'text,label\ngood,1\nbad,0\n' >"$T/ok.csv"

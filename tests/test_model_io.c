@@ -278,7 +278,7 @@ static void test_model_errors(void) {
         e[i].shape[1] = m->tensors[i].shape[1];
         e[i].data = m->params + m->tensors[i].offset;
     }
-    size_t qkv = gptc_layer_tensor(m, 1, GPTC_T_QKV_W);
+    size_t qkv = (size_t)m->layers[1].qkv_w;
     struct { const char *name, *needle1, *needle2; } cases[] = {
         {"model_missing_tensor", "'h.1.attn.c_attn.weight'", "missing"},
         {"model_wrong_shape", "'h.1.attn.c_attn.weight'", "[36, 108]"},

@@ -178,15 +178,18 @@ static void test_generate(void) {
     int32_t seq[13 + 50];
     memcpy(seq, prompt, sizeof prompt);
     int same = r->seqs[0].n_tokens == 50, where = -1;
+    gptc_workspace *ws = NULL;
+    gptc_workspace_new(ctx, m, 1, 13 + 50, 0, &ws);
     for (int t = 0; t < 50 && same; t++) {
-        gptc_model_forward(ctx, m, seq, NULL, 1, 13 + t, NULL);
-        const float *lg = gptc_model_logits(m) + (size_t)(12 + t) * cfg.vocab_size;
+        gptc_forward(ctx, ws, seq, NULL, 1, 13 + t, NULL);
+        const float *lg = gptc_workspace_logits(ws) + (size_t)(12 + t) * cfg.vocab_size;
         int best = 0;
         for (int v = 1; v < cfg.vocab_size; v++)
             if (lg[v] > lg[best]) best = v;
         if (best != r->seqs[0].tokens[t]) { same = 0; where = t; }
         seq[13 + t] = best;
     }
+    gptc_workspace_free(ws);
     CHECK("greedy with KV cache == argmax of full recomputation (50 tokens)", same, "differs at token %d", where);
     CHECK("finish length", r->seqs[0].finish_reason == GPTC_FINISH_LENGTH, "%d", r->seqs[0].finish_reason);
     gptc_gen_result_free(r);

@@ -18,8 +18,11 @@ int main(void) {
     for (int i = 0; i < T; i++) { st = st * 6364136223846793005ull + 1442695040888963407ull; tok[i] = (int32_t)((st >> 33) % 203); }
     int V = cfg.vocab_size;
     float *full = malloc(sizeof(float) * T * V), *got = malloc(sizeof(float) * V * 3);
-    CHECK("full forward", gptc_model_forward(ctx, m, tok, NULL, 1, T, NULL) == GPTC_OK, "%s", gptc_errmsg(ctx));
-    memcpy(full, gptc_model_logits(m), sizeof(float) * T * V);
+    gptc_workspace *ws = NULL;
+    CHECK("workspace", gptc_workspace_new(ctx, m, 1, T, 0, &ws) == GPTC_OK, "%s", gptc_errmsg(ctx));
+    CHECK("full forward", gptc_forward(ctx, ws, tok, NULL, 1, T, NULL) == GPTC_OK, "%s", gptc_errmsg(ctx));
+    memcpy(full, gptc_workspace_logits(ws), sizeof(float) * T * V);
+    gptc_workspace_free(ws);
 
     gptc_session *s;
     CHECK("session new", gptc_session_new(ctx, m, 3, 0, &s) == GPTC_OK, "%s", gptc_errmsg(ctx));

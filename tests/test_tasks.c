@@ -223,8 +223,11 @@ static void test_lora(gptc_ctx *ctx) {
     for (int i = 0; i < B * T; i++) tok[i] = (int32_t)(gptc_splitmix64(&st) % 52);
     tok[T - 1] = tok[T - 2] = 52; /* padding */
     float l0[9], l1[9], l2[9];
-    s = gptc_model_forward(ctx, m, tok, NULL, B, T, NULL);
-    memcpy(l0, gptc_model_logits(m), sizeof l0);
+    gptc_workspace *ws = NULL;
+    s = gptc_workspace_new(ctx, m, B, T, 0, &ws);
+    s = s ? s : gptc_forward(ctx, ws, tok, NULL, B, T, NULL);
+    memcpy(l0, gptc_workspace_logits(ws), sizeof l0);
+    gptc_workspace_free(ws);
     snprintf(tmpdir + strlen(tmpdir), 64, "/lora");
     s = s ? s : gptc_model_save(ctx, m, tmpdir, GPTC_F32);
     s = s ? s : gptc_model_lora_save(ctx, m, tmpdir);
@@ -233,12 +236,17 @@ static void test_lora(gptc_ctx *ctx) {
     s = s ? s : gptc_model_load(ctx, tmpdir, &m2);
     CHECK("adapter loads with the model", !s && gptc_model_has_lora(m2), "%s", gptc_errmsg(ctx));
     if (!s) {
-        gptc_model_forward(ctx, m2, tok, NULL, B, T, NULL);
-        memcpy(l1, gptc_model_logits(m2), sizeof l1);
+        gptc_workspace *w2 = NULL;
+        gptc_workspace_new(ctx, m2, B, T, 0, &w2);
+        gptc_forward(ctx, w2, tok, NULL, B, T, NULL);
+        memcpy(l1, gptc_workspace_logits(w2), sizeof l1);
+        gptc_workspace_free(w2);
         CHECK("adapter round trip", test_relerr(l1, l0, 9) < 1e-6, "rel err %g", test_relerr(l1, l0, 9));
         s = gptc_model_lora_merge(ctx, m2);
-        gptc_model_forward(ctx, m2, tok, NULL, B, T, NULL);
-        memcpy(l2, gptc_model_logits(m2), sizeof l2);
+        gptc_workspace_new(ctx, m2, B, T, 0, &w2);
+        gptc_forward(ctx, w2, tok, NULL, B, T, NULL);
+        memcpy(l2, gptc_workspace_logits(w2), sizeof l2);
+        gptc_workspace_free(w2);
         double e = test_relerr(l2, l0, 9), d = test_relerr(l0, l0 + 0, 9);
         CHECK("merged = unmerged", !s && !gptc_model_has_lora(m2) && e < 1e-5 && d == 0, "rel err %g (%s)", e, gptc_errmsg(ctx));
         gptc_model_free(m2);
@@ -263,19 +271,21 @@ static int ref_driver(const char *dir, const char *out) {
     for (int i = 0; i < nt; i++) if (fscanf(f, "%d", &tg[i]) != 1) return 1;
     for (int i = 0; i < nw; i++) if (fscanf(f, "%f", &w[i]) != 1) return 1;
     fclose(f);
-    if (nw && gptc_model_set_class_weights(ctx, m, w)) { fprintf(stderr, "%s\n", gptc_errmsg(ctx)); return 1; }
+    gptc_workspace *ws = NULL;
+    gptc_grads *g = NULL;
+    if (gptc_workspace_new(ctx, m, B, T, 1, &ws) || gptc_grads_new(ctx, m, &g)) { fprintf(stderr, "%s\n", gptc_errmsg(ctx)); return 1; }
+    if (nw && gptc_workspace_set_class_weights(ctx, ws, w)) { fprintf(stderr, "%s\n", gptc_errmsg(ctx)); return 1; }
     float loss = 0;
     /* LoRA dropout > 0 cannot follow torch's RNG: then the model runs in eval mode */
-    gptc_model_set_training(m, m->lora_dropout == 0, 3);
-    if (gptc_model_prepare(ctx, m, B, T, 1) || gptc_model_forward(ctx, m, tok, tg, B, T, &loss)) {
+    gptc_workspace_set_training(ws, m->lora_dropout == 0, 3);
+    if (gptc_forward(ctx, ws, tok, tg, B, T, &loss)) {
         fprintf(stderr, "%s\n", gptc_errmsg(ctx));
         return 1;
     }
-    size_t nl = gptc_head_logits_floats(&m->cfg, B, T);
+    size_t nl = m->head->logits_floats(&m->cfg, B, T);
     float *logits = malloc(nl * sizeof(float));
-    memcpy(logits, gptc_model_logits(m), nl * sizeof(float));
-    gptc_model_zero_grad(m);
-    if (gptc_model_backward(ctx, m, 1.0f)) { fprintf(stderr, "%s\n", gptc_errmsg(ctx)); return 1; }
+    memcpy(logits, gptc_workspace_logits(ws), nl * sizeof(float));
+    if (gptc_backward(ctx, ws, g, 1.0f)) { fprintf(stderr, "%s\n", gptc_errmsg(ctx)); return 1; }
     gptc_st_entry *e = calloc(m->n_tensors + 2, sizeof *e);
     char (*names)[80] = calloc(m->n_tensors, 80);
     size_t n = 0;
@@ -289,11 +299,13 @@ static int ref_driver(const char *dir, const char *out) {
         e[n].ndim = t->ndim;
         e[n].shape[0] = t->shape[0];
         e[n].shape[1] = t->shape[1];
-        e[n++].data = m->grads + t->offset;
+        e[n++].data = gptc_grads_tensor(g, i);
     }
     int rc = gptc_st_write(ctx, out, e, n, GPTC_F32, NULL) != GPTC_OK;
     if (rc) fprintf(stderr, "%s\n", gptc_errmsg(ctx));
     free(e); free(names); free(logits); free(tok); free(tg);
+    gptc_workspace_free(ws);
+    gptc_grads_free(g);
     gptc_model_free(m);
     gptc_ctx_free(ctx);
     return rc;

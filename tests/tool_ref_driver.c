@@ -62,8 +62,8 @@ static void write_st(const char *dir, const char *file, const entry *e, size_t n
     free(hdr);
 }
 
-/* One entry per model tensor, from gptc_model_tensor: which = 0 data, 1 grad. */
-static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, int which, size_t extra, size_t *n) {
+/* One entry per model tensor, from gptc_model_tensor: the data, or with g the gradient. */
+static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, const gptc_grads *g, size_t extra, size_t *n) {
     size_t nt = gptc_model_n_tensors(m);
     entry *e = calloc(nt + extra, sizeof *e);
     if (!e) die("out of memory", NULL);
@@ -73,8 +73,8 @@ static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, int which, size_t ext
         snprintf(e[i].name, sizeof e[i].name, "%s", ti.name);
         e[i].ndim = ti.ndim;
         for (int d = 0; d < ti.ndim && d < 4; d++) e[i].shape[d] = ti.shape[d];
-        e[i].data = which ? ti.grad : ti.data;
-        if (!e[i].data) die(which ? "a tensor has no gradient buffer" : "a tensor has no data", NULL);
+        e[i].data = g ? gptc_grads_tensor(g, i) : ti.data;
+        if (!e[i].data) die(g ? "a tensor has no gradient buffer" : "a tensor has no data", NULL);
     }
     *n = nt;
     return e;
@@ -126,23 +126,26 @@ int main(int argc, char **argv) {
     if (!ctx) die("out of memory", NULL);
     gptc_model *m = NULL;
     if (gptc_model_load(ctx, model_dir, &m) != GPTC_OK) die("gptc_model_load", ctx);
-    if (gptc_model_prepare(ctx, m, B, T, 1) != GPTC_OK) die("gptc_model_prepare", ctx);
-    gptc_model_set_training(m, 1, 1234); /* dropout probabilities are 0 in the config */
+    gptc_workspace *ws = NULL;
+    gptc_grads *g = NULL;
+    gptc_adamw *opt = NULL;
+    if (gptc_workspace_new(ctx, m, B, T, 1, &ws) != GPTC_OK) die("gptc_workspace_new", ctx);
+    if (gptc_grads_new(ctx, m, &g) != GPTC_OK || gptc_adamw_new(ctx, m, &opt) != GPTC_OK) die("gptc_grads_new", ctx);
+    gptc_workspace_set_training(ws, 1, 1234); /* dropout probabilities are 0 in the config */
     const gptc_config *cfg = gptc_model_config(m);
     size_t n;
 
-    entry *e = tensor_entries(ctx, m, 0, 0, &n);
+    entry *e = tensor_entries(ctx, m, NULL, 0, &n);
     write_st(out, "params0.safetensors", e, n);
     free(e);
 
     /* forward + backward on batch 0 */
     float loss = -1;
-    gptc_model_zero_grad(m);
-    if (gptc_model_forward(ctx, m, tok, tok + per, B, T, &loss) != GPTC_OK) die("gptc_model_forward", ctx);
-    entry fe[2] = {{"logits", 3, {B, T, cfg->vocab_size, 0}, gptc_model_logits(m)}, {"loss", 1, {1, 0, 0, 0}, &loss}};
+    if (gptc_forward(ctx, ws, tok, tok + per, B, T, &loss) != GPTC_OK) die("gptc_forward", ctx);
+    entry fe[2] = {{"logits", 3, {B, T, cfg->vocab_size, 0}, gptc_workspace_logits(ws)}, {"loss", 1, {1, 0, 0, 0}, &loss}};
     write_st(out, "forward.safetensors", fe, 2);
-    if (gptc_model_backward(ctx, m, 1.0f) != GPTC_OK) die("gptc_model_backward", ctx);
-    e = tensor_entries(ctx, m, 1, 0, &n);
+    if (gptc_backward(ctx, ws, g, 1.0f) != GPTC_OK) die("gptc_backward", ctx);
+    e = tensor_entries(ctx, m, g, 0, &n);
     write_st(out, "grads.safetensors", e, n);
     free(e);
 
@@ -150,18 +153,18 @@ int main(int argc, char **argv) {
     float *losses = malloc(sizeof(float) * 2 * (size_t)steps), *norms = malloc(sizeof(float) * (size_t)steps);
     if (!losses || !norms) die("out of memory", NULL);
     for (int t = 1; t <= steps; t++) {
-        gptc_model_zero_grad(m);
+        gptc_grads_zero(g);
         for (int mb = 0; mb < 2; mb++) {
             const int32_t *bt = tok + (size_t)(2 * t - 1 + mb) * 2 * per;
-            if (gptc_model_forward(ctx, m, bt, bt + per, B, T, &losses[2 * (t - 1) + mb]) != GPTC_OK)
-                die("gptc_model_forward", ctx);
-            if (gptc_model_backward(ctx, m, 0.5f) != GPTC_OK) die("gptc_model_backward", ctx);
+            if (gptc_forward(ctx, ws, bt, bt + per, B, T, &losses[2 * (t - 1) + mb]) != GPTC_OK)
+                die("gptc_forward", ctx);
+            if (gptc_backward(ctx, ws, g, 0.5f) != GPTC_OK) die("gptc_backward", ctx);
         }
-        norms[t - 1] = gptc_model_clip_grad(m, (float)clip);
+        norms[t - 1] = gptc_grads_clip(ctx, g, (float)clip);
         hp.lr = (float)(lr * (steps - t + 1) / steps); /* = lr_at() in gpt2_torch.py */
-        if (gptc_model_adamw_step(ctx, m, &hp, t) != GPTC_OK) die("gptc_model_adamw_step", ctx);
+        if (gptc_adamw_step(ctx, opt, m, g, &hp, t) != GPTC_OK) die("gptc_adamw_step", ctx);
     }
-    e = tensor_entries(ctx, m, 0, 2, &n);
+    e = tensor_entries(ctx, m, NULL, 2, &n);
     e[n] = (entry){"losses", 1, {2 * steps, 0, 0, 0}, losses};
     e[n + 1] = (entry){"norms", 1, {steps, 0, 0, 0}, norms};
     write_st(out, "final.safetensors", e, n + 2);
@@ -169,6 +172,9 @@ int main(int argc, char **argv) {
     free(losses);
     free(norms);
     free(tok);
+    gptc_workspace_free(ws);
+    gptc_grads_free(g);
+    gptc_adamw_free(opt);
     gptc_model_free(m);
     gptc_ctx_free(ctx);
     return 0;

@@ -57,6 +57,8 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
     int B = (int)batch;
     int32_t *inp = malloc((size_t)B * T * sizeof *inp), *tgt = malloc((size_t)B * T * sizeof *tgt);
     if (!inp || !tgt) cli_die("eval", NULL, "out of memory");
+    gptc_workspace *ws;
+    if (gptc_workspace_new(ctx, m, B, T, 0, &ws)) cli_die("eval", ctx, NULL);
     double total = 0;
     size_t counted = 0;
     for (size_t w0 = 0; w0 < n_win; w0 += (size_t)B) {
@@ -73,7 +75,7 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
             }
         }
         float loss;
-        if (gptc_model_forward(ctx, m, inp, tgt, nb, T, &loss)) cli_die("eval", ctx, NULL);
+        if (gptc_forward(ctx, ws, inp, tgt, nb, T, &loss)) cli_die("eval", ctx, NULL);
         total += (double)loss * (double)valid;
         counted += valid;
         if (!json && n_win > 1 && isatty(2))
@@ -85,6 +87,7 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
     else printf("loss %.6f\nperplexity %.4f\ntokens %zu\n", loss, exp(loss), counted);
     free(inp);
     free(tgt);
+    gptc_workspace_free(ws);
 }
 
 static int eval_task(int argc, char **argv, const char *task);

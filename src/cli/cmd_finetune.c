@@ -169,7 +169,7 @@ int cmd_finetune(int argc, char **argv) {
         }
         gptc_task_model_set_pad(m, pad);
         if (class_w) {
-            float w[GPTC_MAX_LABELS];
+            static float w[GPTC_MAX_LABELS]; /* outlives the run that reads it */
             if (!strcmp(class_w, "auto")) {
                 /* scikit-learn's "balanced": n_rows / (K * rows of the class) */
                 size_t cnt[GPTC_MAX_LABELS] = {0};
@@ -177,7 +177,9 @@ int cmd_finetune(int argc, char **argv) {
                 for (int k = 0; k < labels.n; k++)
                     w[k] = cnt[k] ? (float)((double)train.n / ((double)labels.n * cnt[k])) : 0.0f;
             } else parse_weights(class_w, labels.n, w);
-            if (gptc_model_set_class_weights(ctx, m, w)) cli_die("finetune", ctx, "--class-weights");
+            for (int k = 0; k < labels.n; k++)
+                if (!(w[k] >= 0) || !isfinite(w[k])) cli_die("finetune", NULL, "--class-weights: weight %d = %g must be finite and >= 0", k, (double)w[k]);
+            o.class_weights = w;
         }
         free(lt);
         free(lvv);

@@ -40,6 +40,8 @@ gptc_status task_cli_classify(gptc_ctx *ctx, gptc_model *m, const gptc_tokenizer
     size_t *len = calloc(n, sizeof *len);
     int32_t *batch = malloc((size_t)Bmax * Tmax * sizeof *batch);
     gptc_status s = (!ids || !len || !batch) ? gptc_fail(ctx, GPTC_ENOMEM, "classify: out of memory") : GPTC_OK;
+    gptc_workspace *ws = NULL;
+    if (!s) s = gptc_workspace_new(ctx, m, Bmax, Tmax, 0, &ws);
     for (size_t i = 0; i < n && !s; i++) {
         s = gptc_tokenizer_encode(ctx, tok, texts[i], strlen(texts[i]), 0, &ids[i], &len[i]);
         if (!s && len[i] > (size_t)Tmax) len[i] = (size_t)Tmax;
@@ -53,8 +55,8 @@ gptc_status task_cli_classify(gptc_ctx *ctx, gptc_model *m, const gptc_tokenizer
             memcpy(batch + (size_t)b * T, ids[i0 + b], len[i0 + b] * sizeof *batch);
             for (int t = (int)len[i0 + b]; t < T; t++) batch[(size_t)b * T + t] = c->pad_token_id;
         }
-        if ((s = gptc_model_forward(ctx, m, batch, NULL, B, T, NULL))) break;
-        const float *lg = gptc_model_logits(m);
+        if ((s = gptc_forward(ctx, ws, batch, NULL, B, T, NULL))) break;
+        const float *lg = gptc_workspace_logits(ws);
         for (int b = 0; b < B; b++) {
             const float *z = lg + (size_t)b * K;
             float *p = probs + (i0 + (size_t)b) * K;
@@ -68,6 +70,7 @@ gptc_status task_cli_classify(gptc_ctx *ctx, gptc_model *m, const gptc_tokenizer
     free(ids);
     free(len);
     free(batch);
+    gptc_workspace_free(ws);
     return s;
 }
 
@@ -91,11 +94,13 @@ gptc_status task_cli_qa_predict(gptc_ctx *ctx, gptc_model *m, const gptc_tokeniz
     for (size_t i = 0; i < set->n; i++) answers[i] = NULL;
     const int B = 8;
     float *lg = malloc(f.n * (size_t)T * 2 * sizeof *lg);
+    gptc_workspace *ws = NULL;
     if (!lg) s = gptc_fail(ctx, GPTC_ENOMEM, "answer: out of memory");
+    else s = gptc_workspace_new(ctx, m, B, T, 0, &ws);
     for (size_t i0 = 0; i0 < f.n && !s; i0 += B) {
         int nb = (int)(f.n - i0 < (size_t)B ? f.n - i0 : (size_t)B);
-        if ((s = gptc_model_forward(ctx, m, f.ids + i0 * (size_t)T, NULL, nb, T, NULL))) break;
-        memcpy(lg + i0 * (size_t)T * 2, gptc_model_logits(m), (size_t)nb * T * 2 * sizeof *lg);
+        if ((s = gptc_forward(ctx, ws, f.ids + i0 * (size_t)T, NULL, nb, T, NULL))) break;
+        memcpy(lg + i0 * (size_t)T * 2, gptc_workspace_logits(ws), (size_t)nb * T * 2 * sizeof *lg);
     }
     for (size_t i = 0, f0 = 0; !s && i < set->n; i++) {
         size_t nf = 0;
@@ -114,6 +119,7 @@ gptc_status task_cli_qa_predict(gptc_ctx *ctx, gptc_model *m, const gptc_tokeniz
         f0 += nf;
     }
     free(lg);
+    gptc_workspace_free(ws);
     gptc_qa_features_free(&f);
     return s;
 }

@@ -17,6 +17,7 @@ struct gptc_ctx {
     int n_threads;
     long fail_alloc_after; /* tests: the Nth allocation from now fails; -1 = never */
     struct gptc_backend *backend; /* chosen on first use by gptc_backend_get() */
+    int ref_ops;           /* 1: the kernel table is the scalar reference instance */
 };
 
 #if defined(__GNUC__)

@@ -43,6 +43,7 @@ gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params) {
     if (!ctx) return NULL;
     ctx->n_threads = params && params->n_threads > 0 ? params->n_threads : default_threads();
     ctx->fail_alloc_after = -1;
+    ctx->ref_ops = params && params->reference_kernels;
     return ctx;
 }
 

@@ -4,14 +4,16 @@
  * (adapter_config.json + adapter_model.safetensors) and merging into the base. */
 #include "model.h"
 #include "../io/safetensors.h"
-#include "../kernels/kernels.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const target_names[GPTC_LORA_TARGETS] = {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"};
-static const int target_weight[GPTC_LORA_TARGETS] = {GPTC_T_QKV_W, GPTC_T_APROJ_W, GPTC_T_FC_W, GPTC_T_MPROJ_W};
+/* the weight a target adapts, by role */
+static int target_weight(const gptc_layer *y, int t) {
+    return t == GPTC_LORA_QKV ? y->qkv_w : t == GPTC_LORA_APROJ ? y->o_w : t == GPTC_LORA_FC ? y->fc_w : y->proj_w;
+}
 
 gptc_lora_params gptc_lora_default_params(void) {
     gptc_lora_params p;
@@ -45,6 +47,7 @@ static int matches(const char *list, int layer, int target) {
 gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed) {
     const gptc_config *c = &m->cfg;
     if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "the model already has a LoRA adapter");
+    if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "LoRA adapters need a model loaded as F32");
     if (p->r < 1 || p->r > 4096 || !(p->alpha > 0) || !(p->dropout >= 0 && p->dropout < 1))
         return gptc_fail(ctx, GPTC_EINVAL, "LoRA: r = %d must be in [1, 4096], alpha = %g > 0, dropout = %g in [0, 1)",
                          p->r, (double)p->alpha, (double)p->dropout);
@@ -54,63 +57,46 @@ gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_pa
     if (!n_new)
         return gptc_fail(ctx, GPTC_EINVAL, "LoRA: target modules '%s' match no layer (use c_attn, c_proj, c_fc, "
                                            "attn.c_proj or mlp.c_proj)", p->target_modules);
-    gptc_ptensor *tab = gptc_calloc(ctx, m->n_tensors + (size_t)n_new, sizeof *tab, "tensor table");
-    int *idx = gptc_alloc(ctx, (size_t)L * GPTC_LORA_TARGETS * sizeof(int), "LoRA index");
-    if (!tab || !idx) {
-        gptc_free(tab);
-        gptc_free(idx);
-        return GPTC_ENOMEM;
-    }
-    memcpy(tab, m->tensors, m->n_tensors * sizeof *tab);
-    size_t n = m->n_tensors, off = m->n_params;
-    for (size_t i = 0; i < n; i++) tab[i].trainable = tab[i].kind != GPTC_TK_BASE;
+    if (m->n_tensors + (size_t)n_new > m->cap_tensors)
+        return gptc_fail(ctx, GPTC_EINTERNAL, "LoRA: the tensor table has no room for %d adapter tensors", n_new);
+    /* sizes first, so a failed allocation leaves the model as it was */
+    size_t off = m->n_params;
+    for (int l = 0; l < L; l++)
+        for (int t = 0; t < GPTC_LORA_TARGETS; t++)
+            if (matches(p->target_modules, l, t)) {
+                const gptc_ptensor *w = &m->tensors[target_weight(&m->layers[l], t)];
+                off += (((size_t)p->r * (size_t)w->shape[0] + 15) & ~(size_t)15) +
+                       (((size_t)w->shape[1] * (size_t)p->r + 15) & ~(size_t)15);
+            }
+    float *params = gptc_calloc(ctx, off, sizeof(float), "parameters with LoRA");
+    if (!params) return GPTC_ENOMEM;
+    memcpy(params, m->params, m->n_params * sizeof(float));
+    gptc_free(m->params);
+    m->params = params;
+    size_t n0 = m->n_tensors, offl = m->n_lowp;
+    off = m->n_params;
+    for (size_t i = 0; i < n0; i++) m->tensors[i].trainable = m->tensors[i].kind != GPTC_TK_BASE;
+    char name[64];
     for (int l = 0; l < L; l++)
         for (int t = 0; t < GPTC_LORA_TARGETS; t++) {
-            idx[l * GPTC_LORA_TARGETS + t] = -1;
             if (!matches(p->target_modules, l, t)) continue;
-            const gptc_ptensor *w = &m->tensors[gptc_layer_tensor(m, l, target_weight[t])];
-            idx[l * GPTC_LORA_TARGETS + t] = (int)n;
-            for (int ab = 0; ab < 2; ab++) {
-                gptc_ptensor *x = &tab[n++];
-                snprintf(x->name, sizeof x->name, "h.%d.%s.lora_%c.weight", l, target_names[t], ab ? 'B' : 'A');
-                x->ndim = 2;
-                x->shape[0] = ab ? w->shape[1] : p->r; /* A [r, in], B [out, r] */
-                x->shape[1] = ab ? p->r : w->shape[0];
-                x->numel = (size_t)x->shape[0] * (size_t)x->shape[1];
-                x->offset = off;
-                x->decay = 1;
-                x->kind = GPTC_TK_LORA;
-                x->trainable = 1;
-                off += (x->numel + 15) & ~(size_t)15;
-            }
+            gptc_ptensor w = m->tensors[target_weight(&m->layers[l], t)];
+            /* A [r, in], B [out, r] */
+            snprintf(name, sizeof name, "h.%d.%s.lora_A.weight", l, target_names[t]);
+            m->layers[l].lora[t] = gptc_model_add_tensor(m, name, p->r, w.shape[0], GPTC_W_OUT_IN, GPTC_TK_LORA,
+                                                         GPTC_F32, &off, &offl);
+            snprintf(name, sizeof name, "h.%d.%s.lora_B.weight", l, target_names[t]);
+            gptc_model_add_tensor(m, name, w.shape[1], p->r, GPTC_W_OUT_IN, GPTC_TK_LORA, GPTC_F32, &off, &offl);
         }
-    float *params = gptc_calloc(ctx, off, sizeof(float), "parameters with LoRA");
-    if (!params) {
-        gptc_free(tab);
-        gptc_free(idx);
-        return GPTC_ENOMEM;
-    }
-    memcpy(params, m->params, m->n_params * sizeof(float));
-    for (size_t i = m->n_tensors; i < n; i += 2) {
+    for (size_t i = n0; i < m->n_tensors; i += 2) {
         /* A: kaiming-uniform with a = sqrt(5), i.e. uniform(-1/sqrt(in), 1/sqrt(in)); B: 0 */
-        float bound = 1.0f / sqrtf((float)tab[i].shape[1]);
+        const gptc_ptensor *a = &m->tensors[i];
+        float bound = 1.0f / sqrtf((float)a->shape[1]);
         uint64_t st = seed * 0x2545F4914F6CDD1Dull + i * 0x9E3779B97F4A7C15ull + 3;
-        for (size_t j = 0; j < tab[i].numel; j++)
-            params[tab[i].offset + j] = bound * (float)(2.0 * ((gptc_splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0)) - 1.0);
+        for (size_t j = 0; j < a->numel; j++)
+            params[a->offset + j] = bound * (float)(2.0 * ((gptc_splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0)) - 1.0);
     }
-    gptc_free(m->params);
-    gptc_free(m->tensors);
-    gptc_free(m->grads);
-    gptc_free(m->adam_m);
-    gptc_free(m->adam_v);
-    gptc_free(m->acts);
-    m->grads = m->adam_m = m->adam_v = m->acts = NULL;
-    m->max_B = m->max_T = 0;
-    m->params = params;
-    m->tensors = tab;
-    m->n_tensors = n;
     m->n_params = off;
-    m->lora_idx = idx;
     m->lora_r = p->r;
     m->lora_alpha = p->alpha;
     m->lora_dropout = p->dropout;
@@ -119,42 +105,45 @@ gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_pa
 }
 
 void gptc_lora_forward(gptc_ctx *ctx, const gptc_model *m, int layer, int target, const float *x, float *out,
-                       float *u, float *xd, int N, int in, int outc, uint64_t seed) {
-    int ia = m->lora_idx[layer * GPTC_LORA_TARGETS + target], r = m->lora_r;
-    const float *A = m->params + m->tensors[ia].offset, *B = m->params + m->tensors[ia + 1].offset;
-    float p = m->training ? m->lora_dropout : 0.0f, scale = m->lora_alpha / (float)r;
+                       float *u, float *xd, int N, int in, int outc, float p, uint64_t seed) {
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    int ia = m->layers[layer].lora[target], r = m->lora_r;
+    const float *A = gptc_param(m, ia), *B = gptc_param(m, ia + 1);
+    float scale = m->lora_alpha / (float)r;
     const float *xin = x;
     if (p > 0) {
         memcpy(xd, x, (size_t)N * in * sizeof(float));
-        k_dropout(xd, (size_t)N * in, p, seed, 0);
+        ops->dropout(ctx, xd, (size_t)N * in, p, seed, 0);
         xin = xd;
     }
-    gptc_sgemm(ctx, 0, 1, N, r, in, 1.0f, xin, in, A, in, 0.0f, u, r);
-    gptc_sgemm(ctx, 0, 1, N, outc, r, scale, u, r, B, r, 1.0f, out, outc);
+    ops->gemm(ctx, 0, 1, N, r, in, 1.0f, xin, in, A, in, 0.0f, u, r);
+    ops->gemm(ctx, 0, 1, N, outc, r, scale, u, r, B, r, 1.0f, out, outc);
 }
 
-void gptc_lora_backward(gptc_ctx *ctx, gptc_model *m, int layer, int target, const float *x, const float *dout,
-                        float *dx, const float *u, float *xd, float *du, int N, int in, int outc, uint64_t seed) {
-    int ia = m->lora_idx[layer * GPTC_LORA_TARGETS + target], r = m->lora_r;
-    const float *A = m->params + m->tensors[ia].offset, *B = m->params + m->tensors[ia + 1].offset;
-    float *dA = m->grads + m->tensors[ia].offset, *dB = m->grads + m->tensors[ia + 1].offset;
-    float p = m->training ? m->lora_dropout : 0.0f, scale = m->lora_alpha / (float)r;
-    gptc_sgemm(ctx, 1, 0, outc, r, N, scale, dout, outc, u, r, 1.0f, dB, r);
-    gptc_sgemm(ctx, 0, 0, N, r, outc, scale, dout, outc, B, r, 0.0f, du, r);
+void gptc_lora_backward(gptc_ctx *ctx, const gptc_model *m, gptc_grads *g, int layer, int target, const float *x,
+                        const float *dout, float *dx, const float *u, float *xd, float *du, int N, int in, int outc,
+                        float p, uint64_t seed) {
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    int ia = m->layers[layer].lora[target], r = m->lora_r;
+    const float *A = gptc_param(m, ia), *B = gptc_param(m, ia + 1);
+    float *dA = gptc_grad(g, ia), *dB = gptc_grad(g, ia + 1);
+    float scale = m->lora_alpha / (float)r;
+    ops->gemm(ctx, 1, 0, outc, r, N, scale, dout, outc, u, r, 1.0f, dB, r);
+    ops->gemm(ctx, 0, 0, N, r, outc, scale, dout, outc, B, r, 0.0f, du, r);
     const float *xin = x;
     if (p > 0) {
         memcpy(xd, x, (size_t)N * in * sizeof(float));
-        k_dropout(xd, (size_t)N * in, p, seed, 0);
+        ops->dropout(ctx, xd, (size_t)N * in, p, seed, 0);
         xin = xd;
     }
-    gptc_sgemm(ctx, 1, 0, r, in, N, 1.0f, du, r, xin, in, 1.0f, dA, in);
+    ops->gemm(ctx, 1, 0, r, in, N, 1.0f, du, r, xin, in, 1.0f, dA, in);
     if (!dx) return;
     if (p > 0) {
-        gptc_sgemm(ctx, 0, 0, N, in, r, 1.0f, du, r, A, in, 0.0f, xd, in);
-        k_dropout(xd, (size_t)N * in, p, seed, 0);
-        k_add_forward(dx, dx, xd, (size_t)N * in);
+        ops->gemm(ctx, 0, 0, N, in, r, 1.0f, du, r, A, in, 0.0f, xd, in);
+        ops->dropout(ctx, xd, (size_t)N * in, p, seed, 0);
+        ops->add(ctx, dx, dx, xd, (size_t)N * in);
     } else {
-        gptc_sgemm(ctx, 0, 0, N, in, r, 1.0f, du, r, A, in, 1.0f, dx, in);
+        ops->gemm(ctx, 0, 0, N, in, r, 1.0f, du, r, A, in, 1.0f, dx, in);
     }
 }
 
@@ -282,26 +271,31 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
 
 gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m) {
     if (!m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "the model has no LoRA adapter to merge");
+    const gptc_ops *ops = gptc_ops_of(ctx);
     float scale = m->lora_alpha / (float)m->lora_r;
-    size_t n_keep = 0;
     for (int l = 0; l < m->cfg.n_layer; l++)
         for (int t = 0; t < GPTC_LORA_TARGETS; t++) {
-            int ia = m->lora_idx[l * GPTC_LORA_TARGETS + t];
+            int ia = m->layers[l].lora[t];
             if (ia < 0) continue;
-            const gptc_ptensor *w = &m->tensors[gptc_layer_tensor(m, l, target_weight[t])];
-            const float *A = m->params + m->tensors[ia].offset, *B = m->params + m->tensors[ia + 1].offset;
+            const gptc_ptensor *w = &m->tensors[target_weight(&m->layers[l], t)];
             /* W [in, out] += scale * A^T [in, r] @ B^T [r, out] */
-            gptc_sgemm(ctx, 1, 1, (int)w->shape[0], (int)w->shape[1], m->lora_r, scale, A, (int)w->shape[0], B,
-                       m->lora_r, 1.0f, m->params + w->offset, (int)w->shape[1]);
+            ops->gemm(ctx, 1, 1, (int)w->shape[0], (int)w->shape[1], m->lora_r, scale, gptc_param(m, ia),
+                      (int)w->shape[0], gptc_param(m, ia + 1), m->lora_r, 1.0f, m->params + w->offset, (int)w->shape[1]);
+            m->layers[l].lora[t] = -1;
         }
+    /* the adapter tensors were appended last: drop them and their floats */
+    size_t n_keep = 0, n_params = 0;
     for (size_t i = 0; i < m->n_tensors; i++)
         if (m->tensors[i].kind != GPTC_TK_LORA) {
             m->tensors[n_keep] = m->tensors[i];
             m->tensors[n_keep++].trainable = 1;
+            if (m->tensors[i].dtype == GPTC_F32) {
+                size_t end = m->tensors[i].offset + ((m->tensors[i].numel + 15) & ~(size_t)15);
+                if (end > n_params) n_params = end;
+            }
         }
     m->n_tensors = n_keep;
-    gptc_free(m->lora_idx);
-    m->lora_idx = NULL;
+    m->n_params = n_params;
     m->lora_r = 0;
     return GPTC_OK;
 }

@@ -1,90 +1,188 @@
-/* model.h: the in-memory GPT model (internal). Parameters live in one buffer, split
- * into tensors by a table in Hugging Face order and names; gradients, AdamW moments and
- * activations are separate buffers of the same shapes, allocated once. */
+/* model.h: the in-memory model (internal). An architecture (arch.c) names every tensor
+ * by its Hugging Face name and role; a model holds the tensor table, one parameter
+ * buffer split by offsets, and per layer a struct of named tensor indices (-1 where a
+ * tensor is absent). Weights only: activations live in a gptc_workspace, gradients in
+ * gptc_grads, optimizer moments in train/'s gptc_adamw, KV caches in infer/'s session. */
 #ifndef GPTC_MODEL_H
 #define GPTC_MODEL_H
 
 #include "../core/core.h"
-
-#define GPTC_MAX_TENSORS_PER_LAYER 12
+#include "../kernels/ops.h"
 
 typedef struct gptc_ptensor {
     char name[64];   /* Hugging Face name without "transformer." ("h.3.mlp.c_fc.weight") */
     int ndim;
     int64_t shape[2];
     size_t numel;
-    size_t offset;   /* in floats, into params / grads / m / v */
+    size_t offset;   /* F32: in floats into params (and grads); else in elements into lowp */
+    gptc_dtype dtype;/* F32, or the low-precision type a matrix is kept in (inference) */
+    gptc_wlayout layout; /* 2-D: [in, out] (Conv1D) or [out, in] (nn.Linear, heads) */
     int decay;       /* AdamW weight decay applies (2-D tensors) */
     int kind;        /* GPTC_TK_BASE, GPTC_TK_HEAD (score, qa_outputs), GPTC_TK_LORA */
     int trainable;   /* 0: frozen (no gradient, no update) */
 } gptc_ptensor;
 
 enum { GPTC_TK_BASE = 0, GPTC_TK_HEAD, GPTC_TK_LORA };
-/* LoRA targets inside a block */
+/* LoRA targets inside a block (PEFT module names attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) */
 enum { GPTC_LORA_QKV = 0, GPTC_LORA_APROJ, GPTC_LORA_FC, GPTC_LORA_MPROJ, GPTC_LORA_TARGETS };
 
-/* Indices of a layer's tensors, in table order. */
-enum {
-    GPTC_T_LN1_W, GPTC_T_LN1_B, GPTC_T_QKV_W, GPTC_T_QKV_B, GPTC_T_APROJ_W, GPTC_T_APROJ_B,
-    GPTC_T_LN2_W, GPTC_T_LN2_B, GPTC_T_FC_W, GPTC_T_FC_B, GPTC_T_MPROJ_W, GPTC_T_MPROJ_B,
-    GPTC_T_PER_LAYER
-};
+/* The tensors of one block, by role: index into the model's table, -1 when absent.
+ * GPT-2 fills the pre-norm, fused-qkv and MLP fields; the rest are the places of the
+ * options other architectures need (separate q/k/v projections, cross-attention). */
+typedef struct gptc_layer {
+    int ln1_w, ln1_b;          /* norm of the attention sub-block (pre-norm: before it; post-norm: after) */
+    int qkv_w, qkv_b;          /* fused q, k, v projection [C, 3C] */
+    int q_w, q_b, k_w, k_b, v_w, v_b; /* separate projections */
+    int o_w, o_b;              /* attention output projection */
+    int lnx_w, lnx_b;          /* norm of the cross-attention sub-block */
+    int xq_w, xq_b, xk_w, xk_b, xv_w, xv_b, xo_w, xo_b; /* cross-attention over an encoder output */
+    int ln2_w, ln2_b;          /* norm of the MLP sub-block */
+    int fc_w, fc_b, proj_w, proj_b; /* MLP: C -> I, activation, I -> C */
+    int lora[GPTC_LORA_TARGETS]; /* index of LoRA A (B follows), -1 when not adapted */
+} gptc_layer;
+
+/* Tensors outside the blocks, by role. */
+typedef struct gptc_globals {
+    int wte, wpe, wtt;        /* token, position, token-type embeddings */
+    int ln_emb_w, ln_emb_b;   /* embedding layer norm (BERT) */
+    int ln_f_w, ln_f_b;       /* final norm (pre-norm stacks) */
+    int head_w, head_b;       /* untied lm_head, score, qa_outputs; -1: LM head tied to wte */
+} gptc_globals;
+
+/* Block options read from the config once, so the block code does not parse strings. */
+typedef struct gptc_block_opts {
+    int causal, pre_norm, cross_attention;
+    gptc_act_kind act;
+} gptc_block_opts;
+
+struct gptc_arch;
+struct gptc_head_ops;
 
 struct gptc_model {
     gptc_config cfg;
-    gptc_ptensor *tensors;  /* wte, wpe, h.0.* ... h.{L-1}.*, ln_f.weight, ln_f.bias */
-    size_t n_tensors;
-    size_t n_params;
+    const struct gptc_arch *arch;
+    const struct gptc_head_ops *head;
+    gptc_block_opts opts;
+    gptc_ptensor *tensors;
+    size_t n_tensors, cap_tensors;
+    size_t n_params;        /* floats in params */
     float *params;
-    float *grads;           /* NULL until training is prepared */
-    float *adam_m, *adam_v; /* NULL until the first AdamW step */
-    /* activations: allocated by gptc_model_prepare for max_B x max_T */
-    int max_B, max_T, has_grad_acts;
-    float *acts;
-    size_t acts_floats;
-    float *logits;          /* (B, T, V) view into acts */
-    int last_B, last_T, last_has_targets, last_n_valid;
-    int logits_valid;       /* 0 after backward: the buffer then holds dlogits */
-    uint64_t last_call;     /* dropout stream of the last forward */
-    int32_t *last_tokens, *last_targets; /* copies, (max_B * max_T) each */
-    int training;
-    uint64_t dropout_seed, dropout_calls;
-    void *state;            /* gpt2.c private activation views */
-    /* LoRA: lora_idx[l * GPTC_LORA_TARGETS + t] = index of A (B follows), -1 when absent */
+    uint16_t *lowp;         /* matrices kept as BF16 / F16 (inference), or NULL */
+    size_t n_lowp;
+    gptc_dtype wdtype;      /* GPTC_F32 unless loaded to keep a low-precision type */
+    gptc_globals g;
+    gptc_layer *layers;     /* n_layer */
+    /* LoRA */
     int lora_r;
     float lora_alpha, lora_dropout;
     char lora_targets[128];
-    int *lora_idx;
-    float *class_weights;   /* CLASSIFY loss weights (num_labels) or NULL */
-    int *cls_index;         /* CLASSIFY: the position pooled per row of the last forward */
-    double *head_tmp;       /* QA backward: max_T doubles */
-    float *capture;         /* gptc_model_attention: copy layer capture_layer's probabilities here */
+};
+
+/* ---- tensors (weights.c) */
+/* Builds the tensor table from the architecture and allocates params (zeroed) for cfg.
+ * wdtype != F32 keeps the block matrices and an untied head in that type. */
+gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_model **out);
+/* Index of the tensor named name, or -1. */
+long gptc_model_find(const gptc_model *m, const char *name);
+static inline float *gptc_param(const gptc_model *m, int i) { return i < 0 ? NULL : m->params + m->tensors[i].offset; }
+/* The weight descriptor of 2-D tensor i. */
+gptc_wdesc gptc_weight(const gptc_model *m, int i);
+
+/* ---- architectures (arch.c): the GPT-2 entry today */
+typedef struct gptc_arch {
+    const char *model_type;  /* config.json "model_type" */
+    const char *prefix;      /* body prefix in state dicts ("transformer.") */
+    /* Appends the tensors of cfg to m's table in Hugging Face's order, filling m->g and
+     * m->layers. */
+    void (*build)(gptc_model *m, size_t *off, size_t *off_lowp);
+    /* Initial values of tensor i (the architecture's _init_weights). */
+    void (*init)(const gptc_model *m, size_t i, float *x, uint64_t *rng);
+} gptc_arch;
+const gptc_arch *gptc_arch_for(const gptc_config *cfg);
+/* Appends a tensor (used by build functions and LoRA). d1 == 0: 1-D. */
+int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
+                          gptc_dtype dtype, size_t *off, size_t *off_lowp);
+
+/* ---- workspace (workspace.c) and the one forward/backward (block.c) */
+typedef struct gptc_layer_acts {
+    float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *preatt, *att, *attproj, *res2, *ln2, *ln2_mean, *ln2_rstd,
+        *fch, *fch_act, *fcproj, *res3;
+} gptc_layer_acts;
+
+struct gptc_workspace {
+    const gptc_model *m;
+    int max_B, max_T, training, rows_only; /* rows_only: a session's scratch (no T x T buffers) */
+    float *acts;
+    size_t acts_floats;
+    float *encoded, *lnf, *lnf_mean, *lnf_rstd, *losses, *logits;
+    gptc_layer_acts *layers; /* n_layer when training, else 1 shared by every layer */
+    float *dres, *dln, *dtmp, *dqkv, *datty, *dpreatt, *datt, *dfch, *dfch_act; /* backward scratch */
+    float *lora_u, *lora_x, *lora_du;
+    int *row_keys;           /* cache mode: keys per row */
+    int last_B, last_T, last_has_targets, last_n_valid, logits_valid;
+    uint64_t last_call;
+    int32_t *last_tokens, *last_targets;
+    int dropout_on;
+    uint64_t dropout_seed, dropout_calls;
+    float *class_weights;
+    int *cls_index;
+    double *head_tmp;
+    float *capture;
     int capture_layer;
 };
 
-/* Index of the first tensor of layer l, and named tensor pointers. */
-static inline size_t gptc_layer_tensor(const struct gptc_model *m, int l, int which) {
-    return 2 + (size_t)l * GPTC_T_PER_LAYER + (size_t)which;
+/* A session's workspace: rows up to `rows` per call, inference only. */
+gptc_status gptc_workspace_new_rows(gptc_ctx *ctx, const gptc_model *m, int rows, gptc_workspace **out);
+
+/* A KV cache as the attention sees it: key of layer l, sequence s, position p at
+ * k + l * layer_stride + s * seq_stride + p * C (v likewise). Row r of a call is at
+ * (row_seq[r], row_pos[r]); its key and value are written before it attends. */
+typedef struct gptc_cache_view {
+    float *k, *v;
+    size_t layer_stride, seq_stride;
+    const int *row_seq, *row_pos;
+} gptc_cache_view;
+
+/* The one forward. Without a cache view: B sequences of T tokens at positions 0..T-1,
+ * the head's full forward (loss when targets). With one: n = B * T rows at their cache
+ * positions; the head's per-row logits of rows [first_logit, n) go to logits. */
+gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *targets,
+                              int B, int T, float *loss, const gptc_cache_view *cv, int first_logit, float *logits);
+
+struct gptc_grads {
+    const gptc_model *m;
+    float *data;
+    size_t n;
+};
+/* gradient of tensor i in g, NULL when frozen or absent */
+static inline float *gptc_grad(const gptc_grads *g, int i) {
+    return i < 0 || !g->m->tensors[i].trainable ? NULL : g->data + g->m->tensors[i].offset;
 }
-/* Builds the tensor table and allocates params (zeroed) for cfg. */
-gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_model **out);
-/* Index of the tensor named name, or -1. */
-long gptc_model_find(const struct gptc_model *m, const char *name);
 
-/* heads.c: the task heads on the final hidden states h (N = B*T rows of C).
- * Forward writes the head's logits and the loss (when targets); backward writes dh. */
-gptc_status gptc_head_forward(gptc_ctx *ctx, struct gptc_model *m, const float *h, const int32_t *tokens,
-                              const int32_t *targets, int B, int T, float *logits, float *loss);
-void gptc_head_backward(gptc_ctx *ctx, struct gptc_model *m, const float *h, float *dh, float *dlogits, int B, int T,
-                        float loss_scale);
-size_t gptc_head_logits_floats(const gptc_config *c, int B, int T);
+/* ---- heads (heads.c): a small function table per head kind */
+typedef struct gptc_head_ops {
+    int head;
+    const char *hf_class;    /* "GPT2LMHeadModel", ... */
+    int (*width)(const gptc_config *c);                          /* logits per position */
+    size_t (*logits_floats)(const gptc_config *c, int B, int T); /* of a full forward */
+    /* Full forward on the final hidden states h (B*T rows): logits, and loss when targets. */
+    gptc_status (*forward)(gptc_ctx *ctx, gptc_workspace *ws, const float *h, const int32_t *tokens,
+                           const int32_t *targets, int B, int T, float *logits, float *loss);
+    /* dh (B*T, C) = d loss / d h (written); head gradients added into g. */
+    void (*backward)(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const float *h, float *dh, float *dlogits,
+                     int B, int T, float loss_scale);
+    /* Per-row logits (sessions): out (n, width). */
+    void (*rows)(gptc_ctx *ctx, const gptc_model *m, const float *h, int n, float *out);
+} gptc_head_ops;
+const gptc_head_ops *gptc_head_for(int head);
 
-/* lora.c: the adapter path of one targeted layer. u (N, r) is kept for backward;
- * xd is scratch of N * in floats. */
-void gptc_lora_forward(gptc_ctx *ctx, const struct gptc_model *m, int layer, int target, const float *x, float *out,
-                       float *u, float *xd, int N, int in, int outc, uint64_t seed);
-void gptc_lora_backward(gptc_ctx *ctx, struct gptc_model *m, int layer, int target, const float *x, const float *dout,
-                        float *dx, const float *u, float *xd, float *du, int N, int in, int outc, uint64_t seed);
+/* ---- lora.c: the adapter path of one targeted layer: out += (alpha/r) drop(x) A^T B^T.
+ * u (N, r) is kept for backward; xd is scratch of N * in floats. */
+void gptc_lora_forward(gptc_ctx *ctx, const gptc_model *m, int layer, int target, const float *x, float *out,
+                       float *u, float *xd, int N, int in, int outc, float p, uint64_t seed);
+void gptc_lora_backward(gptc_ctx *ctx, const gptc_model *m, gptc_grads *g, int layer, int target, const float *x,
+                        const float *dout, float *dx, const float *u, float *xd, float *du, int N, int in, int outc,
+                        float p, uint64_t seed);
 
 /* config.json (GPT2Config field names) <-> gptc_config. Unknown fields are ignored;
  * wrong types or missing required fields fail naming the file and field. */

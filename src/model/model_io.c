@@ -67,7 +67,26 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
             s = gptc_fail(ctx, GPTC_ENOTSUP, "%s: tensor '%s' has an unsupported dtype", path, t->name);
             break;
         }
-        gptc_st_to_f32(t, m->params + pt->offset);
+        if (pt->dtype == GPTC_F32) {
+            gptc_st_to_f32(t, m->params + pt->offset);
+        } else if (t->dtype == pt->dtype) {
+            memcpy(m->lowp + pt->offset, t->data, pt->numel * sizeof(uint16_t)); /* kept as stored */
+        } else {
+            /* stored in another type: round each value to the type it is kept in */
+            uint16_t *dst = m->lowp + pt->offset;
+            float buf[1024];
+            for (size_t j = 0; j < pt->numel; j += 1024) {
+                size_t k = pt->numel - j < 1024 ? pt->numel - j : 1024;
+                gptc_st_tensor part = *t;
+                size_t esz = t->nbytes / (t->numel ? t->numel : 1);
+                part.data = t->data + j * esz;
+                part.numel = k;
+                part.nbytes = k * esz;
+                gptc_st_to_f32(&part, buf);
+                for (size_t e = 0; e < k; e++)
+                    dst[j + e] = pt->dtype == GPTC_BF16 ? gptc_f32_to_bf16(buf[e]) : gptc_f32_to_f16(buf[e]);
+            }
+        }
         used[t - st->tensors] = 1;
     }
     for (size_t j = 0; j < st->n_tensors && !s; j++) {
@@ -87,7 +106,19 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
     return s;
 }
 
+gptc_load_params gptc_load_default_params(void) {
+    gptc_load_params p;
+    memset(&p, 0, sizeof p);
+    p.weight_dtype = GPTC_F32;
+    return p;
+}
+
 gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
+    gptc_load_params p = gptc_load_default_params();
+    return gptc_model_load_with(ctx, dir, &p, out);
+}
+
+gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load_params *p, gptc_model **out) {
     *out = NULL;
     char cpath[4096], wpath[4096];
     gptc_status s;
@@ -99,7 +130,7 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
     gptc_safetensors st;
     if ((s = gptc_st_open(ctx, wpath, &st))) return s;
     gptc_model *m = NULL;
-    s = gptc_model_alloc(ctx, &cfg, &m);
+    s = gptc_model_alloc(ctx, &cfg, p->weight_dtype, &m);
     if (s) {
         gptc_fail_prefix(ctx, s, "%s", cpath);
     } else {
@@ -108,8 +139,12 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
     gptc_st_close(&st);
     /* a directory written from a LoRA fine-tune carries its adapter beside the base */
     char apath[4096];
-    if (!s && !(s = gptc_path_join(ctx, apath, sizeof apath, dir, "adapter_config.json")) && gptc_file_exists(apath))
-        s = gptc_model_lora_load(ctx, m, dir);
+    if (!s && !(s = gptc_path_join(ctx, apath, sizeof apath, dir, "adapter_config.json")) && gptc_file_exists(apath)) {
+        if (m->wdtype != GPTC_F32)
+            s = gptc_fail(ctx, GPTC_ENOTSUP, "%s: a LoRA adapter needs the model loaded as F32 (merge it first with "
+                                             "gptc merge-lora)", apath);
+        else s = gptc_model_lora_load(ctx, m, dir);
+    }
     if (s) {
         gptc_model_free(m);
         return s;
@@ -121,6 +156,9 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
 gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype) {
     if (dtype != GPTC_F32 && dtype != GPTC_BF16)
         return gptc_fail(ctx, GPTC_EINVAL, "%s: models are saved as F32 or BF16", dir);
+    if (m->wdtype != GPTC_F32)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: a model loaded to keep low-precision weights is for inference; "
+                                           "load it as F32 to save it", dir);
     char cpath[4096], wpath[4096];
     gptc_status s;
     if ((s = gptc_mkdirs(ctx, dir)) || (s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json")) ||

@@ -88,7 +88,7 @@ gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs,
     return s;
 }
 
-static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char *path) {
+static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const char *path) {
     size_t n = m->n_tensors;
     gptc_st_entry *e = gptc_calloc(ctx, 2 * n, sizeof *e, "optimizer entries");
     char (*names)[80] = gptc_calloc(ctx, 2 * n, sizeof *names, "optimizer names");
@@ -101,7 +101,9 @@ static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char
             e[i].ndim = t->ndim;
             e[i].shape[0] = t->shape[0];
             e[i].shape[1] = t->shape[1];
-            e[i].data = (i < n ? m->adam_m : m->adam_v) + t->offset;
+            float *m1, *m2;
+            gptc_adamw_tensor(opt, i % n, &m1, &m2);
+            e[i].data = i < n ? m1 : m2;
         }
         static const char *const meta[] = {"format", "gptc-adamw", NULL};
         s = gptc_st_write(ctx, path, e, 2 * n, GPTC_F32, meta);
@@ -111,15 +113,10 @@ static gptc_status save_optimizer(gptc_ctx *ctx, const gptc_model *m, const char
     return s;
 }
 
-gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path) {
+gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, const gptc_model *m, gptc_adamw *opt, const char *path) {
     gptc_safetensors st;
     gptc_status s = gptc_st_open(ctx, path, &st);
     if (s) return s;
-    if (!m->adam_m) {
-        m->adam_m = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW first moments");
-        m->adam_v = gptc_calloc(ctx, m->n_params, sizeof(float), "AdamW second moments");
-        if (!m->adam_m || !m->adam_v) s = GPTC_ENOMEM;
-    }
     for (size_t i = 0; !s && i < 2 * m->n_tensors; i++) {
         const gptc_ptensor *t = &m->tensors[i % m->n_tensors];
         char name[96];
@@ -129,7 +126,11 @@ gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *p
         else if (x->numel != t->numel)
             s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s has %zu values, the model needs %zu", path, name, x->numel,
                           t->numel);
-        else gptc_st_to_f32(x, (i < m->n_tensors ? m->adam_m : m->adam_v) + t->offset);
+        else {
+            float *m1, *m2;
+            gptc_adamw_tensor(opt, i % m->n_tensors, &m1, &m2);
+            gptc_st_to_f32(x, i < m->n_tensors ? m1 : m2);
+        }
     }
     gptc_st_close(&st);
     return s;
@@ -174,16 +175,17 @@ static gptc_status replace_dir(gptc_ctx *ctx, const char *tmp, const char *dir) 
     return GPTC_OK;
 }
 
-gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
+gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const gptc_train_opts *o,
+                            const run_state *rs,
                                     const char *tok_dir, char *final_dir, size_t cap) {
     char tmp[4200], path[4300];
     snprintf(final_dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
     snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%ld.%ld", o->out_dir, rs->step, (long)getpid());
     gptc_remove_tree(tmp);
     gptc_status s = write_model_dir(ctx, m, tmp, tok_dir);
-    if (!s && m->adam_m) {
+    if (!s && opt) {
         snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-        s = save_optimizer(ctx, m, path);
+        s = save_optimizer(ctx, m, opt, path);
     }
     if (!s) {
         /* trainer_state.json last: its presence marks a complete checkpoint */

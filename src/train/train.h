@@ -81,9 +81,13 @@ typedef struct gptc_data_source {
 
 typedef struct gptc_train_opts {
     const gptc_data_source *data; /* NULL: token shards in data_dir */
-    gptc_model *model;            /* a prepared model (taken over and freed by the trainer), or NULL;
-                                     on resume the checkpoint's model is used and this one only lends
-                                     what checkpoints do not hold (class weights) */
+    gptc_model *model;            /* a model to train (taken over and freed by the trainer), or NULL;
+                                     on resume the checkpoint's model is used instead */
+    const float *class_weights;   /* CLASSIFY loss weights (num_labels), or NULL */
+    /* Called between backward and clipping with the step's accumulated gradients (the
+     * place of a gradient all-reduce); non-zero status stops the run. */
+    gptc_status (*after_backward)(gptc_ctx *ctx, void *user, gptc_grads *g);
+    void *hook_user;
     const char *tok_dir;          /* tokenizer files carried into model directories (NULL: data_dir/tokenizer) */
     const char *data_dir, *out_dir;
     const char *init_dir;       /* start from this model directory, or NULL */
@@ -144,12 +148,12 @@ typedef struct run_state {
     int bad_evals;          /* evaluations without improvement */
     double elapsed;         /* seconds of training before this process */
 } run_state;
-gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_train_opts *o, const run_state *rs,
-                            const char *tok_dir, char *final_dir, size_t cap);
+gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const gptc_train_opts *o,
+                            const run_state *rs, const char *tok_dir, char *final_dir, size_t cap);
 size_t gptc_ckpt_list(const char *out_dir, long *steps, size_t cap);      /* complete ones, ascending */
 void gptc_ckpt_prune(const gptc_train_opts *o, long best_step);          /* keep-last K and the best */
 gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs, const gptc_train_opts *o);
-gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, gptc_model *m, const char *path);
+gptc_status gptc_ckpt_load_optimizer(gptc_ctx *ctx, const gptc_model *m, gptc_adamw *opt, const char *path);
 gptc_status gptc_run_trim_metrics(gptc_ctx *ctx, const char *path, long step);
 gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out, size_t cap);
 

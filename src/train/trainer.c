@@ -108,14 +108,14 @@ static gptc_status lm_val_batch(gptc_ctx *ctx, void *user, size_t i, int B, int 
 
 /* ------------------------------------------------------------------ evaluation */
 
-static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_data_source *d, const gptc_train_opts *o,
+static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
                             int32_t *inp, int32_t *tgt, float *out, double *metric) {
     int B = o->batch_size, T = o->seq_len;
     size_t nb = d->n_val_batches(d->user, B, T);
     if ((size_t)o->eval_batches < nb) nb = (size_t)o->eval_batches;
     if (!nb) return gptc_fail(ctx, GPTC_EINVAL, "the validation data is empty");
-    int was = m->training;
-    m->training = 0;
+    /* the training workspace with dropout off (its dropout stream does not advance) */
+    gptc_workspace_set_training(ws, 0, o->seed * 0x9E3779B97F4A7C15ull + 7);
     if (d->val_reset) d->val_reset(d->user);
     double sum = 0, count = 0;
     gptc_status s = GPTC_OK;
@@ -123,14 +123,14 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_model *m, const gptc_data_source
         int rows = 0;
         if ((s = d->val_batch(ctx, d->user, b, B, T, inp, tgt, &rows)) || !rows) break;
         float loss;
-        if ((s = gptc_model_forward(ctx, m, inp, tgt, rows, T, &loss))) break;
+        if ((s = gptc_forward(ctx, ws, inp, tgt, rows, T, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
         }
-        if (d->val_observe) d->val_observe(d->user, gptc_model_logits(m), tgt, rows, T);
+        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), tgt, rows, T);
     }
-    m->training = was;
+    gptc_workspace_set_training(ws, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
     if (s) return s;
     *out = count > 0 ? (float)(sum / count) : NAN;
     *metric = d->val_metric ? d->val_metric(d->user) : NAN;
@@ -171,6 +171,9 @@ static int config_same_arch(const gptc_config *a, const gptc_config *b) {
 
 typedef struct run_ctx {
     gptc_model *m;
+    gptc_workspace *ws;
+    gptc_grads *g;
+    gptc_adamw *opt;
     lm_source lm;
     const gptc_data_source *d;
     gptc_data_source lm_d;
@@ -180,6 +183,9 @@ typedef struct run_ctx {
 
 static void run_free(run_ctx *r, const gptc_train_opts *o) {
     if (o->model && o->model != r->m) gptc_model_free(o->model); /* taken over, unused on resume */
+    gptc_workspace_free(r->ws);
+    gptc_grads_free(r->g);
+    gptc_adamw_free(r->opt);
     gptc_model_free(r->m);
     gptc_shard_close(&r->lm.train);
     gptc_shard_close(&r->lm.val);
@@ -190,7 +196,7 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
 }
 
 static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t vocab_hint, run_state *rs,
-                              gptc_model **m) {
+                              gptc_model **m, char *ck_dir, size_t cap) {
     long steps[4096];
     size_t n_ck = gptc_ckpt_list(o->out_dir, steps, 4096);
     if (!o->resume) {
@@ -223,13 +229,8 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
                          (*m)->cfg.vocab_size);
     snprintf(p, sizeof p, "%s/trainer_state.json", dir);
     if ((s = gptc_ckpt_load_state(ctx, p, rs, o))) return s;
-    snprintf(p, sizeof p, "%s/optimizer.safetensors", dir);
-    if (gptc_file_exists(p) && (s = gptc_ckpt_load_optimizer(ctx, *m, p))) return s;
-    /* what a checkpoint does not hold comes from the model the caller prepared */
-    if (o->model && o->model->class_weights && (*m)->cfg.head == GPTC_HEAD_CLASSIFY &&
-        (*m)->cfg.num_labels == o->model->cfg.num_labels)
-        s = gptc_model_set_class_weights(ctx, *m, o->model->class_weights);
-    return s;
+    snprintf(ck_dir, cap, "%s", dir);
+    return GPTC_OK;
 }
 
 gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user) {
@@ -283,7 +284,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     if ((s = gptc_mkdirs(ctx, o->out_dir))) goto done;
     snprintf(path, sizeof path, "%s/checkpoints", o->out_dir);
     if ((s = gptc_mkdirs(ctx, path))) goto done;
-    if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m))) goto done;
+    char resume_dir[4300] = "";
+    if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m, resume_dir, sizeof resume_dir))) goto done;
     if (!o->resume) {
         snprintf(path, sizeof path, "%s/run.json", o->out_dir);
         if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
@@ -299,7 +301,14 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         goto done;
     }
     if (o->dropout >= 0) m->cfg.embd_pdrop = m->cfg.attn_pdrop = m->cfg.resid_pdrop = o->dropout;
-    if ((s = gptc_model_prepare(ctx, m, B, T, 1))) goto done;
+    if ((s = gptc_workspace_new(ctx, m, B, T, 1, &r.ws)) || (s = gptc_grads_new(ctx, m, &r.g)) ||
+        (s = gptc_adamw_new(ctx, m, &r.opt)))
+        goto done;
+    if (resume_dir[0]) {
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", resume_dir);
+        if (gptc_file_exists(path) && (s = gptc_ckpt_load_optimizer(ctx, m, r.opt, path))) goto done;
+    }
+    if (o->class_weights && (s = gptc_workspace_set_class_weights(ctx, r.ws, o->class_weights))) goto done;
     int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
     r.inp = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch inputs");
     r.tgt = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
@@ -314,8 +323,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     }
     gptc_schedule sched = o->sched;
     sched.total = total;
-    gptc_model_set_training(m, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
-    m->dropout_calls = rs.dropout_calls;
+    gptc_workspace_set_training(r.ws, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
+    gptc_workspace_set_dropout_calls(r.ws, rs.dropout_calls);
     gptc_adamw_params ap = {sched.lr, o->beta1, o->beta2, o->eps, o->weight_decay};
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
@@ -328,7 +337,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     ev.step = rs.step;
     ev.start_step = rs.step;
     ev.max_steps = total;
-    ev.n_params = m->n_params;
+    ev.n_params = gptc_model_n_params(m);
     ev.train_tokens = r.lm.train.n_tokens ? r.lm.train.n_tokens : d->train_rows;
     ev.val_tokens = r.lm.val.n_tokens;
     ev.metric_name = d->metric_name;
@@ -341,7 +350,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         if (o->stop && *o->stop) {
             if (last_saved != rs.step) {
                 rs.elapsed = elapsed0 + now_s() - t_start;
-                if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+                if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
                 last_saved = rs.step;
             }
             ev.kind = GPTC_EV_INTERRUPTED;
@@ -351,20 +360,21 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             goto done;
         }
         double t0 = now_s();
-        gptc_model_zero_grad(m);
+        gptc_grads_zero(r.g);
         double step_loss = 0;
         for (int a = 0; a < o->grad_accum; a++) {
             if ((s = d->train_batch(ctx, d->user, B, T, &rs.rng, &rs.data_pos, r.inp, r.tgt))) goto done;
             float loss;
-            if ((s = gptc_model_forward(ctx, m, r.inp, r.tgt, B, T, &loss))) goto done;
-            if ((s = gptc_model_backward(ctx, m, 1.0f / (float)o->grad_accum))) goto done;
+            if ((s = gptc_forward(ctx, r.ws, r.inp, r.tgt, B, T, &loss))) goto done;
+            if ((s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum))) goto done;
             step_loss += (double)loss / o->grad_accum;
         }
-        float norm = gptc_model_clip_grad(m, o->grad_clip);
+        if (o->after_backward && (s = o->after_backward(ctx, o->hook_user, r.g))) goto done;
+        float norm = gptc_grads_clip(ctx, r.g, o->grad_clip);
         ap.lr = gptc_schedule_lr(&sched, rs.step);
-        if ((s = gptc_model_adamw_step(ctx, m, &ap, (int)rs.step + 1))) goto done;
+        if ((s = gptc_adamw_step(ctx, r.opt, m, r.g, &ap, (int)rs.step + 1))) goto done;
         rs.step++;
-        rs.dropout_calls = m->dropout_calls;
+        rs.dropout_calls = gptc_workspace_dropout_calls(r.ws);
         double dt = now_s() - t0;
         rs.elapsed = elapsed0 + now_s() - t_start;
         ev.kind = GPTC_EV_STEP;
@@ -384,7 +394,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         if (do_eval) {
             float vl = 0;
             double metric = NAN;
-            if ((s = evaluate(ctx, m, d, o, r.inp, r.tgt, &vl, &metric))) goto done;
+            if ((s = evaluate(ctx, r.ws, d, o, r.inp, r.tgt, &vl, &metric))) goto done;
             /* the monitored value: val loss, or minus the metric (lower is better) */
             float mon = d->metric_name ? (float)-metric : vl;
             if (mon < rs.best_val) {
@@ -417,7 +427,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
         if (do_eval || (o->save_every > 0 && rs.step % o->save_every == 0) || rs.step == total) {
             rs.elapsed = elapsed0 + now_s() - t_start;
-            if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+            if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
             last_saved = rs.step;
             gptc_ckpt_prune(o, rs.best_step);
             ev.kind = GPTC_EV_CHECKPOINT;
@@ -433,7 +443,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
     }
     if (last_saved != rs.step) {
-        if ((s = gptc_ckpt_write(ctx, m, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+        if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
         gptc_ckpt_prune(o, rs.best_step);
     }
     /* OUT/model: the best checkpoint by val loss when evaluation ran, else the last */

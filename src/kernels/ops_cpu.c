@@ -1,0 +1,273 @@
+/* ops_cpu.c: the CPU instance of the kernel table: OpenMP + SIMD kernels of cpu/ and
+ * the BLAS backend. Few-row products (decoding) stream each weight once (cpu/gemv.c);
+ * attention keeps the T x T probabilities only when asked (training, attention maps)
+ * and otherwise streams over the keys of each query (KV-cache decoding). */
+#include "ops.h"
+#include "kernels.h"
+#include "kernels_ref.h"
+#include "cpu/vec.h"
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+int gptc_act_parse(const char *name) {
+    if (!strcmp(name, "gelu_new") || !strcmp(name, "gelu_pytorch_tanh") || !strcmp(name, "gelu_fast"))
+        return GPTC_ACT_GELU_TANH;
+    if (!strcmp(name, "gelu")) return GPTC_ACT_GELU_ERF;
+    if (!strcmp(name, "relu")) return GPTC_ACT_RELU;
+    if (!strcmp(name, "silu") || !strcmp(name, "swish")) return GPTC_ACT_SILU;
+    return -1;
+}
+
+GPTC_CLONES static void add_bias_rows(float *out, const float *bias, int N, int OC) {
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < OC; j++) out[(size_t)n * OC + j] += bias[j];
+}
+
+static void cpu_linear(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N) {
+    if (N <= 0) return;
+    if (w->dtype != GPTC_F32) {
+        k_linear_lowp_ref(w, out, x, bias, N);
+        return;
+    }
+    const float *W = w->data;
+    if (w->layout == GPTC_W_IN_OUT) {
+        if (N <= GPTC_GEMV_MAX_ROWS) k_gemv_conv1d(ctx, out, x, W, bias, N, w->in, w->out);
+        else k_matmul_forward(ctx, out, x, W, bias, N, w->in, w->out);
+        return;
+    }
+    if (N <= GPTC_GEMV_MAX_ROWS) k_gemv_lmhead(ctx, out, x, W, N, w->in, w->out);
+    else k_lmhead_forward(ctx, out, x, W, N, w->in, w->out);
+    if (bias) add_bias_rows(out, bias, N, w->out);
+}
+
+static void cpu_linear_backward(gptc_ctx *ctx, float *dx, float *dw, float *dbias, const float *dout, const float *x,
+                                const gptc_wdesc *w, int N) {
+    const float *W = w->data;
+    if (w->layout == GPTC_W_IN_OUT) {
+        k_matmul_backward(ctx, dx, dw, dbias, dout, x, W, N, w->in, w->out);
+        return;
+    }
+    k_lmhead_backward(ctx, dx, dw, dout, x, W, N, w->in, w->out);
+    if (dbias)
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < w->out; j++) dbias[j] += dout[(size_t)n * w->out + j];
+}
+
+static void cpu_gemm(gptc_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                     const float *B, int ldb, float beta, float *C, int ldc) {
+    gptc_sgemm(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+static void cpu_embed_forward(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos, const float *wte,
+                              const float *wpe, int N, int T, int C) {
+    if (!pos && N % T == 0) {
+        k_embed_forward(out, tokens, wte, wpe, N / T, T, C);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        const float *te = wte + (size_t)tokens[i] * C;
+        const float *pe = wpe ? wpe + (size_t)(pos ? pos[i] : i % T) * C : NULL;
+        float *o = out + (size_t)i * C;
+        for (int c = 0; c < C; c++) o[c] = te[c] + (pe ? pe[c] : 0.0f);
+    }
+}
+
+static void cpu_embed_backward(gptc_ctx *ctx, float *dwte, float *dwpe, const float *dout, const int32_t *tokens,
+                               int N, int T, int C) {
+    k_embed_backward(dwte, dwpe, dout, tokens, N / T, T, C);
+}
+
+static void cpu_layernorm_forward(gptc_ctx *ctx, float *out, float *mean, float *rstd, const float *inp,
+                                  const float *w, const float *b, int N, int C, float eps) {
+    k_layernorm_forward(out, mean, rstd, inp, w, b, N, C, eps);
+}
+
+static void cpu_layernorm_backward(gptc_ctx *ctx, float *dinp, float *dw, float *db, const float *dout,
+                                   const float *inp, const float *w, const float *mean, const float *rstd, int N,
+                                   int C) {
+    k_layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
+}
+
+GPTC_CLONES static void relu_silu_chunk(float *out, const float *inp, size_t n, int silu) {
+    if (!silu) {
+        for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+        return;
+    }
+    float e[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        size_t m = n - i0 < 256 ? n - i0 : 256;
+        for (size_t i = 0; i < m; i++) e[i] = -inp[i0 + i];
+        gptc_vexp(e, e, m);
+        for (size_t i = 0; i < m; i++) out[i0 + i] = inp[i0 + i] / (1.0f + e[i]);
+    }
+}
+
+GPTC_CLONES static void relu_silu_back_chunk(float *dinp, const float *inp, const float *dout, size_t n, int silu) {
+    if (!silu) {
+        for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
+        return;
+    }
+    float e[256];
+    for (size_t i0 = 0; i0 < n; i0 += 256) {
+        size_t m = n - i0 < 256 ? n - i0 : 256;
+        for (size_t i = 0; i < m; i++) e[i] = -inp[i0 + i];
+        gptc_vexp(e, e, m);
+        for (size_t i = 0; i < m; i++) {
+            float s = 1.0f / (1.0f + e[i]), x = inp[i0 + i];
+            dinp[i0 + i] += dout[i0 + i] * s * (1.0f + x * (1.0f - s));
+        }
+    }
+}
+
+static void cpu_act_forward(gptc_ctx *ctx, float *out, const float *inp, size_t n, gptc_act_kind kind) {
+    if (kind == GPTC_ACT_GELU_TANH || kind == GPTC_ACT_GELU_ERF) {
+        k_gelu_forward(out, inp, n, kind == GPTC_ACT_GELU_ERF);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(ctx->n_threads) if (n > GPTC_PAR_MIN)
+    for (size_t i0 = 0; i0 < n; i0 += GPTC_CHUNK)
+        relu_silu_chunk(out + i0, inp + i0, n - i0 < GPTC_CHUNK ? n - i0 : GPTC_CHUNK, kind == GPTC_ACT_SILU);
+}
+
+static void cpu_act_backward(gptc_ctx *ctx, float *dinp, const float *inp, const float *dout, size_t n,
+                             gptc_act_kind kind) {
+    if (kind == GPTC_ACT_GELU_TANH || kind == GPTC_ACT_GELU_ERF) {
+        k_gelu_backward(dinp, inp, dout, n, kind == GPTC_ACT_GELU_ERF);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(ctx->n_threads) if (n > GPTC_PAR_MIN)
+    for (size_t i0 = 0; i0 < n; i0 += GPTC_CHUNK)
+        relu_silu_back_chunk(dinp + i0, inp + i0, dout + i0, n - i0 < GPTC_CHUNK ? n - i0 : GPTC_CHUNK,
+                             kind == GPTC_ACT_SILU);
+}
+
+static void cpu_add(gptc_ctx *ctx, float *out, const float *a, const float *b, size_t n) { k_add_forward(out, a, b, n); }
+static void cpu_dropout(gptc_ctx *ctx, float *x, size_t n, float p, uint64_t seed, uint64_t offset) {
+    k_dropout(x, n, p, seed, offset);
+}
+
+/* GPT-2's training layout: q, k, v side by side in one (B, T, 3C) buffer, square, no
+ * cache view: the batch kernel of cpu/attention.c. */
+static int packed(const gptc_attn_args *a) {
+    size_t C = (size_t)a->NH * a->hs;
+    return a->Tq == a->Tk && !a->kv_index && !a->n_keys && a->mask != GPTC_MASK_PADDING && a->q_row == 3 * C &&
+           a->kv_row == 3 * C && a->k == a->q + C && a->v == a->q + 2 * C && a->kv_batch == (size_t)a->Tq * 3 * C &&
+           a->out_row == C && fabsf(a->scale * sqrtf((float)a->hs) - 1.0f) < 1e-6f;
+}
+
+/* One query row and head over nk keys: scores, softmax, weighted sum of values. */
+GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, const float *V, size_t kv_row, int nk,
+                                   int hs, float scale, const float *key_mask, float *scores) {
+    float mx = -INFINITY;
+    for (int t = 0; t < nk; t++) {
+        const float *k = K + (size_t)t * kv_row;
+        float lanes[8] = {0};
+        int i = 0;
+        for (; i + 8 <= hs; i += 8)
+            for (int u = 0; u < 8; u++) lanes[u] += q[i + u] * k[i + u];
+        float d = 0;
+        for (; i < hs; i++) d += q[i] * k[i];
+        for (int u = 0; u < 8; u++) d += lanes[u];
+        d *= scale;
+        if (key_mask && key_mask[t] == 0.0f) d = -INFINITY;
+        scores[t] = d;
+        if (d > mx) mx = d;
+    }
+    for (int i = 0; i < hs; i++) out[i] = 0;
+    if (mx == -INFINITY) return; /* every key masked */
+    float z = 0;
+    for (int t = 0; t < nk; t++) scores[t] -= mx;
+    gptc_vexp(scores, scores, (size_t)nk);
+    for (int t = 0; t < nk; t++) z += scores[t];
+    float inv = 1.0f / z;
+    for (int t = 0; t < nk; t++) {
+        float w = scores[t] * inv;
+        if (w == 0.0f) continue;
+        const float *v = V + (size_t)t * kv_row;
+        for (int i = 0; i < hs; i++) out[i] += w * v[i];
+    }
+}
+
+/* Streaming attention (inference): parallel over (row, head), a score row per thread. */
+static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
+    int work = a->B * a->Tq * a->NH, nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    float *scores = gptc_alloc(NULL, (size_t)nt * (size_t)(a->Tk > 0 ? a->Tk : 1) * sizeof(float), "attention scores");
+    if (!scores) {
+        gptc_ops_ref.attention_forward(ctx, a); /* no memory for scratch: the scratch-free path */
+        return;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (work > 1)
+    for (int wi = 0; wi < work; wi++) {
+        int h = wi % a->NH, row = wi / a->NH, b = row / a->Tq, t = row % a->Tq, tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        int nk = a->n_keys ? a->n_keys[b] : a->Tk;
+        if (a->mask == GPTC_MASK_CAUSAL) nk = t + nk - a->Tq + 1;
+        size_t kvb = (size_t)(a->kv_index ? a->kv_index[b] : b) * a->kv_batch;
+        attend_row(a->out + (size_t)row * a->out_row + (size_t)h * a->hs, a->q + (size_t)row * a->q_row + (size_t)h * a->hs,
+                   a->k + kvb + (size_t)h * a->hs, a->v + kvb + (size_t)h * a->hs, a->kv_row, nk, a->hs, a->scale,
+                   a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * a->Tk : NULL, scores + (size_t)tid * a->Tk);
+    }
+    gptc_free(scores);
+}
+
+static void cpu_attention_forward(gptc_ctx *ctx, const gptc_attn_args *a) {
+    if (a->att && packed(a)) {
+        k_attention_forward(ctx, a->out, a->preatt, a->att, a->q, a->B, a->Tq, a->NH * a->hs, a->NH,
+                            a->mask == GPTC_MASK_CAUSAL, a->p_drop, a->seed, 0);
+        return;
+    }
+    if (!a->att) attention_stream(ctx, a);
+    else gptc_ops_ref.attention_forward(ctx, a); /* kept probabilities in another layout: not on a hot path yet */
+}
+
+static void cpu_attention_backward(gptc_ctx *ctx, const gptc_attn_args *a, float *dq, float *dk, float *dv,
+                                   const float *dout, float *dpreatt, float *datt) {
+    size_t C = (size_t)a->NH * a->hs;
+    if (packed(a) && dk == dq + C && dv == dq + 2 * C) {
+        k_attention_backward(ctx, dq, dpreatt, datt, dout, a->q, a->att, a->B, a->Tq, (int)C, a->NH,
+                             a->mask == GPTC_MASK_CAUSAL, a->p_drop, a->seed, 0);
+        return;
+    }
+    gptc_ops_ref.attention_backward(ctx, a, dq, dk, dv, dout, dpreatt, datt);
+}
+
+static int cpu_xent_forward(gptc_ctx *ctx, float *losses, const float *logits, const int32_t *targets, int N, int V) {
+    return k_crossentropy_forward(losses, logits, targets, N, V);
+}
+static void cpu_xent_backward(gptc_ctx *ctx, float *dlogits, const float *logits, const int32_t *targets, int N, int V,
+                              float dloss) {
+    k_crossentropy_backward(dlogits, logits, targets, N, V, dloss);
+}
+static void cpu_adamw(gptc_ctx *ctx, float *param, const float *grad, float *m, float *v, size_t n, float lr,
+                      float beta1, float beta2, float eps, float wd, int t) {
+    k_adamw(param, grad, m, v, n, lr, beta1, beta2, eps, wd, t);
+}
+static double cpu_sumsq(gptc_ctx *ctx, const float *x, size_t n) { return k_sumsq(x, n); }
+static void cpu_scale(gptc_ctx *ctx, float *x, size_t n, float s) { k_scale(x, n, s); }
+
+const gptc_ops gptc_ops_cpu = {
+    .name = "cpu",
+    .linear = cpu_linear,
+    .linear_backward = cpu_linear_backward,
+    .gemm = cpu_gemm,
+    .embed_forward = cpu_embed_forward,
+    .embed_backward = cpu_embed_backward,
+    .layernorm_forward = cpu_layernorm_forward,
+    .layernorm_backward = cpu_layernorm_backward,
+    .act_forward = cpu_act_forward,
+    .act_backward = cpu_act_backward,
+    .add = cpu_add,
+    .dropout = cpu_dropout,
+    .attention_forward = cpu_attention_forward,
+    .attention_backward = cpu_attention_backward,
+    .crossentropy_forward = cpu_xent_forward,
+    .crossentropy_backward = cpu_xent_backward,
+    .adamw = cpu_adamw,
+    .sumsq = cpu_sumsq,
+    .scale = cpu_scale,
+};

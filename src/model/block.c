@@ -1,0 +1,273 @@
+/* block.c: the one forward and backward of every caller: training, evaluation, task
+ * heads, attention maps and the KV-cache session. Embeddings, then per layer the block
+ * (pre-norm today: x + attn(ln(x)), x + mlp(ln(x)); adapters added to the projections
+ * they target), the final norm and the head. With a cache view the same code runs rows
+ * at their cache positions: their keys and values go into the cache and attention reads
+ * the cache. Every op goes through the context's kernel table. */
+#include "model.h"
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int n_inner(const gptc_config *c) { return c->n_inner > 0 ? c->n_inner : 4 * c->n_embd; }
+
+/* Seeds of the dropout sites of one forward pass: site 0 is the embedding, then
+ * 3 per layer (attention probabilities, attention output, MLP output), then LoRA's
+ * 4 per layer. */
+static uint64_t site_seed(const gptc_workspace *w, uint64_t call, uint64_t site) {
+    uint64_t s = w->dropout_seed ^ (call * 0xD1B54A32D192ED03ull) ^ (site * 0x9E3779B97F4A7C15ull);
+    return gptc_splitmix64(&s);
+}
+static uint64_t lora_seed(const gptc_workspace *w, uint64_t call, int l, int target) {
+    return site_seed(w, call, 1 + 3 * (uint64_t)w->m->cfg.n_layer + 4 * (uint64_t)l + (uint64_t)target);
+}
+static float *lora_u(const gptc_workspace *w, int l, int target, size_t N) {
+    size_t slot = w->training ? (size_t)l * GPTC_LORA_TARGETS + (size_t)target : (size_t)target;
+    return w->lora_u + slot * N * (size_t)w->m->lora_r;
+}
+
+static void set_threads(gptc_ctx *ctx) {
+#ifdef _OPENMP
+    omp_set_num_threads(ctx->n_threads);
+#else
+    (void)ctx;
+#endif
+}
+
+/* out (N, w.out) = x @ W + b, plus the adapter on target t of layer l when attached */
+static void proj(gptc_ctx *ctx, const gptc_ops *ops, gptc_workspace *w, int l, int t, int wi, int bi, const float *x,
+                 float *out, int N, float p, uint64_t call) {
+    const gptc_model *m = w->m;
+    gptc_wdesc wd = gptc_weight(m, wi);
+    ops->linear(ctx, out, x, &wd, gptc_param(m, bi), N);
+    if (m->lora_r && m->layers[l].lora[t] >= 0)
+        gptc_lora_forward(ctx, m, l, t, x, out, lora_u(w, l, t, (size_t)N), w->lora_x, N, wd.in, wd.out, p,
+                          lora_seed(w, call, l, t));
+}
+
+gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *tokens, const int32_t *targets,
+                              int B, int T, float *loss, const gptc_cache_view *cv, int first_logit, float *logits) {
+    const gptc_model *m = w->m;
+    const gptc_config *c = &m->cfg;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    if (B < 1 || T < 1 || B > w->max_B || T > w->max_T || (!cv && T > c->n_positions))
+        return gptc_fail(ctx, GPTC_EINVAL, "forward of %d x %d tokens: the workspace holds up to %d x %d", B, T,
+                         w->max_B, w->max_T);
+    if (!cv && w->rows_only) return gptc_fail(ctx, GPTC_EINVAL, "forward: a session's workspace needs a cache view");
+    set_threads(ctx);
+    int N = B * T, C = c->n_embd, V = c->vocab_size, NH = c->n_head, I = n_inner(c);
+    for (int i = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= V)
+            return gptc_fail(ctx, GPTC_ERANGE, "token id %d at position %d is out of range [0, %d)", tokens[i], i, V);
+        if (c->head == GPTC_HEAD_LM && targets && targets[i] != -100 && (targets[i] < 0 || targets[i] >= V))
+            return gptc_fail(ctx, GPTC_ERANGE, "target id %d at position %d is out of range [0, %d) (or -100)",
+                             targets[i], i, V);
+    }
+    int train = w->dropout_on && !cv;
+    float pe = train ? c->embd_pdrop : 0, pa = train ? c->attn_pdrop : 0, pr = train ? c->resid_pdrop : 0,
+          pl = train ? m->lora_dropout : 0;
+    uint64_t call = train ? w->dropout_calls++ : 0;
+    memcpy(w->last_tokens, tokens, (size_t)N * sizeof *tokens);
+    w->last_B = B;
+    w->last_T = T;
+    w->last_call = call;
+    w->last_has_targets = 0;
+    w->logits_valid = 0;
+
+    ops->embed_forward(ctx, w->encoded, tokens, cv ? cv->row_pos : NULL, gptc_param(m, m->g.wte),
+                       gptc_param(m, m->g.wpe), N, T, C);
+    ops->dropout(ctx, w->encoded, (size_t)N * C, pe, site_seed(w, call, 0), 0);
+    if (cv)
+        for (int r = 0; r < N; r++) w->row_keys[r] = cv->row_pos[r] + 1;
+    float *residual = w->encoded;
+    for (int l = 0; l < c->n_layer; l++) {
+        gptc_layer_acts *a = &w->layers[w->training ? l : 0];
+        const gptc_layer *y = &m->layers[l];
+        ops->layernorm_forward(ctx, a->ln1, a->ln1_mean, a->ln1_rstd, residual, gptc_param(m, y->ln1_w),
+                               gptc_param(m, y->ln1_b), N, C, c->layer_norm_epsilon);
+        proj(ctx, ops, w, l, GPTC_LORA_QKV, y->qkv_w, y->qkv_b, a->ln1, a->qkv, N, pl, call);
+        gptc_attn_args at = {0};
+        at.NH = NH;
+        at.hs = C / NH;
+        at.scale = 1.0f / sqrtf((float)at.hs);
+        at.q = a->qkv;
+        at.q_row = 3 * (size_t)C;
+        at.out = a->atty;
+        at.out_row = (size_t)C;
+        if (cv) {
+            /* each row is its own batch of one query over its sequence's cached keys */
+            float *K = cv->k + (size_t)l * cv->layer_stride, *Vc = cv->v + (size_t)l * cv->layer_stride;
+            for (int r = 0; r < N; r++) {
+                size_t o = (size_t)cv->row_seq[r] * cv->seq_stride + (size_t)cv->row_pos[r] * C;
+                memcpy(K + o, a->qkv + (size_t)r * 3 * C + C, (size_t)C * sizeof(float));
+                memcpy(Vc + o, a->qkv + (size_t)r * 3 * C + 2 * C, (size_t)C * sizeof(float));
+            }
+            at.B = N;
+            at.Tq = 1;
+            at.Tk = cv->row_pos[0] + 1;
+            for (int r = 1; r < N; r++)
+                if (cv->row_pos[r] + 1 > at.Tk) at.Tk = cv->row_pos[r] + 1;
+            at.k = K;
+            at.v = Vc;
+            at.kv_row = (size_t)C;
+            at.kv_batch = cv->seq_stride;
+            at.kv_index = cv->row_seq;
+            at.n_keys = w->row_keys;
+            at.mask = GPTC_MASK_NONE;
+        } else {
+            at.B = B;
+            at.Tq = at.Tk = T;
+            at.k = a->qkv + C;
+            at.v = a->qkv + 2 * C;
+            at.kv_row = 3 * (size_t)C;
+            at.kv_batch = (size_t)T * 3 * C;
+            at.mask = m->opts.causal ? GPTC_MASK_CAUSAL : GPTC_MASK_NONE;
+            at.att = a->att;
+            at.preatt = a->preatt;
+            at.p_drop = pa;
+            at.seed = site_seed(w, call, 1 + 3 * (uint64_t)l);
+        }
+        ops->attention_forward(ctx, &at);
+        if (w->capture && l == w->capture_layer && a->att)
+            memcpy(w->capture, a->att, (size_t)B * NH * T * T * sizeof(float));
+        proj(ctx, ops, w, l, GPTC_LORA_APROJ, y->o_w, y->o_b, a->atty, a->attproj, N, pl, call);
+        ops->dropout(ctx, a->attproj, (size_t)N * C, pr, site_seed(w, call, 2 + 3 * (uint64_t)l), 0);
+        ops->add(ctx, a->res2, residual, a->attproj, (size_t)N * C);
+        ops->layernorm_forward(ctx, a->ln2, a->ln2_mean, a->ln2_rstd, a->res2, gptc_param(m, y->ln2_w),
+                               gptc_param(m, y->ln2_b), N, C, c->layer_norm_epsilon);
+        proj(ctx, ops, w, l, GPTC_LORA_FC, y->fc_w, y->fc_b, a->ln2, a->fch, N, pl, call);
+        ops->act_forward(ctx, a->fch_act, a->fch, (size_t)N * I, m->opts.act);
+        proj(ctx, ops, w, l, GPTC_LORA_MPROJ, y->proj_w, y->proj_b, a->fch_act, a->fcproj, N, pl, call);
+        ops->dropout(ctx, a->fcproj, (size_t)N * C, pr, site_seed(w, call, 3 + 3 * (uint64_t)l), 0);
+        ops->add(ctx, a->res3, a->res2, a->fcproj, (size_t)N * C);
+        residual = a->res3;
+    }
+    if (cv) {
+        int nl = N - first_logit;
+        ops->layernorm_forward(ctx, w->lnf, w->lnf_mean, w->lnf_rstd, residual + (size_t)first_logit * C,
+                               gptc_param(m, m->g.ln_f_w), gptc_param(m, m->g.ln_f_b), nl, C, c->layer_norm_epsilon);
+        m->head->rows(ctx, m, w->lnf, nl, logits);
+        return GPTC_OK;
+    }
+    ops->layernorm_forward(ctx, w->lnf, w->lnf_mean, w->lnf_rstd, residual, gptc_param(m, m->g.ln_f_w),
+                           gptc_param(m, m->g.ln_f_b), N, C, c->layer_norm_epsilon);
+    int n_targets = c->head == GPTC_HEAD_LM ? N : c->head == GPTC_HEAD_QA ? 2 * B : B;
+    if (targets) memcpy(w->last_targets, targets, (size_t)n_targets * sizeof *targets);
+    gptc_status s = m->head->forward(ctx, w, w->lnf, tokens, targets, B, T, w->logits, loss);
+    if (s) return s;
+    w->last_has_targets = targets != NULL;
+    w->logits_valid = 1;
+    return GPTC_OK;
+}
+
+gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *w, const int32_t *tokens, const int32_t *targets, int B,
+                         int T, float *loss) {
+    return gptc_forward_impl(ctx, w, tokens, targets, B, T, loss, NULL, 0, NULL);
+}
+
+/* dx += d/dx of proj's output; weight, bias and adapter gradients into g */
+static void proj_backward(gptc_ctx *ctx, const gptc_ops *ops, gptc_workspace *w, gptc_grads *g, int l, int t, int wi,
+                          int bi, const float *x, const float *dout, float *dx, int N, float p, uint64_t call) {
+    const gptc_model *m = w->m;
+    gptc_wdesc wd = gptc_weight(m, wi);
+    ops->linear_backward(ctx, dx, gptc_grad(g, wi), gptc_grad(g, bi), dout, x, &wd, N);
+    if (m->lora_r && m->layers[l].lora[t] >= 0)
+        gptc_lora_backward(ctx, m, g, l, t, x, dout, dx, lora_u(w, l, t, (size_t)N), w->lora_x, w->lora_du, N, wd.in,
+                           wd.out, p, lora_seed(w, call, l, t));
+}
+
+gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *w, gptc_grads *g, float loss_scale) {
+    const gptc_model *m = w->m;
+    const gptc_config *c = &m->cfg;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    if (!w->training)
+        return gptc_fail(ctx, GPTC_EINVAL, "backward: the workspace was not made for training "
+                                           "(gptc_workspace_new with training = 1)");
+    if (!g || g->m != m) return gptc_fail(ctx, GPTC_EINVAL, "backward: the gradients belong to another model");
+    if (!w->last_has_targets || !w->logits_valid)
+        return gptc_fail(ctx, GPTC_EINVAL, "backward: needs a forward pass with targets first");
+    set_threads(ctx);
+    int B = w->last_B, T = w->last_T, N = B * T, C = c->n_embd, NH = c->n_head, I = n_inner(c);
+    int train = w->dropout_on;
+    float pe = train ? c->embd_pdrop : 0, pa = train ? c->attn_pdrop : 0, pr = train ? c->resid_pdrop : 0,
+          pl = train ? m->lora_dropout : 0;
+    uint64_t call = w->last_call;
+    size_t NC = (size_t)N * C;
+
+    float *residual = c->n_layer ? w->layers[c->n_layer - 1].res3 : w->encoded;
+    m->head->backward(ctx, w, g, w->lnf, w->dln, w->logits, B, T, loss_scale);
+    w->logits_valid = 0; /* the logits buffer now holds their gradient */
+    memset(w->dres, 0, NC * sizeof(float));
+    ops->layernorm_backward(ctx, w->dres, gptc_grad(g, m->g.ln_f_w), gptc_grad(g, m->g.ln_f_b), w->dln, residual,
+                            gptc_param(m, m->g.ln_f_w), w->lnf_mean, w->lnf_rstd, N, C);
+    for (int l = c->n_layer - 1; l >= 0; l--) {
+        gptc_layer_acts *a = &w->layers[l];
+        const gptc_layer *y = &m->layers[l];
+        const float *res_in = l ? w->layers[l - 1].res3 : w->encoded;
+        /* MLP branch: res3 = res2 + dropout(fcproj) */
+        memcpy(w->dtmp, w->dres, NC * sizeof(float));
+        ops->dropout(ctx, w->dtmp, NC, pr, site_seed(w, call, 3 + 3 * (uint64_t)l), 0);
+        memset(w->dfch_act, 0, (size_t)N * I * sizeof(float));
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_MPROJ, y->proj_w, y->proj_b, a->fch_act, w->dtmp, w->dfch_act, N,
+                      pl, call);
+        memset(w->dfch, 0, (size_t)N * I * sizeof(float));
+        ops->act_backward(ctx, w->dfch, a->fch, w->dfch_act, (size_t)N * I, m->opts.act);
+        memset(w->dln, 0, NC * sizeof(float));
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_FC, y->fc_w, y->fc_b, a->ln2, w->dfch, w->dln, N, pl, call);
+        ops->layernorm_backward(ctx, w->dres, gptc_grad(g, y->ln2_w), gptc_grad(g, y->ln2_b), w->dln, a->res2,
+                                gptc_param(m, y->ln2_w), a->ln2_mean, a->ln2_rstd, N, C);
+        /* attention branch: res2 = res_in + dropout(attproj) */
+        memcpy(w->dtmp, w->dres, NC * sizeof(float));
+        ops->dropout(ctx, w->dtmp, NC, pr, site_seed(w, call, 2 + 3 * (uint64_t)l), 0);
+        memset(w->datty, 0, NC * sizeof(float));
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_APROJ, y->o_w, y->o_b, a->atty, w->dtmp, w->datty, N, pl, call);
+        memset(w->dqkv, 0, NC * 3 * sizeof(float));
+        gptc_attn_args at = {0};
+        at.B = B;
+        at.Tq = at.Tk = T;
+        at.NH = NH;
+        at.hs = C / NH;
+        at.scale = 1.0f / sqrtf((float)at.hs);
+        at.q = a->qkv;
+        at.k = a->qkv + C;
+        at.v = a->qkv + 2 * C;
+        at.q_row = at.kv_row = 3 * (size_t)C;
+        at.kv_batch = (size_t)T * 3 * C;
+        at.mask = m->opts.causal ? GPTC_MASK_CAUSAL : GPTC_MASK_NONE;
+        at.out = a->atty;
+        at.out_row = (size_t)C;
+        at.att = a->att;
+        at.preatt = a->preatt;
+        at.p_drop = pa;
+        at.seed = site_seed(w, call, 1 + 3 * (uint64_t)l);
+        ops->attention_backward(ctx, &at, w->dqkv, w->dqkv + C, w->dqkv + 2 * C, w->datty, w->dpreatt, w->datt);
+        memset(w->dln, 0, NC * sizeof(float));
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_QKV, y->qkv_w, y->qkv_b, a->ln1, w->dqkv, w->dln, N, pl, call);
+        ops->layernorm_backward(ctx, w->dres, gptc_grad(g, y->ln1_w), gptc_grad(g, y->ln1_b), w->dln, res_in,
+                                gptc_param(m, y->ln1_w), a->ln1_mean, a->ln1_rstd, N, C);
+    }
+    float *dwte = gptc_grad(g, m->g.wte), *dwpe = gptc_grad(g, m->g.wpe);
+    if (dwte || dwpe) {
+        ops->dropout(ctx, w->dres, NC, pe, site_seed(w, call, 0), 0);
+        ops->embed_backward(ctx, dwte, dwpe, w->dres, w->last_tokens, N, T, C);
+    }
+    return GPTC_OK;
+}
+
+gptc_status gptc_model_attention(gptc_ctx *ctx, const gptc_model *m, const int32_t *tokens, int T, int layer,
+                                 float *out) {
+    if (layer < 0 || layer >= m->cfg.n_layer)
+        return gptc_fail(ctx, GPTC_ERANGE, "layer %d is out of range [0, %d)", layer, m->cfg.n_layer);
+    if (T < 1 || T > m->cfg.n_positions)
+        return gptc_fail(ctx, GPTC_EINVAL, "attention: %d tokens (1 to n_positions=%d)", T, m->cfg.n_positions);
+    gptc_workspace *w;
+    gptc_status s = gptc_workspace_new(ctx, m, 1, T, 0, &w);
+    if (s) return s;
+    w->capture = out;
+    w->capture_layer = layer;
+    s = gptc_forward(ctx, w, tokens, NULL, 1, T, NULL);
+    gptc_workspace_free(w);
+    return s;
+}

@@ -1,0 +1,192 @@
+/* weights.c: the model as weights and config: the tensor table built from the
+ * architecture, one parameter buffer (plus one for matrices kept in BF16/F16),
+ * initialization, named access, head replacement and parameter counts. Immutable once
+ * built; nothing here knows about activations, gradients or optimizer state. */
+#include "model.h"
+#include <math.h>
+#include <string.h>
+
+static int n_inner(const gptc_config *c) { return c->n_inner > 0 ? c->n_inner : 4 * c->n_embd; }
+
+int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
+                          gptc_dtype dtype, size_t *off, size_t *off_lowp) {
+    gptc_ptensor *t = &m->tensors[m->n_tensors];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = d1 ? 2 : 1;
+    t->shape[0] = d0;
+    t->shape[1] = d1;
+    t->numel = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    t->layout = layout;
+    t->decay = t->ndim == 2;
+    t->kind = kind;
+    t->trainable = 1;
+    t->dtype = t->ndim == 2 ? dtype : GPTC_F32;
+    /* every tensor 16-element aligned so vector loads stay aligned */
+    size_t *o = t->dtype == GPTC_F32 ? off : off_lowp;
+    t->offset = *o;
+    *o += (t->numel + 15) & ~(size_t)15;
+    return (int)m->n_tensors++;
+}
+
+static void layer_none(gptc_layer *y) {
+    int *f = (int *)y;
+    for (size_t i = 0; i < sizeof *y / sizeof(int); i++) f[i] = -1;
+}
+
+gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_model **out) {
+    *out = NULL;
+    gptc_status s = gptc_config_validate(ctx, cfg);
+    if (s) return s;
+    if (cfg->head < 0 || cfg->head >= GPTC_HEAD_COUNT)
+        return gptc_fail(ctx, GPTC_EINVAL, "config: unknown head %d", cfg->head);
+    if (cfg->head == GPTC_HEAD_CLASSIFY && (cfg->num_labels < 2 || cfg->num_labels > GPTC_MAX_LABELS))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: a classifier needs 2 to %d labels (num_labels = %d)", GPTC_MAX_LABELS,
+                         cfg->num_labels);
+    if (!cfg->pre_norm || cfg->sinusoidal_pos || cfg->cross_attention)
+        return gptc_fail(ctx, GPTC_ENOTSUP,
+                         "config: post-norm blocks, sinusoidal positions and cross-attention are not built yet");
+    int act = gptc_act_parse(cfg->activation_function);
+    if (act < 0)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "config: activation_function \"%s\" is not supported "
+                                            "(gelu_new, gelu_pytorch_tanh, gelu, relu, silu)", cfg->activation_function);
+    if (wdtype != GPTC_F32 && wdtype != GPTC_BF16 && wdtype != GPTC_F16)
+        return gptc_fail(ctx, GPTC_EINVAL, "weights can be kept as F32, BF16 or F16");
+    gptc_model *m = gptc_calloc(ctx, 1, sizeof *m, "model");
+    if (!m) return GPTC_ENOMEM;
+    m->cfg = *cfg;
+    m->arch = gptc_arch_for(cfg);
+    m->head = gptc_head_for(cfg->head);
+    m->opts.causal = cfg->causal;
+    m->opts.pre_norm = cfg->pre_norm;
+    m->opts.cross_attention = cfg->cross_attention;
+    m->opts.act = (gptc_act_kind)act;
+    m->wdtype = wdtype;
+    size_t L = (size_t)cfg->n_layer;
+    m->cap_tensors = 8 + L * (sizeof(gptc_layer) / sizeof(int));
+    m->tensors = gptc_calloc(ctx, m->cap_tensors, sizeof *m->tensors, "tensor table");
+    m->layers = gptc_calloc(ctx, L ? L : 1, sizeof *m->layers, "layer table");
+    if (!m->tensors || !m->layers) {
+        gptc_model_free(m);
+        return GPTC_ENOMEM;
+    }
+    int *gf = (int *)&m->g;
+    for (size_t i = 0; i < sizeof m->g / sizeof(int); i++) gf[i] = -1;
+    for (size_t l = 0; l < L; l++) layer_none(&m->layers[l]);
+    size_t off = 0, offl = 0;
+    m->arch->build(m, &off, &offl);
+    m->n_params = off;
+    m->n_lowp = offl;
+    m->params = gptc_calloc(ctx, off ? off : 1, sizeof(float), "parameters");
+    if (offl) m->lowp = gptc_calloc(ctx, offl, sizeof(uint16_t), "low-precision weights");
+    if (!m->params || (offl && !m->lowp)) {
+        gptc_model_free(m);
+        return GPTC_ENOMEM;
+    }
+    *out = m;
+    return GPTC_OK;
+}
+
+void gptc_model_free(gptc_model *m) {
+    if (!m) return;
+    gptc_free(m->tensors);
+    gptc_free(m->layers);
+    gptc_free(m->params);
+    gptc_free(m->lowp);
+    gptc_free(m);
+}
+
+long gptc_model_find(const gptc_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name)) return (long)i;
+    return -1;
+}
+
+gptc_wdesc gptc_weight(const gptc_model *m, int i) {
+    const gptc_ptensor *t = &m->tensors[i];
+    gptc_wdesc w;
+    w.dtype = t->dtype;
+    w.data = t->dtype == GPTC_F32 ? (const void *)(m->params + t->offset) : (const void *)(m->lowp + t->offset);
+    w.layout = t->layout;
+    w.in = (int)(t->layout == GPTC_W_IN_OUT ? t->shape[0] : t->shape[1]);
+    w.out = (int)(t->layout == GPTC_W_IN_OUT ? t->shape[1] : t->shape[0]);
+    return w;
+}
+
+const gptc_config *gptc_model_config(const gptc_model *m) { return &m->cfg; }
+size_t gptc_model_n_params(const gptc_model *m) { return m->n_params; }
+gptc_dtype gptc_model_weight_dtype(const gptc_model *m) { return m->wdtype; }
+
+gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out) {
+    gptc_status s = gptc_model_alloc(ctx, cfg, GPTC_F32, out);
+    if (s) return s;
+    gptc_model *m = *out;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        /* one stream per tensor, so a tensor's values do not depend on the others */
+        uint64_t st = seed * 0x2545F4914F6CDD1Dull + (uint64_t)i * 0x9E3779B97F4A7C15ull + 1;
+        m->arch->init(m, i, m->params + m->tensors[i].offset, &st);
+    }
+    return GPTC_OK;
+}
+
+gptc_param_counts gptc_model_param_counts(const gptc_config *c) {
+    gptc_param_counts pc = {0};
+    size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, Pn = c->n_positions, I = n_inner(c);
+    pc.embedding = V * C + (c->sinusoidal_pos ? 0 : Pn * C);
+    pc.attention = L * (C * 3 * C + 3 * C + C * C + C);
+    pc.mlp = L * (C * I + I + I * C + C);
+    pc.layernorm = L * 4 * C + 2 * C;
+    pc.head = c->head == GPTC_HEAD_CLASSIFY ? (size_t)c->num_labels * C
+              : c->head == GPTC_HEAD_QA      ? 2 * C + 2
+              : c->tie_word_embeddings       ? 0
+                                             : V * C;
+    pc.total = pc.embedding + pc.attention + pc.mlp + pc.layernorm + pc.head;
+    return pc;
+}
+
+gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
+                                uint64_t seed) {
+    if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "set the head before adding a LoRA adapter");
+    if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "set_head needs a model loaded as F32");
+    gptc_config cfg = m->cfg;
+    cfg.head = head;
+    cfg.num_labels = head == GPTC_HEAD_CLASSIFY ? num_labels : 0;
+    memset(cfg.id2label, 0, sizeof cfg.id2label);
+    for (int i = 0; labels && i < cfg.num_labels && i < GPTC_MAX_LABELS; i++) {
+        if (strlen(labels[i]) >= GPTC_LABEL_MAX)
+            return gptc_fail(ctx, GPTC_EINVAL, "label '%.40s...' is longer than %d bytes", labels[i], GPTC_LABEL_MAX - 1);
+        strcpy(cfg.id2label[i], labels[i]);
+    }
+    if (head != GPTC_HEAD_LM) cfg.tie_word_embeddings = 1; /* no lm_head beside a task head */
+    gptc_model *nm;
+    gptc_status s = gptc_model_new(ctx, &cfg, seed, &nm);
+    if (s) return s;
+    for (size_t i = 0; i < nm->n_tensors; i++) {
+        if (nm->tensors[i].kind != GPTC_TK_BASE) continue;
+        long j = gptc_model_find(m, nm->tensors[i].name);
+        if (j >= 0) memcpy(nm->params + nm->tensors[i].offset, m->params + m->tensors[j].offset,
+                           nm->tensors[i].numel * sizeof(float));
+    }
+    /* m takes over nm's buffers; its own are freed with the shell of nm */
+    gptc_model tmp = *m;
+    *m = *nm;
+    *nm = tmp;
+    gptc_model_free(nm);
+    return GPTC_OK;
+}
+
+size_t gptc_model_n_tensors(const gptc_model *m) { return m->n_tensors; }
+
+gptc_status gptc_model_tensor(const gptc_model *m, size_t i, gptc_tensor_info *out) {
+    memset(out, 0, sizeof *out);
+    if (i >= m->n_tensors) return GPTC_ERANGE;
+    const gptc_ptensor *t = &m->tensors[i];
+    out->name = t->name;
+    out->ndim = t->ndim;
+    out->shape[0] = t->shape[0];
+    out->shape[1] = t->shape[1];
+    out->numel = t->numel;
+    out->data = t->dtype == GPTC_F32 ? m->params + t->offset : NULL;
+    out->trainable = t->trainable;
+    return GPTC_OK;
+}
