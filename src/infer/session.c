@@ -107,14 +107,6 @@ static gptc_status run_rows(gptc_ctx *ctx, gptc_session *s, const int32_t *token
     return gptc_forward_impl(ctx, s->ws, tokens, NULL, 1, n, NULL, &cv, first_logit, logits);
 }
 
-static gptc_status check_tokens(gptc_ctx *ctx, const gptc_session *s, const int32_t *tokens, int n) {
-    for (int i = 0; i < n; i++)
-        if (tokens[i] < 0 || tokens[i] >= s->m->cfg.vocab_size)
-            return gptc_fail(ctx, GPTC_ERANGE, "token id %d at position %d is out of range [0, %d)", tokens[i], i,
-                             s->m->cfg.vocab_size);
-    return GPTC_OK;
-}
-
 gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
                                  float *logits) {
     if (seq < 0 || seq >= s->n_seq)
@@ -123,8 +115,13 @@ gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const 
     if (s->len[seq] + n > s->max_len)
         return gptc_fail(ctx, GPTC_ERANGE, "session: %d + %d tokens exceed the context of %d tokens", s->len[seq], n,
                          s->max_len);
-    gptc_status st = check_tokens(ctx, s, tokens, n);
-    if (st) return st;
+    /* every id before the first chunk runs, so a bad id leaves the sequence as it was
+     * (the forward checks each chunk's again) */
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= s->m->cfg.vocab_size)
+            return gptc_fail(ctx, GPTC_ERANGE, "token id %d at position %d is out of range [0, %d)", tokens[i], i,
+                             s->m->cfg.vocab_size);
+    gptc_status st = GPTC_OK;
     for (int done = 0; done < n;) {
         int k = n - done < s->rows ? n - done : s->rows;
         for (int r = 0; r < k; r++) {
@@ -142,8 +139,7 @@ gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const 
 gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
                               float *logits) {
     if (n < 1 || n > s->n_seq) return gptc_fail(ctx, GPTC_EINVAL, "session: step of %d sequences (1..%d)", n, s->n_seq);
-    gptc_status st = check_tokens(ctx, s, tokens, n);
-    if (st) return st;
+    gptc_status st;
     for (int r = 0; r < n; r++) {
         int q = seqs[r];
         if (q < 0 || q >= s->n_seq) return gptc_fail(ctx, GPTC_ERANGE, "session: sequence %d out of range", q);
