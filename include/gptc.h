@@ -462,6 +462,63 @@ gptc_status gptc_chat_encode(gptc_ctx *ctx, const gptc_tokenizer *tok, const gpt
                              const gptc_chat_message *msgs, int n_msgs, int add_generation_prompt,
                              int32_t **ids, size_t *n_ids, uint8_t **assistant_mask);
 
+/* ---------------------------------------------------------------- streaming text
+ * Generated ids to text as a reader should see it: only whole UTF-8 characters, and
+ * nothing that may still turn into a stop string (that part is held back until the
+ * next id decides). The text ends before the first stop string. Ids outside the
+ * tokenizer's vocabulary (markers past it) add no text. */
+typedef int (*gptc_text_cb)(void *user, const char *text, size_t len); /* non-zero: stop */
+typedef struct gptc_text_stream gptc_text_stream;
+/* Stop strings are taken from p (may be NULL: none); cb receives the pieces (may be NULL). */
+gptc_status gptc_text_stream_new(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_gen_params *p,
+                                 gptc_text_cb cb, void *user, gptc_text_stream **out);
+void gptc_text_stream_free(gptc_text_stream *st);
+/* Adds one id; *done (may be NULL) becomes 1 once a stop string appeared or the callback
+ * asked to stop. */
+gptc_status gptc_text_stream_push(gptc_ctx *ctx, gptc_text_stream *st, int32_t id, int *done);
+/* Ends the text: an incomplete character becomes U+FFFD; what was held back goes out. */
+gptc_status gptc_text_stream_finish(gptc_ctx *ctx, gptc_text_stream *st);
+/* The whole text so far (up to a stop string), NUL-terminated; owned by the stream. */
+const char *gptc_text_stream_text(const gptc_text_stream *st, size_t *len);
+int gptc_text_stream_stopped(const gptc_text_stream *st); /* 1: a stop string ended it */
+
+/* ---------------------------------------------------------------- chat
+ * A conversation with a model in ChatML (gptc_chat_encode): messages, the oldest turns
+ * dropped (after the system message) when the prompt and a reply would outgrow the
+ * context, the KV cache kept across turns so only the new part is prefilled, the end of
+ * a turn at the <|im_end|> id, the end-of-text id or the model's eos (or the text
+ * "<|im_end|>" when the markers are text), replies streamed as whole characters. The
+ * model and tokenizer must outlive the chat; a chat is not thread-safe (one per user). */
+typedef struct gptc_chat gptc_chat;
+/* p: reply settings (NULL: Hugging Face's defaults; max_new_tokens < 0 means 256;
+ * num_return_sequences must be 1). system may be NULL. */
+gptc_status gptc_chat_new(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const gptc_gen_params *p,
+                          const char *system, gptc_chat **out);
+void gptc_chat_free(gptc_chat *c);
+/* Forgets the conversation, keeping the system message. */
+void gptc_chat_reset(gptc_chat *c);
+/* Sets (or with "" / NULL removes) the system message, kept first. */
+gptc_status gptc_chat_set_system(gptc_ctx *ctx, gptc_chat *c, const char *system);
+int gptc_chat_n_messages(const gptc_chat *c);
+gptc_chat_message gptc_chat_get(const gptc_chat *c, int i); /* valid until the chat changes */
+const gptc_gen_params *gptc_chat_params(const gptc_chat *c);
+const gptc_chat_tokens *gptc_chat_markers(const gptc_chat *c);
+
+typedef struct gptc_chat_reply {
+    char *text;                  /* the reply (malloc'ed, free()) */
+    size_t len;
+    gptc_finish_reason finish;   /* eos: the turn ended; length: max_new_tokens; stop: stop string or callback */
+    int trimmed;                 /* old turns dropped to make room */
+    int n_prompt, n_reused;      /* prompt tokens, of which already in the KV cache */
+    int n_tokens;                /* generated tokens */
+} gptc_chat_reply;
+/* Adds the user's message, generates the reply (pieces to cb as they come; cb may be
+ * NULL; a non-zero return ends the reply) and adds it to the conversation. On failure
+ * the user's message is taken back. A message longer than the context fails with
+ * GPTC_ERANGE. */
+gptc_status gptc_chat_send(gptc_ctx *ctx, gptc_chat *c, const char *user_text, gptc_text_cb cb, void *user,
+                           gptc_chat_reply *out);
+
 /* ---------------------------------------------------------------- sampling primitives
  * The logits processors of gptc_generate, on one row of V logits in place (removed tokens
  * become -INFINITY), exposed for tests and for callers that run their own loop. ids: the

@@ -221,9 +221,9 @@ static void make_perm(gptc_task_source *src, uint64_t e) {
     src->perm_epoch = e + 1;
 }
 
-static gptc_status src_train_batch(gptc_ctx *ctx, void *user, int B, int T, uint64_t *rng, uint64_t *pos,
-                                   int32_t *tokens, int32_t *targets) {
+static gptc_status src_train_batch(gptc_ctx *ctx, void *user, gptc_batch *bt, uint64_t *rng, uint64_t *pos) {
     gptc_task_source *src = user;
+    int B = bt->B, T = bt->T;
     size_t n = src->train->n;
     (void)ctx;
     (void)rng;
@@ -233,7 +233,7 @@ static gptc_status src_train_batch(gptc_ctx *ctx, void *user, int B, int T, uint
         src->idx[b] = src->perm[*pos % n];
         (*pos)++;
     }
-    gptc_task_fill(src->train, src->idx, B, T, src->pad, tokens, targets);
+    gptc_task_fill(src->train, src->idx, B, T, src->pad, bt->tokens, bt->targets);
     return GPTC_OK;
 }
 
@@ -243,15 +243,15 @@ static size_t src_n_val(void *user, int B, int T) {
     return src->val ? (src->val->n + (size_t)B - 1) / (size_t)B : 0;
 }
 
-static gptc_status src_val_batch(gptc_ctx *ctx, void *user, size_t i, int B, int T, int32_t *tokens, int32_t *targets,
-                                 int *rows) {
+static gptc_status src_val_batch(gptc_ctx *ctx, void *user, size_t i, gptc_batch *bt) {
     gptc_task_source *src = user;
+    int B = bt->B, T = bt->T;
     (void)ctx;
     size_t first = i * (size_t)B, n = src->val->n;
     int k = first >= n ? 0 : (int)((n - first) < (size_t)B ? n - first : (size_t)B);
     for (int b = 0; b < k; b++) src->idx[b] = first + (size_t)b;
-    gptc_task_fill(src->val, src->idx, k, T, src->pad, tokens, targets);
-    *rows = k;
+    gptc_task_fill(src->val, src->idx, k, T, src->pad, bt->tokens, bt->targets);
+    bt->B = k;
     return GPTC_OK;
 }
 

@@ -51,26 +51,54 @@ gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids
                              uint32_t vocab_size);
 
 
+/* ---- the language-modelling source (lm_source.c): token shards made by gptc prepare,
+ * random windows (or sequential) from train.bin, consecutive windows of val.bin. */
+typedef struct gptc_lm_source {
+    gptc_shard train, val;
+    int sequential;
+} gptc_lm_source;
+struct gptc_data_source;
+/* Opens data_dir/train.bin (and val.bin when with_val) for batches of B x T and fills d. */
+gptc_status gptc_lm_source_open(gptc_ctx *ctx, const char *data_dir, int B, int T, int sequential, int with_val,
+                                gptc_lm_source *ls, struct gptc_data_source *d);
+void gptc_lm_source_close(gptc_lm_source *ls);
+
 /* ---- the trainer (trainer.c): the loop of `gptc train`, writing OUT/metrics.jsonl,
  * OUT/checkpoints/step-N/ and OUT/model/. It never prints: it reports events to the
  * caller's callback. */
 typedef struct gptc_model gptc_model;
 
-/* Where batches come from. gptc train uses token shards (data_dir); fine-tuning tasks
- * (tasks/) provide their own. Targets per row: T for a language model, 1 for a
- * classifier, 2 for QA (see gptc_model_forward). */
+/* One micro-batch: B rows of T positions. tokens and targets are always there; the
+ * other fields are for architectures and tasks that need them and stay NULL unless the
+ * data source asks for them (gptc_data_source.fields). Targets per row: T next-token
+ * ids for a language model (-100 ignored), 1 label for a classifier, 2 positions for
+ * QA (see gptc_forward). */
+typedef struct gptc_batch {
+    int B, T;                /* rows filled (at most the capacity) and positions per row */
+    int32_t *tokens;         /* (B, T) */
+    int32_t *targets;        /* (B, T), (B) or (B, 2) */
+    float *attention_mask;   /* (B, T): 1 a token, 0 padding (bidirectional encoders) */
+    int32_t *token_types;    /* (B, T): segment ids (BERT sentence pairs) */
+    int32_t *enc_tokens;     /* (B, enc_T): encoder inputs (encoder-decoder) */
+    int enc_T;
+    int32_t *labels;         /* (B): a sequence label beside token targets (BERT's NSP) */
+} gptc_batch;
+enum { GPTC_BATCH_ATTENTION_MASK = 1, GPTC_BATCH_TOKEN_TYPES = 2, GPTC_BATCH_ENC_TOKENS = 4, GPTC_BATCH_LABELS = 8 };
+
+/* Where batches come from. gptc train uses token shards (lm_source.c); fine-tuning
+ * tasks (tasks/) provide their own. */
 typedef struct gptc_data_source {
     void *user;
     int targets_per_row;          /* 0: T (language modelling) */
+    int fields;                   /* GPTC_BATCH_* the source fills beyond tokens and targets */
+    int enc_T;                    /* encoder positions when GPTC_BATCH_ENC_TOKENS */
     size_t train_rows;            /* rows in one epoch (for --epochs) */
-    /* The next training micro-batch of B rows; uses and advances *rng and *pos, which
-     * the trainer saves in checkpoints (exact resume). */
-    gptc_status (*train_batch)(gptc_ctx *ctx, void *user, int B, int T, uint64_t *rng, uint64_t *pos,
-                               int32_t *tokens, int32_t *targets);
-    /* Validation: n_val_batches(B, T) batches; batch i fills *rows <= B rows. */
+    /* The next training micro-batch of b->B rows of b->T; uses and advances *rng and
+     * *pos, which the trainer saves in checkpoints (exact resume). */
+    gptc_status (*train_batch)(gptc_ctx *ctx, void *user, gptc_batch *b, uint64_t *rng, uint64_t *pos);
+    /* Validation: n_val_batches(B, T) batches; batch i fills b->B <= its capacity rows. */
     size_t (*n_val_batches)(void *user, int B, int T);
-    gptc_status (*val_batch)(gptc_ctx *ctx, void *user, size_t i, int B, int T, int32_t *tokens, int32_t *targets,
-                             int *rows);
+    gptc_status (*val_batch)(gptc_ctx *ctx, void *user, size_t i, gptc_batch *b);
     /* Optional metric over the validation batches (higher is better), e.g. f1_macro:
      * reset, then observe the logits of every batch, then metric. */
     const char *metric_name;      /* NULL: val loss decides the best model and early stopping */
@@ -88,6 +116,10 @@ typedef struct gptc_train_opts {
      * place of a gradient all-reduce); non-zero status stops the run. */
     gptc_status (*after_backward)(gptc_ctx *ctx, void *user, gptc_grads *g);
     void *hook_user;
+    /* 1 (default): this process writes metrics.jsonl, run.json, checkpoints and
+     * OUT/model; 0: it trains and evaluates without writing (the other ranks of a
+     * multi-process run), and resumes from the writer's checkpoints. */
+    int writer;
     const char *tok_dir;          /* tokenizer files carried into model directories (NULL: data_dir/tokenizer) */
     const char *data_dir, *out_dir;
     const char *init_dir;       /* start from this model directory, or NULL */

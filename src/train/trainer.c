@@ -37,6 +37,7 @@ void gptc_train_default_opts(gptc_train_opts *o) {
     o->eval_batches = 10;
     o->keep_last = 2;
     o->sample_tokens = 48;
+    o->writer = 1;
 }
 
 
@@ -46,70 +47,10 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ------------------------------------------------------------------ LM data from shards */
-
-typedef struct lm_source {
-    gptc_shard train, val;
-    int sequential;
-} lm_source;
-
-/* One micro-batch of B rows of T inputs and targets shifted by one: random windows, or
- * (sequential) the next B*T+1 tokens from *pos, starting over when they run out. */
-static gptc_status lm_train_batch(gptc_ctx *ctx, void *user, int B, int T, uint64_t *rng, uint64_t *pos,
-                                  int32_t *inp, int32_t *tgt) {
-    const lm_source *ls = user;
-    const gptc_shard *sh = &ls->train;
-    size_t n = sh->n_tokens, need = (size_t)B * T + 1;
-    (void)ctx;
-    if (ls->sequential) {
-        if (*pos + need > n) *pos = 0;
-        size_t p = (size_t)*pos;
-        for (size_t i = 0; i < (size_t)B * T; i++) {
-            inp[i] = gptc_shard_token(sh, p + i);
-            tgt[i] = gptc_shard_token(sh, p + i + 1);
-        }
-        *pos += (uint64_t)B * T;
-        return GPTC_OK;
-    }
-    size_t span = n - (size_t)T; /* start in [0, n - T - 1] */
-    for (int b = 0; b < B; b++) {
-        size_t p = (size_t)(gptc_splitmix64(rng) % span);
-        for (int t = 0; t < T; t++) {
-            inp[b * T + t] = gptc_shard_token(sh, p + (size_t)t);
-            tgt[b * T + t] = gptc_shard_token(sh, p + (size_t)t + 1);
-        }
-    }
-    return GPTC_OK;
-}
-
-/* Validation: consecutive windows from the start of the val split (a fixed subset). */
-static size_t lm_n_val(void *user, int B, int T) {
-    const lm_source *ls = user;
-    if (ls->val.n_tokens < (size_t)T + 1) return ls->val.n_tokens >= 2;
-    size_t windows = (ls->val.n_tokens - 1) / (size_t)T;
-    return (windows + (size_t)B - 1) / (size_t)B;
-}
-
-static gptc_status lm_val_batch(gptc_ctx *ctx, void *user, size_t i, int B, int T, int32_t *inp, int32_t *tgt,
-                                int *rows) {
-    const lm_source *ls = user;
-    const gptc_shard *v = &ls->val;
-    (void)ctx;
-    int r = 0;
-    for (size_t pos = i * (size_t)B * T; r < B && pos + 1 < v->n_tokens; r++, pos += (size_t)T)
-        for (int t = 0; t < T; t++) {
-            int ok = pos + (size_t)t + 1 < v->n_tokens;
-            inp[r * T + t] = ok ? gptc_shard_token(v, pos + (size_t)t) : 0;
-            tgt[r * T + t] = ok ? gptc_shard_token(v, pos + (size_t)t + 1) : -100;
-        }
-    *rows = r;
-    return GPTC_OK;
-}
-
 /* ------------------------------------------------------------------ evaluation */
 
 static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
-                            int32_t *inp, int32_t *tgt, float *out, double *metric) {
+                            gptc_batch *bt, float *out, double *metric) {
     int B = o->batch_size, T = o->seq_len;
     size_t nb = d->n_val_batches(d->user, B, T);
     if ((size_t)o->eval_batches < nb) nb = (size_t)o->eval_batches;
@@ -120,15 +61,17 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
     double sum = 0, count = 0;
     gptc_status s = GPTC_OK;
     for (size_t b = 0; b < nb && !s; b++) {
-        int rows = 0;
-        if ((s = d->val_batch(ctx, d->user, b, B, T, inp, tgt, &rows)) || !rows) break;
+        bt->B = B;
+        bt->T = T;
+        if ((s = d->val_batch(ctx, d->user, b, bt)) || !bt->B) break;
+        int rows = bt->B;
         float loss;
-        if ((s = gptc_forward(ctx, ws, inp, tgt, rows, T, &loss))) break;
+        if ((s = gptc_forward(ctx, ws, bt->tokens, bt->targets, rows, T, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
         }
-        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), tgt, rows, T);
+        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), bt->targets, rows, T);
     }
     gptc_workspace_set_training(ws, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
     if (s) return s;
@@ -162,6 +105,14 @@ static gptc_status sample(gptc_ctx *ctx, const gptc_model *m, int n_tokens, uint
 
 /* ------------------------------------------------------------------ the run */
 
+/* A checkpoint by the writer; other processes only name where it is. */
+static gptc_status save_ckpt(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const gptc_train_opts *o,
+                             const run_state *rs, const char *tok, char *dir, size_t cap) {
+    if (o->writer) return gptc_ckpt_write(ctx, m, opt, o, rs, tok, dir, cap);
+    snprintf(dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
+    return GPTC_OK;
+}
+
 /* Keeps the lines of metrics.jsonl up to step (a resumed run rewrites what follows). */
 static int config_same_arch(const gptc_config *a, const gptc_config *b) {
     return a->n_layer == b->n_layer && a->n_head == b->n_head && a->n_embd == b->n_embd &&
@@ -174,10 +125,11 @@ typedef struct run_ctx {
     gptc_workspace *ws;
     gptc_grads *g;
     gptc_adamw *opt;
-    lm_source lm;
+    gptc_lm_source lm;
     const gptc_data_source *d;
     gptc_data_source lm_d;
-    int32_t *inp, *tgt, *sample_ids;
+    gptc_batch bt;
+    int32_t *sample_ids;
     FILE *metrics;
 } run_ctx;
 
@@ -187,10 +139,9 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
     gptc_grads_free(r->g);
     gptc_adamw_free(r->opt);
     gptc_model_free(r->m);
-    gptc_shard_close(&r->lm.train);
-    gptc_shard_close(&r->lm.val);
-    gptc_free(r->inp);
-    gptc_free(r->tgt);
+    gptc_lm_source_close(&r->lm);
+    gptc_free(r->bt.tokens);
+    gptc_free(r->bt.targets);
     gptc_free(r->sample_ids);
     if (r->metrics) fclose(r->metrics);
 }
@@ -252,41 +203,19 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         r.d = o->data;
     } else {
         /* token shards made by gptc prepare */
-        snprintf(path, sizeof path, "%s/train.bin", o->data_dir);
-        if ((s = gptc_shard_open(ctx, path, &r.lm.train))) goto done;
-        if (r.lm.train.n_tokens < (size_t)B * T + 1) {
-            s = gptc_fail(ctx, GPTC_EINVAL, "%s: %zu tokens is smaller than one batch (%d x %d + 1 = %zu tokens); "
-                                            "use a smaller --batch-size or --seq-len, or more data",
-                          path, r.lm.train.n_tokens, B, T, (size_t)B * T + 1);
+        if ((s = gptc_lm_source_open(ctx, o->data_dir, B, T, o->sequential, o->eval_every > 0, &r.lm, &r.lm_d)))
             goto done;
-        }
-        if (o->eval_every > 0) {
-            snprintf(path, sizeof path, "%s/val.bin", o->data_dir);
-            if ((s = gptc_shard_open(ctx, path, &r.lm.val))) goto done;
-            if (r.lm.val.n_tokens < 2) {
-                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the validation split is empty; prepare with --val-fraction > 0 "
-                                                "or train with --eval-every 0", path);
-                goto done;
-            }
-        }
-        r.lm.sequential = o->sequential;
-        r.lm_d.user = &r.lm;
-        r.lm_d.train_rows = r.lm.train.n_tokens / (size_t)T;
-        r.lm_d.train_batch = lm_train_batch;
-        r.lm_d.n_val_batches = lm_n_val;
-        r.lm_d.val_batch = lm_val_batch;
         r.d = &r.lm_d;
         vocab_hint = r.lm.train.vocab_size;
         snprintf(tok_dir, sizeof tok_dir, "%s/tokenizer", o->data_dir);
         if (!tok && gptc_file_exists(tok_dir)) tok = tok_dir;
     }
     const gptc_data_source *d = r.d;
-    if ((s = gptc_mkdirs(ctx, o->out_dir))) goto done;
     snprintf(path, sizeof path, "%s/checkpoints", o->out_dir);
-    if ((s = gptc_mkdirs(ctx, path))) goto done;
+    if (o->writer && ((s = gptc_mkdirs(ctx, o->out_dir)) || (s = gptc_mkdirs(ctx, path)))) goto done;
     char resume_dir[4300] = "";
     if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m, resume_dir, sizeof resume_dir))) goto done;
-    if (!o->resume) {
+    if (!o->resume && o->writer) {
         snprintf(path, sizeof path, "%s/run.json", o->out_dir);
         if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
     }
@@ -310,10 +239,20 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     }
     if (o->class_weights && (s = gptc_workspace_set_class_weights(ctx, r.ws, o->class_weights))) goto done;
     int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
-    r.inp = gptc_alloc(ctx, (size_t)B * T * sizeof(int32_t), "batch inputs");
-    r.tgt = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
+    size_t BT = (size_t)B * T;
+    r.bt.tokens = gptc_alloc(ctx, BT * sizeof(int32_t), "batch inputs");
+    r.bt.targets = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
-    if (!r.inp || !r.tgt || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
+    if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
+    if (d->fields) {
+        /* the block has places for these (padding masks, token types, cross-attention)
+         * but GPT-2's forward takes none of them: refuse rather than ignore */
+        s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
+                                         "%d, labels %d) that a %s model does not take",
+                      !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
+                      !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS), "GPT-2");
+        goto done;
+    }
 
     long total = o->max_steps;
     if (total <= 0) {
@@ -328,9 +267,11 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     gptc_adamw_params ap = {sched.lr, o->beta1, o->beta2, o->eps, o->weight_decay};
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-    if (o->resume && (s = gptc_run_trim_metrics(ctx, path, rs.step))) goto done;
-    r.metrics = fopen(path, o->resume ? "a" : "w");
-    if (!r.metrics) { s = gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto done; }
+    if (o->writer) {
+        if (o->resume && (s = gptc_run_trim_metrics(ctx, path, rs.step))) goto done;
+        r.metrics = fopen(path, o->resume ? "a" : "w");
+        if (!r.metrics) { s = gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto done; }
+    }
 
     gptc_train_event ev = {0};
     ev.kind = GPTC_EV_START;
@@ -350,7 +291,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         if (o->stop && *o->stop) {
             if (last_saved != rs.step) {
                 rs.elapsed = elapsed0 + now_s() - t_start;
-                if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+                if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
                 last_saved = rs.step;
             }
             ev.kind = GPTC_EV_INTERRUPTED;
@@ -363,9 +304,11 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         gptc_grads_zero(r.g);
         double step_loss = 0;
         for (int a = 0; a < o->grad_accum; a++) {
-            if ((s = d->train_batch(ctx, d->user, B, T, &rs.rng, &rs.data_pos, r.inp, r.tgt))) goto done;
+            r.bt.B = B;
+            r.bt.T = T;
+            if ((s = d->train_batch(ctx, d->user, &r.bt, &rs.rng, &rs.data_pos))) goto done;
             float loss;
-            if ((s = gptc_forward(ctx, r.ws, r.inp, r.tgt, B, T, &loss))) goto done;
+            if ((s = gptc_forward(ctx, r.ws, r.bt.tokens, r.bt.targets, B, T, &loss))) goto done;
             if ((s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum))) goto done;
             step_loss += (double)loss / o->grad_accum;
         }
@@ -384,17 +327,17 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         ev.grad_norm = norm;
         ev.tokens_per_s = (double)B * T * o->grad_accum / dt;
         ev.elapsed_s = rs.elapsed;
-        fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
+        if (r.metrics) fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
                            "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
                 rs.step, step_loss, (double)ap.lr, (double)norm, ev.tokens_per_s, rs.elapsed);
-        fflush(r.metrics);
+        if (r.metrics) fflush(r.metrics);
         if (cb) cb(user, &ev);
 
         int do_eval = o->eval_every > 0 && (rs.step % o->eval_every == 0 || rs.step == total);
         if (do_eval) {
             float vl = 0;
             double metric = NAN;
-            if ((s = evaluate(ctx, r.ws, d, o, r.inp, r.tgt, &vl, &metric))) goto done;
+            if ((s = evaluate(ctx, r.ws, d, o, &r.bt, &vl, &metric))) goto done;
             /* the monitored value: val loss, or minus the metric (lower is better) */
             float mon = d->metric_name ? (float)-metric : vl;
             if (mon < rs.best_val) {
@@ -404,12 +347,14 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             } else {
                 rs.bad_evals++;
             }
-            if (d->metric_name)
+            if (!r.metrics)
+                ;
+            else if (d->metric_name)
                 fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g, \"%s\": %.7g}\n", rs.step, (double)vl,
                         d->metric_name, metric);
             else
                 fprintf(r.metrics, "{\"step\": %ld, \"val_loss\": %.7g}\n", rs.step, (double)vl);
-            fflush(r.metrics);
+            if (r.metrics) fflush(r.metrics);
             ev.metric = metric;
             ev.best_metric = d->metric_name ? -rs.best_val : NAN;
             ev.kind = GPTC_EV_EVAL;
@@ -427,9 +372,9 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
         if (do_eval || (o->save_every > 0 && rs.step % o->save_every == 0) || rs.step == total) {
             rs.elapsed = elapsed0 + now_s() - t_start;
-            if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+            if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
             last_saved = rs.step;
-            gptc_ckpt_prune(o, rs.best_step);
+            if (o->writer) gptc_ckpt_prune(o, rs.best_step);
             ev.kind = GPTC_EV_CHECKPOINT;
             ev.path = ck_dir;
             if (cb) cb(user, &ev);
@@ -443,13 +388,14 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
     }
     if (last_saved != rs.step) {
-        if ((s = gptc_ckpt_write(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
-        gptc_ckpt_prune(o, rs.best_step);
+        if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+        if (o->writer) gptc_ckpt_prune(o, rs.best_step);
     }
     /* OUT/model: the best checkpoint by val loss when evaluation ran, else the last */
     long src_step = o->eval_every > 0 && rs.best_step > 0 ? rs.best_step : rs.step;
     snprintf(ck_dir, sizeof ck_dir, "%s/checkpoints/step-%ld", o->out_dir, src_step);
-    if ((s = gptc_run_write_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
+    model_out[0] = 0;
+    if (o->writer && (s = gptc_run_write_model(ctx, o, ck_dir, model_out, sizeof model_out))) goto done;
     ev.kind = GPTC_EV_DONE;
     ev.step = rs.step;
     ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
