@@ -329,18 +329,29 @@ int cmd_prepare(int argc, char **argv) {
             pv += n - keep;
         }
     }
-    char path[4200];
-    if (gptc_mkdirs(ctx, out)) cli_die("prepare", ctx, NULL);
-    snprintf(path, sizeof path, "%s/train.bin", out);
-    if (gptc_shard_write(ctx, path, tr, n_train, n_docs - n_val_docs, vocab)) cli_die("prepare", ctx, NULL);
-    snprintf(path, sizeof path, "%s/val.bin", out);
-    if (gptc_shard_write(ctx, path, va, n_val, n_val_docs + (split_tail ? 1 : 0), vocab)) cli_die("prepare", ctx, NULL);
+    /* train.bin, val.bin and tokenizer/ go into a fresh directory beside out, swapped in
+     * together: never new shards beside an old val.bin or an old tokenizer/ */
+    static const char *const owned[] = {"train.bin", "val.bin", "tokenizer", NULL};
+    gptc_outdir od;
+    char path[4600];
+    if (gptc_outdir_begin(ctx, &od, out, owned)) cli_die("prepare", ctx, NULL);
+    snprintf(path, sizeof path, "%s/train.bin", od.tmp);
+    gptc_status ws = gptc_shard_write(ctx, path, tr, n_train, n_docs - n_val_docs, vocab);
+    snprintf(path, sizeof path, "%s/val.bin", od.tmp);
+    if (!ws) ws = gptc_shard_write(ctx, path, va, n_val, n_val_docs + (split_tail ? 1 : 0), vocab);
+    if (ws) {
+        gptc_outdir_abort(&od);
+        cli_die("prepare", ctx, NULL);
+    }
     if (tok) {
-        snprintf(path, sizeof path, "%s/tokenizer", out);
-        if (gptc_mkdirs(ctx, path) || gptc_tokenizer_save(ctx, tok, path))
+        snprintf(path, sizeof path, "%s/tokenizer", od.tmp);
+        if (gptc_mkdirs(ctx, path) || gptc_tokenizer_save(ctx, tok, path)) {
             fprintf(stderr, "prepare: warning: the tokenizer was not copied (%s); models trained on this data "
                             "will carry no tokenizer files\n", gptc_errmsg(ctx));
+            gptc_remove_tree(path);
+        }
     }
+    if (gptc_outdir_commit(ctx, &od)) cli_die("prepare", ctx, NULL);
     double secs = cli_now() - t0, tpb = l.bytes ? (double)(n_train + n_val) / (double)l.bytes : 0;
     if (json)
         printf("{\"documents\": %zu, \"train_tokens\": %zu, \"val_tokens\": %zu, \"bytes\": %zu, "
