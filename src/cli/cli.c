@@ -1,6 +1,8 @@
 /* cli.c: option parsing and error printing shared by the subcommands. */
 #include "cli.h"
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,40 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, double *out) 
         fprintf(stderr, "gptc: option %s: '%s' is not a number\n", name, s);
         exit(2);
     }
+    if (!isfinite(v)) {
+        fprintf(stderr, "gptc: option %s: '%s' is not a finite number\n", name, s);
+        exit(2);
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_opt_int_in(int argc, char **argv, int *i, const char *name, long lo, long hi, long *out) {
+    long v;
+    if (!cli_opt_int(argc, argv, i, name, &v)) return 0;
+    if (v < lo || v > hi) {
+        if (hi == LONG_MAX) fprintf(stderr, "gptc: option %s: %ld is out of range (at least %ld)\n", name, v, lo);
+        else fprintf(stderr, "gptc: option %s: %ld is out of range [%ld, %ld]\n", name, v, lo, hi);
+        exit(2);
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_opt_float_in(int argc, char **argv, int *i, const char *name, double lo, double hi, int open, double *out) {
+    double v;
+    if (!cli_opt_float(argc, argv, i, name, &v)) return 0;
+    int lo_bad = (open & CLI_OPEN_LO) ? !(v > lo) : !(v >= lo);
+    int hi_bad = (open & CLI_OPEN_HI) ? !(v < hi) : !(v <= hi);
+    if (lo_bad || hi_bad) {
+        const char *s = argv[*i];
+        if (!strncmp(s, name, strlen(name)) && s[strlen(name)] == '=') s += strlen(name) + 1;
+        if (isinf(hi)) fprintf(stderr, "gptc: option %s: %s is out of range (%s %g)\n", name, s,
+                               (open & CLI_OPEN_LO) ? "above" : "at least", lo);
+        else fprintf(stderr, "gptc: option %s: %s is out of range %c%g, %g%c\n", name, s, (open & CLI_OPEN_LO) ? '(' : '[',
+                     lo, hi, (open & CLI_OPEN_HI) ? ')' : ']');
+        exit(2);
+    }
     *out = v;
     return 1;
 }
@@ -82,6 +118,10 @@ void cli_die(const char *cmd, gptc_ctx *ctx, const char *fmt, ...) {
 }
 
 gptc_ctx *cli_ctx(const char *cmd, int n_threads) {
+    if (n_threads < 0 || n_threads > 4096) {
+        fprintf(stderr, "gptc %s: option --threads: %d is out of range [0, 4096] (0 = all cores)\n", cmd, n_threads);
+        exit(2);
+    }
     gptc_ctx_params p = gptc_ctx_default_params();
     p.n_threads = n_threads;
     gptc_ctx *ctx = gptc_ctx_new(&p);

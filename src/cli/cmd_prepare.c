@@ -10,6 +10,7 @@
 #include "../io/tokfile.h"
 #include "../train/train.h"
 #include <dirent.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ static void add_path(gptc_ctx *ctx, doc_list *l, const char *path, int top) {
             if (!(names[n++] = strdup(e->d_name))) cli_die("prepare", NULL, "out of memory");
         }
         closedir(d);
-        qsort(names, n, sizeof *names, cmp_str); /* a stable document order */
+        if (n) qsort(names, n, sizeof *names, cmp_str); /* a stable document order */
         for (size_t i = 0; i < n; i++) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", path, names[i]);
@@ -196,10 +197,10 @@ int cmd_prepare(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--encoding", &encoding)) continue;
         if (cli_opt_str(argc, argv, &i, "--model", &model)) continue;
         if (cli_opt_str(argc, argv, &i, "--tokens", &tokens)) continue;
-        if (cli_opt_float(argc, argv, &i, "--val-fraction", &val_frac)) continue;
-        if (cli_opt_int(argc, argv, &i, "--seed", &seed)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
-        if (cli_opt_int(argc, argv, &i, "--vocab-size", &vocab_opt)) continue;
+        if (cli_opt_float_in(argc, argv, &i, "--val-fraction", 0, 1, CLI_OPEN_HI, &val_frac)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--seed", 0, LONG_MAX, &seed)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 1, INT_MAX, &vocab_opt)) continue;
         if (cli_flag(argv, i, "--skip-bad-lines")) { l.skip_bad = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("prepare", argv[i]);
