@@ -49,3 +49,13 @@ usage_error "generate --temperature nan" "--temperature" "$G" generate --model "
 "$G" "${TR[@]}" --lr 1e-3 --min-lr 1e-4 --beta1 0 --dropout 0 --grad-clip 0 --sample-tokens 0 --eval-every 0 \
     >/dev/null 2>"$T/err" && [ -f "$T/out_dir/model/model.safetensors" ] && pass "train with edge values in range runs" ||
     fail "train with edge values in range runs" "$(tail -c 300 "$T/err")"
+
+# Hugging Face's underscore spellings are aliases; a misspelling gets the nearest option
+"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --max_new_tokens 2 --eos_token_id -1 >/dev/null 2>"$T/err" &&
+    pass "--max_new_tokens (underscores) accepted" || fail "--max_new_tokens (underscores) accepted" "$(head -c 300 "$T/err")"
+"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --temprature 1 >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "did you mean --temperature?" "$T/err" && pass "misspelt option: did you mean" ||
+    fail "misspelt option: did you mean" "rc $rc: $(head -c 300 "$T/err")"
+"$G" train --max_step 3 >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "did you mean --max-steps?" "$T/err" && pass "misspelt underscore option: did you mean" ||
+    fail "misspelt underscore option: did you mean" "rc $rc: $(head -c 300 "$T/err")"
