@@ -51,7 +51,7 @@ usage_error "generate --temperature nan" "--temperature" "$G" generate --model "
     fail "train with edge values in range runs" "$(tail -c 300 "$T/err")"
 
 # Hugging Face's underscore spellings are aliases; a misspelling gets the nearest option
-"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --max_new_tokens 2 --eos_token_id -1 >/dev/null 2>"$T/err" &&
+"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --truncate --max_new_tokens 2 --eos_token_id -1 >/dev/null 2>"$T/err" &&
     pass "--max_new_tokens (underscores) accepted" || fail "--max_new_tokens (underscores) accepted" "$(head -c 300 "$T/err")"
 "$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --temprature 1 >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "did you mean --temperature?" "$T/err" && pass "misspelt option: did you mean" ||
