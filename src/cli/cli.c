@@ -1,13 +1,26 @@
 /* cli.c: option parsing and error printing shared by the subcommands. */
 #include "cli.h"
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Hugging Face's underscore spellings (--max_new_tokens) are the same options. */
+static int same_option(const char *arg, const char *name, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        char a = arg[k];
+        if (!a) return 0;
+        if (k >= 2 && a == '_') a = '-';
+        if (a != name[k]) return 0;
+    }
+    return 1;
+}
+
 static int match(char **argv, int i, const char *name, const char **inline_val) {
     size_t n = strlen(name);
-    if (strncmp(argv[i], name, n) != 0) return 0;
+    if (!same_option(argv[i], name, n)) return 0;
     if (argv[i][n] == 0) { *inline_val = NULL; return 1; }
     if (argv[i][n] == '=') { *inline_val = argv[i] + n + 1; return 1; }
     return 0;
@@ -49,21 +62,105 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, double *out) 
         fprintf(stderr, "gptc: option %s: '%s' is not a number\n", name, s);
         exit(2);
     }
+    if (!isfinite(v)) {
+        fprintf(stderr, "gptc: option %s: '%s' is not a finite number\n", name, s);
+        exit(2);
+    }
     *out = v;
     return 1;
 }
 
-int cli_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
+int cli_opt_int_in(int argc, char **argv, int *i, const char *name, long lo, long hi, long *out) {
+    long v;
+    if (!cli_opt_int(argc, argv, i, name, &v)) return 0;
+    if (v < lo || v > hi) {
+        if (hi == LONG_MAX) fprintf(stderr, "gptc: option %s: %ld is out of range (at least %ld)\n", name, v, lo);
+        else fprintf(stderr, "gptc: option %s: %ld is out of range [%ld, %ld]\n", name, v, lo, hi);
+        exit(2);
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_opt_float_in(int argc, char **argv, int *i, const char *name, double lo, double hi, int open, double *out) {
+    double v;
+    if (!cli_opt_float(argc, argv, i, name, &v)) return 0;
+    int lo_bad = (open & CLI_OPEN_LO) ? !(v > lo) : !(v >= lo);
+    int hi_bad = (open & CLI_OPEN_HI) ? !(v < hi) : !(v <= hi);
+    if (lo_bad || hi_bad) {
+        const char *s = argv[*i];
+        if (!strncmp(s, name, strlen(name)) && s[strlen(name)] == '=') s += strlen(name) + 1;
+        if (isinf(hi)) fprintf(stderr, "gptc: option %s: %s is out of range (%s %g)\n", name, s,
+                               (open & CLI_OPEN_LO) ? "above" : "at least", lo);
+        else fprintf(stderr, "gptc: option %s: %s is out of range %c%g, %g%c\n", name, s, (open & CLI_OPEN_LO) ? '(' : '[',
+                     lo, hi, (open & CLI_OPEN_HI) ? ')' : ']');
+        exit(2);
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_flag(char **argv, int i, const char *name) {
+    size_t n = strlen(name);
+    return same_option(argv[i], name, n) && argv[i][n] == 0;
+}
+
+/* The usage text of the running subcommand, for suggestions (the CLI's own state; the
+ * library keeps none). */
+static const char *current_usage;
 
 void cli_help_check(char **argv, int i, const char *usage) {
+    current_usage = usage;
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
         fputs(usage, stdout);
         exit(0);
     }
 }
 
+/* Edit distance of a[0..na) and b[0..nb) (both short). */
+static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+    size_t row[128];
+    if (na >= 127 || nb >= 127) return (size_t)-1;
+    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t i2 = 1; i2 <= na; i2++) {
+        size_t diag = row[0];
+        row[0] = i2;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (a[i2 - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[nb];
+}
+
 void cli_bad_option(const char *cmd, const char *arg) {
-    fprintf(stderr, "gptc %s: unknown option '%s'\ntry `gptc %s --help`\n", cmd, arg, cmd);
+    fprintf(stderr, "gptc %s: unknown option '%s'\n", cmd, arg);
+    /* the nearest option named in the command's usage text */
+    if (current_usage && arg[0] == '-' && arg[1] == '-') {
+        char want[128];
+        size_t n = 0;
+        for (const char *p = arg; *p && *p != '=' && n + 1 < sizeof want; p++, n++) want[n] = (n >= 2 && *p == '_') ? '-' : *p;
+        want[n] = 0;
+        const char *best = NULL;
+        size_t best_len = 0, best_d = (size_t)-1;
+        for (const char *p = strstr(current_usage, "--"); p; p = strstr(p + 2, "--")) {
+            size_t len = 2;
+            while ((p[len] >= 'a' && p[len] <= 'z') || (p[len] >= '0' && p[len] <= '9') || p[len] == '-') len++;
+            if (len <= 2) continue;
+            size_t d = edit_distance(want, n, p, len);
+            if (d < best_d) {
+                best_d = d;
+                best = p;
+                best_len = len;
+            }
+        }
+        if (best && best_d > 0 && best_d <= (n > 9 ? 3 : 2))
+            fprintf(stderr, "did you mean %.*s?\n", (int)best_len, best);
+    }
+    fprintf(stderr, "try `gptc %s --help`\n", cmd);
     exit(2);
 }
 
@@ -82,6 +179,10 @@ void cli_die(const char *cmd, gptc_ctx *ctx, const char *fmt, ...) {
 }
 
 gptc_ctx *cli_ctx(const char *cmd, int n_threads) {
+    if (n_threads < 0 || n_threads > 4096) {
+        fprintf(stderr, "gptc %s: option --threads: %d is out of range [0, 4096] (0 = all cores)\n", cmd, n_threads);
+        exit(2);
+    }
     gptc_ctx_params p = gptc_ctx_default_params();
     p.n_threads = n_threads;
     gptc_ctx *ctx = gptc_ctx_new(&p);

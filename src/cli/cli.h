@@ -33,6 +33,13 @@ int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **ou
 int cli_opt_int(int argc, char **argv, int *i, const char *name, long *out);
 int cli_opt_float(int argc, char **argv, int *i, const char *name, double *out);
 int cli_flag(char **argv, int i, const char *name);
+/* The same with a range check: a value outside [lo, hi] (float: open ends by the
+ * CLI_OPEN_* flags; NaN and Inf are never accepted) prints the option, the value and
+ * the allowed range, and exits 2. */
+#define CLI_OPEN_LO 1
+#define CLI_OPEN_HI 2
+int cli_opt_int_in(int argc, char **argv, int *i, const char *name, long lo, long hi, long *out);
+int cli_opt_float_in(int argc, char **argv, int *i, const char *name, double lo, double hi, int open, double *out);
 /* "--help"/"-h" at position i: prints usage to stdout and exits 0. */
 void cli_help_check(char **argv, int i, const char *usage);
 /* Prints "gptc <cmd>: unknown option X" + "try `gptc <cmd> --help`" to stderr, exit 2. */

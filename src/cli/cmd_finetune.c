@@ -91,12 +91,12 @@ int cmd_finetune(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--out", &out_dir)) continue;
         if (cli_opt_str(argc, argv, &i, "--class-weights", &class_w)) continue;
         if (cli_opt_str(argc, argv, &i, "--metric", &metric_s)) continue;
-        if (cli_opt_int(argc, argv, &i, "--max-length", &max_len)) continue;
-        if (cli_opt_int(argc, argv, &i, "--stride", &stride)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--max-length", 2, 1 << 20, &max_len)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &stride)) continue;
         if (cli_flag(argv, i, "--lora")) { use_lora = 1; continue; }
-        if (cli_opt_int(argc, argv, &i, "--lora-r", &lv)) { lp.r = (int)lv; use_lora = 1; continue; }
-        if (cli_opt_float(argc, argv, &i, "--lora-alpha", &dv)) { lp.alpha = (float)dv; use_lora = 1; continue; }
-        if (cli_opt_float(argc, argv, &i, "--lora-dropout", &dv)) { lp.dropout = (float)dv; use_lora = 1; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--lora-r", 1, 1 << 16, &lv)) { lp.r = (int)lv; use_lora = 1; continue; }
+        if (cli_opt_float_in(argc, argv, &i, "--lora-alpha", 0, 1e6, CLI_OPEN_LO, &dv)) { lp.alpha = (float)dv; use_lora = 1; continue; }
+        if (cli_opt_float_in(argc, argv, &i, "--lora-dropout", 0, 1, CLI_OPEN_HI, &dv)) { lp.dropout = (float)dv; use_lora = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--lora-target-modules", &sv)) {
             snprintf(lp.target_modules, sizeof lp.target_modules, "%s", sv);
             use_lora = 1;
@@ -123,6 +123,7 @@ int cmd_finetune(int argc, char **argv) {
     if (class_w && kind != GPTC_TASK_CLASSIFY) cli_die("finetune", NULL, "--class-weights is for --task classify");
     if (max_len < 0 || max_len == 1) cli_die("finetune", NULL, "--max-length must be at least 2");
     if (o.sched.lr < 0) o.sched.lr = use_lora ? 5e-4f : 5e-5f;
+    train_cli_check("finetune", &o);
 
     gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
     gptc_tokenizer *tok;

@@ -138,7 +138,9 @@ static int stream_append(cli_stream *st, const char *s, size_t n) {
 /* Prints what is safe; final: all (up to a stop string). */
 void cli_stream_piece(cli_stream *st, const char *s, size_t n, int final) {
     if (st->stopped) return;
-    if (n && stream_append(st, s, n)) return;
+    /* the first piece may be empty (a token that is only part of a UTF-8 character):
+     * the buffer must exist before it is searched */
+    if ((n || !st->buf) && stream_append(st, s ? s : "", n)) return;
     size_t cut = st->len;
     const char *found = NULL;
     for (int k = 0; k < st->p->n_stop; k++) {

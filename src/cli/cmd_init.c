@@ -2,6 +2,7 @@
  * GPT-2's initialization, plus the GPT-2 tokenizer files when the vocabulary fits.
  * The library writes the files; this file parses options and prints the summary. */
 #include "cli.h"
+#include "../io/file.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,9 +125,20 @@ int cmd_init(int argc, char **argv) {
             cli_die("init", NULL, "%s already holds a model (%s); pass --force to overwrite it", out, names[k]);
     }
 
+    /* the whole directory is built beside out and swapped in: a kill or a full disk
+     * leaves the old model (or nothing) at out, never a mix; nothing of an earlier
+     * model survives --force */
+    gptc_outdir od;
+    if (gptc_outdir_begin(ctx, &od, out, gptc_model_dir_names)) cli_die("init", ctx, NULL);
     gptc_model *m;
-    if (gptc_model_new(ctx, &c, (uint64_t)seed, &m)) cli_die("init", ctx, NULL);
-    if (gptc_model_save(ctx, m, out, dtype)) cli_die("init", ctx, NULL);
+    if (gptc_model_new(ctx, &c, (uint64_t)seed, &m)) {
+        gptc_outdir_abort(&od);
+        cli_die("init", ctx, NULL);
+    }
+    if (gptc_model_save(ctx, m, od.tmp, dtype)) {
+        gptc_outdir_abort(&od);
+        cli_die("init", ctx, NULL);
+    }
     gptc_model_free(m);
 
     const char *tok_note = "none (--no-tokenizer)";
@@ -134,7 +146,7 @@ int cmd_init(int argc, char **argv) {
         tok_note = "none (vocab_size < 50257: train one with `gptc tokenizer-train`)";
     } else if (!no_tok) {
         gptc_tokenizer *tok = NULL;
-        if (gptc_tokenizer_from_encoding(ctx, "gpt2", &tok) || gptc_tokenizer_save(ctx, tok, out)) {
+        if (gptc_tokenizer_from_encoding(ctx, "gpt2", &tok) || gptc_tokenizer_save(ctx, tok, od.tmp)) {
             fprintf(stderr, "gptc init: warning: GPT-2 tokenizer files not written: %s\n", gptc_errmsg(ctx));
             tok_note = "none (GPT-2 encoding data unavailable, see the warning above)";
         } else {
@@ -142,6 +154,7 @@ int cmd_init(int argc, char **argv) {
         }
         gptc_tokenizer_free(tok);
     }
+    if (gptc_outdir_commit(ctx, &od)) cli_die("init", ctx, NULL);
 
     gptc_param_counts pc = gptc_model_param_counts(&c);
     printf("created %s\n", out);

@@ -1,6 +1,7 @@
 /* cmd_merge_lora.c: `gptc merge-lora`: folds the LoRA adapter of a model directory into
  * its base weights and writes a plain model directory (no adapter needed to load it). */
 #include "cli.h"
+#include "../io/file.h"
 #include "../train/train.h"
 #include <string.h>
 
@@ -35,8 +36,16 @@ int cmd_merge_lora(int argc, char **argv) {
     if (!gptc_model_has_lora(m))
         cli_die("merge-lora", NULL, "%s: no LoRA adapter (adapter_config.json) to merge", model_dir);
     if (gptc_model_lora_merge(ctx, m)) cli_die("merge-lora", ctx, NULL);
-    if (gptc_model_save(ctx, m, out, dt)) cli_die("merge-lora", ctx, NULL);
-    if (gptc_copy_tokenizer_files(ctx, model_dir, out)) cli_die("merge-lora", ctx, NULL);
+    /* a fresh directory swapped in as a whole: --out may be --model itself, whose
+     * adapter files must not stay beside the merged weights (they would be applied a
+     * second time on every load); the tokenizer is copied before the swap */
+    gptc_outdir od;
+    if (gptc_outdir_begin(ctx, &od, out, gptc_model_dir_names)) cli_die("merge-lora", ctx, NULL);
+    if (gptc_model_save(ctx, m, od.tmp, dt) || gptc_copy_tokenizer_files(ctx, model_dir, od.tmp) ||
+        gptc_outdir_commit(ctx, &od)) {
+        gptc_outdir_abort(&od);
+        cli_die("merge-lora", ctx, NULL);
+    }
     printf("merged: %s\n", out);
     gptc_model_free(m);
     gptc_ctx_free(ctx);

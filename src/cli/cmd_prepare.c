@@ -10,6 +10,7 @@
 #include "../io/tokfile.h"
 #include "../train/train.h"
 #include <dirent.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ static void add_path(gptc_ctx *ctx, doc_list *l, const char *path, int top) {
             if (!(names[n++] = strdup(e->d_name))) cli_die("prepare", NULL, "out of memory");
         }
         closedir(d);
-        qsort(names, n, sizeof *names, cmp_str); /* a stable document order */
+        if (n) qsort(names, n, sizeof *names, cmp_str); /* a stable document order */
         for (size_t i = 0; i < n; i++) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", path, names[i]);
@@ -196,10 +197,10 @@ int cmd_prepare(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--encoding", &encoding)) continue;
         if (cli_opt_str(argc, argv, &i, "--model", &model)) continue;
         if (cli_opt_str(argc, argv, &i, "--tokens", &tokens)) continue;
-        if (cli_opt_float(argc, argv, &i, "--val-fraction", &val_frac)) continue;
-        if (cli_opt_int(argc, argv, &i, "--seed", &seed)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
-        if (cli_opt_int(argc, argv, &i, "--vocab-size", &vocab_opt)) continue;
+        if (cli_opt_float_in(argc, argv, &i, "--val-fraction", 0, 1, CLI_OPEN_HI, &val_frac)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--seed", 0, LONG_MAX, &seed)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 1, INT_MAX, &vocab_opt)) continue;
         if (cli_flag(argv, i, "--skip-bad-lines")) { l.skip_bad = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("prepare", argv[i]);
@@ -329,18 +330,29 @@ int cmd_prepare(int argc, char **argv) {
             pv += n - keep;
         }
     }
-    char path[4200];
-    if (gptc_mkdirs(ctx, out)) cli_die("prepare", ctx, NULL);
-    snprintf(path, sizeof path, "%s/train.bin", out);
-    if (gptc_shard_write(ctx, path, tr, n_train, n_docs - n_val_docs, vocab)) cli_die("prepare", ctx, NULL);
-    snprintf(path, sizeof path, "%s/val.bin", out);
-    if (gptc_shard_write(ctx, path, va, n_val, n_val_docs + (split_tail ? 1 : 0), vocab)) cli_die("prepare", ctx, NULL);
+    /* train.bin, val.bin and tokenizer/ go into a fresh directory beside out, swapped in
+     * together: never new shards beside an old val.bin or an old tokenizer/ */
+    static const char *const owned[] = {"train.bin", "val.bin", "tokenizer", NULL};
+    gptc_outdir od;
+    char path[4600];
+    if (gptc_outdir_begin(ctx, &od, out, owned)) cli_die("prepare", ctx, NULL);
+    snprintf(path, sizeof path, "%s/train.bin", od.tmp);
+    gptc_status ws = gptc_shard_write(ctx, path, tr, n_train, n_docs - n_val_docs, vocab);
+    snprintf(path, sizeof path, "%s/val.bin", od.tmp);
+    if (!ws) ws = gptc_shard_write(ctx, path, va, n_val, n_val_docs + (split_tail ? 1 : 0), vocab);
+    if (ws) {
+        gptc_outdir_abort(&od);
+        cli_die("prepare", ctx, NULL);
+    }
     if (tok) {
-        snprintf(path, sizeof path, "%s/tokenizer", out);
-        if (gptc_mkdirs(ctx, path) || gptc_tokenizer_save(ctx, tok, path))
+        snprintf(path, sizeof path, "%s/tokenizer", od.tmp);
+        if (gptc_mkdirs(ctx, path) || gptc_tokenizer_save(ctx, tok, path)) {
             fprintf(stderr, "prepare: warning: the tokenizer was not copied (%s); models trained on this data "
                             "will carry no tokenizer files\n", gptc_errmsg(ctx));
+            gptc_remove_tree(path);
+        }
     }
+    if (gptc_outdir_commit(ctx, &od)) cli_die("prepare", ctx, NULL);
     double secs = cli_now() - t0, tpb = l.bytes ? (double)(n_train + n_val) / (double)l.bytes : 0;
     if (json)
         printf("{\"documents\": %zu, \"train_tokens\": %zu, \"val_tokens\": %zu, \"bytes\": %zu, "

@@ -5,6 +5,7 @@
 #include "../text/bpe_train.h"
 #include "cli.h"
 #include "progress.h"
+#include "../io/file.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,7 +183,14 @@ int cmd_tokenizer_train(int argc, char **argv) {
     if (gptc_bpe_train(ctx, w, &tp, &m)) goto fail;
     if (ps.started[1]) cli_progress_clear(&ps.bar);
     double t2 = cli_now();
-    if (gptc_bpe_model_write(ctx, m, out)) goto fail;
+    /* the files are written into a fresh directory beside out and swapped in together:
+     * never a new vocab.json beside an old merges.txt (a model's other files in out stay) */
+    gptc_outdir od;
+    if (gptc_outdir_begin(ctx, &od, out, gptc_tokenizer_dir_names)) goto fail;
+    if (gptc_bpe_model_write(ctx, m, od.tmp) || gptc_outdir_commit(ctx, &od)) {
+        gptc_outdir_abort(&od);
+        goto fail;
+    }
     double t3 = cli_now();
     if (m->stopped_early)
         fprintf(stderr, "gptc tokenizer-train: note: stopped at %zu tokens (asked for %ld): no pair occurs "

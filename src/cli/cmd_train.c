@@ -75,13 +75,14 @@ int cmd_train(int argc, char **argv) {
         if (cli_opt_int(argc, argv, &i, "--n-embd", &arch[2])) continue;
         if (cli_opt_int(argc, argv, &i, "--n-positions", &arch[3])) continue;
         if (cli_opt_int(argc, argv, &i, "--vocab-size", &arch[4])) continue;
-        if (cli_opt_int(argc, argv, &i, "--seq-len", &lv)) { o.seq_len = (int)lv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--seq-len", 1, 1 << 20, &lv)) { o.seq_len = (int)lv; continue; }
         if (cli_opt_str(argc, argv, &i, "--loader", &loader)) continue;
-        if (cli_opt_int(argc, argv, &i, "--sample-tokens", &lv)) { o.sample_tokens = (int)lv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--sample-tokens", 0, 1 << 20, &lv)) { o.sample_tokens = (int)lv; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (train_cli_opt("train", argc, argv, &i, &o, &threads)) continue;
         cli_bad_option("train", argv[i]);
     }
+    train_cli_check("train", &o);
     if (resume) {
         if (o.out_dir && strcmp(o.out_dir, resume) != 0) cli_die("train", NULL, "--resume %s and --out %s differ", resume, o.out_dir);
         o.out_dir = resume;

@@ -3,7 +3,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train_cli.h"
 #include "cli.h"
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,32 +29,51 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     long lv;
     double dv;
     const char *sv;
-    if (cli_opt_int(argc, argv, i, "--batch-size", &lv)) { o->batch_size = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--grad-accum", &lv)) { o->grad_accum = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--max-steps", &lv)) { o->max_steps = lv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--epochs", &dv)) { o->epochs = dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--lr", &dv)) { o->sched.lr = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--min-lr", &dv)) { o->sched.min_lr = (float)dv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--warmup-steps", &lv)) { o->sched.warmup = lv; return 1; }
+    /* every value range-checked here, before anything is loaded or written */
+    const double inf = INFINITY;
+    if (cli_opt_int_in(argc, argv, i, "--batch-size", 1, 1 << 20, &lv)) { o->batch_size = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--grad-accum", 1, 1 << 20, &lv)) { o->grad_accum = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--max-steps", 1, LONG_MAX, &lv)) { o->max_steps = lv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--epochs", 0, 1e9, CLI_OPEN_LO, &dv)) { o->epochs = dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--lr", 0, 1e3, 0, &dv)) { o->sched.lr = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--min-lr", 0, 1e3, 0, &dv)) { o->sched.min_lr = (float)dv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--warmup-steps", 0, LONG_MAX, &lv)) { o->sched.warmup = lv; return 1; }
     if (cli_opt_str(argc, argv, i, "--lr-schedule", &sv)) {
         if (!gptc_schedule_parse(sv, &o->sched.kind))
             cli_die(cmd, NULL, "--lr-schedule %s: expected cosine, linear or constant", sv);
         return 1;
     }
-    if (cli_opt_float(argc, argv, i, "--weight-decay", &dv)) { o->weight_decay = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--beta1", &dv)) { o->beta1 = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--beta2", &dv)) { o->beta2 = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--eps", &dv)) { o->eps = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--grad-clip", &dv)) { o->grad_clip = (float)dv; return 1; }
-    if (cli_opt_float(argc, argv, i, "--dropout", &dv)) { o->dropout = (float)dv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--seed", &lv)) { o->seed = (uint64_t)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--eval-every", &lv)) { o->eval_every = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--eval-batches", &lv)) { o->eval_batches = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--save-every", &lv)) { o->save_every = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--keep-last", &lv)) { o->keep_last = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--patience", &lv)) { o->patience = (int)lv; return 1; }
-    if (cli_opt_int(argc, argv, i, "--threads", threads)) return 1;
+    if (cli_opt_float_in(argc, argv, i, "--weight-decay", 0, inf, 0, &dv)) { o->weight_decay = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--beta1", 0, 1, CLI_OPEN_HI, &dv)) { o->beta1 = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--beta2", 0, 1, CLI_OPEN_HI, &dv)) { o->beta2 = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--eps", 0, 1, CLI_OPEN_LO, &dv)) { o->eps = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--grad-clip", 0, inf, 0, &dv)) { o->grad_clip = (float)dv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--dropout", 0, 1, CLI_OPEN_HI, &dv)) { o->dropout = (float)dv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--seed", 0, LONG_MAX, &lv)) { o->seed = (uint64_t)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--eval-every", 0, INT_MAX, &lv)) { o->eval_every = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--eval-batches", 1, INT_MAX, &lv)) { o->eval_batches = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--save-every", 0, INT_MAX, &lv)) { o->save_every = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--keep-last", 1, INT_MAX, &lv)) { o->keep_last = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--patience", 0, INT_MAX, &lv)) { o->patience = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--threads", 0, 4096, threads)) return 1;
     return 0;
+}
+
+void train_cli_check(const char *cmd, const gptc_train_opts *o) {
+    /* what one option cannot check alone (also values from a resumed run.json) */
+    if (o->sched.lr >= 0 && o->sched.min_lr > o->sched.lr) {
+        fprintf(stderr, "gptc %s: option --min-lr: %g is above --lr %g\n", cmd, o->sched.min_lr, o->sched.lr);
+        exit(2);
+    }
+    if (!isfinite(o->sched.lr) || !isfinite(o->sched.min_lr) || !isfinite(o->epochs) || !isfinite(o->weight_decay) ||
+        !(o->beta1 >= 0 && o->beta1 < 1) || !(o->beta2 >= 0 && o->beta2 < 1) || !(o->eps > 0) || !isfinite(o->eps) ||
+        !(o->grad_clip >= 0) || !isfinite(o->grad_clip) || o->dropout >= 1 || o->max_steps < 0 || o->sched.warmup < 0) {
+        fprintf(stderr, "gptc %s: the run's options are out of range (lr %g, min_lr %g, epochs %g, weight_decay %g, "
+                        "beta1 %g, beta2 %g, eps %g, grad_clip %g, dropout %g, max_steps %ld, warmup_steps %ld)\n",
+                cmd, o->sched.lr, o->sched.min_lr, o->epochs, o->weight_decay, o->beta1, o->beta2, o->eps, o->grad_clip,
+                o->dropout, o->max_steps, (long)o->sched.warmup);
+        exit(2);
+    }
 }
 
 void train_cli_event(void *user, const gptc_train_event *ev) {

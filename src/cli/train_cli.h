@@ -11,6 +11,9 @@
  * --beta2, --eps, --grad-clip, --dropout, --seed, --eval-every, --eval-batches,
  * --save-every, --keep-last, --patience, --threads). Returns 1 when it was one. */
 int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opts *o, long *threads);
+/* Checks what single options cannot (--min-lr <= --lr; a resumed run.json's values);
+ * prints the reason and exits 2. */
+void train_cli_check(const char *cmd, const gptc_train_opts *o);
 #define TRAIN_CLI_USAGE                                                                                    \
     "  --batch-size N (8)  --grad-accum N (1)  --epochs F  --max-steps N\n"                                \
     "  --lr F  --min-lr F (0)  --warmup-steps N (0)  --lr-schedule linear|cosine|constant\n"              \

@@ -6,8 +6,11 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int gptc_file_exists(const char *path) {
@@ -86,14 +89,73 @@ gptc_status gptc_file_read(gptc_ctx *ctx, const char *path, char **data, size_t 
     return GPTC_OK;
 }
 
+/* Random letters from the kernel (getrandom, else /dev/urandom, else the clock and the
+ * address of a local: still unpredictable enough, and O_EXCL keeps it safe anyway). */
+static void random_letters(char *out, size_t n) {
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[32];
+    size_t got = 0;
+    if (n > sizeof r) n = sizeof r;
+#ifdef SYS_getrandom
+    long k = syscall(SYS_getrandom, r, n, 1 /* GRND_NONBLOCK */);
+    if (k > 0) got = (size_t)k;
+#endif
+    if (got < n) {
+        int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t k2 = read(fd, r + got, n - got);
+            if (k2 > 0) got += (size_t)k2;
+            close(fd);
+        }
+    }
+    if (got < n) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)&ts ^
+                     ((uint64_t)getpid() << 40);
+        for (size_t i = got; i < n; i++) r[i] = (unsigned char)(gptc_splitmix64(&x) >> 56);
+    }
+    for (size_t i = 0; i < n; i++) out[i] = abc[r[i] % (sizeof abc - 1)];
+    out[n] = 0;
+}
+
+gptc_status gptc_temp_name(gptc_ctx *ctx, char *out, size_t cap, const char *path, const char *kind) {
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int dir_len = slash ? (int)(slash - path) + 1 : 0;
+    char rnd[16];
+    random_letters(rnd, 10);
+    if (snprintf(out, cap, "%.*s.%s.gptc-%s.%ld.%s", dir_len, path, base, kind, (long)getpid(), rnd) >= (int)cap)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
+    return GPTC_OK;
+}
+
 gptc_status gptc_atomic_open(gptc_ctx *ctx, gptc_atomic_file *af, const char *path) {
     memset(af, 0, sizeof *af);
     if (strlen(path) >= sizeof af->path) return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
     strcpy(af->path, path);
-    snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
-    af->f = fopen(af->tmp, "wb");
-    if (!af->f) return gptc_fail(ctx, GPTC_EIO, "%s: cannot create: %s", af->tmp, strerror(errno));
-    return GPTC_OK;
+    /* a fresh, unpredictable name that is never an existing file or symlink */
+    for (int attempt = 0;; attempt++) {
+        gptc_status s = gptc_temp_name(ctx, af->tmp, sizeof af->tmp, path, "tmp");
+        if (s) return s;
+        int fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            af->f = fdopen(fd, "wb");
+            if (!af->f) {
+                int e = errno;
+                close(fd);
+                unlink(af->tmp);
+                af->tmp[0] = 0;
+                return gptc_fail(ctx, GPTC_EIO, "%s: cannot create: %s", path, strerror(e));
+            }
+            return GPTC_OK;
+        }
+        if (errno != EEXIST || attempt >= 100) {
+            int e = errno;
+            af->tmp[0] = 0;
+            return gptc_fail(ctx, GPTC_EIO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
+        }
+    }
 }
 
 gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *data, size_t n) {
@@ -105,14 +167,22 @@ gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *d
     return GPTC_OK;
 }
 
-static void fsync_dir_of(const char *path) {
+gptc_status gptc_fsync_dir(gptc_ctx *ctx, const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot open directory to sync it: %s", dir, strerror(errno));
+    /* some file systems cannot sync a directory (EINVAL): nothing is lost by that */
+    int bad = fsync(fd) != 0 && errno != EINVAL && errno != EROFS;
+    int e = errno;
+    close(fd);
+    if (bad) return gptc_fail(ctx, GPTC_EIO, "%s: cannot sync directory: %s", dir, strerror(e));
+    return GPTC_OK;
+}
+
+gptc_status gptc_fsync_parent(gptc_ctx *ctx, const char *path) {
     char copy[4096];
-    snprintf(copy, sizeof copy, "%s", path);
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
+    return gptc_fsync_dir(ctx, dirname(copy));
 }
 
 gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af) {
@@ -132,8 +202,7 @@ gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af) {
         unlink(af->tmp);
         return gptc_fail(ctx, GPTC_EIO, "%s: cannot replace: %s", af->path, strerror(e));
     }
-    fsync_dir_of(af->path);
-    return GPTC_OK;
+    return gptc_fsync_parent(ctx, af->path);
 }
 
 void gptc_atomic_abort(gptc_atomic_file *af) {
@@ -206,19 +275,37 @@ gptc_status gptc_dir_copy_files(gptc_ctx *ctx, const char *src_dir, const char *
     return s;
 }
 
-void gptc_remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char p[4096];
-            if (snprintf(p, sizeof p, "%s/%s", path, e->d_name) >= (int)sizeof p) continue;
-            struct stat st;
-            if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) gptc_remove_tree(p);
-            else unlink(p);
-        }
-        closedir(d);
+/* Removes the entries of the directory open as fd, never following a symlink: each
+ * subdirectory is opened relative to its parent with O_NOFOLLOW. Consumes fd. */
+static int remove_entries(int fd, int depth) {
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
     }
-    rmdir(path);
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (unlinkat(fd, e->d_name, 0) == 0) continue;
+        if (errno != EISDIR && errno != EPERM) {
+            rc = -1;
+            continue;
+        }
+        int sub = depth < 64 ? openat(fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+        if (sub < 0 || remove_entries(sub, depth + 1) != 0 || unlinkat(fd, e->d_name, AT_REMOVEDIR) != 0) rc = -1;
+    }
+    closedir(d);
+    return rc;
+}
+
+int gptc_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode)) return unlink(path); /* a file or a symlink: the link itself */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = remove_entries(fd, 0);
+    if (rmdir(path) != 0) rc = -1;
+    return rc;
 }

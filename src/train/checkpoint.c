@@ -1,9 +1,10 @@
 /* checkpoint.c: what a training run keeps on disk: checkpoints written as whole
- * directories (temp dir, then rename), trainer_state.json, optimizer.safetensors, the
+ * directories (a fresh temp dir swapped in, io/outdir.c), trainer_state.json, optimizer.safetensors, the
  * newest/pruned checkpoint lists, OUT/model, metrics.jsonl trimming and run.json.
  * The loop that uses them is trainer.c. */
 #define _GNU_SOURCE
 #include "train.h"
+#include "../io/file.h"
 #include "../io/safetensors.h"
 #include "../model/model.h"
 #include <dirent.h>
@@ -159,41 +160,28 @@ gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char
     return GPTC_OK;
 }
 
-/* Replaces dir by tmp (both directories) as atomically as directories allow: the old
- * one is moved aside first and removed after the new one is in place. */
-static gptc_status replace_dir(gptc_ctx *ctx, const char *tmp, const char *dir) {
-    char old[4200];
-    snprintf(old, sizeof old, "%s.old.%ld", dir, (long)getpid());
-    int had = gptc_file_exists(dir);
-    if (had && rename(dir, old) != 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot move aside: %s", dir, strerror(errno));
-    if (rename(tmp, dir) != 0) {
-        int e = errno;
-        if (had) rename(old, dir);
-        return gptc_fail(ctx, GPTC_EIO, "%s: cannot rename into place: %s", dir, strerror(e));
-    }
-    if (had) gptc_remove_tree(old);
-    return GPTC_OK;
-}
-
 gptc_status gptc_ckpt_write(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const gptc_train_opts *o,
                             const run_state *rs,
                                     const char *tok_dir, char *final_dir, size_t cap) {
-    char tmp[4200], path[4300];
+    char dir[4200], path[4600];
     snprintf(final_dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
-    snprintf(tmp, sizeof tmp, "%s/checkpoints/.tmp-step-%ld.%ld", o->out_dir, rs->step, (long)getpid());
-    gptc_remove_tree(tmp);
-    gptc_status s = write_model_dir(ctx, m, tmp, tok_dir);
+    snprintf(dir, sizeof dir, "%s/checkpoints", o->out_dir);
+    gptc_dir_clean_stale(dir, 1); /* temps of killed runs, also of earlier versions */
+    gptc_outdir od;
+    gptc_status s = gptc_outdir_begin(ctx, &od, final_dir, gptc_model_dir_names);
+    if (s) return s;
+    s = write_model_dir(ctx, m, od.tmp, tok_dir);
     if (!s && opt) {
-        snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
+        snprintf(path, sizeof path, "%s/optimizer.safetensors", od.tmp);
         s = save_optimizer(ctx, m, opt, path);
     }
     if (!s) {
         /* trainer_state.json last: its presence marks a complete checkpoint */
-        snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
+        snprintf(path, sizeof path, "%s/trainer_state.json", od.tmp);
         s = save_state_json(ctx, path, rs, o);
     }
-    if (!s) s = replace_dir(ctx, tmp, final_dir);
-    if (s) gptc_remove_tree(tmp);
+    if (!s) return gptc_outdir_commit(ctx, &od);
+    gptc_outdir_abort(&od);
     return s;
 }
 
@@ -224,16 +212,36 @@ size_t gptc_ckpt_list(const char *out_dir, long *steps, size_t cap) {
     return n;
 }
 
-/* Keeps the newest keep_last checkpoints and the best one. */
+/* Keeps the newest keep_last checkpoints and the best one. Each is renamed aside before
+ * it is removed, so a kill never leaves a half-removed step-N; step-N directories
+ * without trainer_state.json (what earlier versions left when killed while pruning)
+ * and the temps of dead processes are removed too. */
 void gptc_ckpt_prune(const gptc_train_opts *o, long best_step) {
     long steps[4096];
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/checkpoints", o->out_dir);
+    gptc_dir_clean_stale(dir, 1);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            long st;
+            char tail, p[4600];
+            if (sscanf(e->d_name, "step-%ld%c", &st, &tail) != 1) continue;
+            snprintf(p, sizeof p, "%s/%s/trainer_state.json", dir, e->d_name);
+            if (gptc_file_exists(p)) continue;
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            gptc_remove_dir_atomic(NULL, p);
+        }
+        closedir(d);
+    }
     size_t n = gptc_ckpt_list(o->out_dir, steps, 4096);
     int keep = o->keep_last > 0 ? o->keep_last : 1;
     for (size_t i = 0; i + (size_t)keep < n; i++) {
         if (steps[i] == best_step) continue;
         char p[4200];
         snprintf(p, sizeof p, "%s/checkpoints/step-%ld", o->out_dir, steps[i]);
-        gptc_remove_tree(p);
+        gptc_remove_dir_atomic(NULL, p);
     }
 }
 
@@ -260,20 +268,22 @@ gptc_status gptc_run_trim_metrics(gptc_ctx *ctx, const char *path, long step) {
 
 gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const char *src_dir, char *out,
                                       size_t cap) {
-    char tmp[4200], p[4300];
+    char p[4600];
     snprintf(out, cap, "%s/model", o->out_dir);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-model.%ld", o->out_dir, (long)getpid());
-    gptc_remove_tree(tmp);
-    gptc_status s = gptc_mkdirs(ctx, tmp);
-    if (!s) s = gptc_dir_copy_files(ctx, src_dir, tmp);
+    gptc_dir_clean_stale(o->out_dir, 1);
+    /* swapped in with RENAME_EXCHANGE: there is always an OUT/model, old or new */
+    gptc_outdir od;
+    gptc_status s = gptc_outdir_begin(ctx, &od, out, gptc_model_dir_names);
+    if (s) return s;
+    s = gptc_dir_copy_files(ctx, src_dir, od.tmp);
     if (!s) {
-        snprintf(p, sizeof p, "%s/optimizer.safetensors", tmp);
+        snprintf(p, sizeof p, "%s/optimizer.safetensors", od.tmp);
         unlink(p);
-        snprintf(p, sizeof p, "%s/trainer_state.json", tmp);
+        snprintf(p, sizeof p, "%s/trainer_state.json", od.tmp);
         unlink(p);
-        s = replace_dir(ctx, tmp, out);
+        return gptc_outdir_commit(ctx, &od);
     }
-    if (s) gptc_remove_tree(tmp);
+    gptc_outdir_abort(&od);
     return s;
 }
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# t_options.sh: numeric options are range-checked when parsed (issue 10): NaN, Inf and
+# out-of-range values stop with exit status 2 and a message naming the option and the
+# allowed range, before anything is loaded or written.
+source "$(dirname "$0")/lib.sh"
+trap 'rm -rf "$T"' EXIT
+G=$GPTC; [ -x "$GPTC_ASAN" ] && G=$GPTC_ASAN
+
+# usage_error NAME OPTION CMD...: exit 2, the option named on stderr, no output directory
+usage_error() {
+    local name=$1 opt=$2; shift 2
+    "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    if [ $rc != 2 ]; then fail "$name" "exit $rc (expected 2): $(head -c 300 "$T/err")"; return; fi
+    if ! grep -q -- "$opt" "$T/err"; then fail "$name" "stderr does not name $opt: $(head -c 300 "$T/err")"; return; fi
+    if [ -e "$T/out_dir" ]; then fail "$name" "wrote $T/out_dir"; rm -rf "$T/out_dir"; return; fi
+    pass "$name"
+}
+"$GPTC" init --out "$T/m" --preset tiny --vocab-size 300 --seed 1 >/dev/null
+$PY -c "import random; r=random.Random(1); print(' '.join(str(r.randrange(300)) for _ in range(2000)))" >"$T/ids.txt"
+"$GPTC" prepare --tokens "$T/ids.txt" --vocab-size 300 --out "$T/data" >/dev/null 2>&1
+TR=(train --data "$T/data" --init "$T/m" --out "$T/out_dir" --max-steps 2 --batch-size 2 --seq-len 8)
+for bad in "--lr nan" "--lr inf" "--lr -1" "--lr=nan" "--beta1 1" "--beta2 2" "--eps 0" "--grad-clip -1" \
+           "--weight-decay nan" "--epochs nan" "--epochs 0" "--warmup-steps -1" "--max-steps -1" "--dropout 1.5" \
+           "--threads -1" "--batch-size 0" "--grad-accum 0" "--eval-batches 0" "--seq-len 0"; do
+    opt=${bad%% *}; opt=${opt%%=*}
+    # shellcheck disable=SC2086
+    usage_error "train $bad" "$opt" "$G" "${TR[@]}" $bad
+done
+usage_error "train --min-lr above --lr" "--min-lr" "$G" "${TR[@]}" --lr 1e-4 --min-lr 1e-3
+"$G" "${TR[@]}" --beta1 1 2>"$T/err"; grep -q -- "--beta1: 1 is out of range \[0, 1)" "$T/err" &&
+    pass "the message gives the allowed range" || fail "the message gives the allowed range" "$(cat "$T/err")"
+
+printf 'good\t1\nbad\t0\n' >"$T/cls.tsv"
+FT=(finetune --task classify --model "$T/m" --train "$T/cls.tsv" --no-header --out "$T/out_dir")
+for bad in "--epochs -1" "--max-length 0" "--lr nan" "--lora-r 0" "--lora-dropout 1" "--threads -1"; do
+    opt=${bad%% *}
+    # shellcheck disable=SC2086
+    usage_error "finetune $bad" "$opt" "$G" "${FT[@]}" $bad
+done
+for bad in "--vocab-size 99999999999" "--vocab-size 0" "--val-fraction 1" "--val-fraction nan" "--threads -1"; do
+    opt=${bad%% *}
+    # shellcheck disable=SC2086
+    usage_error "prepare $bad" "$opt" "$G" prepare --tokens "$T/ids.txt" --out "$T/out_dir" $bad
+done
+usage_error "generate --threads -1" "--threads" "$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --threads -1
+usage_error "generate --temperature nan" "--temperature" "$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --temperature nan
+
+# valid values still run
+"$G" "${TR[@]}" --lr 1e-3 --min-lr 1e-4 --beta1 0 --dropout 0 --grad-clip 0 --sample-tokens 0 --eval-every 0 \
+    >/dev/null 2>"$T/err" && [ -f "$T/out_dir/model/model.safetensors" ] && pass "train with edge values in range runs" ||
+    fail "train with edge values in range runs" "$(tail -c 300 "$T/err")"
+
+# Hugging Face's underscore spellings are aliases; a misspelling gets the nearest option
+"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --truncate --max_new_tokens 2 --eos_token_id -1 >/dev/null 2>"$T/err" &&
+    pass "--max_new_tokens (underscores) accepted" || fail "--max_new_tokens (underscores) accepted" "$(head -c 300 "$T/err")"
+"$G" generate --model "$T/m" --prompt-tokens "$T/ids.txt" --temprature 1 >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "did you mean --temperature?" "$T/err" && pass "misspelt option: did you mean" ||
+    fail "misspelt option: did you mean" "rc $rc: $(head -c 300 "$T/err")"
+"$G" train --max_step 3 >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "did you mean --max-steps?" "$T/err" && pass "misspelt underscore option: did you mean" ||
+    fail "misspelt underscore option: did you mean" "rc $rc: $(head -c 300 "$T/err")"
