@@ -1,8 +1,11 @@
 /* test_blas.c: the GEMM backend: gptc_sgemm (whatever backend was chosen) and the
  * builtin kernel (every micro-kernel this CPU can run) against a double-precision naive
- * product; the backend choice (probe, cache, corrupt cache, GPTC_BLAS). */
+ * product; the backend choice (probe, cache, corrupt cache, GPTC_BLAS), its errors (no
+ * silent fallback, a failed setup reported again on every call), and the process state
+ * it must leave alone (OPENBLAS_CORETYPE, the caller's OpenMP thread count). */
 #define _GNU_SOURCE
 #include "harness.h"
+#include "kernels/blas.h"
 #include "kernels/cpu/sgemm_builtin.h"
 #include "kernels/kernels.h"
 #include "kernels/kernels_ref.h"
@@ -169,20 +172,20 @@ static void test_backend(void) {
     gptc_ctx_free(ctx);
 
     if (openblas) {
-        /* a corrupt cache is ignored (probe again) and replaced by a good one */
+        /* a corrupt cache is ignored (probe again) and replaced by a good one; probing
+         * needs a process without OpenBLAS loaded: a fresh one (this program again) */
         FILE *f = fopen(path, "wb");
         if (f) {
             fputs("gptc-blas-cache 1\nkey zzz\ncore Skyl@keX\n", f);
             fclose(f);
         }
-        ctx = gptc_ctx_new(NULL);
-        gptc_backend_describe(ctx, desc, sizeof desc);
-        CHECK("corrupt cache ignored", strstr(desc, "(probed: ") && strstr(desc, "self-check passed"), "%s", desc);
-        CHECK("corrupt cache replaced", read_file(path, text, sizeof text) > 0 && strstr(text, "\ncore ") &&
-                                            !strstr(text, "Skyl@keX"),
-              "%s", text);
-        gptc_ctx_free(ctx);
-
+        char cmd[2200], exe[1024];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        exe[n > 0 ? n : 0] = 0;
+        snprintf(cmd, sizeof cmd, "'%s' --corrupt-cache '%s'", exe, path);
+        fflush(stdout);
+        int rc = system(cmd);
+        CHECK("corrupt cache: fresh process ran", rc == 0, "exit status %d", rc);
         /* GPTC_BLAS forcing: an unknown core name is an error, not a silent choice */
         setenv("GPTC_BLAS", "NoSuchCore", 1);
         ctx = gptc_ctx_new(NULL);
@@ -205,10 +208,163 @@ static void test_backend(void) {
     if (system(cmd) != 0) printf("(could not remove %s)\n", dir);
 }
 
-int main(void) {
+static int cache_files(const char *dir) {
+    char cmd[600], line[64];
+    snprintf(cmd, sizeof cmd, "ls %s/gptc/ 2>/dev/null | grep -c '^blas-'", dir);
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    if (p && fgets(line, sizeof line, p)) n = atoi(line);
+    if (p) pclose(p);
+    return n;
+}
+
+/* Explicit creation and its errors; what must stay untouched in the process. */
+static void test_backend_errors(void) {
+    char dir[512], desc[1200];
+    const char *base = getenv("GPTC_TEST_TMP");
+    snprintf(dir, sizeof dir, "%s/test_blas_err.XXXXXX", base && base[0] ? base : "/tmp");
+    if (!mkdtemp(dir)) {
+        CHECK("errors temp dir", 0, "mkdtemp %s failed", dir);
+        return;
+    }
+    setenv("XDG_CACHE_HOME", dir, 1);
+    unsetenv("GPTC_BLAS");
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_backend *b = NULL;
+    static const char *const none[] = {"/nonexistent/gptc-test/libopenblas.so.0", NULL};
+    static const char *const libm[] = {"/lib/x86_64-linux-gnu/libm.so.6", NULL};
+    int openblas = access("/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0", R_OK) == 0 ||
+                   access("/usr/lib/x86_64-linux-gnu/libopenblas.so.0", R_OK) == 0;
+
+    gptc_backend_params p = gptc_backend_default_params();
+    p.kind = GPTC_BACKEND_OPENBLAS;
+    p.libs = none;
+    gptc_status s = gptc_backend_new(ctx, &p, &b);
+    CHECK("OpenBLAS asked for but absent: error, no builtin", s == GPTC_ENOTSUP && !b &&
+                                                                  strstr(gptc_errmsg(ctx), "no library found"),
+          "status %d: %s", (int)s, gptc_errmsg(ctx));
+
+    p.kind = GPTC_BACKEND_AUTO;
+    s = gptc_backend_new(ctx, &p, &b);
+    CHECK("no OpenBLAS installed: builtin, and the description says why",
+          s == GPTC_OK && b && strstr(gptc_backend_desc(b), "builtin") &&
+              strstr(gptc_backend_desc(b), "no OpenBLAS library found"),
+          "status %d: %s", (int)s, b ? gptc_backend_desc(b) : gptc_errmsg(ctx));
+    gptc_backend_free(b);
+    b = NULL;
+
+    if (access(libm[0], R_OK) == 0) {
+        p.libs = libm;
+        s = gptc_backend_new(ctx, &p, &b);
+        CHECK("a library that is not OpenBLAS: error, no silent builtin",
+              s == GPTC_ENOTSUP && !b && strstr(gptc_errmsg(ctx), "lacks cblas_sgemm") &&
+                  strstr(gptc_errmsg(ctx), "GPTC_BLAS=builtin"),
+              "status %d: %s", (int)s, gptc_errmsg(ctx));
+    }
+    p.libs = NULL;
+
+    p.kind = GPTC_BACKEND_BUILTIN;
+    s = gptc_backend_new(ctx, &p, &b);
+    CHECK("builtin chosen explicitly", s == GPTC_OK && b && !strncmp(gptc_backend_desc(b), "builtin", 7) &&
+                                           strstr(gptc_backend_desc(b), "chosen"),
+          "status %d: %s", (int)s, b ? gptc_backend_desc(b) : gptc_errmsg(ctx));
+    gptc_backend_attach(ctx, b); /* the context frees it */
+    double e = one_case(via_ctx, ctx, 0, 1, 40, 70, 33, 1.0f, 0.0f);
+    CHECK("attached backend computes", e < 1e-5, "relative error %.3g", e);
+    gptc_ctx_free(ctx);
+
+    if (openblas) {
+        /* no cache and no probing: a guess, self-checked, not cached */
+        ctx = gptc_ctx_new(NULL);
+        p = gptc_backend_default_params();
+        p.probe = 0;
+        s = gptc_backend_new(ctx, &p, &b);
+        CHECK("probe 0: guessed, not cached", s == GPTC_OK && b && strstr(gptc_backend_desc(b), "not probed") &&
+                                                  cache_files(dir) == 0,
+              "status %d: %s; %d cache files", (int)s, b ? gptc_backend_desc(b) : gptc_errmsg(ctx), cache_files(dir));
+        gptc_backend_free(b);
+        gptc_ctx_free(ctx);
+
+        /* OPENBLAS_CORETYPE is the caller's again after the load */
+        setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+        ctx = gptc_ctx_new(NULL);
+        p = gptc_backend_default_params();
+        p.kind = GPTC_BACKEND_OPENBLAS;
+        p.core = "Haswell";
+        s = gptc_backend_new(ctx, &p, &b);
+        const char *env = getenv("OPENBLAS_CORETYPE");
+        CHECK("OPENBLAS_CORETYPE restored after loading", env && !strcmp(env, "Prescott"), "OPENBLAS_CORETYPE=%s",
+              env ? env : "(unset)");
+        printf("forced Haswell in a process that has OpenBLAS loaded: status %d, %s\n", (int)s,
+               b ? gptc_backend_desc(b) : gptc_errmsg(ctx));
+        gptc_backend_free(b);
+        gptc_ctx_free(ctx);
+        unsetenv("OPENBLAS_CORETYPE");
+
+        /* per-context thread counts, and the caller's OpenMP count left as it was */
+        gptc_ctx_params cp = gptc_ctx_default_params();
+        cp.n_threads = 1;
+        gptc_ctx *c1 = gptc_ctx_new(&cp);
+        cp.n_threads = 2;
+        gptc_ctx *c2 = gptc_ctx_new(&cp);
+        omp_set_num_threads(3);
+        double worst = 0;
+        for (int r = 0; r < 3; r++) {
+            double e1 = one_case(via_ctx, c1, 0, 0, 150, 301, 77, 1.0f, 0.0f);
+            double e2 = one_case(via_ctx, c2, 1, 0, 150, 301, 77, 1.0f, 0.0f);
+            worst = e1 > worst ? e1 : worst;
+            worst = e2 > worst ? e2 : worst;
+        }
+        CHECK("contexts of 1 and 2 threads, calls interleaved", worst < 1e-5, "relative error %.3g", worst);
+        CHECK("caller's OpenMP thread count unchanged by gptc_sgemm", omp_get_max_threads() == 3,
+              "omp_get_max_threads() = %d, was 3", omp_get_max_threads());
+        gptc_ctx_free(c1);
+        gptc_ctx_free(c2);
+
+        /* a failed setup is kept on the context: reported by every gptc_backend_init,
+         * and gptc_sgemm computes nothing that could pass for a result */
+        setenv("GPTC_BLAS", "NoSuchCore", 1);
+        ctx = gptc_ctx_new(NULL);
+        gptc_status s1 = gptc_backend_init(ctx);
+        gptc_status s2 = gptc_backend_init(ctx);
+        CHECK("failed setup reported again", s1 == GPTC_EINVAL && s2 == GPTC_EINVAL &&
+                                                 strstr(gptc_errmsg(ctx), "NoSuchCore"),
+              "status %d then %d: %s", (int)s1, (int)s2, gptc_errmsg(ctx));
+        float A[6] = {1, 2, 3, 4, 5, 6}, B2[6] = {1, 0, 0, 1, 1, 1}, C[4] = {0};
+        gptc_sgemm(ctx, 0, 0, 2, 2, 3, 1.0f, A, 3, B2, 2, 0.0f, C, 2);
+        CHECK("gptc_sgemm without a working backend gives NaN", isnan(C[0]) && isnan(C[3]), "C = %g %g %g %g", C[0],
+              C[1], C[2], C[3]);
+        s = gptc_backend_describe(ctx, desc, sizeof desc);
+        CHECK("describe says the setup failed", s == GPTC_EINVAL && strstr(desc, "setup failed"), "%d: %s", (int)s,
+              desc);
+        gptc_ctx_free(ctx);
+        unsetenv("GPTC_BLAS");
+    }
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("(could not remove %s)\n", dir);
+}
+
+/* In a fresh process (started by test_backend): the cache at path is corrupt. */
+static int corrupt_cache_main(const char *path) {
+    char desc[1024], text[2048];
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_backend_describe(ctx, desc, sizeof desc);
+    printf("backend after a corrupt cache: %s\n", desc);
+    CHECK("corrupt cache ignored", strstr(desc, "(probed: ") && strstr(desc, "self-check passed"), "%s", desc);
+    CHECK("corrupt cache replaced", read_file(path, text, sizeof text) > 0 && strstr(text, "\ncore ") &&
+                                        !strstr(text, "Skyl@keX"),
+          "%s", text);
+    gptc_ctx_free(ctx);
+    return test_exit();
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--corrupt-cache")) return corrupt_cache_main(argv[2]);
     rng_state = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
     printf("seed %llu\n", (unsigned long long)rng_state);
     test_backend();
+    test_backend_errors();
     test_builtin();
     return test_exit();
 }

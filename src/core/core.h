@@ -16,7 +16,11 @@ struct gptc_ctx {
     char err[GPTC_ERRMSG_MAX];
     int n_threads;
     long fail_alloc_after; /* tests: the Nth allocation from now fails; -1 = never */
-    struct gptc_backend *backend; /* chosen on first use by gptc_backend_get() */
+    /* The GEMM backend, owned by the context: created by gptc_backend_init (or given by
+     * gptc_backend_attach, kernels/blas.h), released through backend_free, which
+     * kernels/ sets with it, so this layer never calls up into kernels/. */
+    struct gptc_backend *backend;
+    void (*backend_free)(struct gptc_backend *b);
     int ref_ops;           /* 1: the kernel table is the scalar reference instance */
 };
 

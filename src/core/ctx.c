@@ -1,5 +1,6 @@
 /* ctx.c: the context (error message, threads, backend handle) and the allocation pair.
- * The BLAS backend itself lives in kernels/blas.c; this file only frees it. */
+ * The BLAS backend itself lives in kernels/blas.c; this file only calls the destructor
+ * that kernels/ stored next to it. */
 #define _GNU_SOURCE
 #include "core.h"
 #include <stdlib.h>
@@ -9,8 +10,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-void gptc_backend_release(struct gptc_backend *b); /* kernels/blas.c */
 
 static const char *const status_names[] = {
     "ok", "out of memory", "I/O error", "malformed input", "invalid argument",
@@ -49,7 +48,7 @@ gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params) {
 
 void gptc_ctx_free(gptc_ctx *ctx) {
     if (!ctx) return;
-    gptc_backend_release(ctx->backend);
+    if (ctx->backend && ctx->backend_free) ctx->backend_free(ctx->backend);
     free(ctx);
 }
 

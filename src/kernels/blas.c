@@ -1,17 +1,24 @@
-/* blas.c: the GEMM backend. On first use it picks the fastest OpenBLAS core type that
- * computes correct results on this CPU (each candidate probed in a child process),
- * loads it with dlopen, self-checks it again, and caches the choice; else the builtin
- * kernel (cpu/sgemm.c). Process-level side effects, documented: OPENBLAS_CORETYPE is set
- * with setenv() before OpenBLAS is loaded (it reads it at load), the library stays
- * loaded for the life of the process, and omp_set_num_threads(ctx->n_threads) is called. */
+/* blas.c: the GEMM backend. gptc_backend_new loads the fastest OpenBLAS core type that
+ * computes correct results on this CPU (the choice cached per machine, probed in child
+ * processes when there is none), self-checks it, and reports every failure; the builtin
+ * kernel (cpu/sgemm.c) only when asked for or when no OpenBLAS file exists.
+ * Process state it touches, on purpose and only here:
+ *  - OpenBLAS, once loaded, stays loaded for the life of the process, and the first load
+ *    fixes its core type (a later backend asking another core is told so in its desc);
+ *  - OPENBLAS_CORETYPE is set only around that dlopen (OpenBLAS reads it while loading)
+ *    and restored right after: not thread-safe against other threads' getenv/setenv;
+ *  - probing forks children (never execs, no constructor: nothing runs at start-up);
+ *  - gptc_sgemm gives OpenBLAS the calling context's thread count each call: the calling
+ *    thread's OpenMP thread count is set for the call and restored (the OpenMP build
+ *    reads it), and OpenBLAS's own count is set when it differs (a library global). */
 #define _GNU_SOURCE
+#include "blas.h"
 #include "kernels.h"
 #include "../io/file.h"
 #include "cpu/sgemm_builtin.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,27 +38,32 @@ typedef void (*cblas_sgemm_fn)(int order, int ta, int tb, int M, int N, int K, f
 enum { CBLAS_ROW_MAJOR = 101, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112 };
 enum { MAX_CAND = 8, CORE_MAX = 32 };
 #define CACHE_VERSION "gptc-blas-cache 1"
-#define PROBE_ENV "GPTC_BLAS_PROBE"
+#define HINT "; set GPTC_BLAS=builtin to use gptc's own kernel"
 
 struct gptc_backend {
-    int is_openblas;
+    int is_openblas, openmp;
     void *lib;
     cblas_sgemm_fn sgemm;
     void (*set_threads)(int);
     int (*get_threads)(void);
     gptc_sgemm_ws *ws; /* builtin */
-    int n_threads;
+    int n_threads;     /* of the creating context: self-check and probe */
     char core[CORE_MAX];
-    char desc[640];
+    char desc[GPTC_ERRMSG_MAX + 64];
+    /* gptc_backend_init keeps a failed setup on the context: the status and message
+     * are returned again by every later gptc_backend_init, and sgemm has no kernel */
+    gptc_status status;
+    char err[GPTC_ERRMSG_MAX];
 };
 
 /* Library files tried in order: the OpenMP build first (one thread pool with our loops). */
-static const char *const lib_paths[] = {
+static const char *const default_libs[] = {
     "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
     "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
     "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
     "/usr/lib64/libopenblas.so.0",
     "/usr/lib/libopenblas.so.0",
+    NULL,
 };
 
 static double now_s(void) {
@@ -177,21 +189,30 @@ static double time_gemm(gemm_call f, void *u) {
     return best;
 }
 
+
 /* ---------------------------------------------------------------- probing
- * A probe runs in a fresh process: either /proc/self/exe re-executed with PROBE_ENV set
- * (caught by probe_hook below before main runs), or a plain fork child when the parent
- * is single-threaded. It prints one line on the pipe:
+ * A probe runs in a fork child: a fresh OPENBLAS_CORETYPE needs a fresh load of OpenBLAS.
+ * A child of a single-threaded process times on all the context's threads. A child of a
+ * process whose threads already run (an OpenMP pool, say) must not start OpenMP (GNU
+ * OpenMP's pool does not survive fork), so it runs and times OpenBLAS on one thread:
+ * the ranking of core types is what the probe is for. The child prints one line:
  *   "ok <corename> <gflops> <relerr>" | "bad <corename> <relerr>" | "noload <why>" */
 static void probe_run(int fd, int n_threads, const char *core, const char *lib) {
     char line[256];
-    if (strcmp(core, "-") != 0) setenv("OPENBLAS_CORETYPE", core, 1);
+    if (strcmp(core, "-") != 0) setenv("OPENBLAS_CORETYPE", core, 1); /* the child's own environment */
     else unsetenv("OPENBLAS_CORETYPE");
+    if (n_threads == 1) {
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+#ifdef _OPENMP
+        omp_set_num_threads(1);
+#endif
+    }
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     cblas_sgemm_fn sg = h ? (cblas_sgemm_fn)dlsym(h, "cblas_sgemm") : NULL;
     char *(*corename)(void) = h ? (char *(*)(void))dlsym(h, "openblas_get_corename") : NULL;
     void (*set_threads)(int) = h ? (void (*)(int))dlsym(h, "openblas_set_num_threads") : NULL;
     if (!sg || !corename) {
-        snprintf(line, sizeof line, "noload %s\n", h ? "missing symbols" : "dlopen failed");
+        snprintf(line, sizeof line, "noload %s\n", h ? "lacks cblas_sgemm or openblas_get_corename" : "dlopen failed");
     } else {
         if (set_threads) set_threads(n_threads);
         char name[CORE_MAX];
@@ -208,35 +229,6 @@ static void probe_run(int fd, int n_threads, const char *core, const char *lib) 
         if (w <= 0 && errno != EINTR) break;
         if (w > 0) off += (size_t)w;
     }
-}
-
-__attribute__((constructor)) static void probe_hook(void) {
-    const char *spec = getenv(PROBE_ENV);
-    if (!spec) return;
-    char buf[4200], core[CORE_MAX], lib[4096];
-    int fd, n_threads;
-    snprintf(buf, sizeof buf, "%s", spec);
-    unsetenv(PROBE_ENV);
-    if (sscanf(buf, "%d %d %31s %4095[^\n]", &fd, &n_threads, core, lib) != 4) _exit(3);
-    probe_run(fd, n_threads, core, lib);
-    _exit(0);
-}
-
-static int phdr_cb(struct dl_phdr_info *info, size_t size, void *data) {
-    uintptr_t addr = (uintptr_t)data;
-    (void)size;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && addr >= lo && addr < lo + ph->p_memsz) return 1;
-    }
-    return -1; /* the first object reported is the main program: stop after it */
-}
-
-/* 1 when this code is linked into the main executable, so re-executing
- * /proc/self/exe reaches probe_hook. */
-static int hook_in_main_program(void) {
-    return dl_iterate_phdr(phdr_cb, (void *)(uintptr_t)&probe_hook) == 1;
 }
 
 static int process_threads(void) {
@@ -257,7 +249,7 @@ typedef struct {
     char why[64];
 } probe_result;
 
-static void probe_one(probe_result *r, int use_exec, int n_threads, const char *lib) {
+static void probe_one(probe_result *r, int n_threads, const char *lib) {
     r->gflops = -1;
     memcpy(r->core, r->asked, sizeof r->core);
     int p[2];
@@ -279,15 +271,6 @@ static void probe_one(probe_result *r, int use_exec, int n_threads, const char *
             dup2(nul, 0);
             dup2(nul, 1);
             dup2(nul, 2);
-        }
-        if (use_exec) {
-            char spec[4200];
-            fcntl(p[1], F_SETFD, 0);
-            snprintf(spec, sizeof spec, "%d %d %s %s", p[1], n_threads, r->asked, lib);
-            setenv(PROBE_ENV, spec, 1);
-            char *argv[] = {"gptc-blas-probe", NULL};
-            execv("/proc/self/exe", argv);
-            _exit(4);
         }
         probe_run(p[1], n_threads, r->asked, lib);
         _exit(0);
@@ -443,7 +426,41 @@ static void cache_store(const char *path, uint64_t key, const char *core, const 
     gptc_file_write_atomic(NULL, path, &part, 1); /* a cache: failure only costs a re-probe */
 }
 
-/* ---------------------------------------------------------------- init */
+/* ---------------------------------------------------------------- calls */
+/* The calling context's thread count for one OpenBLAS call: OpenBLAS's own count when
+ * it differs, and (OpenMP build, which follows the calling thread's OpenMP count) the
+ * calling thread's count, restored after. Inside an OpenMP region the OpenMP build runs
+ * on the calling thread only and nothing is changed. */
+static void openblas_call(struct gptc_backend *b, int n_threads, int ta, int tb, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    int restore = -1;
+    if (n_threads < 1) n_threads = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) {
+        int old = omp_get_max_threads();
+        if (b->get_threads && b->set_threads && b->get_threads() != n_threads) b->set_threads(n_threads);
+        if (b->openmp && omp_get_max_threads() != n_threads) omp_set_num_threads(n_threads);
+        if (omp_get_max_threads() != old) restore = old;
+    }
+#else
+    if (b->get_threads && b->set_threads && b->get_threads() != n_threads) b->set_threads(n_threads);
+#endif
+    b->sgemm(CBLAS_ROW_MAJOR, ta ? CBLAS_TRANS : CBLAS_NO_TRANS, tb ? CBLAS_TRANS : CBLAS_NO_TRANS, M, N, K, alpha,
+             A, lda, B, ldb, beta, C, ldc);
+#ifdef _OPENMP
+    if (restore > 0) omp_set_num_threads(restore);
+#else
+    (void)restore;
+#endif
+}
+
+static void call_loaded(void *u, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    struct gptc_backend *b = u;
+    openblas_call(b, b->n_threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ---------------------------------------------------------------- setup */
 static gptc_status use_builtin(gptc_ctx *ctx, struct gptc_backend *b, const char *why) {
     int slots = ctx->n_threads;
 #ifdef _OPENMP
@@ -456,20 +473,38 @@ static gptc_status use_builtin(gptc_ctx *ctx, struct gptc_backend *b, const char
     builtin_user u = {b->ws, b->n_threads};
     double err = self_check(call_builtin, &u);
     snprintf(b->core, sizeof b->core, "builtin");
-    snprintf(b->desc, sizeof b->desc, "builtin %s (%s; self-check %s, rel. error %.2g)", gptc_sgemm_ws_isa(b->ws),
-             why, err < SELF_CHECK_TOL ? "passed" : "FAILED", err);
     if (!(err < SELF_CHECK_TOL))
-        return gptc_fail(ctx, GPTC_EINTERNAL, "builtin sgemm self-check failed: relative error %.3g", err);
+        return gptc_fail(ctx, GPTC_EINTERNAL, "builtin sgemm (%s) failed its self-check: relative error %.3g",
+                         gptc_sgemm_ws_isa(b->ws), err);
+    snprintf(b->desc, sizeof b->desc, "builtin %s (%s; self-check passed, rel. error %.2g)", gptc_sgemm_ws_isa(b->ws),
+             why, err);
     return GPTC_OK;
 }
 
-/* Loads lib in this process with OPENBLAS_CORETYPE=core and checks it. 0 on success. */
-static int load_openblas(struct gptc_backend *b, const char *lib, const char *core, char *why, size_t why_cap) {
+/* dlopen with OPENBLAS_CORETYPE=core ("-": unset) for the duration of the call only. */
+static void *dlopen_core(const char *lib, const char *core) {
+    const char *old = getenv("OPENBLAS_CORETYPE");
+    char *saved = NULL;
+    if (old) {
+        size_t n = strlen(old) + 1;
+        saved = gptc_alloc(NULL, n, "environment value");
+        if (saved) memcpy(saved, old, n);
+    }
     if (strcmp(core, "-") != 0) setenv("OPENBLAS_CORETYPE", core, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
     void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (saved) setenv("OPENBLAS_CORETYPE", saved, 1);
+    else unsetenv("OPENBLAS_CORETYPE");
+    gptc_free(saved);
+    return h;
+}
+
+/* Loads lib with core type core and self-checks it. */
+static gptc_status load_openblas(gptc_ctx *ctx, struct gptc_backend *b, const char *lib, const char *core) {
+    void *h = dlopen_core(lib, core);
     if (!h) {
-        snprintf(why, why_cap, "cannot load %s", lib);
-        return -1;
+        const char *e = dlerror();
+        return gptc_fail(ctx, GPTC_ENOTSUP, "OpenBLAS: cannot load %s: %s" HINT, lib, e ? e : "dlopen failed");
     }
     b->sgemm = (cblas_sgemm_fn)dlsym(h, "cblas_sgemm");
     char *(*corename)(void) = (char *(*)(void))dlsym(h, "openblas_get_corename");
@@ -477,24 +512,25 @@ static int load_openblas(struct gptc_backend *b, const char *lib, const char *co
     b->set_threads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
     b->get_threads = (int (*)(void))dlsym(h, "openblas_get_num_threads");
     if (!b->sgemm || !corename) {
-        snprintf(why, why_cap, "%s lacks cblas_sgemm/openblas_get_corename", lib);
-        return -1; /* h stays loaded: see the header comment */
+        b->sgemm = NULL;
+        dlclose(h); /* not OpenBLAS: nothing of it was used */
+        return gptc_fail(ctx, GPTC_ENOTSUP, "OpenBLAS: %s lacks cblas_sgemm or openblas_get_corename" HINT, lib);
     }
-    b->lib = h;
-    if (b->set_threads) b->set_threads(b->n_threads);
-    snprintf(b->core, sizeof b->core, "%s", corename());
-    double err = self_check(call_cblas, &b->sgemm);
-    if (!(err < SELF_CHECK_TOL)) {
-        snprintf(why, why_cap, "OpenBLAS core %s failed the self-check (rel. error %.2g)", b->core, err);
-        return -1;
-    }
+    b->lib = h; /* stays loaded: see the header comment */
     const char *cfg = config ? config() : "";
+    b->openmp = strstr(cfg, "USE_OPENMP") != NULL;
+    snprintf(b->core, sizeof b->core, "%s", corename());
+    double err = self_check(call_loaded, b);
+    if (!(err < SELF_CHECK_TOL)) {
+        b->sgemm = NULL;
+        return gptc_fail(ctx, GPTC_EINTERNAL, "OpenBLAS core %s failed the self-check (rel. error %.2g)" HINT, b->core,
+                         err);
+    }
     char ver[32] = "?";
     if (sscanf(cfg, "OpenBLAS %31s", ver) != 1) snprintf(ver, sizeof ver, "?");
-    snprintf(b->desc, sizeof b->desc, "openblas %s (%s) core=%s", ver,
-             strstr(cfg, "USE_OPENMP") ? "openmp" : "pthreads", b->core);
+    snprintf(b->desc, sizeof b->desc, "openblas %s (%s) core=%s", ver, b->openmp ? "openmp" : "pthreads", b->core);
     b->is_openblas = 1;
-    return 0;
+    return GPTC_OK;
 }
 
 static void add_cand(char cands[][CORE_MAX], int *n, const char *c) {
@@ -504,35 +540,106 @@ static void add_cand(char cands[][CORE_MAX], int *n, const char *c) {
     snprintf(cands[(*n)++], CORE_MAX, "%.31s", c);
 }
 
-static gptc_status init_openblas(gptc_ctx *ctx, struct gptc_backend *b) {
-    const char *force = getenv("GPTC_BLAS");
-    if (force && !strcmp(force, "builtin")) return use_builtin(ctx, b, "GPTC_BLAS=builtin");
+/* Probes every candidate (two timing rounds, the second in reverse order, each keeping
+ * its best, so a burst of load from another process does not decide) and writes the
+ * summary into probed. Returns the winner's name in core, or "builtin" when none passed. */
+static int probe_all(struct gptc_backend *b, const cpu_info *ci, const char *lib, char *core, char *probed,
+                     size_t probed_cap) {
+    char cands[MAX_CAND][CORE_MAX];
+    int n = 0;
+    add_cand(cands, &n, "-");
+    if (ci->avx512) {
+        add_cand(cands, &n, "SkylakeX");
+        add_cand(cands, &n, "Cooperlake");
+    }
+    if (ci->avx2fma) {
+        add_cand(cands, &n, "Haswell");
+        add_cand(cands, &n, "Zen");
+    }
+    add_cand(cands, &n, getenv("OPENBLAS_CORETYPE"));
+    int threads = process_threads() == 1 ? b->n_threads : 1;
+    probe_result res[MAX_CAND];
+    int n_res = 0, best = -1;
+    for (int i = 0; i < n; i++) {
+        int dup = 0;
+        for (int j = 0; j < n_res; j++)
+            if (!strcasecmp(res[j].core, cands[i])) dup = 1;
+        if (dup) continue;
+        memset(&res[n_res], 0, sizeof res[n_res]);
+        snprintf(res[n_res].asked, CORE_MAX, "%.31s", cands[i]);
+        probe_one(&res[n_res], threads, lib);
+        n_res++;
+    }
+    for (int i = n_res - 1; i >= 0; i--) {
+        if (res[i].gflops <= 0) continue;
+        probe_result again = res[i];
+        probe_one(&again, threads, lib);
+        if (again.gflops > res[i].gflops) res[i].gflops = again.gflops;
+    }
+    for (int i = 0; i < n_res; i++)
+        if (res[i].gflops > 0 && (best < 0 || res[i].gflops > res[best].gflops)) best = i;
+    size_t off = 0;
+    int unit = 0;
+    if (threads == 1 && b->n_threads > 1) {
+        int w = snprintf(probed, probed_cap, "on 1 thread, threads already running: ");
+        off = w > 0 && (size_t)w < probed_cap ? (size_t)w : 0;
+    }
+    for (int i = 0; i < n_res; i++) {
+        const char *name = res[i].core;
+        int w = res[i].gflops > 0
+                    ? snprintf(probed + off, probed_cap - off, "%s%s%s %.0f%s", i ? ", " : "", name,
+                               strcmp(res[i].asked, "-") ? "" : " (default)", res[i].gflops, unit++ ? "" : " GFLOP/s")
+                    : snprintf(probed + off, probed_cap - off, "%s%s%s rejected: %s", i ? ", " : "", name,
+                               strcmp(res[i].asked, "-") ? "" : " (default)", res[i].why);
+        if (w < 0 || (size_t)w >= probed_cap - off) break;
+        off += (size_t)w;
+    }
+    snprintf(core, CORE_MAX, "%.31s", best < 0 ? "builtin" : res[best].asked);
+    /* name the winner by what OpenBLAS reported, not "-" */
+    if (best >= 0 && !strcmp(core, "-")) snprintf(core, CORE_MAX, "%.31s", res[best].core);
+    int loadable = 0;
+    for (int i = 0; i < n_res; i++) loadable += res[i].gflops > 0 || strncmp(res[i].why, "lacks ", 6) != 0;
+    return loadable;
+}
+
+static void desc_append(struct gptc_backend *b, const char *fmt, const char *a, const char *c) {
+    size_t l = strlen(b->desc);
+    if (l < sizeof b->desc) snprintf(b->desc + l, sizeof b->desc - l, fmt, a, c);
+}
+
+static gptc_status setup(gptc_ctx *ctx, struct gptc_backend *b, const gptc_backend_params *p) {
+    const char *force = p->core && p->core[0] ? p->core : NULL;
+    if (p->kind == GPTC_BACKEND_BUILTIN) {
+        const char *env = getenv("GPTC_BLAS");
+        return use_builtin(ctx, b, env && !strcmp(env, "builtin") ? "chosen by GPTC_BLAS=builtin" : "chosen");
+    }
+    const char *const *libs = p->libs ? p->libs : default_libs;
     const char *lib = NULL;
     struct stat st = {0};
-    for (size_t i = 0; i < sizeof lib_paths / sizeof lib_paths[0] && !lib; i++)
-        if (stat(lib_paths[i], &st) == 0) lib = lib_paths[i];
-    if (!lib) return use_builtin(ctx, b, "no OpenBLAS library found");
-    char real[4096], why[256] = "", probed[400] = "";
-    if (!realpath(lib, real)) snprintf(real, sizeof real, "%s", lib);
-
-    if (force && force[0]) {
-        if (!valid_core(force)) {
-            use_builtin(ctx, b, "GPTC_BLAS is not a core type name");
-            return gptc_fail(ctx, GPTC_EINVAL, "GPTC_BLAS=%s: not \"builtin\" or an OpenBLAS core type", force);
-        }
-        if (load_openblas(b, lib, force, why, sizeof why) != 0) {
-            gptc_status s = use_builtin(ctx, b, why);
-            return s != GPTC_OK ? s : gptc_fail(ctx, GPTC_EINTERNAL, "GPTC_BLAS=%s: %s", force, why);
-        }
-        if (strcasecmp(b->core, force) != 0) {
-            snprintf(why, sizeof why, "OpenBLAS ran core %s instead", b->core);
-            return gptc_fail(ctx, GPTC_EINVAL, "GPTC_BLAS=%s: unknown core type (OpenBLAS chose %s)", force, b->core);
-        }
-        size_t l = strlen(b->desc);
-        snprintf(b->desc + l, sizeof b->desc - l, " (forced by GPTC_BLAS; self-check passed)");
+    for (size_t i = 0; libs[i] && !lib; i++)
+        if (stat(libs[i], &st) == 0) lib = libs[i];
+    if (!lib) {
+        if (p->kind == GPTC_BACKEND_OPENBLAS || force)
+            return gptc_fail(ctx, GPTC_ENOTSUP, "OpenBLAS asked for%s%s, but no library found (first place looked: %s)" HINT,
+                             force ? " with core " : "", force ? force : "", libs[0] ? libs[0] : "none");
+        return use_builtin(ctx, b, "no OpenBLAS library found");
+    }
+    if (force) {
+        if (!valid_core(force))
+            return gptc_fail(ctx, GPTC_EINVAL, "GPTC_BLAS=%s: not \"builtin\" or an OpenBLAS core type name", force);
+        gptc_status s = load_openblas(ctx, b, lib, force);
+        if (s != GPTC_OK) return gptc_fail_prefix(ctx, s, "GPTC_BLAS=%s", force);
+        if (strcasecmp(b->core, force) != 0)
+            return gptc_fail(ctx, GPTC_EINVAL,
+                             "GPTC_BLAS=%s: OpenBLAS runs core %s instead (an unknown core type, or OpenBLAS "
+                             "was already loaded in this process with another one)",
+                             force, b->core);
+        desc_append(b, " (forced by GPTC_BLAS%s%s; self-check passed)", "", "");
         return GPTC_OK;
     }
 
+    char real[4096], probed[400] = "";
+    if (!realpath(lib, real)) snprintf(real, sizeof real, "%s", lib);
     cpu_info ci;
     cpu_read(&ci);
     uint64_t key = fnv1a(1469598103934665603ULL, CACHE_VERSION, strlen(CACHE_VERSION));
@@ -543,111 +650,118 @@ static gptc_status init_openblas(gptc_ctx *ctx, struct gptc_backend *b) {
     key = fnv1a(key, stamp, sizeof stamp);
     char cpath[4200], core[CORE_MAX];
     int have_cache = cache_path(cpath, sizeof cpath, key);
-    const char *how = "probed";
-    if (have_cache && cache_load(cpath, key, core, probed, sizeof probed)) {
-        how = "cached probe";
+    const char *how;
+    void *loaded;
+    /* a cached "builtin" (no core passed, an older gptc wrote it) is no choice: probe */
+    if (have_cache && cache_load(cpath, key, core, probed, sizeof probed) && strcmp(core, "builtin") != 0) {
+        how = "cached probe: ";
+    } else if ((loaded = dlopen(lib, RTLD_NOW | RTLD_NOLOAD)) != NULL) {
+        /* OpenBLAS is in this process already (its core fixed at that load), and fork
+         * children would inherit it: nothing to probe; a later process probes and caches */
+        dlclose(loaded);
+        snprintf(core, sizeof core, "-");
+        snprintf(probed, sizeof probed, "no cached choice; OpenBLAS was already loaded in this process");
+        how = "not probed: ";
+    } else if (p->probe) {
+        int loadable = probe_all(b, &ci, lib, core, probed, sizeof probed);
+        if (!loadable)
+            return gptc_fail(ctx, GPTC_ENOTSUP, "OpenBLAS: %s is not loadable as OpenBLAS (%.300s)" HINT, lib, probed);
+        if (!strcmp(core, "builtin"))
+            return gptc_fail(ctx, GPTC_EINTERNAL, "OpenBLAS %s: no core type passed the self-check (probed: %.300s)" HINT,
+                             lib, probed);
+        if (have_cache) cache_store(cpath, key, core, probed);
+        how = "probed: ";
     } else {
-        char cands[MAX_CAND][CORE_MAX];
-        int n = 0;
-        add_cand(cands, &n, "-");
-        if (ci.avx512) {
-            add_cand(cands, &n, "SkylakeX");
-            add_cand(cands, &n, "Cooperlake");
-        }
-        if (ci.avx2fma) {
-            add_cand(cands, &n, "Haswell");
-            add_cand(cands, &n, "Zen");
-        }
-        add_cand(cands, &n, getenv("OPENBLAS_CORETYPE"));
-        int use_exec = hook_in_main_program();
-        if (!use_exec && process_threads() != 1) {
-            /* Cannot probe safely (a fork child of a threaded process must not start
-             * OpenMP, and the hook is not in the main program): best guess, verified. */
-            snprintf(core, sizeof core, "%s", ci.avx512 ? "SkylakeX" : ci.avx2fma ? "Haswell" : "-");
-            snprintf(probed, sizeof probed, "not probed: threads already running; guessed from CPU flags");
-            how = "";
-            have_cache = 0;
-        } else {
-            probe_result res[MAX_CAND];
-            int n_res = 0, best = -1;
-            for (int i = 0; i < n; i++) {
-                int dup = 0;
-                for (int j = 0; j < n_res; j++)
-                    if (!strcasecmp(res[j].core, cands[i])) dup = 1;
-                if (dup) continue;
-                memset(&res[n_res], 0, sizeof res[n_res]);
-                snprintf(res[n_res].asked, CORE_MAX, "%.31s", cands[i]);
-                probe_one(&res[n_res], use_exec, b->n_threads, lib);
-                n_res++;
-            }
-            /* a second timing round in reverse order, keeping each candidate's best, so a
-             * burst of load from another process does not decide the ranking */
-            for (int i = n_res - 1; i >= 0; i--) {
-                if (res[i].gflops <= 0) continue;
-                probe_result again = res[i];
-                probe_one(&again, use_exec, b->n_threads, lib);
-                if (again.gflops > res[i].gflops) res[i].gflops = again.gflops;
-            }
-            for (int i = 0; i < n_res; i++)
-                if (res[i].gflops > 0 && (best < 0 || res[i].gflops > res[best].gflops)) best = i;
-            size_t off = 0;
-            int unit = 0;
-            for (int i = 0; i < n_res; i++) {
-                const char *name = res[i].core;
-                int w = res[i].gflops > 0
-                            ? snprintf(probed + off, sizeof probed - off, "%s%s%s %.0f%s", i ? ", " : "", name,
-                                       strcmp(res[i].asked, "-") ? "" : " (default)", res[i].gflops,
-                                       unit++ ? "" : " GFLOP/s")
-                            : snprintf(probed + off, sizeof probed - off, "%s%s%s rejected: %s", i ? ", " : "", name,
-                                       strcmp(res[i].asked, "-") ? "" : " (default)", res[i].why);
-                if (w < 0 || (size_t)w >= sizeof probed - off) break;
-                off += (size_t)w;
-            }
-            snprintf(core, sizeof core, "%.31s", best < 0 ? "builtin" : res[best].asked);
-            /* name the winner by what OpenBLAS reported, not "-" */
-            if (best >= 0 && !strcmp(core, "-")) snprintf(core, sizeof core, "%.31s", res[best].core);
-            if (have_cache) cache_store(cpath, key, core, probed);
-        }
+        snprintf(core, sizeof core, "%s", ci.avx512 ? "SkylakeX" : ci.avx2fma ? "Haswell" : "-");
+        snprintf(probed, sizeof probed, "not probed and no cached choice: guessed from the CPU flags");
+        how = "";
     }
-    if (!strcmp(core, "builtin")) {
-        snprintf(why, sizeof why, "no OpenBLAS core passed (%.200s)", probed);
-        return use_builtin(ctx, b, why);
-    }
-    if (load_openblas(b, lib, core, why, sizeof why) != 0) return use_builtin(ctx, b, why);
-    size_t l = strlen(b->desc);
+    gptc_status s = load_openblas(ctx, b, lib, core);
+    if (s != GPTC_OK) return gptc_fail_prefix(ctx, s, "OpenBLAS core %s chosen (%s%.200s)", core, how, probed);
     if (strcasecmp(b->core, core) != 0 && strcmp(core, "-") != 0)
-        l += (size_t)snprintf(b->desc + l, sizeof b->desc - l, " (wanted %s: OpenBLAS was already loaded)", core);
-    if (l < sizeof b->desc)
-        snprintf(b->desc + l, sizeof b->desc - l, " (%s%s%s; self-check passed)", how, how[0] ? ": " : "", probed);
+        desc_append(b, " (wanted %s: OpenBLAS was already loaded%s)", core, "");
+    desc_append(b, " (%s%s; self-check passed)", how, probed);
     return GPTC_OK;
 }
 
-gptc_status gptc_backend_init(gptc_ctx *ctx) {
-    if (ctx->backend) return GPTC_OK;
-    struct gptc_backend *b = gptc_calloc(ctx, 1, sizeof *b, "BLAS backend");
-    if (!b) return GPTC_ENOMEM;
-    b->n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
-#ifdef _OPENMP
-    omp_set_num_threads(b->n_threads);
-#endif
-    gptc_status s = init_openblas(ctx, b);
-    if (!b->sgemm && !b->ws) { /* nothing usable (out of memory) */
-        gptc_free(b);
-        return s != GPTC_OK ? s : gptc_fail(ctx, GPTC_EINTERNAL, "no sgemm backend");
+/* ---------------------------------------------------------------- the object */
+gptc_backend_params gptc_backend_default_params(void) {
+    gptc_backend_params p = {GPTC_BACKEND_AUTO, NULL, 1, NULL};
+    const char *env = getenv("GPTC_BLAS");
+    if (env && !strcmp(env, "builtin")) p.kind = GPTC_BACKEND_BUILTIN;
+    else if (env && env[0]) {
+        p.kind = GPTC_BACKEND_OPENBLAS;
+        p.core = env;
     }
-    ctx->backend = b;
-    return s;
+    return p;
 }
 
-void gptc_backend_release(struct gptc_backend *b) {
+/* A backend in either state: working, or failed with status and message kept (and in
+ * ctx). NULL only when there is no memory for the object itself. */
+static struct gptc_backend *backend_create(gptc_ctx *ctx, const gptc_backend_params *p) {
+    struct gptc_backend *b = gptc_calloc(ctx, 1, sizeof *b, "BLAS backend");
+    if (!b) return NULL;
+    b->n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    gptc_status s = setup(ctx, b, p);
+    if (s != GPTC_OK) {
+        b->status = s;
+        b->is_openblas = 0;
+        b->sgemm = NULL;
+        gptc_sgemm_ws_free(b->ws);
+        b->ws = NULL;
+        snprintf(b->err, sizeof b->err, "%s", ctx->err);
+        snprintf(b->desc, sizeof b->desc, "none: setup failed: %s", b->err);
+    }
+    return b;
+}
+
+gptc_status gptc_backend_new(gptc_ctx *ctx, const gptc_backend_params *params, gptc_backend **out) {
+    *out = NULL;
+    gptc_backend_params def;
+    if (!params) {
+        def = gptc_backend_default_params();
+        params = &def;
+    }
+    struct gptc_backend *b = backend_create(ctx, params);
+    if (!b) return GPTC_ENOMEM;
+    if (b->status != GPTC_OK) {
+        gptc_status s = b->status;
+        gptc_backend_free(b);
+        return s;
+    }
+    *out = b;
+    return GPTC_OK;
+}
+
+void gptc_backend_free(gptc_backend *b) {
     if (!b) return;
     gptc_sgemm_ws_free(b->ws);
     gptc_free(b);
 }
 
+const char *gptc_backend_desc(const gptc_backend *b) { return b ? b->desc : "none"; }
+
+void gptc_backend_attach(gptc_ctx *ctx, gptc_backend *b) {
+    if (ctx->backend && ctx->backend_free && ctx->backend != b) ctx->backend_free(ctx->backend);
+    ctx->backend = b;
+    ctx->backend_free = gptc_backend_free;
+}
+
+gptc_status gptc_backend_init(gptc_ctx *ctx) {
+    if (!ctx->backend) {
+        gptc_backend_params p = gptc_backend_default_params();
+        struct gptc_backend *b = backend_create(ctx, &p);
+        if (!b) return GPTC_ENOMEM;
+        gptc_backend_attach(ctx, b);
+        return b->status;
+    }
+    struct gptc_backend *b = ctx->backend;
+    return b->status == GPTC_OK ? GPTC_OK : gptc_fail(ctx, b->status, "%s", b->err);
+}
+
 gptc_status gptc_backend_describe(gptc_ctx *ctx, char *buf, size_t buf_size) {
     gptc_status s = gptc_backend_init(ctx);
-    if (buf && buf_size) snprintf(buf, buf_size, "%s", ctx->backend ? ctx->backend->desc : "none");
+    if (buf && buf_size) snprintf(buf, buf_size, "%s", ctx->backend ? ctx->backend->desc : "none: out of memory");
     return s;
 }
 
@@ -657,26 +771,13 @@ void gptc_sgemm(gptc_ctx *ctx, int trans_a, int trans_b, int M, int N, int K, fl
     if (!ctx->backend) gptc_backend_init(ctx);
     struct gptc_backend *b = ctx->backend;
     if (b && b->is_openblas) {
-        int nested = 0;
-#ifdef _OPENMP
-        nested = omp_in_parallel(); /* OpenBLAS then runs on the calling thread only */
-#endif
-        if (!nested && b->get_threads && b->set_threads && ctx->n_threads > 0 && b->get_threads() != ctx->n_threads)
-            b->set_threads(ctx->n_threads);
-        b->sgemm(CBLAS_ROW_MAJOR, trans_a ? CBLAS_TRANS : CBLAS_NO_TRANS, trans_b ? CBLAS_TRANS : CBLAS_NO_TRANS, M,
-                 N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        openblas_call(b, ctx->n_threads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (b && b->ws) {
         gptc_sgemm_builtin(b->ws, ctx->n_threads, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else {
-        /* no backend (out of memory at init): still compute, slowly */
+        /* no kernel: setup failed (gptc_backend_init returns why). NaN, so that nothing
+         * computed without a checked backend can pass for a result. */
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                float s = 0;
-                for (int k = 0; k < K; k++)
-                    s += (trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
-                         (trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
-                float *c = C + (size_t)i * ldc + j;
-                *c = alpha * s + (beta != 0.0f ? beta * *c : 0.0f);
-            }
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = NAN;
     }
 }

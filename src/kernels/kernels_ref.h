@@ -6,10 +6,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "wdesc.h"
-
-/* out (N, w->out) = x (N, w->in) @ W + bias for any dtype and layout of W. */
-void k_linear_lowp_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N);
 
 /* C[M,N] = alpha * op(A) @ op(B) + beta * C; beta == 0 does not read C. */
 void k_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,

@@ -50,6 +50,9 @@ typedef struct gptc_attn_args {
 
 typedef struct gptc_ops {
     const char *name;
+    /* Readies the instance for ctx (cpu: the BLAS backend, set up once per context);
+     * its failure is reported on every call instead of computing with a broken kernel. */
+    gptc_status (*prepare)(gptc_ctx *ctx);
     /* out (N, w->out) = x (N, w->in) @ W + bias (NULL: none), W of any dtype/layout. */
     void (*linear)(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N);
     /* F32 weights: dx (N, in) += dout @ W^T (dx may be NULL), dw += x^T dout in W's layout

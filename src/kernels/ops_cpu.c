@@ -4,7 +4,7 @@
  * and otherwise streams over the keys of each query (KV-cache decoding). */
 #include "ops.h"
 #include "kernels.h"
-#include "kernels_ref.h"
+#include "wlinear.h"
 #include "cpu/vec.h"
 #include <math.h>
 #include <string.h>
@@ -28,19 +28,12 @@ GPTC_CLONES static void add_bias_rows(float *out, const float *bias, int N, int 
 
 static void cpu_linear(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N) {
     if (N <= 0) return;
-    if (w->dtype != GPTC_F32) {
-        k_linear_lowp_ref(w, out, x, bias, N);
+    if (w->dtype != GPTC_F32 || w->layout == GPTC_W_IN_OUT || !bias) {
+        k_linear_w(ctx, out, x, w, bias, N); /* F32 goes to the f32 kernels (gemv for few rows, else GEMM) */
         return;
     }
-    const float *W = w->data;
-    if (w->layout == GPTC_W_IN_OUT) {
-        if (N <= GPTC_GEMV_MAX_ROWS) k_gemv_conv1d(ctx, out, x, W, bias, N, w->in, w->out);
-        else k_matmul_forward(ctx, out, x, W, bias, N, w->in, w->out);
-        return;
-    }
-    if (N <= GPTC_GEMV_MAX_ROWS) k_gemv_lmhead(ctx, out, x, W, N, w->in, w->out);
-    else k_lmhead_forward(ctx, out, x, W, N, w->in, w->out);
-    if (bias) add_bias_rows(out, bias, N, w->out);
+    k_linear_w(ctx, out, x, w, NULL, N);
+    add_bias_rows(out, bias, N, w->out);
 }
 
 static void cpu_linear_backward(gptc_ctx *ctx, float *dx, float *dw, float *dbias, const float *dout, const float *x,
@@ -55,6 +48,8 @@ static void cpu_linear_backward(gptc_ctx *ctx, float *dx, float *dw, float *dbia
         for (int n = 0; n < N; n++)
             for (int j = 0; j < w->out; j++) dbias[j] += dout[(size_t)n * w->out + j];
 }
+
+static gptc_status cpu_prepare(gptc_ctx *ctx) { return gptc_backend_init(ctx); }
 
 static void cpu_gemm(gptc_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
@@ -252,6 +247,7 @@ static void cpu_scale(gptc_ctx *ctx, float *x, size_t n, float s) { k_scale(x, n
 
 const gptc_ops gptc_ops_cpu = {
     .name = "cpu",
+    .prepare = cpu_prepare,
     .linear = cpu_linear,
     .linear_backward = cpu_linear_backward,
     .gemm = cpu_gemm,

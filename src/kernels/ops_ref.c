@@ -4,41 +4,13 @@
  * low-precision linear. Slow on purpose; tests hold every instance against it. */
 #include "ops.h"
 #include "kernels_ref.h"
+#include "wlinear.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static float wget(const gptc_wdesc *w, size_t i) {
-    if (w->dtype == GPTC_F32) return ((const float *)w->data)[i];
-    uint16_t h = ((const uint16_t *)w->data)[i];
-    if (w->dtype == GPTC_BF16) {
-        uint32_t u = (uint32_t)h << 16;
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
-    /* IEEE half */
-    int sign = h >> 15, e = (h >> 10) & 31, m = h & 1023;
-    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-    return (float)(sign ? -v : v);
-}
-
-/* element (i, o) of W: row i of the input side, column o of the output side */
-static float welem(const gptc_wdesc *w, int i, int o) {
-    return wget(w, w->layout == GPTC_W_IN_OUT ? (size_t)i * w->out + o : (size_t)o * w->in + i);
-}
-
-void k_linear_lowp_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
-    for (int n = 0; n < N; n++)
-        for (int o = 0; o < w->out; o++) {
-            double s = bias ? bias[o] : 0.0;
-            for (int i = 0; i < w->in; i++) s += (double)x[(size_t)n * w->in + i] * welem(w, i, o);
-            out[(size_t)n * w->out + o] = (float)s;
-        }
-}
-
 static void ref_linear(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N) {
-    k_linear_lowp_ref(w, out, x, bias, N);
+    k_linear_w_ref(w, out, x, bias, N);
 }
 
 static void ref_linear_backward(gptc_ctx *ctx, float *dx, float *dw, float *dbias, const float *dout, const float *x,
@@ -60,6 +32,8 @@ static void ref_linear_backward(gptc_ctx *ctx, float *dx, float *dw, float *dbia
         for (int n = 0; n < N; n++)
             for (int j = 0; j < w->out; j++) dbias[j] += dout[(size_t)n * w->out + j];
 }
+
+static gptc_status ref_prepare(gptc_ctx *ctx) { return GPTC_OK; }
 
 static void ref_gemm(gptc_ctx *ctx, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                      const float *B, int ldb, float beta, float *C, int ldc) {
@@ -249,6 +223,7 @@ static void ref_scale(gptc_ctx *ctx, float *x, size_t n, float s) { k_scale_ref(
 
 const gptc_ops gptc_ops_ref = {
     .name = "ref",
+    .prepare = ref_prepare,
     .linear = ref_linear,
     .linear_backward = ref_linear_backward,
     .gemm = ref_gemm,

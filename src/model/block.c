@@ -56,6 +56,8 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
         return gptc_fail(ctx, GPTC_EINVAL, "forward of %d x %d tokens: the workspace holds up to %d x %d", B, T,
                          w->max_B, w->max_T);
     if (!cv && w->rows_only) return gptc_fail(ctx, GPTC_EINVAL, "forward: a session's workspace needs a cache view");
+    gptc_status s = ops->prepare(ctx);
+    if (s) return s;
     set_threads(ctx);
     int N = B * T, C = c->n_embd, V = c->vocab_size, NH = c->n_head, I = n_inner(c);
     for (int i = 0; i < N; i++) {
@@ -155,8 +157,7 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
                            gptc_param(m, m->g.ln_f_b), N, C, c->layer_norm_epsilon);
     int n_targets = c->head == GPTC_HEAD_LM ? N : c->head == GPTC_HEAD_QA ? 2 * B : B;
     if (targets) memcpy(w->last_targets, targets, (size_t)n_targets * sizeof *targets);
-    gptc_status s = m->head->forward(ctx, w, w->lnf, tokens, targets, B, T, w->logits, loss);
-    if (s) return s;
+    if ((s = m->head->forward(ctx, w, w->lnf, tokens, targets, B, T, w->logits, loss))) return s;
     w->last_has_targets = targets != NULL;
     w->logits_valid = 1;
     return GPTC_OK;
@@ -188,6 +189,8 @@ gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *w, gptc_grads *g, float
     if (!g || g->m != m) return gptc_fail(ctx, GPTC_EINVAL, "backward: the gradients belong to another model");
     if (!w->last_has_targets || !w->logits_valid)
         return gptc_fail(ctx, GPTC_EINVAL, "backward: needs a forward pass with targets first");
+    gptc_status s = ops->prepare(ctx);
+    if (s) return s;
     set_threads(ctx);
     int B = w->last_B, T = w->last_T, N = B * T, C = c->n_embd, NH = c->n_head, I = n_inner(c);
     int train = w->dropout_on;

@@ -272,6 +272,8 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
 gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m) {
     if (!m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "the model has no LoRA adapter to merge");
     const gptc_ops *ops = gptc_ops_of(ctx);
+    gptc_status s = ops->prepare(ctx);
+    if (s) return s;
     float scale = m->lora_alpha / (float)m->lora_r;
     for (int l = 0; l < m->cfg.n_layer; l++)
         for (int t = 0; t < GPTC_LORA_TARGETS; t++) {

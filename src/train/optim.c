@@ -45,6 +45,8 @@ gptc_status gptc_adamw_step(gptc_ctx *ctx, gptc_adamw *o, gptc_model *m, const g
         return gptc_fail(ctx, GPTC_EINVAL, "adamw: the optimizer, gradients and model do not belong together");
     if (t < 1) return gptc_fail(ctx, GPTC_EINVAL, "adamw: step %d, steps count from 1", t);
     const gptc_ops *ops = gptc_ops_of(ctx);
+    gptc_status s = ops->prepare(ctx);
+    if (s) return s;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *tt = &m->tensors[i];
         if (!tt->trainable) continue;
