@@ -28,8 +28,8 @@ int cmd_answer(int argc, char **argv) {
     const char *model_dir = NULL, *ctx_path = NULL, *question = NULL;
     long threads = 0, lv;
     int json = 0;
-    task_qa_opts qo;
-    task_qa_opts_default(&qo);
+    gptc_qa_opts qo;
+    gptc_qa_opts_default(&qo);
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
@@ -65,7 +65,7 @@ int cmd_answer(int argc, char **argv) {
     gptc_qa_set set = {1, &ex};
     char *ans = NULL;
     double score = 0;
-    if (task_cli_qa_predict(ctx, m, tok, &set, &qo, &ans, &score)) cli_die("answer", ctx, NULL);
+    if (gptc_qa_predict(ctx, m, tok, &set, &qo, &ans, &score)) cli_die("answer", ctx, NULL);
     if (json) {
         printf("{\"answer\": ");
         cli_json_string(stdout, ans);

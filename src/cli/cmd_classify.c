@@ -84,7 +84,7 @@ int cmd_classify(int argc, char **argv) {
     gptc_labels_from_config(c, &lab);
     float *probs = malloc((n ? n : 1) * (size_t)K * sizeof *probs);
     if (!probs) cli_die("classify", NULL, "out of memory");
-    if (n && task_cli_classify(ctx, m, tok, texts, n, probs)) cli_die("classify", ctx, NULL);
+    if (n && gptc_classify(ctx, m, tok, texts, n, probs)) cli_die("classify", ctx, NULL);
     for (size_t i = 0; i < n; i++) {
         const float *p = probs + i * (size_t)K;
         int best = 0;

@@ -204,8 +204,8 @@ static int eval_task(int argc, char **argv, const char *task) {
     long threads = 0, lv;
     int json = 0;
     gptc_table_opts topt = {0};
-    task_qa_opts qo;
-    task_qa_opts_default(&qo);
+    gptc_qa_opts qo;
+    gptc_qa_opts_default(&qo);
     int is_cls = !strcmp(task, "classify"), is_qa = !strcmp(task, "qa");
     if (!is_cls && !is_qa) cli_die("eval", NULL, "--task %s: expected classify, qa or lm", task);
     for (int i = 1; i < argc; i++) {
@@ -247,7 +247,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         long *cm = calloc((size_t)K * K, sizeof *cm);
         if (!y || !probs || !cm) cli_die("eval", NULL, "out of memory");
         if (gptc_labels_map(ctx, data, &l, &rows, y)) cli_die("eval", ctx, NULL);
-        if (task_cli_classify(ctx, m, tok, rows.text, rows.n, probs)) cli_die("eval", ctx, NULL);
+        if (gptc_classify(ctx, m, tok, rows.text, rows.n, probs)) cli_die("eval", ctx, NULL);
         for (size_t i = 0; i < rows.n; i++) {
             int best = 0;
             for (int k = 1; k < K; k++)
@@ -269,7 +269,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         if (skipped) fprintf(stderr, "eval: skipped %zu malformed examples\n", skipped);
         char **ans = calloc(set.n, sizeof *ans);
         if (!ans) cli_die("eval", NULL, "out of memory");
-        if (task_cli_qa_predict(ctx, m, tok, &set, &qo, ans, NULL)) cli_die("eval", ctx, NULL);
+        if (gptc_qa_predict(ctx, m, tok, &set, &qo, ans, NULL)) cli_die("eval", ctx, NULL);
         double em = 0, f1 = 0;
         for (size_t i = 0; i < set.n; i++) {
             double be = 0, bf = 0;

@@ -135,7 +135,7 @@ int cmd_finetune(int argc, char **argv) {
     if (gptc_tokenizer_n_vocab(tok) > (size_t)c->vocab_size)
         cli_die("finetune", NULL, "%s: the tokenizer has %zu ids, the model's vocab_size is %d", model_dir,
                 gptc_tokenizer_n_vocab(tok), c->vocab_size);
-    int32_t pad = task_cli_pad_id(c, tok);
+    int32_t pad = gptc_task_pad_id(c, tok);
     int npos = c->n_positions;
     gptc_task_data train = {0}, val = {0};
     gptc_qa_set qtrain = {0}, qval = {0};
@@ -204,8 +204,8 @@ int cmd_finetune(int argc, char **argv) {
         skipped += sk;
         if (val_path && gptc_qa_read(ctx, val_path, 1, topt.skip_bad, &qval, &sk)) cli_die("finetune", ctx, NULL);
         skipped += val_path ? sk : 0;
-        task_qa_opts qo;
-        task_qa_opts_default(&qo);
+        gptc_qa_opts qo;
+        gptc_qa_opts_default(&qo);
         int Tq = max_len ? (int)max_len : qo.max_length;
         if (Tq > npos) Tq = npos;
         int st = stride >= 0 ? (int)stride : (qo.stride < Tq / 4 ? qo.stride : Tq / 4);

@@ -151,6 +151,23 @@ void gptc_task_source_free(gptc_task_source *src);
  * token that is not pad). */
 void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
 
+/* ------------------------------------------------------------ prediction (predict.c) */
+/* The token that pads rows and separates question from context: the model's pad_token_id,
+ * else the tokenizer's <|endoftext|>, else eos_token_id, else 0. */
+int32_t gptc_task_pad_id(const gptc_config *c, const gptc_tokenizer *tok);
+/* Class probabilities (n, num_labels) of n texts, in batches of 16 (1 without a pad id),
+ * each text cut to n_positions tokens. The model is only read. */
+gptc_status gptc_classify(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts, size_t n,
+                          float *probs);
+/* Extractive QA (run_qa.py's settings by default: max_length 384, stride 128, answers
+ * of at most 30 tokens). */
+typedef struct gptc_qa_opts { int max_length, stride, max_answer; } gptc_qa_opts;
+void gptc_qa_opts_default(gptc_qa_opts *o);
+/* The predicted answer text per example (gptc_alloc'ed strings, gptc_free) and its score
+ * (may be NULL). */
+gptc_status gptc_qa_predict(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const gptc_qa_set *s,
+                            const gptc_qa_opts *o, char **answers, double *scores);
+
 /* ------------------------------------------------------------ metrics (metrics.c) */
 typedef struct gptc_cls_report {
     int K;
