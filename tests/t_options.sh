@@ -59,3 +59,8 @@ usage_error "generate --temperature nan" "--temperature" "$G" generate --model "
 "$G" train --max_step 3 >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "did you mean --max-steps?" "$T/err" && pass "misspelt underscore option: did you mean" ||
     fail "misspelt underscore option: did you mean" "rc $rc: $(head -c 300 "$T/err")"
+
+# a data directory without train.bin says what to run
+mkdir -p "$T/nodata"
+expect_error "train --data without train.bin suggests gptc prepare" "gptc prepare" "$G" train --data "$T/nodata" --out "$T/out_nodata"
+[ ! -e "$T/out_nodata" ] && pass "nothing written for it" || fail "nothing written for it" "$(ls "$T/out_nodata")"

@@ -57,7 +57,7 @@ else
            <(grep train_loss $T/killed/metrics.jsonl | sed 's/"tokens_per_s.*//') \
         && pass "resume after SIGKILL: same loss at every step" || fail "resume after SIGKILL: same loss at every step" "metrics differ"
 fi
-$GPTC train $ARGS --out $T/intr >/dev/null 2>$T/err_intr &
+$GPTC train $ARGS --out $T/intr >$T/intr.out 2>$T/err_intr &
 pid=$!
 for i in $(seq 1 400); do
     [ -d $T/intr/checkpoints/step-14 ] && break
@@ -67,8 +67,9 @@ kill -INT $pid; wait $pid; rc=$?
 if [ -d $T/intr/model ]; then
     fail "SIGINT" "the run finished before the signal"
 else
-    [ $rc = 0 ] && grep -q "interrupted at step" $T/err_intr && pass "SIGINT writes a checkpoint and exits cleanly" \
-        || fail "SIGINT writes a checkpoint and exits cleanly" "rc $rc: $(tail -2 $T/err_intr)"
+    [ $rc = 130 ] && grep -q "interrupted at step" $T/err_intr && grep -q "gptc train --resume $T/intr" $T/err_intr &&
+        ! grep -q "^model:" $T/intr.out 2>/dev/null && pass "SIGINT writes a checkpoint, prints the resume command, exits 130" \
+        || fail "SIGINT writes a checkpoint, prints the resume command, exits 130" "rc $rc: $(tail -2 $T/err_intr)"
     $GPTC train --resume $T/intr --threads 2 >/dev/null 2>$T/err || fail "resume after SIGINT" "$(tail -3 $T/err)"
     cmp -s $T/full/model/model.safetensors $T/intr/model/model.safetensors \
         && pass "resume after SIGINT: final weights bit-identical" || fail "resume after SIGINT: final weights bit-identical" "differ"

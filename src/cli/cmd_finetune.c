@@ -246,6 +246,11 @@ int cmd_finetune(int argc, char **argv) {
     fprintf(stderr, "finetune: task %s, %zu training rows%s, %zu validation rows, max length %d%s\n", task, tr->n,
             kind == GPTC_TASK_QA ? " (windows)" : "", va ? va->n : 0, T, use_lora ? ", LoRA" : "");
     if (gptc_train_run(ctx, &o, train_cli_event, &cs)) cli_die("finetune", ctx, NULL);
+    if (cs.interrupted) {
+        /* finetune has no --resume: the checkpoint is in OUT/checkpoints */
+        fprintf(stderr, "finetune: interrupted; %s/model was not written\n", out_dir);
+        exit(130);
+    }
     if (json) {
         printf("{\"model\": ");
         char p[4200];

@@ -3,6 +3,7 @@
  * samples, and draws the loss plot at the end. The loop is train/trainer.c. */
 #include "cli.h"
 #include "train_cli.h"
+#include "../io/file.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,14 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "gptc train: --data and --out are required\ntry `gptc train --help`\n");
         return 2;
     }
+    {
+        /* the data directory is what `gptc prepare` writes: say so when it is not */
+        char p[4200];
+        snprintf(p, sizeof p, "%s/train.bin", o.data_dir);
+        if (!gptc_file_exists(p))
+            cli_die("train", NULL, "--data %s: no train.bin there (make one with `gptc prepare --input TEXT --out %s`)",
+                    o.data_dir, o.data_dir);
+    }
     if (loader) {
         if (!strcmp(loader, "sequential")) o.sequential = 1;
         else if (strcmp(loader, "random")) cli_die("train", NULL, "--loader %s: expected random or sequential", loader);
@@ -126,6 +135,13 @@ int cmd_train(int argc, char **argv) {
     train_cli_signals(&o);
     gptc_status s = gptc_train_run(ctx, &o, train_cli_event, &cs);
     if (s) cli_die("train", ctx, NULL);
+    if (cs.interrupted) {
+        /* no OUT/model yet: say how to go on, exit as an interrupted program does */
+        fprintf(stderr, "train: continue with: gptc train --resume %s\n", o.out_dir);
+        gptc_tokenizer_free(cs.tok);
+        gptc_ctx_free(ctx);
+        return 130;
+    }
     char plot[4200], err[512];
     snprintf(plot, sizeof plot, "%s/loss.svg", o.out_dir);
     if (cmd_plot_run(o.out_dir, plot, err, sizeof err) != 0) fprintf(stderr, "train: plot: %s\n", err);

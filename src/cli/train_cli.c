@@ -120,7 +120,8 @@ void train_cli_event(void *user, const gptc_train_event *ev) {
         break;
     case GPTC_EV_INTERRUPTED:
         cli_progress_clear(&cs->bar);
-        fprintf(stderr, "%s: interrupted at step %ld; checkpoint %s; continue with --resume\n", cmd, ev->step, ev->path);
+        cs->interrupted = 1;
+        fprintf(stderr, "%s: interrupted at step %ld; checkpoint %s\n", cmd, ev->step, ev->path);
         break;
     case GPTC_EV_DONE:
         cli_progress_clear(&cs->bar);

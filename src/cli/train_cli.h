@@ -31,6 +31,7 @@ typedef struct train_cli_state {
     int quiet;
     double last_metric, last_val_loss;
     long done_step;
+    int interrupted;          /* SIGINT/SIGTERM: a checkpoint was written, the run stopped */
 } train_cli_state;
 /* The trainer's event callback: progress on stderr (user: a train_cli_state). */
 void train_cli_event(void *user, const gptc_train_event *ev);
