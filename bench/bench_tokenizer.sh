@@ -7,7 +7,7 @@
 cd "$(dirname "$0")/.." || exit 2
 MBYTES=${1:-10}
 REP=${BENCH_TOK_REPEATS:-3}
-GPTC=build/gptc
+GPTC=${GPTC:-build/gptc} # GPTC=other/build/gptc compares another build
 export NODE_PATH=$PWD/.deps/node/node_modules GPTC_DATA_DIR=${GPTC_DATA_DIR:-$PWD/build/share/gptc}
 [ -x $GPTC ] || make -s build/gptc || exit 1
 make -s encodings || exit 1

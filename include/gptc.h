@@ -438,7 +438,11 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
  * "<|im_start|>assistant\n". The markers are the tokenizer's special tokens when it has
  * them; else, when the model's vocabulary has two ids beyond the tokenizer's, those
  * (im_start = n_vocab, im_end = n_vocab + 1); else they are spelled as plain text and the
- * end of a turn is found as the stop string "<|im_end|>". */
+ * end of a turn is found as the stop string "<|im_end|>". The text between two markers
+ * (role, "\n" and content) is encoded as one text, so with marker tokens that the
+ * tokenizer names the ids are Hugging Face's apply_chat_template(messages, tokenize=True)
+ * with the chat_template of tokenizer_config.json, and with text markers those of the
+ * rendered conversation tokenized as one text. */
 typedef struct gptc_chat_message {
     const char *role;    /* "system", "user", "assistant" */
     const char *content;

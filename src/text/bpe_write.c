@@ -1,5 +1,6 @@
 /* bpe_write.c: writes a byte-level BPE vocabulary as Hugging Face's vocab.json,
- * merges.txt and special_tokens_map.json (see bpe_write.h). Validates what HF's loader
+ * merges.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json (see
+ * bpe_write.h). Validates what HF's loader
  * would reject (duplicate keys, merges whose parts or result are not in the vocab). */
 #include "bpe_write.h"
 #include "../io/file.h"
@@ -206,6 +207,113 @@ static gptc_status write_one(gptc_ctx *ctx, const char *dir, const char *name, s
     return gptc_file_write_atomic(ctx, path, &part, 1);
 }
 
+/* The special token with this id (ids n_tokens.. are all special, validated). */
+static const char *special_of(const gptc_bpe_spec *spec, size_t id) {
+    for (size_t k = 0; k < spec->n_special; k++)
+        if ((size_t)spec->special_id[k] == id) return spec->special[k];
+    return "";
+}
+
+static const char *find_special(const gptc_bpe_spec *spec, const char *text) {
+    for (size_t k = 0; k < spec->n_special; k++)
+        if (strcmp(spec->special[k], text) == 0) return spec->special[k];
+    return NULL;
+}
+
+/* An added token as Hugging Face writes it (tokenizer.json's added_tokens entries and
+ * tokenizer_config.json's added_tokens_decoder values, without the id). */
+static void sb_added_token(gptc_ctx *ctx, sbuf *b, const char *text) {
+    sb_str(ctx, b, "{\"content\": ");
+    sb_json(ctx, b, text, strlen(text));
+    sb_str(ctx, b, ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, "
+                   "\"special\": true}");
+}
+
+/* tokenizer.json as transformers' GPT2TokenizerFast saves it: ByteLevel pre-tokenizer,
+ * post-processor and decoder, a BPE model with the vocabulary and merges, and the
+ * special tokens as added_tokens with their ids. */
+static gptc_status write_tokenizer_json(gptc_ctx *ctx, const char *dir, const gptc_bpe_spec *spec,
+                                        const sbuf *vocab, const sbuf *merges, sbuf *b) {
+    if (vocab->oom || merges->oom) b->oom = 1;
+    sb_str(ctx, b, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [");
+    for (size_t id = spec->n_tokens; id < spec->n_tokens + spec->n_special; id++) {
+        char num[48];
+        snprintf(num, sizeof num, "%s\n    {\"id\": %zu, ", id > spec->n_tokens ? "," : "", id);
+        sb_str(ctx, b, num);
+        sbuf t = {0};
+        sb_added_token(ctx, &t, special_of(spec, id));
+        if (t.oom) b->oom = 1;
+        else sb_put(ctx, b, t.p + 1, t.n - 1); /* without its '{' */
+        gptc_free(t.p);
+    }
+    sb_str(ctx, b, spec->n_special ? "\n  ],\n" : "],\n");
+    sb_str(ctx, b,
+           "  \"normalizer\": null,\n"
+           "  \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, "
+           "\"use_regex\": true},\n"
+           "  \"post_processor\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, "
+           "\"use_regex\": true},\n"
+           "  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, "
+           "\"use_regex\": true},\n"
+           "  \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": "
+           "\"\", \"end_of_word_suffix\": \"\", \"fuse_unk\": false, \"byte_fallback\": false, \"ignore_merges\": "
+           "false,\n    \"vocab\": ");
+    if (!b->oom) sb_put(ctx, b, vocab->p, vocab->n);
+    sb_str(ctx, b, ",\n    \"merges\": ");
+    if (!b->oom) sb_put(ctx, b, merges->p, merges->n);
+    sb_str(ctx, b, "\n  }\n}\n");
+    return write_one(ctx, dir, "tokenizer.json", b);
+}
+
+/* ChatML as a Jinja template, the text gptc_chat_encode produces. */
+static const char CHATML_TEMPLATE[] =
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+    "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/* tokenizer_config.json for transformers' AutoTokenizer: GPT2Tokenizer, the special
+ * tokens' roles (bos/eos/unk/pad = <|endoftext|> when the vocabulary has it, as in
+ * special_tokens_map.json: GPT-2's roles, pad as fine-tuning scripts set it), every added
+ * token by id, and ChatML's chat_template when <|im_start|> and <|im_end|> are special
+ * tokens. */
+static gptc_status write_tokenizer_config(gptc_ctx *ctx, const char *dir, const gptc_bpe_spec *spec, sbuf *b) {
+    const char *eot = find_special(spec, "<|endoftext|>");
+    int chat = find_special(spec, "<|im_start|>") && find_special(spec, "<|im_end|>");
+    char num[64];
+    sb_str(ctx, b, "{\n  \"tokenizer_class\": \"GPT2Tokenizer\",\n  \"add_bos_token\": false,\n"
+                   "  \"add_prefix_space\": false,\n  \"added_tokens_decoder\": {");
+    for (size_t id = spec->n_tokens; id < spec->n_tokens + spec->n_special; id++) {
+        snprintf(num, sizeof num, "%s\n    \"%zu\": ", id > spec->n_tokens ? "," : "", id);
+        sb_str(ctx, b, num);
+        sb_added_token(ctx, b, special_of(spec, id));
+    }
+    sb_str(ctx, b, spec->n_special ? "\n  },\n" : "},\n");
+    const char *roles[4][2] = {{"bos_token", eot}, {"eos_token", eot}, {"unk_token", eot}, {"pad_token", eot}};
+    for (int r = 0; r < 4; r++) {
+        sb_str(ctx, b, "  \"");
+        sb_str(ctx, b, roles[r][0]);
+        sb_str(ctx, b, "\": ");
+        if (roles[r][1]) sb_json(ctx, b, roles[r][1], strlen(roles[r][1]));
+        else sb_str(ctx, b, "null");
+        sb_str(ctx, b, ",\n");
+    }
+    int extra = 0;
+    for (size_t k = 0; k < spec->n_special; k++) {
+        if (spec->special[k] == eot) continue;
+        sb_str(ctx, b, extra++ ? ", " : "  \"additional_special_tokens\": [");
+        sb_json(ctx, b, spec->special[k], strlen(spec->special[k]));
+    }
+    if (extra) sb_str(ctx, b, "],\n");
+    if (chat) {
+        sb_str(ctx, b, "  \"chat_template\": ");
+        sb_json(ctx, b, CHATML_TEMPLATE, strlen(CHATML_TEMPLATE));
+        sb_str(ctx, b, ",\n");
+    }
+    snprintf(num, sizeof num, "  \"model_max_length\": %zu,\n", spec->model_max_length ? spec->model_max_length : 1024);
+    sb_str(ctx, b, num);
+    sb_str(ctx, b, "  \"clean_up_tokenization_spaces\": false,\n  \"errors\": \"replace\"\n}\n");
+    return write_one(ctx, dir, "tokenizer_config.json", b);
+}
+
 gptc_status gptc_bpe_write_hf(gptc_ctx *ctx, const char *dir, const gptc_bpe_spec *spec) {
     gptc_status st = validate(ctx, dir, spec);
     if (st) return st;
@@ -217,48 +325,63 @@ gptc_status gptc_bpe_write_hf(gptc_ctx *ctx, const char *dir, const gptc_bpe_spe
     st = gptc_mkdirs(ctx, dir);
     if (st) return st;
 
-    /* vocab.json in id order: ordinary tokens, then the special tokens by id. */
-    sbuf b = {0};
-    sb_str(ctx, &b, "{");
+    /* vocab.json in id order: ordinary tokens, then the special tokens by id. The same
+     * object is tokenizer.json's model.vocab. */
+    sbuf b = {0}, vocab = {0}, merges = {0};
+    sb_str(ctx, &vocab, "{");
     for (size_t i = 0; i < spec->n_tokens; i++) {
         sbuf sp = {0};
         sb_spell(ctx, &sp, spec->tok[i], spec->tok_len[i]);
-        if (sp.oom) b.oom = 1;
-        else sb_json(ctx, &b, sp.p, sp.n);
+        if (sp.oom) vocab.oom = 1;
+        else sb_json(ctx, &vocab, sp.p, sp.n);
         gptc_free(sp.p);
         char num[32];
         snprintf(num, sizeof num, ": %zu", i);
-        sb_str(ctx, &b, num);
-        if (i + 1 < spec->n_tokens || spec->n_special) sb_str(ctx, &b, ", ");
+        sb_str(ctx, &vocab, num);
+        if (i + 1 < spec->n_tokens || spec->n_special) sb_str(ctx, &vocab, ", ");
     }
     for (size_t id = spec->n_tokens; id < spec->n_tokens + spec->n_special; id++) {
-        for (size_t k = 0; k < spec->n_special; k++) {
-            if ((size_t)spec->special_id[k] != id) continue;
-            sb_json(ctx, &b, spec->special[k], strlen(spec->special[k]));
-            char num[32];
-            snprintf(num, sizeof num, ": %zu", id);
-            sb_str(ctx, &b, num);
-            if (id + 1 < spec->n_tokens + spec->n_special) sb_str(ctx, &b, ", ");
-        }
+        const char *sp = special_of(spec, id);
+        sb_json(ctx, &vocab, sp, strlen(sp));
+        char num[32];
+        snprintf(num, sizeof num, ": %zu", id);
+        sb_str(ctx, &vocab, num);
+        if (id + 1 < spec->n_tokens + spec->n_special) sb_str(ctx, &vocab, ", ");
     }
-    sb_str(ctx, &b, "}\n");
+    sb_str(ctx, &vocab, "}");
+    sb_put(ctx, &b, vocab.p, vocab.n);
+    sb_str(ctx, &b, "\n");
     st = write_one(ctx, dir, "vocab.json", &b);
     b.n = 0;
 
+    /* merges.txt, and the same lines as tokenizer.json's model.merges ("left right"). */
     if (!st) {
         sb_str(ctx, &b, "#version: 0.2\n");
+        sb_str(ctx, &merges, "[");
         for (size_t m = 0; m < spec->n_merges; m++) {
             int32_t l = spec->merges[m][0], r = spec->merges[m][1];
+            size_t from = b.n;
             sb_spell(ctx, &b, spec->tok[l], spec->tok_len[l]);
             sb_put(ctx, &b, " ", 1);
             sb_spell(ctx, &b, spec->tok[r], spec->tok_len[r]);
+            if (!b.oom) {
+                if (m) sb_str(ctx, &merges, ", ");
+                sb_json(ctx, &merges, b.p + from, b.n - from);
+            }
             sb_put(ctx, &b, "\n", 1);
         }
+        sb_str(ctx, &merges, "]");
         st = write_one(ctx, dir, "merges.txt", &b);
         b.n = 0;
     }
+    if (!st) st = write_tokenizer_json(ctx, dir, spec, &vocab, &merges, &b);
+    b.n = 0;
+    if (!st) st = write_tokenizer_config(ctx, dir, spec, &b);
+    b.n = 0;
+    gptc_free(vocab.p);
+    gptc_free(merges.p);
 
-    /* special_tokens_map.json: <|endoftext|> plays bos/eos/unk as in GPT-2; every other
+    /* special_tokens_map.json: <|endoftext|> plays bos/eos/unk as in GPT-2 (and pad); every other
      * special token is listed in additional_special_tokens. */
     if (!st && spec->n_special) {
         const char *eot = NULL;
@@ -267,8 +390,8 @@ gptc_status gptc_bpe_write_hf(gptc_ctx *ctx, const char *dir, const gptc_bpe_spe
         sb_str(ctx, &b, "{");
         int first = 1;
         if (eot) {
-            static const char *const roles[] = {"bos_token", "eos_token", "unk_token"};
-            for (int r = 0; r < 3; r++) {
+            static const char *const roles[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+            for (int r = 0; r < 4; r++) {
                 sb_str(ctx, &b, first ? "\n  \"" : ",\n  \"");
                 sb_str(ctx, &b, roles[r]);
                 sb_str(ctx, &b, "\": ");

@@ -1,10 +1,14 @@
 /* pretok.c: pre-tokenization: splits text into pieces with tiktoken's regular
- * expressions (PCRE2, UTF + UCP + JIT, invalid UTF-8 tolerated), and GPT-2's
- * byte <-> unicode mapping. BPE on the pieces is left to bpe.c. */
+ * expressions (its three patterns by the hand-written matchers of pretok_fast.c, others
+ * by PCRE2 with UTF + UCP + JIT; invalid UTF-8 tolerated), and GPT-2's byte <-> unicode
+ * mapping. BPE on the pieces is left to bpe.c. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "pretok.h"
 
+#include "unicode.h"
+
 #include <pcre2.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The patterns are tiktoken's (as shipped in the npm package's encoders/<name>.json), with
@@ -30,6 +34,7 @@ const char GPTC_PAT_O200K[] =
     "|\\p{N}{1,3}| ?[^" WS "\\p{L}\\p{N}]+[\\r\\n/]*|" S_ "*[\\r\\n]+|" S_ "+(?!" NS_ ")|" S_ "+";
 
 struct gptc_pretok {
+    int kind; /* GPTC_PRETOK_*: a hand-written matcher, or REGEX (the fields below) */
     pcre2_general_context *gctx;
     pcre2_code *code;
     int jit; /* JIT compiled: use pcre2_jit_match */
@@ -45,6 +50,30 @@ static void pre_free(void *p, void *user) {
 }
 
 gptc_status gptc_pretok_new(gptc_ctx *ctx, const char *pattern, gptc_pretok **out) {
+    int kind = !strcmp(pattern, GPTC_PAT_GPT2)     ? GPTC_PRETOK_GPT2
+             : !strcmp(pattern, GPTC_PAT_CL100K) ? GPTC_PRETOK_CL100K
+             : !strcmp(pattern, GPTC_PAT_O200K)  ? GPTC_PRETOK_O200K
+                                                 : GPTC_PRETOK_REGEX;
+    if (kind == GPTC_PRETOK_REGEX) return gptc_pretok_new_regex(ctx, pattern, out);
+    *out = gptc_calloc(ctx, 1, sizeof **out, "pre-tokenizer");
+    if (!*out) return GPTC_ENOMEM;
+    (*out)->kind = kind;
+    return GPTC_OK;
+}
+
+const char *gptc_pretok_engine(const gptc_pretok *p, char *buf, size_t cap) {
+    if (p->kind != GPTC_PRETOK_REGEX) {
+        snprintf(buf, cap, "built-in matcher (Unicode %s)", gptc_unicode_version);
+    } else {
+        char v[64] = "", u[64] = "";
+        pcre2_config(PCRE2_CONFIG_VERSION, v);
+        pcre2_config(PCRE2_CONFIG_UNICODE_VERSION, u);
+        snprintf(buf, cap, "PCRE2 %s (Unicode %s)", v, u);
+    }
+    return buf;
+}
+
+gptc_status gptc_pretok_new_regex(gptc_ctx *ctx, const char *pattern, gptc_pretok **out) {
     *out = NULL;
     gptc_pretok *p = gptc_calloc(ctx, 1, sizeof *p, "pre-tokenizer");
     if (!p) return GPTC_ENOMEM;
@@ -88,6 +117,7 @@ void gptc_pretok_free(gptc_pretok *p) {
 gptc_status gptc_pretok_split(gptc_ctx *ctx, const gptc_pretok *p, const char *text, size_t len,
                               gptc_pretok_cb cb, void *user) {
     if (len == 0) return GPTC_OK;
+    if (p->kind != GPTC_PRETOK_REGEX) return gptc_pretok_fast_split(p->kind, text, len, cb, user);
     /* One match-data block per call keeps the pre-tokenizer shareable between threads. */
     pcre2_match_data *md = pcre2_match_data_create(1, p->gctx);
     if (!md) return gptc_fail(ctx, GPTC_ENOMEM, "pre-tokenizer: out of memory for match data");
