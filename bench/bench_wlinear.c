@@ -8,7 +8,7 @@
  * such as 4 keeps the weights in cache and shows the kernels' compute rate).
  * usage: bench_wlinear [--rows 1,64] [--threads N] [--seconds 0.3] [--footprint-mb 320] */
 #include "gptc.h"
-#include "io/safetensors.h"
+#include "gptc.h"
 #include "kernels/kernels.h"
 #include "kernels/wlinear.h"
 #include <omp.h>

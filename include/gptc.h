@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +59,24 @@ int gptc_ctx_n_threads(const gptc_ctx *ctx);
  * passed. Fills a human-readable description into buf. Returns GPTC_OK or the error
  * of the backend initialization. */
 gptc_status gptc_backend_describe(gptc_ctx *ctx, char *buf, size_t buf_size);
+
+/* ---------------------------------------------------------------- memory and seeds
+ * The one allocation pair of the library; what it returns (the strings and arrays
+ * documented as gptc_alloc'ed) is released with gptc_free. gptc_alloc records an ENOMEM
+ * message naming what in ctx when it fails (ctx may be NULL). Memory is 64-byte aligned.
+ * gptc_calloc zeroes. Sizes that overflow fail cleanly. */
+void *gptc_alloc(gptc_ctx *ctx, size_t n, const char *what);
+void *gptc_calloc(gptc_ctx *ctx, size_t count, size_t size, const char *what);
+void gptc_free(void *p);
+
+/* splitmix64: the one small seeded generator of the library (initialization streams,
+ * data order, dropout seeds, sampling seeds); advances *s. */
+static inline uint64_t gptc_splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
 
 /* ---------------------------------------------------------------- tokenizer
  * Byte-level BPE as GPT-2 (tiktoken "gpt2"), and the tiktoken encodings
@@ -538,6 +558,585 @@ void gptc_logits_min_p(float *logits, int V, float min_p, int min_keep, int *scr
 void gptc_logits_typical_p(float *logits, int V, float mass, int min_keep, int *scratch);
 /* Draws an id from softmax(logits) with u uniform in [0, 1); argmax when u < 0. */
 int32_t gptc_logits_sample(const float *logits, int V, double u);
+
+/* ---------------------------------------------------------------- files
+ * Reading, mapping and writing files without losing any: atomic writes (a safe temp
+ * file beside the target, fsync, rename), output directories swapped in as a whole.
+ * Used by the library itself and offered to front ends. */
+/* A read-only view of a whole file: memory-mapped when possible. */
+typedef struct gptc_mapped {
+    const unsigned char *data;
+    size_t size;
+    int is_mmap;
+} gptc_mapped;
+
+gptc_status gptc_file_map(gptc_ctx *ctx, const char *path, gptc_mapped *out);
+void gptc_file_unmap(gptc_mapped *m);
+
+/* Reads a whole file into a malloc'ed, NUL-terminated buffer (free with gptc_free). */
+gptc_status gptc_file_read(gptc_ctx *ctx, const char *path, char **data, size_t *size);
+int gptc_file_exists(const char *path);
+
+/* Atomic write: the pieces are written to a fresh temp file beside path
+ * (".<name>.gptc-tmp.<pid>.<random>", created with O_CREAT|O_EXCL|O_NOFOLLOW, so a
+ * planted file or symlink is never followed), fsync'ed, renamed over path (a symlink at
+ * path is replaced, not followed), and the directory is fsync'ed, every result checked.
+ * On failure the old file at path is untouched and the temp file removed. */
+typedef struct gptc_iovec { const void *data; size_t size; } gptc_iovec;
+gptc_status gptc_file_write_atomic(gptc_ctx *ctx, const char *path, const gptc_iovec *parts, int n_parts);
+/* The same for streaming writers: open, write (any number), then commit or abort. */
+typedef struct gptc_atomic_file { FILE *f; char path[4096]; char tmp[4200]; } gptc_atomic_file;
+gptc_status gptc_atomic_open(gptc_ctx *ctx, gptc_atomic_file *af, const char *path);
+gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *data, size_t n);
+gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af);
+void gptc_atomic_abort(gptc_atomic_file *af);
+
+/* mkdir -p. */
+gptc_status gptc_mkdirs(gptc_ctx *ctx, const char *path);
+/* dir + "/" + name into out (fails with GPTC_EINVAL when it does not fit). */
+gptc_status gptc_path_join(gptc_ctx *ctx, char *out, size_t cap, const char *dir, const char *name);
+
+
+
+/* Copies src to dst atomically. */
+gptc_status gptc_file_copy(gptc_ctx *ctx, const char *src, const char *dst);
+/* Copies every regular file of src_dir into dst_dir (not recursive). */
+gptc_status gptc_dir_copy_files(gptc_ctx *ctx, const char *src_dir, const char *dst_dir);
+/* Removes a directory tree without following symlinks (a symlink is removed itself,
+ * never what it points to). 0 when all is gone, -1 otherwise (best effort). */
+int gptc_remove_tree(const char *path);
+
+/* "<dir>/.<name>.gptc-<kind>.<pid>.<10 random letters>" for path "<dir>/<name>": the
+ * names of temp files and directories beside path (gptc_dir_clean_stale knows them). */
+gptc_status gptc_temp_name(gptc_ctx *ctx, char *out, size_t cap, const char *path, const char *kind);
+/* fsync of a directory / of the directory holding path; the result is checked. */
+gptc_status gptc_fsync_dir(gptc_ctx *ctx, const char *dir);
+gptc_status gptc_fsync_parent(gptc_ctx *ctx, const char *path);
+
+/* An output directory written as a whole (outdir.c). begin creates a fresh directory
+ * od->tmp beside path (".<name>.gptc-tmp.<pid>.<random>", mkdir'ed so it is never an
+ * existing file or symlink) and removes the temps of dead processes there; the writer
+ * fills od->tmp; commit carries over from an existing path every entry whose name is
+ * not in owned (NULL-terminated: the names this writer manages, so stale files of an
+ * earlier model never survive while a user's own files do), fsyncs every file, swaps
+ * od->tmp in (renameat2 RENAME_EXCHANGE; rename aside + rename in where that is not
+ * supported), fsyncs the parent and removes the old tree. A reader sees the complete
+ * old or the complete new directory. A symlink at path is refused, never followed.
+ * On any failure (commit included) the temp is removed and path is left as it was. */
+typedef struct gptc_outdir {
+    char path[4096];
+    char tmp[4400];
+    const char *const *owned;
+    int active;
+} gptc_outdir;
+gptc_status gptc_outdir_begin(gptc_ctx *ctx, gptc_outdir *od, const char *path, const char *const *owned);
+gptc_status gptc_outdir_commit(gptc_ctx *ctx, gptc_outdir *od);
+void gptc_outdir_abort(gptc_outdir *od);
+/* The names a model directory holds (config, weights, adapter, tokenizer, generation and
+ * checkpoint files), and a tokenizer directory's: NULL-terminated, for owned. */
+extern const char *const gptc_model_dir_names[];
+extern const char *const gptc_tokenizer_dir_names[];
+/* Removes path by renaming it aside first, so a kill never leaves a half-removed
+ * directory under its name; ENOENT is fine. */
+gptc_status gptc_remove_dir_atomic(gptc_ctx *ctx, const char *path);
+/* Removes the temps (".*.gptc-tmp.<pid>.*", ".*.gptc-old.<pid>.*") of processes that
+ * no longer run from dir; legacy: also the names of earlier versions in run and
+ * checkpoint directories (".tmp-step-N.<pid>", ".tmp-model.<pid>", "*.old.<pid>",
+ * "*.tmp.<pid>"). */
+void gptc_dir_clean_stale(const char *dir, int legacy);
+
+/* ---------------------------------------------------------------- lines
+ * The non-blank lines of a text buffer, counting every line (JSONL readers). */
+typedef struct gptc_lines {
+    const char *data;
+    size_t size, pos;
+    size_t line; /* 1-based number of the line last returned */
+} gptc_lines;
+
+static inline gptc_lines gptc_lines_of(const char *data, size_t size) {
+    gptc_lines l = {data, size, 0, 0};
+    return l;
+}
+
+/* The next non-blank line (without its '\n') in *s, *len; 0 at the end. */
+static inline int gptc_lines_next(gptc_lines *l, const char **s, size_t *len) {
+    while (l->pos < l->size) {
+        const char *p = l->data + l->pos, *nl = memchr(p, '\n', l->size - l->pos);
+        size_t n = nl ? (size_t)(nl - p) : l->size - l->pos;
+        l->pos += n + 1;
+        l->line++;
+        size_t k = 0;
+        while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r' || p[k] == '\f' || p[k] == '\v')) k++;
+        if (k == n) continue;
+        *s = p;
+        *len = n;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- token id files
+ * Whitespace-separated token ids in a text file ("-" = stdin). */
+/* *ids is allocated with gptc_alloc (free with gptc_free). vocab_size <= 0: no range check. */
+gptc_status gptc_tokens_read_text(gptc_ctx *ctx, const char *path, long vocab_size, int32_t **ids, size_t *n);
+
+/* ---------------------------------------------------------------- safetensors
+ * The safetensors format (Hugging Face): header checked against the file, tensors
+ * mapped, F32/F16/BF16 read as F32, files written atomically. */
+#define GPTC_ST_MAX_DIMS 8
+
+typedef struct gptc_st_tensor {
+    char *name;
+    gptc_dtype dtype;
+    int ndim;
+    int64_t shape[GPTC_ST_MAX_DIMS];
+    size_t numel;
+    size_t nbytes;
+    const unsigned char *data; /* into the mapping */
+} gptc_st_tensor;
+
+typedef struct gptc_safetensors {
+    char path[4096];
+    gptc_mapped map;
+    gptc_st_tensor *tensors;
+    size_t n_tensors;
+} gptc_safetensors;
+
+/* Opens and validates path: header length within the file, valid JSON, known dtypes
+ * (F32, F16, BF16; others fail with GPTC_ENOTSUP naming the tensor and dtype), shapes
+ * whose product matches the byte range, offsets inside the data section and not
+ * overlapping. Every error names the file and the tensor. */
+gptc_status gptc_st_open(gptc_ctx *ctx, const char *path, gptc_safetensors *out);
+void gptc_st_close(gptc_safetensors *st);
+/* NULL when absent. */
+const gptc_st_tensor *gptc_st_find(const gptc_safetensors *st, const char *name);
+/* Converts a tensor's values to float (F16 and BF16 widened exactly). dst has numel. */
+void gptc_st_to_f32(const gptc_st_tensor *t, float *dst);
+
+/* Writer: entries are written in the given order with F32 data converted to dtype
+ * (F32 or BF16, round-to-nearest-even), atomically. metadata: NULL or pairs
+ * {key0, val0, key1, val1, ..., NULL}. */
+typedef struct gptc_st_entry {
+    const char *name;
+    int ndim;
+    int64_t shape[GPTC_ST_MAX_DIMS];
+    const float *data;
+} gptc_st_entry;
+gptc_status gptc_st_write(gptc_ctx *ctx, const char *path, const gptc_st_entry *entries, size_t n,
+                          gptc_dtype dtype, const char *const *metadata);
+
+/* Old GPT-2 checkpoints' attention-mask buffers ("h.0.attn.bias", "h.0.attn.masked_bias",
+ * any prefix): not parameters, accepted in any dtype (recorded with GPTC_DTYPE_COUNT). */
+int gptc_st_is_mask_buffer(const char *name);
+
+/* Half-precision conversions. */
+float gptc_f16_to_f32(uint16_t h);
+float gptc_bf16_to_f32(uint16_t h);
+uint16_t gptc_f32_to_bf16(float f);
+uint16_t gptc_f32_to_f16(float f);
+
+/* ---------------------------------------------------------------- tokenizer training
+ * Training a GPT-2-style byte-level BPE vocabulary: counting the pre-tokenized words of
+ * text files (threads), then learning merges from the word counts. */
+/* Progress report: phase GPTC_BPE_PHASE_COUNT counts input bytes (done/total), phase
+ * GPTC_BPE_PHASE_MERGE counts learned tokens. Called from the calling thread only
+ * (during counting, from OpenMP thread 0), often: the callee rate-limits printing. */
+enum { GPTC_BPE_PHASE_COUNT = 0, GPTC_BPE_PHASE_MERGE = 1 };
+typedef void (*gptc_bpe_progress_fn)(void *user, int phase, uint64_t done, uint64_t total);
+
+/* The unique pre-tokenized words ("pieces") with their counts. Not thread-safe. */
+typedef struct gptc_bpe_words gptc_bpe_words;
+gptc_status gptc_bpe_words_new(gptc_ctx *ctx, gptc_bpe_words **out);
+void gptc_bpe_words_free(gptc_bpe_words *w); /* NULL is a no-op */
+/* Adds count occurrences of the piece [piece, piece + len), len > 0. */
+gptc_status gptc_bpe_words_add(gptc_ctx *ctx, gptc_bpe_words *w, const void *piece, size_t len,
+                               uint64_t count);
+size_t gptc_bpe_words_n_unique(const gptc_bpe_words *w);
+uint64_t gptc_bpe_words_n_total(const gptc_bpe_words *w); /* sum of counts */
+/* Word i (0 <= i < n_unique, in no particular order): bytes (valid until the next add)
+ * and count. */
+void gptc_bpe_words_get(const gptc_bpe_words *w, size_t i, const unsigned char **bytes, size_t *len,
+                        uint64_t *count);
+/* Writes "count<TAB>hex bytes\n" per unique word, sorted by bytes (a debugging aid and
+ * the test's link to the reference trainer). */
+gptc_status gptc_bpe_words_dump(gptc_ctx *ctx, const gptc_bpe_words *w, const char *path);
+
+typedef struct gptc_bpe_count_params {
+    int n_threads;             /* 0: the context's count */
+    size_t chunk_bytes;        /* target size of one thread's piece of work; 0: 1 MiB */
+    const char *const *special; /* special tokens: their occurrences are cut out of the */
+    size_t n_special;           /* text before pre-tokenization and not counted */
+    gptc_bpe_progress_fn progress;
+    void *progress_user;
+} gptc_bpe_count_params;
+
+/* Pre-tokenizes text[0, len) with GPT-2's pattern and adds its pieces to w. Long text
+ * is cut into chunks only at newlines where the cut cannot change the pieces (see
+ * bpe_train.c), so the result equals a split of the whole text on one thread. */
+gptc_status gptc_bpe_words_count_text(gptc_ctx *ctx, gptc_bpe_words *w, const char *text, size_t len,
+                                      const gptc_bpe_count_params *params);
+/* The same for files (memory-mapped; each file is one text). Messages name the file. */
+gptc_status gptc_bpe_words_count_files(gptc_ctx *ctx, gptc_bpe_words *w, const char *const *paths,
+                                       size_t n_paths, const gptc_bpe_count_params *params);
+
+typedef struct gptc_bpe_train_params {
+    size_t vocab_size;        /* ordinary tokens + special tokens; >= 256 + n_special */
+    uint64_t min_frequency;   /* a pair is merged only when it occurs this often (>= 1) */
+    const char *const *special;
+    size_t n_special;
+    gptc_bpe_progress_fn progress;
+    void *progress_user;
+} gptc_bpe_train_params;
+
+gptc_bpe_train_params gptc_bpe_train_default_params(void);
+
+/* A trained vocabulary. Ordinary token ids: 0..255 are the single bytes in GPT-2's
+ * order (byte b has the rank of gptc_byte_to_cp(b) among the 256 code points, as in
+ * GPT-2's encoder.json and Hugging Face's sorted ByteLevel alphabet), then one id per
+ * learned token in the order learned. Special tokens follow: n_tokens.. in the order
+ * given. Merges are in rank order; a pair whose bytes equal an existing token (a + bc
+ * after ab + c) adds a merge but no token. */
+typedef struct gptc_bpe_model {
+    size_t n_tokens;
+    unsigned char **tok;   /* tok[i]: bytes of token i (tok_len[i] of them) */
+    size_t *tok_len;
+    size_t n_merges;
+    int32_t (*merges)[2];
+    uint64_t *merge_count; /* the pair's count when it was merged */
+    size_t n_special;
+    char **special;
+    int32_t *special_id;
+    int stopped_early;     /* 1 when no pair reached min_frequency before vocab_size */
+} gptc_bpe_model;
+
+/* Learns merges from the word counts until vocab_size tokens (specials included) or no
+ * pair occurs min_frequency times. Selection: the pair with the highest count; among
+ * equal counts the pair whose (left token bytes, right token bytes) is smallest
+ * (bytewise, a prefix before its extensions). *out is freed with gptc_bpe_model_free. */
+gptc_status gptc_bpe_train(gptc_ctx *ctx, const gptc_bpe_words *w, const gptc_bpe_train_params *params,
+                           gptc_bpe_model **out);
+void gptc_bpe_model_free(gptc_bpe_model *m); /* NULL is a no-op */
+/* vocab.json + merges.txt (+ special_tokens_map.json) into dir (created). */
+gptc_status gptc_bpe_model_write(gptc_ctx *ctx, const gptc_bpe_model *m, const char *dir);
+
+/* ---------------------------------------------------------------- training
+ * Learning-rate schedules, token shards and the trainer loop of `gptc train` and
+ * `gptc finetune`: checkpoints, exact resume, evaluation, early stopping, and the
+ * seams of multi-process training (the gradient hook, the writer process). */
+/* ---- learning-rate schedules, equal to Hugging Face's get_*_schedule_with_warmup.
+ * step counts optimizer steps from 0 (the first step uses step 0: lr 0 in warmup). */
+typedef enum gptc_sched_kind { GPTC_SCHED_CONSTANT, GPTC_SCHED_LINEAR, GPTC_SCHED_COSINE } gptc_sched_kind;
+typedef struct gptc_schedule {
+    gptc_sched_kind kind;
+    float lr, min_lr;       /* min_lr: where linear/cosine decay ends (0 = HF's default) */
+    long warmup, total;
+} gptc_schedule;
+float gptc_schedule_lr(const gptc_schedule *s, long step);
+int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
+
+/* ---- token shards (docs/formats.md):
+ *   bytes 0..7   magic "GPTCTOKS"
+ *   8..11  u32   version (1)
+ *   12..15 u32   bytes per token (2: uint16, 4: uint32)
+ *   16..23 u64   token count
+ *   24..31 u64   document count
+ *   32..35 u32   vocabulary size the ids are below
+ *   36..63       zero
+ *   64..         tokens, little-endian */
+#define GPTC_SHARD_MAGIC "GPTCTOKS"
+#define GPTC_SHARD_HEADER 64
+/* Copies the tokenizer files of a model directory (vocab.json, merges.txt,
+ * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
+ * that exist in src into dst. */
+gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
+/* Writes tokens atomically; width chosen by vocab_size (uint16 when it fits). */
+gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids, size_t n, size_t n_docs,
+                             uint32_t vocab_size);
+
+
+/* ---- the trainer (trainer.c): the loop of `gptc train`, writing OUT/metrics.jsonl,
+ * OUT/checkpoints/step-N/ and OUT/model/. It never prints: it reports events to the
+ * caller's callback. */
+
+/* One micro-batch: B rows of T positions. tokens and targets are always there; the
+ * other fields are for architectures and tasks that need them and stay NULL unless the
+ * data source asks for them (gptc_data_source.fields). Targets per row: T next-token
+ * ids for a language model (-100 ignored), 1 label for a classifier, 2 positions for
+ * QA (see gptc_forward). */
+typedef struct gptc_batch {
+    int B, T;                /* rows filled (at most the capacity) and positions per row */
+    int32_t *tokens;         /* (B, T) */
+    int32_t *targets;        /* (B, T), (B) or (B, 2) */
+    float *attention_mask;   /* (B, T): 1 a token, 0 padding (bidirectional encoders) */
+    int32_t *token_types;    /* (B, T): segment ids (BERT sentence pairs) */
+    int32_t *enc_tokens;     /* (B, enc_T): encoder inputs (encoder-decoder) */
+    int enc_T;
+    int32_t *labels;         /* (B): a sequence label beside token targets (BERT's NSP) */
+} gptc_batch;
+enum { GPTC_BATCH_ATTENTION_MASK = 1, GPTC_BATCH_TOKEN_TYPES = 2, GPTC_BATCH_ENC_TOKENS = 4, GPTC_BATCH_LABELS = 8 };
+
+/* Where batches come from. gptc train uses token shards (lm_source.c); fine-tuning
+ * tasks (tasks/) provide their own. */
+typedef struct gptc_data_source {
+    void *user;
+    int targets_per_row;          /* 0: T (language modelling) */
+    int fields;                   /* GPTC_BATCH_* the source fills beyond tokens and targets */
+    int enc_T;                    /* encoder positions when GPTC_BATCH_ENC_TOKENS */
+    size_t train_rows;            /* rows in one epoch (for --epochs) */
+    /* The next training micro-batch of b->B rows of b->T; uses and advances *rng and
+     * *pos, which the trainer saves in checkpoints (exact resume). */
+    gptc_status (*train_batch)(gptc_ctx *ctx, void *user, gptc_batch *b, uint64_t *rng, uint64_t *pos);
+    /* Validation: n_val_batches(B, T) batches; batch i fills b->B <= its capacity rows. */
+    size_t (*n_val_batches)(void *user, int B, int T);
+    gptc_status (*val_batch)(gptc_ctx *ctx, void *user, size_t i, gptc_batch *b);
+    /* Optional metric over the validation batches (higher is better), e.g. f1_macro:
+     * reset, then observe the logits of every batch, then metric. */
+    const char *metric_name;      /* NULL: val loss decides the best model and early stopping */
+    void (*val_reset)(void *user);
+    void (*val_observe)(void *user, const float *logits, const int32_t *targets, int rows, int T);
+    double (*val_metric)(void *user);
+} gptc_data_source;
+
+typedef struct gptc_train_opts {
+    const gptc_data_source *data; /* NULL: token shards in data_dir */
+    gptc_model *model;            /* a model to train (taken over and freed by the trainer), or NULL;
+                                     on resume the checkpoint's model is used instead */
+    const float *class_weights;   /* CLASSIFY loss weights (num_labels), or NULL */
+    /* Called between backward and clipping with the step's accumulated gradients (the
+     * place of a gradient all-reduce); non-zero status stops the run. */
+    gptc_status (*after_backward)(gptc_ctx *ctx, void *user, gptc_grads *g);
+    void *hook_user;
+    /* 1 (default): this process writes metrics.jsonl, run.json, checkpoints and
+     * OUT/model; 0: it trains and evaluates without writing (the other ranks of a
+     * multi-process run), and resumes from the writer's checkpoints. */
+    int writer;
+    const char *tok_dir;          /* tokenizer files carried into model directories (NULL: data_dir/tokenizer) */
+    const char *data_dir, *out_dir;
+    const char *init_dir;       /* start from this model directory, or NULL */
+    gptc_config cfg;            /* architecture when init_dir is NULL and not resuming;
+                                   vocab_size <= 0 takes the data's vocabulary size */
+    int resume;                 /* continue the run in out_dir from its newest checkpoint */
+    int arch_given;             /* the user passed architecture options (checked on resume) */
+    int batch_size, seq_len, grad_accum;
+    long max_steps;             /* 0: derived from epochs */
+    double epochs;
+    gptc_schedule sched;        /* lr, min_lr, warmup, kind; total filled in by the trainer */
+    float weight_decay, beta1, beta2, eps, grad_clip;
+    float dropout;              /* < 0: keep the model's */
+    uint64_t seed;
+    int sequential;             /* --loader sequential */
+    int eval_every, eval_batches, save_every, keep_last, patience;
+    int sample_tokens;          /* tokens generated at each evaluation (0: none) */
+    volatile int *stop;         /* set by a signal handler: checkpoint and return */
+} gptc_train_opts;
+
+void gptc_train_default_opts(gptc_train_opts *o);
+
+typedef enum gptc_train_event_kind {
+    GPTC_EV_START, GPTC_EV_STEP, GPTC_EV_EVAL, GPTC_EV_SAMPLE, GPTC_EV_CHECKPOINT, GPTC_EV_EARLY_STOP,
+    GPTC_EV_INTERRUPTED, GPTC_EV_DONE
+} gptc_train_event_kind;
+
+typedef struct gptc_train_event {
+    gptc_train_event_kind kind;
+    long step, max_steps, start_step;
+    float train_loss, lr, grad_norm, val_loss, best_val_loss;
+    double metric, best_metric;               /* when the data source has a metric */
+    const char *metric_name;
+    double tokens_per_s, elapsed_s;
+    const int32_t *sample; size_t n_sample;   /* GPTC_EV_SAMPLE: generated ids */
+    const char *path;                         /* checkpoint or model directory */
+    size_t n_params, train_tokens, val_tokens;
+} gptc_train_event;
+typedef void (*gptc_train_cb)(void *user, const gptc_train_event *ev);
+
+gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user);
+
+/* The options of a run, saved as OUT/run.json at its start so that --resume continues
+ * with the same ones (options given again on the command line override them).
+ * Strings loaded are owned by the caller's buffer store (data_buf, data_cap). */
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
+gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);
+
+/* ---------------------------------------------------------------- fine-tuning tasks
+ * Dataset readers (CSV/TSV/JSONL, SQuAD JSON), label maps, the classification, chat
+ * (SFT) and extractive-QA data sources the trainer pulls batches from, prediction over
+ * a loaded model, and the metrics (classification report, SQuAD EM/F1). */
+/* ------------------------------------------------------------ text tables (dataset.c) */
+enum { GPTC_FMT_AUTO = 0, GPTC_FMT_CSV, GPTC_FMT_TSV, GPTC_FMT_JSONL };
+
+typedef struct gptc_table_opts {
+    int format;            /* GPTC_FMT_*: AUTO picks by extension (.jsonl/.json, .tsv/.tab/.txt, else CSV) */
+    int no_header;         /* CSV/TSV without a header row: columns are 1-based numbers */
+    const char *text_col;  /* column name (or number with no_header); NULL: "text" / 1 */
+    const char *label_col; /* NULL: "label" / 2 */
+    int need_label;        /* 1: every row must have a label */
+    int skip_bad;          /* skip malformed rows (counted) instead of failing */
+} gptc_table_opts;
+
+typedef struct gptc_rows {
+    size_t n;
+    char **text;    /* n strings, each gptc_alloc'ed */
+    char **label;   /* n strings or NULL when no label was read */
+    size_t *line;   /* 1-based line of each row in its file */
+    size_t n_skipped;
+    char first_skip[256]; /* the message of the first skipped row */
+} gptc_rows;
+
+/* Reads rows of text (and label) from a CSV (RFC 4180 quoting), TSV (tab-separated, no
+ * quoting) or JSONL file ({"text": ..., "label": string or integer}). Errors name the
+ * file and line: a missing column, malformed JSON, an empty text, a missing label. */
+gptc_status gptc_rows_read(gptc_ctx *ctx, const char *path, const gptc_table_opts *o, gptc_rows *out);
+void gptc_rows_free(gptc_rows *r);
+int gptc_table_format(const char *path, int format);
+
+/* ------------------------------------------------------------ labels */
+typedef struct gptc_labels {
+    int n;
+    char name[GPTC_MAX_LABELS][GPTC_LABEL_MAX];
+} gptc_labels;
+/* The sorted set of labels in rows (numerically when all are integers). */
+gptc_status gptc_labels_collect(gptc_ctx *ctx, const char *path, const gptc_rows *r, gptc_labels *out);
+/* From a classification config's id2label ("" -> "LABEL_i"). */
+void gptc_labels_from_config(const gptc_config *c, gptc_labels *out);
+/* Id of label s, or -1. An integer i also matches a default name "LABEL_i". */
+int gptc_labels_find(const gptc_labels *l, const char *s);
+/* Maps the labels of rows to ids; an unknown label fails naming file and line. */
+gptc_status gptc_labels_map(gptc_ctx *ctx, const char *path, const gptc_labels *l, const gptc_rows *r, int32_t *ids);
+
+/* ------------------------------------------------------------ tokenized task data */
+enum { GPTC_TASK_CLASSIFY = 0, GPTC_TASK_SFT, GPTC_TASK_QA };
+
+/* Rows of tokens with their targets. CLASSIFY: tgt[i] = label; QA: tgt[2i], tgt[2i+1] =
+ * start, end positions; SFT: tgt[off[i] + t] = next-token target of position t (-100 where
+ * the loss does not count). */
+typedef struct gptc_task_data {
+    int kind;
+    size_t n;
+    size_t *off;     /* n + 1 */
+    int32_t *ids;
+    int32_t *tgt;
+    size_t max_len;  /* longest row */
+} gptc_task_data;
+void gptc_task_data_free(gptc_task_data *d);
+
+/* Encodes texts (truncated to max_len tokens) with their label ids. */
+gptc_status gptc_task_classify_build(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_rows *r,
+                                     const int32_t *labels, int max_len, gptc_task_data *out);
+/* Reads a chat JSONL ({"messages": [{"role", "content"}, ...]}), renders it with the chat
+ * template for a model of vocab_size ids, and keeps the loss on assistant tokens only.
+ * Conversations longer than max_len + 1 tokens are cut. */
+gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_tokenizer *tok, int vocab_size,
+                               int max_len, int skip_bad, gptc_task_data *out, size_t *n_skipped);
+
+/* Fills a padded (B, T) batch from rows idx[0..B): tokens padded with pad, targets as the
+ * task wants (SFT pads with -100). */
+void gptc_task_fill(const gptc_task_data *d, const size_t *idx, int B, int T, int32_t pad, int32_t *tokens,
+                    int32_t *targets);
+
+/* ------------------------------------------------------------ extractive QA (qa.c) */
+typedef struct gptc_qa_example {
+    char *context, *question, *id;
+    int n_answers;
+    char **answers;
+    size_t *answer_start; /* byte offsets into context */
+    size_t line;
+} gptc_qa_example;
+
+typedef struct gptc_qa_set {
+    size_t n;
+    gptc_qa_example *ex;
+} gptc_qa_set;
+
+/* SQuAD JSON ({"data": [{"paragraphs": [{"context", "qas": [...]}]}]}) or JSONL, one
+ * example a line: {"context", "question", "answers": {"text": [...], "answer_start": [...]}
+ * or [{"text", "answer_start"}]}. answer_start counts characters (as Python); an offset
+ * that does not point at its text fails naming file and line. need_answers: training data. */
+gptc_status gptc_qa_read(gptc_ctx *ctx, const char *path, int need_answers, int skip_bad, gptc_qa_set *out,
+                         size_t *n_skipped);
+void gptc_qa_free(gptc_qa_set *s);
+
+/* Windows: question tokens, the separator, then a window of the context; windows start
+ * every (window - stride) context tokens. */
+typedef struct gptc_qa_features {
+    size_t n;           /* features */
+    int T;              /* row length (max_length) */
+    int32_t *ids;       /* (n, T), padded */
+    int32_t *pos;       /* (n, 2) start/end positions in the row (0: no answer) */
+    size_t *ex;         /* example of each feature */
+    int *ctx_begin;     /* position in the row where the context window starts */
+    int *ctx_len;       /* tokens of context in the row */
+    size_t *win_start;  /* index of the window's first token among the context's tokens */
+    /* per example: the context's tokens and their byte offsets */
+    size_t n_ex;
+    size_t **tok_off;   /* n_ex arrays of (n_tokens + 1) byte offsets */
+    size_t *n_ctx_tok;
+    gptc_task_data data; /* the same rows as task data for the trainer */
+} gptc_qa_features;
+
+gptc_status gptc_qa_features_build(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_qa_set *s, int T, int stride,
+                                   int32_t sep, int32_t pad, gptc_qa_features *out);
+void gptc_qa_features_free(gptc_qa_features *f);
+/* The best span of example e over its features: logits (n_feat, T, 2) of features
+ * f0..f0+n_feat-1 (all of example e). Span of at most max_answer tokens, start <= end.
+ * Writes the byte range of the context [*b, *e). Returns 0 when no span exists. */
+int gptc_qa_best_span(const gptc_qa_features *f, size_t f0, size_t n_feat, const float *logits, int max_answer,
+                      size_t *b, size_t *e, double *score);
+
+/* ------------------------------------------------------------ data source (source.c) */
+enum { GPTC_METRIC_VAL_LOSS = 0, GPTC_METRIC_ACCURACY, GPTC_METRIC_F1_MACRO, GPTC_METRIC_F1_WEIGHTED };
+int gptc_metric_parse(const char *s);
+
+typedef struct gptc_task_source gptc_task_source;
+/* A data source over train/val (val may be NULL: no evaluation); the data must outlive
+ * it. n_labels and metric for CLASSIFY (metric GPTC_METRIC_VAL_LOSS: the val loss
+ * decides). */
+gptc_status gptc_task_source_new(gptc_ctx *ctx, const gptc_task_data *train, const gptc_task_data *val, int32_t pad,
+                                 uint64_t seed, int metric, int n_labels, gptc_task_source **out);
+void gptc_task_source_free(gptc_task_source *src);
+/* What the trainer pulls batches from (gptc_train_opts.data). */
+const gptc_data_source *gptc_task_source_data(const gptc_task_source *src);
+/* Sets the model's pad_token_id (saved in config.json; the classifier pools the last
+ * token that is not pad). */
+void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
+
+/* ------------------------------------------------------------ prediction (predict.c) */
+/* The token that pads rows and separates question from context: the model's pad_token_id,
+ * else the tokenizer's <|endoftext|>, else eos_token_id, else 0. */
+int32_t gptc_task_pad_id(const gptc_config *c, const gptc_tokenizer *tok);
+/* Class probabilities (n, num_labels) of n texts, in batches of 16 (1 without a pad id),
+ * each text cut to n_positions tokens. The model is only read. */
+gptc_status gptc_classify(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts, size_t n,
+                          float *probs);
+/* Extractive QA (run_qa.py's settings by default: max_length 384, stride 128, answers
+ * of at most 30 tokens). */
+typedef struct gptc_qa_opts { int max_length, stride, max_answer; } gptc_qa_opts;
+void gptc_qa_opts_default(gptc_qa_opts *o);
+/* The predicted answer text per example (gptc_alloc'ed strings, gptc_free) and its score
+ * (may be NULL). */
+gptc_status gptc_qa_predict(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const gptc_qa_set *s,
+                            const gptc_qa_opts *o, char **answers, double *scores);
+
+/* ------------------------------------------------------------ metrics (metrics.c) */
+typedef struct gptc_cls_report {
+    int K;
+    long total;
+    double accuracy;
+    double precision_macro, recall_macro, f1_macro;
+    double precision_weighted, recall_weighted, f1_weighted;
+    double precision[GPTC_MAX_LABELS], recall[GPTC_MAX_LABELS], f1[GPTC_MAX_LABELS];
+    long support[GPTC_MAX_LABELS];
+} gptc_cls_report;
+/* confusion[true * K + pred]; scikit-learn's definitions with zero_division = 0. */
+void gptc_cls_report_compute(const long *confusion, int K, gptc_cls_report *out);
+gptc_status gptc_confusion_svg(gptc_ctx *ctx, const char *path, const long *confusion, const gptc_labels *l);
+
+/* SQuAD v1.1's answer normalization (lowercase, no punctuation, no articles a/an/the,
+ * single spaces) into a gptc_alloc'ed string; exact match and token F1 of one
+ * prediction against one gold answer. */
+char *gptc_squad_normalize(gptc_ctx *ctx, const char *s);
+double gptc_squad_em(gptc_ctx *ctx, const char *pred, const char *gold);
+double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
 
 #ifdef __cplusplus
 }

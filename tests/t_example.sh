@@ -20,3 +20,9 @@ else fail "the example runs" "rc $rc: $(head -c 300 "$T/err")"; fi
 if [ -n "$text" ] && [ "$text" = "$cli" ]; then pass "the example's text == gptc generate with the same settings"
 else fail "the example's text == gptc generate with the same settings" "'$text' vs '$cli'"; fi
 expect_error "the example reports a missing model" "error: .*config.json" "$ROOT/build/examples/generate" "$T/none" "hi"
+# the command-line program is a front end on the public API: it includes no internal
+# header of the library, and builds against include/gptc.h alone
+bad=$(grep -l '#include "\.\./' "$ROOT"/src/cli/*.c "$ROOT"/src/cli/*.h 2>/dev/null)
+if [ -z "$bad" ] && cc -std=c11 -fsyntax-only -I"$ROOT/include" "$ROOT"/src/cli/*.c 2>"$T/cli.err"; then
+    pass "the command line uses only the public header"
+else fail "the command line uses only the public header" "${bad:-$(head -c 300 "$T/cli.err")}"; fi

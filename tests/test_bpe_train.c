@@ -5,8 +5,8 @@
 #define _GNU_SOURCE
 #include "core/core.h"
 #include "harness.h"
-#include "io/file.h"
-#include "text/bpe_train.h"
+#include "gptc.h"
+#include "gptc.h"
 #include "text/bpe_write.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -289,7 +289,7 @@ static void test_writer_checks(gptc_ctx *ctx, const char *dir) {
     const unsigned char *tok[3] = {(const unsigned char *)"a", (const unsigned char *)"b", (const unsigned char *)"a"};
     size_t len[3] = {1, 1, 1};
     int32_t merges[1][2] = {{0, 1}};
-    gptc_bpe_spec s = {3, tok, len, 0, NULL, 0, NULL, NULL};
+    gptc_bpe_spec s = {3, tok, len, 0, NULL, 0, NULL, NULL, 0};
     char d[4200];
     snprintf(d, sizeof d, "%s/bad", dir);
     CHECK("writer: duplicate tokens rejected", gptc_bpe_write_hf(ctx, d, &s) == GPTC_EINVAL, "%s", gptc_errmsg(ctx));

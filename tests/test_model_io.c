@@ -3,7 +3,7 @@
  * PyTorch-written directories (F16/BF16/F32, with and without "transformer."). */
 #define _GNU_SOURCE
 #include "harness.h"
-#include "io/safetensors.h"
+#include "gptc.h"
 #include "model/model.h"
 #include <stdint.h>
 #include <time.h>

@@ -3,7 +3,7 @@
  * and the fuzz corpus. Model directories are tested in test_model_io.c. */
 #define _GNU_SOURCE
 #include "harness.h"
-#include "io/safetensors.h"
+#include "core/core.h"
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>

@@ -6,7 +6,7 @@
 #include "harness.h"
 #include "gptc.h"
 #include "model/model.h"
-#include "io/safetensors.h"
+#include "gptc.h"
 #include "tasks/tasks.h"
 #include <stdint.h>
 #include <unistd.h>

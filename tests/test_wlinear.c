@@ -5,7 +5,7 @@
  * weights at an odd address; F32 weights give the f32 kernels' results bit for bit. */
 #define _GNU_SOURCE
 #include "harness.h"
-#include "io/safetensors.h"
+#include "gptc.h"
 #include "kernels/kernels.h"
 #include "kernels/wlinear.h"
 #include <stdint.h>

@@ -2,7 +2,7 @@
  * for a question, over windows of the context (run_qa.py's post-processing). */
 #include "cli.h"
 #include "task_cli.h"
-#include "../io/file.h"
+#include "gptc.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

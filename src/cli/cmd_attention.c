@@ -2,7 +2,7 @@
  * per head or averaged over heads, as an SVG heatmap (tokens on both axes as their text,
  * UTF-8, XML-escaped, CJK fonts first) and/or as JSON. */
 #include "cli.h"
-#include "../io/tokfile.h"
+#include "gptc.h"
 #include <stdlib.h>
 #include <string.h>
 

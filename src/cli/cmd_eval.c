@@ -4,8 +4,7 @@
  * matrix) and SQuAD exact match / F1 for extractive QA. */
 #include "cli.h"
 #include "task_cli.h"
-#include "../io/tokfile.h"
-#include "../io/file.h"
+#include "gptc.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -233,11 +233,11 @@ int cmd_finetune(int argc, char **argv) {
     if (T > npos) T = npos;
     if (use_lora && gptc_model_lora_add(ctx, m, &lp, o.seed)) cli_die("finetune", ctx, "--lora");
 
-    gptc_task_source src;
-    if (gptc_task_source_init(ctx, &src, tr, va, pad, o.seed, kind == GPTC_TASK_CLASSIFY ? metric : GPTC_METRIC_VAL_LOSS,
-                              labels.n))
+    gptc_task_source *src;
+    if (gptc_task_source_new(ctx, tr, va, pad, o.seed, kind == GPTC_TASK_CLASSIFY ? metric : GPTC_METRIC_VAL_LOSS,
+                             labels.n, &src))
         cli_die("finetune", ctx, NULL);
-    o.data = &src.ds;
+    o.data = gptc_task_source_data(src);
     o.model = m;
     o.tok_dir = model_dir;
     o.out_dir = out_dir;
@@ -269,12 +269,12 @@ int cmd_finetune(int argc, char **argv) {
         printf(", \"steps\": %ld, \"val_loss\": ", cs.done_step);
         if (isfinite(cs.last_val_loss)) printf("%.6g", cs.last_val_loss);
         else printf("null");
-        if (src.ds.metric_name && isfinite(cs.last_metric)) printf(", \"%s\": %.6g", src.ds.metric_name, cs.last_metric);
+        if (o.data->metric_name && isfinite(cs.last_metric)) printf(", \"%s\": %.6g", o.data->metric_name, cs.last_metric);
         printf("}\n");
     } else {
         printf("model: %s/model\nmetrics: %s/metrics.jsonl\n", out_dir, out_dir);
     }
-    gptc_task_source_free(&src);
+    gptc_task_source_free(src);
     gptc_task_data_free(&train);
     gptc_task_data_free(&val);
     gptc_qa_features_free(&ftrain);

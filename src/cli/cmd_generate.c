@@ -3,7 +3,7 @@
  * stop string), or printing JSON. Also the generation options shared with `gptc chat`. */
 #define _POSIX_C_SOURCE 200809L
 #include "gen_opts.h"
-#include "../io/tokfile.h"
+#include "gptc.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

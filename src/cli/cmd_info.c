@@ -2,7 +2,7 @@
  * its config, parameter counts by kind, the memory training needs at B x T, the
  * weight file, and the compute kernel chosen for this CPU. */
 #include "cli.h"
-#include "../io/safetensors.h"
+#include "gptc.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

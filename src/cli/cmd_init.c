@@ -2,7 +2,7 @@
  * GPT-2's initialization, plus the GPT-2 tokenizer files when the vocabulary fits.
  * The library writes the files; this file parses options and prints the summary. */
 #include "cli.h"
-#include "../io/file.h"
+#include "gptc.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* cmd_merge_lora.c: `gptc merge-lora`: folds the LoRA adapter of a model directory into
  * its base weights and writes a plain model directory (no adapter needed to load it). */
 #include "cli.h"
-#include "../io/file.h"
-#include "../train/train.h"
+#include "gptc.h"
+
 #include <string.h>
 
 static const char *usage =

@@ -5,10 +5,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "progress.h"
-#include "../io/file.h"
-#include "../io/lines.h"
-#include "../io/tokfile.h"
-#include "../train/train.h"
+#include "gptc.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <jansson.h>

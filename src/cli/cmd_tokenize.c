@@ -2,7 +2,7 @@
  * text) with a model's tokenizer files, a tokenizer file, or a tiktoken encoding.
  * Tokenizing itself is in src/text/bpe*.c. */
 #include "cli.h"
-#include "../io/file.h"
+#include "gptc.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

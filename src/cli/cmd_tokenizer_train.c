@@ -2,10 +2,9 @@
  * vocabulary from text files and writes vocab.json + merges.txt into a directory.
  * Counting and merging are the library's (text/bpe_train.h); this file parses and prints. */
 #define _POSIX_C_SOURCE 200809L
-#include "../text/bpe_train.h"
+#include "gptc.h"
 #include "cli.h"
 #include "progress.h"
-#include "../io/file.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

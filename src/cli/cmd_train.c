@@ -3,7 +3,7 @@
  * samples, and draws the loss plot at the end. The loop is train/trainer.c. */
 #include "cli.h"
 #include "train_cli.h"
-#include "../io/file.h"
+#include "gptc.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -3,7 +3,7 @@
 #ifndef GPTC_CLI_TASK_CLI_H
 #define GPTC_CLI_TASK_CLI_H
 
-#include "../tasks/tasks.h"
+#include "cli.h"
 
 /* --format csv|tsv|jsonl, --no-header, --text-column C, --label-column C, --skip-bad-lines */
 int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_table_opts *t);

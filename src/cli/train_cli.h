@@ -4,7 +4,7 @@
 #define GPTC_CLI_TRAIN_CLI_H
 
 #include "progress.h"
-#include "../train/train.h"
+#include "cli.h"
 
 /* Parses one trainer option at argv[*i] into o (--batch-size, --grad-accum, --max-steps,
  * --epochs, --lr, --min-lr, --warmup-steps, --lr-schedule, --weight-decay, --beta1,

@@ -36,22 +36,6 @@ gptc_status gptc_fail(gptc_ctx *ctx, gptc_status code, const char *fmt, ...) GPT
 /* Prefixes the message already in ctx: "<prefix>: <old message>". Returns code. */
 gptc_status gptc_fail_prefix(gptc_ctx *ctx, gptc_status code, const char *fmt, ...) GPTC_PRINTF(3, 4);
 
-/* The one allocation pair of the library. gptc_alloc records an ENOMEM message
- * naming what in ctx when it fails (ctx may be NULL). Memory is 64-byte aligned and
- * released with gptc_free. gptc_calloc zeroes. Sizes that overflow fail cleanly. */
-void *gptc_alloc(gptc_ctx *ctx, size_t n, const char *what);
-void *gptc_calloc(gptc_ctx *ctx, size_t count, size_t size, const char *what);
-void gptc_free(void *p);
-
-/* splitmix64: the one small seeded generator of the library (initialization streams,
- * data order, dropout seeds, sampling seeds); advances *s. */
-static inline uint64_t gptc_splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* A fast 64-bit hash of n bytes (8 bytes a round, then the tail), for hash tables. */
 static inline uint64_t gptc_hash_bytes(const void *data, size_t n) {
     const unsigned char *p = data;

@@ -2,7 +2,7 @@
  * checks, and generation_config.json read and written with HF field names. The decoding
  * loops that use them are in generate.c. */
 #include "../core/core.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include <jansson.h>
 #include <math.h>
 #include <string.h>

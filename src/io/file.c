@@ -1,6 +1,6 @@
 /* file.c: see file.h. POSIX only (mmap, fsync, rename). */
 #define _GNU_SOURCE
-#include "file.h"
+#include "../core/core.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -4,7 +4,7 @@
  * directory, never a mix. Also atomic removal and the clean-up of killed runs' temps.
  * What goes into the directory is the writers' business. POSIX + Linux's renameat2. */
 #define _GNU_SOURCE
-#include "file.h"
+#include "../core/core.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

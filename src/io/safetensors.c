@@ -1,7 +1,7 @@
 /* safetensors.c: see safetensors.h. Reads by memory map, validating every header field
  * (lengths, JSON, dtypes, shapes, offsets, overlaps) before any tensor is indexed;
  * writes F32/F16/BF16 files atomically. Model-level meaning of the tensors is in model/. */
-#include "safetensors.h"
+#include "../core/core.h"
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

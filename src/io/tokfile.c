@@ -1,6 +1,6 @@
 /* tokfile.c: see tokfile.h. */
-#include "tokfile.h"
-#include "file.h"
+#include "../core/core.h"
+#include "../core/core.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #define _GNU_SOURCE
 #include "blas.h"
 #include "kernels.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include "cpu/sgemm_builtin.h"
 #include <dlfcn.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 #ifndef GPTC_KERNELS_WDESC_H
 #define GPTC_KERNELS_WDESC_H
 
-#include "gptc.h"
+#include "../core/core.h"
 
 typedef enum gptc_wlayout {
     GPTC_W_IN_OUT = 0, /* [in, out] row-major: Hugging Face's Conv1D (GPT-2) */

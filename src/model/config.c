@@ -2,7 +2,7 @@
  * config.json in Hugging Face GPT2Config field names (read and write). The tensors
  * themselves are read and written by model_io.c. */
 #include "model.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>

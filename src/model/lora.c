@@ -3,7 +3,7 @@
  * Adding, training hooks (forward/backward of the adapter path), PEFT files
  * (adapter_config.json + adapter_model.safetensors) and merging into the base. */
 #include "model.h"
-#include "../io/safetensors.h"
+#include "../core/core.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>

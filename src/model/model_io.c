@@ -3,7 +3,7 @@
  * or without "transformer.", checks every name and shape; saves F32 or BF16 as
  * transformers' save_pretrained does. The tokenizer files are written by the caller. */
 #include "model.h"
-#include "../io/safetensors.h"
+#include "../core/core.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,9 +1,9 @@
 /* dataset.c: text tables for fine-tuning: CSV (RFC 4180 quoting), TSV (tabs, no quoting)
  * and JSONL rows of text + label, and the label maps built from them. Every error names
  * the file and line; malformed rows are skipped only when asked. */
-#include "../io/lines.h"
+#include "../core/core.h"
 #include "tasks.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>

@@ -2,7 +2,7 @@
  * recall, F1 per class, macro and weighted averages, zero_division = 0), the confusion
  * matrix as SVG, and SQuAD v1.1's answer normalization, exact match and token F1. */
 #include "tasks.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>

@@ -2,9 +2,9 @@
  * offsets checked against the answer text), windows over long contexts (question, a
  * separator, then a context window; windows overlap by a stride, as run_qa.py), and the
  * best-span search over the start/end logits of an example's windows. */
-#include "../io/lines.h"
+#include "../core/core.h"
 #include "tasks.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>

@@ -2,9 +2,9 @@
  * loss on assistant tokens) and the trainer's data source over it: shuffled epochs that
  * depend only on (seed, position) so a resumed run sees the same batches, padded rows,
  * and the validation metric (accuracy, F1) computed from the classifier's logits. */
-#include "../io/lines.h"
+#include "../core/core.h"
 #include "tasks.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include "../model/model.h"
 #include <jansson.h>
 #include <math.h>
@@ -283,10 +283,12 @@ static double src_val_metric(void *user) {
 
 static const char *metric_names[] = {"val_loss", "accuracy", "f1_macro", "f1_weighted"};
 
-gptc_status gptc_task_source_init(gptc_ctx *ctx, gptc_task_source *src, const gptc_task_data *train,
-                                  const gptc_task_data *val, int32_t pad, uint64_t seed, int metric, int n_labels) {
-    memset(src, 0, sizeof *src);
+gptc_status gptc_task_source_new(gptc_ctx *ctx, const gptc_task_data *train, const gptc_task_data *val, int32_t pad,
+                                 uint64_t seed, int metric, int n_labels, gptc_task_source **out) {
+    *out = NULL;
     if (!train->n) return gptc_fail(ctx, GPTC_EINVAL, "the training data is empty");
+    gptc_task_source *src = gptc_calloc(ctx, 1, sizeof *src, "task data source");
+    if (!src) return GPTC_ENOMEM;
     src->train = train;
     src->val = val && val->n ? val : NULL;
     src->pad = pad;
@@ -318,14 +320,18 @@ gptc_status gptc_task_source_init(gptc_ctx *ctx, gptc_task_source *src, const gp
         d->val_observe = src_val_observe;
         d->val_metric = src_val_metric;
     }
+    *out = src;
     return GPTC_OK;
 }
 
+const gptc_data_source *gptc_task_source_data(const gptc_task_source *src) { return &src->ds; }
+
 void gptc_task_source_free(gptc_task_source *src) {
+    if (!src) return;
     gptc_free(src->perm);
     gptc_free(src->idx);
     gptc_free(src->confusion);
-    memset(src, 0, sizeof *src);
+    gptc_free(src);
 }
 
 void gptc_task_model_set_pad(gptc_model *m, int32_t pad) { m->cfg.pad_token_id = pad; }

@@ -2,8 +2,8 @@
  * piece -> count, filled by pre-tokenizing memory-mapped text with GPT-2's pattern on
  * OpenMP threads (one map per thread, merged at the end). Merging is bpe_train.c's. */
 #define _GNU_SOURCE
-#include "../io/file.h"
-#include "bpe_train.h"
+#include "../core/core.h"
+#include "../core/core.h"
 #include "pretok.h"
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
 #define _GNU_SOURCE
 #include "bpe.h"
 #include "utf8.h"
-#include "../io/file.h"
+#include "../core/core.h"
 
 #include <dirent.h>
 #include <jansson.h>

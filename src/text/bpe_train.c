@@ -2,7 +2,7 @@
  * Pairs are counted once over the unique words; each merge then updates the counts of
  * only the words holding the pair, and a lazy max-heap picks the next pair. Counting
  * the words of text files (threads, pre-tokenization) is in bpe_count.c. */
-#include "bpe_train.h"
+#include "../core/core.h"
 #include "bpe_write.h"
 #include "pretok.h"
 #include <string.h>

@@ -3,7 +3,7 @@
  * bpe_write.h). Validates what HF's loader
  * would reject (duplicate keys, merges whose parts or result are not in the vocab). */
 #include "bpe_write.h"
-#include "../io/file.h"
+#include "../core/core.h"
 #include "pretok.h"
 #include <string.h>
 

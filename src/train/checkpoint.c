@@ -4,8 +4,8 @@
  * The loop that uses them is trainer.c. */
 #define _GNU_SOURCE
 #include "train.h"
-#include "../io/file.h"
-#include "../io/safetensors.h"
+#include "../core/core.h"
+#include "../core/core.h"
 #include "../model/model.h"
 #include <dirent.h>
 #include <errno.h>

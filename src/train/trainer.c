@@ -4,7 +4,7 @@
  * best, early stopping, exact resume, and OUT/model. Progress goes to a callback. */
 #define _GNU_SOURCE
 #include "train.h"
-#include "../io/safetensors.h"
+#include "../core/core.h"
 #include "../model/model.h"
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
  * Inputs that once crashed go into tests/fuzz/corpus_safetensors/, which
  * tests/test_safetensors.c replays on every `make test`. */
 #define _GNU_SOURCE
-#include "io/safetensors.h"
+#include "gptc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * AVX512_BF16 is not used: its only product (vdpbf16ps) rounds x to bf16 as well, and
  * the exact shift costs one instruction per 16 weights at memory-bound rates. */
 #include "../wlinear.h"
-#include "../../io/safetensors.h"
+#include "../../core/core.h"
 #include "../kernels.h"
 #include <string.h>
 #ifdef _OPENMP
