@@ -110,98 +110,38 @@ const char *cli_find_model(int argc, char **argv) {
     return NULL;
 }
 
-/* ------------------------------------------------------------------ streaming output */
-/* Text pieces of one sequence: complete characters from the decoder, printed up to where
- * a stop string might begin; stops printing at the first stop string. */
-void cli_stream_init(cli_stream *st, FILE *out, const gptc_gen_params *p) {
-    memset(st, 0, sizeof *st);
-    st->out = out;
-    st->p = p;
-}
-
-void cli_stream_free(cli_stream *st) { free(st->buf); }
-
-static int stream_append(cli_stream *st, const char *s, size_t n) {
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = (st->len + n + 1) * 2;
-        char *b = realloc(st->buf, cap);
-        if (!b) return -1;
-        st->buf = b;
-        st->cap = cap;
-    }
-    memcpy(st->buf + st->len, s, n);
-    st->len += n;
-    st->buf[st->len] = 0;
-    return 0;
-}
-
-/* Prints what is safe; final: all (up to a stop string). */
-void cli_stream_piece(cli_stream *st, const char *s, size_t n, int final) {
-    if (st->stopped) return;
-    /* the first piece may be empty (a token that is only part of a UTF-8 character):
-     * the buffer must exist before it is searched */
-    if ((n || !st->buf) && stream_append(st, s ? s : "", n)) return;
-    size_t cut = st->len;
-    const char *found = NULL;
-    for (int k = 0; k < st->p->n_stop; k++) {
-        const char *f = strstr(st->buf + (st->printed > GPTC_GEN_STOP_LEN ? st->printed - GPTC_GEN_STOP_LEN : 0),
-                               st->p->stop_strings[k]);
-        if (f && (!found || f < found)) found = f;
-    }
-    if (found) {
-        cut = (size_t)(found - st->buf);
-        st->stopped = 1;
-    } else if (!final) {
-        /* hold back the longest end of the text that begins a stop string */
-        size_t hold = 0;
-        for (int k = 0; k < st->p->n_stop; k++) {
-            size_t sl = strlen(st->p->stop_strings[k]);
-            for (size_t h = sl - 1; h > hold; h--)
-                if (h <= st->len && !memcmp(st->buf + st->len - h, st->p->stop_strings[k], h)) { hold = h; break; }
+/* ------------------------------------------------------------------ text */
+/* The text of ids (end-of-sequence ids skipped) as the library's text stream makes it:
+ * whole characters (an incomplete one becomes U+FFFD), ending before the first stop
+ * string. malloc'ed. */
+static char *decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int n,
+                         const gptc_gen_params *p, int32_t skip_a, int32_t skip_b) {
+    gptc_text_stream *st;
+    if (gptc_text_stream_new(ctx, tok, p, NULL, NULL, &st)) return NULL;
+    int done = 0;
+    for (int i = 0; i < n && !done; i++) {
+        if (ids[i] == skip_a || ids[i] == skip_b) continue;
+        if (gptc_text_stream_push(ctx, st, ids[i], &done)) {
+            gptc_text_stream_free(st);
+            return NULL;
         }
-        cut = st->len - hold;
     }
-    if (cut > st->printed) {
-        fwrite(st->buf + st->printed, 1, cut - st->printed, st->out);
-        fflush(st->out);
-        st->printed = cut;
+    char *out = NULL;
+    size_t len;
+    if (!gptc_text_stream_finish(ctx, st)) {
+        const char *t = gptc_text_stream_text(st, &len);
+        out = malloc(len + 1);
+        if (out) memcpy(out, t, len + 1);
     }
-}
-
-/* The text of ids (eos ids skipped) through a streaming decoder: invalid UTF-8 becomes
- * U+FFFD, and the text ends before the first stop string. malloc'ed. */
-char *cli_decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int n, const gptc_gen_params *p,
-                      int32_t skip_a, int32_t skip_b) {
-    gptc_decoder *d;
-    if (gptc_decoder_new(ctx, tok, &d)) return NULL;
-    cli_stream st;
-    FILE *null = fopen("/dev/null", "w");
-    cli_stream_init(&st, null ? null : stderr, p);
-    char piece[512];
-    size_t pl;
-    int ok = 1;
-    for (int i = 0; i < n && ok; i++) {
-        if (ids[i] == skip_a || ids[i] == skip_b || ids[i] < 0 || (size_t)ids[i] >= gptc_tokenizer_n_vocab(tok)) continue;
-        ok = !gptc_decoder_push(ctx, d, ids[i], piece, sizeof piece, &pl);
-        if (ok) stream_append(&st, piece, pl);
-    }
-    if (ok && !gptc_decoder_flush(ctx, d, piece, sizeof piece, &pl)) stream_append(&st, piece, pl);
-    gptc_decoder_free(d);
-    if (null) fclose(null);
-    if (!st.buf) stream_append(&st, "", 0);
-    for (int k = 0; k < p->n_stop && st.buf; k++) {
-        char *f = strstr(st.buf, p->stop_strings[k]);
-        if (f) *f = 0;
-    }
-    return st.buf;
+    gptc_text_stream_free(st);
+    return out;
 }
 
 /* ------------------------------------------------------------------ generate */
 typedef struct out_state {
     gptc_ctx *ctx;
     const gptc_tokenizer *tok;
-    gptc_decoder *dec;
-    cli_stream st;
+    gptc_text_stream *ts;
     int n_eos;
     const int32_t *eos;
     int printed_ids;
@@ -222,10 +162,15 @@ static int on_token(void *user, int seq, int32_t t) {
         fflush(stdout);
         return 0;
     }
-    char piece[512];
-    size_t n;
-    if (gptc_decoder_push(o->ctx, o->dec, t, piece, sizeof piece, &n)) return 1;
-    cli_stream_piece(&o->st, piece, n, 0);
+    int done = 0;
+    if (gptc_text_stream_push(o->ctx, o->ts, t, &done)) return 1;
+    return done;
+}
+
+static int print_piece(void *user, const char *text, size_t len) {
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
     return 0;
 }
 
@@ -339,19 +284,13 @@ int cmd_generate(int argc, char **argv) {
     o.n_eos = p.n_eos < 0 ? (model_eos >= 0) : p.n_eos;
     o.eos = p.n_eos < 0 ? &model_eos : p.eos_token_id;
     int stream = !json && p.num_beams == 1 && p.num_return_sequences == 1;
-    if (tok && gptc_decoder_new(ctx, tok, &o.dec)) cli_die("generate", ctx, NULL);
-    cli_stream_init(&o.st, stdout, &p);
+    if (tok && gptc_text_stream_new(ctx, tok, &p, print_piece, NULL, &o.ts)) cli_die("generate", ctx, NULL);
     gptc_gen_result *r;
     if (gptc_generate(ctx, m, NULL, tok, prompt_ids, (int)n_ids, &p, stream ? on_token : NULL, &o, &r))
         cli_die("generate", ctx, NULL);
     int32_t skip_b = o.n_eos > 1 ? o.eos[1] : -2, skip_a = o.n_eos > 0 ? o.eos[0] : -2;
     if (stream) {
-        if (tok) {
-            char piece[512];
-            size_t n = 0;
-            gptc_decoder_flush(ctx, o.dec, piece, sizeof piece, &n);
-            cli_stream_piece(&o.st, piece, n, 1);
-        }
+        if (tok && gptc_text_stream_finish(ctx, o.ts)) cli_die("generate", ctx, NULL);
         printf("\n");
     } else if (json) {
         printf("{\"sequences\": [");
@@ -359,7 +298,7 @@ int cmd_generate(int argc, char **argv) {
             const gptc_gen_sequence *q = &r->seqs[s];
             printf("%s{\"text\": ", s ? ", " : "");
             if (tok) {
-                char *t = cli_decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
+                char *t = decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
                 if (!t) cli_die("generate", ctx, NULL);
                 cli_json_string(stdout, t);
                 free(t);
@@ -378,7 +317,7 @@ int cmd_generate(int argc, char **argv) {
             const gptc_gen_sequence *q = &r->seqs[s];
             if (r->n_seq > 1) printf("%s=== sequence %d (%s) ===\n", s ? "\n" : "", s + 1, gptc_finish_reason_name(q->finish_reason));
             if (tok) {
-                char *t = cli_decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
+                char *t = decode_text(ctx, tok, q->tokens, q->n_tokens, &p, skip_a, skip_b);
                 if (!t) cli_die("generate", ctx, NULL);
                 fputs(t, stdout);
                 free(t);
@@ -389,8 +328,7 @@ int cmd_generate(int argc, char **argv) {
         }
     }
     gptc_gen_result_free(r);
-    cli_stream_free(&o.st);
-    gptc_decoder_free(o.dec);
+    gptc_text_stream_free(o.ts);
     free(ids);
     gptc_tokenizer_free(tok);
     gptc_model_free(m);

@@ -1,6 +1,6 @@
 /* gen_opts.h: what `gptc generate` and `gptc chat` share (cmd_generate.c): the
- * generation options with Hugging Face's names, and streaming text output that holds
- * back what may become a stop string. */
+ * generation options with Hugging Face's names. Streaming text is the library's
+ * gptc_text_stream. */
 #ifndef GPTC_CLI_GEN_OPTS_H
 #define GPTC_CLI_GEN_OPTS_H
 
@@ -32,19 +32,4 @@ int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p);
 /* The value of --model in argv, or NULL. */
 const char *cli_find_model(int argc, char **argv);
 
-typedef struct cli_stream {
-    FILE *out;
-    const gptc_gen_params *p;
-    char *buf;
-    size_t len, cap, printed;
-    int stopped;
-} cli_stream;
-void cli_stream_init(cli_stream *st, FILE *out, const gptc_gen_params *p);
-/* Adds n bytes of complete characters; prints what cannot be part of a stop string
- * (final: everything up to the first stop string). */
-void cli_stream_piece(cli_stream *st, const char *s, size_t n, int final);
-void cli_stream_free(cli_stream *st);
-/* The text of ids without skip_a/skip_b, cut before the first stop string (malloc'ed). */
-char *cli_decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, int n, const gptc_gen_params *p,
-                      int32_t skip_a, int32_t skip_b);
 #endif
