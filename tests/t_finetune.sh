@@ -214,18 +214,22 @@ $G finetune --task chat --model "$BASE" --train "$T/chat2.jsonl" --out "$T/sftl"
     --batch-size 16 --lora --lora-r 4 --lora-target-modules c_attn,c_proj,c_fc >"$T/sftl.log" 2>&1
 $G merge-lora --model "$T/sftl/model" --out "$T/sftl_merged" >/dev/null 2>&1
 GEN="--prompt What_is_3_plus_4? --max-new-tokens 24 --eos-token-id -1 --json"
-$G generate --model "$T/sftl/model" $GEN >"$T/ga.json" 2>"$T/ga.err"
-$G generate --model "$T/sftl_merged" $GEN >"$T/gm.json" 2>>"$T/ga.err"
-$G generate --model "$BASE" $GEN >"$T/gb.json" 2>>"$T/ga.err"
-if $P - "$T/ga.json" "$T/gm.json" "$T/gb.json" <<'EOF'; then pass "generate with a LoRA adapter == merged model, != base"; else fail "generate with a LoRA adapter == merged model, != base" "$(head -c 300 "$T/ga.err")"; fi
+SMP="$GEN --do-sample --temperature 1.5 --top-k 0 --seed 5"
+for w in a m b; do
+    d=$T/sftl/model; [ $w = m ] && d=$T/sftl_merged; [ $w = b ] && d=$BASE
+    $G generate --model "$d" $GEN >"$T/g$w.json" 2>>"$T/ga.err"
+    $G generate --model "$d" $SMP >"$T/s$w.json" 2>>"$T/ga.err"
+done
+if $P - "$T" <<'EOF'; then pass "generate with a LoRA adapter == merged model, != base"; else fail "generate with a LoRA adapter == merged model, != base" "$(head -c 300 "$T/ga.err")"; fi
 import json, sys
-a, m, b = (json.load(open(p)) for p in sys.argv[1:4])
-def toks(x):
-    return x["sequences"][0]["token_ids"]
-ta, tm, tb = toks(a), toks(m), toks(b)
-print("adapter", ta[:12], "merged", tm[:12], "base", tb[:12])
-assert ta == tm and len(ta) == 24, "adapter and merged differ"
-assert ta != tb, "the adapter changed nothing"
+t = sys.argv[1]
+def toks(name):
+    return json.load(open("%s/%s.json" % (t, name)))["sequences"][0]["token_ids"]
+ga, gm, sa, sm, sb = toks("ga"), toks("gm"), toks("sa"), toks("sm"), toks("sb")
+print("greedy adapter", ga[:10], "merged", gm[:10], "| sampled adapter", sa[:10], "merged", sm[:10], "base", sb[:10])
+assert ga == gm and len(ga) == 24, "greedy: adapter and merged differ"
+assert sa == sm, "sampled: adapter and merged differ"
+assert sa != sb, "the adapter changed nothing (sampled tokens equal the base model's)"
 EOF
 
 # ---------------------------------------------------------------- 3. broken inputs (ASan build when present)
