@@ -123,3 +123,23 @@ EOF
 else
     fail "gptc init with the GPT-2 tokenizer" "no vocab.json written"
 fi
+
+# --dtype: the matrices kept as BF16 / F16 (read as stored) give the F32 model's greedy
+# tokens on this model (its logits differ by rounding only), and a bad value is refused
+"$GPTC" init --out "$T/dt" --preset tiny --n-layer 2 --n-head 3 --n-embd 45 --n-positions 64 --vocab-size 211 \
+    --no-tokenizer --seed 11 >/dev/null 2>&1
+for d in f32 bf16 f16; do
+    "$GPTC" generate --model "$T/dt" --prompt-tokens "$T/p17" --max-new-tokens 20 --eos-token-id -1 --json --dtype $d \
+        >"$T/dt_$d.json" 2>"$T/dt_$d.err"
+done
+if $PY - "$T" <<'EOF'; then pass "--dtype bf16 / f16 generate as f32"; else fail "--dtype bf16 / f16 generate as f32" "$(cat "$T"/dt_*.err | head -c 300)"; fi
+import json, sys
+t = sys.argv[1]
+ids = {d: json.load(open("%s/dt_%s.json" % (t, d)))["sequences"][0]["token_ids"] for d in ("f32", "bf16", "f16")}
+print(ids)
+same = sum(a == b for a, b in zip(ids["f32"], ids["bf16"]))
+assert len(ids["bf16"]) == 20 and len(ids["f16"]) == 20
+assert sum(a == b for a, b in zip(ids["f32"], ids["f16"])) >= 15, "f16 differs"
+assert same >= 15, "bf16 agrees on only %d of 20 tokens" % same
+EOF
+expect_error "--dtype with a bad value" "dtype" "$GPTC" generate --model "$T/dt" --prompt-tokens "$T/p17" --dtype q4

@@ -25,6 +25,7 @@ static const char *usage =
     "  --system TEXT               system message\n"
     GPTC_CLI_GEN_OPTIONS
     "                              (chat default: --max-new-tokens 256 unless generation_config.json says)\n"
+    GPTC_CLI_DTYPE_OPTION
     "  --threads N                 threads (default: all cores)\n"
     "\n"
     "example:\n"
@@ -192,6 +193,7 @@ int cmd_chat(int argc, char **argv) {
         return 2;
     }
     gptc_gen_params p = gptc_gen_default_params();
+    gptc_load_params lp = gptc_load_default_params();
     gptc_ctx *ctx0 = cli_ctx("chat", 0);
     if (gptc_generation_config_load(ctx0, model_dir, &p)) cli_die("chat", ctx0, NULL);
     gptc_ctx_free(ctx0);
@@ -200,6 +202,7 @@ int cmd_chat(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--model", &unused)) continue;
         if (cli_opt_str(argc, argv, &i, "--system", &system)) continue;
         if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_dtype_option("chat", argc, argv, &i, &lp)) continue;
         if (cli_gen_option(argc, argv, &i, &p)) continue;
         cli_bad_option("chat", argv[i]);
     }
@@ -209,7 +212,7 @@ int cmd_chat(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     gptc_chat *c;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("chat", ctx, NULL);
+    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die("chat", ctx, NULL);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("chat", ctx, "a chat needs a tokenizer");
     if (gptc_chat_new(ctx, m, tok, &p, system, &c)) cli_die("chat", ctx, "%s", model_dir);
     const gptc_chat_tokens *ct = gptc_chat_markers(c);

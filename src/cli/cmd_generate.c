@@ -22,6 +22,7 @@ static const char *usage =
     "                              the output is then token ids when there is no tokenizer)\n"
     "  --truncate                  keep the end of a prompt longer than the context (else an error)\n"
     GPTC_CLI_GEN_OPTIONS
+    GPTC_CLI_DTYPE_OPTION
     "  --threads N                 threads (default: all cores)\n"
     "  --json                      print {\"sequences\": [{\"text\", \"token_ids\", \"finish_reason\"}]}\n"
     "\n"
@@ -100,6 +101,19 @@ int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p) {
         return 1;
     }
     return 0;
+}
+
+int cli_dtype_option(const char *cmd, int argc, char **argv, int *i, gptc_load_params *p) {
+    const char *v;
+    if (!cli_opt_str(argc, argv, i, "--dtype", &v)) return 0;
+    if (!strcmp(v, "f32") || !strcmp(v, "float32")) p->weight_dtype = GPTC_F32;
+    else if (!strcmp(v, "bf16") || !strcmp(v, "bfloat16")) p->weight_dtype = GPTC_BF16;
+    else if (!strcmp(v, "f16") || !strcmp(v, "float16")) p->weight_dtype = GPTC_F16;
+    else {
+        fprintf(stderr, "gptc %s: option --dtype: '%s' is not one of f32, bf16, f16\n", cmd, v);
+        exit(2);
+    }
+    return 1;
 }
 
 const char *cli_find_model(int argc, char **argv) {
@@ -199,6 +213,7 @@ int cmd_generate(int argc, char **argv) {
     long threads = 0;
     int json = 0, truncate = 0;
     gptc_gen_params p = gptc_gen_default_params();
+    gptc_load_params lp = gptc_load_default_params();
     gptc_ctx *ctx = NULL;
     for (int i = 1; i < argc; i++) cli_help_check(argv, i, usage);
     if (!model_dir) {
@@ -215,6 +230,7 @@ int cmd_generate(int argc, char **argv) {
         if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--truncate")) { truncate = 1; continue; }
+        if (cli_dtype_option("generate", argc, argv, &i, &lp)) continue;
         if (cli_gen_option(argc, argv, &i, &p)) continue;
         cli_bad_option("generate", argv[i]);
     }
@@ -225,7 +241,7 @@ int cmd_generate(int argc, char **argv) {
     ctx = cli_ctx("generate", (int)threads);
 
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("generate", ctx, NULL);
+    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die("generate", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     gptc_tokenizer *tok = NULL;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) {

@@ -29,6 +29,11 @@
 
 /* Parses one generation option at argv[*i] into p; returns 1 when it was one. */
 int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p);
+#define GPTC_CLI_DTYPE_OPTION \
+    "  --dtype f32|bf16|f16        keep the model's matrices in this type (bf16/f16: half the memory\n" \
+    "                              read per token; default f32)\n"
+/* Parses --dtype into p; returns 1 when argv[*i] was it (a bad value exits 2). */
+int cli_dtype_option(const char *cmd, int argc, char **argv, int *i, gptc_load_params *p);
 /* The value of --model in argv, or NULL. */
 const char *cli_find_model(int argc, char **argv);
 
