@@ -6,6 +6,7 @@
  *   RESULT impl=gptc config=NAME prefill_tok_s=.. decode_tok_s=.. weights_mb=.. read_gbs=..
  *          decode_gbs=.. bw_frac=..
  * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s] */
+#define _DEFAULT_SOURCE
 #include "gptc.h"
 #include <omp.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static double read_gbs(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *preset = "gpt2";
+    const char *preset = "gpt2", *dtype = "f32";
     int prompt = 512, steps = 64;
     double bw = 0;
     for (int i = 1; i < argc; i++) {
@@ -50,8 +51,10 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--prompt")) prompt = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--bw")) bw = atof(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--dtype")) dtype = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s]\n");
+            fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s] "
+                            "[--dtype f32|bf16|f16]\n");
             return 2;
         }
     }
@@ -61,6 +64,22 @@ int main(int argc, char **argv) {
     if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
     gptc_model *m;
     if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
+    int lowp = strcmp(dtype, "f32") != 0;
+    if (lowp) {
+        /* the matrices kept as 16-bit values: through a BF16 file, loaded as stored */
+        if (strcmp(dtype, "bf16") && strcmp(dtype, "f16")) die(NULL, "--dtype is f32, bf16 or f16");
+        char dir[] = "/tmp/gptc-bench-XXXXXX";
+        if (!mkdtemp(dir)) die(NULL, "mkdtemp");
+        gptc_load_params lp = gptc_load_default_params();
+        lp.weight_dtype = strcmp(dtype, "bf16") ? GPTC_F16 : GPTC_BF16;
+        gptc_model *m2;
+        if (gptc_model_save(ctx, m, dir, GPTC_BF16) || gptc_model_load_with(ctx, dir, &lp, &m2)) die(ctx, "bf16 model");
+        gptc_model_free(m);
+        m = m2;
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0) fprintf(stderr, "bench_decode: could not remove %s\n", dir);
+    }
     gptc_session *s;
     if (gptc_session_new(ctx, m, 1, 0, &s)) die(ctx, "session");
     int V = cfg.vocab_size;
@@ -91,13 +110,15 @@ int main(int argc, char **argv) {
     }
     double dec = (omp_get_wtime() - t0) / steps;
     gptc_param_counts pc = gptc_model_param_counts(&cfg);
-    /* bytes read per token: every weight except the position table (one row of it) */
-    double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0;
+    /* bytes read per token: every weight except the position table (one row of it);
+     * with --dtype bf16/f16 the block matrices take 2 bytes (the tied head reads wte, F32) */
+    double C = cfg.n_embd, I = cfg.n_inner > 0 ? cfg.n_inner : 4 * C, mats = cfg.n_layer * (4 * C * C + 2 * C * I);
+    double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0 - (lowp ? mats * 2.0 : 0.0);
     double rd = bw > 0 ? bw : read_gbs(), got = wbytes / dec / 1e9;
     printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
            gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);
-    printf("RESULT impl=gptc config=%s prefill_tok_s=%.1f decode_tok_s=%.2f weights_mb=%.0f read_gbs=%.1f "
-           "decode_gbs=%.1f bw_frac=%.2f\n", preset, prompt / best_pf, 1.0 / dec, wbytes / 1e6, rd, got, got / rd);
+    printf("RESULT impl=gptc config=%s dtype=%s prefill_tok_s=%.1f decode_tok_s=%.2f weights_mb=%.0f read_gbs=%.1f "
+           "decode_gbs=%.1f bw_frac=%.2f\n", preset, dtype, prompt / best_pf, 1.0 / dec, wbytes / 1e6, rd, got, got / rd);
     free(logits);
     free(toks);
     gptc_session_free(s);

@@ -101,7 +101,11 @@ if build_one bench_decode; then
         t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_decode.py --preset $p --threads "$CORES" 2>&1); echo "$t"
         tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
         DROWS+="| $p | $(field "$dr" prefill_tok_s) / $(field "$tr" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$tr" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$tr" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
+        [ $p = gpt2 ] && TR_GPT2=$tr
     done
+    # the block matrices kept as BF16 (gptc generate --dtype bf16), against torch's f32
+    d=$($OUT/bench_decode --preset gpt2 --dtype bf16 ${BW:+--bw $BW} 2>&1); echo "$d"; dr=$(echo "$d" | grep '^RESULT' | tail -n 1)
+    DROWS+="| gpt2, bf16 matrices (torch f32) | $(field "$dr" prefill_tok_s) / $(field "$TR_GPT2" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$TR_GPT2" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$TR_GPT2" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
     EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
 fi
 
