@@ -86,33 +86,40 @@ static void cpu_layernorm_backward(gptc_ctx *ctx, float *dinp, float *dw, float 
     k_layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C);
 }
 
+/* s[i] = sigmoid(x[i]) for m <= 256 values, through the vectorized exp */
+static void sigmoid_block(float *s, const float *x, size_t m) {
+    for (size_t i = 0; i < m; i++) s[i] = -x[i];
+    gptc_vexp(s, s, m);
+    for (size_t i = 0; i < m; i++) s[i] = 1.0f / (1.0f + s[i]);
+}
+
+/* ReLU, or SiLU x * sigmoid(x), over n values */
 GPTC_CLONES static void relu_silu_chunk(float *out, const float *inp, size_t n, int silu) {
     if (!silu) {
         for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
         return;
     }
-    float e[256];
+    float sg[256];
     for (size_t i0 = 0; i0 < n; i0 += 256) {
         size_t m = n - i0 < 256 ? n - i0 : 256;
-        for (size_t i = 0; i < m; i++) e[i] = -inp[i0 + i];
-        gptc_vexp(e, e, m);
-        for (size_t i = 0; i < m; i++) out[i0 + i] = inp[i0 + i] / (1.0f + e[i]);
+        sigmoid_block(sg, inp + i0, m);
+        for (size_t i = 0; i < m; i++) out[i0 + i] = inp[i0 + i] * sg[i];
     }
 }
 
+/* dinp += dout * d/dx: ReLU's step, SiLU's s (1 + x (1 - s)) */
 GPTC_CLONES static void relu_silu_back_chunk(float *dinp, const float *inp, const float *dout, size_t n, int silu) {
     if (!silu) {
         for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
         return;
     }
-    float e[256];
+    float sg[256];
     for (size_t i0 = 0; i0 < n; i0 += 256) {
         size_t m = n - i0 < 256 ? n - i0 : 256;
-        for (size_t i = 0; i < m; i++) e[i] = -inp[i0 + i];
-        gptc_vexp(e, e, m);
+        sigmoid_block(sg, inp + i0, m);
         for (size_t i = 0; i < m; i++) {
-            float s = 1.0f / (1.0f + e[i]), x = inp[i0 + i];
-            dinp[i0 + i] += dout[i0 + i] * s * (1.0f + x * (1.0f - s));
+            float x = inp[i0 + i];
+            dinp[i0 + i] += dout[i0 + i] * sg[i] * (1.0f + x * (1.0f - sg[i]));
         }
     }
 }
