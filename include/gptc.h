@@ -286,7 +286,8 @@ void gptc_adamw_tensor(const gptc_adamw *o, size_t i, float **m, float **v);
 /* Replaces the model's head: GPTC_HEAD_CLASSIFY with num_labels labels (names, or NULL
  * for LABEL_0...), GPTC_HEAD_QA, or GPTC_HEAD_LM. The body is kept; a new head is
  * initialized normal(0, 0.02) with zero bias from seed, as transformers does. Call
- * before gptc_model_prepare and before adding an adapter. */
+ * before making workspaces, gradients or an optimizer for it, and before adding an
+ * adapter. */
 gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
                                 uint64_t seed);
 
@@ -302,7 +303,8 @@ typedef struct gptc_lora_params {
     char target_modules[128];
 } gptc_lora_params;
 gptc_lora_params gptc_lora_default_params(void); /* r 8, alpha 16, dropout 0.05, "c_attn" */
-/* Must come before gptc_model_prepare; fails when the model already has an adapter. */
+/* Must come before workspaces, gradients and optimizers are made for the model (they
+ * are sized by its tensors); fails when the model already has an adapter. */
 gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed);
 /* adapter_config.json + adapter_model.safetensors (PEFT names:
  * base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...) into dir, atomically. */

@@ -240,12 +240,37 @@ static void test_threads(void) {
     gptc_ctx_free(ctx);
 }
 
+/* a workspace made before an adapter was added is refused, not overrun */
+static void test_changed_model(void) {
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_config c = small_cfg(GPTC_HEAD_LM, 1);
+    gptc_model *m = NULL;
+    gptc_workspace *ws = NULL;
+    gptc_session *s = NULL;
+    int32_t tok[5] = {1, 2, 3, 4, 5};
+    float lg[203];
+    gptc_model_new(ctx, &c, 4, &m);
+    gptc_workspace_new(ctx, m, 1, 5, 0, &ws);
+    gptc_session_new(ctx, m, 1, 0, &s);
+    gptc_lora_params lp = gptc_lora_default_params();
+    gptc_model_lora_add(ctx, m, &lp, 1);
+    CHECK("a workspace older than the adapter is refused", gptc_forward(ctx, ws, tok, NULL, 1, 5, NULL) == GPTC_EINVAL,
+          "%s", gptc_errmsg(ctx));
+    CHECK("a session older than the adapter is refused", gptc_session_prefill(ctx, s, 0, tok, 5, lg) == GPTC_EINVAL,
+          "%s", gptc_errmsg(ctx));
+    gptc_session_free(s);
+    gptc_workspace_free(ws);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+}
+
 int main(void) {
     const char *tmp = getenv("GPTC_TEST_TMP");
     char dir[512];
     snprintf(dir, sizeof dir, "%s/test_engine.%d", tmp ? tmp : "/tmp", (int)getpid());
     test_heads_and_adapters(dir);
     test_threads();
+    test_changed_model();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) printf("# could not remove %s\n", dir);

@@ -56,6 +56,9 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
         return gptc_fail(ctx, GPTC_EINVAL, "forward of %d x %d tokens: the workspace holds up to %d x %d", B, T,
                          w->max_B, w->max_T);
     if (!cv && w->rows_only) return gptc_fail(ctx, GPTC_EINVAL, "forward: a session's workspace needs a cache view");
+    if (w->model_params != m->n_params)
+        return gptc_fail(ctx, GPTC_EINVAL, "forward: the model changed (an adapter was added or merged) after this "
+                                           "workspace or session was made; make a new one");
     gptc_status s = ops->prepare(ctx);
     if (s) return s;
     set_threads(ctx);
@@ -187,6 +190,9 @@ gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *w, gptc_grads *g, float
         return gptc_fail(ctx, GPTC_EINVAL, "backward: the workspace was not made for training "
                                            "(gptc_workspace_new with training = 1)");
     if (!g || g->m != m) return gptc_fail(ctx, GPTC_EINVAL, "backward: the gradients belong to another model");
+    if (g->n != m->n_params || w->model_params != m->n_params)
+        return gptc_fail(ctx, GPTC_EINVAL, "backward: the model changed (an adapter was added or merged) after its "
+                                           "workspace or gradients were made");
     if (!w->last_has_targets || !w->logits_valid)
         return gptc_fail(ctx, GPTC_EINVAL, "backward: needs a forward pass with targets first");
     gptc_status s = ops->prepare(ctx);

@@ -112,6 +112,7 @@ typedef struct gptc_layer_acts {
 struct gptc_workspace {
     const gptc_model *m;
     int max_B, max_T, training, rows_only; /* rows_only: a session's scratch (no T x T buffers) */
+    size_t model_params;     /* the model's size when the workspace was made (an adapter added since changes it) */
     float *acts;
     size_t acts_floats;
     float *encoded, *lnf, *lnf_mean, *lnf_rstd, *losses, *logits;

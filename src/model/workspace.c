@@ -103,6 +103,7 @@ static gptc_status ws_new(gptc_ctx *ctx, const gptc_model *m, int B, int T, int 
     w->max_T = T;
     w->training = training;
     w->rows_only = rows_only;
+    w->model_params = m->n_params;
     size_t N = (size_t)B * T, nl = training ? (size_t)c->n_layer : 1;
     w->layers = gptc_calloc(ctx, nl ? nl : 1, sizeof *w->layers, "workspace layers");
     size_t n = layout(m, B, T, training, rows_only, NULL, w);

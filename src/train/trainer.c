@@ -194,7 +194,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     run_state rs = {0};
     rs.rng = o->seed ^ 0x5DEECE66Dull;
     rs.best_val = INFINITY;
-    char path[4300], tok_dir[4200], ck_dir[4300], model_out[4300];
+    char path[4400], tok_dir[4200], ck_dir[4300], model_out[4300];
     const char *tok = o->tok_dir;
     int B = o->batch_size, T = o->seq_len;
     gptc_status s = GPTC_OK;

@@ -162,7 +162,7 @@ def make_params(cfg, weights, dtype):
 
 
 def adamw_groups(cfg, params):
-    """Weight decay on 2-D tensors only (as gptc_model_adamw_step)."""
+    """Weight decay on 2-D tensors only (as gptc_adamw_step)."""
     names = param_names(cfg)
     return ([params[n] for n in names if params[n].dim() == 2],
             [params[n] for n in names if params[n].dim() != 2])
