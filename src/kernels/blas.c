@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,13 +697,26 @@ gptc_backend_params gptc_backend_default_params(void) {
     return p;
 }
 
+/* Setting a backend up touches process state (the environment around dlopen, the
+ * probe's forks, the cache file), so contexts of different threads set theirs up one at
+ * a time; using a backend needs no lock. The one piece of process-wide state here. */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* A backend in either state: working, or failed with status and message kept (and in
- * ctx). NULL only when there is no memory for the object itself. */
+ * ctx). NULL only when there is no memory for the object itself. p NULL: the defaults
+ * (read from the environment under the lock). */
 static struct gptc_backend *backend_create(gptc_ctx *ctx, const gptc_backend_params *p) {
     struct gptc_backend *b = gptc_calloc(ctx, 1, sizeof *b, "BLAS backend");
     if (!b) return NULL;
     b->n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    pthread_mutex_lock(&setup_lock);
+    gptc_backend_params def;
+    if (!p) {
+        def = gptc_backend_default_params();
+        p = &def;
+    }
     gptc_status s = setup(ctx, b, p);
+    pthread_mutex_unlock(&setup_lock);
     if (s != GPTC_OK) {
         b->status = s;
         b->is_openblas = 0;
@@ -717,11 +731,6 @@ static struct gptc_backend *backend_create(gptc_ctx *ctx, const gptc_backend_par
 
 gptc_status gptc_backend_new(gptc_ctx *ctx, const gptc_backend_params *params, gptc_backend **out) {
     *out = NULL;
-    gptc_backend_params def;
-    if (!params) {
-        def = gptc_backend_default_params();
-        params = &def;
-    }
     struct gptc_backend *b = backend_create(ctx, params);
     if (!b) return GPTC_ENOMEM;
     if (b->status != GPTC_OK) {
@@ -749,8 +758,7 @@ void gptc_backend_attach(gptc_ctx *ctx, gptc_backend *b) {
 
 gptc_status gptc_backend_init(gptc_ctx *ctx) {
     if (!ctx->backend) {
-        gptc_backend_params p = gptc_backend_default_params();
-        struct gptc_backend *b = backend_create(ctx, &p);
+        struct gptc_backend *b = backend_create(ctx, NULL);
         if (!b) return GPTC_ENOMEM;
         gptc_backend_attach(ctx, b);
         return b->status;
