@@ -3,6 +3,7 @@
  * UTF-8, XML-escaped, CJK fonts first) and/or as JSON. */
 #include "cli.h"
 #include "../io/tokfile.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,9 +173,9 @@ int cmd_attention(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--text", &text)) continue;
         if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
-        if (cli_opt_int(argc, argv, &i, "--layer", &layer)) continue;
-        if (cli_opt_int(argc, argv, &i, "--head", &head)) { has_head = 1; continue; }
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--layer", -(1L << 20), 1L << 20, &layer)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--head", 0, INT_MAX, &head)) { has_head = 1; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("attention", argv[i]);
     }
@@ -200,9 +201,18 @@ int cmd_attention(int argc, char **argv) {
     if (n == 0) cli_die("attention", NULL, "no tokens");
     if (n > (size_t)c->n_positions)
         cli_die("attention", NULL, "%zu tokens are more than the context of %d", n, c->n_positions);
+    /* ranges that depend on the model: usage errors all the same */
+    if (layer < -c->n_layer || layer >= c->n_layer) {
+        fprintf(stderr, "gptc attention: option --layer: %ld is out of range [%d, %d] (the model has %d layers)\n", layer,
+                -c->n_layer, c->n_layer - 1, c->n_layer);
+        exit(2);
+    }
     if (layer < 0) layer += c->n_layer;
-    if (layer < 0 || layer >= c->n_layer) cli_die("attention", NULL, "--layer out of range (the model has %d)", c->n_layer);
-    if (has_head && (head < 0 || head >= c->n_head)) cli_die("attention", NULL, "--head out of range (the model has %d)", c->n_head);
+    if (has_head && head >= c->n_head) {
+        fprintf(stderr, "gptc attention: option --head: %ld is out of range [0, %d] (the model has %d heads)\n", head,
+                c->n_head - 1, c->n_head);
+        exit(2);
+    }
     int T = (int)n, NH = c->n_head;
     float *all = malloc(sizeof(float) * (size_t)NH * T * T), *a = calloc((size_t)T * T, sizeof(float));
     if (!all || !a) cli_die("attention", NULL, "out of memory");
