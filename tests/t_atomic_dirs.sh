@@ -49,6 +49,21 @@ rc=$?
     pass "train: symlinks at the old checkpoint temp names not followed" ||
     fail "train: symlinks at the old checkpoint temp names not followed" "rc $rc, victim: $(ls "$T/victim") $(tail -c 300 "$T/err")"
 
+# metrics.jsonl is opened without following a symlink, on a fresh run and on --resume
+mkdir -p "$T/run_m"; ln -s "$T/victim_file" "$T/run_m/metrics.jsonl"
+expect_error "train: symlink at metrics.jsonl refused" "metrics.jsonl: is a symbolic link" \
+    "$G" "${TRAIN[@]}" --out "$T/run_m"
+[ "$(cat "$T/victim_file")" = precious ] && pass "train: the file behind metrics.jsonl untouched" ||
+    fail "train: the file behind metrics.jsonl untouched" "$(head -c 100 "$T/victim_file")"
+rm "$T/run_m/metrics.jsonl"
+"$G" "${TRAIN[@]}" --out "$T/run_m" --max-steps 2 >/dev/null 2>"$T/err" || fail "train run_m" "$(tail -c 300 "$T/err")"
+mv "$T/run_m/metrics.jsonl" "$T/run_m/metrics.saved"; ln -s "$T/victim_file" "$T/run_m/metrics.jsonl"
+expect_error "train --resume: symlink at metrics.jsonl refused" "metrics.jsonl: is a symbolic link" \
+    "$G" train --resume "$T/run_m" --max-steps 3
+[ "$(cat "$T/victim_file")" = precious ] && [ -L "$T/run_m/metrics.jsonl" ] &&
+    pass "train --resume: the file behind metrics.jsonl untouched" ||
+    fail "train --resume: the file behind metrics.jsonl untouched" "$(head -c 100 "$T/victim_file")"
+
 # ---- (2) merge-lora in place
 printf 'good film\t1\nbad film\t0\nfine movie\t1\nawful movie\t0\n' >"$T/cls.tsv"
 "$GPTC" init --out "$T/base" --preset tiny --seed 5 >/dev/null 2>&1

@@ -33,6 +33,12 @@ gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *d
 gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af);
 void gptc_atomic_abort(gptc_atomic_file *af);
 
+/* Opens path for writing in place (append: at its end, else truncated; created when
+ * missing) without following a symlink at path: a symlink there is an error naming the
+ * path (ELOOP), so a planted link never redirects the writes. For logs that grow while
+ * a run goes on (metrics.jsonl); whole files go through gptc_file_write_atomic. */
+gptc_status gptc_file_open_nofollow(gptc_ctx *ctx, const char *path, int append, FILE **out);
+
 /* mkdir -p. */
 gptc_status gptc_mkdirs(gptc_ctx *ctx, const char *path);
 /* dir + "/" + name into out (fails with GPTC_EINVAL when it does not fit). */
