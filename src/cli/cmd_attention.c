@@ -2,6 +2,7 @@
  * per head or averaged over heads, as an SVG heatmap (tokens on both axes as their text,
  * UTF-8, XML-escaped, CJK fonts first) and/or as JSON. */
 #include "cli.h"
+#include "../io/file.h"
 #include "../io/tokfile.h"
 #include <limits.h>
 #include <stdlib.h>
@@ -121,9 +122,13 @@ static int label_width(const char *s) {
     return w;
 }
 
-static int write_svg(const char *path, const char *title, char **labels, const float *a, int T) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
+/* Through a fresh temp file beside path (O_EXCL|O_NOFOLLOW), renamed in: a planted
+ * symlink at path is replaced, never written through. */
+static gptc_status write_svg(gptc_ctx *ctx, const char *path, const char *title, char **labels, const float *a, int T) {
+    gptc_atomic_file af;
+    gptc_status st = gptc_atomic_open(ctx, &af, path);
+    if (st) return st;
+    FILE *f = af.f;
     int cell = 22, maxw = 1;
     for (int i = 0; i < T; i++) {
         int w = label_width(labels[i]);
@@ -160,7 +165,7 @@ static int write_svg(const char *path, const char *title, char **labels, const f
                     a[(size_t)i * T + j]);
         }
     fprintf(f, "</svg>\n");
-    return fclose(f) == 0 ? 0 : -1;
+    return gptc_atomic_commit(ctx, &af);
 }
 
 int cmd_attention(int argc, char **argv) {
@@ -229,7 +234,7 @@ int cmd_attention(int argc, char **argv) {
         char title[128];
         if (has_head) snprintf(title, sizeof title, "attention: layer %ld, head %ld", layer, head);
         else snprintf(title, sizeof title, "attention: layer %ld, mean of %d heads", layer, NH);
-        if (write_svg(out, title, labels, a, T)) cli_die("attention", NULL, "%s: cannot write", out);
+        if (write_svg(ctx, out, title, labels, a, T)) cli_die("attention", ctx, NULL);
     }
     if (json) {
         printf("{\"layer\": %ld, \"head\": ", layer);

@@ -208,8 +208,9 @@ gptc_status gptc_fsync_parent(gptc_ctx *ctx, const char *path) {
 }
 
 gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af) {
-    int bad = fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
-    int e = errno;
+    /* ferror: a write that failed earlier in the stream's buffering (full disk) */
+    int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
+    int e = ferror(af->f) && !errno ? EIO : errno;
     if (fclose(af->f) != 0 && !bad) {
         bad = 1;
         e = errno;
