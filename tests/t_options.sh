@@ -130,3 +130,28 @@ for bad in "--vocab-size 100" "--min-frequency 0" "--chunk-size 0"; do
     # shellcheck disable=SC2086
     usage_error "tokenizer-train $bad" "$opt" "$G" tokenizer-train --input "$T/corpus.txt" --vocab-size 300 --out "$T/out_dir" $bad
 done
+
+# gptc help CMD = gptc CMD --help; unknown commands suggest the nearest one
+for c in train generate tokenizer-train; do
+    "$G" help $c >"$T/h1" 2>&1; rc=$?; "$G" $c --help >"$T/h2" 2>&1
+    [ $rc = 0 ] && cmp -s "$T/h1" "$T/h2" && pass "gptc help $c = gptc $c --help" || fail "gptc help $c = gptc $c --help" "rc $rc"
+done
+for pair in "gen:generate" "trian:train" "tokenize-train:tokenizer-train" "evl:eval"; do
+    bad=${pair%%:*} want=${pair#*:}
+    "$G" $bad >/dev/null 2>"$T/err"; rc=$?
+    [ $rc = 2 ] && grep -q "did you mean \`gptc $want\`?" "$T/err" && pass "unknown command $bad suggests $want" ||
+        fail "unknown command $bad suggests $want" "rc $rc: $(head -c 300 "$T/err")"
+done
+"$G" help nosuchthing >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "unknown command 'nosuchthing'" "$T/err" && ! grep -q "did you mean" "$T/err" &&
+    pass "gptc help UNKNOWN: exit 2, no far-fetched suggestion" || fail "gptc help UNKNOWN: exit 2, no far-fetched suggestion" "rc $rc: $(cat "$T/err")"
+"$G" >/dev/null 2>&1; [ $? = 2 ] && pass "gptc without arguments exits 2" || fail "gptc without arguments exits 2" "rc $?"
+
+# --model RUN where RUN/model holds the model: the error suggests --model RUN/model
+mkdir -p "$T/run1"; cp -r "$T/m" "$T/run1/model"
+for c in generate eval info; do
+    case $c in generate) extra=(--prompt-tokens "$T/ids4.txt") ;; eval) extra=(--tokens "$T/ids.txt") ;; *) extra=() ;; esac
+    expect_error "$c --model RUN suggests --model RUN/model" "did you mean --model $T/run1/model\?" \
+        "$G" $c --model "$T/run1" "${extra[@]}"
+done
+expect_error "chat --model RUN suggests --model RUN/model" "did you mean --model $T/run1/model\?" "$G" chat --model "$T/run1/" </dev/null

@@ -191,7 +191,7 @@ int cmd_attention(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("attention", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("attention", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("attention", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
     gptc_tokenizer *tok = NULL;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) {

@@ -209,7 +209,7 @@ int cmd_chat(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     gptc_chat *c;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("chat", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("chat", ctx, model_dir);
     cli_gen_check_model("chat", &p, gptc_model_config(m), model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("chat", ctx, "a chat needs a tokenizer");
     if (gptc_chat_new(ctx, m, tok, &p, system, &c)) cli_die("chat", ctx, "%s", model_dir);

@@ -118,7 +118,7 @@ int cmd_eval(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
     int32_t *ids;
     size_t n;
@@ -229,7 +229,7 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (is_cls) {

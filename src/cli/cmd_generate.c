@@ -305,7 +305,7 @@ int cmd_generate(int argc, char **argv) {
     ctx = cli_ctx("generate", (int)threads);
 
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("generate", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("generate", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
     cli_gen_check_model("generate", &p, c, model_dir);
     gptc_tokenizer *tok = NULL;

@@ -68,7 +68,7 @@ int cmd_info(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("info", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, dir, &m)) cli_die("info", ctx, NULL);
+    if (gptc_model_load(ctx, dir, &m)) cli_die_model("info", ctx, dir);
     const gptc_config *c = gptc_model_config(m);
     if (T == 0) T = c->n_positions;
     if (T > c->n_positions) {
