@@ -151,6 +151,16 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
     if ((s = gptc_config_load_json(ctx, cpath, &cfg))) return s;
     gptc_safetensors st;
     if ((s = gptc_st_open(ctx, wpath, &st))) return s;
+    /* the embedding's shape against config.json before any memory is touched: a config
+     * whose vocab_size or n_embd disagrees with the file must not allocate for it first */
+    const gptc_st_tensor *wte = gptc_st_find(&st, PREFIX "wte.weight");
+    if (!wte) wte = gptc_st_find(&st, "wte.weight");
+    int64_t wte_shape[2] = {cfg.vocab_size, cfg.n_embd};
+    if (wte && !same_shape(wte, 2, wte_shape)) {
+        s = shape_error(ctx, wpath, wte, 2, wte_shape);
+        gptc_st_close(&st);
+        return s;
+    }
     gptc_model *m = NULL;
     s = gptc_model_alloc(ctx, &cfg, p->weight_dtype, &m);
     if (s) {
