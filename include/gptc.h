@@ -584,6 +584,12 @@ int gptc_file_exists(const char *path);
  * planted file or symlink is never followed), fsync'ed, renamed over path (a symlink at
  * path is replaced, not followed), and the directory is fsync'ed, every result checked.
  * On failure the old file at path is untouched and the temp file removed. */
+/* Opens path for writing in place (append: at its end, else truncated; created when
+ * missing) without following a symlink at path: a symlink there is an error naming the
+ * path (ELOOP), so a planted link never redirects the writes. For logs that grow while
+ * a run goes on (metrics.jsonl); whole files go through gptc_file_write_atomic. */
+gptc_status gptc_file_open_nofollow(gptc_ctx *ctx, const char *path, int append, FILE **out);
+
 typedef struct gptc_iovec { const void *data; size_t size; } gptc_iovec;
 gptc_status gptc_file_write_atomic(gptc_ctx *ctx, const char *path, const gptc_iovec *parts, int n_parts);
 /* The same for streaming writers: open, write (any number), then commit or abort. */

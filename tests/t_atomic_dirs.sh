@@ -49,6 +49,37 @@ rc=$?
     pass "train: symlinks at the old checkpoint temp names not followed" ||
     fail "train: symlinks at the old checkpoint temp names not followed" "rc $rc, victim: $(ls "$T/victim") $(tail -c 300 "$T/err")"
 
+# metrics.jsonl is opened without following a symlink, on a fresh run and on --resume
+mkdir -p "$T/run_m"; ln -s "$T/victim_file" "$T/run_m/metrics.jsonl"
+expect_error "train: symlink at metrics.jsonl refused" "metrics.jsonl: is a symbolic link" \
+    "$G" "${TRAIN[@]}" --out "$T/run_m"
+[ "$(cat "$T/victim_file")" = precious ] && pass "train: the file behind metrics.jsonl untouched" ||
+    fail "train: the file behind metrics.jsonl untouched" "$(head -c 100 "$T/victim_file")"
+rm "$T/run_m/metrics.jsonl"
+"$G" "${TRAIN[@]}" --out "$T/run_m" --max-steps 2 >/dev/null 2>"$T/err" || fail "train run_m" "$(tail -c 300 "$T/err")"
+mv "$T/run_m/metrics.jsonl" "$T/run_m/metrics.saved"; ln -s "$T/victim_file" "$T/run_m/metrics.jsonl"
+expect_error "train --resume: symlink at metrics.jsonl refused" "metrics.jsonl: is a symbolic link" \
+    "$G" train --resume "$T/run_m" --max-steps 3
+[ "$(cat "$T/victim_file")" = precious ] && [ -L "$T/run_m/metrics.jsonl" ] &&
+    pass "train --resume: the file behind metrics.jsonl untouched" ||
+    fail "train --resume: the file behind metrics.jsonl untouched" "$(head -c 100 "$T/victim_file")"
+
+# plot and attention write through a fresh temp file: a symlink at the old temp name
+# (OUT.tmp) or at the output itself is never written through
+echo precious >"$T/victim_plot"; rm "$T/run_m/metrics.jsonl"; mv "$T/run_m/metrics.saved" "$T/run_m/metrics.jsonl"
+ln -s "$T/victim_plot" "$T/run_m/loss.svg.tmp"; ln -s "$T/victim_plot" "$T/run_m/plot2.svg"
+"$G" plot --run "$T/run_m" >/dev/null 2>"$T/err" && "$G" plot --run "$T/run_m" --out "$T/run_m/plot2.svg" >/dev/null 2>>"$T/err"; rc=$?
+[ $rc = 0 ] && [ "$(cat "$T/victim_plot")" = precious ] && [ ! -L "$T/run_m/plot2.svg" ] && grep -q "<svg" "$T/run_m/loss.svg" &&
+    grep -q "<svg" "$T/run_m/plot2.svg" && pass "plot: symlinks at OUT.tmp and OUT not followed" ||
+    fail "plot: symlinks at OUT.tmp and OUT not followed" "rc $rc, victim: $(head -c 100 "$T/victim_plot") $(head -c 300 "$T/err")"
+ln -s "$T/victim_plot" "$T/att.svg"; echo "1 2 3" >"$T/ids3.txt"
+"$G" attention --model "$T/m" --tokens "$T/ids3.txt" --out "$T/att.svg" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 0 ] && [ "$(cat "$T/victim_plot")" = precious ] && [ ! -L "$T/att.svg" ] && grep -q "<svg" "$T/att.svg" &&
+    pass "attention: symlink at --out replaced, not followed" ||
+    fail "attention: symlink at --out replaced, not followed" "rc $rc, $(head -c 300 "$T/err")"
+expect_error "attention: --out in a missing directory names the path" "$T/nodir/att.svg" \
+    "$G" attention --model "$T/m" --tokens "$T/ids3.txt" --out "$T/nodir/att.svg"
+
 # ---- (2) merge-lora in place
 printf 'good film\t1\nbad film\t0\nfine movie\t1\nawful movie\t0\n' >"$T/cls.tsv"
 "$GPTC" init --out "$T/base" --preset tiny --seed 5 >/dev/null 2>&1

@@ -63,7 +63,7 @@ if [ "$n" = 3 ] && grep -q "truncated from 97" "$T/err"; then pass "--truncate k
 else fail "--truncate keeps the end of a long prompt" "got $n tokens: $(head -c 300 "$T/err")"; fi
 expect_error "beam search with sampling is refused" "not supported" \
     "$GPTC" generate --model "$T/a" --prompt-tokens "$T/p17" --num-beams 2 --do-sample
-expect_error "top_p out of range" "top_p" "$GPTC" generate --model "$T/a" --prompt-tokens "$T/p17" --top-p 0
+expect_error "top_p out of range" "option --top-p: 0 is out of range" "$GPTC" generate --model "$T/a" --prompt-tokens "$T/p17" --top-p 0
 expect_error "no tokenizer for a text prompt" "no tokenizer" "$GPTC" generate --model "$T/a" --prompt hello
 
 s1=$("$GPTC" generate --model "$T/a" --prompt-tokens "$T/p17" --max-new-tokens 30 --do-sample --seed 11)

@@ -134,6 +134,9 @@ elif kind == "cfg_type":
     c = json.load(open(cj)); c["vocab_size"] = "1001"; json.dump(c, open(cj, "w"))
 elif kind == "no_config": os.remove(cj)
 elif kind == "no_weights": os.remove(st)
+elif kind == "nan":
+    b = hdr[q]["data_offsets"][0] + 4 * 3
+    write(hdr, data=data[:b] + struct.pack("<f", float("nan")) + data[b + 4:])
 EOF
 }
 ST='model\.safetensors'
@@ -156,6 +159,7 @@ cases=(
     "broken_config_type|cfg_type|config\.json: field \"vocab_size\" must be an integer"
     "broken_no_config|no_config|config\.json: cannot open"
     "broken_no_weights|no_weights|$ST: cannot open"
+    "broken_nan_weight|nan|$ST: tensor $Q holds a non-finite value \(NaN or Inf\) at element 3"
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r name kind pat _ <<<"$c"

@@ -129,7 +129,7 @@ fi
 # broken input: clear error, non-zero exit, no output directory
 expect_error "missing input" "nope.txt" "$GPTC_ASAN" tokenizer-train --input "$T/nope.txt" --vocab-size 300 --out "$T/e1"
 check "missing input: no output" test ! -e "$T/e1"
-expect_error "vocab too small" "vocab-size 257" "$GPTC_ASAN" tokenizer-train --input "$T/corpus2.txt" --vocab-size 257 \
+expect_error "vocab too small" "vocab-size: 257 is too small" "$GPTC_ASAN" tokenizer-train --input "$T/corpus2.txt" --vocab-size 257 \
     --special a b --out "$T/e2"
 check "vocab too small: no output" test ! -e "$T/e2"
 : >"$T/empty.txt"

@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "gptc.h"
 #include "model/model.h"
+#include <math.h>
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
@@ -304,6 +305,38 @@ static void test_model_errors(void) {
               "status %d: %s", s, msg);
         gptc_model_free(back);
         free(w);
+    }
+    /* NaN / Inf weights: an error naming the file and the tensor, whether the tensor is
+     * kept as F32, kept as stored (BF16) or converted (F32 -> F16 overflows to Inf) */
+    {
+        size_t numel = (size_t)m->tensors[qkv].shape[0] * (size_t)m->tensors[qkv].shape[1];
+        float *bad = malloc(numel * sizeof *bad);
+        struct { const char *name; float v; gptc_dtype file, keep; } nf[] = {
+            {"model_nan_weight", NAN, GPTC_F32, GPTC_F32},
+            {"model_inf_weight", INFINITY, GPTC_F32, GPTC_F32},
+            {"model_nan_weight_kept_bf16", NAN, GPTC_BF16, GPTC_BF16},
+            {"model_inf_weight_bf16_to_f32", -INFINITY, GPTC_BF16, GPTC_F32},
+            {"model_weight_overflows_f16", 1e6f, GPTC_F32, GPTC_F16},
+        };
+        for (int k = 0; k < 5; k++) {
+            memcpy(bad, e[qkv].data, numel * sizeof *bad);
+            bad[7] = nf[k].v;
+            gptc_st_entry *w = malloc(n * sizeof *w);
+            memcpy(w, e, n * sizeof *w);
+            w[qkv].data = bad;
+            gptc_status s = gptc_st_write(ctx, wpath, w, n, nf[k].file, NULL);
+            gptc_load_params lp = gptc_load_default_params();
+            lp.weight_dtype = nf[k].keep;
+            gptc_model *back = NULL;
+            if (!s) s = gptc_model_load_with(ctx, dir, &lp, &back);
+            const char *msg = gptc_errmsg(ctx);
+            CHECK(nf[k].name, s == GPTC_EFORMAT && !back && strstr(msg, wpath) && strstr(msg, "'h.1.attn.c_attn.weight'") &&
+                                  strstr(msg, "NaN or Inf") && strstr(msg, "element 7"),
+                  "status %d: %s", s, msg);
+            gptc_model_free(back);
+            free(w);
+        }
+        free(bad);
     }
     /* a tied head of the right shape is accepted and ignored */
     e[n] = (gptc_st_entry){"lm_head.weight", 2, {101, 36}, m->params};

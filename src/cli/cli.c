@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Hugging Face's underscore spellings (--max_new_tokens) are the same options. */
 static int same_option(const char *arg, const char *name, size_t n) {
@@ -117,8 +118,7 @@ void cli_help_check(char **argv, int i, const char *usage) {
     }
 }
 
-/* Edit distance of a[0..na) and b[0..nb) (both short). */
-static size_t edit_distance(const char *a, size_t na, const char *b, size_t nb) {
+size_t cli_edit_distance(const char *a, size_t na, const char *b, size_t nb) {
     size_t row[128];
     if (na >= 127 || nb >= 127) return (size_t)-1;
     for (size_t j = 0; j <= nb; j++) row[j] = j;
@@ -150,7 +150,7 @@ void cli_bad_option(const char *cmd, const char *arg) {
             size_t len = 2;
             while ((p[len] >= 'a' && p[len] <= 'z') || (p[len] >= '0' && p[len] <= '9') || p[len] == '-') len++;
             if (len <= 2) continue;
-            size_t d = edit_distance(want, n, p, len);
+            size_t d = cli_edit_distance(want, n, p, len);
             if (d < best_d) {
                 best_d = d;
                 best = p;
@@ -175,6 +175,21 @@ void cli_die(const char *cmd, gptc_ctx *ctx, const char *fmt, ...) {
     }
     if (ctx) fputs(gptc_errmsg(ctx), stderr);
     fputc('\n', stderr);
+    exit(1);
+}
+
+void cli_die_model(const char *cmd, gptc_ctx *ctx, const char *dir) {
+    fprintf(stderr, "gptc %s: error: %s\n", cmd, ctx ? gptc_errmsg(ctx) : "cannot load the model");
+    char cfg[4200], sub_cfg[4300];
+    struct stat st;
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    snprintf(sub_cfg, sizeof sub_cfg, "%s/model/config.json", dir);
+    if (stat(cfg, &st) != 0 && stat(sub_cfg, &st) == 0) {
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        fprintf(stderr, "did you mean --model %.*s/model? (%s is a run directory; its model is in %.*s/model)\n", (int)n,
+                dir, dir, (int)n, dir);
+    }
     exit(1);
 }
 

@@ -46,6 +46,11 @@ void cli_help_check(char **argv, int i, const char *usage);
 _Noreturn void cli_bad_option(const char *cmd, const char *arg);
 /* Prints "gptc <cmd>: error: <msg>" to stderr and exits 1 (msg from ctx when non-NULL). */
 _Noreturn void cli_die(const char *cmd, gptc_ctx *ctx, const char *fmt, ...);
+/* cli_die for a model directory that did not load: when DIR/model holds a model (a
+ * run directory of train or finetune), adds "did you mean --model DIR/model?". */
+_Noreturn void cli_die_model(const char *cmd, gptc_ctx *ctx, const char *dir);
+/* Edit distance of a[0..na) and b[0..nb) (short strings; (size_t)-1 past 126 bytes). */
+size_t cli_edit_distance(const char *a, size_t na, const char *b, size_t nb);
 /* A context with the thread count from --threads (0 = all) or exits. */
 gptc_ctx *cli_ctx(const char *cmd, int n_threads);
 /* Prints a JSON string with escapes to f. */

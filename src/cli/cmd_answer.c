@@ -35,10 +35,10 @@ int cmd_answer(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
         if (cli_opt_str(argc, argv, &i, "--context", &ctx_path)) continue;
         if (cli_opt_str(argc, argv, &i, "--question", &question)) continue;
-        if (cli_opt_int(argc, argv, &i, "--max-answer-length", &lv)) { qo.max_answer = (int)lv; continue; }
-        if (cli_opt_int(argc, argv, &i, "--max-length", &lv)) { qo.max_length = (int)lv; continue; }
-        if (cli_opt_int(argc, argv, &i, "--stride", &lv)) { qo.stride = (int)lv; continue; }
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--max-answer-length", 1, 1 << 20, &lv)) { qo.max_answer = (int)lv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--max-length", 4, 1 << 20, &lv)) { qo.max_length = (int)lv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &lv)) { qo.stride = (int)lv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("answer", argv[i]);
     }
@@ -51,7 +51,7 @@ int cmd_answer(int argc, char **argv) {
     gptc_ctx *ctx = cli_ctx("answer", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("answer", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("answer", ctx, model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("answer", ctx, NULL);
     char *text;
     size_t size;

@@ -3,6 +3,7 @@
  * UTF-8, XML-escaped, CJK fonts first) and/or as JSON. */
 #include "cli.h"
 #include "gptc.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,9 +121,13 @@ static int label_width(const char *s) {
     return w;
 }
 
-static int write_svg(const char *path, const char *title, char **labels, const float *a, int T) {
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
+/* Through a fresh temp file beside path (O_EXCL|O_NOFOLLOW), renamed in: a planted
+ * symlink at path is replaced, never written through. */
+static gptc_status write_svg(gptc_ctx *ctx, const char *path, const char *title, char **labels, const float *a, int T) {
+    gptc_atomic_file af;
+    gptc_status st = gptc_atomic_open(ctx, &af, path);
+    if (st) return st;
+    FILE *f = af.f;
     int cell = 22, maxw = 1;
     for (int i = 0; i < T; i++) {
         int w = label_width(labels[i]);
@@ -159,7 +164,7 @@ static int write_svg(const char *path, const char *title, char **labels, const f
                     a[(size_t)i * T + j]);
         }
     fprintf(f, "</svg>\n");
-    return fclose(f) == 0 ? 0 : -1;
+    return gptc_atomic_commit(ctx, &af);
 }
 
 int cmd_attention(int argc, char **argv) {
@@ -172,9 +177,9 @@ int cmd_attention(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--text", &text)) continue;
         if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
-        if (cli_opt_int(argc, argv, &i, "--layer", &layer)) continue;
-        if (cli_opt_int(argc, argv, &i, "--head", &head)) { has_head = 1; continue; }
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--layer", -(1L << 20), 1L << 20, &layer)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--head", 0, INT_MAX, &head)) { has_head = 1; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("attention", argv[i]);
     }
@@ -185,7 +190,7 @@ int cmd_attention(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("attention", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("attention", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("attention", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
     gptc_tokenizer *tok = NULL;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) {
@@ -200,9 +205,18 @@ int cmd_attention(int argc, char **argv) {
     if (n == 0) cli_die("attention", NULL, "no tokens");
     if (n > (size_t)c->n_positions)
         cli_die("attention", NULL, "%zu tokens are more than the context of %d", n, c->n_positions);
+    /* ranges that depend on the model: usage errors all the same */
+    if (layer < -c->n_layer || layer >= c->n_layer) {
+        fprintf(stderr, "gptc attention: option --layer: %ld is out of range [%d, %d] (the model has %d layers)\n", layer,
+                -c->n_layer, c->n_layer - 1, c->n_layer);
+        exit(2);
+    }
     if (layer < 0) layer += c->n_layer;
-    if (layer < 0 || layer >= c->n_layer) cli_die("attention", NULL, "--layer out of range (the model has %d)", c->n_layer);
-    if (has_head && (head < 0 || head >= c->n_head)) cli_die("attention", NULL, "--head out of range (the model has %d)", c->n_head);
+    if (has_head && head >= c->n_head) {
+        fprintf(stderr, "gptc attention: option --head: %ld is out of range [0, %d] (the model has %d heads)\n", head,
+                c->n_head - 1, c->n_head);
+        exit(2);
+    }
     int T = (int)n, NH = c->n_head;
     float *all = malloc(sizeof(float) * (size_t)NH * T * T), *a = calloc((size_t)T * T, sizeof(float));
     if (!all || !a) cli_die("attention", NULL, "out of memory");
@@ -219,7 +233,7 @@ int cmd_attention(int argc, char **argv) {
         char title[128];
         if (has_head) snprintf(title, sizeof title, "attention: layer %ld, head %ld", layer, head);
         else snprintf(title, sizeof title, "attention: layer %ld, mean of %d heads", layer, NH);
-        if (write_svg(out, title, labels, a, T)) cli_die("attention", NULL, "%s: cannot write", out);
+        if (write_svg(ctx, out, title, labels, a, T)) cli_die("attention", ctx, NULL);
     }
     if (json) {
         printf("{\"layer\": %ld, \"head\": ", layer);

@@ -201,7 +201,7 @@ int cmd_chat(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (cli_opt_str(argc, argv, &i, "--model", &unused)) continue;
         if (cli_opt_str(argc, argv, &i, "--system", &system)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_dtype_option("chat", argc, argv, &i, &lp)) continue;
         if (cli_gen_option(argc, argv, &i, &p)) continue;
         cli_bad_option("chat", argv[i]);
@@ -212,7 +212,8 @@ int cmd_chat(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     gptc_chat *c;
-    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die("chat", ctx, NULL);
+    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die_model("chat", ctx, model_dir);
+    cli_gen_check_model("chat", &p, gptc_model_config(m), model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("chat", ctx, "a chat needs a tokenizer");
     if (gptc_chat_new(ctx, m, tok, &p, system, &c)) cli_die("chat", ctx, "%s", model_dir);
     const gptc_chat_tokens *ct = gptc_chat_markers(c);

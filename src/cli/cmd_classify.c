@@ -24,7 +24,7 @@ int cmd_classify(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (argv[i][0] == '-' && argv[i][1]) cli_bad_option("classify", argv[i]);
         if (path) cli_die("classify", NULL, "one input file at most (%s, %s)", path, argv[i]);
@@ -37,7 +37,7 @@ int cmd_classify(int argc, char **argv) {
     gptc_ctx *ctx = cli_ctx("classify", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("classify", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("classify", ctx, model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("classify", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (c->head != GPTC_HEAD_CLASSIFY)

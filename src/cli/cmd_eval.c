@@ -105,8 +105,8 @@ int cmd_eval(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--tokens", &tokens_path)) continue;
         if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
         if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
-        if (cli_opt_int(argc, argv, &i, "--batch-size", &batch)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--batch-size", 1, 1 << 20, &batch)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("eval", argv[i]);
     }
@@ -115,10 +115,9 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "gptc eval: --model and --tokens (or --task lm --data) are required\ntry `gptc eval --help`\n");
         return 2;
     }
-    if (batch < 0) cli_die("eval", NULL, "--batch-size must be positive");
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
     int32_t *ids;
     size_t n;
@@ -212,13 +211,13 @@ static int eval_task(int argc, char **argv, const char *task) {
         if (cli_opt_str(argc, argv, &i, "--task", &t)) continue;
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
         if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (is_cls && cli_opt_str(argc, argv, &i, "--confusion-svg", &svg)) continue;
         if (is_cls && task_cli_table_opt("eval", argc, argv, &i, &topt)) continue;
-        if (is_qa && cli_opt_int(argc, argv, &i, "--max-answer-length", &lv)) { qo.max_answer = (int)lv; continue; }
-        if (is_qa && cli_opt_int(argc, argv, &i, "--max-length", &lv)) { qo.max_length = (int)lv; continue; }
-        if (is_qa && cli_opt_int(argc, argv, &i, "--stride", &lv)) { qo.stride = (int)lv; continue; }
+        if (is_qa && cli_opt_int_in(argc, argv, &i, "--max-answer-length", 1, 1 << 20, &lv)) { qo.max_answer = (int)lv; continue; }
+        if (is_qa && cli_opt_int_in(argc, argv, &i, "--max-length", 4, 1 << 20, &lv)) { qo.max_length = (int)lv; continue; }
+        if (is_qa && cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &lv)) { qo.stride = (int)lv; continue; }
         if (is_qa && cli_flag(argv, i, "--skip-bad-lines")) { topt.skip_bad = 1; continue; }
         cli_bad_option("eval", argv[i]);
     }
@@ -229,7 +228,7 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("eval", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (is_cls) {

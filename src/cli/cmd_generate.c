@@ -4,7 +4,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "gen_opts.h"
 #include "gptc.h"
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,43 +32,50 @@ static const char *usage =
     "  gptc generate --model m --prompt 'Once upon a time' --max-new-tokens 50 --do-sample --top-p 0.9 --seed 1\n";
 
 /* ------------------------------------------------------------------ shared options */
-static int gen_int(int argc, char **argv, int *i, const char *name, int *out) {
+/* Every option is range-checked when parsed (exit 2 naming the option and its range);
+ * the eos ids are checked against the model's vocabulary once it is loaded
+ * (cli_gen_check_model). */
+static int gen_int(int argc, char **argv, int *i, const char *name, long lo, long hi, int *out) {
     long v;
-    if (!cli_opt_int(argc, argv, i, name, &v)) return 0;
-    if (v < INT_MIN || v > INT_MAX) {
-        fprintf(stderr, "gptc: option %s: %ld is out of range\n", name, v);
-        exit(2);
-    }
+    if (!cli_opt_int_in(argc, argv, i, name, lo, hi, &v)) return 0;
     *out = (int)v;
     return 1;
 }
-static int gen_float(int argc, char **argv, int *i, const char *name, float *out) {
+static int gen_float(int argc, char **argv, int *i, const char *name, double lo, double hi, int open, float *out) {
     double v;
-    if (!cli_opt_float(argc, argv, i, name, &v)) return 0;
+    if (!cli_opt_float_in(argc, argv, i, name, lo, hi, open, &v)) return 0;
+    if (!isfinite((float)v)) {
+        fprintf(stderr, "gptc: option %s: %g does not fit a float (at most %g)\n", name, v, (double)FLT_MAX);
+        exit(2);
+    }
     *out = (float)v;
     return 1;
 }
 
+/* whether the eos ids came from --eos-token-id (else from generation_config.json) */
+static int eos_from_option;
+
 int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p) {
     const char *s;
-    long seed;
-    if (gen_int(argc, argv, i, "--max-new-tokens", &p->max_new_tokens)) return 1;
-    if (gen_int(argc, argv, i, "--max-length", &p->max_length)) {
+    long seed, eos;
+    const double inf = INFINITY;
+    if (gen_int(argc, argv, i, "--max-new-tokens", 0, INT_MAX, &p->max_new_tokens)) return 1;
+    if (gen_int(argc, argv, i, "--max-length", 1, INT_MAX, &p->max_length)) {
         p->max_new_tokens = -1; /* as HF: max_length applies when max_new_tokens is not given */
         return 1;
     }
     if (cli_flag(argv, *i, "--do-sample")) { p->do_sample = 1; return 1; }
     if (cli_flag(argv, *i, "--greedy")) { p->do_sample = 0; return 1; }
-    if (gen_float(argc, argv, i, "--temperature", &p->temperature)) return 1;
-    if (gen_int(argc, argv, i, "--top-k", &p->top_k)) return 1;
-    if (gen_float(argc, argv, i, "--top-p", &p->top_p)) return 1;
-    if (gen_float(argc, argv, i, "--min-p", &p->min_p)) return 1;
-    if (gen_float(argc, argv, i, "--typical-p", &p->typical_p)) return 1;
-    if (gen_float(argc, argv, i, "--repetition-penalty", &p->repetition_penalty)) return 1;
-    if (gen_int(argc, argv, i, "--no-repeat-ngram-size", &p->no_repeat_ngram_size)) return 1;
-    if (gen_int(argc, argv, i, "--num-return-sequences", &p->num_return_sequences)) return 1;
-    if (gen_int(argc, argv, i, "--num-beams", &p->num_beams)) return 1;
-    if (gen_float(argc, argv, i, "--length-penalty", &p->length_penalty)) return 1;
+    if (gen_float(argc, argv, i, "--temperature", 0, inf, 0, &p->temperature)) return 1;
+    if (gen_int(argc, argv, i, "--top-k", 0, INT_MAX, &p->top_k)) return 1;
+    if (gen_float(argc, argv, i, "--top-p", 0, 1, CLI_OPEN_LO, &p->top_p)) return 1;
+    if (gen_float(argc, argv, i, "--min-p", 0, 1, 0, &p->min_p)) return 1;
+    if (gen_float(argc, argv, i, "--typical-p", 0, 1, CLI_OPEN_LO, &p->typical_p)) return 1;
+    if (gen_float(argc, argv, i, "--repetition-penalty", 0, inf, CLI_OPEN_LO, &p->repetition_penalty)) return 1;
+    if (gen_int(argc, argv, i, "--no-repeat-ngram-size", 0, INT_MAX, &p->no_repeat_ngram_size)) return 1;
+    if (gen_int(argc, argv, i, "--num-return-sequences", 1, 256, &p->num_return_sequences)) return 1;
+    if (gen_int(argc, argv, i, "--num-beams", 1, 256, &p->num_beams)) return 1;
+    if (gen_float(argc, argv, i, "--length-penalty", -inf, inf, 0, &p->length_penalty)) return 1;
     /* --early-stopping alone means true; a value may follow (true, false, never) */
     int bare = cli_flag(argv, *i, "--early-stopping") && (*i + 1 >= argc || !strncmp(argv[*i + 1], "--", 2));
     if ((bare && (s = "true")) || cli_opt_str(argc, argv, i, "--early-stopping", &s)) {
@@ -79,21 +88,23 @@ int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p) {
         }
         return 1;
     }
-    if (gen_float(argc, argv, i, "--presence-penalty", &p->presence_penalty)) return 1;
-    if (gen_float(argc, argv, i, "--frequency-penalty", &p->frequency_penalty)) return 1;
-    if (cli_opt_int(argc, argv, i, "--seed", &seed)) { p->seed = (uint64_t)seed; return 1; }
-    if (cli_opt_str(argc, argv, i, "--eos-token-id", &s)) {
-        long v = strtol(s, NULL, 10);
-        if (v < -1 || v > INT32_MAX) { fprintf(stderr, "gptc: option --eos-token-id: bad id '%s'\n", s); exit(2); }
-        if (v == -1) { p->n_eos = 0; return 1; } /* -1: no eos */
-        if (p->n_eos < 0) p->n_eos = 0;
-        if (p->n_eos >= GPTC_GEN_MAX_EOS) { fprintf(stderr, "gptc: too many --eos-token-id\n"); exit(2); }
-        p->eos_token_id[p->n_eos++] = (int32_t)v;
+    if (gen_float(argc, argv, i, "--presence-penalty", -inf, inf, 0, &p->presence_penalty)) return 1;
+    if (gen_float(argc, argv, i, "--frequency-penalty", -inf, inf, 0, &p->frequency_penalty)) return 1;
+    if (cli_opt_int_in(argc, argv, i, "--seed", 0, LONG_MAX, &seed)) { p->seed = (uint64_t)seed; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--eos-token-id", -1, INT32_MAX, &eos)) {
+        if (!eos_from_option) p->n_eos = 0; /* the options replace generation_config.json's ids */
+        eos_from_option = 1;
+        if (eos == -1) { p->n_eos = 0; return 1; } /* -1: no eos */
+        if (p->n_eos >= GPTC_GEN_MAX_EOS) {
+            fprintf(stderr, "gptc: option --eos-token-id: at most %d ids\n", GPTC_GEN_MAX_EOS);
+            exit(2);
+        }
+        p->eos_token_id[p->n_eos++] = (int32_t)eos;
         return 1;
     }
     if (cli_opt_str(argc, argv, i, "--stop", &s)) {
         if (p->n_stop >= GPTC_GEN_MAX_STOP || !*s || strlen(s) >= GPTC_GEN_STOP_LEN) {
-            fprintf(stderr, "gptc: --stop: at most %d non-empty strings of at most %d bytes\n", GPTC_GEN_MAX_STOP,
+            fprintf(stderr, "gptc: option --stop: at most %d non-empty strings of at most %d bytes\n", GPTC_GEN_MAX_STOP,
                     GPTC_GEN_STOP_LEN - 1);
             exit(2);
         }
@@ -114,6 +125,20 @@ int cli_dtype_option(const char *cmd, int argc, char **argv, int *i, gptc_load_p
         exit(2);
     }
     return 1;
+}
+
+void cli_gen_check_model(const char *cmd, const gptc_gen_params *p, const gptc_config *c, const char *model_dir) {
+    for (int k = 0; k < p->n_eos; k++) {
+        int32_t id = p->eos_token_id[k];
+        if (id >= 0 && id < c->vocab_size) continue;
+        if (eos_from_option)
+            fprintf(stderr, "gptc %s: option --eos-token-id: %d is out of range [0, %d) (the model's vocabulary; "
+                            "-1 = none)\n", cmd, id, c->vocab_size);
+        else
+            fprintf(stderr, "gptc %s: error: %s/generation_config.json: eos_token_id %d is out of range [0, %d) "
+                            "(the model's vocabulary)\n", cmd, model_dir, id, c->vocab_size);
+        exit(eos_from_option ? 2 : 1);
+    }
 }
 
 const char *cli_find_model(int argc, char **argv) {
@@ -227,7 +252,7 @@ int cmd_generate(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--prompt", &prompt)) continue;
         if (cli_opt_str(argc, argv, &i, "--prompt-file", &prompt_file)) continue;
         if (cli_opt_str(argc, argv, &i, "--prompt-tokens", &prompt_tokens)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--truncate")) { truncate = 1; continue; }
         if (cli_dtype_option("generate", argc, argv, &i, &lp)) continue;
@@ -241,8 +266,9 @@ int cmd_generate(int argc, char **argv) {
     ctx = cli_ctx("generate", (int)threads);
 
     gptc_model *m;
-    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die("generate", ctx, NULL);
+    if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die_model("generate", ctx, model_dir);
     const gptc_config *c = gptc_model_config(m);
+    cli_gen_check_model("generate", &p, c, model_dir);
     gptc_tokenizer *tok = NULL;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) {
         if (!prompt_tokens) cli_die("generate", ctx, "no tokenizer in %s (use --prompt-tokens with token ids)", model_dir);

@@ -3,6 +3,7 @@
  * weight file, and the compute kernel chosen for this CPU. */
 #include "cli.h"
 #include "gptc.h"
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,9 +56,9 @@ int cmd_info(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
         if (cli_opt_str(argc, argv, &i, "--model", &dir)) continue;
-        if (cli_opt_int(argc, argv, &i, "--batch-size", &B)) continue;
-        if (cli_opt_int(argc, argv, &i, "--seq-len", &T)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--batch-size", 1, 65536, &B)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--seq-len", 1, 1 << 20, &T)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("info", argv[i]);
     }
@@ -65,13 +66,15 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "gptc info: --model is required\ntry `gptc info --help`\n");
         return 2;
     }
-    if (B < 1 || B > 65536) cli_die("info", NULL, "--batch-size must be in [1, 65536]");
     gptc_ctx *ctx = cli_ctx("info", (int)threads);
     gptc_model *m;
-    if (gptc_model_load(ctx, dir, &m)) cli_die("info", ctx, NULL);
+    if (gptc_model_load(ctx, dir, &m)) cli_die_model("info", ctx, dir);
     const gptc_config *c = gptc_model_config(m);
     if (T == 0) T = c->n_positions;
-    if (T < 1 || T > c->n_positions) cli_die("info", NULL, "--seq-len must be in [1, %d] (n_positions)", c->n_positions);
+    if (T > c->n_positions) {
+        fprintf(stderr, "gptc info: option --seq-len: %ld is out of range [1, %d] (n_positions)\n", T, c->n_positions);
+        exit(2);
+    }
 
     /* the stored dtypes of the parameters (the loaded model is always F32) */
     char wpath[4200];

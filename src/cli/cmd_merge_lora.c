@@ -32,7 +32,7 @@ int cmd_merge_lora(int argc, char **argv) {
     if (dt == GPTC_DTYPE_COUNT) cli_die("merge-lora", NULL, "--dtype %s: expected f32 or bf16", dtype);
     gptc_ctx *ctx = cli_ctx("merge-lora", 0);
     gptc_model *m;
-    if (gptc_model_load(ctx, model_dir, &m)) cli_die("merge-lora", ctx, NULL);
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("merge-lora", ctx, model_dir);
     if (!gptc_model_has_lora(m))
         cli_die("merge-lora", NULL, "%s: no LoRA adapter (adapter_config.json) to merge", model_dir);
     if (gptc_model_lora_merge(ctx, m)) cli_die("merge-lora", ctx, NULL);

@@ -2,6 +2,7 @@
  * (OUT/metrics.jsonl) to a standalone SVG file with labelled axes. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
+#include "gptc.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
@@ -89,7 +90,7 @@ static void line(FILE *f, const panel *p, const series *s, const char *color, in
 }
 
 int cmd_plot_run(const char *run_dir, const char *out_path, char *err, size_t err_cap) {
-    char path[4200], tmp[4300];
+    char path[4200];
     snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
     FILE *in = fopen(path, "r");
     if (!in) {
@@ -123,12 +124,16 @@ int cmd_plot_run(const char *run_dir, const char *out_path, char *err, size_t er
         snprintf(err, err_cap, "%s: no train_loss or val_loss records", path);
         rc = 1;
     } else {
-        snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-        FILE *f = fopen(tmp, "w");
-        if (!f) {
-            snprintf(err, err_cap, "%s: cannot create", tmp);
+        /* a fresh temp file beside out_path (O_EXCL|O_NOFOLLOW, unpredictable name), renamed in */
+        gptc_ctx_params cp = gptc_ctx_default_params();
+        cp.n_threads = 1;
+        gptc_ctx *ctx = gptc_ctx_new(&cp);
+        gptc_atomic_file af;
+        if (!ctx || gptc_atomic_open(ctx, &af, out_path)) {
+            snprintf(err, err_cap, "%s", ctx ? gptc_errmsg(ctx) : "out of memory");
             rc = 1;
         } else {
+            FILE *f = af.f;
             double x_hi = 1;
             for (size_t i = 0; i < tr.n; i++) if (tr.x[i] > x_hi) x_hi = tr.x[i];
             for (size_t i = 0; i < va.n; i++) if (va.x[i] > x_hi) x_hi = va.x[i];
@@ -157,12 +162,12 @@ int cmd_plot_run(const char *run_dir, const char *out_path, char *err, size_t er
             axes(f, &pr, "learning rate", "step");
             line(f, &pr, &lr, "#2ca02c", 0);
             fprintf(f, "</svg>\n");
-            if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
-                snprintf(err, err_cap, "%s: cannot write", out_path);
-                remove(tmp);
+            if (gptc_atomic_commit(ctx, &af)) {
+                snprintf(err, err_cap, "%s", gptc_errmsg(ctx));
                 rc = 1;
             }
         }
+        gptc_ctx_free(ctx);
     }
     free(tr.x); free(tr.y); free(va.x); free(va.y); free(lr.x); free(lr.y);
     return rc;

@@ -135,14 +135,13 @@ int cmd_tokenize(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage_tok);
         if (parse_source(argc, argv, &i, &o)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--allow-special")) { allow_special = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--count")) { count = 1; continue; }
         if (argv[i][0] == '-' && argv[i][1]) cli_bad_option("tokenize", argv[i]);
         files[nf++] = argv[i];
     }
-    if (threads < 0) cli_die("tokenize", NULL, "--threads must be >= 0");
     gptc_ctx *ctx = cli_ctx("tokenize", (int)threads);
     gptc_tokenizer *tok = open_tokenizer("tokenize", ctx, &o);
     for (int f = 0; f < (nf ? nf : 1); f++) {

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "progress.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -112,12 +113,12 @@ int cmd_tokenizer_train(int argc, char **argv) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) special[n_sp++] = argv[++i];
             continue;
         }
-        if (cli_opt_int(argc, argv, &i, "--vocab-size", &vocab)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 256, INT_MAX, &vocab)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
-        if (cli_opt_int(argc, argv, &i, "--min-frequency", &min_freq)) continue;
-        if (cli_opt_int(argc, argv, &i, "--threads", &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--min-frequency", 1, LONG_MAX, &min_freq)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) continue;
-        if (cli_opt_int(argc, argv, &i, "--chunk-size", &chunk)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--chunk-size", 1, 1L << 30, &chunk)) continue;
         cli_bad_option("tokenizer-train", argv[i]);
     }
     if (!n_in || !vocab || !out) {
@@ -125,12 +126,11 @@ int cmd_tokenizer_train(int argc, char **argv) {
                         "try `gptc tokenizer-train --help`\n");
         return 2;
     }
-    if (vocab < 256 + (long)n_sp)
-        cli_die("tokenizer-train", NULL, "--vocab-size %ld is too small: needs at least 256 (the bytes) + %zu "
-                "(special tokens) = %zu", vocab, n_sp, 256 + n_sp);
-    if (min_freq < 1) cli_die("tokenizer-train", NULL, "--min-frequency %ld: must be at least 1", min_freq);
-    if (threads < 0) cli_die("tokenizer-train", NULL, "--threads %ld: must be 0 (all cores) or more", threads);
-    if (chunk < 0) cli_die("tokenizer-train", NULL, "--chunk-size %ld: must be positive", chunk);
+    if (vocab < 256 + (long)n_sp) {
+        fprintf(stderr, "gptc tokenizer-train: option --vocab-size: %ld is too small: needs at least 256 (the bytes) + "
+                        "%zu (special tokens) = %zu\n", vocab, n_sp, 256 + n_sp);
+        exit(2);
+    }
     for (size_t k = 0; k < n_sp; k++)
         if (!special[k][0]) cli_die("tokenizer-train", NULL, "--special: empty token");
     char why[4200];

@@ -34,6 +34,9 @@ int cli_gen_option(int argc, char **argv, int *i, gptc_gen_params *p);
     "                              read per token; default f32)\n"
 /* Parses --dtype into p; returns 1 when argv[*i] was it (a bad value exits 2). */
 int cli_dtype_option(const char *cmd, int argc, char **argv, int *i, gptc_load_params *p);
+/* Exits when an eos id is outside the model's vocabulary: 2 naming --eos-token-id when
+ * the ids came from it, else 1 naming DIR/generation_config.json. */
+void cli_gen_check_model(const char *cmd, const gptc_gen_params *p, const gptc_config *c, const char *model_dir);
 /* The value of --model in argv, or NULL. */
 const char *cli_find_model(int argc, char **argv);
 

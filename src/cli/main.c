@@ -27,10 +27,49 @@ static void usage(FILE *f) {
             GPTC_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n`gptc <command> --help` shows a command's options and an example.\n");
+    fprintf(f, "\n`gptc <command> --help` (or `gptc help <command>`) shows a command's options and an example.\n");
+}
+
+/* The command a mistyped name most likely meant: the only one it begins ("gen"), else
+ * the nearest by edit distance (at most 2, or 3 for long names); NULL when none is close. */
+static const char *nearest_command(const char *name) {
+    const char *prefix = NULL, *best = NULL;
+    size_t n = strlen(name), best_d = (size_t)-1;
+    int n_prefix = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const char *c = commands[i].name;
+        if (n >= 2 && !strncmp(c, name, n)) {
+            prefix = c;
+            n_prefix++;
+        }
+        size_t d = cli_edit_distance(name, n, c, strlen(c));
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
+    }
+    if (n_prefix == 1) return prefix;
+    return best && best_d <= (n > 9 ? 3u : 2u) && best_d < n ? best : NULL;
+}
+
+static int unknown_command(const char *name) {
+    fprintf(stderr, "gptc: unknown command '%s'\n", name);
+    const char *near = nearest_command(name);
+    if (near) fprintf(stderr, "did you mean `gptc %s`?\n", near);
+    fprintf(stderr, "try `gptc --help`\n");
+    return 2;
 }
 
 int main(int argc, char **argv) {
+    /* gptc help CMD = gptc CMD --help */
+    if (argc >= 3 && !strcmp(argv[1], "help")) {
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            if (!strcmp(argv[2], commands[i].name)) {
+                char *sub_argv[] = {argv[2], "--help", NULL};
+                return commands[i].fn(2, sub_argv);
+            }
+        return unknown_command(argv[2]);
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -41,6 +80,5 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "gptc: unknown command '%s'\ntry `gptc --help`\n", argv[1]);
-    return 2;
+    return unknown_command(argv[1]);
 }

@@ -158,6 +158,28 @@ gptc_status gptc_atomic_open(gptc_ctx *ctx, gptc_atomic_file *af, const char *pa
     }
 }
 
+gptc_status gptc_file_open_nofollow(gptc_ctx *ctx, const char *path, int append, FILE **out) {
+    *out = NULL;
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0666);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ELOOP) return gptc_fail(ctx, GPTC_EIO, "%s: is a symbolic link; refusing to write through it", path);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return gptc_fail(ctx, GPTC_EIO, "%s: not a regular file", path);
+    }
+    *out = fdopen(fd, append ? "ab" : "wb");
+    if (!*out) {
+        int e = errno;
+        close(fd);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    return GPTC_OK;
+}
+
 gptc_status gptc_atomic_write(gptc_ctx *ctx, gptc_atomic_file *af, const void *data, size_t n) {
     if (n && fwrite(data, 1, n, af->f) != n) {
         int e = errno;
@@ -186,8 +208,9 @@ gptc_status gptc_fsync_parent(gptc_ctx *ctx, const char *path) {
 }
 
 gptc_status gptc_atomic_commit(gptc_ctx *ctx, gptc_atomic_file *af) {
-    int bad = fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
-    int e = errno;
+    /* ferror: a write that failed earlier in the stream's buffering (full disk) */
+    int bad = ferror(af->f) || fflush(af->f) != 0 || fsync(fileno(af->f)) != 0;
+    int e = ferror(af->f) && !errno ? EIO : errno;
     if (fclose(af->f) != 0 && !bad) {
         bad = 1;
         e = errno;

@@ -228,6 +228,12 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
         s = gptc_fail(ctx, GPTC_ENOTSUP, "%s: peft_type must be \"LORA\"", path);
     else if (!json_is_integer(r) || !json_is_number(a))
         s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field r (integer) and lora_alpha (number) are required", path);
+    else if (json_integer_value(r) < 1 || json_integer_value(r) > 4096)
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field r = %lld is out of range [1, 4096]", path, (long long)json_integer_value(r));
+    else if (!(json_number_value(a) > 0) || !(json_number_value(a) <= 1e6))
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field lora_alpha = %g is out of range (0, 1e6]", path, json_number_value(a));
+    else if (d && !json_is_null(d) && (!json_is_number(d) || !(json_number_value(d) >= 0 && json_number_value(d) < 1)))
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field lora_dropout must be a number in [0, 1)", path);
     else {
         p.r = (int)json_integer_value(r);
         p.alpha = (float)json_number_value(a);
@@ -246,7 +252,7 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
         } else s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field target_modules is missing", path);
     }
     json_decref(j);
-    if (!s) s = gptc_model_lora_add(ctx, m, &p, 0);
+    if (!s && (s = gptc_model_lora_add(ctx, m, &p, 0))) return gptc_fail_prefix(ctx, s, "%s", path);
     if (s) return s;
     gptc_path_join(ctx, path, sizeof path, dir, "adapter_model.safetensors");
     gptc_safetensors st;

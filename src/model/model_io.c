@@ -4,6 +4,7 @@
  * transformers' save_pretrained does. The tokenizer files are written by the caller. */
 #include "model.h"
 #include "../core/core.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,20 @@ static gptc_status shape_error(gptc_ctx *ctx, const char *path, const gptc_st_te
     shape_str(got, sizeof got, t->ndim, t->shape);
     return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' has shape %s, config.json expects %s", path, t->name, got,
                      want);
+}
+
+/* The first non-finite value of a tensor as loaded (F32, or the BF16/F16 bits it is kept
+ * in), or -1: NaN and Inf weights are an error naming the file and the tensor. */
+static long first_nonfinite_f32(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
+}
+static long first_nonfinite_lowp(const uint16_t *x, size_t n, gptc_dtype dt) {
+    uint16_t exp = dt == GPTC_BF16 ? 0x7F80 : 0x7C00; /* all exponent bits set: Inf or NaN */
+    for (size_t i = 0; i < n; i++)
+        if ((x[i] & exp) == exp) return (long)i;
+    return -1;
 }
 
 static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safetensors *st, const char *path) {
@@ -87,6 +102,13 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
                     dst[j + e] = pt->dtype == GPTC_BF16 ? gptc_f32_to_bf16(buf[e]) : gptc_f32_to_f16(buf[e]);
             }
         }
+        long bad = pt->dtype == GPTC_F32 ? first_nonfinite_f32(m->params + pt->offset, pt->numel)
+                                         : first_nonfinite_lowp(m->lowp + pt->offset, pt->numel, pt->dtype);
+        if (bad >= 0) {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' holds a non-finite value (NaN or Inf) at element %ld%s", path,
+                          t->name, bad, t->dtype == pt->dtype ? "" : " (after conversion to the type it is kept in)");
+            break;
+        }
         used[t - st->tensors] = 1;
     }
     for (size_t j = 0; j < st->n_tensors && !s; j++) {
@@ -129,6 +151,16 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
     if ((s = gptc_config_load_json(ctx, cpath, &cfg))) return s;
     gptc_safetensors st;
     if ((s = gptc_st_open(ctx, wpath, &st))) return s;
+    /* the embedding's shape against config.json before any memory is touched: a config
+     * whose vocab_size or n_embd disagrees with the file must not allocate for it first */
+    const gptc_st_tensor *wte = gptc_st_find(&st, PREFIX "wte.weight");
+    if (!wte) wte = gptc_st_find(&st, "wte.weight");
+    int64_t wte_shape[2] = {cfg.vocab_size, cfg.n_embd};
+    if (wte && !same_shape(wte, 2, wte_shape)) {
+        s = shape_error(ctx, wpath, wte, 2, wte_shape);
+        gptc_st_close(&st);
+        return s;
+    }
     gptc_model *m = NULL;
     s = gptc_model_alloc(ctx, &cfg, p->weight_dtype, &m);
     if (s) {

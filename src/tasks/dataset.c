@@ -86,6 +86,17 @@ static int all_space(const char *s) {
     } while (0)
 
 /* ---------------------------------------------------------------- JSONL */
+/* BAD_ROW that first releases the line's JSON (a failing row must not leak it). */
+#define BAD_JROW(...)                                                                                   \
+    do {                                                                                                \
+        if (!o->skip_bad) {                                                                             \
+            gptc_status bad_ = gptc_fail(ctx, GPTC_EFORMAT, __VA_ARGS__);                               \
+            json_decref(j);                                                                             \
+            return bad_;                                                                                \
+        }                                                                                               \
+        if (!out->n_skipped++) snprintf(out->first_skip, sizeof out->first_skip, __VA_ARGS__);          \
+        goto next;                                                                                      \
+    } while (0)
 static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data, size_t size, const gptc_table_opts *o,
                               gptc_rows *out, size_t *cap) {
     const char *tk = o->text_col ? o->text_col : "text", *lk = o->label_col ? o->label_col : "label";
@@ -99,11 +110,11 @@ static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data,
         {
             json_error_t err;
             j = json_loadb(s, len, 0, &err);
-            if (!j) BAD_ROW("%s:%zu: malformed JSON: %s (column %d)", path, line, err.text, err.column);
-            if (!json_is_object(j)) BAD_ROW("%s:%zu: expected a JSON object", path, line);
+            if (!j) BAD_JROW("%s:%zu: malformed JSON: %s (column %d)", path, line, err.text, err.column);
+            if (!json_is_object(j)) BAD_JROW("%s:%zu: expected a JSON object", path, line);
             json_t *t = json_object_get(j, tk), *l = json_object_get(j, lk);
-            if (!json_is_string(t)) BAD_ROW("%s:%zu: field \"%s\" is missing or not a string", path, line, tk);
-            if (all_space(json_string_value(t))) BAD_ROW("%s:%zu: empty text", path, line);
+            if (!json_is_string(t)) BAD_JROW("%s:%zu: field \"%s\" is missing or not a string", path, line, tk);
+            if (all_space(json_string_value(t))) BAD_JROW("%s:%zu: empty text", path, line);
             char num[32];
             const char *lv = NULL;
             if (json_is_string(l)) lv = json_string_value(l);
@@ -111,8 +122,8 @@ static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data,
                 snprintf(num, sizeof num, "%lld", (long long)json_integer_value(l));
                 lv = num;
             } else if (l && !json_is_null(l))
-                BAD_ROW("%s:%zu: field \"%s\" must be a string or an integer", path, line, lk);
-            if (o->need_label && (!lv || !*lv)) BAD_ROW("%s:%zu: field \"%s\" is missing", path, line, lk);
+                BAD_JROW("%s:%zu: field \"%s\" must be a string or an integer", path, line, lk);
+            if (o->need_label && (!lv || !*lv)) BAD_JROW("%s:%zu: field \"%s\" is missing", path, line, lk);
             text = dup_n(ctx, json_string_value(t), json_string_length(t));
             label = lv ? dup_n(ctx, lv, strlen(lv)) : NULL;
             json_decref(j);

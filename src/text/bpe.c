@@ -58,7 +58,7 @@ gptc_status gptc_tok_set(gptc_ctx *ctx, gptc_tokenizer *t, size_t id, const unsi
     if (id >= t->n_vocab) return gptc_fail(ctx, GPTC_EFORMAT, "%s: id %zu out of range", what, id);
     if (t->kind[id] != GPTC_TOK_HOLE) return gptc_fail(ctx, GPTC_EFORMAT, "%s: duplicate id %zu", what, id);
     if (len == 0) return gptc_fail(ctx, GPTC_EFORMAT, "%s: id %zu has an empty token", what, id);
-    if (len > 65536) return gptc_fail(ctx, GPTC_EFORMAT, "%s: id %zu: token of %zu bytes is too long", what, id, len);
+    if (len > GPTC_TOKEN_MAX_BYTES) return gptc_fail(ctx, GPTC_EFORMAT, "%s: id %zu: token of %zu bytes is too long", what, id, len);
     if (t->blob_len + len > t->blob_cap) {
         size_t cap = t->blob_cap * 2;
         while (cap < t->blob_len + len) cap *= 2;

@@ -4,6 +4,10 @@
 #ifndef GPTC_TEXT_BPE_H
 #define GPTC_TEXT_BPE_H
 
+/* The longest token a vocabulary may hold (bytes): loaders refuse longer ones, and
+ * vocabulary training never merges past it. */
+#define GPTC_TOKEN_MAX_BYTES 65536
+
 #include "pretok.h"
 
 enum { GPTC_TOK_HOLE = 0, GPTC_TOK_ORDINARY = 1, GPTC_TOK_SPECIAL = 2 };

@@ -3,6 +3,7 @@
  * only the words holding the pair, and a lazy max-heap picks the next pair. Counting
  * the words of text files (threads, pre-tokenization) is in bpe_count.c. */
 #include "../core/core.h"
+#include "bpe.h"
 #include "bpe_write.h"
 #include "pretok.h"
 #include <string.h>
@@ -448,6 +449,7 @@ static gptc_status train_loop(trainer *t, size_t n_target, const gptc_bpe_train_
         if ((uint64_t)top.count < t->min_freq || top.count <= 0) { *early = 1; break; }
         int32_t a = p->a, b = p->b;
         size_t la = t->tlen[a], lb = t->tlen[b];
+        if (la + lb > GPTC_TOKEN_MAX_BYTES) continue; /* a token no loader would accept (a long run of one byte) */
         if ((st = grow(t->ctx, (void **)&buf, &buf_cap, la + lb, 1, "token bytes"))) break;
         memcpy(buf, t->tb + t->toff[a], la);
         memcpy(buf + la, t->tb + t->toff[b], lb);

@@ -249,6 +249,9 @@ gptc_status gptc_run_trim_metrics(gptc_ctx *ctx, const char *path, long step) {
     char *text;
     size_t size;
     if (!gptc_file_exists(path)) return GPTC_OK;
+    struct stat lst;
+    if (!lstat(path, &lst) && S_ISLNK(lst.st_mode)) /* never read or keep what a planted link points to */
+        return gptc_fail(ctx, GPTC_EIO, "%s: is a symbolic link; refusing to write through it", path);
     gptc_status s = gptc_file_read(ctx, path, &text, &size);
     if (s) return s;
     size_t keep = 0;

@@ -37,6 +37,20 @@ gptc_status gptc_shard_open(gptc_ctx *ctx, const char *path, gptc_shard *out) {
     out->n_docs = (size_t)rd64(h + 24);
     out->vocab_size = rd32(h + 32);
     out->tokens = h + GPTC_SHARD_HEADER;
+    /* every id within the header's vocabulary, so a bad id is reported here with the
+     * file and its position rather than later by the forward without either */
+    if (out->vocab_size) {
+        for (size_t i = 0; i < out->n_tokens; i++) {
+            const unsigned char *p = out->tokens + i * width;
+            uint32_t id = width == 2 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 : rd32(p);
+            if (id >= out->vocab_size) {
+                uint32_t v = out->vocab_size;
+                gptc_shard_close(out);
+                return gptc_fail(ctx, GPTC_ERANGE, "%s: token %zu has id %u, outside the vocabulary of %u ids its header gives",
+                                 path, i, id, v);
+            }
+        }
+    }
     return GPTC_OK;
 }
 

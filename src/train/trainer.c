@@ -269,8 +269,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
     if (o->writer) {
         if (o->resume && (s = gptc_run_trim_metrics(ctx, path, rs.step))) goto done;
-        r.metrics = fopen(path, o->resume ? "a" : "w");
-        if (!r.metrics) { s = gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto done; }
+        if ((s = gptc_file_open_nofollow(ctx, path, o->resume, &r.metrics))) goto done;
     }
 
     gptc_train_event ev = {0};
