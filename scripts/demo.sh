@@ -20,8 +20,8 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 echo "== 1. tokenizer-train: a 4096-token byte-level BPE vocabulary from the 135 chapters"
 $G tokenizer-train --input "$CORPUS"/chapter_*.txt --vocab-size 4096 --special '<|endoftext|>' --out "$OUT/tokenizer"
-echo; echo "== 2. prepare: chapters -> token shards, 10% of the chapters held out for validation"
-$G prepare --input "$CORPUS" --tokenizer "$OUT/tokenizer" --val-fraction 0.1 --out "$OUT/data"
+echo; echo "== 2. prepare: the 135 chapters (not data.txt, the whole book beside them) -> token shards, 10% of the chapters held out for validation"
+$G prepare --input "$CORPUS"/chapter_*.txt --tokenizer "$OUT/tokenizer" --val-fraction 0.1 --out "$OUT/data"
 echo; echo "== 3. init: a GPT-2 with 4 layers, 4 heads, 256 wide, 256 positions"
 $G init --out "$OUT/init" --n-layer 4 --n-head 4 --n-embd 256 --n-positions 256 --vocab-size 4096 --dropout 0 \
     --seed 1 --no-tokenizer --force
