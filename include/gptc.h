@@ -84,8 +84,11 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
  * loading and may be used from several threads at once. */
 typedef struct gptc_tokenizer gptc_tokenizer;
 
-/* Loads from a directory or file: vocab.json + merges.txt, tokenizer.json,
- * encoder.json + vocab.bpe, or a .tiktoken rank file. */
+/* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
+ * encoder.json + vocab.bpe, or a .tiktoken rank file. A directory's tokenizer.json comes
+ * first; vocab.json + merges.txt beside it must agree with it (GPTC_EFORMAT naming both
+ * files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
+ * tiktoken's patterns (docs/tokenizer.md). */
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out);
 /* One of tiktoken's encodings by name, read from the data directory
  * ($GPTC_DATA_DIR, else the share/gptc folder next to the gptc program). */
