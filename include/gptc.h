@@ -479,6 +479,10 @@ typedef struct gptc_chat_tokens {
     int beyond_vocab;         /* 1: im_start/im_end are ids past the tokenizer's vocabulary */
 } gptc_chat_tokens;
 
+/* The ChatML chat_template (Jinja) that gptc writes into tokenizer_config.json and
+ * that gptc_chat_encode renders. */
+extern const char gptc_chatml_template[];
+
 /* Picks the marker ids for tokenizer tok and a model of vocab_size ids. */
 void gptc_chat_tokens_resolve(const gptc_tokenizer *tok, int vocab_size, gptc_chat_tokens *out);
 /* Encodes messages; add_generation_prompt appends "<|im_start|>assistant\n". Content is
