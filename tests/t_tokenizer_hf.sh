@@ -35,9 +35,9 @@ cat >"$T/chat.jsonl" <<'JEOF'
 {"messages": [{"role": "user", "content": "한국어로 대답해 주세요."}, {"role": "assistant", "content": "네, 알겠습니다.\t"}, {"role": "user", "content": "中文 too\n\n"}, {"role": "assistant", "content": ""}]}
 JEOF
 
-"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 3000 --special '<|endoftext|>' '<|im_start|>' '<|im_end|>' \
-    --out "$T/chat" >/dev/null || fail train "tokenizer-train failed"
-"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 1500 --out "$T/plain" >/dev/null || fail train "tokenizer-train failed"
+"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 3000 --out "$T/chat" >/dev/null || fail train "tokenizer-train failed"
+"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 1500 --no-default-special --out "$T/plain" >/dev/null ||
+    fail train "tokenizer-train failed"
 "$GPTC" init --preset tiny --out "$T/gpt2" >/dev/null || fail init "gptc init failed"
 
 for d in chat plain gpt2; do
