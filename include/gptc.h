@@ -293,6 +293,14 @@ void gptc_adamw_tensor(const gptc_adamw *o, size_t i, float **m, float **v);
  * adapter. */
 gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
                                 uint64_t seed);
+/* Grows the vocabulary to vocab_size ids (new special tokens): the token embedding and an
+ * untied lm_head get new rows after the old ones, each the mean of the old rows (the centre
+ * of transformers' resize_token_embeddings(mean_resizing=True) distribution;
+ * docs/finetune.md), and cfg.vocab_size changes (config.json when saved). The logits of the
+ * old ids are unchanged; a new id's logit is the mean of the old ones' for any input. Needs
+ * an F32 model without an adapter; GPTC_EINVAL for a smaller size. Tensor pointers taken
+ * from m before the call are invalid after it. Not thread-safe for m. */
+gptc_status gptc_model_resize_vocab(gptc_ctx *ctx, gptc_model *m, int vocab_size);
 
 /* LoRA (PEFT's layout and semantics): for each targeted Conv1D layer W [in, out],
  * out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in] (kaiming-uniform, bound
