@@ -84,8 +84,11 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
  * loading and may be used from several threads at once. */
 typedef struct gptc_tokenizer gptc_tokenizer;
 
-/* Loads from a directory or file: vocab.json + merges.txt, tokenizer.json,
- * encoder.json + vocab.bpe, or a .tiktoken rank file. */
+/* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
+ * encoder.json + vocab.bpe, or a .tiktoken rank file. A directory's tokenizer.json comes
+ * first; vocab.json + merges.txt beside it must agree with it (GPTC_EFORMAT naming both
+ * files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
+ * tiktoken's patterns (docs/tokenizer.md). */
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out);
 /* One of tiktoken's encodings by name, read from the data directory
  * ($GPTC_DATA_DIR, else the share/gptc folder next to the gptc program). */
@@ -290,6 +293,14 @@ void gptc_adamw_tensor(const gptc_adamw *o, size_t i, float **m, float **v);
  * adapter. */
 gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_labels, const char *const *labels,
                                 uint64_t seed);
+/* Grows the vocabulary to vocab_size ids (new special tokens): the token embedding and an
+ * untied lm_head get new rows after the old ones, each the mean of the old rows (the centre
+ * of transformers' resize_token_embeddings(mean_resizing=True) distribution;
+ * docs/finetune.md), and cfg.vocab_size changes (config.json when saved). The logits of the
+ * old ids are unchanged; a new id's logit is the mean of the old ones' for any input. Needs
+ * an F32 model without an adapter; GPTC_EINVAL for a smaller size. Tensor pointers taken
+ * from m before the call are invalid after it. Not thread-safe for m. */
+gptc_status gptc_model_resize_vocab(gptc_ctx *ctx, gptc_model *m, int vocab_size);
 
 /* LoRA (PEFT's layout and semantics): for each targeted Conv1D layer W [in, out],
  * out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in] (kaiming-uniform, bound
@@ -475,6 +486,10 @@ typedef struct gptc_chat_tokens {
     int32_t eos;              /* the tokenizer's "<|endoftext|>", or -1 */
     int beyond_vocab;         /* 1: im_start/im_end are ids past the tokenizer's vocabulary */
 } gptc_chat_tokens;
+
+/* The ChatML chat_template (Jinja) that gptc writes into tokenizer_config.json and
+ * that gptc_chat_encode renders. */
+extern const char gptc_chatml_template[];
 
 /* Picks the marker ids for tokenizer tok and a model of vocab_size ids. */
 void gptc_chat_tokens_resolve(const gptc_tokenizer *tok, int vocab_size, gptc_chat_tokens *out);

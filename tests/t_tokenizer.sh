@@ -87,6 +87,32 @@ for k in tj1 tj2; do
     "$GPTC" tokenize --allow-special --encoding gpt2 "$T/small.txt" >"$T/gpt2s.ids"
     same_ids "tokenizer_json_${k}_same_as_gpt2" "$T/$k.ids" "$T/gpt2s.ids" "$T/small.txt" gpt2
 done
+# A Split regex before ByteLevel (use_regex false), as Llama 3's tokenizer.json has it:
+# tiktoken's own spelling of GPT-2's pattern (the built-in matcher) and a rewritten one
+# (PCRE2) give GPT-2's ids (on text of Unicode 14 and older, where PCRE2 agrees).
+/usr/bin/python3 - "$T" <<'EOF'
+import json, sys
+t = sys.argv[1]
+d = json.load(open(t + "/tj1.json", encoding="utf-8"))
+bl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+pats = {"tj3": r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
+        "tj4": r"""(?:'s|'t|'re|'ve|'m|'ll|'d)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""}
+for name, p in pats.items():
+    d["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}, bl]}
+    json.dump(d, open(f"{t}/{name}.json", "w", encoding="utf-8"), ensure_ascii=False)
+d["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, bl]}
+json.dump(d, open(f"{t}/tj5.json", "w", encoding="utf-8"), ensure_ascii=False)
+open(t + "/old.txt", "w", encoding="utf-8").write(
+    "Hello, world! It's 2024 -- don't   stop.\n\t x = f(y)  # 안녕하세요 세계 ... 😀 中文\n\n  end  " * 500)
+EOF
+"$GPTC" tokenize --encoding gpt2 "$T/old.txt" >"$T/old.gpt2.ids"
+for k in tj3 tj4; do
+    "$GPTC" tokenize --tokenizer "$T/$k.json" "$T/old.txt" >"$T/$k.ids"
+    same_ids "tokenizer_json_split_${k}_same_as_gpt2" "$T/$k.ids" "$T/old.gpt2.ids" "$T/old.txt" gpt2
+done
+expect_error tokenizer_json_digits 'tj5.json: pre_tokenizer.pretokenizers\[0\]: Digits is not supported' \
+    "$GPTC" tokenize --tokenizer "$T/tj5.json" "$T/old.txt"
 got=$(printf 'a<|my_special|>b<|endoftext|>' | "$GPTC" tokenize --allow-special --model "$T/hf")
 [ "$got" = "64 50257 65 50256" ] && pass hf_special_tokens_map || fail hf_special_tokens_map "got '$got'"
 got=$(printf 'a<|my_special|>' | "$GPTC" tokenize --model "$T/hf")
@@ -209,6 +235,15 @@ expect_error detok_not_number "<stdin>:2: 'x12' is not a token id" sh -c "printf
 expect_error detok_negative "'-5' is not a token id" sh -c "echo '-5' | $A detokenize"
 expect_error unknown_encoding "unknown encoding 'gpt5'" "$A" tokenize --encoding gpt5
 expect_error no_such_file 'nope.txt' "$A" tokenize "$B/nope.txt"
+# tokenizer.json is read first; vocab.json + merges.txt beside it must agree with it.
+"$GPTC" init --preset tiny --out "$B/m" >/dev/null
+/usr/bin/python3 - "$B/m/vocab.json" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1], encoding="utf-8"))
+v["!"], v['"'] = v['"'], v["!"]
+json.dump(v, open(sys.argv[1], "w", encoding="utf-8"), ensure_ascii=False)
+EOF
+expect_error dir_files_disagree 'm/tokenizer.json and .*m/vocab.json \+ merges.txt disagree: id 0 ' "$A" tokenize --model "$B/m"
 mkdir -p "$B/empty"
 expect_error no_tokenizer_dir 'no tokenizer files' "$A" tokenize --model "$B/empty"
 mkdir -p "$T/bin" && cp "$GPTC" "$T/bin/gptc"

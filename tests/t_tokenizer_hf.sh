@@ -4,16 +4,14 @@
 # Chinese, code, emoji; special tokens in the text, more of them in a second text) for a trained
 # vocabulary with ChatML markers, GPT-2's (gptc init) and a vocabulary without specials;
 # the chat_template rendered by npm's @huggingface/jinja and tokenized there gives the
-# ids of gptc's ChatML encoding (tests/tool_chat_ids.c), with and without the generation
+# ids of `gptc tokenize --chat`, with and without the generation
 # prompt; all of a directory's files load in gptc to the same ids.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export GPTC_DATA_DIR=${GPTC_DATA_DIR:-$ROOT/build/share/gptc}
-CHATIDS=$ROOT/build/tests/tool_chat_ids
 if ! command -v node >/dev/null || [ ! -d "$NODE_PATH/@huggingface/tokenizers" ] || [ ! -d "$NODE_PATH/@huggingface/jinja" ]; then
     fail hf_available "node + npm @huggingface/tokenizers, @huggingface/jinja missing: run \`sh scripts/deps.sh test\`"
     exit 1
 fi
-[ -x "$CHATIDS" ] || make -s -C "$ROOT" build/tests/tool_chat_ids >/dev/null || fail tool "cannot build tool_chat_ids"
 SEED=${GPTC_TOK_SEED:-$(( (RANDOM << 15) | RANDOM ))}
 echo "seed $SEED (rerun with GPTC_TOK_SEED=$SEED)"
 /usr/bin/python3 "$ROOT/tests/tok/assigned.py" >"$T/assigned.json"
@@ -37,9 +35,9 @@ cat >"$T/chat.jsonl" <<'JEOF'
 {"messages": [{"role": "user", "content": "한국어로 대답해 주세요."}, {"role": "assistant", "content": "네, 알겠습니다.\t"}, {"role": "user", "content": "中文 too\n\n"}, {"role": "assistant", "content": ""}]}
 JEOF
 
-"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 3000 --special '<|endoftext|>' '<|im_start|>' '<|im_end|>' \
-    --out "$T/chat" >/dev/null || fail train "tokenizer-train failed"
-"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 1500 --out "$T/plain" >/dev/null || fail train "tokenizer-train failed"
+"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 3000 --out "$T/chat" >/dev/null || fail train "tokenizer-train failed"
+"$GPTC" tokenizer-train --input "$T/mix.txt" --vocab-size 1500 --no-default-special --out "$T/plain" >/dev/null ||
+    fail train "tokenizer-train failed"
 "$GPTC" init --preset tiny --out "$T/gpt2" >/dev/null || fail init "gptc init failed"
 
 for d in chat plain gpt2; do
@@ -75,7 +73,26 @@ PYEOF
 
 # chat_template (jinja) + @huggingface/tokenizers == gptc's ChatML ids
 node "$ROOT/tests/tok/hf_tokenizers.mjs" "$T/chat" "$T/mix.txt" "$T/unused" "$T/chat.jsonl" "$T/hfchat" || fail chat_template "node failed"
-"$CHATIDS" "$T/chat" "$T/chat.jsonl" >"$T/gc0" && "$CHATIDS" "$T/chat" "$T/chat.jsonl" --add-generation-prompt >"$T/gc1" ||
-    fail chat_ids "tool_chat_ids failed"
+"$GPTC" tokenize --model "$T/chat" --chat "$T/chat.jsonl" >"$T/gc0" &&
+    "$GPTC" tokenize --model "$T/chat" --chat "$T/chat.jsonl" --add-generation-prompt >"$T/gc1" ||
+    fail chat_ids "gptc tokenize --chat failed"
 paste -d '\n' "$T/gc0" "$T/gc1" | cmp -s - "$T/hfchat" && pass "chat_template_jinja_same_ids ($(wc -l <"$T/hfchat") renderings)" ||
     fail chat_template_jinja_same_ids "gptc's ChatML ids differ from the rendered chat_template's: $(diff <(paste -d '\n' "$T/gc0" "$T/gc1") "$T/hfchat" | head -4)"
+"$GPTC" tokenize --model "$T/chat" --chat "$T/chat.jsonl" --json | $PY -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin]
+ids = [list(map(int, l.split())) for l in open(sys.argv[1])]
+sys.exit(0 if [r["ids"] for r in rows] == ids and all(r["count"] == len(r["ids"]) for r in rows) else 1)' "$T/gc0" &&
+    pass tokenize_chat_json || fail tokenize_chat_json "--json rows differ from the plain ones"
+# a chat_template gptc does not render is refused, naming the file
+cp -r "$T/chat" "$T/chat2"
+$PY - "$T/chat2/tokenizer_config.json" <<'PYEOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["chat_template"] = "{{ messages[0]['content'] }}"
+json.dump(c, open(sys.argv[1], "w"))
+PYEOF
+expect_error tokenize_chat_other_template 'chat2/tokenizer_config.json: chat_template is not the ChatML template' \
+    "$GPTC" tokenize --model "$T/chat2" --chat "$T/chat.jsonl"
+printf '{"messages": [{"role": "user"}]}\n' >"$T/bad.jsonl"
+expect_error tokenize_chat_bad_line 'bad.jsonl:1: messages\[0\] needs "role" and "content"' \
+    "$GPTC" tokenize --model "$T/chat" --chat "$T/bad.jsonl"

@@ -76,14 +76,16 @@ EOF
 }
 
 for V in 300 777; do
-    SP=(); NSP=0
-    if [ $V = 777 ]; then SP=(--special '<|endoftext|>' '<|pad|>'); NSP=2; fi
+    # V=300 without special tokens; V=777 with the defaults (<|endoftext|> <|im_start|>
+    # <|im_end|>) and one more, <|endoftext|> given again (kept once)
+    SP=(--no-default-special); NSP=0
+    if [ $V = 777 ]; then SP=(--special '<|endoftext|>' '<|pad|>'); NSP=4; fi
     "$GPTC" tokenizer-train --input "$T/corpus.txt" "$T/corpus2.txt" --vocab-size $V "${SP[@]}" \
         --out "$T/c$V" --dump-words "$T/w$V.txt" >"$T/log" 2>&1
     check "train V=$V" grep -q "^tokenizer-train: .* merges" "$T/log"
     check "layout V=$V" layout "$T/c$V" $V $NSP
     # the reference's own pre-tokenization gives the same word counts
-    RSP=(); [ $NSP = 2 ] && RSP=(--special '<|endoftext|>' --special '<|pad|>')
+    RSP=(); [ $NSP = 4 ] && RSP=(--special '<|endoftext|>' --special '<|im_start|>' --special '<|im_end|>' --special '<|pad|>')
     $PY "$REF" pretok "${RSP[@]}" "$T/corpus.txt" "$T/corpus2.txt" >"$T/rw$V.txt"
     if cmp -s "$T/w$V.txt" "$T/rw$V.txt"; then pass "word counts = reference V=$V"
     else fail "word counts = reference V=$V" "$(diff "$T/w$V.txt" "$T/rw$V.txt" | head -5)"; fi
@@ -93,19 +95,21 @@ for V in 300 777; do
     check "vocab = reference V=$V" $PY -c "import json,sys; sys.exit(json.load(open(sys.argv[1]))!=json.load(open(sys.argv[2])))" \
         "$T/c$V/vocab.json" "$T/r$V/vocab.json"
 done
-check "special_tokens_map.json" $PY -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m['eos_token']=='<|endoftext|>' and m['additional_special_tokens']==['<|pad|>']))" \
+check "special_tokens_map.json" $PY -c "import json,sys; m=json.load(open(sys.argv[1])); sys.exit(not (m['eos_token']=='<|endoftext|>' and m['additional_special_tokens']==['<|im_start|>', '<|im_end|>', '<|pad|>']))" \
     "$T/c777/special_tokens_map.json"
 check "no special_tokens_map.json without specials" test ! -e "$T/c300/special_tokens_map.json"
+"$GPTC" tokenizer-train --input "$T/corpus2.txt" --vocab-size 400 --no-chat-markers --out "$T/nc" >/dev/null 2>&1
+check "--no-chat-markers keeps <|endoftext|> only" $PY -c "import json,sys; v=json.load(open(sys.argv[1])); sys.exit(not (v['<|endoftext|>']==399 and '<|im_start|>' not in v))" "$T/nc/vocab.json"
 
 # min-frequency 1 (every pair) on the small file, against the reference
-"$GPTC" tokenizer-train --input "$T/corpus2.txt" --vocab-size 600 --min-frequency 1 --out "$T/m1" \
+"$GPTC" tokenizer-train --input "$T/corpus2.txt" --vocab-size 600 --min-frequency 1 --no-default-special --out "$T/m1" \
     --dump-words "$T/wm1.txt" >/dev/null 2>&1
 $PY "$REF" train --words "$T/wm1.txt" --vocab-size 600 --min-frequency 1 --out "$T/rm1"
 check "merges = reference, min-frequency 1" cmp -s "$T/m1/merges.txt" "$T/rm1/merges.txt"
 
 # early stop: a tiny text has few pairs seen 3 times
 printf 'aaa bbb aaa bbb aaa ccc\n' >"$T/tiny.txt"
-"$GPTC" tokenizer-train --input "$T/tiny.txt" --vocab-size 5000 --min-frequency 3 --out "$T/tiny" >"$T/out" 2>"$T/err"
+"$GPTC" tokenizer-train --input "$T/tiny.txt" --vocab-size 5000 --min-frequency 3 --no-default-special --out "$T/tiny" >"$T/out" 2>"$T/err"
 check "early stop note" grep -q "stopped at" "$T/err"
 check "early stop merges" test "$(sed 1d "$T/tiny/merges.txt" | tr '\n' '|')" = "a a|b b|aa a|"
 

@@ -4,15 +4,21 @@
 #include "cli.h"
 #include "gptc.h"
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *usage_tok =
     "usage: gptc tokenize [--model DIR | --tokenizer PATH | --encoding NAME] [--allow-special]\n"
     "                     [--json] [--count] [--threads N] [FILE...]\n"
+    "       gptc tokenize --model DIR --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
     "\n"
     "Encodes text (each FILE, or stdin) into byte-level BPE token ids, printed separated by\n"
     "spaces with a newline at the end (one line per FILE). Ids are identical to tiktoken's.\n"
+    "\n"
+    "With --chat, each line of FILE.jsonl ({\"messages\": [{\"role\": ..., \"content\": ...}, ...]})\n"
+    "is one conversation, rendered with the model's chat template (ChatML) and printed as one\n"
+    "line of ids: Hugging Face's apply_chat_template(messages, tokenize=True).\n"
     "\n"
     "  --model DIR        the tokenizer files of a model directory (vocab.json + merges.txt,\n"
     "                     tokenizer.json, encoder.json + vocab.bpe or a .tiktoken file)\n"
@@ -23,10 +29,16 @@ static const char *usage_tok =
     "  --json             print {\"ids\": [...], \"count\": N}\n"
     "  --count            print only the number of tokens\n"
     "  --threads N        threads for big inputs (default: all cores; 1 = single thread)\n"
+    "  --chat FILE.jsonl  conversations to render with the chat template (needs --model DIR or\n"
+    "                     --tokenizer DIR; its tokenizer_config.json's chat_template, when it\n"
+    "                     has one, must be the ChatML template gptc writes)\n"
+    "  --add-generation-prompt  end each conversation with \"<|im_start|>assistant\\n\" (as in\n"
+    "                     Hugging Face)\n"
     "\n"
     "example:\n"
     "  echo 'Hello world' | gptc tokenize            # -> 15496 995 198\n"
-    "  gptc tokenize --encoding cl100k_base --count book.txt\n";
+    "  gptc tokenize --encoding cl100k_base --count book.txt\n"
+    "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n";
 
 static const char *usage_detok =
     "usage: gptc detokenize [--model DIR | --tokenizer PATH | --encoding NAME] [FILE...]\n"
@@ -125,9 +137,103 @@ static void print_ids(const int32_t *ids, size_t n, const char *sep) {
     fwrite(buf, 1, o, stdout);
 }
 
+static void print_result(const int32_t *ids, size_t n, int json, int count) {
+    if (json) {
+        fputs("{\"ids\": [", stdout);
+        if (!count) print_ids(ids, n, ", ");
+        printf("], \"count\": %zu}\n", n);
+    } else if (count) {
+        printf("%zu\n", n);
+    } else {
+        print_ids(ids, n, " ");
+        fputc('\n', stdout);
+    }
+}
+
+/* The model's vocab_size (dir/config.json), or the tokenizer's when there is no model:
+ * the chat markers may be ids past the tokenizer's vocabulary (gptc_chat_tokens_resolve). */
+static int chat_vocab_size(const char *dir, const gptc_tokenizer *tok) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    json_t *c = json_load_file(p, 0, NULL);
+    json_t *v = json_object_get(c, "vocab_size");
+    int n = json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < (1 << 24)
+                ? (int)json_integer_value(v) : (int)gptc_tokenizer_n_vocab(tok);
+    json_decref(c);
+    return n;
+}
+
+/* Refuses a chat_template gptc cannot render (it renders ChatML only). */
+static void chat_template_check(const char *dir, const gptc_chat_tokens *ct) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    json_error_t err;
+    json_t *c = gptc_file_exists(p) ? json_load_file(p, 0, &err) : NULL;
+    if (gptc_file_exists(p) && !c) cli_die("tokenize", NULL, "%s:%d:%d: %s", p, err.line, err.column, err.text);
+    json_t *t = json_object_get(c, "chat_template");
+    if (t && !json_is_null(t) && !(json_is_string(t) && !strcmp(json_string_value(t), gptc_chatml_template))) {
+        json_decref(c);
+        cli_die("tokenize", NULL, "%s: chat_template is not the ChatML template gptc writes; gptc renders only "
+                "ChatML (\"<|im_start|>role\\ncontent<|im_end|>\\n\")", p);
+    }
+    if (ct->im_start < 0 || ct->beyond_vocab)
+        fprintf(stderr, "gptc tokenize: note: the tokenizer has no <|im_start|>/<|im_end|> special tokens; the markers "
+                "are %s (as gptc finetune/chat use them)\n",
+                ct->beyond_vocab ? "the two ids past its vocabulary" : "encoded as text");
+    json_decref(c);
+}
+
+/* --chat: one conversation per JSONL line -> one line of ids. */
+static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *dir, const char *path, int gen,
+                          int json, int count) {
+    gptc_chat_tokens ct;
+    gptc_chat_tokens_resolve(tok, chat_vocab_size(dir, tok), &ct);
+    chat_template_check(dir, &ct);
+    input in;
+    input_open("tokenize", ctx, path, &in);
+    const char *name = strcmp(path, "-") ? path : "<stdin>";
+    size_t line = 0;
+    for (size_t i = 0; i < in.size;) {
+        const char *s = in.data + i, *nl = memchr(s, '\n', in.size - i);
+        size_t len = nl ? (size_t)(nl - s) : in.size - i;
+        i += len + 1;
+        line++;
+        size_t k = 0;
+        while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
+        if (k == len) continue;
+        json_error_t err;
+        json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
+        if (!root) cli_die("tokenize", NULL, "%s:%zu:%d: %s", name, line, err.column, err.text);
+        json_t *msgs = json_object_get(root, "messages");
+        if (!json_is_array(msgs)) cli_die("tokenize", NULL, "%s:%zu: expected {\"messages\": [...]}", name, line);
+        size_t n = json_array_size(msgs);
+        if (n > (1u << 20)) cli_die("tokenize", NULL, "%s:%zu: too many messages (%zu)", name, line, n);
+        gptc_chat_message *m = calloc(n + 1, sizeof *m);
+        if (!m) cli_die("tokenize", NULL, "out of memory");
+        for (size_t j = 0; j < n; j++) {
+            json_t *e = json_array_get(msgs, j);
+            m[j].role = json_string_value(json_object_get(e, "role"));
+            m[j].content = json_string_value(json_object_get(e, "content"));
+            if (!m[j].role || !m[j].content)
+                cli_die("tokenize", NULL, "%s:%zu: messages[%zu] needs \"role\" and \"content\" strings", name, line,
+                        j);
+        }
+        int32_t *ids;
+        size_t n_ids;
+        if (gptc_chat_encode(ctx, tok, &ct, m, (int)n, gen, &ids, &n_ids, NULL))
+            cli_die("tokenize", ctx, "%s:%zu", name, line);
+        print_result(ids, n_ids, json, count);
+        free(ids);
+        free(m);
+        json_decref(root);
+    }
+    input_close(&in);
+}
+
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o = {0};
-    int allow_special = 0, json = 0, count = 0;
+    int allow_special = 0, json = 0, count = 0, gen_prompt = 0;
+    const char *chat = NULL;
     long threads = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int nf = 0;
@@ -139,12 +245,22 @@ int cmd_tokenize(int argc, char **argv) {
         if (cli_flag(argv, i, "--allow-special")) { allow_special = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--count")) { count = 1; continue; }
+        if (cli_flag(argv, i, "--add-generation-prompt")) { gen_prompt = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--chat", &chat)) continue;
         if (argv[i][0] == '-' && argv[i][1]) cli_bad_option("tokenize", argv[i]);
         files[nf++] = argv[i];
     }
+    if (chat && (nf || allow_special))
+        cli_die("tokenize", NULL, "--chat FILE.jsonl takes no other input files and no --allow-special");
+    if (gen_prompt && !chat) cli_die("tokenize", NULL, "--add-generation-prompt needs --chat FILE.jsonl");
+    if (chat && !o.model && !o.tokenizer)
+        cli_die("tokenize", NULL, "--chat needs --model DIR (or --tokenizer DIR): the chat template is the model's");
     gptc_ctx *ctx = cli_ctx("tokenize", (int)threads);
     gptc_tokenizer *tok = open_tokenizer("tokenize", ctx, &o);
-    for (int f = 0; f < (nf ? nf : 1); f++) {
+    if (chat) {
+        tokenize_chat(ctx, tok, o.model ? o.model : o.tokenizer, chat, gen_prompt, json, count);
+    }
+    for (int f = 0; !chat && f < (nf ? nf : 1); f++) {
         const char *path = nf ? files[f] : "-";
         input in;
         input_open("tokenize", ctx, path, &in);
@@ -152,16 +268,7 @@ int cmd_tokenize(int argc, char **argv) {
         size_t n;
         if (gptc_tokenizer_encode(ctx, tok, in.data, in.size, allow_special, &ids, &n))
             cli_die("tokenize", ctx, "%s", strcmp(path, "-") ? path : "<stdin>");
-        if (json) {
-            fputs("{\"ids\": [", stdout);
-            if (!count) print_ids(ids, n, ", ");
-            printf("], \"count\": %zu}\n", n);
-        } else if (count) {
-            printf("%zu\n", n);
-        } else {
-            print_ids(ids, n, " ");
-            fputc('\n', stdout);
-        }
+        print_result(ids, n, json, count);
         free(ids);
         input_close(&in);
     }

@@ -14,7 +14,8 @@
 
 static const char *usage =
     "usage: gptc tokenizer-train --input FILE... --vocab-size N --out DIR [--special TOKEN...]\n"
-    "                            [--min-frequency N] [--threads N]\n"
+    "                            [--no-chat-markers | --no-default-special] [--min-frequency N]\n"
+    "                            [--threads N]\n"
     "\n"
     "Learns a byte-level BPE vocabulary (GPT-2's: same pre-tokenization pattern, same byte\n"
     "alphabet) from text files and writes DIR/vocab.json, DIR/merges.txt and, with special\n"
@@ -26,7 +27,11 @@ static const char *usage =
     "  --input FILE...      text files (UTF-8; other bytes are learned byte-wise)\n"
     "  --vocab-size N       tokens in all: 256 bytes + merges + special tokens\n"
     "  --out DIR            output directory (created)\n"
-    "  --special TOKEN...   special tokens, e.g. '<|endoftext|>' (ids after the learned ones)\n"
+    "  --special TOKEN...   more special tokens, e.g. '<|pad|>' (ids after the learned ones and\n"
+    "                       after the default ones: <|endoftext|>, <|im_start|>, <|im_end|>, so\n"
+    "                       the vocabulary is ready for `gptc finetune --task chat`)\n"
+    "  --no-chat-markers    leave out <|im_start|> and <|im_end|> (keeps <|endoftext|>)\n"
+    "  --no-default-special leave out all three default special tokens\n"
     "  --min-frequency N    merge only pairs seen at least N times (default 2); training\n"
     "                       stops early when no pair is that frequent\n"
     "  --threads N          threads for pre-tokenization (default: all cores)\n"
@@ -38,8 +43,8 @@ static const char *usage =
     "smallest. See docs/tokenizer_training.md.\n"
     "\n"
     "example:\n"
-    "  gptc tokenizer-train --input corpus/*.txt --vocab-size 32000 --special '<|endoftext|>' \\\n"
-    "      --out my-tokenizer && echo 'Hello world' | gptc tokenize --model my-tokenizer\n";
+    "  gptc tokenizer-train --input corpus/*.txt --vocab-size 32000 --out my-tokenizer &&\n"
+    "      echo 'Hello world' | gptc tokenize --model my-tokenizer\n";
 
 typedef struct prog_state {
     cli_progress bar;
@@ -98,8 +103,10 @@ static int out_dir_writable(const char *dir, char *why, size_t cap) {
 int cmd_tokenizer_train(int argc, char **argv) {
     const char *out = NULL, *dump = NULL;
     long vocab = 0, min_freq = 2, threads = 0, chunk = 0;
-    const char *inputs[argc + 1], *special[argc + 1]; /* at most argc of each */
-    size_t n_in = 0, n_sp = 0;
+    const char *inputs[argc + 1], *special[argc + 4]; /* at most argc of each, + the defaults */
+    const char *extra[argc + 1];
+    size_t n_in = 0, n_sp = 0, n_extra = 0;
+    int chat_markers = 1, defaults = 1;
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
         const char *v;
@@ -109,10 +116,12 @@ int cmd_tokenizer_train(int argc, char **argv) {
             continue;
         }
         if (cli_opt_str(argc, argv, &i, "--special", &v)) {
-            special[n_sp++] = v;
-            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) special[n_sp++] = argv[++i];
+            extra[n_extra++] = v;
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) extra[n_extra++] = argv[++i];
             continue;
         }
+        if (cli_flag(argv, i, "--no-chat-markers")) { chat_markers = 0; continue; }
+        if (cli_flag(argv, i, "--no-default-special")) { defaults = 0; continue; }
         if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 256, INT_MAX, &vocab)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--min-frequency", 1, LONG_MAX, &min_freq)) continue;
@@ -120,6 +129,14 @@ int cmd_tokenizer_train(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--chunk-size", 1, 1L << 30, &chunk)) continue;
         cli_bad_option("tokenizer-train", argv[i]);
+    }
+    /* The defaults first (<|endoftext|> <|im_start|> <|im_end|>), then --special's, each once. */
+    static const char *const dflt[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
+    for (int k = 0; defaults && k < (chat_markers ? 3 : 1); k++) special[n_sp++] = dflt[k];
+    for (size_t k = 0; k < n_extra; k++) {
+        size_t j = 0;
+        while (j < n_sp && strcmp(special[j], extra[k])) j++;
+        if (j == n_sp) special[n_sp++] = extra[k];
     }
     if (!n_in || !vocab || !out) {
         fprintf(stderr, "gptc tokenizer-train: --input, --vocab-size and --out are required\n"

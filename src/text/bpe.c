@@ -192,12 +192,16 @@ gptc_status gptc_tok_finish(gptc_ctx *ctx, gptc_tokenizer *t, const char *what) 
     gptc_status st;
     if (!t->vtab && (st = gptc_tok_build_vocab(ctx, t, what))) return st;
     if (!t->direct && !t->ptab && (st = gptc_tok_build_pairs(ctx, t, what))) return st;
-    return gptc_pretok_new(ctx, pattern_of(t->patkind), &t->pre);
+    if (t->patkind == GPTC_PATKIND_REGEX && !t->pattern)
+        return gptc_fail(ctx, GPTC_EINTERNAL, "%s: regex pattern kind without a pattern", what);
+    st = gptc_pretok_new(ctx, t->patkind == GPTC_PATKIND_REGEX ? t->pattern : pattern_of(t->patkind), &t->pre);
+    return st ? gptc_fail_prefix(ctx, st, "%s", what) : GPTC_OK;
 }
 
 void gptc_tokenizer_free(gptc_tokenizer *t) {
     if (!t) return;
     gptc_pretok_free(t->pre);
+    gptc_free(t->pattern);
     gptc_free(t->kind);
     gptc_free(t->tstart);
     gptc_free(t->tlen);

@@ -11,7 +11,7 @@
 #include "pretok.h"
 
 enum { GPTC_TOK_HOLE = 0, GPTC_TOK_ORDINARY = 1, GPTC_TOK_SPECIAL = 2 };
-enum { GPTC_PATKIND_GPT2 = 0, GPTC_PATKIND_CL100K = 1, GPTC_PATKIND_O200K = 2 };
+enum { GPTC_PATKIND_GPT2 = 0, GPTC_PATKIND_CL100K = 1, GPTC_PATKIND_O200K = 2, GPTC_PATKIND_REGEX = 3 };
 
 typedef struct gptc_pair_ent {
     uint64_t key;  /* (left id << 32) | right id; UINT64_MAX = empty */
@@ -44,6 +44,7 @@ struct gptc_tokenizer {
     int special_has_nl;     /* a special token contains '\n' (no parallel split) */
     int add_prefix_space;   /* ByteLevel add_prefix_space (tokenizer.json) */
     int patkind;            /* GPTC_PATKIND_*: the pre-tokenization pattern */
+    char *pattern;          /* PATKIND_REGEX: a tokenizer.json Split regex (owned) */
     gptc_pretok *pre;
 };
 

@@ -177,7 +177,7 @@ gptc_status gptc_bpe_words_dump(gptc_ctx *ctx, const gptc_bpe_words *w, const ch
 }
 
 /* ---------------------------------------------------------------- cutting text
- * A cut just before a '\n' that is followed by a non-white-space character gives the
+ * A cut just before a '\n' that follows printable ASCII and precedes a non-white-space character gives the
  * same pieces as the whole text. No piece crosses it: letter, number and other runs
  * hold no white space, and a white-space run W ending at the '\n' is matched in the
  * whole text as W minus its last character ("\s+(?!\S)" backs off one) and then that
@@ -209,10 +209,14 @@ static size_t utf8_char(const unsigned char *s, size_t n, unsigned *cp) {
     return k + 1;
 }
 
+/* Before the '\n' of "X\nY", X printable ASCII and Y not whitespace: "\n" is a piece of
+ * its own there whether or not a special token follows (after "\n\n", a special token
+ * that starts Y would make "\n\n" one piece at the end of its segment). */
 static int safe_cut(const unsigned char *t, size_t len, size_t p) {
     unsigned cp;
     size_t k;
-    return p > 0 && p + 1 < len && t[p] == '\n' && (k = utf8_char(t + p + 1, len - p - 1, &cp)) && !is_ws_cp(cp);
+    return p > 0 && p + 1 < len && t[p] == '\n' && t[p - 1] > 0x20 && t[p - 1] < 0x7F &&
+           (k = utf8_char(t + p + 1, len - p - 1, &cp)) && !is_ws_cp(cp);
 }
 
 /* The first safe cut at or after from (len when none). */

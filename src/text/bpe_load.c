@@ -378,6 +378,7 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
     added_tok *added = NULL;
     size_t n_added = 0;
     unsigned char *buf = NULL;
+    char *pattern = NULL;
     gptc_status st = json_open(ctx, path, &root);
     if (st) return st;
     json_t *model = json_object_get(root, "model");
@@ -399,17 +400,25 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
             goto done;
         }
     }
-    /* The pre-tokenizer must be ByteLevel (alone or inside a Sequence). */
-    json_t *pre = json_object_get(root, "pre_tokenizer"), *bl = NULL;
+    /* The pre-tokenizer: ByteLevel with its regex (GPT-2's pattern), or a Split on a regex
+     * (Isolated, not inverted) followed by ByteLevel without one (Llama 3, Qwen 2), alone
+     * or in a Sequence. */
+    json_t *pre = json_object_get(root, "pre_tokenizer"), *bl = NULL, *split = NULL;
     if (json_is_object(pre)) {
         const char *pt = json_string_value(json_object_get(pre, "type"));
-        if (pt && !strcmp(pt, "ByteLevel")) bl = pre;
-        else if (pt && !strcmp(pt, "Sequence")) {
-            size_t i;
-            json_t *e;
-            json_array_foreach(json_object_get(pre, "pretokenizers"), i, e) {
-                const char *et = json_string_value(json_object_get(e, "type"));
-                if (et && !strcmp(et, "ByteLevel")) bl = e;
+        json_t *list = pt && !strcmp(pt, "Sequence") ? json_object_get(pre, "pretokenizers") : NULL;
+        size_t n_steps = list ? json_array_size(list) : 1;
+        for (size_t i = 0; i < n_steps; i++) {
+            json_t *e = list ? json_array_get(list, i) : pre;
+            const char *et = json_string_value(json_object_get(e, "type"));
+            if (et && !strcmp(et, "ByteLevel") && !bl) bl = e;
+            else if (et && !strcmp(et, "Split") && !split && !bl) split = e;
+            else {
+                char where[48] = "";
+                if (list) snprintf(where, sizeof where, ".pretokenizers[%zu]", i);
+                st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: pre_tokenizer%s: %s is not supported (byte-level BPE takes "
+                               "ByteLevel, or one Split on a regex before ByteLevel)", path, where, et ? et : "(no type)");
+                goto done;
             }
         }
     }
@@ -418,8 +427,33 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
         goto done;
     }
     json_t *ur = json_object_get(bl, "use_regex");
-    if (ur && json_is_false(ur)) {
-        st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: pre_tokenizer ByteLevel with use_regex false is not supported", path);
+    int use_regex = !(ur && json_is_false(ur));
+    if (split) {
+        json_t *rx = json_object_get(json_object_get(split, "pattern"), "Regex");
+        json_t *str = json_object_get(json_object_get(split, "pattern"), "String");
+        const char *beh = json_string_value(json_object_get(split, "behavior"));
+        if (!json_is_string(rx) && !json_is_string(str)) {
+            st = gptc_fail(ctx, GPTC_EFORMAT, "%s: pre_tokenizer Split: pattern needs a \"Regex\" or \"String\"", path);
+            goto done;
+        }
+        if (!beh || strcmp(beh, "Isolated") || json_is_true(json_object_get(split, "invert")) || use_regex) {
+            st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: pre_tokenizer Split: only behavior \"Isolated\", invert false, "
+                           "followed by ByteLevel with use_regex false, is supported", path);
+            goto done;
+        }
+        if (!json_is_string(rx)) {
+            st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: pre_tokenizer Split on a String is not supported (only Regex)", path);
+            goto done;
+        }
+        size_t pl = strlen(json_string_value(rx));
+        if (!(pattern = gptc_alloc(ctx, pl + 1, "pre-tokenizer pattern"))) {
+            st = GPTC_ENOMEM;
+            goto done;
+        }
+        memcpy(pattern, json_string_value(rx), pl + 1);
+    } else if (!use_regex) {
+        st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: pre_tokenizer ByteLevel with use_regex false and no Split is not "
+                       "supported", path);
         goto done;
     }
     json_t *added_arr = json_object_get(root, "added_tokens");
@@ -490,11 +524,14 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
     }
     t->add_prefix_space = json_is_true(json_object_get(bl, "add_prefix_space"));
     t->whole_lookup = json_is_true(json_object_get(model, "ignore_merges"));
-    t->patkind = GPTC_PATKIND_GPT2;
+    t->patkind = pattern ? GPTC_PATKIND_REGEX : GPTC_PATKIND_GPT2;
+    t->pattern = pattern;
+    pattern = NULL;
     if ((st = gptc_tok_finish(ctx, t, path))) goto done;
     *out = t;
     t = NULL;
 done:
+    gptc_free(pattern);
     gptc_tokenizer_free(t);
     json_decref(root);
     gptc_free(specials.s);
@@ -656,13 +693,63 @@ static int pair_in(const char *dir, const char *a, const char *b, char *pa, char
            gptc_file_exists(pa) && gptc_file_exists(pb);
 }
 
+/* The first difference between two loaded tokenizers (vocabulary, kinds, merges) into
+ * msg; 0 when they agree. */
+static int tok_differ(const gptc_tokenizer *x, const gptc_tokenizer *y, char *msg, size_t cap) {
+    size_t n = x->n_vocab < y->n_vocab ? x->n_vocab : y->n_vocab;
+    for (size_t i = 0; i < n; i++) {
+        if (x->kind[i] != y->kind[i] || x->tlen[i] != y->tlen[i] ||
+            memcmp(x->blob + x->tstart[i], y->blob + y->tstart[i], x->tlen[i])) {
+            static const char *const kn[] = {"no token", "an ordinary token", "a special token"};
+            snprintf(msg, cap, "id %zu is %s of %u bytes in one and %s of %u bytes in the other", i, kn[x->kind[i]],
+                     x->tlen[i], kn[y->kind[i]], y->tlen[i]);
+            return 1;
+        }
+    }
+    if (x->n_vocab != y->n_vocab) {
+        snprintf(msg, cap, "%zu ids against %zu", x->n_vocab, y->n_vocab);
+        return 1;
+    }
+    if (x->n_merges != y->n_merges) {
+        snprintf(msg, cap, "%zu merges against %zu", x->n_merges, y->n_merges);
+        return 1;
+    }
+    for (size_t r = 0; r < x->n_merges; r++)
+        if (x->merges[r][0] != y->merges[r][0] || x->merges[r][1] != y->merges[r][1]) {
+            snprintf(msg, cap, "merge %zu differs", r + 1);
+            return 1;
+        }
+    return 0;
+}
+
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out) {
     *out = NULL;
     char a[PATH_MAX], b[PATH_MAX], dir[PATH_MAX];
     if (is_dir(path)) {
+        /* tokenizer.json first (it can say more: a Split regex, add_prefix_space); when
+         * vocab.json + merges.txt are there too they must hold the same vocabulary. */
+        char j[PATH_MAX];
+        if (!gptc_path_join(ctx, j, sizeof j, path, "tokenizer.json") && gptc_file_exists(j)) {
+            gptc_status st = load_tokenizer_json(ctx, j, out);
+            if (st || !pair_in(path, "vocab.json", "merges.txt", a, b)) return st;
+            gptc_tokenizer *other = NULL;
+            if ((st = load_vocab_merges(ctx, a, b, &other))) {
+                gptc_tokenizer_free(*out);
+                *out = NULL;
+                return gptc_fail_prefix(ctx, st, "%s: next to %s", path, j);
+            }
+            char why[160];
+            int differ = tok_differ(*out, other, why, sizeof why);
+            gptc_tokenizer_free(other);
+            if (differ) {
+                gptc_tokenizer_free(*out);
+                *out = NULL;
+                return gptc_fail(ctx, GPTC_EFORMAT, "%s and %s + merges.txt disagree: %s (remove or rewrite one)", j,
+                                 a, why);
+            }
+            return GPTC_OK;
+        }
         if (pair_in(path, "vocab.json", "merges.txt", a, b)) return load_vocab_merges(ctx, a, b, out);
-        if (!gptc_path_join(ctx, a, sizeof a, path, "tokenizer.json") && gptc_file_exists(a))
-            return load_tokenizer_json(ctx, a, out);
         if (pair_in(path, "encoder.json", "vocab.bpe", a, b)) return load_vocab_merges(ctx, a, b, out);
         DIR *d = opendir(path);
         struct dirent *de;

@@ -265,10 +265,6 @@ static gptc_status write_tokenizer_json(gptc_ctx *ctx, const char *dir, const gp
     return write_one(ctx, dir, "tokenizer.json", b);
 }
 
-/* ChatML as a Jinja template, the text gptc_chat_encode produces. */
-static const char CHATML_TEMPLATE[] =
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-    "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /* tokenizer_config.json for transformers' AutoTokenizer: GPT2Tokenizer, the special
  * tokens' roles (bos/eos/unk/pad = <|endoftext|> when the vocabulary has it, as in
@@ -305,7 +301,7 @@ static gptc_status write_tokenizer_config(gptc_ctx *ctx, const char *dir, const 
     if (extra) sb_str(ctx, b, "],\n");
     if (chat) {
         sb_str(ctx, b, "  \"chat_template\": ");
-        sb_json(ctx, b, CHATML_TEMPLATE, strlen(CHATML_TEMPLATE));
+        sb_json(ctx, b, gptc_chatml_template, strlen(gptc_chatml_template));
         sb_str(ctx, b, ",\n");
     }
     snprintf(num, sizeof num, "  \"model_max_length\": %zu,\n", spec->model_max_length ? spec->model_max_length : 1024);

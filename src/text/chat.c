@@ -8,6 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ChatML as a Jinja template (tokenizer_config.json's chat_template): the text
+ * gptc_chat_encode produces. */
+const char gptc_chatml_template[] =
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+    "'<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
 void gptc_chat_tokens_resolve(const gptc_tokenizer *tok, int vocab_size, gptc_chat_tokens *out) {
     size_t nv = gptc_tokenizer_n_vocab(tok);
     out->eos = gptc_tokenizer_special_id(tok, "<|endoftext|>");

@@ -49,12 +49,60 @@ static void pre_free(void *p, void *user) {
     gptc_free(p);
 }
 
+/* pattern with \s and \S outside classes and \s inside them spelled as Unicode's
+ * White_Space (what tiktoken's and Hugging Face's regex engines mean; PCRE2 10.42 also
+ * counts U+180E), so tiktoken's own spelling of its patterns, as tokenizer.json files carry
+ * them (Llama 3's Split), maps to the built-in matchers. NULL when out of memory. */
+static char *spell_ws(gptc_ctx *ctx, const char *pattern) {
+    size_t n = strlen(pattern), cap = n * (sizeof NS_) + 1;
+    char *o = gptc_alloc(ctx, cap, "pre-tokenizer pattern");
+    if (!o) return NULL;
+    size_t k = 0;
+    int in_class = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = pattern[i];
+        if (c == '\\' && i + 1 < n) {
+            char d = pattern[i + 1];
+            const char *rep = d == 's' ? (in_class ? WS : S_) : d == 'S' && !in_class ? NS_ : NULL;
+            if (rep) {
+                memcpy(o + k, rep, strlen(rep));
+                k += strlen(rep);
+            } else {
+                o[k++] = c;
+                o[k++] = d;
+            }
+            i++;
+            continue;
+        }
+        if (c == '[' && !in_class) {
+            in_class = 1;
+            o[k++] = c;
+            /* a ']' right after '[' or '[^' is a literal */
+            if (i + 1 < n && pattern[i + 1] == '^') o[k++] = pattern[++i];
+            if (i + 1 < n && pattern[i + 1] == ']') o[k++] = pattern[++i];
+            continue;
+        }
+        if (c == ']' && in_class) in_class = 0;
+        o[k++] = c;
+    }
+    o[k] = 0;
+    return o;
+}
+
 gptc_status gptc_pretok_new(gptc_ctx *ctx, const char *pattern, gptc_pretok **out) {
-    int kind = !strcmp(pattern, GPTC_PAT_GPT2)     ? GPTC_PRETOK_GPT2
-             : !strcmp(pattern, GPTC_PAT_CL100K) ? GPTC_PRETOK_CL100K
-             : !strcmp(pattern, GPTC_PAT_O200K)  ? GPTC_PRETOK_O200K
+    *out = NULL;
+    char *spelled = spell_ws(ctx, pattern);
+    if (!spelled) return GPTC_ENOMEM;
+    int kind = !strcmp(spelled, GPTC_PAT_GPT2)     ? GPTC_PRETOK_GPT2
+             : !strcmp(spelled, GPTC_PAT_CL100K) ? GPTC_PRETOK_CL100K
+             : !strcmp(spelled, GPTC_PAT_O200K)  ? GPTC_PRETOK_O200K
                                                  : GPTC_PRETOK_REGEX;
-    if (kind == GPTC_PRETOK_REGEX) return gptc_pretok_new_regex(ctx, pattern, out);
+    if (kind == GPTC_PRETOK_REGEX) {
+        gptc_status st = gptc_pretok_new_regex(ctx, spelled, out);
+        gptc_free(spelled);
+        return st;
+    }
+    gptc_free(spelled);
     *out = gptc_calloc(ctx, 1, sizeof **out, "pre-tokenizer");
     if (!*out) return GPTC_ENOMEM;
     (*out)->kind = kind;

@@ -13,10 +13,12 @@ extern const char GPTC_PAT_CL100K[]; /* cl100k_base */
 extern const char GPTC_PAT_O200K[];  /* o200k_base */
 
 typedef struct gptc_pretok gptc_pretok;
-/* A pre-tokenizer for pattern: one of the three above (compared by content) gets its
- * hand-written matcher (pretok_fast.c, Unicode 16.0 as tiktoken); any other pattern is
- * compiled by PCRE2 (UTF-8, Unicode properties of the system's PCRE2, JIT when
- * available). Thread-safe to use from several threads at once after creation. */
+/* A pre-tokenizer for pattern, after \s and \S are spelled as Unicode's White_Space
+ * (so tiktoken's own spelling, as tokenizer.json files carry it, counts too): one of the
+ * three above (compared by content) gets its hand-written matcher (pretok_fast.c,
+ * Unicode 16.0 as tiktoken); any other pattern is compiled by PCRE2 (UTF-8, Unicode
+ * properties of the system's PCRE2, JIT when available). Thread-safe to use from several
+ * threads at once after creation. */
 gptc_status gptc_pretok_new(gptc_ctx *ctx, const char *pattern, gptc_pretok **out);
 /* The same through PCRE2 always (tests compare the two paths). */
 gptc_status gptc_pretok_new_regex(gptc_ctx *ctx, const char *pattern, gptc_pretok **out);
