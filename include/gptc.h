@@ -126,6 +126,11 @@ gptc_status gptc_decoder_flush(gptc_ctx *ctx, gptc_decoder *dec, char *out, size
 /* Writes vocab.json + merges.txt (+ special_tokens_map.json when there are special
  * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. */
 gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *dir);
+/* A new tokenizer: tok's ids, then the texts that are not special tokens of tok yet as
+ * new special tokens, ids n_vocab, n_vocab + 1, ... in order (Hugging Face's
+ * add_special_tokens). *n_added (may be NULL) = how many were new. tok is not changed. */
+gptc_status gptc_tokenizer_add_special(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *const *texts, size_t n,
+                                       gptc_tokenizer **out, size_t *n_added);
 
 /* ---------------------------------------------------------------- model config */
 typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;

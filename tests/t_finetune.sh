@@ -232,6 +232,28 @@ assert sa == sm, "sampled: adapter and merged differ"
 assert sa != sb, "the adapter changed nothing (sampled tokens equal the base model's)"
 EOF
 
+# a chat fine-tune on a vocabulary without ChatML's markers (GPT-2's) adds them as special
+# tokens after the vocabulary and grows the model to hold them; the run's tokenizer files
+# name them and the chat template renders with their ids
+$G init --out "$T/g2" --preset tiny --n-positions 64 --seed 3 >/dev/null 2>&1
+$G finetune --task chat --model "$T/g2" --train "$T/chat2.jsonl" --out "$T/g2run" --max-steps 3 --batch-size 8 \
+    >/dev/null 2>"$T/g2run.err"
+echo '{"messages": [{"role": "user", "content": "hi"}]}' >"$T/one.jsonl"
+$G tokenize --model "$T/g2run/model" --chat "$T/one.jsonl" >"$T/g2ids.txt" 2>>"$T/g2run.err"
+if $P - "$T" <<'EOF'; then pass "chat fine-tune adds the missing markers and grows the vocabulary"; else fail "chat fine-tune adds the missing markers and grows the vocabulary" "$(head -c 400 "$T/g2run.err")"; fi
+import json, sys
+t = sys.argv[1]
+err = open(t + "/g2run.err").read()
+assert "added them as ids 50257 and 50258" in err and "vocab_size 50257 -> 50259" in err, err
+cfg = json.load(open(t + "/g2run/model/config.json"))
+assert cfg["vocab_size"] == 50259, cfg["vocab_size"]
+added = {a["content"]: a["id"] for a in json.load(open(t + "/g2run/model/tokenizer.json"))["added_tokens"]}
+assert added.get("<|im_start|>") == 50257 and added.get("<|im_end|>") == 50258, added
+ids = [int(x) for x in open(t + "/g2ids.txt").read().split()]
+assert ids[0] == 50257 and 50258 in ids, ids
+print("markers", added, "ids", ids)
+EOF
+
 # ---------------------------------------------------------------- 3. broken inputs (ASan build when present)
 E=$G; [ -x "$GPTC_ASAN" ] && E=$GPTC_ASAN
 printf 'text,label\ngood,1\nbad,0\n' >"$T/ok.csv"

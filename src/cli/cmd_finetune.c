@@ -125,6 +125,7 @@ int cmd_finetune(int argc, char **argv) {
     if (o.sched.lr < 0) o.sched.lr = use_lora ? 5e-4f : 5e-5f;
     train_cli_check("finetune", &o);
 
+    char run_tok[4200] = ""; /* a tokenizer the run made (markers added), else the model's */
     gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
     gptc_tokenizer *tok;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);
@@ -191,14 +192,35 @@ int cmd_finetune(int argc, char **argv) {
         if (c->head != GPTC_HEAD_LM) cli_die("finetune", NULL, "%s: --task chat needs a language model (its head is a task head)", model_dir);
         gptc_chat_tokens ct;
         gptc_chat_tokens_resolve(tok, c->vocab_size, &ct);
-        if (ct.im_start < 0 || ct.beyond_vocab)
-            fprintf(stderr, "gptc finetune: warning: %s: the tokenizer has no <|im_start|>/<|im_end|> special tokens, so "
-                    "ChatML's markers %s. Train a vocabulary with them: gptc tokenizer-train --special "
-                    "'<|endoftext|>' '<|im_start|>' '<|im_end|>' ... (README: chat fine-tuning)\n", model_dir,
-                    ct.beyond_vocab ? "take two ids past its vocabulary that no tokenizer file names (other tools "
-                                      "cannot reproduce them)"
-                                    : "are spelled as text, several ordinary tokens each, which the model learns "
-                                      "slowly and may repeat");
+        if (ct.im_start < 0 || ct.beyond_vocab) {
+            /* ChatML's markers become special tokens of the tokenizer (ids after its
+             * vocabulary) and the model's vocabulary grows to hold them, as Hugging Face's
+             * add_special_tokens + resize_token_embeddings; the run's tokenizer files name
+             * them */
+            static const char *const markers[2] = {"<|im_start|>", "<|im_end|>"};
+            gptc_tokenizer *t2;
+            size_t added, old_v = (size_t)c->vocab_size;
+            if (gptc_tokenizer_add_special(ctx, tok, markers, 2, &t2, &added)) cli_die("finetune", ctx, "%s", model_dir);
+            size_t nv = gptc_tokenizer_n_vocab(t2);
+            if (nv > old_v && gptc_model_resize_vocab(ctx, m, (int)nv)) cli_die("finetune", ctx, "%s", model_dir);
+            c = gptc_model_config(m);
+            gptc_tokenizer_free(tok);
+            tok = t2;
+            /* the run's tokenizer: OUT/tokenizer, with the model's generation_config.json */
+            snprintf(run_tok, sizeof run_tok, "%s/tokenizer", out_dir);
+            char gsrc[4200], gdst[4300];
+            snprintf(gsrc, sizeof gsrc, "%s/generation_config.json", model_dir);
+            snprintf(gdst, sizeof gdst, "%s/generation_config.json", run_tok);
+            if (gptc_mkdirs(ctx, run_tok) || gptc_tokenizer_save(ctx, tok, run_tok) ||
+                (gptc_file_exists(gsrc) && gptc_file_copy(ctx, gsrc, gdst)))
+                cli_die("finetune", ctx, "writing %s", run_tok);
+            gptc_chat_tokens_resolve(tok, c->vocab_size, &ct);
+            fprintf(stderr, "gptc finetune: %s: the tokenizer had no <|im_start|>/<|im_end|> special tokens: added "
+                    "them as ids %d and %d (tokenizer files in %s)\n", model_dir, ct.im_start, ct.im_end, run_tok);
+            if (nv > old_v)
+                fprintf(stderr, "gptc finetune: vocab_size %zu -> %zu; the new embedding rows are the mean of the old "
+                        "ones (as Hugging Face's resize_token_embeddings)\n", old_v, nv);
+        }
         int cap = max_len ? (int)(max_len < npos ? max_len : npos) : npos;
         size_t sk = 0;
         if (gptc_task_sft_read(ctx, train_path, tok, c->vocab_size, cap, topt.skip_bad, &train, &sk)) cli_die("finetune", ctx, NULL);
@@ -239,7 +261,7 @@ int cmd_finetune(int argc, char **argv) {
         cli_die("finetune", ctx, NULL);
     o.data = gptc_task_source_data(src);
     o.model = m;
-    o.tok_dir = model_dir;
+    o.tok_dir = run_tok[0] ? run_tok : model_dir;
     o.out_dir = out_dir;
     o.seq_len = T;
     if (o.batch_size < 1) cli_die("finetune", NULL, "--batch-size must be at least 1");
