@@ -78,18 +78,35 @@ gptc_status gptc_tok_set(gptc_ctx *ctx, gptc_tokenizer *t, size_t id, const unsi
     return GPTC_OK;
 }
 
-int32_t gptc_tok_lookup(const gptc_tokenizer *t, const unsigned char *bytes, size_t len) {
-    if (len > t->max_tok_len) return -1;
-    uint64_t h = gptc_hash_bytes(bytes, len);
+/* n bytes equal: 8 at a time (tokens are short; a call to memcmp costs more) */
+static inline int same_bytes(const unsigned char *a, const unsigned char *b, size_t n) {
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+    }
+    for (; n; n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
+/* The ordinary token with these bytes and hash h, or -1. */
+static inline int32_t lookup_h(const gptc_tokenizer *t, const unsigned char *bytes, size_t len, uint64_t h) {
     uint32_t tag = (uint32_t)(h >> 32);
     for (size_t i = h & t->vmask;; i = (i + 1) & t->vmask) {
         uint64_t e = t->vtab[i];
         if (e == EMPTY64) return -1;
         if ((uint32_t)(e >> 32) == tag) {
             uint32_t id = (uint32_t)e;
-            if (t->tlen[id] == len && !memcmp(t->blob + t->tstart[id], bytes, len)) return (int32_t)id;
+            if (t->tlen[id] == len && same_bytes(t->blob + t->tstart[id], bytes, len)) return (int32_t)id;
         }
     }
+}
+
+int32_t gptc_tok_lookup(const gptc_tokenizer *t, const unsigned char *bytes, size_t len) {
+    if (len > t->max_tok_len) return -1;
+    return lookup_h(t, bytes, len, gptc_hash_bytes(bytes, len));
 }
 
 gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *what) {
@@ -439,7 +456,7 @@ static const cache_ent *cache_find(const enc *e, uint64_t h, const unsigned char
     for (size_t i = h & e->cmask;; i = (i + 1) & e->cmask) {
         const cache_ent *c = &e->ctab[i];
         if (!c->len) return NULL;
-        if (c->h == h && c->len == len && !memcmp(e->cbytes + c->boff, p, len)) return c;
+        if (c->h == h && c->len == len && same_bytes(e->cbytes + c->boff, p, len)) return c;
     }
 }
 
@@ -478,18 +495,6 @@ static void cache_put(enc *e, uint64_t h, const unsigned char *p, size_t len, co
     e->cb_len += len;
     e->ci_len += cnt;
     e->cused++;
-}
-
-static int32_t lookup_h(const gptc_tokenizer *t, const unsigned char *bytes, size_t len, uint64_t h) {
-    uint32_t tag = (uint32_t)(h >> 32);
-    for (size_t i = h & t->vmask;; i = (i + 1) & t->vmask) {
-        uint64_t v = t->vtab[i];
-        if (v == EMPTY64) return -1;
-        if ((uint32_t)(v >> 32) == tag) {
-            uint32_t id = (uint32_t)v;
-            if (t->tlen[id] == len && !memcmp(t->blob + t->tstart[id], bytes, len)) return (int32_t)id;
-        }
-    }
 }
 
 static int enc_piece(void *user, const char *piece, size_t len) {
