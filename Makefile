@@ -100,12 +100,28 @@ $(B)/bench/bench_wlinear: bench/bench_wlinear.c $(B)/libgptc.a
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIBA_OBJ:.o=.d) $(CLIA_OBJ:.o=.d)
 
-# libFuzzer targets (clang, no OpenMP): build/fuzz/fuzz_<name> from tests/fuzz/fuzz_<name>.c.
-# Not part of `make test`; their corpora are replayed by the C tests.
-# Run: build/fuzz/fuzz_safetensors -max_total_time=60 tests/fuzz/corpus_safetensors
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
-.PHONY: fuzz
-fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+# libFuzzer targets (clang, no OpenMP): build/fuzz/fuzz_<name> from tests/fuzz/fuzz_<name>.c,
+# linked with the library built once by clang with ASan + UBSan (build/fuzz/libgptc.a).
+# Not part of `make test`; their corpora (tests/fuzz/corpus_<name>/) are replayed by the C
+# tests. `make fuzz` builds them; `make fuzz-run` runs each for FUZZ_SECONDS (default 120)
+# on its corpus, two at a time (FUZZ_JOBS), and prints executions and crashes per target;
+# a crash input is kept in tests/fuzz/crashes/<name>/ (see tests/fuzz/run.sh).
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 120
+FUZZ_JOBS    ?= 2
+.PHONY: fuzz fuzz-run
+fuzz: $(FUZZ_BIN)
+$(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(INC) -Isrc -o $@ $< $(LIB_SRC) $(LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(INC) $(DEPS) -c $< -o $@
+$(B)/fuzz/libgptc.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(B)/fuzz/libgptc.a
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(INC) -Isrc -o $@ $< $(B)/fuzz/libgptc.a $(LIBS)
+fuzz-run: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FUZZ_BIN:$(B)/fuzz/fuzz_%=%)
+-include $(FUZZ_OBJ:.o=.d)

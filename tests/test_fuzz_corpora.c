@@ -7,6 +7,9 @@
 #include "fuzz/fuzz_config.c"
 #include "fuzz/fuzz_tokenizer.c"
 #include "fuzz/fuzz_data.c"
+#include "fuzz/fuzz_run.c"
+#include "fuzz/fuzz_lora.c"
+#include "fuzz/fuzz_sft.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -40,6 +43,9 @@ int main(void) {
     replay("config", fuzz_config);
     replay("tokenizer", fuzz_tokenizer);
     replay("data", fuzz_data);
+    replay("run", fuzz_run);
+    replay("lora", fuzz_lora);
+    replay("sft", fuzz_sft);
     rmdir(fuzz_dir());
     return test_exit();
 }

@@ -269,7 +269,16 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
         if (!f) s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s is missing", path, a1);
         else if (f->ndim != x->ndim || f->shape[0] != x->shape[0] || (x->ndim == 2 && f->shape[1] != x->shape[1]))
             s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s has the wrong shape for r=%d", path, f->name, m->lora_r);
-        else gptc_st_to_f32(f, m->params + x->offset);
+        else {
+            float *v = m->params + x->offset;
+            gptc_st_to_f32(f, v);
+            for (size_t k = 0; k < x->numel; k++)
+                if (!isfinite(v[k])) {
+                    s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor %s holds a non-finite value (NaN or Inf) at element %zu",
+                                  path, f->name, k);
+                    break;
+                }
+        }
     }
     gptc_st_close(&st);
     return s;

@@ -132,6 +132,10 @@ gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_token
                     snprintf(why, sizeof why, "message %zu needs string fields \"role\" and \"content\"", i);
                     break;
                 }
+                if (!*json_string_value(role) || strchr(json_string_value(role), '\n')) {
+                    snprintf(why, sizeof why, "message %zu: \"role\" must be a non-empty name without a newline", i);
+                    break;
+                }
                 cm[nm].role = json_string_value(role);
                 cm[nm++].content = json_string_value(content);
                 n_assist += !strcmp(json_string_value(role), "assistant");
@@ -149,6 +153,7 @@ gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_token
         size_t n = 0;
         s = gptc_chat_encode(ctx, tok, &ct, cm, nm, 0, &ids, &n, &mask);
         json_decref(j);
+        if (s && s != GPTC_ENOMEM) s = gptc_fail_prefix(ctx, s, "%s:%zu", path, line);
         if (!s && n > (size_t)max_len + 1) n = (size_t)max_len + 1;
         if (!s && n >= 2) {
             if (n > tg_cap) {

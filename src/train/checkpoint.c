@@ -9,7 +9,9 @@
 #include "../model/model.h"
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,15 +69,26 @@ gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs,
     if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: invalid JSON: %s", path, err.line, err.text);
     gptc_status s = GPTC_OK;
     json_t *step = json_object_get(j, "step"), *best = json_object_get(j, "best_val_loss");
-    if (!json_is_integer(step) || !parse_u64(j, "rng_state", &rs->rng) ||
+    json_t *bstep = json_object_get(j, "best_step"), *bad = json_object_get(j, "evals_without_improvement"),
+           *el = json_object_get(j, "elapsed_s");
+    if (!json_is_integer(step) || json_integer_value(step) < 0 || !parse_u64(j, "rng_state", &rs->rng) ||
         !parse_u64(j, "data_position", &rs->data_pos) || !parse_u64(j, "dropout_calls", &rs->dropout_calls)) {
         s = gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed step, rng_state, data_position or dropout_calls", path);
+    } else if (best && !json_is_null(best) && !(json_is_number(best) && fabs(json_number_value(best)) <= FLT_MAX)) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field best_val_loss must be null or a float", path);
+    } else if ((bstep && !json_is_integer(bstep)) || json_integer_value(bstep) < 0 ||
+               json_integer_value(bstep) > json_integer_value(step)) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field best_step must be an integer in [0, step]", path);
+    } else if ((bad && !json_is_integer(bad)) || json_integer_value(bad) < 0 || json_integer_value(bad) > INT_MAX) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field evals_without_improvement must be an integer in [0, %d]", path, INT_MAX);
+    } else if ((el && !json_is_number(el)) || !(json_number_value(el) >= 0 && json_number_value(el) <= 1e15)) {
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field elapsed_s must be a number of seconds >= 0", path);
     } else {
         rs->step = (long)json_integer_value(step);
         rs->best_val = json_is_number(best) ? (float)json_number_value(best) : INFINITY;
-        rs->best_step = (long)json_integer_value(json_object_get(j, "best_step"));
-        rs->bad_evals = (int)json_integer_value(json_object_get(j, "evals_without_improvement"));
-        rs->elapsed = json_number_value(json_object_get(j, "elapsed_s"));
+        rs->best_step = (long)json_integer_value(bstep);
+        rs->bad_evals = (int)json_integer_value(bad);
+        rs->elapsed = json_number_value(el);
         static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
         const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
         for (int i = 0; i < 3 && !s; i++) {
@@ -328,34 +341,46 @@ gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opt
     json_t *j = json_load_file(path, 0, &err);
     if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: %s", path, err.line, err.text);
     gptc_status s = GPTC_OK;
-#define INT(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_integer(v)) goto bad; field = json_integer_value(v); } while (0)
-#define NUM(k, field) do { key = k; json_t *v = json_object_get(j, k); if (!json_is_number(v)) goto bad; field = json_number_value(v); } while (0)
+    /* the ranges the command line accepts (train_cli.c): a run.json edited by hand or
+     * damaged must not hand the trainer a value it would never get otherwise */
+#define INT(k, field, lo, hi) do { key = k; json_t *v = json_object_get(j, k); \
+        if (!json_is_integer(v) || json_integer_value(v) < (lo) || json_integer_value(v) > (hi)) goto bad; \
+        field = json_integer_value(v); } while (0)
+#define NUM(k, field, lo, hi) do { key = k; json_t *v = json_object_get(j, k); \
+        if (!json_is_number(v) || !(json_number_value(v) >= (lo) && json_number_value(v) <= (hi))) goto bad; \
+        field = json_number_value(v); } while (0)
     const char *key = "data";
     json_t *d = json_object_get(j, "data");
-    if (!json_is_string(d) || json_string_length(d) + 1 > data_cap) goto bad;
+    if (!json_is_string(d) || json_string_length(d) + 1 > data_cap || strlen(json_string_value(d)) != json_string_length(d))
+        goto bad;
     memcpy(data_buf, json_string_value(d), json_string_length(d) + 1);
     o->data_dir = data_buf;
-    INT("batch_size", o->batch_size);
-    INT("seq_len", o->seq_len);
-    INT("grad_accum", o->grad_accum);
-    INT("max_steps", o->max_steps);
-    NUM("epochs", o->epochs);
-    NUM("lr", o->sched.lr);
-    NUM("min_lr", o->sched.min_lr);
-    INT("warmup_steps", o->sched.warmup);
-    NUM("weight_decay", o->weight_decay);
-    NUM("beta1", o->beta1);
-    NUM("beta2", o->beta2);
-    NUM("eps", o->eps);
-    NUM("grad_clip", o->grad_clip);
-    NUM("dropout", o->dropout);
-    INT("seed", o->seed);
-    INT("eval_every", o->eval_every);
-    INT("eval_batches", o->eval_batches);
-    INT("save_every", o->save_every);
-    INT("keep_last", o->keep_last);
-    INT("patience", o->patience);
-    INT("sample_tokens", o->sample_tokens);
+    INT("batch_size", o->batch_size, 1, 1 << 20);
+    INT("seq_len", o->seq_len, 1, 1 << 20);
+    INT("grad_accum", o->grad_accum, 1, 1 << 20);
+    INT("max_steps", o->max_steps, 0, LONG_MAX);
+    NUM("epochs", o->epochs, 0, 1e9);
+    NUM("lr", o->sched.lr, 0, 1e3);
+    NUM("min_lr", o->sched.min_lr, 0, 1e3);
+    INT("warmup_steps", o->sched.warmup, 0, LONG_MAX);
+    NUM("weight_decay", o->weight_decay, 0, FLT_MAX);
+    NUM("beta1", o->beta1, 0, 1);
+    NUM("beta2", o->beta2, 0, 1);
+    NUM("eps", o->eps, 0, 1);
+    NUM("grad_clip", o->grad_clip, 0, FLT_MAX);
+    NUM("dropout", o->dropout, -1, 1);
+    key = "seed"; /* any uint64_t (saved as its int64_t bits) */
+    if (!json_is_integer(json_object_get(j, "seed"))) goto bad;
+    o->seed = (uint64_t)json_integer_value(json_object_get(j, "seed"));
+    INT("eval_every", o->eval_every, 0, INT_MAX);
+    INT("eval_batches", o->eval_batches, 1, INT_MAX);
+    INT("save_every", o->save_every, 0, INT_MAX);
+    INT("keep_last", o->keep_last, 1, INT_MAX);
+    INT("patience", o->patience, 0, INT_MAX);
+    INT("sample_tokens", o->sample_tokens, 0, 1 << 20);
+    /* the open ends of the command line's ranges */
+    key = o->beta1 >= 1 ? "beta1" : o->beta2 >= 1 ? "beta2" : !(o->eps > 0) ? "eps" : o->dropout >= 1 ? "dropout" : NULL;
+    if (key) goto bad;
     {
         key = "lr_schedule";
         json_t *v = json_object_get(j, "lr_schedule");
@@ -371,6 +396,6 @@ gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opt
     return s;
 bad:
     json_decref(j);
-    return gptc_fail(ctx, GPTC_EFORMAT, "%s: missing or malformed field (%s)", path, key);
+    return gptc_fail(ctx, GPTC_EFORMAT, "%s: field %s is missing, malformed or out of range", path, key);
 }
 
