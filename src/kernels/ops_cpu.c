@@ -8,9 +8,6 @@
 #include "cpu/vec.h"
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 int gptc_act_parse(const char *name) {
     if (!strcmp(name, "gelu_new") || !strcmp(name, "gelu_pytorch_tanh") || !strcmp(name, "gelu_fast"))
@@ -193,28 +190,21 @@ GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, c
     }
 }
 
-/* Streaming attention (inference): parallel over (row, head), a score row per thread. */
+/* Streaming attention (inference): parallel over (row, head); each work item keeps its
+ * scores on the stack (at most n_positions floats), so a decoding step allocates nothing. */
 static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
     int work = a->B * a->Tq * a->NH, nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
-    float *scores = gptc_alloc(NULL, (size_t)nt * (size_t)(a->Tk > 0 ? a->Tk : 1) * sizeof(float), "attention scores");
-    if (!scores) {
-        gptc_ops_ref.attention_forward(ctx, a); /* no memory for scratch: the scratch-free path */
-        return;
-    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (work > 1)
     for (int wi = 0; wi < work; wi++) {
-        int h = wi % a->NH, row = wi / a->NH, b = row / a->Tq, t = row % a->Tq, tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
+        int h = wi % a->NH, row = wi / a->NH, b = row / a->Tq, t = row % a->Tq;
         int nk = a->n_keys ? a->n_keys[b] : a->Tk;
         if (a->mask == GPTC_MASK_CAUSAL) nk = t + nk - a->Tq + 1;
+        float scores[nk > 0 ? nk : 1];
         size_t kvb = (size_t)(a->kv_index ? a->kv_index[b] : b) * a->kv_batch;
         attend_row(a->out + (size_t)row * a->out_row + (size_t)h * a->hs, a->q + (size_t)row * a->q_row + (size_t)h * a->hs,
                    a->k + kvb + (size_t)h * a->hs, a->v + kvb + (size_t)h * a->hs, a->kv_row, nk, a->hs, a->scale,
-                   a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * a->Tk : NULL, scores + (size_t)tid * a->Tk);
+                   a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * a->Tk : NULL, scores);
     }
-    gptc_free(scores);
 }
 
 static void cpu_attention_forward(gptc_ctx *ctx, const gptc_attn_args *a) {
