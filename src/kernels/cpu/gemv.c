@@ -95,12 +95,8 @@ void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, co
     int nt = ctx->n_threads < nblk ? ctx->n_threads : nblk;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int t = 0, n = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        n = omp_get_num_threads();
-#endif
-        int b0 = (int)((long)nblk * t / n), b1 = (int)((long)nblk * (t + 1) / n);
+        int b0, b1;
+        gptc_thread_share(nblk, &b0, &b1);
         int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
         if (j0 < j1) {
             if (M == 1) conv1d_m1(out, x, w, bias, C, OC, j0, j1);
@@ -132,12 +128,8 @@ void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, 
     int nt = ctx->n_threads;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int t = 0, n = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        n = omp_get_num_threads();
-#endif
-        int v0 = (int)((long)V * t / n), v1 = (int)((long)V * (t + 1) / n);
+        int v0, v1;
+        gptc_thread_share(V, &v0, &v1);
         lmhead_rows(out, x, wte, M, C, V, v0, v1);
     }
 }

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Row workers get one clone per ISA, picked when the program loads. They are called
  * from inside OpenMP regions: GCC outlines a parallel body before cloning, so the
@@ -14,6 +17,18 @@
 #else
 #define GPTC_CLONES
 #endif
+
+/* The calling OpenMP thread's share [*lo, *hi) of n items, split evenly in thread
+ * order (outside a parallel region: all of them). */
+static inline void gptc_thread_share(long n, int *lo, int *hi) {
+    int t = 0, k = 1;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+    k = omp_get_num_threads();
+#endif
+    *lo = (int)(n * t / k);
+    *hi = (int)(n * (t + 1) / k);
+}
 
 /* Elements per OpenMP work item for flat arrays; below GPTC_PAR_MIN, stay serial. */
 enum { GPTC_CHUNK = 8192, GPTC_PAR_MIN = 32768 };

@@ -8,6 +8,7 @@
 #include "../wlinear.h"
 #include "../../core/core.h"
 #include "../kernels.h"
+#include "vec.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -418,12 +419,8 @@ static void few_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
         if (nt > nblk) nt = nblk;
 #pragma omp parallel num_threads(nt) if (nt > 1)
         {
-            int t = 0, n = 1;
-#ifdef _OPENMP
-            t = omp_get_thread_num();
-            n = omp_get_num_threads();
-#endif
-            int b0 = (int)((long)nblk * t / n), b1 = (int)((long)nblk * (t + 1) / n);
+            int b0, b1;
+            gptc_thread_share(nblk, &b0, &b1);
             int j0 = b0 * bw, j1 = (long)b1 * bw < O ? b1 * bw : O;
             if (j0 < j1) io_cols(out, x, w, bias, M, j0, j1, isa);
         }
@@ -431,12 +428,8 @@ static void few_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
         if (nt > O) nt = O;
 #pragma omp parallel num_threads(nt) if (nt > 1)
         {
-            int t = 0, n = 1;
-#ifdef _OPENMP
-            t = omp_get_thread_num();
-            n = omp_get_num_threads();
-#endif
-            int v0 = (int)((long)O * t / n), v1 = (int)((long)O * (t + 1) / n);
+            int v0, v1;
+            gptc_thread_share(O, &v0, &v1);
             if (v0 < v1) oi_rows(out, x, w, bias, M, v0, v1, isa);
         }
     }
