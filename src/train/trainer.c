@@ -49,6 +49,9 @@ static double now_s(void) {
 
 /* ------------------------------------------------------------------ evaluation */
 
+/* The dropout stream of a run (a function of its seed, so resume regenerates it). */
+static uint64_t dropout_seed(const gptc_train_opts *o) { return o->seed * 0x9E3779B97F4A7C15ull + 7; }
+
 static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
                             gptc_batch *bt, float *out, double *metric) {
     int B = o->batch_size, T = o->seq_len;
@@ -56,7 +59,7 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
     if ((size_t)o->eval_batches < nb) nb = (size_t)o->eval_batches;
     if (!nb) return gptc_fail(ctx, GPTC_EINVAL, "the validation data is empty");
     /* the training workspace with dropout off (its dropout stream does not advance) */
-    gptc_workspace_set_training(ws, 0, o->seed * 0x9E3779B97F4A7C15ull + 7);
+    gptc_workspace_set_training(ws, 0, dropout_seed(o));
     if (d->val_reset) d->val_reset(d->user);
     double sum = 0, count = 0;
     gptc_status s = GPTC_OK;
@@ -73,7 +76,7 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
         }
         if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), bt->targets, rows, T);
     }
-    gptc_workspace_set_training(ws, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
+    gptc_workspace_set_training(ws, 1, dropout_seed(o));
     if (s) return s;
     *out = count > 0 ? (float)(sum / count) : NAN;
     *metric = d->val_metric ? d->val_metric(d->user) : NAN;
@@ -262,7 +265,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     }
     gptc_schedule sched = o->sched;
     sched.total = total;
-    gptc_workspace_set_training(r.ws, 1, o->seed * 0x9E3779B97F4A7C15ull + 7);
+    gptc_workspace_set_training(r.ws, 1, dropout_seed(o));
     gptc_workspace_set_dropout_calls(r.ws, rs.dropout_calls);
     gptc_adamw_params ap = {sched.lr, o->beta1, o->beta2, o->eps, o->weight_decay};
 
