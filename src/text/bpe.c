@@ -17,6 +17,7 @@
 #define CACHE_PIECE_MAX 256   /* longer pieces are not cached */
 #define CACHE_MAX_ENTRIES (1u << 20)
 #define PAR_MIN_BYTES (1u << 20) /* inputs from this size encode on several threads */
+#define RECENT_MIN_BYTES (1u << 14) /* inputs from this size get a recent-piece cache */
 
 /* ------------------------------------------------------------------ hashing */
 
@@ -91,22 +92,57 @@ static inline int same_bytes(const unsigned char *a, const unsigned char *b, siz
     return 1;
 }
 
-/* The ordinary token with these bytes and hash h, or -1. */
-static inline int32_t lookup_h(const gptc_tokenizer *t, const unsigned char *bytes, size_t len, uint64_t h) {
-    uint32_t tag = (uint32_t)(h >> 32);
-    for (size_t i = h & t->vmask;; i = (i + 1) & t->vmask) {
-        uint64_t e = t->vtab[i];
-        if (e == EMPTY64) return -1;
-        if ((uint32_t)(e >> 32) == tag) {
-            uint32_t id = (uint32_t)e;
-            if (t->tlen[id] == len && same_bytes(t->blob + t->tstart[id], bytes, len)) return (int32_t)id;
-        }
+/* The first min(len, 8) bytes of p as a little-endian word, zero-padded; reads only
+ * p[0, len). */
+static inline uint64_t load_lo(const unsigned char *p, size_t len) {
+    uint64_t w;
+    if (len >= 8) {
+        memcpy(&w, p, 8);
+        return w;
+    }
+    if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + len - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4)); /* the overlap holds equal bytes */
+    }
+    if (len == 0) return 0;
+    return (uint64_t)p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) | (uint64_t)p[len - 1] << (8 * (len - 1));
+}
+
+/* A piece's key: its first 8 bytes (w0), the next 8 (w1, zero-padded; 0 past 16 bytes
+ * too) and a hash of all of it. The vocabulary table uses the low bits of the hash, the
+ * encoder's recent-piece cache the high ones. */
+typedef struct piece_key {
+    uint64_t w0, w1, h;
+} piece_key;
+
+static inline __attribute__((always_inline)) piece_key key_of(const unsigned char *p, size_t len) {
+    piece_key k;
+    k.w0 = load_lo(p, len);
+    k.w1 = len > 8 && len <= 16 ? load_lo(p + 8, len - 8) : 0;
+    uint64_t h = (k.w0 ^ len * 0x9E3779B97F4A7C15ull) * 0xBF58476D1CE4E5B9ull;
+    if (len > 8) h ^= (len <= 16 ? k.w1 : gptc_hash_bytes(p + 8, len - 8)) * 0x94D049BB133111EBull;
+    h ^= h >> 31;
+    h *= 0xD6E8FEB86659FD93ull;
+    k.h = h ^ (h >> 32);
+    return k;
+}
+
+/* The ordinary token with these bytes and key, or -1. */
+static inline int32_t lookup_k(const gptc_tokenizer *t, const unsigned char *bytes, size_t len, piece_key k) {
+    for (size_t i = k.h & t->vmask;; i = (i + 1) & t->vmask) {
+        const gptc_vent *e = &t->vtab[i];
+        if (!e->len) return -1;
+        if (e->w == k.w0 && e->len == len &&
+            (len <= 8 || same_bytes(t->blob + t->tstart[e->id] + 8, bytes + 8, len - 8)))
+            return e->id;
     }
 }
 
 int32_t gptc_tok_lookup(const gptc_tokenizer *t, const unsigned char *bytes, size_t len) {
-    if (len > t->max_tok_len) return -1;
-    return lookup_h(t, bytes, len, gptc_hash_bytes(bytes, len));
+    if (len > t->max_tok_len || len == 0) return -1;
+    return lookup_k(t, bytes, len, key_of(bytes, len));
 }
 
 gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *what) {
@@ -121,9 +157,8 @@ gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *w
         }
     }
     size_t sz = table_size(n_ord);
-    t->vtab = gptc_alloc(ctx, sz * sizeof *t->vtab, "vocabulary hash table");
+    t->vtab = gptc_calloc(ctx, sz, sizeof *t->vtab, "vocabulary hash table");
     if (!t->vtab) return GPTC_ENOMEM;
-    memset(t->vtab, 0xFF, sz * sizeof *t->vtab);
     t->vmask = sz - 1;
     for (size_t id = 0; id < t->n_vocab; id++) {
         if (t->kind[id] != GPTC_TOK_ORDINARY) continue;
@@ -133,10 +168,9 @@ gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *w
         if (dup >= 0)
             return gptc_fail(ctx, GPTC_EFORMAT, "%s: ids %d and %zu are the same token (%zu bytes)", what,
                              dup, id, len);
-        uint64_t h = gptc_hash_bytes(b, len);
-        size_t i = h & t->vmask;
-        while (t->vtab[i] != EMPTY64) i = (i + 1) & t->vmask;
-        t->vtab[i] = (h >> 32) << 32 | id;
+        size_t i = key_of(b, len).h & t->vmask;
+        while (t->vtab[i].len) i = (i + 1) & t->vmask;
+        t->vtab[i] = (gptc_vent){.w = load_lo(b, len), .len = (uint32_t)len, .id = (int32_t)id};
         if (len == 1) t->byte_id[b[0]] = (int32_t)id;
     }
     for (int b = 0; b < 256; b++)
@@ -205,10 +239,33 @@ static const char *pattern_of(int patkind) {
                                           : GPTC_PAT_GPT2;
 }
 
+/* The first round of BPE looks at pairs of single bytes: a table of all 65536. */
+static gptc_status build_byte_pairs(gptc_ctx *ctx, gptc_tokenizer *t) {
+    t->bpair = gptc_alloc(ctx, 65536 * sizeof *t->bpair, "byte pair table");
+    if (!t->bpair) return GPTC_ENOMEM;
+    for (size_t i = 0; i < 65536; i++) t->bpair[i] = (uint64_t)NO_PRIO << 32;
+    if (t->direct) {
+        for (size_t id = 0; id < t->n_vocab; id++)
+            if (t->kind[id] == GPTC_TOK_ORDINARY && t->tlen[id] == 2) {
+                const unsigned char *b = t->blob + t->tstart[id];
+                t->bpair[b[0] << 8 | b[1]] = (uint64_t)id << 32 | id;
+            }
+    } else {
+        for (size_t r = 0; r < t->n_merges; r++) {
+            int32_t a = t->merges[r][0], b = t->merges[r][1];
+            if (t->tlen[a] != 1 || t->tlen[b] != 1) continue;
+            size_t i = (size_t)t->blob[t->tstart[a]] << 8 | t->blob[t->tstart[b]];
+            t->bpair[i] = (uint64_t)r << 32 | (uint32_t)pair_find(t, a, b)->res;
+        }
+    }
+    return GPTC_OK;
+}
+
 gptc_status gptc_tok_finish(gptc_ctx *ctx, gptc_tokenizer *t, const char *what) {
     gptc_status st;
     if (!t->vtab && (st = gptc_tok_build_vocab(ctx, t, what))) return st;
     if (!t->direct && !t->ptab && (st = gptc_tok_build_pairs(ctx, t, what))) return st;
+    if (!t->bpair && (st = build_byte_pairs(ctx, t))) return st;
     if (t->patkind == GPTC_PATKIND_REGEX && !t->pattern)
         return gptc_fail(ctx, GPTC_EINTERNAL, "%s: regex pattern kind without a pattern", what);
     st = gptc_pretok_new(ctx, t->patkind == GPTC_PATKIND_REGEX ? t->pattern : pattern_of(t->patkind), &t->pre);
@@ -224,6 +281,7 @@ void gptc_tokenizer_free(gptc_tokenizer *t) {
     gptc_free(t->tlen);
     gptc_free(t->blob);
     gptc_free(t->vtab);
+    gptc_free(t->bpair);
     gptc_free(t->merges);
     gptc_free(t->ptab);
     gptc_free(t->special);
@@ -268,7 +326,9 @@ static size_t bpe_small(const gptc_tokenizer *t, const unsigned char *p, size_t 
     }
     st[n] = (uint32_t)n;
     for (size_t i = 0; i + 1 < m; i++) {
-        pr[i] = pair_prio(t, p, st[i], st[i + 2], id[i], id[i + 1], &rs[i]);
+        uint64_t e = t->bpair[p[i] << 8 | p[i + 1]];
+        pr[i] = (uint32_t)(e >> 32);
+        rs[i] = (int32_t)(uint32_t)e;
         if (pr[i] >= max_prio) pr[i] = NO_PRIO;
     }
     while (m > 1) {
@@ -281,12 +341,12 @@ static size_t bpe_small(const gptc_tokenizer *t, const unsigned char *p, size_t 
             }
         if (best == NO_PRIO) break;
         id[bi] = rs[bi];
-        /* drop part bi+1 */
-        memmove(&st[bi + 1], &st[bi + 2], (m - bi - 1) * sizeof st[0]);
-        memmove(&id[bi + 1], &id[bi + 2], (m - bi - 2) * sizeof id[0]);
-        if (bi + 2 < m) {
-            memmove(&pr[bi + 1], &pr[bi + 2], (m - bi - 3) * sizeof pr[0]);
-            memmove(&rs[bi + 1], &rs[bi + 2], (m - bi - 3) * sizeof rs[0]);
+        /* drop part bi+1 (short arrays: a loop costs less than a call to memmove) */
+        for (size_t j = bi + 1; j < m; j++) st[j] = st[j + 1];
+        for (size_t j = bi + 1; j + 1 < m; j++) id[j] = id[j + 1];
+        for (size_t j = bi + 1; j + 2 < m; j++) {
+            pr[j] = pr[j + 1];
+            rs[j] = rs[j + 1];
         }
         m--;
         if (bi + 1 < m) {
@@ -349,8 +409,7 @@ static size_t bpe_large(gptc_ctx *ctx, const gptc_tokenizer *t, const unsigned c
     }
     size_t hn = 0;
     for (size_t i = 0; i + 1 < n; i++) {
-        int32_t r;
-        uint32_t q = pair_prio(t, p, i, i + 2 < n ? i + 2 : n, id[i], id[i + 1], &r);
+        uint32_t q = (uint32_t)(t->bpair[p[i] << 8 | p[i + 1]] >> 32);
         if (q < max_prio) heap_push(heap, &hn, (uint64_t)q << 32 | i);
     }
     while (hn) {
@@ -404,9 +463,20 @@ typedef struct cache_ent {
     uint32_t boff, len, ioff, cnt; /* bytes in cbytes, ids in cids; len 0 = empty */
 } cache_ent;
 
+/* The recent-piece cache: direct-mapped by hash, pieces of up to 16 bytes whose BPE gave
+ * up to 3 ids (a word and its neighbours: small enough to stay in the L2 cache). */
+#define RECENT_BITS 12
+#define RECENT_IDS 3
+typedef struct recent_ent {
+    uint64_t w0, w1;
+    uint32_t len; /* 0 = empty */
+    int32_t ids[RECENT_IDS]; /* -1 past the last */
+} recent_ent;
+
 typedef struct enc {
     gptc_ctx *ctx;
     const gptc_tokenizer *t;
+    recent_ent *recent; /* NULL for short inputs (not worth its allocation) */
     int32_t *ids; /* malloc: handed to the caller */
     size_t n, cap;
     cache_ent *ctab;
@@ -420,6 +490,7 @@ typedef struct enc {
 } enc;
 
 static void enc_release(enc *e) {
+    gptc_free(e->recent);
     gptc_free(e->ctab);
     gptc_free(e->cbytes);
     gptc_free(e->cids);
@@ -497,29 +568,51 @@ static void cache_put(enc *e, uint64_t h, const unsigned char *p, size_t len, co
     e->cused++;
 }
 
+static inline void recent_put(enc *e, piece_key k, size_t len, const int32_t *ids, size_t cnt) {
+    if (!e->recent || len > 16 || cnt > RECENT_IDS) return;
+    recent_ent *r = &e->recent[k.h >> (64 - RECENT_BITS)];
+    r->w0 = k.w0;
+    r->w1 = k.w1;
+    r->len = (uint32_t)len;
+    for (size_t i = 0; i < RECENT_IDS; i++) r->ids[i] = i < cnt ? ids[i] : -1;
+}
+
 static int enc_piece(void *user, const char *piece, size_t len) {
     enc *e = user;
     const gptc_tokenizer *t = e->t;
     const unsigned char *p = (const unsigned char *)piece;
-    if (e->n == e->cap && enc_reserve(e, 1)) return GPTC_ENOMEM;
+    if (e->n + RECENT_IDS > e->cap && enc_reserve(e, RECENT_IDS)) return GPTC_ENOMEM;
     if (len == 1) {
         e->ids[e->n++] = t->byte_id[p[0]];
         return GPTC_OK;
     }
-    uint64_t h = gptc_hash_bytes(p, len);
+    piece_key k = key_of(p, len);
+    if (e->recent && len <= 16) {
+        const recent_ent *r = &e->recent[k.h >> (64 - RECENT_BITS)];
+        if (r->len == len && r->w0 == k.w0 && r->w1 == k.w1) {
+            int32_t *o = e->ids + e->n;
+            o[0] = r->ids[0];
+            o[1] = r->ids[1];
+            o[2] = r->ids[2];
+            e->n += 1 + (r->ids[1] >= 0) + (r->ids[2] >= 0);
+            return GPTC_OK;
+        }
+    }
     if (t->whole_lookup && len <= t->max_tok_len) {
-        int32_t id = lookup_h(t, p, len, h);
+        int32_t id = lookup_k(t, p, len, k);
         if (id >= 0) {
             e->ids[e->n++] = id;
+            recent_put(e, k, len, &id, 1);
             return GPTC_OK;
         }
     }
     int cacheable = len <= CACHE_PIECE_MAX;
     if (cacheable) {
-        const cache_ent *c = cache_find(e, h, p, len);
+        const cache_ent *c = cache_find(e, k.h, p, len);
         if (c) {
             if (enc_reserve(e, c->cnt)) return GPTC_ENOMEM;
             memcpy(e->ids + e->n, e->cids + c->ioff, c->cnt * sizeof(int32_t));
+            recent_put(e, k, len, e->ids + e->n, c->cnt);
             e->n += c->cnt;
             return GPTC_OK;
         }
@@ -527,7 +620,8 @@ static int enc_piece(void *user, const char *piece, size_t len) {
     if (enc_reserve(e, len)) return GPTC_ENOMEM;
     size_t cnt = gptc_tok_bpe(e->ctx, t, p, len, NO_PRIO, e->ids + e->n);
     if (cnt == 0) return GPTC_ENOMEM;
-    if (cacheable) cache_put(e, h, p, len, e->ids + e->n, cnt);
+    if (cacheable) cache_put(e, k.h, p, len, e->ids + e->n, cnt);
+    recent_put(e, k, len, e->ids + e->n, cnt);
     e->n += cnt;
     return GPTC_OK;
 }
@@ -646,6 +740,7 @@ static gptc_status enc_parallel(gptc_ctx *ctx, const gptc_tokenizer *t, const ch
             if (sts[me]) continue;
             e->ids = NULL;
             e->n = e->cap = 0;
+            if (!e->recent) e->recent = gptc_calloc(NULL, (size_t)1 << RECENT_BITS, sizeof *e->recent, "bpe cache");
             /* about one id per 3 bytes, as the serial path: no doubling copies */
             sts[me] = enc_reserve(e, (cut[c + 1] - cut[c]) / 3 + 16);
             if (!sts[me]) sts[me] = enc_text(e, text + cut[c], cut[c + 1] - cut[c], allow_special);
@@ -710,6 +805,7 @@ gptc_status gptc_tokenizer_encode(gptc_ctx *ctx, const gptc_tokenizer *t, const 
     if (nt > 1 && len >= PAR_MIN_BYTES && !t->add_prefix_space && !(allow_special && t->special_has_nl))
         return enc_parallel(ctx, t, text, len, allow_special, nt, ids, n_ids);
     enc e = {.ctx = ctx, .t = t};
+    if (len >= RECENT_MIN_BYTES) e.recent = gptc_calloc(NULL, (size_t)1 << RECENT_BITS, sizeof *e.recent, "bpe cache");
     gptc_status st = enc_reserve(&e, len / 3 + 16);
     if (!st) st = enc_text(&e, text, len, allow_special);
     enc_release(&e);

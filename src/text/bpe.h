@@ -13,6 +13,14 @@
 enum { GPTC_TOK_HOLE = 0, GPTC_TOK_ORDINARY = 1, GPTC_TOK_SPECIAL = 2 };
 enum { GPTC_PATKIND_GPT2 = 0, GPTC_PATKIND_CL100K = 1, GPTC_PATKIND_O200K = 2, GPTC_PATKIND_REGEX = 3 };
 
+/* A vocabulary table entry: the token's first 8 bytes inline (zero-padded), so finding a
+ * token of up to 8 bytes reads this entry and nothing else. len 0 = empty. */
+typedef struct gptc_vent {
+    uint64_t w;
+    uint32_t len;
+    int32_t id;
+} gptc_vent;
+
 typedef struct gptc_pair_ent {
     uint64_t key;  /* (left id << 32) | right id; UINT64_MAX = empty */
     uint32_t prio; /* merge rank */
@@ -27,8 +35,10 @@ struct gptc_tokenizer {
     size_t blob_len, blob_cap;
     size_t max_tok_len;     /* longest ordinary token */
     int32_t byte_id[256];   /* the token of each single byte */
-    uint64_t *vtab;         /* bytes -> id: (hash >> 32) << 32 | id; UINT64_MAX = empty */
+    gptc_vent *vtab;        /* bytes -> id (open addressing) */
     size_t vmask;
+    uint64_t *bpair;        /* two bytes a, b (index a << 8 | b) -> merge rank << 32 | merged
+                             * id, rank UINT32_MAX when they do not merge: BPE's first round */
     /* Merge rule. direct (tiktoken): a piece that is a token is that token, and two
      * adjacent parts merge when their concatenation is a token, lowest id first.
      * Otherwise (Hugging Face, OpenAI's encoder.py): only listed merges apply, lowest

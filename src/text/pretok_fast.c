@@ -17,7 +17,7 @@ enum { L = GPTC_UC_L, N = GPTC_UC_N, WS = GPTC_UC_WS, UP = GPTC_UC_UP, LO = GPTC
 /* The character at s[i] (i < n): its byte length and flags, or 0 when s[i] does not start
  * a valid UTF-8 sequence within n (RFC 3629: no overlongs, surrogates or > U+10FFFF). At
  * i >= n it returns 0 too. */
-static inline size_t dec(const unsigned char *s, size_t i, size_t n, unsigned *fl) {
+static inline __attribute__((always_inline)) size_t dec(const unsigned char *s, size_t i, size_t n, unsigned *fl) {
     if (i >= n) return 0;
     unsigned c = s[i];
     if (c < 0x80) {
@@ -126,7 +126,7 @@ static inline size_t ws(const unsigned char *s, size_t i, size_t n, int nl) {
 
 /* GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
 static size_t m_gpt2(const unsigned char *s, size_t i, size_t n) {
-    unsigned f, g;
+    unsigned f = 0, g = 0;
     size_t l = dec(s, i, n, &f), l2, r;
     if (s[i] == '\'' && (r = contraction(s, i, n))) return r;
     if (s[i] == ' ' && (l2 = dec(s, i + 1, n, &g)) && !(g & WS)) {
@@ -144,7 +144,7 @@ static size_t m_gpt2(const unsigned char *s, size_t i, size_t n) {
 /* cl100k_base: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
  * ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
 static size_t m_cl100k(const unsigned char *s, size_t i, size_t n) {
-    unsigned f, g;
+    unsigned f = 0, g = 0;
     size_t l = dec(s, i, n, &f), l2, r, j;
     if (s[i] == '\'' && (r = contraction_ci(s, i, n))) return r;
     if (f & L) return run(s, i + l, n, L);
@@ -195,7 +195,7 @@ static inline size_t o200k_a2(const unsigned char *s, size_t st, size_t n) {
  * \s*[\r\n]+|\s+(?!\S)|\s+ with P = [^\r\n\p{L}\p{N}] (marks included), tried in the
  * regex's order: A1 with P, A1 without, A2 with P, A2 without, then the rest. */
 static size_t m_o200k(const unsigned char *s, size_t i, size_t n) {
-    unsigned f, g;
+    unsigned f = 0, g = 0;
     size_t l = dec(s, i, n, &f), l2, r, j;
     int p = !(f & (L | N | NL));
     if (p && (r = o200k_a1(s, i + l, n))) return r;
