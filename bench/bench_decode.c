@@ -43,6 +43,7 @@ static double read_gbs(void) {
 }
 
 int main(int argc, char **argv) {
+    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     const char *preset = "gpt2", *dtype = "f32";
     int prompt = 512, steps = 64;
     double bw = 0;

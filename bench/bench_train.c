@@ -33,6 +33,7 @@ static void die(const char *what, gptc_ctx *ctx) {
 }
 
 int main(int argc, char **argv) {
+    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     const char *preset = "gpt2";
     int B = 4, T = 64, steps = 3, warmup = 1, threads = 0, vocab = 0;
     for (int i = 1; i < argc; i++) {

@@ -23,6 +23,7 @@ static float frand(void) {
 }
 
 int main(int argc, char **argv) {
+    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     char rows_arg[64] = "1,64";
     int threads = 0;
     double seconds = 0.3, footprint_mb = 320;

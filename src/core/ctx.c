@@ -37,6 +37,13 @@ static int default_threads(void) {
 #endif
 }
 
+void gptc_openmp_passive(char **argv) {
+    if (!argv || !argv[0] || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1)) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("OMP_WAIT_POLICY"); /* exec failed: this process keeps libgomp's default */
+}
+
 gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params) {
     gptc_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) return NULL;
