@@ -48,6 +48,7 @@ int cmd_answer(int argc, char **argv) {
     }
     if (qo.max_answer < 1 || qo.max_length < 4 || qo.stride < 0)
         cli_die("answer", NULL, "--max-answer-length >= 1, --max-length >= 4 and --stride >= 0 are required");
+    model_dir = cli_model("answer", model_dir);
     gptc_ctx *ctx = cli_ctx("answer", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

@@ -188,6 +188,7 @@ int cmd_attention(int argc, char **argv) {
                         "try `gptc attention --help`\n");
         return 2;
     }
+    model_dir = cli_model("attention", model_dir);
     gptc_ctx *ctx = cli_ctx("attention", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("attention", ctx, model_dir);

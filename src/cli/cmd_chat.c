@@ -192,6 +192,7 @@ int cmd_chat(int argc, char **argv) {
         fprintf(stderr, "gptc chat: --model is required\ntry `gptc chat --help`\n");
         return 2;
     }
+    model_dir = cli_model("chat", model_dir);
     gptc_gen_params p = gptc_gen_default_params();
     gptc_load_params lp = gptc_load_default_params();
     gptc_ctx *ctx0 = cli_ctx("chat", 0);

@@ -34,6 +34,7 @@ int cmd_classify(int argc, char **argv) {
         fprintf(stderr, "gptc classify: --model is required\ntry `gptc classify --help`\n");
         return 2;
     }
+    model_dir = cli_model("classify", model_dir);
     gptc_ctx *ctx = cli_ctx("classify", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

@@ -115,6 +115,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "gptc eval: --model and --tokens (or --task lm --data) are required\ntry `gptc eval --help`\n");
         return 2;
     }
+    model_dir = cli_model("eval", model_dir);
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
@@ -225,6 +226,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         fprintf(stderr, "gptc eval: --task %s needs --model and --data\ntry `gptc eval --help`\n", task);
         return 2;
     }
+    model_dir = cli_model("eval", model_dir);
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

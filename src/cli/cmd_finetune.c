@@ -126,6 +126,7 @@ int cmd_finetune(int argc, char **argv) {
     train_cli_check("finetune", &o);
 
     char run_tok[4200] = ""; /* a tokenizer the run made (markers added), else the model's */
+    model_dir = cli_model("finetune", model_dir);
     gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
     gptc_tokenizer *tok;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);

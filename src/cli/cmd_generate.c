@@ -245,6 +245,7 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "gptc generate: --model is required\ntry `gptc generate --help`\n");
         return 2;
     }
+    model_dir = cli_model("generate", model_dir);
     ctx = cli_ctx("generate", 0);
     if (gptc_generation_config_load(ctx, model_dir, &p)) cli_die("generate", ctx, NULL);
     for (int i = 1; i < argc; i++) {

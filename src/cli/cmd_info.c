@@ -66,6 +66,7 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "gptc info: --model is required\ntry `gptc info --help`\n");
         return 2;
     }
+    dir = cli_model("info", dir);
     gptc_ctx *ctx = cli_ctx("info", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, dir, &m)) cli_die_model("info", ctx, dir);

@@ -30,6 +30,7 @@ int cmd_merge_lora(int argc, char **argv) {
     }
     gptc_dtype dt = !strcmp(dtype, "f32") ? GPTC_F32 : !strcmp(dtype, "bf16") ? GPTC_BF16 : GPTC_DTYPE_COUNT;
     if (dt == GPTC_DTYPE_COUNT) cli_die("merge-lora", NULL, "--dtype %s: expected f32 or bf16", dtype);
+    model_dir = cli_model("merge-lora", model_dir);
     gptc_ctx *ctx = cli_ctx("merge-lora", 0);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("merge-lora", ctx, model_dir);

@@ -210,6 +210,8 @@ int cmd_prepare(int argc, char **argv) {
     if (!(val_frac >= 0 && val_frac < 1)) cli_die("prepare", NULL, "--val-fraction %g: expected 0 <= F < 1", val_frac);
     if ((tok_path != NULL) + (encoding != NULL) + (model != NULL) > 1)
         cli_die("prepare", NULL, "--tokenizer, --encoding and --model exclude each other");
+    model = cli_tokenizer("prepare", model);
+    tok_path = cli_tokenizer("prepare", tok_path);
     gptc_ctx *ctx = cli_ctx("prepare", (int)threads);
     double t0 = cli_now();
 

@@ -67,8 +67,8 @@ static gptc_tokenizer *open_tokenizer(const char *cmd, gptc_ctx *ctx, const tok_
     int n = !!o->model + !!o->tokenizer + !!o->encoding;
     if (n > 1) cli_die(cmd, NULL, "give only one of --model, --tokenizer, --encoding");
     gptc_tokenizer *tok = NULL;
-    gptc_status st = o->model       ? gptc_tokenizer_load(ctx, o->model, &tok)
-                   : o->tokenizer   ? gptc_tokenizer_load(ctx, o->tokenizer, &tok)
+    gptc_status st = o->model       ? gptc_tokenizer_load(ctx, cli_tokenizer(cmd, o->model), &tok)
+                   : o->tokenizer   ? gptc_tokenizer_load(ctx, cli_tokenizer(cmd, o->tokenizer), &tok)
                                     : gptc_tokenizer_from_encoding(ctx, o->encoding ? o->encoding : "gpt2", &tok);
     if (st) cli_die(cmd, ctx, NULL);
     return tok;

@@ -107,6 +107,7 @@ int cmd_train(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("train", (int)threads);
     if (preset && o.init_dir) cli_die("train", NULL, "--preset and --init exclude each other");
+    o.init_dir = cli_model("train", o.init_dir);
     if (gptc_config_preset(ctx, preset ? preset : "small", &o.cfg)) cli_die("train", ctx, "--preset");
     if (!preset && !arch[4]) o.cfg.vocab_size = 0; /* the data's vocabulary */
     int *fields[5] = {&o.cfg.n_layer, &o.cfg.n_head, &o.cfg.n_embd, &o.cfg.n_positions, &o.cfg.vocab_size};
