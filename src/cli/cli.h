@@ -61,6 +61,11 @@ gptc_ctx *cli_ctx(const char *cmd, int n_threads);
  * stderr) unless HF_HUB_OFFLINE is set; an error exits 1 naming both readings. NULL for
  * NULL. The string lives as long as the process (four at a time). */
 const char *cli_model(const char *cmd, const char *arg);
+/* The line every --help with a model-path option carries. */
+#define CLI_REPO_NOTE                                                                           \
+    "REPO: a Hugging Face Hub repository (NAME, ORG/NAME, ORG/NAME@REVISION) where no such\n"   \
+    "directory exists: its snapshot in Hugging Face's cache, pulled first when missing unless\n" \
+    "HF_HUB_OFFLINE=1 (see `gptc pull --help` and docs/hub.md).\n"
 /* The same for options that read only a tokenizer (--tokenizer, tokenize --model): a
  * snapshot with tokenizer files is enough, and a pull fetches no weights. */
 const char *cli_tokenizer(const char *cmd, const char *arg);

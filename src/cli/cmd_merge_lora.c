@@ -6,11 +6,13 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc merge-lora --model DIR --out DIR [--dtype f32|bf16]\n"
+    "usage: gptc merge-lora --model DIR|REPO --out DIR [--dtype f32|bf16]\n"
     "\n"
     "Loads the model in DIR with its LoRA adapter (adapter_config.json +\n"
     "adapter_model.safetensors, PEFT's layout), merges W += (alpha/r) (B A)^T into every\n"
     "adapted layer, and writes config.json, model.safetensors and the tokenizer files to OUT.\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc merge-lora --model run/model --out merged && gptc classify --model merged reviews.txt\n";
