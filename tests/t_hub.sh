@@ -96,6 +96,9 @@ PYEOF
         fail "alias cached as models--tiny ($b)" "$(ls "$CB")"
     # ---- offline: served from the cache without a request; a missing one is an error
     m=$(log_mark)
+    HF_HUB_CACHE=$CA HF_HUB_OFFLINE=1 "$BIN" pull test-org/tiny --json >"$T/off.json" 2>/dev/null &&
+        $PY -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(not (j['offline'] and len(j['files']) == 9 and all(f['cached'] for f in j['files'])))" "$T/off.json" &&
+        pass "HF_HUB_OFFLINE=1: pull --json lists the cached files ($b)" || fail "HF_HUB_OFFLINE=1: pull --json lists the cached files ($b)" "$(head -c 300 "$T/off.json")"
     HF_HUB_CACHE=$CA HF_HUB_OFFLINE=1 "$BIN" pull test-org/tiny >"$T/off.out" 2>"$T/off.err" &&
         [ "$(cat "$T/off.out")" = "$CA/models--test-org--tiny/snapshots/$C1" ] &&
         HF_HUB_CACHE=$CA HF_HUB_OFFLINE=1 same_gen "HF_HUB_OFFLINE=1: generate by name from the cache ($b)" "$BIN" test-org/tiny &&
@@ -124,6 +127,34 @@ PYEOF
         log_since "$m" | grep -q "^GET /cdn/$SHA bytes=777777- " && ! log_since "$m" | grep -q "^GET /cdn/$SHA - " &&
         $PY "$H/check_cache.py" "a .incomplete of an earlier run resumed with Range ($b)" "$CX" test-org/tiny "$C1" "$T/root/test-org/tiny" $WANT ||
         fail "a .incomplete of an earlier run resumed with Range ($b)" "$(head -c 300 "$T/resx.err") $(log_since "$m" | grep cdn)"
+    # ... and a pull killed (SIGKILL) in the middle of a transfer leaves only the
+    # .incomplete, which the next pull continues
+    CK=$T/cachek-$b
+    echo '{"stall": {"model.safetensors": 123456}}' >"$T/ctl.json"
+    HF_HUB_CACHE=$CK HF_HUB_DOWNLOAD_TIMEOUT=100 "$BIN" pull test-org/tiny >/dev/null 2>&1 &
+    PP=$!
+    part=$CK/models--test-org--tiny/blobs/$SHA.incomplete
+    for _ in $(seq 300); do [ "$(stat -c %s "$part" 2>/dev/null)" = 123456 ] && break; sleep 0.1; done
+    kill -9 $PP 2>/dev/null; wait $PP 2>/dev/null
+    echo '{}' >"$T/ctl.json"
+    left=$(cd "$CK/models--test-org--tiny" 2>/dev/null && ls blobs/$SHA snapshots/$C1/model.safetensors refs/main 2>/dev/null)
+    [ "$(stat -c %s "$part" 2>/dev/null)" = 123456 ] && [ -z "$left" ] &&
+        pass "killed mid-transfer: only blobs/ETAG.incomplete (123456 bytes) left ($b)" ||
+        fail "killed mid-transfer: only blobs/ETAG.incomplete (123456 bytes) left ($b)" "$(stat -c %s "$part" 2>&1) $left"
+    m=$(log_mark)
+    HF_HUB_CACHE=$CK "$BIN" pull test-org/tiny >/dev/null 2>"$T/resk.err" &&
+        log_since "$m" | grep -q "^GET /cdn/$SHA bytes=123456- " &&
+        $PY "$H/check_cache.py" "after the kill the next pull resumes at byte 123456 ($b)" "$CK" test-org/tiny "$C1" "$T/root/test-org/tiny" $WANT ||
+        fail "after the kill the next pull resumes at byte 123456 ($b)" "$(head -c 300 "$T/resk.err") $(log_since "$m" | grep cdn)"
+    # ---- two pulls at once into one cache: the blob's lock lets one transfer it
+    CP=$T/cachep-$b
+    m=$(log_mark)
+    HF_HUB_CACHE=$CP "$BIN" pull test-org/tiny >/dev/null 2>"$T/p1.err" & P1=$!
+    HF_HUB_CACHE=$CP "$BIN" pull test-org/tiny >/dev/null 2>"$T/p2.err" & P2=$!
+    wait $P1; r1=$?; wait $P2; r2=$?
+    [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$(log_since "$m" | grep -c "^GET /cdn/$SHA ")" = 1 ] &&
+        $PY "$H/check_cache.py" "two concurrent pulls: both succeed, one transfer of the blob ($b)" "$CP" test-org/tiny "$C1" "$T/root/test-org/tiny" $WANT ||
+        fail "two concurrent pulls: both succeed, one transfer of the blob ($b)" "rc $r1 $r2; $(head -c 200 "$T/p1.err") $(log_since "$m" | grep -c cdn)"
     # ---- corrupted bytes (one byte changed, same length) are rejected and not kept
     CC=$T/cachec-$b
     echo '{"corrupt": ["model.safetensors"]}' >"$T/ctl.json"

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "hub.h"
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -403,6 +404,35 @@ static void find_token(const gptc_hub_params *p, char *out, size_t cap) {
     out[strcspn(out, "\r\n")] = 0;
 }
 
+/* The files of a snapshot under prefix matching the globs, in name order: counted into
+ * *n, and reported as cached when count (the total) is given. */
+static void list_snapshot(const gptc_hub_params *p, const char *dir, const char *prefix, size_t *n, const size_t *count) {
+    char path[4400];
+    if ((size_t)snprintf(path, sizeof path, "%s%s%s", dir, prefix[0] ? "/" : "", prefix) >= sizeof path) return;
+    struct dirent **ents;
+    int k = scandir(path, &ents, NULL, alphasort);
+    if (k < 0) return;
+    for (int i = 0; i < k; i++) {
+        char rel[2200], full[6700];
+        struct stat sb;
+        const char *e = ents[i]->d_name;
+        if (e[0] != '.' && (size_t)snprintf(rel, sizeof rel, "%s%s%s", prefix, prefix[0] ? "/" : "", e) < sizeof rel &&
+            (size_t)snprintf(full, sizeof full, "%s/%s", path, e) < sizeof full && stat(full, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) list_snapshot(p, dir, rel, n, count);
+            else if (wanted(p, rel)) {
+                if (count && p->progress) {
+                    gptc_hub_event ev = {GPTC_HUB_FILE_DONE, rel, (uint64_t)sb.st_size, (uint64_t)sb.st_size, 1, *n,
+                                         *count, NULL};
+                    p->progress(p->user, &ev);
+                }
+                (*n)++;
+            }
+        }
+        free(ents[i]);
+    }
+    free(ents);
+}
+
 static gptc_status pull_files(conn *c, const char *repo_dir, const char *commit, const hub_repo_info *ri,
                               gptc_hub_result *out) {
     gptc_ctx *ctx = c->ctx;
@@ -475,7 +505,15 @@ gptc_status gptc_hub_pull(gptc_ctx *ctx, const char *name, const gptc_hub_params
     gptc_status st = gptc_hub_lookup(ctx, name, p, out, &found);
     if (st) return st;
     if (offline) {
-        if (found) return GPTC_OK;
+        if (found) {
+            /* what the snapshot holds, reported as a pull would (all in the cache) */
+            size_t count = 0, index = 0;
+            out->n_files = 0;
+            list_snapshot(p, out->dir, "", &count, NULL);
+            list_snapshot(p, out->dir, "", &index, &count);
+            out->n_files = count;
+            return GPTC_OK;
+        }
         char cache[4096];
         if ((st = gptc_hub_cache_dir(ctx, p, cache, sizeof cache))) return st;
         return gptc_fail(ctx, GPTC_ENET, "%s@%s: not in the Hugging Face cache %s, and offline (HF_HUB_OFFLINE is set)",

@@ -16,6 +16,7 @@ with a wrong one). Faults (the control file, re-read on every request, JSON):
   {"drop": {"FILE": N}, "id": X}  the first GET of FILE's CDN bytes (once per id) sends N
                             bytes, then closes the connection
   {"corrupt": ["FILE"]}     FILE's CDN bytes are served with one byte changed
+  {"stall": {"FILE": N}}    FILE's CDN transfers send N bytes, then nothing for 120 s
 Every request is logged to LOG as "METHOD PATH RANGE AUTH" lines.
 usage: standin.py ROOT CONFIG.json CONTROL.json LOG PORTFILE
 CONFIG: {"commit": {"ORG/NAME": "40 hex"}, "alias": {"OLD": "ORG/NAME"}, "gated": {"ORG/NAME": "TOKEN"}}
@@ -171,6 +172,14 @@ class H(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
         self.end_headers()
         if self.command == "HEAD":
+            return
+        stall = ctl.get("stall", {}).get(name)
+        if stall is not None:
+            self.wfile.write(body[:stall])
+            self.wfile.flush()
+            import time
+            time.sleep(120)
+            self.close_connection = True
             return
         n = ctl.get("drop", {}).get(name)
         key = (str(ctl.get("id")), name)
