@@ -42,6 +42,8 @@ export HF_ENDPOINT=http://127.0.0.1:$(cat "$T/port")
 DEAD=http://127.0.0.1:9   # nothing listens there: "no network"
 WANT="config.json generation_config.json merges.txt model.safetensors special_tokens_map.json sub/extra.json
       tokenizer.json tokenizer_config.json vocab.json"
+printf 'It was the best of times, it was the worst of times.\n' >"$T/text.txt"
+echo "464 373 262 1266 286 1661 11 340 373 262 5290 286 1661 13" >"$T/ids.txt"
 SHA=$(sha256sum "$T/src/model.safetensors" | cut -d' ' -f1)
 SIZE=$(stat -c %s "$T/src/model.safetensors")
 # the reference text: greedy tokens of the source directory itself
@@ -88,6 +90,24 @@ PYEOF
     echo "Hello there" | HF_HUB_CACHE=$CA HF_ENDPOINT=$DEAD "$BIN" tokenize --model test-org/tiny >"$T/tok.txt" 2>"$T/tok.err" &&
         echo "Hello there" | "$BIN" tokenize --model "$T/src" | cmp -s - "$T/tok.txt" &&
         pass "tokenize --model ORG/NAME ($b)" || fail "tokenize --model ORG/NAME ($b)" "$(head -c 300 "$T/tok.err")"
+    if [ $b = release ]; then # the other commands' model options, from the cache
+        for c in "attention --text Hello --json" "eval --tokens $T/ids.txt"; do
+            HF_HUB_CACHE=$CA HF_ENDPOINT=$DEAD "$BIN" $c --model test-org/tiny >"$T/c1" 2>"$T/c.err" &&
+                "$BIN" $c --model "$T/src" >"$T/c2" 2>/dev/null && cmp -s "$T/c1" "$T/c2" &&
+                pass "${c%% *} --model ORG/NAME = the directory" || fail "${c%% *} --model ORG/NAME = the directory" "$(head -c 300 "$T/c.err")"
+        done
+        HF_HUB_CACHE=$CA HF_ENDPOINT=$DEAD "$BIN" prepare --input "$T/text.txt" --out "$T/prep1" --tokenizer test-org/tiny >/dev/null 2>"$T/c.err" &&
+            "$BIN" prepare --input "$T/text.txt" --out "$T/prep2" --tokenizer "$T/src" >/dev/null 2>&1 &&
+            cmp -s "$T/prep1/train.bin" "$T/prep2/train.bin" &&
+            pass "prepare --tokenizer ORG/NAME = the directory" || fail "prepare --tokenizer ORG/NAME = the directory" "$(head -c 300 "$T/c.err")"
+        # a tokenizer-only option pulls no weights
+        CT=$T/cachet
+        m=$(log_mark)
+        echo Hello | HF_HUB_CACHE=$CT "$BIN" tokenize --model test-org/tiny >/dev/null 2>"$T/c.err" &&
+            ! log_since "$m" | grep -q -E 'safetensors|/cdn/' && [ -e "$CT/models--test-org--tiny/snapshots/$C1/vocab.json" ] &&
+            pass "tokenize --model ORG/NAME pulls the tokenizer, no weights" ||
+            fail "tokenize --model ORG/NAME pulls the tokenizer, no weights" "$(head -c 300 "$T/c.err") $(log_since "$m" | grep safetensors)"
+    fi
     # ---- a name not in the cache is pulled by the command itself; an alias (307 relative
     # redirect to the renamed repository) is cached under the name given, as huggingface_hub does
     CB=$T/cacheb-$b
