@@ -108,6 +108,16 @@ PYEOF
             pass "tokenize --model ORG/NAME pulls the tokenizer, no weights" ||
             fail "tokenize --model ORG/NAME pulls the tokenizer, no weights" "$(head -c 300 "$T/c.err") $(log_since "$m" | grep safetensors)"
     fi
+    # ---- a snapshot with the tokenizer but no weights (what AutoTokenizer leaves): the
+    # command pulls only what is missing
+    CM=$T/cachem-$b
+    cp -a "$CA" "$CM"
+    rm "$CM/models--test-org--tiny/snapshots/$C1/model.safetensors" "$CM/models--test-org--tiny/blobs/$SHA"
+    m=$(log_mark)
+    HF_HUB_CACHE=$CM same_gen "a snapshot without weights: generate by name completes it ($b)" "$BIN" test-org/tiny
+    n_get=$(log_since "$m" | grep -c -v -E "^GET /api/|^HEAD /test-org/tiny/resolve/$C1/model.safetensors |^GET /cdn/$SHA ")
+    [ "$n_get" = 0 ] && [ "$(log_since "$m" | wc -l)" = 3 ] && pass "... asking only for the missing file ($b)" ||
+        fail "... asking only for the missing file ($b)" "$(log_since "$m" | head -5)"
     # ---- a name not in the cache is pulled by the command itself; an alias (307 relative
     # redirect to the renamed repository) is cached under the name given, as huggingface_hub does
     CB=$T/cacheb-$b
