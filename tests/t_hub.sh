@@ -207,6 +207,9 @@ PYEOF
         $PY "$H/check_cache.py" "gated repo with HF_TOKEN ($b)" "$CG" gated-org/secret "$C2" "$T/src" $(cd "$T/src" && ls) &&
         log_since "$m" | grep "resolve" | grep -q "Bearer_$TOKEN" ||
         fail "gated repo with HF_TOKEN ($b)" "$(head -c 300 "$T/g1.err")"
+    log_since "$m" | grep -q "^GET /cdn/.* -$" && ! log_since "$m" | grep "^GET /cdn/" | grep -q Bearer &&
+        pass "the token is not sent on to the CDN's host ($b)" ||
+        fail "the token is not sent on to the CDN's host ($b)" "$(log_since "$m" | grep cdn)"
     rm -rf "$CG"
     HF_HUB_CACHE=$CG "$BIN" pull gated-org/secret --token "$TOKEN" --include config.json >/dev/null 2>"$T/g2.err" &&
         [ "$(ls "$CG/models--gated-org--secret/snapshots/$C2")" = config.json ] &&

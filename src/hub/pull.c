@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -214,6 +215,20 @@ static CURLcode head(conn *c, const char *url, char *final_url, size_t cap) {
     return CURLE_TOO_MANY_REDIRECTS;
 }
 
+/* host[:port] of a URL (huggingface_hub compares urlparse(...).netloc) */
+static size_t netloc(const char *url, const char **start) {
+    const char *s = strstr(url, "://");
+    s = s ? s + 3 : url;
+    *start = s;
+    return strcspn(s, "/?#");
+}
+
+static int same_netloc(const char *a, const char *b) {
+    const char *sa, *sb;
+    size_t na = netloc(a, &sa), nb = netloc(b, &sb);
+    return na == nb && !strncasecmp(sa, sb, na);
+}
+
 static gptc_status mkdir_parent(gptc_ctx *ctx, const char *path) {
     char dir[5400];
     if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir) return gptc_fail(ctx, GPTC_EINVAL, "%s: path too long", path);
@@ -321,6 +336,9 @@ static gptc_status fetch_blob(conn *c, const char *url, const char *blob, const 
         curl_easy_setopt(c->curl, CURLOPT_URL, url);
         curl_easy_setopt(c->curl, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(c->curl, CURLOPT_MAXREDIRS, 10L);
+        /* a CDN's URL is signed: the token stays with the endpoint's host (as
+         * huggingface_hub drops it; libcurl drops it itself on a redirect elsewhere) */
+        if (!same_netloc(url, c->endpoint)) curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
         char range[64];
         if (have > 0) {
             snprintf(range, sizeof range, "%lld-", have);
