@@ -7,12 +7,13 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
 INC     := -Iinclude
 DEPS    := -MMD -MP
-LIBS    := -lpcre2-8 -ljansson -ldl -lm -lpthread
+LIBS    := -lpcre2-8 -ljansson -lcurl -ldl -lm -lpthread
 OMP     := -fopenmp
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/io/*.c src/text/*.c src/kernels/*.c src/kernels/cpu/*.c \
-                               src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c))
+                               src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c \
+                               src/hub/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 

@@ -26,6 +26,7 @@ typedef enum gptc_status {
     GPTC_ERANGE,   /* a value is out of range (token id, index, size overflow) */
     GPTC_ENOTSUP,  /* valid but not supported (dtype, activation, encoding) */
     GPTC_EINTERNAL,/* a self-check failed (e.g. a BLAS kernel computed wrong results) */
+    GPTC_ENET,     /* a server could not be reached, or refused the request (HTTP status) */
     GPTC_STATUS_COUNT
 } gptc_status;
 
@@ -1176,6 +1177,107 @@ gptc_status gptc_confusion_svg(gptc_ctx *ctx, const char *path, const long *conf
 char *gptc_squad_normalize(gptc_ctx *ctx, const char *s);
 double gptc_squad_em(gptc_ctx *ctx, const char *pred, const char *gold);
 double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
+
+/* ------------------------------------------------------------ Hugging Face Hub (hub/)
+ * Models by name: a model repository of the Hugging Face Hub (or of any server that
+ * speaks its protocol: HF_ENDPOINT) downloaded into Hugging Face's own cache, so files
+ * that transformers or huggingface_hub already downloaded are found and shared, and
+ * what gptc downloads they find. The cache (docs/hub.md):
+ *   CACHE/models--ORG--NAME/blobs/ETAG           the files' bytes, named by their ETag
+ *                          /refs/REV             the commit id a branch or tag points to
+ *                          /snapshots/COMMIT/F   relative symlinks ../../blobs/ETAG
+ * CACHE is $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else $HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else ~/.cache/huggingface/hub. A blob appears under
+ * its name only when complete and checked (sha256 for LFS files, the git blob id for
+ * the others); an interrupted transfer stays in blobs/ETAG.incomplete and is resumed
+ * with a Range request. Several processes may pull at once: each blob is written under
+ * the same lock file huggingface_hub takes (CACHE/.locks/models--ORG--NAME/ETAG.lock). */
+typedef enum gptc_hub_event_kind {
+    GPTC_HUB_FILE_START, /* a file is about to be fetched (total: its size, 0 unknown) */
+    GPTC_HUB_FILE_BYTES, /* done of total bytes of it are in blobs/ETAG.incomplete */
+    GPTC_HUB_FILE_RETRY, /* the connection dropped; resuming at done (message: why) */
+    GPTC_HUB_FILE_DONE   /* in the snapshot (cached: it was already in the cache) */
+} gptc_hub_event_kind;
+typedef struct gptc_hub_event {
+    gptc_hub_event_kind kind;
+    const char *file;     /* its path inside the repository */
+    uint64_t done, total; /* bytes */
+    int cached;
+    size_t index, count;  /* this file is number index (0-based) of count */
+    const char *message;
+} gptc_hub_event;
+
+typedef struct gptc_hub_params {
+    const char *endpoint;  /* NULL: $HF_ENDPOINT, else https://huggingface.co */
+    const char *cache_dir; /* NULL: the cache named above */
+    const char *revision;  /* NULL: the name's @REV, else "main" (a branch, tag or commit) */
+    const char *token;     /* NULL: $HF_TOKEN, else the file $HF_TOKEN_PATH or $HF_HOME/token
+                            * (as `hf auth login` writes it), else none; sent as
+                            * "Authorization: Bearer" to the endpoint's host only */
+    const char *const *include; /* file globs (fnmatch, '*' matches '/' as in Python's
+                                 * fnmatch; "dir/" means "dir/ *"); NULL or n_include 0:
+                                 * gptc_hub_default_include */
+    size_t n_include;
+    int offline;     /* -1: from $HF_HUB_OFFLINE (or $TRANSFORMERS_OFFLINE) = 1/ON/YES/TRUE;
+                      * 1: no network: served from the cache or failing */
+    int max_retries; /* transfers resumed per file after a dropped connection (5) */
+    /* gptc_hub_resolve: only a tokenizer is needed: a snapshot with tokenizer files is
+     * complete, and a pull without include globs takes gptc_hub_tokenizer_include. */
+    int tokenizer_only;
+    /* Called from the calling thread during gptc_hub_pull; may be NULL. */
+    void (*progress)(void *user, const gptc_hub_event *ev);
+    void *user;
+} gptc_hub_params;
+gptc_hub_params gptc_hub_default_params(void);
+/* The globs pulled when none are given: what gptc reads (NULL-terminated):
+ * "*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken" (so never the other
+ * frameworks' weights: pytorch_model.bin, tf_model.h5, flax_model.msgpack, ...). */
+extern const char *const gptc_hub_default_include[];
+/* The same without weights: "*.json", "*.txt", "*.model", "*.tiktoken". */
+extern const char *const gptc_hub_tokenizer_include[];
+
+typedef struct gptc_hub_result {
+    char repo[256];      /* ORG/NAME as named (the @REV split off) */
+    char revision[256];  /* as asked */
+    char commit[41];     /* the snapshot's commit id */
+    char dir[4096];      /* CACHE/models--ORG--NAME/snapshots/COMMIT */
+    size_t n_files;      /* files of the snapshot matching the globs */
+    size_t n_downloaded; /* of which fetched now (the rest were in the cache) */
+    uint64_t bytes_downloaded;
+    int from_cache;      /* 1: resolved without the network (offline) */
+} gptc_hub_result;
+
+/* 1 when s reads as a repository name: NAME or ORG/NAME, optionally @REV, each part
+ * of [A-Za-z0-9._-] (1 to 96 characters, not starting or ending with '.' or '-', no
+ * "--" or ".."), as the Hub names repositories. Says nothing about whether it exists. */
+int gptc_hub_is_repo_name(const char *s);
+/* The cache directory chosen by params->cache_dir and the environment into out. */
+gptc_status gptc_hub_cache_dir(gptc_ctx *ctx, const gptc_hub_params *params, char *out, size_t cap);
+/* Downloads repository name (ORG/NAME[@REV]) at its revision: asks the endpoint's
+ * /api/models/NAME/revision/REV for the commit and file list, then fetches each file
+ * matching the globs through /NAME/resolve/COMMIT/FILE (redirects followed, Range
+ * resume, checked against its ETag), links it into snapshots/COMMIT, and writes
+ * refs/REV. Files already in the cache are not fetched again. Offline (params or
+ * HF_HUB_OFFLINE): the snapshot refs/REV names is returned when it is in the cache,
+ * else GPTC_ENET. Errors: GPTC_EINVAL a malformed name, GPTC_ENET the endpoint could
+ * not be reached or refused (HTTP status and the Hub's message: not found, a gated or
+ * private repository without a token, ...), GPTC_EFORMAT bytes that do not match their
+ * ETag (discarded) or a malformed answer, GPTC_EIO the cache could not be written. */
+gptc_status gptc_hub_pull(gptc_ctx *ctx, const char *name, const gptc_hub_params *params, gptc_hub_result *out);
+/* The cache only, never the network: *found = 1 and out filled when the snapshot that
+ * refs/REV (or REV itself, a commit id) names exists; n_files counts its entries. */
+gptc_status gptc_hub_lookup(gptc_ctx *ctx, const char *name, const gptc_hub_params *params, gptc_hub_result *out,
+                            int *found);
+/* What every --model names, resolved into a directory path (out): an existing path is
+ * itself; otherwise a repository name is looked up in the cache, and pulled when its
+ * snapshot is missing or lacks config.json or weights (model.safetensors or its index;
+ * with tokenizer_only: lacks tokenizer.json, vocab.json, vocab.txt, tokenizer.model and
+ * encoder.json), unless offline (then any snapshot found is used, and none is an error
+ * naming the cache); anything else is copied unchanged (so the
+ * loader reports the missing path). *pulled (may be NULL) says whether it was pulled.
+ * The errors of gptc_hub_pull. */
+gptc_status gptc_hub_resolve(gptc_ctx *ctx, const char *arg, const gptc_hub_params *params, char *out, size_t cap,
+                             int *pulled);
 
 #ifdef __cplusplus
 }

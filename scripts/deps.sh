@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh build|node|test|unicode: installs what gptc needs when it is missing (Debian 12,
 # as root).
-# build:   a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson.
+# build:   a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson, libcurl (OpenSSL flavour).
 # node:    node + npm and the npm packages tiktoken (its rank files become gptc's
 #          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
 #          (references of the tokenizer tests), in .deps/node.
@@ -12,7 +12,7 @@ set -e
 want=""
 missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want="$want $1"; }
 case "$1" in
-build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev; do missing $p; done ;;
+build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libcurl4-openssl-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 test)  for p in python3-torch python3-numpy; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;

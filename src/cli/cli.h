@@ -5,6 +5,7 @@
 #define GPTC_CLI_H
 
 #include "gptc.h"
+#include "progress.h"
 #include <stdio.h>
 
 typedef int (*gptc_cmd_fn)(int argc, char **argv);
@@ -25,6 +26,7 @@ int cmd_finetune(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_answer(int argc, char **argv);
 int cmd_merge_lora(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 
 /* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
  * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and
@@ -53,6 +55,28 @@ _Noreturn void cli_die_model(const char *cmd, gptc_ctx *ctx, const char *dir);
 size_t cli_edit_distance(const char *a, size_t na, const char *b, size_t nb);
 /* A context with the thread count from --threads (0 = all) or exits. */
 gptc_ctx *cli_ctx(const char *cmd, int n_threads);
+/* The one resolution of a model-path option (--model, --init, --tokenizer; hub_cli.c):
+ * an existing path is itself; a repository name (ORG/NAME[@REV], docs/hub.md) is the
+ * snapshot directory in Hugging Face's cache, pulled first when missing (progress on
+ * stderr) unless HF_HUB_OFFLINE is set; an error exits 1 naming both readings. NULL for
+ * NULL. The string lives as long as the process (four at a time). */
+const char *cli_model(const char *cmd, const char *arg);
+/* The line every --help with a model-path option carries. */
+#define CLI_REPO_NOTE                                                                           \
+    "REPO: a Hugging Face Hub repository (NAME, ORG/NAME, ORG/NAME@REVISION) where no such\n"   \
+    "directory exists: its snapshot in Hugging Face's cache, pulled first when missing unless\n" \
+    "HF_HUB_OFFLINE=1 (see `gptc pull --help` and docs/hub.md).\n"
+/* The same for options that read only a tokenizer (--tokenizer, tokenize --model): a
+ * snapshot with tokenizer files is enough, and a pull fetches no weights. */
+const char *cli_tokenizer(const char *cmd, const char *arg);
+/* The progress of a pull on stderr (a bar per file on a terminal, lines in a pipe). */
+typedef struct cli_hub_state {
+    const char *cmd, *name;
+    int announce, announced, quiet, active;
+    cli_progress bar;
+    char label[320];
+} cli_hub_state;
+void cli_hub_progress(void *user, const gptc_hub_event *ev);
 /* Prints a JSON string with escapes to f. */
 void cli_json_string(FILE *f, const char *s);
 

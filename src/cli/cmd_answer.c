@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc answer --model DIR --context FILE --question TEXT [options]\n"
+    "usage: gptc answer --model DIR|REPO --context FILE --question TEXT [options]\n"
     "\n"
     "Finds the answer to TEXT in the context (a text file) with a question-answering model\n"
     "(GPT2ForQuestionAnswering, e.g. from gptc finetune --task qa). The context is cut into\n"
@@ -20,6 +20,8 @@ static const char *usage =
     "  --stride N              tokens shared by consecutive windows (default 128, at most max/4)\n"
     "  --json                  print {\"answer\", \"score\"}\n"
     "  --threads N\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc answer --model qa/model --context france.txt --question 'What is the capital?'\n";
@@ -48,6 +50,7 @@ int cmd_answer(int argc, char **argv) {
     }
     if (qo.max_answer < 1 || qo.max_length < 4 || qo.stride < 0)
         cli_die("answer", NULL, "--max-answer-length >= 1, --max-length >= 4 and --stride >= 0 are required");
+    model_dir = cli_model("answer", model_dir);
     gptc_ctx *ctx = cli_ctx("answer", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

@@ -8,12 +8,12 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc attention --model DIR (--text TEXT | --tokens FILE) [--layer L] [--head H] [--out FILE.svg] [--json]\n"
+    "usage: gptc attention --model DIR|REPO (--text TEXT | --tokens FILE) [--layer L] [--head H] [--out FILE.svg] [--json]\n"
     "\n"
     "Attention weights of layer L (default: the last) for the tokens of TEXT: row i holds how\n"
     "query token i attends to tokens 0..i. Averaged over heads unless --head is given.\n"
     "\n"
-    "  --model DIR      model directory\n"
+    "  --model DIR|REPO model directory\n"
     "  --text TEXT      text to encode with the model's tokenizer\n"
     "  --tokens FILE    whitespace-separated token ids instead (\"-\" for stdin)\n"
     "  --layer L        layer, 0-based (negative counts from the end; default -1)\n"
@@ -21,6 +21,8 @@ static const char *usage =
     "  --out FILE.svg   write the heatmap\n"
     "  --json           print {\"layer\", \"head\", \"n_head\", \"tokens\", \"labels\", \"attention\"}\n"
     "  --threads N      threads (default: all cores)\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc attention --model m --text '나는 학교에 간다' --layer 0 --out att.svg\n";
@@ -188,6 +190,7 @@ int cmd_attention(int argc, char **argv) {
                         "try `gptc attention --help`\n");
         return 2;
     }
+    model_dir = cli_model("attention", model_dir);
     gptc_ctx *ctx = cli_ctx("attention", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("attention", ctx, model_dir);

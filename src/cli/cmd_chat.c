@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 static const char *usage =
-    "usage: gptc chat --model DIR [--system TEXT] [options]\n"
+    "usage: gptc chat --model DIR|REPO [--system TEXT] [options]\n"
     "\n"
     "Talks with the model in DIR turn by turn (ChatML: <|im_start|>role\\ncontent<|im_end|>\\n).\n"
     "A reply ends at <|im_end|> or the end-of-text token. The oldest turns are dropped when\n"
@@ -21,12 +21,14 @@ static const char *usage =
     "\n"
     "commands: /reset  /system TEXT  /save FILE  /params  /help  /quit\n"
     "\n"
-    "  --model DIR                 model directory with a tokenizer\n"
+    "  --model DIR|REPO            model directory with a tokenizer\n"
     "  --system TEXT               system message\n"
     GPTC_CLI_GEN_OPTIONS
     "                              (chat default: --max-new-tokens 256 unless generation_config.json says)\n"
     GPTC_CLI_DTYPE_OPTION
     "  --threads N                 threads (default: all cores)\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc chat --model sft-model --system 'You are a helpful assistant.' --do-sample --top-p 0.9\n";
@@ -192,6 +194,7 @@ int cmd_chat(int argc, char **argv) {
         fprintf(stderr, "gptc chat: --model is required\ntry `gptc chat --help`\n");
         return 2;
     }
+    model_dir = cli_model("chat", model_dir);
     gptc_gen_params p = gptc_gen_default_params();
     gptc_load_params lp = gptc_load_default_params();
     gptc_ctx *ctx0 = cli_ctx("chat", 0);

@@ -6,13 +6,15 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc classify --model DIR [FILE] [--json] [--threads N]\n"
+    "usage: gptc classify --model DIR|REPO [FILE] [--json] [--threads N]\n"
     "\n"
     "Classifies each non-empty line of FILE (default: stdin) with the classification model in\n"
     "DIR (GPT2ForSequenceClassification; a LoRA adapter in DIR is applied). Prints per line\n"
     "the label, a tab, and label=probability for every label; with --json one object per line:\n"
     "{\"text\", \"label\", \"probabilities\": {label: p, ...}}. Texts longer than the context\n"
     "are cut to n_positions tokens.\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  echo 'Great phone, works well.' | gptc classify --model run/model\n";
@@ -34,6 +36,7 @@ int cmd_classify(int argc, char **argv) {
         fprintf(stderr, "gptc classify: --model is required\ntry `gptc classify --help`\n");
         return 2;
     }
+    model_dir = cli_model("classify", model_dir);
     gptc_ctx *ctx = cli_ctx("classify", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

@@ -11,15 +11,15 @@
 #include <unistd.h>
 
 static const char *usage =
-    "usage: gptc eval --model DIR --tokens FILE [--batch-size N] [--threads N] [--json]\n"
-    "       gptc eval --task classify|qa|lm --model DIR --data FILE [options] [--json]\n"
+    "usage: gptc eval --model DIR|REPO --tokens FILE [--batch-size N] [--threads N] [--json]\n"
+    "       gptc eval --task classify|qa|lm --model DIR|REPO --data FILE [options] [--json]\n"
     "\n"
     "Scores whitespace-separated token ids in FILE (\"-\" for stdin) with the model in DIR:\n"
     "the mean next-token cross-entropy (nats) and the perplexity exp(loss). Inputs longer\n"
     "than the context are cut into consecutive windows of n_positions + 1 tokens (each\n"
     "window predicts n_positions tokens); each window starts a fresh context.\n"
     "\n"
-    "  --model DIR        model directory (config.json + model.safetensors)\n"
+    "  --model DIR|REPO   model directory (config.json + model.safetensors)\n"
     "  --tokens FILE      token ids, e.g. from `gptc tokenize`\n"
     "  --batch-size N     windows scored at once (default: as many as fit 256 MiB of logits)\n"
     "  --threads N        threads (default: all cores)\n"
@@ -36,6 +36,8 @@ static const char *usage =
     "SQuAD v1.1 script (answers normalized: lowercase, no punctuation, no a/an/the, single\n"
     "spaces; the best over the gold answers); --max-answer-length, --max-length, --stride.\n"
     "--task lm: FILE is text, encoded with the model's tokenizer, then scored as --tokens.\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc tokenize --model m < text.txt > ids.txt && gptc eval --model m --tokens ids.txt\n";
@@ -115,6 +117,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "gptc eval: --model and --tokens (or --task lm --data) are required\ntry `gptc eval --help`\n");
         return 2;
     }
+    model_dir = cli_model("eval", model_dir);
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
@@ -225,6 +228,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         fprintf(stderr, "gptc eval: --task %s needs --model and --data\ntry `gptc eval --help`\n", task);
         return 2;
     }
+    model_dir = cli_model("eval", model_dir);
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc finetune --task classify|chat|qa --model DIR --train FILE [--val FILE] --out DIR [options]\n"
+    "usage: gptc finetune --task classify|chat|qa --model DIR|REPO --train FILE [--val FILE] --out DIR [options]\n"
     "\n"
     "Fine-tunes the model in DIR. OUT receives metrics.jsonl, checkpoints/ and model/ (the\n"
     "best model by the validation metric when --val is given, else the last), a Hugging Face\n"
@@ -43,6 +43,8 @@ static const char *usage =
     "  --resume                continue the run in OUT from its newest checkpoint (give the\n"
     "                          same task, data and options again)\n"
     "  --json                  print the result as JSON\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc finetune --task classify --model base --train reviews.tsv --no-header --val val.tsv \\\n"
@@ -126,6 +128,7 @@ int cmd_finetune(int argc, char **argv) {
     train_cli_check("finetune", &o);
 
     char run_tok[4200] = ""; /* a tokenizer the run made (markers added), else the model's */
+    model_dir = cli_model("finetune", model_dir);
     gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
     gptc_tokenizer *tok;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);

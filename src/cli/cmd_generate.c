@@ -11,13 +11,13 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc generate --model DIR [--prompt TEXT | --prompt-file FILE | --prompt-tokens FILE] [options]\n"
+    "usage: gptc generate --model DIR|REPO [--prompt TEXT | --prompt-file FILE | --prompt-tokens FILE] [options]\n"
     "\n"
     "Continues the prompt (read from stdin when none is given) and streams the new text to\n"
     "stdout. Defaults come from DIR/generation_config.json when present, else Hugging Face's\n"
     "(greedy, max_length 20). The prompt itself is not printed.\n"
     "\n"
-    "  --model DIR                 model directory (config.json, model.safetensors, tokenizer)\n"
+    "  --model DIR|REPO            model directory (config.json, model.safetensors, tokenizer)\n"
     "  --prompt TEXT               the prompt\n"
     "  --prompt-file FILE          the prompt from a file\n"
     "  --prompt-tokens FILE        whitespace-separated token ids (models without a tokenizer;\n"
@@ -27,6 +27,8 @@ static const char *usage =
     GPTC_CLI_DTYPE_OPTION
     "  --threads N                 threads (default: all cores)\n"
     "  --json                      print {\"sequences\": [{\"text\", \"token_ids\", \"finish_reason\"}]}\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc generate --model m --prompt 'Once upon a time' --max-new-tokens 50 --do-sample --top-p 0.9 --seed 1\n";
@@ -245,6 +247,7 @@ int cmd_generate(int argc, char **argv) {
         fprintf(stderr, "gptc generate: --model is required\ntry `gptc generate --help`\n");
         return 2;
     }
+    model_dir = cli_model("generate", model_dir);
     ctx = cli_ctx("generate", 0);
     if (gptc_generation_config_load(ctx, model_dir, &p)) cli_die("generate", ctx, NULL);
     for (int i = 1; i < argc; i++) {

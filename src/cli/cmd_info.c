@@ -9,18 +9,20 @@
 #include <sys/stat.h>
 
 static const char *usage =
-    "usage: gptc info --model DIR [--batch-size B] [--seq-len T] [--threads N] [--json]\n"
+    "usage: gptc info --model DIR|REPO [--batch-size B] [--seq-len T] [--threads N] [--json]\n"
     "\n"
     "Loads the model in DIR (config.json + model.safetensors; every tensor's name, shape and\n"
     "dtype is checked) and prints its config, parameter counts by kind, the memory for\n"
     "weights, gradients, AdamW state and activations when training at B x T, and the\n"
     "matrix-multiply kernel chosen for this CPU.\n"
     "\n"
-    "  --model DIR       model directory\n"
+    "  --model DIR|REPO  model directory\n"
     "  --batch-size B    batch size for the activation estimate (default 1)\n"
     "  --seq-len T       sequence length for the estimate (default n_positions)\n"
     "  --threads N       threads (default: all cores)\n"
     "  --json            print one JSON object\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc info --model models/tiny --batch-size 8 --seq-len 128\n";
@@ -66,6 +68,7 @@ int cmd_info(int argc, char **argv) {
         fprintf(stderr, "gptc info: --model is required\ntry `gptc info --help`\n");
         return 2;
     }
+    dir = cli_model("info", dir);
     gptc_ctx *ctx = cli_ctx("info", (int)threads);
     gptc_model *m;
     if (gptc_model_load(ctx, dir, &m)) cli_die_model("info", ctx, dir);

@@ -6,11 +6,13 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc merge-lora --model DIR --out DIR [--dtype f32|bf16]\n"
+    "usage: gptc merge-lora --model DIR|REPO --out DIR [--dtype f32|bf16]\n"
     "\n"
     "Loads the model in DIR with its LoRA adapter (adapter_config.json +\n"
     "adapter_model.safetensors, PEFT's layout), merges W += (alpha/r) (B A)^T into every\n"
     "adapted layer, and writes config.json, model.safetensors and the tokenizer files to OUT.\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc merge-lora --model run/model --out merged && gptc classify --model merged reviews.txt\n";
@@ -30,6 +32,7 @@ int cmd_merge_lora(int argc, char **argv) {
     }
     gptc_dtype dt = !strcmp(dtype, "f32") ? GPTC_F32 : !strcmp(dtype, "bf16") ? GPTC_BF16 : GPTC_DTYPE_COUNT;
     if (dt == GPTC_DTYPE_COUNT) cli_die("merge-lora", NULL, "--dtype %s: expected f32 or bf16", dtype);
+    model_dir = cli_model("merge-lora", model_dir);
     gptc_ctx *ctx = cli_ctx("merge-lora", 0);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("merge-lora", ctx, model_dir);

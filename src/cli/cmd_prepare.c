@@ -18,7 +18,7 @@
 #endif
 
 static const char *usage =
-    "usage: gptc prepare --input PATH... --out DIR [--tokenizer PATH | --encoding NAME | --model DIR]\n"
+    "usage: gptc prepare --input PATH... --out DIR [--tokenizer PATH|REPO | --encoding NAME | --model DIR|REPO]\n"
     "                    [--val-fraction F] [--seed N] [--threads N] [--json]\n"
     "       gptc prepare --tokens FILE --out DIR [--vocab-size N] [--val-fraction F]\n"
     "\n"
@@ -27,13 +27,15 @@ static const char *usage =
     "                      recursively) and .jsonl files with a \"text\" field per line;\n"
     "                      each file or JSONL line is one document\n"
     "  --tokens FILE       whitespace-separated token ids taken as they are (one document)\n"
-    "  --tokenizer PATH    tokenizer files (directory or file); default --encoding gpt2\n"
+    "  --tokenizer PATH|REPO  tokenizer files (directory or file); default --encoding gpt2\n"
     "  --encoding NAME     gpt2, r50k_base, p50k_base, cl100k_base, o200k_base\n"
-    "  --model DIR         the tokenizer of a model directory\n"
+    "  --model DIR|REPO    the tokenizer of a model directory\n"
     "  --val-fraction F    share of documents for validation (default 0.1); with a single\n"
     "                      document the last F of its tokens\n"
     "  --vocab-size N      with --tokens: the vocabulary size (default: largest id + 1)\n"
     "  --skip-bad-lines    skip malformed JSONL lines (reported) instead of stopping\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc prepare --input books/ notes.jsonl --out data --val-fraction 0.05\n";
@@ -210,6 +212,8 @@ int cmd_prepare(int argc, char **argv) {
     if (!(val_frac >= 0 && val_frac < 1)) cli_die("prepare", NULL, "--val-fraction %g: expected 0 <= F < 1", val_frac);
     if ((tok_path != NULL) + (encoding != NULL) + (model != NULL) > 1)
         cli_die("prepare", NULL, "--tokenizer, --encoding and --model exclude each other");
+    model = cli_tokenizer("prepare", model);
+    tok_path = cli_tokenizer("prepare", tok_path);
     gptc_ctx *ctx = cli_ctx("prepare", (int)threads);
     double t0 = cli_now();
 

@@ -9,9 +9,9 @@
 #include <string.h>
 
 static const char *usage_tok =
-    "usage: gptc tokenize [--model DIR | --tokenizer PATH | --encoding NAME] [--allow-special]\n"
+    "usage: gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [--allow-special]\n"
     "                     [--json] [--count] [--threads N] [FILE...]\n"
-    "       gptc tokenize --model DIR --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
+    "       gptc tokenize --model DIR|REPO --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
     "\n"
     "Encodes text (each FILE, or stdin) into byte-level BPE token ids, printed separated by\n"
     "spaces with a newline at the end (one line per FILE). Ids are identical to tiktoken's.\n"
@@ -20,20 +20,22 @@ static const char *usage_tok =
     "is one conversation, rendered with the model's chat template (ChatML) and printed as one\n"
     "line of ids: Hugging Face's apply_chat_template(messages, tokenize=True).\n"
     "\n"
-    "  --model DIR        the tokenizer files of a model directory (vocab.json + merges.txt,\n"
+    "  --model DIR|REPO   the tokenizer files of a model directory (vocab.json + merges.txt,\n"
     "                     tokenizer.json, encoder.json + vocab.bpe or a .tiktoken file)\n"
-    "  --tokenizer PATH   a tokenizer file or directory (same formats)\n"
+    "  --tokenizer PATH|REPO  a tokenizer file or directory (same formats)\n"
     "  --encoding NAME    gpt2 (default), r50k_base, p50k_base, cl100k_base, o200k_base\n"
     "  --allow-special    recognize special tokens such as <|endoftext|> in the text\n"
     "                     (otherwise their text is encoded as ordinary text)\n"
     "  --json             print {\"ids\": [...], \"count\": N}\n"
     "  --count            print only the number of tokens\n"
     "  --threads N        threads for big inputs (default: all cores; 1 = single thread)\n"
-    "  --chat FILE.jsonl  conversations to render with the chat template (needs --model DIR or\n"
+    "  --chat FILE.jsonl  conversations to render with the chat template (needs --model DIR|REPO or\n"
     "                     --tokenizer DIR; its tokenizer_config.json's chat_template, when it\n"
     "                     has one, must be the ChatML template gptc writes)\n"
     "  --add-generation-prompt  end each conversation with \"<|im_start|>assistant\\n\" (as in\n"
     "                     Hugging Face)\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  echo 'Hello world' | gptc tokenize            # -> 15496 995 198\n"
@@ -41,13 +43,13 @@ static const char *usage_tok =
     "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n";
 
 static const char *usage_detok =
-    "usage: gptc detokenize [--model DIR | --tokenizer PATH | --encoding NAME] [FILE...]\n"
+    "usage: gptc detokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [FILE...]\n"
     "\n"
     "Decodes whitespace-separated token ids (each FILE, or stdin) and writes the raw text\n"
     "bytes to stdout (special tokens as their text).\n"
     "\n"
-    "  --model DIR        the tokenizer files of a model directory\n"
-    "  --tokenizer PATH   a tokenizer file or directory\n"
+    "  --model DIR|REPO   the tokenizer files of a model directory\n"
+    "  --tokenizer PATH|REPO  a tokenizer file or directory\n"
     "  --encoding NAME    gpt2 (default), r50k_base, p50k_base, cl100k_base, o200k_base\n"
     "\n"
     "example:\n"
@@ -67,8 +69,8 @@ static gptc_tokenizer *open_tokenizer(const char *cmd, gptc_ctx *ctx, const tok_
     int n = !!o->model + !!o->tokenizer + !!o->encoding;
     if (n > 1) cli_die(cmd, NULL, "give only one of --model, --tokenizer, --encoding");
     gptc_tokenizer *tok = NULL;
-    gptc_status st = o->model       ? gptc_tokenizer_load(ctx, o->model, &tok)
-                   : o->tokenizer   ? gptc_tokenizer_load(ctx, o->tokenizer, &tok)
+    gptc_status st = o->model       ? gptc_tokenizer_load(ctx, cli_tokenizer(cmd, o->model), &tok)
+                   : o->tokenizer   ? gptc_tokenizer_load(ctx, cli_tokenizer(cmd, o->tokenizer), &tok)
                                     : gptc_tokenizer_from_encoding(ctx, o->encoding ? o->encoding : "gpt2", &tok);
     if (st) cli_die(cmd, ctx, NULL);
     return tok;

@@ -17,7 +17,7 @@ static const char *usage =
     "when evaluation ran, else the last).\n"
     "\n"
     "model (default: --preset small with the data's vocabulary):\n"
-    "  --init DIR              start from this model directory\n"
+    "  --init DIR|REPO         start from this model directory\n"
     "  --preset NAME           tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl\n"
     "  --n-layer N --n-head N --n-embd N --n-positions N --vocab-size N\n"
     "data and batches:\n"
@@ -40,6 +40,8 @@ static const char *usage =
     "\n"
     "SIGINT/SIGTERM write a checkpoint and exit; `gptc train --resume OUT` continues the\n"
     "run bit-identically (same thread count).\n"
+    "\n"
+    CLI_REPO_NOTE
     "\n"
     "example:\n"
     "  gptc prepare --input corpus.txt --out data && gptc train --data data --out run --max-steps 300\n";
@@ -107,6 +109,7 @@ int cmd_train(int argc, char **argv) {
     }
     gptc_ctx *ctx = cli_ctx("train", (int)threads);
     if (preset && o.init_dir) cli_die("train", NULL, "--preset and --init exclude each other");
+    o.init_dir = cli_model("train", o.init_dir);
     if (gptc_config_preset(ctx, preset ? preset : "small", &o.cfg)) cli_die("train", ctx, "--preset");
     if (!preset && !arch[4]) o.cfg.vocab_size = 0; /* the data's vocabulary */
     int *fields[5] = {&o.cfg.n_layer, &o.cfg.n_head, &o.cfg.n_embd, &o.cfg.n_positions, &o.cfg.vocab_size};

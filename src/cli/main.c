@@ -4,6 +4,7 @@
 #include <string.h>
 
 static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } commands[] = {
+    {"pull", cmd_pull, "download a model from the Hugging Face Hub into its cache (by name)"},
     {"init", cmd_init, "create a new model directory (presets, GPT-2 initialization)"},
     {"info", cmd_info, "show a model's config, parameter counts, memory and the compute kernel"},
     {"prepare", cmd_prepare, "text, folders, JSONL -> token shards with a train/val split"},

@@ -13,7 +13,7 @@
 
 static const char *const status_names[] = {
     "ok", "out of memory", "I/O error", "malformed input", "invalid argument",
-    "out of range", "not supported", "internal self-check failed",
+    "out of range", "not supported", "internal self-check failed", "network or server error",
 };
 _Static_assert(sizeof(status_names) / sizeof(status_names[0]) == GPTC_STATUS_COUNT,
                "status_names must cover gptc_status");
