@@ -923,10 +923,34 @@ typedef struct gptc_data_source {
     void (*val_reset)(void *user);
     void (*val_observe)(void *user, const float *logits, const int32_t *targets, int rows, int T);
     double (*val_metric)(void *user);
+    /* With several ranks: the counts val_observe accumulates (e.g. a confusion matrix),
+     * summed over the ranks before val_metric. NULL: none. */
+    size_t (*val_counts)(void *user, long **counts);
 } gptc_data_source;
+
+/* ---- several processes (train/dist.c): a run started by Open MPI's mpirun trains with
+ * one trainer per rank. gptc links no MPI library; gptc_dist_open loads libmpi.so.40
+ * (GPTC_MPI_LIB names another path) only when the environment says mpirun started this
+ * process (OMPI_COMM_WORLD_SIZE). */
+typedef struct gptc_dist gptc_dist;
+int gptc_dist_launched(void); /* 1: started by mpirun */
+/* Joins the job: *out = NULL (and GPTC_OK) when not started by mpirun. Every wait for
+ * another rank fails after timeout_s seconds without an answer (<= 0: 300). */
+gptc_status gptc_dist_open(gptc_ctx *ctx, double timeout_s, gptc_dist **out);
+int gptc_dist_rank(const gptc_dist *d);       /* 0 for NULL */
+int gptc_dist_size(const gptc_dist *d);       /* 1 for NULL */
+int gptc_dist_local_size(const gptc_dist *d); /* ranks on this machine; 1 for NULL */
+void gptc_dist_close(gptc_dist *d);           /* MPI_Finalize (every rank calls it); NULL is a no-op */
+void gptc_dist_abort(gptc_dist *d, int code); /* MPI_Abort: ends every rank of the job */
 
 typedef struct gptc_train_opts {
     const gptc_data_source *data; /* NULL: token shards in data_dir */
+    /* Data parallelism (NULL or one rank: one process). Each rank trains batch_size
+     * rows of every global batch of ranks * batch_size rows (rank r: rows r*b..r*b+b-1),
+     * gradients are averaged (the same bits on every rank), rank 0 alone writes
+     * (writer is ignored), validation is split across ranks and reduced. */
+    gptc_dist *dist;
+    int zero;                     /* 1: ZeRO stage 1 (each rank keeps its share of the AdamW moments) */
     gptc_model *model;            /* a model to train (taken over and freed by the trainer), or NULL;
                                      on resume the checkpoint's model is used instead */
     const float *class_weights;   /* CLASSIFY loss weights (num_labels), or NULL */

@@ -49,6 +49,10 @@ static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_st
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
     json_object_set_new(j, "seq_len", json_integer(o->seq_len));
     json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    /* rows per optimizer micro-step over all ranks: what a resume on another number of
+     * ranks must keep */
+    json_object_set_new(j, "ranks", json_integer(gptc_dist_size(o->dist)));
+    json_object_set_new(j, "global_batch_size", json_integer((json_int_t)o->batch_size * gptc_dist_size(o->dist)));
     return write_json(ctx, path, j);
 }
 
@@ -89,9 +93,18 @@ gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs,
         rs->best_step = (long)json_integer_value(bstep);
         rs->bad_evals = (int)json_integer_value(bad);
         rs->elapsed = json_number_value(el);
+        int N = gptc_dist_size(o->dist);
+        json_t *gb = json_object_get(j, "global_batch_size");
+        if (gb) { /* a run on any number of ranks continues with the same global batch */
+            json_int_t v = json_integer_value(gb);
+            if (!json_is_integer(gb) || v != (json_int_t)o->batch_size * N)
+                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run's global batch was %lld rows (ranks x --batch-size); this "
+                                                "resume has %d x %d; pass --batch-size %lld / ranks to resume exactly",
+                              path, (long long)v, N, o->batch_size, (long long)v);
+        }
         static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
         const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
-        for (int i = 0; i < 3 && !s; i++) {
+        for (int i = gb ? 1 : 0; i < 3 && !s; i++) {
             json_int_t v = json_integer_value(json_object_get(j, same[i]));
             if (v != have[i])
                 s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run used %s=%lld but this resume asks for %d; "
@@ -307,7 +320,7 @@ gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const 
 
 static const char *const sched_names[] = {"constant", "linear", "cosine"};
 
-gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+static json_t *opts_json(const gptc_train_opts *o) {
     json_t *j = json_object();
     json_object_set_new(j, "data", json_string(o->data_dir));
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
@@ -333,7 +346,18 @@ gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const 
     json_object_set_new(j, "keep_last", json_integer(o->keep_last));
     json_object_set_new(j, "patience", json_integer(o->patience));
     json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
-    return write_json(ctx, path, j);
+    return j;
+}
+
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+    return write_json(ctx, path, opts_json(o));
+}
+
+char *gptc_train_opts_text(const gptc_train_opts *o) {
+    json_t *j = opts_json(o);
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return t;
 }
 
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap) {
