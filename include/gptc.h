@@ -951,6 +951,9 @@ typedef struct gptc_train_opts {
      * (writer is ignored), validation is split across ranks and reduced. */
     gptc_dist *dist;
     int zero;                     /* 1: ZeRO stage 1 (each rank keeps its share of the AdamW moments) */
+    /* More options of the run for run.json (a JSON object's text: the command line's
+     * other options, so that run.json as --config repeats the run), or NULL. */
+    const char *run_options;
     gptc_model *model;            /* a model to train (taken over and freed by the trainer), or NULL;
                                      on resume the checkpoint's model is used instead */
     const float *class_weights;   /* CLASSIFY loss weights (num_labels), or NULL */
@@ -1009,6 +1012,13 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
  * Strings loaded are owned by the caller's buffer store (data_buf, data_cap). */
 gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);
+/* A run configuration file (--config FILE; a run's run.json is one): a JSON object whose
+ * fields are option names (batch_size or batch-size) with a string, number, true (a
+ * flag), or false / null (not given). Gives them as command-line arguments, "--name"
+ * then the value (none for true): n_args strings, gptc_alloc'ed, freed with
+ * gptc_run_config_args_free. Errors name the file and the field. */
+gptc_status gptc_run_config_args(gptc_ctx *ctx, const char *path, char ***args, size_t *n_args);
+void gptc_run_config_args_free(char **args, size_t n);
 
 /* ---------------------------------------------------------------- fine-tuning tasks
  * Dataset readers (CSV/TSV/JSONL, SQuAD JSON), label maps, the classification, chat

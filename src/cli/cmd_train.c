@@ -37,6 +37,9 @@ static const char *usage =
     "  --patience N            stop after N evaluations without a better val loss\n"
     "other:\n"
     "  --seed N (1337)  --threads N (all cores)  --resume OUT\n"
+    "  --config FILE           options from a JSON object with the flags' names ({\"lr\": 0.001,\n"
+    "                          \"preset\": \"tiny\"}); the command line overrides it; a run's\n"
+    "                          run.json is one: --config OTHER/run.json --out NEW repeats it\n"
     TRAIN_CLI_MPI_USAGE
     "\n"
     "SIGINT/SIGTERM write a checkpoint and exit; `gptc train --resume OUT` continues the\n"
@@ -49,6 +52,8 @@ static const char *usage =
 int cmd_plot_run(const char *run_dir, const char *out_path, char *err, size_t err_cap);
 
 int cmd_train(int argc, char **argv) {
+    cli_config_expand("train", &argc, &argv);
+    cli_record_start();
     gptc_train_opts o;
     gptc_train_default_opts(&o);
     const char *preset = NULL, *loader = NULL, *resume = NULL;
@@ -136,9 +141,12 @@ int cmd_train(int argc, char **argv) {
     gptc_ctx_free(tctx);
     if (!cs.silent && gptc_mkdirs(ctx, o.out_dir)) cli_die("train", ctx, NULL);
     train_cli_signals(&o);
+    char *run_options = train_cli_run_options();
+    o.run_options = run_options;
     gptc_status s = gptc_train_run(ctx, &o, train_cli_event, &cs);
     if (s) train_cli_fail("train", ctx, dist);
     gptc_dist_close(dist);
+    free(run_options);
     if (cs.silent) { /* rank > 0: rank 0 reports */
         gptc_tokenizer_free(cs.tok);
         gptc_ctx_free(ctx);

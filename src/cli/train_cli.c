@@ -36,7 +36,7 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     const double inf = INFINITY;
     if (cli_opt_int_in(argc, argv, i, "--batch-size", 1, 1 << 20, &lv)) { o->batch_size = (int)lv; return 1; }
     if (cli_opt_int_in(argc, argv, i, "--grad-accum", 1, 1 << 20, &lv)) { o->grad_accum = (int)lv; return 1; }
-    if (cli_opt_int_in(argc, argv, i, "--max-steps", 1, LONG_MAX, &lv)) { o->max_steps = lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--max-steps", 0, LONG_MAX, &lv)) { o->max_steps = lv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--epochs", 0, 1e9, CLI_OPEN_LO, &dv)) { o->epochs = dv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--lr", 0, 1e3, 0, &dv)) { o->sched.lr = (float)dv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--min-lr", 0, 1e3, 0, &dv)) { o->sched.min_lr = (float)dv; return 1; }
@@ -62,6 +62,14 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     if (cli_opt_int_in(argc, argv, i, "--zero", 0, 1, &lv)) { o->zero = (int)lv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--mpi-timeout", 1, 1e6, 0, &dv)) { mpi_timeout = dv; return 1; }
     return 0;
+}
+
+char *train_cli_run_options(void) {
+    /* what belongs to this process or this run directory, not to the run's recipe */
+    static const char *const skip[] = {"--out", "--resume", "--config", "--json", "--threads", "--mpi-timeout", NULL};
+    char *j = cli_record_json(skip);
+    if (!j) cli_die("train", NULL, "out of memory");
+    return j;
 }
 
 void train_cli_fail(const char *cmd, gptc_ctx *ctx, gptc_dist *d) {

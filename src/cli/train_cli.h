@@ -15,7 +15,7 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
  * prints the reason and exits 2. */
 void train_cli_check(const char *cmd, const gptc_train_opts *o);
 #define TRAIN_CLI_USAGE                                                                                    \
-    "  --batch-size N (8)  --grad-accum N (1)  --epochs F  --max-steps N\n"                                \
+    "  --batch-size N (8)  --grad-accum N (1)  --epochs F  --max-steps N (0: from --epochs)\n"             \
     "  --lr F  --min-lr F (0)  --warmup-steps N (0)  --lr-schedule linear|cosine|constant\n"              \
     "  --weight-decay F  --beta1 F (0.9)  --beta2 F  --eps F (1e-8)  --grad-clip F (1.0; 0 = off)\n"      \
     "  --dropout F (default: the model's)  --seed N (1337)  --threads N (all cores)\n"                    \
@@ -43,6 +43,9 @@ typedef struct train_cli_state {
  * ranks other than 0 silent, and divides the cores among the ranks of this machine
  * when --threads is not given. */
 gptc_dist *train_cli_dist(const char *cmd, gptc_train_opts *o, long *threads, train_cli_state *cs);
+/* The options the command line gave (recorded since cli_record_start) for run.json,
+ * without --out, --resume, --config, --json, --threads and --mpi-timeout; free(). */
+char *train_cli_run_options(void);
 /* Prints ctx's error (naming the rank under MPI), ends every rank (MPI_Abort) and exits 1. */
 _Noreturn void train_cli_fail(const char *cmd, gptc_ctx *ctx, gptc_dist *d);
 /* The trainer's event callback: progress on stderr (user: a train_cli_state). */
