@@ -302,10 +302,6 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
     if (o->writer && ((s = gptc_mkdirs(ctx, o->out_dir)) || (s = gptc_mkdirs(ctx, path)))) goto done;
     char resume_dir[4300] = "";
     if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m, resume_dir, sizeof resume_dir))) goto done;
-    if (!o->resume && o->writer) {
-        snprintf(path, sizeof path, "%s/run.json", o->out_dir);
-        if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
-    }
     gptc_model *m = r.m;
     if (vocab_hint > (uint32_t)m->cfg.vocab_size) {
         s = gptc_fail(ctx, GPTC_EINVAL, "%s/train.bin: token ids go up to vocabulary size %u, the model has vocab_size %d",
@@ -350,6 +346,10 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
 
     long total = total_steps(o, d);
     if (N > 1 && (s = check_agree(ctx, &r, o, &rs, per_row))) goto done;
+    if (!o->resume && o->writer) {
+        snprintf(path, sizeof path, "%s/run.json", o->out_dir);
+        if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
+    }
     gptc_schedule sched = o->sched;
     sched.total = total;
     gptc_workspace_set_training(r.ws, 1, dropout_seed(o));
