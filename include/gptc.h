@@ -235,6 +235,12 @@ size_t gptc_workspace_bytes(const gptc_workspace *ws);
  * stream: call counts from 0 and can be read and set for exact resume. */
 void gptc_workspace_set_training(gptc_workspace *ws, int training, uint64_t dropout_seed);
 uint64_t gptc_workspace_dropout_calls(const gptc_workspace *ws);
+/* Called by gptc_backward right after block `layer`'s gradients are complete (blocks
+ * run last to first; the embeddings' and the head's are complete when backward
+ * returns): where a data-parallel trainer sends a block's gradients while the earlier
+ * blocks compute. A non-zero status stops backward with it. NULL: none. */
+typedef gptc_status (*gptc_layer_hook)(gptc_ctx *ctx, void *user, int layer);
+void gptc_workspace_set_layer_hook(gptc_workspace *ws, gptc_layer_hook fn, void *user);
 void gptc_workspace_set_dropout_calls(gptc_workspace *ws, uint64_t calls);
 /* Class weights for the CLASSIFY loss (num_labels floats, copied), NULL for none. */
 gptc_status gptc_workspace_set_class_weights(gptc_ctx *ctx, gptc_workspace *ws, const float *w);
@@ -951,6 +957,7 @@ typedef struct gptc_train_opts {
      * (writer is ignored), validation is split across ranks and reduced. */
     gptc_dist *dist;
     int zero;                     /* 1: ZeRO stage 1 (each rank keeps its share of the AdamW moments) */
+    int no_overlap;               /* 1: gradients are exchanged after backward, not block by block during it */
     /* More options of the run for run.json (a JSON object's text: the command line's
      * other options, so that run.json as --config repeats the run), or NULL. */
     const char *run_options;

@@ -46,6 +46,9 @@ run pre2z $MPI $G train $PRE --batch-size 3 --zero 1 --out $T/pre2z &&
     $CMP $T/pre2z $T/pre1 1e-5 "pre-training --zero 1: 2 ranks x 3 == 1 x 6"
 # the global norm, the rank-order sums and ZeRO's own-share update are the same arithmetic
 [ -f $T/pre2z/model/model.safetensors ] && $CMP $T/pre2z $T/pre2 0 "--zero 1 == --zero 0 bit for bit"
+# buckets sent during backward (default) or after it: the same sums
+run pre2n $MPI $G train $PRE --batch-size 3 --mpi-overlap 0 --out $T/pre2n &&
+    $CMP $T/pre2n $T/pre2 0 "--mpi-overlap 0 == overlapped buckets bit for bit"
 run seq1 $G train $PRE --loader sequential --batch-size 4 --out $T/seq1
 run seq2 $MPI $G train $PRE --loader sequential --batch-size 2 --out $T/seq2 &&
     $CMP $T/seq2 $T/seq1 1e-5 "sequential loader: 2 ranks x 2 == 1 x 4"

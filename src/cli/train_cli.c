@@ -60,6 +60,7 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     if (cli_opt_int_in(argc, argv, i, "--patience", 0, INT_MAX, &lv)) { o->patience = (int)lv; return 1; }
     if (cli_opt_int_in(argc, argv, i, "--threads", 0, 4096, threads)) return 1;
     if (cli_opt_int_in(argc, argv, i, "--zero", 0, 1, &lv)) { o->zero = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--mpi-overlap", 0, 1, &lv)) { o->no_overlap = !lv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--mpi-timeout", 1, 1e6, 0, &dv)) { mpi_timeout = dv; return 1; }
     return 0;
 }

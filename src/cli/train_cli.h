@@ -25,7 +25,8 @@ void train_cli_check(const char *cmd, const gptc_train_opts *o);
 #define TRAIN_CLI_MPI_USAGE                                                                                \
     "under mpirun (docs/training.md): --batch-size and --threads are per rank\n"                          \
     "  --zero 0|1 (0; 1: each rank keeps its share of the AdamW moments, ZeRO stage 1)\n"               \
-    "  --mpi-timeout S (300: fail when another rank does not answer for S seconds)\n"
+    "  --mpi-timeout S (300: fail when another rank does not answer for S seconds)\n"                    \
+    "  --mpi-overlap 0|1 (1: send each block's gradients as soon as backward has them)\n"
 
 typedef struct train_cli_state {
     cli_progress bar;

@@ -130,6 +130,8 @@ struct gptc_workspace {
     double *head_tmp;
     float *capture;
     int capture_layer;
+    gptc_layer_hook layer_hook;
+    void *layer_hook_user;
 };
 
 /* A session's workspace: rows up to `rows` per call, inference only. */

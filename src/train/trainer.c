@@ -148,6 +148,13 @@ typedef struct run_ctx {
     gptc_ddp *ddp;            /* several ranks */
 } run_ctx;
 
+/* Block `layer`'s gradients are final: its bucket goes out (overlapped with backward). */
+typedef struct layer_hook_ctx { gptc_ddp *ddp; gptc_grads *g; } layer_hook_ctx;
+static gptc_status on_layer_done(gptc_ctx *ctx, void *user, int layer) {
+    layer_hook_ctx *h = user;
+    return gptc_ddp_layer_ready(ctx, h->ddp, h->g, layer);
+}
+
 /* Optimizer steps of the run: --max-steps, else --epochs over the train rows in
  * global batches. */
 static long total_steps(const gptc_train_opts *o, const gptc_data_source *d) {
@@ -401,7 +408,13 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
             float loss;
             const int32_t *tk = r.bt.tokens + (size_t)rank * B * T, *tg = r.bt.targets + (size_t)rank * B * per_row;
             if ((s = gptc_forward(ctx, r.ws, tk, tg, B, T, &loss))) goto done;
-            if ((s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum))) goto done;
+            /* the last micro-batch completes the gradients: buckets go out as blocks finish */
+            layer_hook_ctx hook = {r.ddp, r.g};
+            int overlap = r.ddp && !o->no_overlap && a == o->grad_accum - 1;
+            gptc_workspace_set_layer_hook(r.ws, overlap ? on_layer_done : NULL, &hook);
+            s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum);
+            gptc_workspace_set_layer_hook(r.ws, NULL, NULL);
+            if (s) goto done;
             step_loss += (double)loss / o->grad_accum;
         }
         if (o->after_backward && (s = o->after_backward(ctx, o->hook_user, r.g))) goto done;
