@@ -419,11 +419,12 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         }
         if (o->after_backward && (s = o->after_backward(ctx, o->hook_user, r.g))) goto done;
         float norm;
+        double comm_s = 0;
         ap.lr = gptc_schedule_lr(&sched, rs.step);
         if (r.ddp) {
             /* averaged gradients, the global norm, the mean loss and the stop requests */
             double sums[2] = {step_loss, o->stop && *o->stop};
-            if ((s = gptc_ddp_step(ctx, r.ddp, r.g, r.opt, o->grad_clip, &ap, (int)rs.step + 1, sums, 2, &norm, NULL)))
+            if ((s = gptc_ddp_step(ctx, r.ddp, r.g, r.opt, o->grad_clip, &ap, (int)rs.step + 1, sums, 2, &norm, &comm_s)))
                 goto done;
             step_loss = sums[0] / N;
             stop_agreed = sums[1] > 0;
@@ -443,8 +444,12 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         ev.tokens_per_s = (double)GB * T * o->grad_accum / dt;
         ev.elapsed_s = rs.elapsed;
         if (r.metrics) fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
-                           "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
+                           "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f",
                 rs.step, step_loss, (double)ap.lr, (double)norm, ev.tokens_per_s, rs.elapsed);
+        /* several ranks: rank 0's seconds in the gradient exchange after backward (what
+         * the overlap with backward did not hide) */
+        if (r.metrics && r.ddp) fprintf(r.metrics, ", \"allreduce_s\": %.4f", comm_s);
+        if (r.metrics) fprintf(r.metrics, "}\n");
         if (r.metrics) fflush(r.metrics);
         if (cb) cb(user, &ev);
 
