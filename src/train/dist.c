@@ -124,8 +124,7 @@ int gptc_dist_local_size(const gptc_dist *d) { return d ? d->local_size : 1; }
 void gptc_dist_close(gptc_dist *d) {
     if (!d) return;
     d->finalize();
-    gptc_free(d->req);
-    gptc_free(d->req_peer);
+    gptc_free(d->req); /* with req_peer */
     gptc_free(d);
     /* libmpi stays loaded: its exit handlers may still run */
 }
@@ -134,24 +133,21 @@ void gptc_dist_abort(gptc_dist *d, int code) {
     if (d) d->abort_(d->comm, code);
 }
 
+/* Requests and their peers live in one block (requests first, as MPI_Testall takes
+ * them), doubled when full. */
 static gptc_status add_req(gptc_ctx *ctx, gptc_dist *d, mpi_handle r, int peer) {
     if (d->n_req == d->cap_req) {
         size_t nc = d->cap_req ? 2 * d->cap_req : 64;
-        mpi_handle *nr = gptc_alloc(ctx, nc * sizeof *nr, "MPI requests");
-        int *np = gptc_alloc(ctx, nc * sizeof *np, "MPI requests");
-        if (!nr || !np) {
-            gptc_free(nr);
-            gptc_free(np);
-            return GPTC_ENOMEM;
-        }
+        mpi_handle *block = gptc_alloc(ctx, nc * (sizeof(mpi_handle) + sizeof(int)), "MPI requests");
+        if (!block) return GPTC_ENOMEM;
+        int *peers = (int *)(block + nc);
         if (d->n_req) {
-            memcpy(nr, d->req, d->n_req * sizeof *nr);
-            memcpy(np, d->req_peer, d->n_req * sizeof *np);
+            memcpy(block, d->req, d->n_req * sizeof *block);
+            memcpy(peers, d->req_peer, d->n_req * sizeof *peers);
         }
         gptc_free(d->req);
-        gptc_free(d->req_peer);
-        d->req = nr;
-        d->req_peer = np;
+        d->req = block;
+        d->req_peer = peers;
         d->cap_req = nc;
     }
     d->req[d->n_req] = r;
