@@ -202,8 +202,8 @@ gptc_status gptc_dist_wait(gptc_ctx *ctx, gptc_dist *d) {
                              d->rank, peers, d->timeout);
         }
         /* poll without taking a core from the ranks still computing */
-        if (++spins > 100) {
-            struct timespec ts = {0, spins > 2000 ? 1000000 : 50000};
+        if (++spins > 100) { /* short naps: a large transfer moves only while MPI is called */
+            struct timespec ts = {0, spins > 5000 ? 200000 : 20000};
             nanosleep(&ts, NULL);
         }
     }
