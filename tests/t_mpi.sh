@@ -2,8 +2,9 @@
 # t_mpi.sh: training on several MPI ranks (Open MPI's mpirun, 2 ranks on this machine)
 # and run configuration files. (1) 2 ranks with --batch-size b give the per-step losses,
 # gradient norms, validation values and final weights of one process with 2b (relative
-# 1e-5 per tensor in the 2-norm; tests/ref/run_compare.py), for pre-training (random and sequential loader,
-# accumulation, clipping) and classification fine-tuning, with and without --zero 1;
+# 1e-5 per tensor in the 2-norm; tests/ref/run_compare.py), for pre-training (random
+# and sequential loader, accumulation, clipping) and classification fine-tuning (full
+# and LoRA), with and without --zero 1;
 # rank 0 alone writes; `mpirun -np 1` is bit-identical to a plain run. (2) Faults: kill
 # -9 of a rank ends mpirun non-zero within 60 s and --resume then ends bit-identical to
 # an uninterrupted 2-rank run (dropout on); SIGTERM to mpirun leaves a checkpoint that
@@ -90,6 +91,12 @@ run ft1 $G finetune $FT --batch-size 6 --out $T/ft1
 run ft2 $MPI $G finetune $FT --batch-size 3 --out $T/ft2 && $CMP $T/ft2 $T/ft1 1e-5 "classification: 2 ranks x 3 == 1 x 6"
 run ft2z $MPI $G finetune $FT --batch-size 3 --zero 1 --out $T/ft2z &&
     $CMP $T/ft2z $T/ft1 1e-5 "classification --zero 1: 2 ranks x 3 == 1 x 6"
+# LoRA (no adapter dropout: each rank has its own dropout stream): only the adapters and
+# the head are exchanged
+LORA="--lora --lora-target-modules c_attn,c_fc --lora-dropout 0 --lr 5e-3"
+run lo1 $G finetune $FT $LORA --batch-size 6 --out $T/lo1
+run lo2 $MPI $G finetune $FT $LORA --batch-size 3 --zero 1 --out $T/lo2 &&
+    $CMP $T/lo2 $T/lo1 1e-5 "LoRA classification --zero 1: 2 ranks x 3 == 1 x 6"
 grep -q f1_macro $T/ft2/metrics.jsonl && pass "classification: the metric reduced over ranks is logged" ||
     fail "classification metric" "no f1_macro in metrics.jsonl"
 

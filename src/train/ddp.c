@@ -44,30 +44,42 @@ static void piece(const gptc_ddp *p, size_t k, int q, size_t *a, size_t *b) {
     *b = lo + len * (size_t)(q + 1) / (size_t)p->N;
 }
 
-/* Buckets: the hull of each block's tensors ("h.L.") when the hulls are disjoint and
- * hold nothing else, and the gaps between them; else one bucket. */
+/* Buckets cover the hull of the trainable tensors (frozen ones have no gradient: a
+ * LoRA run exchanges its adapters and head only): the hull of each block's trainable
+ * tensors ("h.L.") when those hulls are disjoint, in block order, and hold no other
+ * trainable tensor, and the gaps between them; else one bucket. */
 static gptc_status make_buckets(gptc_ctx *ctx, gptc_ddp *p) {
     const gptc_model *m = p->m;
     int L = m->cfg.n_layer;
-    size_t n = m->n_params, *hlo = gptc_alloc(ctx, (size_t)(L + 1) * 2 * sizeof *hlo, "buckets"), *hhi = hlo + L + 1;
+    size_t n = m->n_params, tlo = n, thi = 0;
+    size_t *hlo = gptc_alloc(ctx, (size_t)(L + 1) * 2 * sizeof *hlo, "buckets"), *hhi = hlo + L + 1;
     if (!hlo) return GPTC_ENOMEM;
     for (int l = 0; l < L; l++) hlo[l] = n, hhi[l] = 0;
-    int ok = 1;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *t = &m->tensors[i];
         int l;
         char c;
+        if (!t->trainable) continue;
+        if (t->offset < tlo) tlo = t->offset;
+        if (t->offset + t->numel > thi) thi = t->offset + t->numel;
         if (sscanf(t->name, "h.%d.%c", &l, &c) == 2 && l >= 0 && l < L) {
             if (t->offset < hlo[l]) hlo[l] = t->offset;
             if (t->offset + t->numel > hhi[l]) hhi[l] = t->offset + t->numel;
         }
     }
-    for (int l = 0; l < L && ok; l++) ok = hlo[l] < hhi[l] && (l == 0 || hlo[l] >= hhi[l - 1]);
-    for (size_t i = 0; i < m->n_tensors && ok; i++) { /* nothing else inside a block's hull */
+    if (tlo > thi) tlo = thi = 0; /* nothing trainable */
+    int ok = 1;
+    size_t prev = 0;
+    for (int l = 0; l < L && ok; l++) {
+        if (hlo[l] >= hhi[l]) continue; /* no trainable tensor in this block */
+        ok = hlo[l] >= prev;
+        prev = hhi[l];
+    }
+    for (size_t i = 0; i < m->n_tensors && ok; i++) { /* no other trainable tensor inside a block's hull */
         const gptc_ptensor *t = &m->tensors[i];
         int l;
         char c;
-        if (sscanf(t->name, "h.%d.%c", &l, &c) == 2) continue;
+        if (!t->trainable || sscanf(t->name, "h.%d.%c", &l, &c) == 2) continue;
         for (int k = 0; k < L; k++)
             if (t->offset < hhi[k] && t->offset + t->numel > hlo[k]) ok = 0;
     }
@@ -78,15 +90,16 @@ static gptc_status make_buckets(gptc_ctx *ctx, gptc_ddp *p) {
         gptc_free(hlo);
         return GPTC_ENOMEM;
     }
-    size_t nb = 0, at = 0;
+    size_t nb = 0, at = tlo;
     if (ok)
         for (int l = 0; l < L; l++) {
+            if (hlo[l] >= hhi[l]) continue;
             if (hlo[l] > at) p->layer[nb] = -1, p->lo[nb++] = at;
             p->layer[nb] = l, p->lo[nb++] = hlo[l];
             at = hhi[l];
         }
-    if (at < n || nb == 0) p->layer[nb] = -1, p->lo[nb++] = at;
-    p->lo[nb] = n;
+    if (at < thi || nb == 0) p->layer[nb] = -1, p->lo[nb++] = at;
+    p->lo[nb] = thi;
     p->nb = nb;
     gptc_free(hlo);
     return GPTC_OK;

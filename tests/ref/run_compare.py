@@ -1,6 +1,6 @@
 # run_compare.py A B TOL [NAME]: two training run directories give the same run: every
 # metrics.jsonl value (train_loss, val_loss, grad_norm, lr, a task metric) at every step
-# and every tensor of model/model.safetensors agree within relative TOL (per tensor, in
+# and every tensor of model/model.safetensors (and adapter_model.safetensors) agree within relative TOL (per tensor, in
 # the 2-norm: ||a - b|| / ||b||; a single element may differ more where AdamW divides
 # a near-zero gradient by its near-zero root mean square, which turns rounding noise
 # into a visible step); TOL 0 means bit-identical. Prints PASS/FAIL lines.
@@ -43,6 +43,10 @@ for x, y in zip(ra, rb):
             why = "step %d %s: %r vs %r (rel %.3g)" % (x["step"], k, x[k], y[k], e); break
 wa = st_read(os.path.join(a, "model", "model.safetensors"))
 wb = st_read(os.path.join(b, "model", "model.safetensors"))
+for d, w in ((a, wa), (b, wb)): # a LoRA run's adapter beside its base
+    ad = os.path.join(d, "model", "adapter_model.safetensors")
+    if os.path.exists(ad):
+        w.update({"adapter." + k: v for k, v in st_read(ad).items()})
 if not why and set(wa) != set(wb): why = "the models' tensor names differ"
 for k in sorted(wa):
     if why: break
