@@ -116,6 +116,13 @@ if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_pretrain.sh ]; then
     EXTRA+=$'\n'"### pre-training job (bench/bench_pretrain.sh: 4 layers, 4 heads, 128 wide, 256 context, 300 steps of 8 sequences, Moby-Dick)"$'\n\n```\n'"$txt"$'\n```\n'
 fi
 
+# ---- data-parallel training over MPI (bench/bench_mpi.sh)
+if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_mpi.sh ]; then
+    echo "== bench/bench_mpi.sh"
+    txt=$(bash bench/bench_mpi.sh 2>&1); echo "$txt"
+    EXTRA+=$'\n'"### data-parallel training (bench/bench_mpi.sh: GPT-2 124M, global batch 4 x 64, Open MPI on this machine)"$'\n\n```\n'"$txt"$'\n```\n'
+fi
+
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
 |---|---|---|---|---|---|---|
 $ROWS"

@@ -247,6 +247,12 @@ size_t gptc_workspace_bytes(const gptc_workspace *ws);
  * stream: call counts from 0 and can be read and set for exact resume. */
 void gptc_workspace_set_training(gptc_workspace *ws, int training, uint64_t dropout_seed);
 uint64_t gptc_workspace_dropout_calls(const gptc_workspace *ws);
+/* Called by gptc_backward right after block `layer`'s gradients are complete (blocks
+ * run last to first; the embeddings' and the head's are complete when backward
+ * returns): where a data-parallel trainer sends a block's gradients while the earlier
+ * blocks compute. A non-zero status stops backward with it. NULL: none. */
+typedef gptc_status (*gptc_layer_hook)(gptc_ctx *ctx, void *user, int layer);
+void gptc_workspace_set_layer_hook(gptc_workspace *ws, gptc_layer_hook fn, void *user);
 void gptc_workspace_set_dropout_calls(gptc_workspace *ws, uint64_t calls);
 /* Class weights for the CLASSIFY loss (num_labels floats, copied), NULL for none. */
 gptc_status gptc_workspace_set_class_weights(gptc_ctx *ctx, gptc_workspace *ws, const float *w);
@@ -935,10 +941,38 @@ typedef struct gptc_data_source {
     void (*val_reset)(void *user);
     void (*val_observe)(void *user, const float *logits, const int32_t *targets, int rows, int T);
     double (*val_metric)(void *user);
+    /* With several ranks: the counts val_observe accumulates (e.g. a confusion matrix),
+     * summed over the ranks before val_metric. NULL: none. */
+    size_t (*val_counts)(void *user, long **counts);
 } gptc_data_source;
+
+/* ---- several processes (train/dist.c): a run started by Open MPI's mpirun trains with
+ * one trainer per rank. gptc links no MPI library; gptc_dist_open loads libmpi.so.40
+ * (GPTC_MPI_LIB names another path) only when the environment says mpirun started this
+ * process (OMPI_COMM_WORLD_SIZE). */
+typedef struct gptc_dist gptc_dist;
+int gptc_dist_launched(void); /* 1: started by mpirun */
+/* Joins the job: *out = NULL (and GPTC_OK) when not started by mpirun. Every wait for
+ * another rank fails after timeout_s seconds without an answer (<= 0: 300). */
+gptc_status gptc_dist_open(gptc_ctx *ctx, double timeout_s, gptc_dist **out);
+int gptc_dist_rank(const gptc_dist *d);       /* 0 for NULL */
+int gptc_dist_size(const gptc_dist *d);       /* 1 for NULL */
+int gptc_dist_local_size(const gptc_dist *d); /* ranks on this machine; 1 for NULL */
+void gptc_dist_close(gptc_dist *d);           /* MPI_Finalize (every rank calls it); NULL is a no-op */
+void gptc_dist_abort(gptc_dist *d, int code); /* MPI_Abort: ends every rank of the job */
 
 typedef struct gptc_train_opts {
     const gptc_data_source *data; /* NULL: token shards in data_dir */
+    /* Data parallelism (NULL or one rank: one process). Each rank trains batch_size
+     * rows of every global batch of ranks * batch_size rows (rank r: rows r*b..r*b+b-1),
+     * gradients are averaged (the same bits on every rank), rank 0 alone writes
+     * (writer is ignored), validation is split across ranks and reduced. */
+    gptc_dist *dist;
+    int zero;                     /* 1: ZeRO stage 1 (each rank keeps its share of the AdamW moments) */
+    int no_overlap;               /* 1: gradients are exchanged after backward, not block by block during it */
+    /* More options of the run for run.json (a JSON object's text: the command line's
+     * other options, so that run.json as --config repeats the run), or NULL. */
+    const char *run_options;
     gptc_model *model;            /* a model to train (taken over and freed by the trainer), or NULL;
                                      on resume the checkpoint's model is used instead */
     const float *class_weights;   /* CLASSIFY loss weights (num_labels), or NULL */
@@ -997,6 +1031,13 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
  * Strings loaded are owned by the caller's buffer store (data_buf, data_cap). */
 gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path);
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap);
+/* A run configuration file (--config FILE; a run's run.json is one): a JSON object whose
+ * fields are option names (batch_size or batch-size) with a string, number, true (a
+ * flag), or false / null (not given). Gives them as command-line arguments, "--name"
+ * then the value (none for true): n_args strings, gptc_alloc'ed, freed with
+ * gptc_run_config_args_free. Errors name the file and the field. */
+gptc_status gptc_run_config_args(gptc_ctx *ctx, const char *path, char ***args, size_t *n_args);
+void gptc_run_config_args_free(char **args, size_t n);
 
 /* ---------------------------------------------------------------- fine-tuning tasks
  * Dataset readers (CSV/TSV/JSONL, SQuAD JSON), label maps, the classification, chat

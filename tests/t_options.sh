@@ -21,7 +21,8 @@ $PY -c "import random; r=random.Random(1); print(' '.join(str(r.randrange(300)) 
 TR=(train --data "$T/data" --init "$T/m" --out "$T/out_dir" --max-steps 2 --batch-size 2 --seq-len 8)
 for bad in "--lr nan" "--lr inf" "--lr -1" "--lr=nan" "--beta1 1" "--beta2 2" "--eps 0" "--grad-clip -1" \
            "--weight-decay nan" "--epochs nan" "--epochs 0" "--warmup-steps -1" "--max-steps -1" "--dropout 1.5" \
-           "--threads -1" "--batch-size 0" "--grad-accum 0" "--eval-batches 0" "--seq-len 0"; do
+           "--threads -1" "--batch-size 0" "--grad-accum 0" "--eval-batches 0" "--seq-len 0" "--zero 2" \
+           "--mpi-overlap -1" "--mpi-timeout 0"; do
     opt=${bad%% *}; opt=${opt%%=*}
     # shellcheck disable=SC2086
     usage_error "train $bad" "$opt" "$G" "${TR[@]}" $bad

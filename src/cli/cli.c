@@ -19,6 +19,117 @@ static int same_option(const char *arg, const char *name, size_t n) {
     return 1;
 }
 
+/* ---- the options a command parsed, recorded for run.json (cli_record_start) */
+typedef struct recorded { const char *name, *value; char kind; /* s, i, f (number), b (flag) */ } recorded;
+static recorded *rec;
+static size_t n_rec, cap_rec;
+static int recording;
+
+static void record(const char *name, const char *value, char kind) {
+    if (!recording) return;
+    if (n_rec == cap_rec) {
+        size_t nc = cap_rec ? 2 * cap_rec : 64;
+        recorded *nr = realloc(rec, nc * sizeof *nr);
+        if (!nr) cli_die("options", NULL, "out of memory");
+        rec = nr;
+        cap_rec = nc;
+    }
+    rec[n_rec].name = name;
+    rec[n_rec].value = value;
+    rec[n_rec++].kind = kind;
+}
+static void record_kind(char kind) {
+    if (recording && n_rec) rec[n_rec - 1].kind = kind;
+}
+
+void cli_record_start(void) {
+    recording = 1;
+    n_rec = 0;
+}
+
+static int excluded(const char *name, const char *const *skip) {
+    for (; *skip; skip++)
+        if (!strcmp(name, *skip)) return 1;
+    return 0;
+}
+
+char *cli_record_json(const char *const *skip) {
+    size_t cap = 64;
+    for (size_t i = 0; i < n_rec; i++) cap += 2 * strlen(rec[i].name) + 6 * strlen(rec[i].value) + 16;
+    char *out = malloc(cap), *p = out;
+    if (!out) return NULL;
+    p += sprintf(p, "{");
+    int first = 1;
+    for (size_t i = 0; i < n_rec; i++) {
+        if (excluded(rec[i].name, skip)) continue;
+        int later = 0; /* the last occurrence wins */
+        for (size_t j = i + 1; j < n_rec && !later; j++) later = !strcmp(rec[i].name, rec[j].name);
+        if (later) continue;
+        p += sprintf(p, "%s\"", first ? "" : ", ");
+        first = 0;
+        for (const char *c = rec[i].name + 2; *c; c++) *p++ = *c == '-' ? '_' : *c;
+        p += sprintf(p, "\": ");
+        if (rec[i].kind == 'b') p += sprintf(p, "true");
+        else if (rec[i].kind == 'i') p += sprintf(p, "%ld", strtol(rec[i].value, NULL, 10));
+        else if (rec[i].kind == 'f') p += sprintf(p, "%.17g", strtod(rec[i].value, NULL));
+        else {
+            *p++ = '"';
+            for (const unsigned char *c = (const unsigned char *)rec[i].value; *c; c++) {
+                if (*c == '"' || *c == '\\') p += sprintf(p, "\\%c", *c);
+                else if (*c < 0x20) p += sprintf(p, "\\u%04x", *c);
+                else *p++ = (char)*c;
+            }
+            *p++ = '"';
+        }
+    }
+    sprintf(p, "}");
+    return out;
+}
+
+/* ---- --config FILE: its options go before the command line's (which override them) */
+static char **config_argv;
+static int config_first, config_end; /* the config's options in the new argv */
+static const char *config_path;
+
+void cli_config_expand(const char *cmd, int *argc, char ***argv) {
+    int at = -1;
+    for (int i = 1; i < *argc; i++) {
+        const char *v;
+        int j = i;
+        if (cli_opt_str(*argc, *argv, &j, "--config", &v)) {
+            if (at >= 0) cli_die(cmd, NULL, "--config is given twice");
+            at = i;
+            config_path = v;
+            i = j;
+        }
+    }
+    if (at < 0) return;
+    gptc_ctx *ctx = cli_ctx(cmd, 1);
+    char **args;
+    size_t n;
+    if (gptc_run_config_args(ctx, config_path, &args, &n)) cli_die(cmd, ctx, "--config");
+    gptc_ctx_free(ctx);
+    int skip = strchr((*argv)[at], '=') ? 1 : 2;
+    char **nv = malloc(((size_t)*argc + n + 1) * sizeof *nv);
+    if (!nv) cli_die(cmd, NULL, "out of memory");
+    int k = 0;
+    nv[k++] = (*argv)[0];
+    config_first = k;
+    for (size_t i = 0; i < n; i++) nv[k++] = args[i];
+    config_end = k;
+    for (int i = 1; i < *argc; i++) {
+        if (i == at) {
+            i += skip - 1;
+            continue;
+        }
+        nv[k++] = (*argv)[i];
+    }
+    nv[k] = NULL;
+    config_argv = nv;
+    *argc = k;
+    *argv = nv;
+}
+
 static int match(char **argv, int i, const char *name, const char **inline_val) {
     size_t n = strlen(name);
     if (!same_option(argv[i], name, n)) return 0;
@@ -30,12 +141,17 @@ static int match(char **argv, int i, const char *name, const char **inline_val) 
 int cli_opt_str(int argc, char **argv, int *i, const char *name, const char **out) {
     const char *iv;
     if (!match(argv, *i, name, &iv)) return 0;
-    if (iv) { *out = iv; return 1; }
+    if (iv) {
+        *out = iv;
+        record(name, iv, 's');
+        return 1;
+    }
     if (*i + 1 >= argc) {
         fprintf(stderr, "gptc: option %s needs a value\n", name);
         exit(2);
     }
     *out = argv[++*i];
+    record(name, *out, 's');
     return 1;
 }
 
@@ -50,6 +166,7 @@ int cli_opt_int(int argc, char **argv, int *i, const char *name, long *out) {
         exit(2);
     }
     *out = v;
+    record_kind('i');
     return 1;
 }
 
@@ -68,6 +185,7 @@ int cli_opt_float(int argc, char **argv, int *i, const char *name, double *out) 
         exit(2);
     }
     *out = v;
+    record_kind('f');
     return 1;
 }
 
@@ -103,7 +221,9 @@ int cli_opt_float_in(int argc, char **argv, int *i, const char *name, double lo,
 
 int cli_flag(char **argv, int i, const char *name) {
     size_t n = strlen(name);
-    return same_option(argv[i], name, n) && argv[i][n] == 0;
+    if (!same_option(argv[i], name, n) || argv[i][n] != 0) return 0;
+    record(name, "", 'b');
+    return 1;
 }
 
 /* The usage text of the running subcommand, for suggestions (the CLI's own state; the
@@ -137,7 +257,14 @@ size_t cli_edit_distance(const char *a, size_t na, const char *b, size_t nb) {
 }
 
 void cli_bad_option(const char *cmd, const char *arg) {
-    fprintf(stderr, "gptc %s: unknown option '%s'\n", cmd, arg);
+    int from_config = 0;
+    for (int k = config_first; config_argv && k < config_end; k++) from_config |= config_argv[k] == arg;
+    if (from_config) {
+        fprintf(stderr, "gptc %s: %s: field ", cmd, config_path);
+        for (const char *c = arg + 2; *c; c++) fputc(*c == '-' ? '_' : *c, stderr);
+        fprintf(stderr, ": unknown option '%s'\n", arg);
+    }
+    else fprintf(stderr, "gptc %s: unknown option '%s'\n", cmd, arg);
     /* the nearest option named in the command's usage text */
     if (current_usage && arg[0] == '-' && arg[1] == '-') {
         char want[128];

@@ -77,6 +77,16 @@ typedef struct cli_hub_state {
     char label[320];
 } cli_hub_state;
 void cli_hub_progress(void *user, const gptc_hub_event *ev);
+/* --config FILE (a JSON object whose fields are option names, gptc_run_config_args):
+ * replaces argv with its options followed by the command line's without --config, so
+ * that the command line overrides the file. Errors exit. */
+void cli_config_expand(const char *cmd, int *argc, char ***argv);
+/* From now on the option parsers record what they match; cli_record_json gives the
+ * recorded options (the last of each name, none named in skip, a NULL-terminated list
+ * of "--name"s) as a JSON object with the names as run.json writes them (batch_size),
+ * malloc'ed. */
+void cli_record_start(void);
+char *cli_record_json(const char *const *skip);
 /* Prints a JSON string with escapes to f. */
 void cli_json_string(FILE *f, const char *s);
 

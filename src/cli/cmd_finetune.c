@@ -43,6 +43,9 @@ static const char *usage =
     "  --resume                continue the run in OUT from its newest checkpoint (give the\n"
     "                          same task, data and options again)\n"
     "  --json                  print the result as JSON\n"
+    "  --config FILE           options from a JSON object with the flags' names ({\"task\":\n"
+    "                          \"classify\", \"lr\": 0.001}); the command line overrides it;\n"
+    "                          OUT/run.json is one: --config OTHER/run.json --out NEW repeats a run\n"
     "\n"
     CLI_REPO_NOTE
     "\n"
@@ -67,6 +70,8 @@ static void parse_weights(const char *s, int K, float *w) {
 }
 
 int cmd_finetune(int argc, char **argv) {
+    cli_config_expand("finetune", &argc, &argv);
+    cli_record_start();
     const char *task = NULL, *model_dir = NULL, *train_path = NULL, *val_path = NULL, *out_dir = NULL;
     const char *class_w = NULL, *metric_s = NULL, *sv;
     gptc_table_opts topt = {0};
@@ -129,6 +134,9 @@ int cmd_finetune(int argc, char **argv) {
 
     char run_tok[4200] = ""; /* a tokenizer the run made (markers added), else the model's */
     model_dir = cli_model("finetune", model_dir);
+    train_cli_state cs;
+    memset(&cs, 0, sizeof cs);
+    gptc_dist *dist = train_cli_dist("finetune", &o, &threads, &cs);
     gptc_ctx *ctx = cli_ctx("finetune", (int)threads);
     gptc_tokenizer *tok;
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);
@@ -214,13 +222,13 @@ int cmd_finetune(int argc, char **argv) {
             char gsrc[4200], gdst[4300];
             snprintf(gsrc, sizeof gsrc, "%s/generation_config.json", model_dir);
             snprintf(gdst, sizeof gdst, "%s/generation_config.json", run_tok);
-            if (gptc_mkdirs(ctx, run_tok) || gptc_tokenizer_save(ctx, tok, run_tok) ||
-                (gptc_file_exists(gsrc) && gptc_file_copy(ctx, gsrc, gdst)))
+            if (!cs.silent && (gptc_mkdirs(ctx, run_tok) || gptc_tokenizer_save(ctx, tok, run_tok) ||
+                               (gptc_file_exists(gsrc) && gptc_file_copy(ctx, gsrc, gdst))))
                 cli_die("finetune", ctx, "writing %s", run_tok);
             gptc_chat_tokens_resolve(tok, c->vocab_size, &ct);
-            fprintf(stderr, "gptc finetune: %s: the tokenizer had no <|im_start|>/<|im_end|> special tokens: added "
+            if (!cs.silent) fprintf(stderr, "gptc finetune: %s: the tokenizer had no <|im_start|>/<|im_end|> special tokens: added "
                     "them as ids %d and %d (tokenizer files in %s)\n", model_dir, ct.im_start, ct.im_end, run_tok);
-            if (nv > old_v)
+            if (nv > old_v && !cs.silent)
                 fprintf(stderr, "gptc finetune: vocab_size %zu -> %zu; the new embedding rows are the mean of the old "
                         "ones (as Hugging Face's resize_token_embeddings)\n", old_v, nv);
         }
@@ -253,7 +261,7 @@ int cmd_finetune(int argc, char **argv) {
         if (c->head != GPTC_HEAD_QA && gptc_model_set_head(ctx, m, GPTC_HEAD_QA, 0, NULL, o.seed)) cli_die("finetune", ctx, NULL);
         gptc_task_model_set_pad(m, pad);
     }
-    if (skipped) fprintf(stderr, "finetune: skipped %zu malformed rows (--skip-bad-lines)\n", skipped);
+    if (skipped && !cs.silent) fprintf(stderr, "finetune: skipped %zu malformed rows (--skip-bad-lines)\n", skipped);
     if (T < 2) T = 2;
     if (T > npos) T = npos;
     if (use_lora && gptc_model_lora_add(ctx, m, &lp, o.seed)) cli_die("finetune", ctx, "--lora");
@@ -275,18 +283,23 @@ int cmd_finetune(int argc, char **argv) {
     if (o.eval_every < 1 && va) o.eval_every = 1;
 
     train_cli_signals(&o);
-    train_cli_state cs;
-    memset(&cs, 0, sizeof cs);
     cs.cmd = "finetune";
-    fprintf(stderr, "finetune: task %s, %zu training rows%s, %zu validation rows, max length %d%s\n", task, tr->n,
+    if (!cs.silent)
+        fprintf(stderr, "finetune: task %s, %zu training rows%s, %zu validation rows, max length %d%s\n", task, tr->n,
             kind == GPTC_TASK_QA ? " (windows)" : "", va ? va->n : 0, T, use_lora ? ", LoRA" : "");
-    if (gptc_train_run(ctx, &o, train_cli_event, &cs)) cli_die("finetune", ctx, NULL);
+    char *run_options = train_cli_run_options();
+    o.run_options = run_options;
+    if (gptc_train_run(ctx, &o, train_cli_event, &cs)) train_cli_fail("finetune", ctx, dist);
+    free(run_options);
+    gptc_dist_close(dist);
     if (cs.interrupted) {
         /* finetune has no --resume: the checkpoint is in OUT/checkpoints */
         fprintf(stderr, "finetune: interrupted; %s/model was not written\n", out_dir);
         exit(130);
     }
-    if (json) {
+    if (cs.silent) {
+        /* rank > 0: rank 0 reports */
+    } else if (json) {
         printf("{\"model\": ");
         char p[4200];
         snprintf(p, sizeof p, "%s/model", out_dir);

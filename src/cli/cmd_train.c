@@ -37,9 +37,14 @@ static const char *usage =
     "  --patience N            stop after N evaluations without a better val loss\n"
     "other:\n"
     "  --seed N (1337)  --threads N (all cores)  --resume OUT\n"
+    "  --config FILE           options from a JSON object with the flags' names ({\"lr\": 0.001,\n"
+    "                          \"preset\": \"tiny\"}); the command line overrides it; a run's\n"
+    "                          run.json is one: --config OTHER/run.json --out NEW repeats it\n"
+    TRAIN_CLI_MPI_USAGE
     "\n"
     "SIGINT/SIGTERM write a checkpoint and exit; `gptc train --resume OUT` continues the\n"
     "run bit-identically (same thread count).\n"
+    "`mpirun -np N gptc train ...` trains on N ranks (data parallel; rank 0 writes OUT).\n"
     "\n"
     CLI_REPO_NOTE
     "\n"
@@ -49,6 +54,8 @@ static const char *usage =
 int cmd_plot_run(const char *run_dir, const char *out_path, char *err, size_t err_cap);
 
 int cmd_train(int argc, char **argv) {
+    cli_config_expand("train", &argc, &argv);
+    cli_record_start();
     gptc_train_opts o;
     gptc_train_default_opts(&o);
     const char *preset = NULL, *loader = NULL, *resume = NULL;
@@ -107,6 +114,9 @@ int cmd_train(int argc, char **argv) {
         if (!strcmp(loader, "sequential")) o.sequential = 1;
         else if (strcmp(loader, "random")) cli_die("train", NULL, "--loader %s: expected random or sequential", loader);
     }
+    train_cli_state cs;
+    memset(&cs, 0, sizeof cs);
+    gptc_dist *dist = train_cli_dist("train", &o, &threads, &cs);
     gptc_ctx *ctx = cli_ctx("train", (int)threads);
     if (preset && o.init_dir) cli_die("train", NULL, "--preset and --init exclude each other");
     o.init_dir = cli_model("train", o.init_dir);
@@ -122,8 +132,6 @@ int cmd_train(int argc, char **argv) {
     if (o.cfg.n_positions < o.seq_len && !arch[3] && !o.init_dir) o.cfg.n_positions = o.seq_len;
 
     /* the data's tokenizer: carried into every model directory, decodes samples */
-    train_cli_state cs;
-    memset(&cs, 0, sizeof cs);
     cs.cmd = "train";
     cs.ctx = ctx;
     char tok_dir[4200];
@@ -134,10 +142,19 @@ int cmd_train(int argc, char **argv) {
         if (eos >= 0) o.cfg.bos_token_id = o.cfg.eos_token_id = eos;
     }
     gptc_ctx_free(tctx);
-    if (gptc_mkdirs(ctx, o.out_dir)) cli_die("train", ctx, NULL);
+    if (!cs.silent && gptc_mkdirs(ctx, o.out_dir)) cli_die("train", ctx, NULL);
     train_cli_signals(&o);
+    char *run_options = train_cli_run_options();
+    o.run_options = run_options;
     gptc_status s = gptc_train_run(ctx, &o, train_cli_event, &cs);
-    if (s) cli_die("train", ctx, NULL);
+    if (s) train_cli_fail("train", ctx, dist);
+    gptc_dist_close(dist);
+    free(run_options);
+    if (cs.silent) { /* rank > 0: rank 0 reports */
+        gptc_tokenizer_free(cs.tok);
+        gptc_ctx_free(ctx);
+        return cs.interrupted ? 130 : 0;
+    }
     if (cs.interrupted) {
         /* no OUT/model yet: say how to go on, exit as an interrupted program does */
         fprintf(stderr, "train: continue with: gptc train --resume %s\n", o.out_dir);

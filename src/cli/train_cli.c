@@ -1,6 +1,6 @@
 /* train_cli.c: trainer options shared by the training commands, and the progress
  * printer for the trainer's events (steps, evaluations with the task metric, early stop). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "train_cli.h"
 #include "cli.h"
 #include <limits.h>
@@ -9,8 +9,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <unistd.h>
 
 static volatile int stop_flag;
+static double mpi_timeout = 300;
 static void on_signal(int sig) {
     (void)sig;
     stop_flag = 1;
@@ -33,7 +36,7 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     const double inf = INFINITY;
     if (cli_opt_int_in(argc, argv, i, "--batch-size", 1, 1 << 20, &lv)) { o->batch_size = (int)lv; return 1; }
     if (cli_opt_int_in(argc, argv, i, "--grad-accum", 1, 1 << 20, &lv)) { o->grad_accum = (int)lv; return 1; }
-    if (cli_opt_int_in(argc, argv, i, "--max-steps", 1, LONG_MAX, &lv)) { o->max_steps = lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--max-steps", 0, LONG_MAX, &lv)) { o->max_steps = lv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--epochs", 0, 1e9, CLI_OPEN_LO, &dv)) { o->epochs = dv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--lr", 0, 1e3, 0, &dv)) { o->sched.lr = (float)dv; return 1; }
     if (cli_opt_float_in(argc, argv, i, "--min-lr", 0, 1e3, 0, &dv)) { o->sched.min_lr = (float)dv; return 1; }
@@ -56,7 +59,45 @@ int train_cli_opt(const char *cmd, int argc, char **argv, int *i, gptc_train_opt
     if (cli_opt_int_in(argc, argv, i, "--keep-last", 1, INT_MAX, &lv)) { o->keep_last = (int)lv; return 1; }
     if (cli_opt_int_in(argc, argv, i, "--patience", 0, INT_MAX, &lv)) { o->patience = (int)lv; return 1; }
     if (cli_opt_int_in(argc, argv, i, "--threads", 0, 4096, threads)) return 1;
+    if (cli_opt_int_in(argc, argv, i, "--zero", 0, 1, &lv)) { o->zero = (int)lv; return 1; }
+    if (cli_opt_int_in(argc, argv, i, "--mpi-overlap", 0, 1, &lv)) { o->no_overlap = !lv; return 1; }
+    if (cli_opt_float_in(argc, argv, i, "--mpi-timeout", 1, 1e6, 0, &dv)) { mpi_timeout = dv; return 1; }
     return 0;
+}
+
+char *train_cli_run_options(void) {
+    /* what belongs to this process or this run directory, not to the run's recipe */
+    static const char *const skip[] = {"--out", "--resume", "--config", "--json", "--threads", "--mpi-timeout", NULL};
+    char *j = cli_record_json(skip);
+    if (!j) cli_die("train", NULL, "out of memory");
+    return j;
+}
+
+void train_cli_fail(const char *cmd, gptc_ctx *ctx, gptc_dist *d) {
+    if (d) fprintf(stderr, "gptc %s: error (MPI rank %d of %d): %s\n", cmd, gptc_dist_rank(d), gptc_dist_size(d),
+                   gptc_errmsg(ctx));
+    else fprintf(stderr, "gptc %s: error: %s\n", cmd, gptc_errmsg(ctx));
+    gptc_dist_abort(d, 1); /* the other ranks stop too, now */
+    exit(1);
+}
+
+gptc_dist *train_cli_dist(const char *cmd, gptc_train_opts *o, long *threads, train_cli_state *cs) {
+    gptc_ctx *c0 = cli_ctx(cmd, 1);
+    gptc_dist *d;
+    if (gptc_dist_open(c0, mpi_timeout, &d)) cli_die(cmd, c0, NULL);
+    gptc_ctx_free(c0);
+    o->dist = d;
+    cs->silent = gptc_dist_rank(d) != 0;
+    if (d && *threads == 0) {
+        /* --threads is per rank: the cores this process may use, shared by the ranks of
+         * this machine unless mpirun bound each to its own */
+        cpu_set_t set;
+        long mine = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        if (mine >= online) mine /= gptc_dist_local_size(d);
+        *threads = mine > 0 ? mine : 1;
+    }
+    return d;
 }
 
 void train_cli_check(const char *cmd, const gptc_train_opts *o) {
@@ -78,6 +119,9 @@ void train_cli_check(const char *cmd, const gptc_train_opts *o) {
 
 void train_cli_event(void *user, const gptc_train_event *ev) {
     train_cli_state *cs = user;
+    if (ev->kind == GPTC_EV_INTERRUPTED) cs->interrupted = 1;
+    if (ev->kind == GPTC_EV_DONE) cs->done_step = ev->step;
+    if (cs->silent) return; /* ranks other than 0 */
     char extra[200];
     const char *cmd = cs->cmd ? cs->cmd : "train";
     switch (ev->kind) {

@@ -256,6 +256,7 @@ gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *w, gptc_grads *g, float
         proj_backward(ctx, ops, w, g, l, GPTC_LORA_QKV, y->qkv_w, y->qkv_b, a->ln1, w->dqkv, w->dln, N, pl, call);
         ops->layernorm_backward(ctx, w->dres, gptc_grad(g, y->ln1_w), gptc_grad(g, y->ln1_b), w->dln, res_in,
                                 gptc_param(m, y->ln1_w), a->ln1_mean, a->ln1_rstd, N, C);
+        if (w->layer_hook && (s = w->layer_hook(ctx, w->layer_hook_user, l))) return s;
     }
     float *dwte = gptc_grad(g, m->g.wte), *dwpe = gptc_grad(g, m->g.wpe);
     if (dwte || dwpe) {

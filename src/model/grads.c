@@ -33,8 +33,13 @@ void gptc_grads_zero(gptc_grads *g) { memset(g->data, 0, g->n * sizeof(float)); 
 float gptc_grads_clip(gptc_ctx *ctx, gptc_grads *g, float max_norm) {
     const gptc_ops *ops = gptc_ops_of(ctx);
     float norm = (float)sqrt(ops->sumsq(ctx, g->data, g->n));
-    if (max_norm > 0 && norm > max_norm) ops->scale(ctx, g->data, g->n, max_norm / (norm + 1e-6f));
+    float c = gptc_clip_coef(norm, max_norm);
+    if (c != 1.0f) ops->scale(ctx, g->data, g->n, c);
     return norm;
+}
+
+float gptc_clip_coef(float norm, float max_norm) {
+    return max_norm > 0 && norm > max_norm ? max_norm / (norm + 1e-6f) : 1.0f;
 }
 
 float *gptc_grads_tensor(const gptc_grads *g, size_t i) {

@@ -130,6 +130,8 @@ struct gptc_workspace {
     double *head_tmp;
     float *capture;
     int capture_layer;
+    gptc_layer_hook layer_hook;
+    void *layer_hook_user;
 };
 
 /* A session's workspace: rows up to `rows` per call, inference only. */
@@ -155,6 +157,17 @@ struct gptc_grads {
     float *data;
     size_t n;
 };
+/* The factor gradient clipping scales by (torch's clip_grad_norm_: max / (norm + 1e-6)
+ * when norm > max > 0), 1 when it does not clip. */
+float gptc_clip_coef(float norm, float max_norm);
+/* AdamW on the trainable elements [lo, hi) of the parameter buffer, with moments m1, m2
+ * holding that range (m1[0] is element lo): gptc_adamw_step is the whole buffer; the
+ * ranks of a --zero 1 run update their own ranges (train/ddp.c). */
+struct gptc_adamw_params;
+gptc_status gptc_adamw_update_range(gptc_ctx *ctx, gptc_model *m, const gptc_grads *g, float *m1, float *m2, size_t lo,
+                                    size_t hi, const struct gptc_adamw_params *p, int t);
+/* The whole moment buffers (laid out like the parameters). */
+void gptc_adamw_moments(const gptc_adamw *o, float **m1, float **m2);
 /* gradient of tensor i in g, NULL when frozen or absent */
 static inline float *gptc_grad(const gptc_grads *g, int i) {
     return i < 0 || !g->m->tensors[i].trainable ? NULL : g->data + g->m->tensors[i].offset;

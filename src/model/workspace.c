@@ -153,6 +153,10 @@ void gptc_workspace_set_training(gptc_workspace *w, int training, uint64_t dropo
     w->dropout_seed = dropout_seed;
 }
 uint64_t gptc_workspace_dropout_calls(const gptc_workspace *w) { return w->dropout_calls; }
+void gptc_workspace_set_layer_hook(gptc_workspace *w, gptc_layer_hook fn, void *user) {
+    w->layer_hook = fn;
+    w->layer_hook_user = user;
+}
 void gptc_workspace_set_dropout_calls(gptc_workspace *w, uint64_t calls) { w->dropout_calls = calls; }
 const float *gptc_workspace_logits(const gptc_workspace *w) { return w->logits_valid ? w->logits : NULL; }
 const float *gptc_workspace_class_weights(const gptc_workspace *w) { return w->class_weights; }

@@ -286,6 +286,12 @@ static double src_val_metric(void *user) {
     return src->metric == GPTC_METRIC_ACCURACY ? r.accuracy : src->metric == GPTC_METRIC_F1_MACRO ? r.f1_macro : r.f1_weighted;
 }
 
+static size_t src_val_counts(void *user, long **counts) {
+    gptc_task_source *src = user;
+    *counts = src->confusion;
+    return (size_t)src->n_labels * (size_t)src->n_labels;
+}
+
 static const char *metric_names[] = {"val_loss", "accuracy", "f1_macro", "f1_weighted"};
 
 gptc_status gptc_task_source_new(gptc_ctx *ctx, const gptc_task_data *train, const gptc_task_data *val, int32_t pad,
@@ -324,6 +330,7 @@ gptc_status gptc_task_source_new(gptc_ctx *ctx, const gptc_task_data *train, con
         d->val_reset = src_val_reset;
         d->val_observe = src_val_observe;
         d->val_metric = src_val_metric;
+        d->val_counts = src_val_counts;
     }
     *out = src;
     return GPTC_OK;

@@ -49,6 +49,10 @@ static gptc_status save_state_json(gptc_ctx *ctx, const char *path, const run_st
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
     json_object_set_new(j, "seq_len", json_integer(o->seq_len));
     json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
+    /* rows per optimizer micro-step over all ranks: what a resume on another number of
+     * ranks must keep */
+    json_object_set_new(j, "ranks", json_integer(gptc_dist_size(o->dist)));
+    json_object_set_new(j, "global_batch_size", json_integer((json_int_t)o->batch_size * gptc_dist_size(o->dist)));
     return write_json(ctx, path, j);
 }
 
@@ -89,9 +93,18 @@ gptc_status gptc_ckpt_load_state(gptc_ctx *ctx, const char *path, run_state *rs,
         rs->best_step = (long)json_integer_value(bstep);
         rs->bad_evals = (int)json_integer_value(bad);
         rs->elapsed = json_number_value(el);
+        int N = gptc_dist_size(o->dist);
+        json_t *gb = json_object_get(j, "global_batch_size");
+        if (gb) { /* a run on any number of ranks continues with the same global batch */
+            json_int_t v = json_integer_value(gb);
+            if (!json_is_integer(gb) || v != (json_int_t)o->batch_size * N)
+                s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run's global batch was %lld rows (ranks x --batch-size); this "
+                                                "resume has %d x %d; pass --batch-size %lld / ranks to resume exactly",
+                              path, (long long)v, N, o->batch_size, (long long)v);
+        }
         static const char *const same[] = {"batch_size", "seq_len", "grad_accum"};
         const int have[] = {o->batch_size, o->seq_len, o->grad_accum};
-        for (int i = 0; i < 3 && !s; i++) {
+        for (int i = gb ? 1 : 0; i < 3 && !s; i++) {
             json_int_t v = json_integer_value(json_object_get(j, same[i]));
             if (v != have[i])
                 s = gptc_fail(ctx, GPTC_EINVAL, "%s: the run used %s=%lld but this resume asks for %d; "
@@ -307,11 +320,19 @@ gptc_status gptc_run_write_model(gptc_ctx *ctx, const gptc_train_opts *o, const 
 
 static const char *const sched_names[] = {"constant", "linear", "cosine"};
 
-gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+/* The trainer's options under the names of gptc train's flags, then the caller's
+ * (o->run_options: the rest of the command line). With the caller's own data source
+ * there is no data directory, loader or sample length: the caller's options say what
+ * the data is. */
+static json_t *opts_json(const gptc_train_opts *o) {
     json_t *j = json_object();
-    json_object_set_new(j, "data", json_string(o->data_dir));
+    if (!o->data) {
+        json_object_set_new(j, "data", json_string(o->data_dir));
+        json_object_set_new(j, "seq_len", json_integer(o->seq_len));
+        json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
+        json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
+    }
     json_object_set_new(j, "batch_size", json_integer(o->batch_size));
-    json_object_set_new(j, "seq_len", json_integer(o->seq_len));
     json_object_set_new(j, "grad_accum", json_integer(o->grad_accum));
     json_object_set_new(j, "max_steps", json_integer(o->max_steps));
     json_object_set_new(j, "epochs", json_real(o->epochs));
@@ -324,16 +345,29 @@ gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const 
     json_object_set_new(j, "beta2", json_real(o->beta2));
     json_object_set_new(j, "eps", json_real(o->eps));
     json_object_set_new(j, "grad_clip", json_real(o->grad_clip));
-    json_object_set_new(j, "dropout", json_real(o->dropout));
+    json_object_set_new(j, "dropout", o->dropout >= 0 ? json_real(o->dropout) : json_null()); /* null: the model's */
     json_object_set_new(j, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(j, "loader", json_string(o->sequential ? "sequential" : "random"));
     json_object_set_new(j, "eval_every", json_integer(o->eval_every));
     json_object_set_new(j, "eval_batches", json_integer(o->eval_batches));
     json_object_set_new(j, "save_every", json_integer(o->save_every));
     json_object_set_new(j, "keep_last", json_integer(o->keep_last));
     json_object_set_new(j, "patience", json_integer(o->patience));
-    json_object_set_new(j, "sample_tokens", json_integer(o->sample_tokens));
-    return write_json(ctx, path, j);
+    json_object_set_new(j, "zero", json_integer(o->zero));
+    json_t *x = o->run_options ? json_loads(o->run_options, 0, NULL) : NULL;
+    if (json_is_object(x)) json_object_update_missing(j, x);
+    json_decref(x);
+    return j;
+}
+
+gptc_status gptc_train_opts_save(gptc_ctx *ctx, const gptc_train_opts *o, const char *path) {
+    return write_json(ctx, path, opts_json(o));
+}
+
+char *gptc_train_opts_text(const gptc_train_opts *o) {
+    json_t *j = opts_json(o);
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return t;
 }
 
 gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opts *o, char *data_buf, size_t data_cap) {
@@ -368,7 +402,8 @@ gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opt
     NUM("beta2", o->beta2, 0, 1);
     NUM("eps", o->eps, 0, 1);
     NUM("grad_clip", o->grad_clip, 0, FLT_MAX);
-    NUM("dropout", o->dropout, -1, 1);
+    if (json_is_null(json_object_get(j, "dropout"))) o->dropout = -1;
+    else NUM("dropout", o->dropout, -1, 1);
     key = "seed"; /* any uint64_t (saved as its int64_t bits) */
     if (!json_is_integer(json_object_get(j, "seed"))) goto bad;
     o->seed = (uint64_t)json_integer_value(json_object_get(j, "seed"));
@@ -399,3 +434,74 @@ bad:
     return gptc_fail(ctx, GPTC_EFORMAT, "%s: field %s is missing, malformed or out of range", path, key);
 }
 
+
+/* ------------------------------------------------------------------ --config FILE */
+
+gptc_status gptc_run_config_args(gptc_ctx *ctx, const char *path, char ***args, size_t *n_args) {
+    *args = NULL;
+    *n_args = 0;
+    json_error_t err;
+    json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!j) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%d: invalid JSON: %s", path, err.line, err.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: expected a JSON object of options ({\"lr\": 0.001, ...})", path);
+    }
+    size_t cap = 2 * json_object_size(j);
+    char **a = gptc_calloc(ctx, cap ? cap : 1, sizeof *a, "config options");
+    gptc_status s = a ? GPTC_OK : GPTC_ENOMEM;
+    size_t n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) {
+        if (s) break;
+        size_t kl = strlen(key);
+        int ok = kl > 0 && kl < 64;
+        for (size_t i = 0; i < kl && ok; i++)
+            ok = (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= '0' && key[i] <= '9') || key[i] == '_' || key[i] == '-';
+        if (!ok) {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"%.80s\" is not an option name (lower-case letters, digits, _ "
+                                             "and -)", path, key);
+            break;
+        }
+        char val[64];
+        const char *text = NULL;
+        if (json_is_false(v) || json_is_null(v)) continue; /* the default */
+        if (json_is_true(v)) text = NULL;
+        else if (json_is_integer(v)) snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v)), text = val;
+        else if (json_is_real(v)) snprintf(val, sizeof val, "%.17g", json_real_value(v)), text = val;
+        else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)) text = json_string_value(v);
+        else {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: field %s: expected a string, a number, true, false or null", path, key);
+            break;
+        }
+        char *flag = gptc_alloc(ctx, kl + 3, "config options");
+        char *value = text ? gptc_alloc(ctx, strlen(text) + 1, "config options") : NULL;
+        if (!flag || (text && !value)) {
+            gptc_free(flag);
+            s = GPTC_ENOMEM;
+            break;
+        }
+        flag[0] = flag[1] = '-';
+        for (size_t i = 0; i <= kl; i++) flag[i + 2] = key[i] == '_' ? '-' : key[i];
+        a[n++] = flag;
+        if (text) {
+            memcpy(value, text, strlen(text) + 1);
+            a[n++] = value;
+        }
+    }
+    json_decref(j);
+    if (s) {
+        gptc_run_config_args_free(a, n);
+        return s;
+    }
+    *args = a;
+    *n_args = n;
+    return GPTC_OK;
+}
+
+void gptc_run_config_args_free(char **args, size_t n) {
+    if (!args) return;
+    for (size_t i = 0; i < n; i++) gptc_free(args[i]);
+    gptc_free(args);
+}

@@ -44,17 +44,27 @@ gptc_status gptc_adamw_step(gptc_ctx *ctx, gptc_adamw *o, gptc_model *m, const g
     if (o->m != m || g->m != m || o->n != m->n_params)
         return gptc_fail(ctx, GPTC_EINVAL, "adamw: the optimizer, gradients and model do not belong together");
     if (t < 1) return gptc_fail(ctx, GPTC_EINVAL, "adamw: step %d, steps count from 1", t);
+    return gptc_adamw_update_range(ctx, m, g, o->m1, o->m2, 0, m->n_params, p, t);
+}
+
+gptc_status gptc_adamw_update_range(gptc_ctx *ctx, gptc_model *m, const gptc_grads *g, float *m1, float *m2, size_t lo,
+                                    size_t hi, const gptc_adamw_params *p, int t) {
     const gptc_ops *ops = gptc_ops_of(ctx);
     gptc_status s = ops->prepare(ctx);
     if (s) return s;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *tt = &m->tensors[i];
-        if (!tt->trainable) continue;
-        size_t off = tt->offset;
-        ops->adamw(ctx, m->params + off, g->data + off, o->m1 + off, o->m2 + off, tt->numel, p->lr, p->beta1,
-                   p->beta2, p->eps, tt->decay ? p->weight_decay : 0.0f, t);
+        size_t a = tt->offset > lo ? tt->offset : lo, b = tt->offset + tt->numel < hi ? tt->offset + tt->numel : hi;
+        if (!tt->trainable || a >= b) continue;
+        ops->adamw(ctx, m->params + a, g->data + a, m1 + (a - lo), m2 + (a - lo), b - a, p->lr, p->beta1, p->beta2,
+                   p->eps, tt->decay ? p->weight_decay : 0.0f, t);
     }
     return GPTC_OK;
+}
+
+void gptc_adamw_moments(const gptc_adamw *o, float **m1, float **m2) {
+    *m1 = o->m1;
+    *m2 = o->m2;
 }
 
 void gptc_adamw_tensor(const gptc_adamw *o, size_t i, float **m, float **v) {

@@ -41,21 +41,25 @@ void gptc_train_default_opts(gptc_train_opts *o) {
 }
 
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ evaluation */
 
-/* The dropout stream of a run (a function of its seed, so resume regenerates it). */
-static uint64_t dropout_seed(const gptc_train_opts *o) { return o->seed * 0x9E3779B97F4A7C15ull + 7; }
+/* The dropout stream of a run's rank (a function of its seed, so resume regenerates
+ * it; rank 0's is that of a one-process run). */
+static uint64_t dropout_seed(const gptc_train_opts *o) {
+    return o->seed * 0x9E3779B97F4A7C15ull + 7 + (uint64_t)gptc_dist_rank(o->dist) * 0xD1B54A32D192ED03ull;
+}
 
+enum { TAG_EVAL = 21, TAG_AGREE = 22 };
+
+/* With N ranks a validation batch has N * batch_size rows and rank r evaluates rows
+ * r*b .. r*b+b-1 of it; the sums and the metric's counts are added over the ranks. */
 static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
                             gptc_batch *bt, float *out, double *metric) {
-    int B = o->batch_size, T = o->seq_len;
-    size_t nb = d->n_val_batches(d->user, B, T);
+    int N = gptc_dist_size(o->dist), rank = gptc_dist_rank(o->dist);
+    int B = o->batch_size, T = o->seq_len, GB = B * N;
+    int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
+    size_t nb = d->n_val_batches(d->user, GB, T);
     if ((size_t)o->eval_batches < nb) nb = (size_t)o->eval_batches;
     if (!nb) return gptc_fail(ctx, GPTC_EINVAL, "the validation data is empty");
     /* the training workspace with dropout off (its dropout stream does not advance) */
@@ -64,19 +68,33 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
     double sum = 0, count = 0;
     gptc_status s = GPTC_OK;
     for (size_t b = 0; b < nb && !s; b++) {
-        bt->B = B;
+        bt->B = GB;
         bt->T = T;
         if ((s = d->val_batch(ctx, d->user, b, bt)) || !bt->B) break;
-        int rows = bt->B;
+        int first = rank * B, rows = bt->B - first < B ? bt->B - first : B;
+        if (rows <= 0) continue;
+        const int32_t *tk = bt->tokens + (size_t)first * T, *tg = bt->targets + (size_t)first * per_row;
         float loss;
-        if ((s = gptc_forward(ctx, ws, bt->tokens, bt->targets, rows, T, &loss))) break;
+        if ((s = gptc_forward(ctx, ws, tk, tg, rows, T, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
         }
-        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), bt->targets, rows, T);
+        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), tg, rows, T);
     }
     gptc_workspace_set_training(ws, 1, dropout_seed(o));
+    if (!s && N > 1) {
+        double v[2] = {sum, count};
+        if (!(s = gptc_dist_sum(ctx, o->dist, TAG_EVAL, v, 2))) sum = v[0], count = v[1];
+        long *cnt = NULL;
+        size_t nc = d->val_counts ? d->val_counts(d->user, &cnt) : 0;
+        double *x = nc ? gptc_alloc(ctx, nc * sizeof *x, "validation counts") : NULL;
+        if (!s && nc && !x) s = GPTC_ENOMEM;
+        for (size_t i = 0; !s && i < nc; i++) x[i] = (double)cnt[i];
+        if (!s && nc && !(s = gptc_dist_sum(ctx, o->dist, TAG_EVAL, x, nc)))
+            for (size_t i = 0; i < nc; i++) cnt[i] = (long)x[i];
+        gptc_free(x);
+    }
     if (s) return s;
     *out = count > 0 ? (float)(sum / count) : NAN;
     *metric = d->val_metric ? d->val_metric(d->user) : NAN;
@@ -108,13 +126,6 @@ static gptc_status sample(gptc_ctx *ctx, const gptc_model *m, int n_tokens, uint
 
 /* ------------------------------------------------------------------ the run */
 
-/* A checkpoint by the writer; other processes only name where it is. */
-static gptc_status save_ckpt(gptc_ctx *ctx, const gptc_model *m, const gptc_adamw *opt, const gptc_train_opts *o,
-                             const run_state *rs, const char *tok, char *dir, size_t cap) {
-    if (o->writer) return gptc_ckpt_write(ctx, m, opt, o, rs, tok, dir, cap);
-    snprintf(dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
-    return GPTC_OK;
-}
 
 /* Keeps the lines of metrics.jsonl up to step (a resumed run rewrites what follows). */
 static int config_same_arch(const gptc_config *a, const gptc_config *b) {
@@ -134,7 +145,82 @@ typedef struct run_ctx {
     gptc_batch bt;
     int32_t *sample_ids;
     FILE *metrics;
+    gptc_ddp *ddp;            /* several ranks */
 } run_ctx;
+
+/* Block `layer`'s gradients are final: its bucket goes out (overlapped with backward). */
+typedef struct layer_hook_ctx { gptc_ddp *ddp; gptc_grads *g; } layer_hook_ctx;
+static gptc_status on_layer_done(gptc_ctx *ctx, void *user, int layer) {
+    layer_hook_ctx *h = user;
+    return gptc_ddp_layer_ready(ctx, h->ddp, h->g, layer);
+}
+
+/* Optimizer steps of the run: --max-steps, else --epochs over the train rows in
+ * global batches. */
+static long total_steps(const gptc_train_opts *o, const gptc_data_source *d) {
+    if (o->max_steps > 0) return o->max_steps;
+    double per_step = (double)o->batch_size * gptc_dist_size(o->dist) * o->grad_accum;
+    long total = (long)ceil(o->epochs * (double)d->train_rows / per_step);
+    return total < 1 ? 1 : total;
+}
+
+/* A checkpoint by the writer; other processes only name where it is. With ZeRO the
+ * ranks' shares of the moments are gathered on the writer first. */
+static gptc_status save_ckpt(gptc_ctx *ctx, run_ctx *r, const gptc_train_opts *o, const run_state *rs, const char *tok,
+                             char *dir, size_t cap) {
+    gptc_status s = GPTC_OK;
+    gptc_adamw *full = NULL;
+    if (r->ddp && gptc_ddp_zero(r->ddp)) {
+        if (o->writer && (s = gptc_adamw_new(ctx, r->m, &full))) return s;
+        if ((s = gptc_ddp_gather_moments(ctx, r->ddp, full))) {
+            gptc_adamw_free(full);
+            return s;
+        }
+    }
+    if (o->writer) s = gptc_ckpt_write(ctx, r->m, full ? full : r->opt, o, rs, tok, dir, cap);
+    else snprintf(dir, cap, "%s/checkpoints/step-%ld", o->out_dir, rs->step);
+    gptc_adamw_free(full);
+    return s;
+}
+
+/* The ranks refuse to train together unless they agree on the options, the data (its
+ * size and first global batch) and the starting weights. */
+static gptc_status check_agree(gptc_ctx *ctx, run_ctx *r, const gptc_train_opts *o, const run_state *rs, int per_row) {
+    gptc_dist *dist = o->dist;
+    int N = gptc_dist_size(dist), GB = o->batch_size * N, T = o->seq_len;
+    const gptc_data_source *d = r->d;
+    uint64_t h[3];
+    char *text = gptc_train_opts_text(o);
+    if (!text) return gptc_fail(ctx, GPTC_ENOMEM, "out of memory");
+    uint64_t shape[6] = {(uint64_t)o->batch_size, (uint64_t)o->grad_accum, (uint64_t)o->zero, (uint64_t)o->resume,
+                         (uint64_t)total_steps(o, d), (uint64_t)o->eval_every};
+    h[0] = gptc_hash_bytes(text, strlen(text)) ^ gptc_hash_bytes(shape, sizeof shape);
+    free(text);
+    uint64_t rng = rs->rng, pos = rs->data_pos, sizes[3] = {d->train_rows, 0, (uint64_t)per_row};
+    if (o->eval_every > 0) sizes[1] = d->n_val_batches(d->user, GB, T);
+    r->bt.B = GB;
+    r->bt.T = T;
+    gptc_status s = d->train_batch(ctx, d->user, &r->bt, &rng, &pos);
+    if (s) return s;
+    h[1] = gptc_hash_bytes(sizes, sizeof sizes) ^ gptc_hash_bytes(r->bt.tokens, (size_t)GB * T * sizeof(int32_t)) ^
+           (gptc_hash_bytes(r->bt.targets, (size_t)GB * per_row * sizeof(int32_t)) * 3);
+    h[2] = gptc_hash_bytes(r->m->params, r->m->n_params * sizeof(float)) ^ gptc_hash_bytes(&r->m->cfg.n_layer, sizeof(int));
+    uint64_t *all = gptc_alloc(ctx, (size_t)N * sizeof h, "rank agreement");
+    if (!all) return GPTC_ENOMEM;
+    if ((s = gptc_dist_allgather(ctx, dist, TAG_AGREE, h, sizeof h, all))) {
+        gptc_free(all);
+        return s;
+    }
+    static const char *const what[3] = {"the options (run.json, --batch-size, --grad-accum, --zero)",
+                                        "the data (its size or first batch)", "the starting weights"};
+    for (int q = 1; q < N && !s; q++)
+        for (int k = 0; k < 3 && !s; k++)
+            if (all[(size_t)q * 3 + k] != all[k])
+                s = gptc_fail(ctx, GPTC_EINVAL, "MPI rank %d disagrees with rank 0 on %s; every rank must be given the "
+                                                "same options, data and model", q, what[k]);
+    gptc_free(all);
+    return s;
+}
 
 static void run_free(run_ctx *r, const gptc_train_opts *o) {
     if (o->model && o->model != r->m) gptc_model_free(o->model); /* taken over, unused on resume */
@@ -143,6 +229,7 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
     gptc_adamw_free(r->opt);
     gptc_model_free(r->m);
     gptc_lm_source_close(&r->lm);
+    gptc_ddp_free(r->ddp);
     gptc_free(r->bt.tokens);
     gptc_free(r->bt.targets);
     gptc_free(r->sample_ids);
@@ -187,7 +274,11 @@ static gptc_status open_model(gptc_ctx *ctx, const gptc_train_opts *o, uint32_t 
     return GPTC_OK;
 }
 
-gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_cb cb, void *user) {
+gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_train_cb cb, void *user) {
+    gptc_train_opts o_run = *o_in;
+    const gptc_train_opts *o = &o_run;
+    int N = gptc_dist_size(o->dist), rank = gptc_dist_rank(o->dist);
+    if (o->dist) o_run.writer = rank == 0;
     if (o->batch_size < 1 || o->seq_len < 1 || o->grad_accum < 1)
         return gptc_fail(ctx, GPTC_EINVAL, "--batch-size, --seq-len and --grad-accum must be at least 1");
     if (o->eval_every < 0 || o->eval_batches < 1 || o->keep_last < 1 || o->patience < 0 || o->save_every < 0)
@@ -199,14 +290,14 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     rs.best_val = INFINITY;
     char path[4400], tok_dir[4200], ck_dir[4300], model_out[4300];
     const char *tok = o->tok_dir;
-    int B = o->batch_size, T = o->seq_len;
+    int B = o->batch_size, T = o->seq_len, GB = B * N; /* GB: the global batch */
     gptc_status s = GPTC_OK;
     uint32_t vocab_hint = 0;
     if (o->data) {
         r.d = o->data;
     } else {
         /* token shards made by gptc prepare */
-        if ((s = gptc_lm_source_open(ctx, o->data_dir, B, T, o->sequential, o->eval_every > 0, &r.lm, &r.lm_d)))
+        if ((s = gptc_lm_source_open(ctx, o->data_dir, GB, T, o->sequential, o->eval_every > 0, &r.lm, &r.lm_d)))
             goto done;
         r.d = &r.lm_d;
         vocab_hint = r.lm.train.vocab_size;
@@ -218,10 +309,6 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     if (o->writer && ((s = gptc_mkdirs(ctx, o->out_dir)) || (s = gptc_mkdirs(ctx, path)))) goto done;
     char resume_dir[4300] = "";
     if ((s = open_model(ctx, o, vocab_hint, &rs, &r.m, resume_dir, sizeof resume_dir))) goto done;
-    if (!o->resume && o->writer) {
-        snprintf(path, sizeof path, "%s/run.json", o->out_dir);
-        if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
-    }
     gptc_model *m = r.m;
     if (vocab_hint > (uint32_t)m->cfg.vocab_size) {
         s = gptc_fail(ctx, GPTC_EINVAL, "%s/train.bin: token ids go up to vocabulary size %u, the model has vocab_size %d",
@@ -233,18 +320,25 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         goto done;
     }
     if (o->dropout >= 0) m->cfg.embd_pdrop = m->cfg.attn_pdrop = m->cfg.resid_pdrop = o->dropout;
+    int zero = N > 1 && o->zero;
     if ((s = gptc_workspace_new(ctx, m, B, T, 1, &r.ws)) || (s = gptc_grads_new(ctx, m, &r.g)) ||
         (s = gptc_adamw_new(ctx, m, &r.opt)))
         goto done;
+    if (N > 1 && (s = gptc_ddp_new(ctx, o->dist, m, zero, &r.ddp))) goto done;
     if (resume_dir[0]) {
         snprintf(path, sizeof path, "%s/optimizer.safetensors", resume_dir);
         if (gptc_file_exists(path) && (s = gptc_ckpt_load_optimizer(ctx, m, r.opt, path))) goto done;
     }
+    if (zero) { /* this rank's share only */
+        gptc_ddp_take_moments(r.ddp, r.opt);
+        gptc_adamw_free(r.opt);
+        r.opt = NULL;
+    }
     if (o->class_weights && (s = gptc_workspace_set_class_weights(ctx, r.ws, o->class_weights))) goto done;
     int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
-    size_t BT = (size_t)B * T;
+    size_t BT = (size_t)GB * T;
     r.bt.tokens = gptc_alloc(ctx, BT * sizeof(int32_t), "batch inputs");
-    r.bt.targets = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
+    r.bt.targets = gptc_alloc(ctx, (size_t)GB * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
     if (d->fields) {
@@ -257,11 +351,11 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         goto done;
     }
 
-    long total = o->max_steps;
-    if (total <= 0) {
-        double per_step = (double)B * o->grad_accum;
-        total = (long)ceil(o->epochs * (double)d->train_rows / per_step);
-        if (total < 1) total = 1;
+    long total = total_steps(o, d);
+    if (N > 1 && (s = check_agree(ctx, &r, o, &rs, per_row))) goto done;
+    if (!o->resume && o->writer) {
+        snprintf(path, sizeof path, "%s/run.json", o->out_dir);
+        if ((s = gptc_train_opts_save(ctx, o, path))) goto done;
     }
     gptc_schedule sched = o->sched;
     sched.total = total;
@@ -287,13 +381,14 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     ev.metric = ev.best_metric = NAN;
     if (cb) cb(user, &ev);
 
-    double t_start = now_s(), elapsed0 = rs.elapsed;
+    double t_start = gptc_now_s(), elapsed0 = rs.elapsed;
     long last_saved = o->resume ? rs.step : -1;
+    int stop_agreed = 0; /* several ranks: a rank was asked to stop (they stop together) */
     while (rs.step < total) {
-        if (o->stop && *o->stop) {
+        if (r.ddp ? stop_agreed : o->stop && *o->stop) {
             if (last_saved != rs.step) {
-                rs.elapsed = elapsed0 + now_s() - t_start;
-                if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+                rs.elapsed = elapsed0 + gptc_now_s() - t_start;
+                if ((s = save_ckpt(ctx, &r, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
                 last_saved = rs.step;
             }
             ev.kind = GPTC_EV_INTERRUPTED;
@@ -302,36 +397,59 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             if (cb) cb(user, &ev);
             goto done;
         }
-        double t0 = now_s();
+        double t0 = gptc_now_s();
         gptc_grads_zero(r.g);
         double step_loss = 0;
         for (int a = 0; a < o->grad_accum; a++) {
-            r.bt.B = B;
+            /* the global batch; this rank trains its rows */
+            r.bt.B = GB;
             r.bt.T = T;
             if ((s = d->train_batch(ctx, d->user, &r.bt, &rs.rng, &rs.data_pos))) goto done;
             float loss;
-            if ((s = gptc_forward(ctx, r.ws, r.bt.tokens, r.bt.targets, B, T, &loss))) goto done;
-            if ((s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum))) goto done;
+            const int32_t *tk = r.bt.tokens + (size_t)rank * B * T, *tg = r.bt.targets + (size_t)rank * B * per_row;
+            if ((s = gptc_forward(ctx, r.ws, tk, tg, B, T, &loss))) goto done;
+            /* the last micro-batch completes the gradients: buckets go out as blocks finish */
+            layer_hook_ctx hook = {r.ddp, r.g};
+            int overlap = r.ddp && !o->no_overlap && a == o->grad_accum - 1;
+            gptc_workspace_set_layer_hook(r.ws, overlap ? on_layer_done : NULL, &hook);
+            s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum);
+            gptc_workspace_set_layer_hook(r.ws, NULL, NULL);
+            if (s) goto done;
             step_loss += (double)loss / o->grad_accum;
         }
         if (o->after_backward && (s = o->after_backward(ctx, o->hook_user, r.g))) goto done;
-        float norm = gptc_grads_clip(ctx, r.g, o->grad_clip);
+        float norm;
+        double comm_s = 0;
         ap.lr = gptc_schedule_lr(&sched, rs.step);
-        if ((s = gptc_adamw_step(ctx, r.opt, m, r.g, &ap, (int)rs.step + 1))) goto done;
+        if (r.ddp) {
+            /* averaged gradients, the global norm, the mean loss and the stop requests */
+            double sums[2] = {step_loss, o->stop && *o->stop};
+            if ((s = gptc_ddp_step(ctx, r.ddp, r.g, r.opt, o->grad_clip, &ap, (int)rs.step + 1, sums, 2, &norm, &comm_s)))
+                goto done;
+            step_loss = sums[0] / N;
+            stop_agreed = sums[1] > 0;
+        } else {
+            norm = gptc_grads_clip(ctx, r.g, o->grad_clip);
+            if ((s = gptc_adamw_step(ctx, r.opt, m, r.g, &ap, (int)rs.step + 1))) goto done;
+        }
         rs.step++;
         rs.dropout_calls = gptc_workspace_dropout_calls(r.ws);
-        double dt = now_s() - t0;
-        rs.elapsed = elapsed0 + now_s() - t_start;
+        double dt = gptc_now_s() - t0;
+        rs.elapsed = elapsed0 + gptc_now_s() - t_start;
         ev.kind = GPTC_EV_STEP;
         ev.step = rs.step;
         ev.train_loss = (float)step_loss;
         ev.lr = ap.lr;
         ev.grad_norm = norm;
-        ev.tokens_per_s = (double)B * T * o->grad_accum / dt;
+        ev.tokens_per_s = (double)GB * T * o->grad_accum / dt;
         ev.elapsed_s = rs.elapsed;
         if (r.metrics) fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
-                           "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f}\n",
+                           "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f",
                 rs.step, step_loss, (double)ap.lr, (double)norm, ev.tokens_per_s, rs.elapsed);
+        /* several ranks: rank 0's seconds in the gradient exchange after backward (what
+         * the overlap with backward did not hide) */
+        if (r.metrics && r.ddp) fprintf(r.metrics, ", \"allreduce_s\": %.4f", comm_s);
+        if (r.metrics) fprintf(r.metrics, "}\n");
         if (r.metrics) fflush(r.metrics);
         if (cb) cb(user, &ev);
 
@@ -363,7 +481,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             ev.val_loss = vl;
             ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
             if (cb) cb(user, &ev);
-            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM) {
+            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM && o->writer) {
                 size_t n;
                 if ((s = sample(ctx, m, o->sample_tokens, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
                 ev.kind = GPTC_EV_SAMPLE;
@@ -373,8 +491,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             }
         }
         if (do_eval || (o->save_every > 0 && rs.step % o->save_every == 0) || rs.step == total) {
-            rs.elapsed = elapsed0 + now_s() - t_start;
-            if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+            rs.elapsed = elapsed0 + gptc_now_s() - t_start;
+            if ((s = save_ckpt(ctx, &r, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
             last_saved = rs.step;
             if (o->writer) gptc_ckpt_prune(o, rs.best_step);
             ev.kind = GPTC_EV_CHECKPOINT;
@@ -390,7 +508,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
         }
     }
     if (last_saved != rs.step) {
-        if ((s = save_ckpt(ctx, m, r.opt, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
+        if ((s = save_ckpt(ctx, &r, o, &rs, tok, ck_dir, sizeof ck_dir))) goto done;
         if (o->writer) gptc_ckpt_prune(o, rs.best_step);
     }
     /* OUT/model: the best checkpoint by val loss when evaluation ran, else the last */

@@ -1,0 +1,64 @@
+# run_compare.py A B TOL [NAME]: two training run directories give the same run: every
+# metrics.jsonl value (train_loss, val_loss, grad_norm, lr, a task metric) at every step
+# and every tensor of model/model.safetensors (and adapter_model.safetensors) agree within relative TOL (per tensor, in
+# the 2-norm: ||a - b|| / ||b||; a single element may differ more where AdamW divides
+# a near-zero gradient by its near-zero root mean square, which turns rounding noise
+# into a visible step); TOL 0 means bit-identical. Prints PASS/FAIL lines.
+# Not compared within TOL: the key third of attn.c_attn.bias. Its gradient is zero in
+# exact arithmetic (softmax is invariant to a constant added to all of a query's
+# scores), so what it holds is rounding noise that AdamW normalizes into lr-sized steps:
+# two correct runs that add in different orders end with unrelated values there.
+import json, os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np
+from gpt2_torch import st_read
+
+a, b, tol = sys.argv[1], sys.argv[2], float(sys.argv[3])
+name = sys.argv[4] if len(sys.argv) > 4 else "%s == %s" % (os.path.basename(a), os.path.basename(b))
+SKIP = {"tokens_per_s", "elapsed_s", "step", "allreduce_s"} # times, and the exchange time of several ranks
+
+def rows(d):
+    out = []
+    for ln in open(os.path.join(d, "metrics.jsonl")):
+        out.append(json.loads(ln))
+    return out
+
+def rel(x, y):
+    return abs(x - y) / max(abs(y), 1e-30)
+
+ra, rb = rows(a), rows(b)
+why = ""
+if len(ra) != len(rb):
+    why = "metrics.jsonl has %d lines and %d lines" % (len(ra), len(rb))
+worst = 0.0
+for x, y in zip(ra, rb):
+    if why: break
+    if x.get("step") != y.get("step") or set(x) - SKIP != set(y) - SKIP:
+        why = "metrics lines differ: %s vs %s" % (x, y); break
+    for k in x:
+        if k in SKIP: continue
+        e = rel(x[k], y[k])
+        worst = max(worst, e)
+        if (tol == 0 and x[k] != y[k]) or e > tol:
+            why = "step %d %s: %r vs %r (rel %.3g)" % (x["step"], k, x[k], y[k], e); break
+wa = st_read(os.path.join(a, "model", "model.safetensors"))
+wb = st_read(os.path.join(b, "model", "model.safetensors"))
+for d, w in ((a, wa), (b, wb)): # a LoRA run's adapter beside its base
+    ad = os.path.join(d, "model", "adapter_model.safetensors")
+    if os.path.exists(ad):
+        w.update({"adapter." + k: v for k, v in st_read(ad).items()})
+if not why and set(wa) != set(wb): why = "the models' tensor names differ"
+for k in sorted(wa):
+    if why: break
+    x, y = np.asarray(wa[k], np.float64), np.asarray(wb[k], np.float64)
+    if tol == 0:
+        if not np.array_equal(x, y): why = "tensor %s differs" % k
+        continue
+    if k.endswith("attn.c_attn.bias") and x.ndim == 1 and x.size % 3 == 0:
+        c = x.size // 3
+        x, y = np.concatenate([x[:c], x[2 * c:]]), np.concatenate([y[:c], y[2 * c:]])
+    e = float(np.linalg.norm(x - y) / max(float(np.linalg.norm(y)), 1e-30))
+    worst = max(worst, e)
+    if e > tol: why = "tensor %s: rel %.3g" % (k, e)
+if why: print("FAIL %s: %s" % (name, why))
+else: print("PASS %s (worst rel %.2g over %d metrics lines and %d tensors)" % (name, worst, len(ra), len(wa)))
