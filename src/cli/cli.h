@@ -55,5 +55,7 @@ size_t cli_edit_distance(const char *a, size_t na, const char *b, size_t nb);
 gptc_ctx *cli_ctx(const char *cmd, int n_threads);
 /* Prints a JSON string with escapes to f. */
 void cli_json_string(FILE *f, const char *s);
+/* The same for n bytes (NUL bytes escaped). */
+void cli_json_bytes(FILE *f, const char *s, size_t n);
 
 #endif
