@@ -310,8 +310,10 @@ static gptc_status count_pieces(pb r, size_t *n) {
         int wt;
         size_t off;
         gptc_status st = pb_tag(&r, "ModelProto", &f, &wt, &off);
+        char w[48];
+        snprintf(w, sizeof w, f == 1 ? "pieces[%zu]" : "ModelProto", *n);
         if (!st && f == 1) st = want_wire(&r, "pieces", wt, 2, off);
-        if (!st) st = pb_skip(&r, "ModelProto", wt, f, off, 0);
+        if (!st) st = pb_skip(&r, w, wt, f, off, 0);
         if (st) return st;
         *n += f == 1;
     }
