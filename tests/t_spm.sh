@@ -73,6 +73,25 @@ train bpe_suffix --model_type=bpe --vocab_size=1999 --treat_whitespace_as_suffix
 train uni_denorm --model_type=unigram --vocab_size=1603 --denormalization_rule_tsv="$T/denorm.tsv"
 for m in uni bpe uni_bytes bpe_bytes uni_identity bpe_identity uni_cf_ws bpe_suffix uni_denorm; do compare $m; done
 
+# models spm_train does not write (tests/spm/craft.py): UNUSED and USER_DEFINED pieces,
+# negative scores, a custom unk surface, split messages, unknown fields; the reference
+# is python3-sentencepiece (the same library) through tests/spm/py_ref.py
+for mode in unused user negative fields; do
+    for b in uni bpe; do
+        m=$T/$b.$mode.model
+        $PY "$ROOT/tests/spm/craft.py" $mode "$T/$b.model" "$m" || { fail "spm_craft_${b}_$mode" "craft.py failed"; continue; }
+        $PY "$ROOT/tests/spm/py_ref.py" "$m" "$T/text.txt" "$T/py" >/dev/null 2>"$T/err" ||
+            { fail "spm_craft_${b}_$mode" "python3-sentencepiece: $(tail -n 2 "$T/err")"; continue; }
+        "$G" tokenize --tokenizer "$m" "$T/text.txt" >"$T/c.ids" 2>"$T/err"
+        "$G" tokenize --tokenizer "$m" --pieces "$T/text.txt" >"$T/c.pieces" 2>>"$T/err"
+        "$G" detokenize --tokenizer "$m" "$T/c.ids" >"$T/c.dec" 2>>"$T/err"
+        bad=""
+        for k in ids pieces dec; do cmp -s "$T/c.$k" "$T/py.$k" || bad="$bad $k"; done
+        if [ -z "$bad" ]; then pass "spm_craft_${b}_$mode"
+        else fail "spm_craft_${b}_$mode" "differs in$bad: $(diff "$T/py.ids" "$T/c.ids" | head -n 3 | cut -c1-200) $(head -c 300 "$T/err")"; fi
+    done
+done
+
 # JSON output carries ids and pieces
 printf 'Hello  ＷＯＲＬＤ 안녕\n' >"$T/one.txt"
 "$G" tokenize --tokenizer "$T/uni.model" --json "$T/one.txt" >"$T/one.json"
