@@ -310,8 +310,11 @@ static gptc_status count_pieces(pb r, size_t *n) {
         int wt;
         size_t off;
         gptc_status st = pb_tag(&r, "ModelProto", &f, &wt, &off);
+        static const char *const names[6] = {"ModelProto", "pieces", "trainer_spec", "normalizer_spec",
+                                             "self_test_data", "denormalizer_spec"};
         char w[48];
-        snprintf(w, sizeof w, f == 1 ? "pieces[%zu]" : "ModelProto", *n);
+        if (f == 1) snprintf(w, sizeof w, "pieces[%zu]", *n);
+        else snprintf(w, sizeof w, "%s", names[f < 6 ? f : 0]);
         if (!st && f == 1) st = want_wire(&r, "pieces", wt, 2, off);
         if (!st) st = pb_skip(&r, w, wt, f, off, 0);
         if (st) return st;
