@@ -1234,6 +1234,37 @@ char *gptc_squad_normalize(gptc_ctx *ctx, const char *s);
 double gptc_squad_em(gptc_ctx *ctx, const char *pred, const char *gold);
 double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
 
+/* ---------------------------------------------------------------- translation metrics
+ * sacreBLEU 2.6.0's corpus_bleu (tokenize "13a", smooth_method "exp", mixed case, no
+ * effective order) and corpus_chrf (chrF2: 6 character orders, no word n-grams,
+ * whitespace ignored, effective-order averaging) over n hypotheses and n_refs
+ * references per sentence: refs[r * n + i] is reference r of hypothesis i. Strings
+ * are NUL-terminated UTF-8 (invalid UTF-8 fails with GPTC_EFORMAT naming the line);
+ * whitespace is Python's str.isspace (docs/metrics.md). Thread-safe. */
+#define GPTC_SACREBLEU_VERSION "2.6.0"
+typedef struct gptc_bleu_score {
+    double score;          /* 0..100 */
+    double precisions[4];  /* percent, after smoothing, as sacreBLEU reports them */
+    double bp, ratio;      /* brevity penalty; hyp_len / ref_len (0 when ref_len is 0) */
+    long counts[4], totals[4]; /* matched and hypothesis n-grams per order */
+    long hyp_len, ref_len; /* tokens; ref_len sums the closest reference lengths */
+} gptc_bleu_score;
+gptc_status gptc_bleu_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
+                             gptc_bleu_score *out);
+typedef struct gptc_chrf_score {
+    double score;          /* 0..100 */
+    long stats[6][3];      /* per character order: hypothesis, reference and matched n-grams */
+} gptc_chrf_score;
+gptc_status gptc_chrf_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
+                             gptc_chrf_score *out);
+/* sacreBLEU's signatures: "nrefs:N|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0" and
+ * "nrefs:N|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0", into buf. */
+void gptc_bleu_signature(size_t n_refs, char *buf, size_t cap);
+void gptc_chrf_signature(size_t n_refs, char *buf, size_t cap);
+/* The "13a" tokenization of one line as sacreBLEU's BLEU applies it (after rstrip), a
+ * gptc_alloc'ed string; NULL on failure (message in ctx). */
+char *gptc_tokenize_13a(gptc_ctx *ctx, const char *line);
+
 #ifdef __cplusplus
 }
 #endif
