@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """get_ko_en.py OUT [--debs DIR]: English-Korean paragraph pairs from Debian's
 LibreOffice help (libreoffice-help-en-us and libreoffice-help-ko, LibreOffice 7.4; the
-help texts are under the MPL-2.0, see /usr/share/doc/libreoffice-help-*/copyright).
+help texts are under the MPL-2.0, parts Apache-2.0: see
+/usr/share/doc/libreoffice-help-*/copyright in the packages).
 
 Both packages are fetched with `apt-get download` (no root needed; nothing is
 installed) into a temporary directory, or taken from DIR when it already holds the two
