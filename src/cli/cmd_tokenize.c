@@ -139,6 +139,31 @@ static void input_close(input *in) {
     else gptc_file_unmap(&in->map);
 }
 
+/* An input read line by line ('\n' ends a line, as std::getline; a last line without
+ * one counts, an empty rest after the last '\n' does not); name and line for messages. */
+typedef struct lines {
+    input in;
+    const char *name;
+    size_t pos, line;
+} lines;
+
+static void lines_open(const char *cmd, gptc_ctx *ctx, const char *path, lines *l) {
+    input_open(cmd, ctx, path, &l->in);
+    l->name = strcmp(path, "-") ? path : "<stdin>";
+    l->pos = l->line = 0;
+}
+
+/* The next line: [*s, *s + *len), and 1; 0 at the end. */
+static int lines_next(lines *l, const char **s, size_t *len) {
+    if (l->pos >= l->in.size) return 0;
+    *s = l->in.data + l->pos;
+    const char *nl = memchr(*s, '\n', l->in.size - l->pos);
+    *len = nl ? (size_t)(nl - *s) : l->in.size - l->pos;
+    l->pos += *len + 1;
+    l->line++;
+    return 1;
+}
+
 /* Prints ids fast: one buffer, fwrite in blocks. */
 static void print_ids(const int32_t *ids, size_t n, const char *sep) {
     char buf[1 << 16];
@@ -177,17 +202,13 @@ static void print_result(const int32_t *ids, size_t n, int json, int count) {
 /* SentencePiece: one output line per input line ('\n' ends a line, as std::getline in
  * spm_encode; a last line without it counts, an empty rest after the last does not). */
 static void tokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path, int json, int count, int pieces) {
-    input in;
-    input_open("tokenize", ctx, path, &in);
-    const char *name = strcmp(path, "-") ? path : "<stdin>";
-    size_t line = 0;
-    for (size_t i = 0; i < in.size;) {
-        const char *s = in.data + i, *nl = memchr(s, '\n', in.size - i);
-        size_t len = nl ? (size_t)(nl - s) : in.size - i;
-        i += len + 1;
-        line++;
+    lines in;
+    lines_open("tokenize", ctx, path, &in);
+    const char *s;
+    size_t len;
+    while (lines_next(&in, &s, &len)) {
         gptc_spm_pieces p;
-        if (gptc_spm_encode_pieces(ctx, spm, s, len, &p)) cli_die("tokenize", ctx, "%s:%zu", name, line);
+        if (gptc_spm_encode_pieces(ctx, spm, s, len, &p)) cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
         if (json && !count) {
             fputs("{\"ids\": [", stdout);
             print_ids(p.ids, p.n, ", ");
@@ -208,7 +229,7 @@ static void tokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path, i
         }
         gptc_spm_pieces_free(&p);
     }
-    input_close(&in);
+    input_close(&in.in);
 }
 
 /* The model's vocab_size (dir/config.json), or the tokenizer's when there is no model:
@@ -250,25 +271,21 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
     gptc_chat_tokens ct;
     gptc_chat_tokens_resolve(tok, chat_vocab_size(dir, tok), &ct);
     chat_template_check(dir, &ct);
-    input in;
-    input_open("tokenize", ctx, path, &in);
-    const char *name = strcmp(path, "-") ? path : "<stdin>";
-    size_t line = 0;
-    for (size_t i = 0; i < in.size;) {
-        const char *s = in.data + i, *nl = memchr(s, '\n', in.size - i);
-        size_t len = nl ? (size_t)(nl - s) : in.size - i;
-        i += len + 1;
-        line++;
+    lines in;
+    lines_open("tokenize", ctx, path, &in);
+    const char *s;
+    size_t len;
+    while (lines_next(&in, &s, &len)) {
         size_t k = 0;
         while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
         if (k == len) continue;
         json_error_t err;
         json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
-        if (!root) cli_die("tokenize", NULL, "%s:%zu:%d: %s", name, line, err.column, err.text);
+        if (!root) cli_die("tokenize", NULL, "%s:%zu:%d: %s", in.name, in.line, err.column, err.text);
         json_t *msgs = json_object_get(root, "messages");
-        if (!json_is_array(msgs)) cli_die("tokenize", NULL, "%s:%zu: expected {\"messages\": [...]}", name, line);
+        if (!json_is_array(msgs)) cli_die("tokenize", NULL, "%s:%zu: expected {\"messages\": [...]}", in.name, in.line);
         size_t n = json_array_size(msgs);
-        if (n > (1u << 20)) cli_die("tokenize", NULL, "%s:%zu: too many messages (%zu)", name, line, n);
+        if (n > (1u << 20)) cli_die("tokenize", NULL, "%s:%zu: too many messages (%zu)", in.name, in.line, n);
         gptc_chat_message *m = calloc(n + 1, sizeof *m);
         if (!m) cli_die("tokenize", NULL, "out of memory");
         for (size_t j = 0; j < n; j++) {
@@ -276,19 +293,19 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
             m[j].role = json_string_value(json_object_get(e, "role"));
             m[j].content = json_string_value(json_object_get(e, "content"));
             if (!m[j].role || !m[j].content)
-                cli_die("tokenize", NULL, "%s:%zu: messages[%zu] needs \"role\" and \"content\" strings", name, line,
+                cli_die("tokenize", NULL, "%s:%zu: messages[%zu] needs \"role\" and \"content\" strings", in.name, in.line,
                         j);
         }
         int32_t *ids;
         size_t n_ids;
         if (gptc_chat_encode(ctx, tok, &ct, m, (int)n, gen, &ids, &n_ids, NULL))
-            cli_die("tokenize", ctx, "%s:%zu", name, line);
+            cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
         print_result(ids, n_ids, json, count);
         free(ids);
         free(m);
         json_decref(root);
     }
-    input_close(&in);
+    input_close(&in.in);
 }
 
 int cmd_tokenize(int argc, char **argv) {
@@ -392,25 +409,22 @@ static int32_t *parse_ids(const char *path, size_t first_line, const char *s, si
 
 /* SentencePiece: each line of ids -> one line of text (spm_decode --input_format=id). */
 static void detokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path) {
-    const char *name = strcmp(path, "-") ? path : "<stdin>";
-    input in;
-    input_open("detokenize", ctx, path, &in);
-    size_t line = 0;
-    for (size_t i = 0; i < in.size;) {
-        const char *s = in.data + i, *nl = memchr(s, '\n', in.size - i);
-        size_t len = nl ? (size_t)(nl - s) : in.size - i, n;
-        i += len + 1;
-        line++;
-        int32_t *ids = parse_ids(name, line, s, len, &n);
+    lines in;
+    lines_open("detokenize", ctx, path, &in);
+    const char *s;
+    size_t len, n;
+    while (lines_next(&in, &s, &len)) {
+        int32_t *ids = parse_ids(in.name, in.line, s, len, &n);
         char *text;
         size_t tl;
-        if (gptc_spm_decode(ctx, spm, ids, n, &text, &tl)) cli_die("detokenize", ctx, "%s:%zu", name, line);
+        gptc_status st = gptc_spm_decode(ctx, spm, ids, n, &text, &tl);
+        free(ids);
+        if (st) cli_die("detokenize", ctx, "%s:%zu", in.name, in.line);
         fwrite(text, 1, tl, stdout);
         fputc('\n', stdout);
         free(text);
-        free(ids);
     }
-    input_close(&in);
+    input_close(&in.in);
 }
 
 int cmd_detokenize(int argc, char **argv) {

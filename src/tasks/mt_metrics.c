@@ -46,6 +46,18 @@ static gptc_status check_utf8(gptc_ctx *ctx, const char *s, const char *what, si
     return GPTC_OK;
 }
 
+/* References present, every line valid UTF-8. */
+static gptc_status check_corpus(gptc_ctx *ctx, const char *metric, const char *const *hyps, size_t n,
+                                const char *const *refs, size_t n_refs) {
+    if (!n_refs) return gptc_fail(ctx, GPTC_EINVAL, "%s: no references", metric);
+    for (size_t i = 0; i < n; i++) {
+        gptc_status st = check_utf8(ctx, hyps[i], "hypothesis", i);
+        for (size_t r = 0; !st && r < n_refs; r++) st = check_utf8(ctx, refs[r * n + i], "reference", i);
+        if (st) return st;
+    }
+    return GPTC_OK;
+}
+
 typedef struct sbuf { char *p; size_t len, cap; int oom; } sbuf;
 
 static void sb_put(sbuf *b, const char *s, size_t n) {
@@ -295,12 +307,8 @@ static long word_ngrams(const char *s, ng_tab *t) {
 gptc_status gptc_bleu_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
                              gptc_bleu_score *out) {
     memset(out, 0, sizeof *out);
-    if (!n_refs) return gptc_fail(ctx, GPTC_EINVAL, "BLEU: no references");
-    for (size_t i = 0; i < n; i++) {
-        gptc_status st = check_utf8(ctx, hyps[i], "hypothesis", i);
-        for (size_t r = 0; !st && r < n_refs; r++) st = check_utf8(ctx, refs[r * n + i], "reference", i);
-        if (st) return st;
-    }
+    gptc_status st = check_corpus(ctx, "BLEU", hyps, n, refs, n_refs);
+    if (st) return st;
     ng_tab ht = {0}, rt = {0}, one = {0};
     sbuf *rtok = calloc(n_refs, sizeof *rtok);
     long correct[4] = {0}, total[4] = {0}, sys_len = 0, ref_len = 0;
@@ -420,12 +428,8 @@ static double chrf_f(const long (*st)[3]) {
 gptc_status gptc_chrf_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
                              gptc_chrf_score *out) {
     memset(out, 0, sizeof *out);
-    if (!n_refs) return gptc_fail(ctx, GPTC_EINVAL, "chrF: no references");
-    for (size_t i = 0; i < n; i++) {
-        gptc_status st = check_utf8(ctx, hyps[i], "hypothesis", i);
-        for (size_t r = 0; !st && r < n_refs; r++) st = check_utf8(ctx, refs[r * n + i], "reference", i);
-        if (st) return st;
-    }
+    gptc_status st = check_corpus(ctx, "chrF", hyps, n, refs, n_refs);
+    if (st) return st;
     ng_tab ht = {0}, rt = {0};
     sbuf htext = {0}, rtext = {0};
     int oom = 0;

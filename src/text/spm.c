@@ -7,18 +7,24 @@
 #include "spm.h"
 #include <stdlib.h>
 
+/* Makes room for one more element in *v (n used of *cap, elem bytes each): 0, or -1
+ * when out of memory (*v unchanged). */
+static int grow(void *v, size_t n, size_t *cap, size_t elem, size_t first) {
+    if (n < *cap) return 0;
+    size_t c = *cap ? *cap * 2 : first;
+    void *p = realloc(*(void **)v, c * elem);
+    if (!p) return -1;
+    *(void **)v = p;
+    *cap = c;
+    return 0;
+}
+
 /* One result piece of the model: normalized[start, start + len) with its id. */
 typedef struct spm_seg { size_t start, len; int32_t id; } spm_seg;
 typedef struct seg_vec { spm_seg *v; size_t n, cap; } seg_vec;
 
 static int seg_push(seg_vec *s, size_t start, size_t len, int32_t id) {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        spm_seg *v = realloc(s->v, cap * sizeof *v);
-        if (!v) return -1;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (grow(&s->v, s->n, &s->cap, sizeof *s->v, 64)) return -1;
     s->v[s->n++] = (spm_seg){start, len, id};
     return 0;
 }
@@ -114,15 +120,9 @@ static int pair_before(const bpe_pair *a, const bpe_pair *b) {
 }
 
 static void heap_push(bpe_state *st, bpe_pair p) {
-    if (st->n_heap == st->cap_heap) {
-        size_t cap = st->cap_heap ? st->cap_heap * 2 : 256;
-        bpe_pair *h = realloc(st->heap, cap * sizeof *h);
-        if (!h) {
-            st->oom = 1;
-            return;
-        }
-        st->heap = h;
-        st->cap_heap = cap;
+    if (grow(&st->heap, st->n_heap, &st->cap_heap, sizeof *st->heap, 256)) {
+        st->oom = 1;
+        return;
     }
     size_t i = st->n_heap++;
     while (i > 0) {
@@ -174,15 +174,9 @@ static void maybe_add_pair(bpe_state *st, int32_t l, int32_t r) {
         if (x) {
             *x = e;
         } else {
-            if (st->n_rev == st->cap_rev) {
-                size_t cap = st->cap_rev ? st->cap_rev * 2 : 16;
-                bpe_rev *v = realloc(st->rev, cap * sizeof *v);
-                if (!v) {
-                    st->oom = 1;
-                    return;
-                }
-                st->rev = v;
-                st->cap_rev = cap;
+            if (grow(&st->rev, st->n_rev, &st->cap_rev, sizeof *st->rev, 16)) {
+                st->oom = 1;
+                return;
             }
             st->rev[st->n_rev++] = e;
         }
@@ -207,12 +201,7 @@ static int resegment(bpe_state *st, size_t start, size_t len, seg_vec *out) {
             if (seg_push(out, a, n, id)) break;
             continue;
         }
-        if (top + 2 > cap) {
-            size_t (*ns)[2] = realloc(stk, 2 * cap * sizeof *stk);
-            if (!ns) break;
-            stk = ns;
-            cap *= 2;
-        }
+        if (grow(&stk, top + 1, &cap, sizeof *stk, 64)) break;
         /* the right half below the left one: left comes out first */
         stk[top][0] = r->rstart;
         stk[top++][1] = r->rlen;

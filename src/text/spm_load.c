@@ -159,9 +159,24 @@ static gptc_status pb_enum(pb *r, const char *what, int wt, size_t off, int lo, 
     return GPTC_OK;
 }
 
-/* Parses the sub-message at the current field (wire type 2) with fn. */
-typedef gptc_status (*pb_msg_fn)(pb *r, void *obj, const char *what);
-static gptc_status pb_sub(pb *r, const char *what, int wt, size_t off, pb_msg_fn fn, void *obj) {
+/* A message's fields one by one: fn reads the fields it knows (and sets *known), the
+ * others are skipped by wire type. */
+typedef gptc_status (*pb_field_fn)(pb *r, void *obj, const char *what, uint64_t f, int wt, size_t off, int *known);
+static gptc_status pb_fields(pb *r, const char *what, pb_field_fn fn, void *obj) {
+    while (r->p < r->end) {
+        uint64_t f;
+        int wt, known = 0;
+        size_t off;
+        gptc_status st = pb_tag(r, what, &f, &wt, &off);
+        if (!st) st = fn(r, obj, what, f, wt, off, &known);
+        if (!st && !known) st = pb_skip(r, what, wt, f, off, 0);
+        if (st) return st;
+    }
+    return GPTC_OK;
+}
+
+/* The sub-message at the current field (wire type 2), read with fn. */
+static gptc_status pb_sub(pb *r, const char *what, int wt, size_t off, pb_field_fn fn, void *obj) {
     const unsigned char *s;
     size_t n;
     gptc_status st = want_wire(r, what, wt, 2, off);
@@ -170,156 +185,105 @@ static gptc_status pb_sub(pb *r, const char *what, int wt, size_t off, pb_msg_fn
     pb sub = *r;
     sub.p = s;
     sub.end = s + n;
-    return fn(&sub, obj, what);
+    return pb_fields(&sub, what, fn, obj);
 }
 
 typedef struct piece_in { gptc_spm *m; size_t i; } piece_in;
 
-static gptc_status parse_piece(pb *r, void *obj, const char *what) {
+static gptc_status piece_field(pb *r, void *obj, const char *what, uint64_t f, int wt, size_t off, int *known) {
     piece_in *pi = obj;
     gptc_spm *m = pi->m;
     char w[64];
-    while (r->p < r->end) {
-        uint64_t f;
-        int wt;
-        size_t off;
-        gptc_status st = pb_tag(r, what, &f, &wt, &off);
-        if (st) return st;
-        if (f == 1) {
-            snprintf(w, sizeof w, "pieces[%zu].piece", pi->i);
-            spm_str s;
-            if ((st = pb_string(r, w, wt, off, &s))) return st;
-            m->piece[pi->i] = s.s;
-            m->plen[pi->i] = (uint32_t)s.len;
-        } else if (f == 2) {
-            snprintf(w, sizeof w, "pieces[%zu].score", pi->i);
-            if ((st = want_wire(r, w, wt, 5, off))) return st;
-            if (r->end - r->p < 4)
-                return gptc_fail(r->ctx, GPTC_EFORMAT, "%s: %s: fixed32 truncated at byte %zu", r->name, w, off);
-            uint32_t u = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
-            memcpy(&m->score[pi->i], &u, 4);
-            r->p += 4;
-        } else if (f == 3) {
-            snprintf(w, sizeof w, "pieces[%zu].type", pi->i);
-            int t;
-            if ((st = pb_enum(r, w, wt, off, 1, 6, &t))) return st;
-            m->type[pi->i] = (uint8_t)t;
-        } else if ((st = pb_skip(r, what, wt, f, off, 0))) {
-            return st;
-        }
-    }
-    return GPTC_OK;
-}
-
-static gptc_status parse_trainer(pb *r, void *obj, const char *what) {
-    gptc_spm *m = obj;
-    while (r->p < r->end) {
-        uint64_t f;
-        int wt;
-        size_t off;
-        gptc_status st = pb_tag(r, what, &f, &wt, &off);
-        if (st) return st;
-        switch (f) {
-        case 3: st = pb_enum(r, "trainer_spec.model_type", wt, off, 1, 4, &m->model_type); break;
-        case 24: st = pb_bool(r, "trainer_spec.treat_whitespace_as_suffix", wt, off, &m->treat_ws_suffix); break;
-        case 35: st = pb_bool(r, "trainer_spec.byte_fallback", wt, off, &m->byte_fallback); break;
-        case 44: st = pb_string(r, "trainer_spec.unk_surface", wt, off, &m->unk_surface); break;
-        case 45: st = pb_string(r, "trainer_spec.unk_piece", wt, off, &m->unk_piece); break;
-        case 46: st = pb_string(r, "trainer_spec.bos_piece", wt, off, &m->bos_piece); break;
-        case 47: st = pb_string(r, "trainer_spec.eos_piece", wt, off, &m->eos_piece); break;
-        case 48: st = pb_string(r, "trainer_spec.pad_piece", wt, off, &m->pad_piece); break;
-        default: st = pb_skip(r, what, wt, f, off, 0);
-        }
-        if (st) return st;
-    }
-    return GPTC_OK;
-}
-
-static gptc_status parse_norm(pb *r, void *obj, const char *what) {
-    spm_norm_spec *ns = obj;
-    char w[80];
-    ns->present = 1;
-    while (r->p < r->end) {
-        uint64_t f;
-        int wt;
-        size_t off;
-        gptc_status st = pb_tag(r, what, &f, &wt, &off);
-        if (st) return st;
+    gptc_status st = GPTC_OK;
+    *known = f >= 1 && f <= 3;
+    if (f == 1) {
+        snprintf(w, sizeof w, "%s.piece", what);
         spm_str s;
-        switch (f) {
-        case 1:
-            snprintf(w, sizeof w, "%s.name", what);
-            if (!(st = pb_string(r, w, wt, off, &s))) ns->name = s.s, ns->name_len = s.len;
-            break;
-        case 2:
-            snprintf(w, sizeof w, "%s.precompiled_charsmap", what);
-            if (!(st = pb_string(r, w, wt, off, &s)))
-                ns->charsmap = (const unsigned char *)s.s, ns->charsmap_len = s.len;
-            break;
-        case 3:
-            snprintf(w, sizeof w, "%s.add_dummy_prefix", what);
-            st = pb_bool(r, w, wt, off, &ns->add_dummy_prefix);
-            break;
-        case 4:
-            snprintf(w, sizeof w, "%s.remove_extra_whitespaces", what);
-            st = pb_bool(r, w, wt, off, &ns->remove_extra_whitespaces);
-            break;
-        case 5:
-            snprintf(w, sizeof w, "%s.escape_whitespaces", what);
-            st = pb_bool(r, w, wt, off, &ns->escape_whitespaces);
-            break;
-        default: st = pb_skip(r, what, wt, f, off, 0);
-        }
-        if (st) return st;
+        if (!(st = pb_string(r, w, wt, off, &s))) m->piece[pi->i] = s.s, m->plen[pi->i] = (uint32_t)s.len;
+    } else if (f == 2) {
+        snprintf(w, sizeof w, "%s.score", what);
+        if ((st = want_wire(r, w, wt, 5, off))) return st;
+        if (r->end - r->p < 4)
+            return gptc_fail(r->ctx, GPTC_EFORMAT, "%s: %s: fixed32 truncated at byte %zu", r->name, w, off);
+        uint32_t u = (uint32_t)r->p[0] | (uint32_t)r->p[1] << 8 | (uint32_t)r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+        memcpy(&m->score[pi->i], &u, 4);
+        r->p += 4;
+    } else if (f == 3) {
+        snprintf(w, sizeof w, "%s.type", what);
+        int t;
+        if (!(st = pb_enum(r, w, wt, off, 1, 6, &t))) m->type[pi->i] = (uint8_t)t;
     }
-    return GPTC_OK;
+    return st;
 }
 
-static gptc_status parse_model(pb *r, gptc_spm *m) {
-    size_t i = 0;
-    while (r->p < r->end) {
-        uint64_t f;
-        int wt;
-        size_t off;
-        gptc_status st = pb_tag(r, "ModelProto", &f, &wt, &off);
-        if (st) return st;
-        if (f == 1) {
-            char w[48];
-            snprintf(w, sizeof w, "pieces[%zu]", i);
-            piece_in pi = {m, i++};
-            st = pb_sub(r, w, wt, off, parse_piece, &pi);
-        } else if (f == 2) {
-            st = pb_sub(r, "trainer_spec", wt, off, parse_trainer, m);
-        } else if (f == 3) {
-            st = pb_sub(r, "normalizer_spec", wt, off, parse_norm, &m->norm);
-        } else if (f == 5) {
-            st = pb_sub(r, "denormalizer_spec", wt, off, parse_norm, &m->denorm);
-        } else {
-            st = pb_skip(r, "ModelProto", wt, f, off, 0);
-        }
-        if (st) return st;
+static gptc_status trainer_field(pb *r, void *obj, const char *what, uint64_t f, int wt, size_t off, int *known) {
+    gptc_spm *m = obj;
+    *known = 1;
+    switch (f) {
+    case 3: return pb_enum(r, "trainer_spec.model_type", wt, off, 1, 4, &m->model_type);
+    case 24: return pb_bool(r, "trainer_spec.treat_whitespace_as_suffix", wt, off, &m->treat_ws_suffix);
+    case 35: return pb_bool(r, "trainer_spec.byte_fallback", wt, off, &m->byte_fallback);
+    case 44: return pb_string(r, "trainer_spec.unk_surface", wt, off, &m->unk_surface);
+    case 45: return pb_string(r, "trainer_spec.unk_piece", wt, off, &m->unk_piece);
+    case 46: return pb_string(r, "trainer_spec.bos_piece", wt, off, &m->bos_piece);
+    case 47: return pb_string(r, "trainer_spec.eos_piece", wt, off, &m->eos_piece);
+    case 48: return pb_string(r, "trainer_spec.pad_piece", wt, off, &m->pad_piece);
+    default: *known = 0; return GPTC_OK;
     }
-    return GPTC_OK;
 }
 
-/* First pass: the number of pieces (top-level fields 1), the structure checked. */
-static gptc_status count_pieces(pb r, size_t *n) {
-    *n = 0;
-    while (r.p < r.end) {
-        uint64_t f;
-        int wt;
-        size_t off;
-        gptc_status st = pb_tag(&r, "ModelProto", &f, &wt, &off);
-        static const char *const names[6] = {"ModelProto", "pieces", "trainer_spec", "normalizer_spec",
-                                             "self_test_data", "denormalizer_spec"};
-        char w[48];
-        if (f == 1) snprintf(w, sizeof w, "pieces[%zu]", *n);
-        else snprintf(w, sizeof w, "%s", names[f < 6 ? f : 0]);
-        if (!st && f == 1) st = want_wire(&r, "pieces", wt, 2, off);
-        if (!st) st = pb_skip(&r, w, wt, f, off, 0);
-        if (st) return st;
-        *n += f == 1;
+static gptc_status norm_field(pb *r, void *obj, const char *what, uint64_t f, int wt, size_t off, int *known) {
+    static const char *const names[6] = {"", "name", "precompiled_charsmap", "add_dummy_prefix",
+                                         "remove_extra_whitespaces", "escape_whitespaces"};
+    spm_norm_spec *ns = obj;
+    *known = f >= 1 && f <= 5;
+    if (!*known) return GPTC_OK;
+    char w[80];
+    snprintf(w, sizeof w, "%s.%s", what, names[f]);
+    spm_str s;
+    gptc_status st;
+    switch (f) {
+    case 1:
+        if (!(st = pb_string(r, w, wt, off, &s))) ns->name = s.s, ns->name_len = s.len;
+        return st;
+    case 2:
+        if (!(st = pb_string(r, w, wt, off, &s))) ns->charsmap = (const unsigned char *)s.s, ns->charsmap_len = s.len;
+        return st;
+    case 3: return pb_bool(r, w, wt, off, &ns->add_dummy_prefix);
+    case 4: return pb_bool(r, w, wt, off, &ns->remove_extra_whitespaces);
+    default: return pb_bool(r, w, wt, off, &ns->escape_whitespaces);
     }
+}
+
+typedef struct model_in { gptc_spm *m; size_t i; int count_only; } model_in;
+
+/* ModelProto's fields; with count_only the pieces are counted (a first pass). */
+static gptc_status model_field(pb *r, void *obj, const char *what, uint64_t f, int wt, size_t off, int *known) {
+    static const char *const names[6] = {"ModelProto", "pieces", "trainer_spec", "normalizer_spec",
+                                         "self_test_data", "denormalizer_spec"};
+    model_in *mi = obj;
+    gptc_spm *m = mi->m;
+    char w[48];
+    if (f == 1) snprintf(w, sizeof w, "pieces[%zu]", mi->i);
+    else snprintf(w, sizeof w, "%s", names[f < 6 ? f : 0]);
+    *known = 1;
+    if (mi->count_only) {
+        gptc_status st = f == 1 ? want_wire(r, "pieces", wt, 2, off) : GPTC_OK;
+        if (!st) st = pb_skip(r, w, wt, f, off, 0);
+        mi->i += f == 1;
+        return st;
+    }
+    if (f == 1) {
+        piece_in pi = {m, mi->i++};
+        return pb_sub(r, w, wt, off, piece_field, &pi);
+    }
+    if (f == 2) return pb_sub(r, w, wt, off, trainer_field, m);
+    if (f == 3 || f == 5) {
+        spm_norm_spec *ns = f == 3 ? &m->norm : &m->denorm;
+        ns->present = 1;
+        return pb_sub(r, w, wt, off, norm_field, ns);
+    }
+    *known = 0;
     return GPTC_OK;
 }
 
@@ -467,8 +431,10 @@ gptc_status gptc_spm_load_buffer(gptc_ctx *ctx, const void *data, size_t size, c
     m->model_type = 1;
     norm_defaults(&m->norm);
     norm_defaults(&m->denorm);
-    pb r = {ctx, name, m->buf, m->buf, m->buf + size};
-    gptc_status st = count_pieces(r, &m->n);
+    pb r = {ctx, name, m->buf, m->buf, m->buf + size}, r2 = r;
+    model_in mi = {m, 0, 1};
+    gptc_status st = pb_fields(&r2, "ModelProto", model_field, &mi);
+    m->n = mi.i;
     if (!st && m->n > UINT32_MAX / 2) st = gptc_fail(ctx, GPTC_EFORMAT, "%s: %zu pieces", name, m->n);
     if (!st) {
         size_t n = m->n ? m->n : 1;
@@ -479,7 +445,8 @@ gptc_status gptc_spm_load_buffer(gptc_ctx *ctx, const void *data, size_t size, c
         if (!m->piece || !m->plen || !m->score || !m->type) st = gptc_fail_prefix(ctx, GPTC_ENOMEM, "%s", name);
         else memset(m->type, GPTC_SPM_NORMAL, n);
     }
-    if (!st) st = parse_model(&r, m);
+    mi = (model_in){m, 0, 0};
+    if (!st) st = pb_fields(&r, "ModelProto", model_field, &mi);
     if (!st && m->model_type > 2)
         st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: trainer_spec.model_type %s: only UNIGRAM and BPE models are supported",
                        name, m->model_type == 3 ? "WORD" : "CHAR");
