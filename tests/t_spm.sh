@@ -117,5 +117,6 @@ expect_error spm_bad_id 'bad.ids:1: sentencepiece: invalid id 999999 at position
 printf '1 2\n3 x\n' >"$T/bad2.ids"
 expect_error spm_bad_id_text "bad2.ids:2: 'x' is not a token id" "$G" detokenize --tokenizer "$M" "$T/bad2.ids"
 expect_error spm_no_chat 'SentencePiece model: --chat' "$G" tokenize --tokenizer "$M" --chat "$T/one.txt"
+expect_error spm_no_threads 'SentencePiece model: --chat, --allow-special and --threads' "$G" tokenize --tokenizer "$M" --threads 2 "$T/one.txt"
 expect_error spm_pieces_needs_spm 'pieces needs a SentencePiece model' "$G" tokenize --pieces "$T/one.txt"
 rm -rf "$T"

@@ -313,13 +313,14 @@ int cmd_tokenize(int argc, char **argv) {
     int allow_special = 0, json = 0, count = 0, gen_prompt = 0, pieces = 0;
     const char *chat = NULL;
     long threads = 0;
+    int threads_given = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int nf = 0;
     if (!files) cli_die("tokenize", NULL, "out of memory");
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage_tok);
         if (parse_source(argc, argv, &i, &o)) continue;
-        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) { threads_given = 1; continue; }
         if (cli_flag(argv, i, "--allow-special")) { allow_special = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--count")) { count = 1; continue; }
@@ -335,9 +336,9 @@ int cmd_tokenize(int argc, char **argv) {
     if (chat && !o.model && !o.tokenizer)
         cli_die("tokenize", NULL, "--chat needs --model DIR (or --tokenizer DIR): the chat template is the model's");
     int spm_mode = !o.model && !o.encoding && is_spm_path(o.tokenizer);
-    if (spm_mode && (chat || allow_special))
-        cli_die("tokenize", NULL, "%s is a SentencePiece model: --chat and --allow-special do not apply to it",
-                o.tokenizer);
+    if (spm_mode && (chat || allow_special || threads_given))
+        cli_die("tokenize", NULL, "%s is a SentencePiece model: --chat, --allow-special and --threads do not apply to "
+                "it", o.tokenizer);
     if (pieces && !spm_mode) cli_die("tokenize", NULL, "--pieces needs a SentencePiece model (--tokenizer FILE.model)");
     gptc_ctx *ctx = cli_ctx("tokenize", (int)threads);
     if (spm_mode) {
