@@ -97,7 +97,8 @@ def fetch(debs, work):
                     have[pkg] = os.path.join(debs, name)
     missing = [p for p in PKGS if p not in have]
     if missing:
-        r = subprocess.run(["apt-get", "download"] + missing, cwd=work, capture_output=True, text=True)
+        r = subprocess.run(["apt-get", "-o", "Acquire::http::Timeout=30", "-o", "Acquire::Retries=1", "download"]
+                           + missing, cwd=work, capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit("get_ko_en.py: apt-get download %s failed (is apt reachable? `apt-get update` first):\n%s"
                      % (" ".join(missing), r.stderr.strip()))

@@ -45,7 +45,7 @@ expect_error ko_en_usage 'usage: get_ko_en.py' $PY "$S" a b c d
 
 # the real packages, when apt can fetch them
 mkdir -p "$T/real"
-if (cd "$T/real" && apt-get download libreoffice-help-en-us libreoffice-help-ko >"$T/apt.log" 2>&1); then
+if (cd "$T/real" && timeout 120 apt-get -o Acquire::http::Timeout=30 -o Acquire::Retries=1 download libreoffice-help-en-us libreoffice-help-ko >"$T/apt.log" 2>&1); then
     if $PY "$S" "$T/ko_en" --debs "$T/real" >"$T/log" 2>&1; then
         n=$(wc -l <"$T/ko_en/pairs.jsonl")
         if [ "$n" -gt 25000 ] && [ "$n" -lt 32000 ]; then pass "ko_en_real ($n pairs)"; else fail ko_en_real "$n pairs"; fi
