@@ -8,9 +8,13 @@
 # text (unseen characters, invalid UTF-8, NUL, odd whitespace) is encoded line by line
 # by spm_encode and gptc: ids and pieces must be identical; the ids are decoded by
 # spm_decode and gptc (identical), and so are random id sequences (byte, control,
-# unknown pieces among them). Then broken model files must fail with clear errors.
+# unknown pieces among them). Every model's special ids (one with unk 2, no bos, eos 0,
+# pad 1), piece texts, scores and types (tests/tool_spm_info.c) must equal what
+# python3-sentencepiece reads. Then broken model files must fail with clear errors.
 source "$(dirname "$0")/lib.sh"
 G=$GPTC_ASAN
+INFO=$ROOT/build/asan/tests/tool_spm_info
+[ -x "$INFO" ] || make -s -C "$ROOT" build/asan/tests/tool_spm_info >/dev/null 2>&1
 if ! command -v spm_train >/dev/null || ! command -v spm_encode >/dev/null; then
     fail spm_reference "spm_train/spm_encode missing: sh scripts/deps.sh test installs Debian's sentencepiece"
     exit 1
@@ -28,9 +32,17 @@ train() { # NAME spm_train options...
         fail "spm_train_$name" "$(tail -n 3 "$T/$name.log")"; return 1
     fi
 }
+info_same() { # NAME MODEL: special ids, piece texts, scores and types as python3-sentencepiece
+    # reads them (it cannot tell USER_DEFINED from NORMAL: both print as 0)
+    $PY "$ROOT/tests/spm/py_ref.py" "$2" - - >"$T/info.py" 2>"$T/err" || { fail "$1" "$(tail -n 2 "$T/err")"; return; }
+    "$INFO" "$2" 2>"$T/err" | awk -F'\t' 'BEGIN { OFS = "\t" } NR > 1 && ($2 == 1 || $2 == 4) { $2 = 0 } { print }' >"$T/info.c"
+    if cmp -s "$T/info.c" "$T/info.py"; then pass "$1 ($(head -n 1 "$T/info.c"))"
+    else fail "$1" "$(diff "$T/info.py" "$T/info.c" | head -n 3) $(head -c 200 "$T/err")"; fi
+}
 compare() { # NAME: ids, pieces and decoding of the text, decoding of random ids
     local name=$1 m=$T/$1.model
     [ -f "$m" ] || return
+    info_same "spm_info_$name" "$m"
     spm_encode --model="$m" --output_format=id <"$T/text.txt" >"$T/$name.ids.ref"
     spm_encode --model="$m" --output_format=piece <"$T/text.txt" >"$T/$name.pieces.ref"
     "$G" tokenize --tokenizer "$m" "$T/text.txt" >"$T/$name.ids" 2>"$T/err" || { fail "spm_ids_$name" "$(head -c 300 "$T/err")"; return; }
@@ -65,7 +77,8 @@ train uni --model_type=unigram --vocab_size=3001 $U
 train bpe --model_type=bpe --vocab_size=2003 $U
 train uni_bytes --model_type=unigram --vocab_size=1501 --byte_fallback --character_coverage=0.98
 train bpe_bytes --model_type=bpe --vocab_size=1499 --byte_fallback --character_coverage=0.98 $U
-train uni_identity --model_type=unigram --vocab_size=1777 --normalization_rule_name=identity
+train uni_identity --model_type=unigram --vocab_size=1777 --normalization_rule_name=identity \
+    --unk_id=2 --bos_id=-1 --eos_id=0 --pad_id=1 --pad_piece=[PAD]
 train bpe_identity --model_type=bpe --vocab_size=1777 --normalization_rule_name=identity
 train uni_cf_ws --model_type=unigram --vocab_size=2222 --normalization_rule_name=nmt_nfkc_cf \
     --add_dummy_prefix=false --remove_extra_whitespaces=false
@@ -80,6 +93,7 @@ for mode in unused user negative fields; do
     for b in uni bpe; do
         m=$T/$b.$mode.model
         $PY "$ROOT/tests/spm/craft.py" $mode "$T/$b.model" "$m" || { fail "spm_craft_${b}_$mode" "craft.py failed"; continue; }
+        info_same "spm_info_${b}_$mode" "$m"
         $PY "$ROOT/tests/spm/py_ref.py" "$m" "$T/text.txt" "$T/py" >/dev/null 2>"$T/err" ||
             { fail "spm_craft_${b}_$mode" "python3-sentencepiece: $(tail -n 2 "$T/err")"; continue; }
         "$G" tokenize --tokenizer "$m" "$T/text.txt" >"$T/c.ids" 2>"$T/err"
