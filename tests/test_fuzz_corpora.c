@@ -11,6 +11,7 @@
 #include "fuzz/fuzz_lora.c"
 #include "fuzz/fuzz_sft.c"
 #include "fuzz/fuzz_hub.c"
+#include "fuzz/fuzz_spm.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -48,6 +49,7 @@ int main(void) {
     replay("lora", fuzz_lora);
     replay("sft", fuzz_sft);
     replay("hub", fuzz_hub);
+    replay("spm", fuzz_spm);
     rmdir(fuzz_dir());
     return test_exit();
 }

@@ -332,9 +332,11 @@ gptc_ctx *cli_ctx(const char *cmd, int n_threads) {
     return ctx;
 }
 
-void cli_json_string(FILE *f, const char *s) {
+void cli_json_string(FILE *f, const char *s) { cli_json_bytes(f, s, strlen(s)); }
+
+void cli_json_bytes(FILE *f, const char *s, size_t n) {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s, *e = p + n; p < e; p++) {
         switch (*p) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;

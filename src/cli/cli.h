@@ -89,5 +89,7 @@ void cli_record_start(void);
 char *cli_record_json(const char *const *skip);
 /* Prints a JSON string with escapes to f. */
 void cli_json_string(FILE *f, const char *s);
+/* The same for n bytes (NUL bytes escaped). */
+void cli_json_bytes(FILE *f, const char *s, size_t n);
 
 #endif

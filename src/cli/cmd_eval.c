@@ -13,6 +13,7 @@
 static const char *usage =
     "usage: gptc eval --model DIR|REPO --tokens FILE [--batch-size N] [--threads N] [--json]\n"
     "       gptc eval --task classify|qa|lm --model DIR|REPO --data FILE [options] [--json]\n"
+    "       gptc eval --task translate --hyp FILE --ref FILE [--ref FILE...] [--json]\n"
     "\n"
     "Scores whitespace-separated token ids in FILE (\"-\" for stdin) with the model in DIR:\n"
     "the mean next-token cross-entropy (nats) and the perplexity exp(loss). Inputs longer\n"
@@ -36,11 +37,19 @@ static const char *usage =
     "SQuAD v1.1 script (answers normalized: lowercase, no punctuation, no a/an/the, single\n"
     "spaces; the best over the gold answers); --max-answer-length, --max-length, --stride.\n"
     "--task lm: FILE is text, encoded with the model's tokenizer, then scored as --tokens.\n"
+    "--task translate: corpus BLEU and chrF of the hypotheses in --hyp against the references\n"
+    "in --ref (one sentence a line, UTF-8; several --ref files give several references per\n"
+    "sentence), exactly as sacreBLEU 2.6.0's corpus_bleu (13a tokenization, exp smoothing,\n"
+    "mixed case) and corpus_chrf (chrF2, 6 character orders) compute them; printed as\n"
+    "sacreBLEU prints them, or with --json {\"bleu\", \"chrf\", \"bleu_signature\",\n"
+    "\"chrf_signature\", \"precisions\", \"bp\", \"ratio\", \"hyp_len\", \"ref_len\", \"counts\",\n"
+    "\"totals\", \"sentences\"}. It needs no model.\n"
     "\n"
     CLI_REPO_NOTE
     "\n"
     "example:\n"
-    "  gptc tokenize --model m < text.txt > ids.txt && gptc eval --model m --tokens ids.txt\n";
+    "  gptc tokenize --model m < text.txt > ids.txt && gptc eval --model m --tokens ids.txt\n"
+    "  gptc eval --task translate --hyp out.ko --ref test.ko\n";
 
 /* Mean next-token loss over ids in windows of n_positions; prints the result. */
 static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const int32_t *ids, size_t n, long batch,
@@ -92,6 +101,7 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
 }
 
 static int eval_task(int argc, char **argv, const char *task);
+static int eval_translate(int argc, char **argv);
 
 int cmd_eval(int argc, char **argv) {
     const char *model_dir = NULL, *tokens_path = NULL, *task = NULL, *data = NULL;
@@ -101,6 +111,7 @@ int cmd_eval(int argc, char **argv) {
         cli_help_check(argv, i, usage);
         if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
     }
+    if (task && !strcmp(task, "translate")) return eval_translate(argc, argv);
     if (task && strcmp(task, "lm") != 0) return eval_task(argc, argv, task);
     for (int i = 1; i < argc; i++) {
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
@@ -208,7 +219,7 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_qa_opts qo;
     gptc_qa_opts_default(&qo);
     int is_cls = !strcmp(task, "classify"), is_qa = !strcmp(task, "qa");
-    if (!is_cls && !is_qa) cli_die("eval", NULL, "--task %s: expected classify, qa or lm", task);
+    if (!is_cls && !is_qa) cli_die("eval", NULL, "--task %s: expected classify, qa, lm or translate", task);
     for (int i = 1; i < argc; i++) {
         const char *t;
         if (cli_opt_str(argc, argv, &i, "--task", &t)) continue;
@@ -293,6 +304,98 @@ static int eval_task(int argc, char **argv, const char *task) {
     }
     gptc_tokenizer_free(tok);
     gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- --task translate */
+
+/* The lines of a UTF-8 text file ('\n' ends a line; a last line without it counts). */
+static char **read_lines(gptc_ctx *ctx, const char *path, size_t *n_out) {
+    char *data;
+    size_t size;
+    if (gptc_file_read(ctx, path, &data, &size)) cli_die("eval", ctx, NULL);
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++) n += data[i] == '\n';
+    n += size && data[size - 1] != '\n';
+    char **lines = calloc(n + 1, sizeof *lines);
+    if (!lines) cli_die("eval", NULL, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < size;) {
+        char *s = data + i, *nl = memchr(s, '\n', size - i);
+        size_t len = nl ? (size_t)(nl - s) : size - i;
+        if (memchr(s, 0, len)) cli_die("eval", NULL, "%s:%zu: a NUL byte in the line", path, k + 1);
+        s[len] = 0; /* the buffer has a NUL after its end too */
+        lines[k++] = s;
+        i += len + 1;
+    }
+    lines[n] = data; /* kept for freeing */
+    *n_out = n;
+    return lines;
+}
+
+static void print_json_doubles(const double *v, int n) {
+    for (int k = 0; k < n; k++) printf("%s%.17g", k ? ", " : "", v[k]);
+}
+
+static int eval_translate(int argc, char **argv) {
+    const char *hyp = NULL, *refs[64];
+    int n_refs = 0, json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *t, *r;
+        if (cli_opt_str(argc, argv, &i, "--task", &t)) continue;
+        if (cli_opt_str(argc, argv, &i, "--hyp", &hyp)) continue;
+        if (cli_opt_str(argc, argv, &i, "--ref", &r)) {
+            if (n_refs == 64) cli_die("eval", NULL, "--ref: at most 64 reference files");
+            refs[n_refs++] = r;
+            continue;
+        }
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        cli_bad_option("eval", argv[i]);
+    }
+    if (!hyp || !n_refs) {
+        fprintf(stderr, "gptc eval: --task translate needs --hyp FILE and --ref FILE\ntry `gptc eval --help`\n");
+        return 2;
+    }
+    gptc_ctx *ctx = cli_ctx("eval", 1);
+    size_t n, nr;
+    char **h = read_lines(ctx, hyp, &n);
+    if (!n) cli_die("eval", NULL, "%s: no sentences", hyp);
+    const char **all = calloc((size_t)n_refs * n, sizeof *all);
+    char **rl[64];
+    if (!all) cli_die("eval", NULL, "out of memory");
+    for (int r = 0; r < n_refs; r++) {
+        rl[r] = read_lines(ctx, refs[r], &nr);
+        if (nr != n) cli_die("eval", NULL, "%s has %zu lines, %s has %zu: one reference a hypothesis", refs[r], nr, hyp, n);
+        for (size_t i = 0; i < n; i++) all[(size_t)r * n + i] = rl[r][i];
+    }
+    gptc_bleu_score b;
+    gptc_chrf_score c;
+    gptc_status st = gptc_bleu_corpus(ctx, (const char *const *)h, n, all, (size_t)n_refs, &b);
+    if (!st) st = gptc_chrf_corpus(ctx, (const char *const *)h, n, all, (size_t)n_refs, &c);
+    if (st) cli_die("eval", ctx, "%s / %s", hyp, refs[0]);
+    char bs[160], cs[160];
+    gptc_bleu_signature((size_t)n_refs, bs, sizeof bs);
+    gptc_chrf_signature((size_t)n_refs, cs, sizeof cs);
+    if (json) {
+        printf("{\"bleu\": %.17g, \"chrf\": %.17g, \"bleu_signature\": \"%s\", \"chrf_signature\": \"%s\", "
+               "\"precisions\": [", b.score, c.score, bs, cs);
+        print_json_doubles(b.precisions, 4);
+        printf("], \"bp\": %.17g, \"ratio\": %.17g, \"hyp_len\": %ld, \"ref_len\": %ld, \"counts\": [%ld, %ld, %ld, %ld], "
+               "\"totals\": [%ld, %ld, %ld, %ld], \"sentences\": %zu}\n", b.bp, b.ratio, b.hyp_len, b.ref_len, b.counts[0],
+               b.counts[1], b.counts[2], b.counts[3], b.totals[0], b.totals[1], b.totals[2], b.totals[3], n);
+    } else { /* as sacreBLEU's Score.format() */
+        printf("BLEU|%s = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %ld ref_len = %ld)\n", bs, b.score,
+               b.precisions[0], b.precisions[1], b.precisions[2], b.precisions[3], b.bp, b.ratio, b.hyp_len, b.ref_len);
+        printf("chrF2|%s = %.2f\n", cs, c.score);
+    }
+    for (int r = 0; r < n_refs; r++) {
+        gptc_free(rl[r][n]);
+        free(rl[r]);
+    }
+    gptc_free(h[n]);
+    free(h);
+    free(all);
     gptc_ctx_free(ctx);
     return 0;
 }

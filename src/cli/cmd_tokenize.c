@@ -1,6 +1,7 @@
 /* cmd_tokenize.c: `gptc tokenize` (text -> token ids) and `gptc detokenize` (ids ->
- * text) with a model's tokenizer files, a tokenizer file, or a tiktoken encoding.
- * Tokenizing itself is in src/text/bpe*.c. */
+ * text) with a model's tokenizer files, a tokenizer file, a tiktoken encoding, or a
+ * SentencePiece .model (line by line, as spm_encode/spm_decode). Tokenizing itself is
+ * in src/text/bpe*.c and src/text/spm*.c. */
 #include "cli.h"
 #include "gptc.h"
 #include <errno.h>
@@ -12,9 +13,14 @@ static const char *usage_tok =
     "usage: gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [--allow-special]\n"
     "                     [--json] [--count] [--threads N] [FILE...]\n"
     "       gptc tokenize --model DIR|REPO --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
+    "       gptc tokenize --tokenizer FILE.model [--pieces] [--json] [--count] [FILE...]\n"
     "\n"
     "Encodes text (each FILE, or stdin) into byte-level BPE token ids, printed separated by\n"
     "spaces with a newline at the end (one line per FILE). Ids are identical to tiktoken's.\n"
+    "\n"
+    "With a SentencePiece model (--tokenizer FILE.model or FILE.spm: unigram or BPE), every\n"
+    "line of the input is one sentence and gets one line of ids, as spm_encode prints them\n"
+    "(normalization, byte fallback and unknown pieces as the sentencepiece library does).\n"
     "\n"
     "With --chat, each line of FILE.jsonl ({\"messages\": [{\"role\": ..., \"content\": ...}, ...]})\n"
     "is one conversation, rendered with the model's chat template (ChatML) and printed as one\n"
@@ -22,8 +28,11 @@ static const char *usage_tok =
     "\n"
     "  --model DIR|REPO   the tokenizer files of a model directory (vocab.json + merges.txt,\n"
     "                     tokenizer.json, encoder.json + vocab.bpe or a .tiktoken file)\n"
-    "  --tokenizer PATH|REPO  a tokenizer file or directory (same formats)\n"
+    "  --tokenizer PATH|REPO  a tokenizer file or directory (same formats), or a SentencePiece\n"
+    "                     model: a file named *.model or *.spm\n"
     "  --encoding NAME    gpt2 (default), r50k_base, p50k_base, cl100k_base, o200k_base\n"
+    "  --pieces           (SentencePiece) print the pieces instead of the ids, as\n"
+    "                     spm_encode --output_format=piece; with --json both are printed\n"
     "  --allow-special    recognize special tokens such as <|endoftext|> in the text\n"
     "                     (otherwise their text is encoded as ordinary text)\n"
     "  --json             print {\"ids\": [...], \"count\": N}\n"
@@ -40,20 +49,23 @@ static const char *usage_tok =
     "example:\n"
     "  echo 'Hello world' | gptc tokenize            # -> 15496 995 198\n"
     "  gptc tokenize --encoding cl100k_base --count book.txt\n"
-    "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n";
+    "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n"
+    "  gptc tokenize --tokenizer source.spm sentences.txt   # one line of ids per line\n";
 
 static const char *usage_detok =
     "usage: gptc detokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [FILE...]\n"
     "\n"
     "Decodes whitespace-separated token ids (each FILE, or stdin) and writes the raw text\n"
-    "bytes to stdout (special tokens as their text).\n"
+    "bytes to stdout (special tokens as their text). With a SentencePiece model each line\n"
+    "of ids is one sentence and becomes one line of text, as spm_decode writes it.\n"
     "\n"
     "  --model DIR|REPO   the tokenizer files of a model directory\n"
-    "  --tokenizer PATH|REPO  a tokenizer file or directory\n"
+    "  --tokenizer PATH|REPO  a tokenizer file or directory, or a SentencePiece *.model / *.spm\n"
     "  --encoding NAME    gpt2 (default), r50k_base, p50k_base, cl100k_base, o200k_base\n"
     "\n"
     "example:\n"
-    "  echo '15496 995' | gptc detokenize            # -> Hello world\n";
+    "  echo '15496 995' | gptc detokenize            # -> Hello world\n"
+    "  gptc detokenize --tokenizer target.spm ids.txt\n";
 
 typedef struct tok_opts {
     const char *model, *tokenizer, *encoding;
@@ -74,6 +86,18 @@ static gptc_tokenizer *open_tokenizer(const char *cmd, gptc_ctx *ctx, const tok_
                                     : gptc_tokenizer_from_encoding(ctx, o->encoding ? o->encoding : "gpt2", &tok);
     if (st) cli_die(cmd, ctx, NULL);
     return tok;
+}
+
+/* A SentencePiece model is named *.model or *.spm (OPUS-MT's source.spm/target.spm). */
+static int is_spm_path(const char *p) {
+    size_t n = p ? strlen(p) : 0;
+    return (n > 6 && !strcmp(p + n - 6, ".model")) || (n > 4 && !strcmp(p + n - 4, ".spm"));
+}
+
+static gptc_spm *open_spm(const char *cmd, gptc_ctx *ctx, const char *path) {
+    gptc_spm *spm;
+    if (gptc_spm_load(ctx, path, &spm)) cli_die(cmd, ctx, NULL);
+    return spm;
 }
 
 /* Whole input: a mapped file, or stdin read into memory. */
@@ -117,6 +141,31 @@ static void input_close(input *in) {
     else gptc_file_unmap(&in->map);
 }
 
+/* An input read line by line ('\n' ends a line, as std::getline; a last line without
+ * one counts, an empty rest after the last '\n' does not); name and line for messages. */
+typedef struct lines {
+    input in;
+    const char *name;
+    size_t pos, line;
+} lines;
+
+static void lines_open(const char *cmd, gptc_ctx *ctx, const char *path, lines *l) {
+    input_open(cmd, ctx, path, &l->in);
+    l->name = strcmp(path, "-") ? path : "<stdin>";
+    l->pos = l->line = 0;
+}
+
+/* The next line: [*s, *s + *len), and 1; 0 at the end. */
+static int lines_next(lines *l, const char **s, size_t *len) {
+    if (l->pos >= l->in.size) return 0;
+    *s = l->in.data + l->pos;
+    const char *nl = memchr(*s, '\n', l->in.size - l->pos);
+    *len = nl ? (size_t)(nl - *s) : l->in.size - l->pos;
+    l->pos += *len + 1;
+    l->line++;
+    return 1;
+}
+
 /* Prints ids fast: one buffer, fwrite in blocks. */
 static void print_ids(const int32_t *ids, size_t n, const char *sep) {
     char buf[1 << 16];
@@ -150,6 +199,39 @@ static void print_result(const int32_t *ids, size_t n, int json, int count) {
         print_ids(ids, n, " ");
         fputc('\n', stdout);
     }
+}
+
+/* SentencePiece: one output line per input line ('\n' ends a line, as std::getline in
+ * spm_encode; a last line without it counts, an empty rest after the last does not). */
+static void tokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path, int json, int count, int pieces) {
+    lines in;
+    lines_open("tokenize", ctx, path, &in);
+    const char *s;
+    size_t len;
+    while (lines_next(&in, &s, &len)) {
+        gptc_spm_pieces p;
+        if (gptc_spm_encode_pieces(ctx, spm, s, len, &p)) cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
+        if (json && !count) {
+            fputs("{\"ids\": [", stdout);
+            print_ids(p.ids, p.n, ", ");
+            fputs("], \"pieces\": [", stdout);
+            for (size_t k = 0; k < p.n; k++) {
+                if (k) fputs(", ", stdout);
+                cli_json_bytes(stdout, p.text + p.offsets[k], p.offsets[k + 1] - p.offsets[k]);
+            }
+            printf("], \"count\": %zu}\n", p.n);
+        } else if (pieces && !count) {
+            for (size_t k = 0; k < p.n; k++) {
+                if (k) fputc(' ', stdout);
+                fwrite(p.text + p.offsets[k], 1, p.offsets[k + 1] - p.offsets[k], stdout);
+            }
+            fputc('\n', stdout);
+        } else {
+            print_result(p.ids, p.n, json, count);
+        }
+        gptc_spm_pieces_free(&p);
+    }
+    input_close(&in.in);
 }
 
 /* The model's vocab_size (dir/config.json), or the tokenizer's when there is no model:
@@ -191,25 +273,21 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
     gptc_chat_tokens ct;
     gptc_chat_tokens_resolve(tok, chat_vocab_size(dir, tok), &ct);
     chat_template_check(dir, &ct);
-    input in;
-    input_open("tokenize", ctx, path, &in);
-    const char *name = strcmp(path, "-") ? path : "<stdin>";
-    size_t line = 0;
-    for (size_t i = 0; i < in.size;) {
-        const char *s = in.data + i, *nl = memchr(s, '\n', in.size - i);
-        size_t len = nl ? (size_t)(nl - s) : in.size - i;
-        i += len + 1;
-        line++;
+    lines in;
+    lines_open("tokenize", ctx, path, &in);
+    const char *s;
+    size_t len;
+    while (lines_next(&in, &s, &len)) {
         size_t k = 0;
         while (k < len && (s[k] == ' ' || s[k] == '\t' || s[k] == '\r')) k++;
         if (k == len) continue;
         json_error_t err;
         json_t *root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &err);
-        if (!root) cli_die("tokenize", NULL, "%s:%zu:%d: %s", name, line, err.column, err.text);
+        if (!root) cli_die("tokenize", NULL, "%s:%zu:%d: %s", in.name, in.line, err.column, err.text);
         json_t *msgs = json_object_get(root, "messages");
-        if (!json_is_array(msgs)) cli_die("tokenize", NULL, "%s:%zu: expected {\"messages\": [...]}", name, line);
+        if (!json_is_array(msgs)) cli_die("tokenize", NULL, "%s:%zu: expected {\"messages\": [...]}", in.name, in.line);
         size_t n = json_array_size(msgs);
-        if (n > (1u << 20)) cli_die("tokenize", NULL, "%s:%zu: too many messages (%zu)", name, line, n);
+        if (n > (1u << 20)) cli_die("tokenize", NULL, "%s:%zu: too many messages (%zu)", in.name, in.line, n);
         gptc_chat_message *m = calloc(n + 1, sizeof *m);
         if (!m) cli_die("tokenize", NULL, "out of memory");
         for (size_t j = 0; j < n; j++) {
@@ -217,36 +295,38 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
             m[j].role = json_string_value(json_object_get(e, "role"));
             m[j].content = json_string_value(json_object_get(e, "content"));
             if (!m[j].role || !m[j].content)
-                cli_die("tokenize", NULL, "%s:%zu: messages[%zu] needs \"role\" and \"content\" strings", name, line,
+                cli_die("tokenize", NULL, "%s:%zu: messages[%zu] needs \"role\" and \"content\" strings", in.name, in.line,
                         j);
         }
         int32_t *ids;
         size_t n_ids;
         if (gptc_chat_encode(ctx, tok, &ct, m, (int)n, gen, &ids, &n_ids, NULL))
-            cli_die("tokenize", ctx, "%s:%zu", name, line);
+            cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
         print_result(ids, n_ids, json, count);
         free(ids);
         free(m);
         json_decref(root);
     }
-    input_close(&in);
+    input_close(&in.in);
 }
 
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o = {0};
-    int allow_special = 0, json = 0, count = 0, gen_prompt = 0;
+    int allow_special = 0, json = 0, count = 0, gen_prompt = 0, pieces = 0;
     const char *chat = NULL;
     long threads = 0;
+    int threads_given = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
     int nf = 0;
     if (!files) cli_die("tokenize", NULL, "out of memory");
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage_tok);
         if (parse_source(argc, argv, &i, &o)) continue;
-        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) { threads_given = 1; continue; }
         if (cli_flag(argv, i, "--allow-special")) { allow_special = 1; continue; }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--count")) { count = 1; continue; }
+        if (cli_flag(argv, i, "--pieces")) { pieces = 1; continue; }
         if (cli_flag(argv, i, "--add-generation-prompt")) { gen_prompt = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--chat", &chat)) continue;
         if (argv[i][0] == '-' && argv[i][1]) cli_bad_option("tokenize", argv[i]);
@@ -257,7 +337,21 @@ int cmd_tokenize(int argc, char **argv) {
     if (gen_prompt && !chat) cli_die("tokenize", NULL, "--add-generation-prompt needs --chat FILE.jsonl");
     if (chat && !o.model && !o.tokenizer)
         cli_die("tokenize", NULL, "--chat needs --model DIR (or --tokenizer DIR): the chat template is the model's");
+    int spm_mode = !o.model && !o.encoding && is_spm_path(o.tokenizer);
+    if (spm_mode && (chat || allow_special || threads_given))
+        cli_die("tokenize", NULL, "%s is a SentencePiece model: --chat, --allow-special and --threads do not apply to "
+                "it", o.tokenizer);
+    if (pieces && !spm_mode) cli_die("tokenize", NULL, "--pieces needs a SentencePiece model (--tokenizer FILE.model)");
     gptc_ctx *ctx = cli_ctx("tokenize", (int)threads);
+    if (spm_mode) {
+        gptc_spm *spm = open_spm("tokenize", ctx, o.tokenizer);
+        for (int f = 0; f < (nf ? nf : 1); f++) tokenize_spm(ctx, spm, nf ? files[f] : "-", json, count, pieces);
+        if (fflush(stdout) || ferror(stdout)) cli_die("tokenize", NULL, "writing stdout: %s", strerror(errno));
+        gptc_spm_free(spm);
+        gptc_ctx_free(ctx);
+        free(files);
+        return 0;
+    }
     gptc_tokenizer *tok = open_tokenizer("tokenize", ctx, &o);
     if (chat) {
         tokenize_chat(ctx, tok, o.model ? o.model : o.tokenizer, chat, gen_prompt, json, count);
@@ -282,8 +376,8 @@ int cmd_tokenize(int argc, char **argv) {
 }
 
 /* Whitespace-separated decimal ids of one input; messages name the file and line. */
-static int32_t *parse_ids(const char *path, const char *s, size_t n, size_t *n_ids) {
-    size_t cap = 1024, k = 0, line = 1;
+static int32_t *parse_ids(const char *path, size_t first_line, const char *s, size_t n, size_t *n_ids) {
+    size_t cap = 1024, k = 0, line = first_line;
     int32_t *ids = malloc(cap * sizeof *ids);
     if (!ids) cli_die("detokenize", NULL, "out of memory");
     for (size_t i = 0; i < n;) {
@@ -316,6 +410,26 @@ static int32_t *parse_ids(const char *path, const char *s, size_t n, size_t *n_i
     return ids;
 }
 
+/* SentencePiece: each line of ids -> one line of text (spm_decode --input_format=id). */
+static void detokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path) {
+    lines in;
+    lines_open("detokenize", ctx, path, &in);
+    const char *s;
+    size_t len, n;
+    while (lines_next(&in, &s, &len)) {
+        int32_t *ids = parse_ids(in.name, in.line, s, len, &n);
+        char *text;
+        size_t tl;
+        gptc_status st = gptc_spm_decode(ctx, spm, ids, n, &text, &tl);
+        free(ids);
+        if (st) cli_die("detokenize", ctx, "%s:%zu", in.name, in.line);
+        fwrite(text, 1, tl, stdout);
+        fputc('\n', stdout);
+        free(text);
+    }
+    input_close(&in.in);
+}
+
 int cmd_detokenize(int argc, char **argv) {
     tok_opts o = {0};
     const char **files = calloc((size_t)argc, sizeof *files);
@@ -328,6 +442,15 @@ int cmd_detokenize(int argc, char **argv) {
         files[nf++] = argv[i];
     }
     gptc_ctx *ctx = cli_ctx("detokenize", 1);
+    if (!o.model && !o.encoding && is_spm_path(o.tokenizer)) {
+        gptc_spm *spm = open_spm("detokenize", ctx, o.tokenizer);
+        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_spm(ctx, spm, nf ? files[f] : "-");
+        if (fflush(stdout) || ferror(stdout)) cli_die("detokenize", NULL, "writing stdout: %s", strerror(errno));
+        gptc_spm_free(spm);
+        gptc_ctx_free(ctx);
+        free(files);
+        return 0;
+    }
     gptc_tokenizer *tok = open_tokenizer("detokenize", ctx, &o);
     for (int f = 0; f < (nf ? nf : 1); f++) {
         const char *path = nf ? files[f] : "-";
@@ -335,7 +458,7 @@ int cmd_detokenize(int argc, char **argv) {
         input in;
         input_open("detokenize", ctx, path, &in);
         size_t n;
-        int32_t *ids = parse_ids(name, in.data, in.size, &n);
+        int32_t *ids = parse_ids(name, 1, in.data, in.size, &n);
         char *text;
         size_t len;
         if (gptc_tokenizer_decode(ctx, tok, ids, n, &text, &len)) cli_die("detokenize", ctx, "%s", name);
