@@ -377,9 +377,23 @@ gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src);
 gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
                                  float *logits);
 /* One decoding step for n sequences at once: tokens[i] is appended to seqs[i] (distinct
- * sequences); logits receives (n, width). */
+ * sequences); logits receives (n, width). Batch-invariant: a sequence's logits are the
+ * same bits whatever other sequences share the step (rows go through the few-row
+ * kernels in groups of at most 8, whose per-row arithmetic does not depend on the
+ * count). */
 gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
                               float *logits);
+/* Prefill runs in chunks of this many rows from the sequence's first free position. The
+ * keys and values of a position depend on its tokens and on which chunk computed it, so
+ * a sequence prefilled in pieces that each end at a multiple of the chunk holds the same
+ * bits as one prefilled at once (a server reuses cached prefixes at such boundaries). */
+int gptc_session_prefill_chunk(const gptc_session *s);
+/* Keeps the first len tokens of sequence seq (a longer len changes nothing). */
+void gptc_session_truncate(gptc_session *s, int seq, int len);
+/* Appends n tokens to sequence seq as gptc_session_prefill does and writes the final
+ * hidden states (after the last layer norm) of all n rows into hidden (n, n_embd). */
+gptc_status gptc_session_prefill_hidden(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
+                                        float *hidden);
 /* Bytes the session holds (KV cache + scratch). */
 size_t gptc_session_bytes(const gptc_session *s);
 
