@@ -7,21 +7,23 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
 INC     := -Iinclude
 DEPS    := -MMD -MP
-LIBS    := -lpcre2-8 -ljansson -ldl -lm -lpthread
+LIBS    := -lmicrohttpd -lpcre2-8 -ljansson -ldl -lm -lpthread
 OMP     := -fopenmp
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/io/*.c src/text/*.c src/kernels/*.c src/kernels/cpu/*.c \
-                               src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c))
+                               src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c src/serve/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 
 B  := build
 BA := build/asan
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+# files built into the library: the server's chat page (scripts/embed.sh)
+GEN_SRC  := $(B)/gen/serve_page.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
-LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o)
+LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o) $(GEN_SRC:%.c=$(BA)/obj/%.o)
 CLIA_OBJ := $(CLI_SRC:%.c=$(BA)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
@@ -37,6 +39,10 @@ $(B)/obj/%.o: %.c
 $(BA)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -g $(SAN) $(OMP) $(INC) $(DEPS) -c $< -o $@
+
+$(B)/gen/serve_page.c: src/serve/page.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $< gptc_serve_page > $@.tmp && mv $@.tmp $@
 
 $(B)/libgptc.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
