@@ -228,8 +228,14 @@ int serve_parse_generate(gptc_server *srv, const char *body, size_t len, int cha
     x = p.frequency_penalty;
     if (!num_field(o, "frequency_penalty", -2, 2, &x, NULL)) { BAD("frequency_penalty", "'frequency_penalty' must be a number in [-2, 2]"); goto done; }
     p.frequency_penalty = (float)x;
-    k = 1;
-    if (!int_field(o, "num_beams", 1, 1, &k, NULL)) { BAD("num_beams", "'num_beams' > 1 (beam search) is not served; use `gptc generate --num-beams`"); goto done; }
+    long beams = 1;
+    if (!int_field(o, "num_beams", 1, SERVE_MAX_N, &beams, NULL)) { BAD("num_beams", "'num_beams' must be an integer in [1, %d]", SERVE_MAX_N); goto done; }
+    x = p.length_penalty;
+    if (!num_field(o, "length_penalty", -1e6, 1e6, &x, NULL)) { BAD("length_penalty", "'length_penalty' must be a number"); goto done; }
+    p.length_penalty = (float)x;
+    v = json_object_get(o, "early_stopping");
+    if (v && !json_is_null(v) && !json_is_boolean(v)) { BAD("early_stopping", "'early_stopping' must be a boolean"); goto done; }
+    if (json_is_boolean(v)) p.early_stopping = json_is_true(v);
     long seed = 0;
     int seed_given;
     if (!int_field(o, "seed", -(1L << 62), 1L << 62, &seed, &seed_given)) { BAD("seed", "'seed' must be an integer"); goto done; }
@@ -283,8 +289,14 @@ int serve_parse_generate(gptc_server *srv, const char *body, size_t len, int cha
         if (ct.im_end < 0) strcpy(p.stop_strings[p.n_stop++], "<|im_end|>");
     }
     p.max_new_tokens = (int)max_tokens;
-    p.num_return_sequences = 1;
-    p.num_beams = 1;
+    p.num_return_sequences = beams > 1 ? (int)n : 1;
+    p.num_beams = (int)beams;
+    if (beams > 1) {
+        /* beam search is deterministic: the sampling fields do not apply */
+        p.do_sample = 0;
+        if (n > beams) { BAD("n", "'n' must be at most 'num_beams' with beam search"); goto done; }
+        if (p.n_stop) { BAD("stop", "stop strings are not supported with beam search"); goto done; }
+    }
     if (gptc_gen_params_validate(ctx, &p)) { BAD(NULL, "%s", gptc_errmsg(ctx)); goto done; }
     /* logprobs */
     long n_top = 0;
@@ -313,8 +325,10 @@ int serve_parse_generate(gptc_server *srv, const char *body, size_t len, int cha
     r->stream = json_is_true(v);
     v = json_object_get(json_object_get(o, "stream_options"), "include_usage");
     r->include_usage = json_is_true(v);
+    if (beams > 1 && want_lp) { BAD("logprobs", "logprobs are not supported with beam search"); goto done; }
     r->job = serve_job_new(ids, (int)n_ids, (int)max_tokens, (int)n, (int)n_top);
     if (!r->job) { bad(r, 500, "server_error", NULL, NULL, "out of memory"); goto done; }
+    if (beams > 1) r->job->kind = JOB_BEAMS;
     r->job->p = p;
     r->job->want_lp = want_lp;
     gptc_rng_seed(&r->job->rng, p.seed);

@@ -254,6 +254,26 @@ static void start_job(serve_engine *e, serve_job *j, int reuse) {
         }
         return;
     }
+    if (j->kind == JOB_BEAMS) {
+        /* beam search is not batched: gptc_generate runs it here, with its own session,
+         * while the other sequences wait one step; the tokens are published at the end */
+        gptc_gen_params p = j->p;
+        p.max_new_tokens = j->max_new;
+        p.num_return_sequences = j->n_choices;
+        gptc_gen_result *res;
+        if ((st = gptc_generate(e->ctx, e->sm->model, NULL, e->sm->tok, j->prompt, j->n_prompt, &p, NULL, NULL, &res))) {
+            fail_job(e, j, st);
+            return;
+        }
+        for (int c = 0; c < j->n_choices; c++) {
+            const gptc_gen_sequence *q = &res->seqs[c];
+            int n = q->n_tokens < j->max_new ? q->n_tokens : j->max_new;
+            memcpy(j->ch[c].ids + j->n_prompt, q->tokens, (size_t)n * sizeof(int32_t));
+            j->ch[c].n_ready = n;
+        }
+        gptc_gen_result_free(res);
+        return;
+    }
     st = gptc_session_prefill(e->ctx, e->s, q0, j->prompt + reuse, j->n_prompt - reuse, e->logits);
     memcpy(e->slot_toks[q0], j->prompt, (size_t)j->n_prompt * sizeof(int32_t));
     e->slot_reusable[q0] = reuse + (j->n_prompt - reuse) / e->chunk * e->chunk;
@@ -339,7 +359,20 @@ static void *engine_main(void *arg) {
             j->t_first = now;
             stats->ttft_sum += now - j->t_arrive;
             stats->ttft_count++;
-            for (int c = 0; c < j->n_choices; c++) publish(e, j, c);
+            for (int c = 0; c < j->n_choices; c++) {
+                if (j->kind != JOB_BEAMS) {
+                    publish(e, j, c);
+                    continue;
+                }
+                serve_choice *ch = &j->ch[c];
+                while (ch->finish < 0 && ch->n < ch->n_ready) publish(e, j, c);
+                if (ch->finish < 0) { /* a hypothesis shorter than max_new without eos */
+                    ch->finish = GPTC_FINISH_LENGTH;
+                    gptc_text_stream_finish(NULL, ch->ts);
+                    release_slot(e, ch->slot);
+                    ch->slot = -1;
+                }
+            }
             int running = 0;
             for (int c = 0; c < j->n_choices; c++) running |= j->ch[c].finish < 0;
             if (!running) job_done(e, j);
@@ -488,7 +521,7 @@ void serve_engine_free(serve_engine *e) {
 
 int serve_engine_submit(serve_engine *e, serve_job *j, int queue_max) {
     if (e->n_queued >= queue_max) return 0;
-    for (int c = 0; c < j->n_choices && j->kind == JOB_GENERATE; c++)
+    for (int c = 0; c < j->n_choices && j->kind != JOB_EMBED; c++)
         if (!j->ch[c].ts && gptc_text_stream_new(NULL, e->sm->tok, &j->p, on_text, &j->ch[c], &j->ch[c].ts)) return 0;
     j->state = JOB_QUEUED;
     j->next = NULL;

@@ -17,6 +17,7 @@ typedef struct serve_choice {
     int slot;
     int32_t *ids;        /* prompt + up to max_new generated */
     int n;               /* generated tokens published */
+    int n_ready;         /* JOB_BEAMS: tokens in ids, published at once */
     float *lp;           /* logprob of each generated token (model's distribution) */
     int32_t *top_id;     /* max_new x n_top */
     float *top_lp;
@@ -27,10 +28,10 @@ typedef struct serve_choice {
 } serve_choice;
 
 enum { JOB_QUEUED = 0, JOB_RUNNING, JOB_DONE };
-enum { JOB_GENERATE = 0, JOB_EMBED };
+enum { JOB_GENERATE = 0, JOB_EMBED, JOB_BEAMS };
 
 typedef struct serve_job {
-    int kind;
+    int kind;            /* JOB_BEAMS: beam search (p.num_beams), run alone by gptc_generate */
     int32_t *prompt;
     int n_prompt;
     gptc_gen_params p;   /* with n_eos resolved and stop strings */

@@ -70,6 +70,16 @@ async function sampling() {
   check(`completions stop string ${JSON.stringify(stop)} == gptc generate --stop`,
     rs.choices[0].text === refs.text && rs.choices[0].finish_reason === 'stop' && !rs.choices[0].text.includes(stop),
     `got ${JSON.stringify(rs.choices[0].text)} ${rs.choices[0].finish_reason}, want ${JSON.stringify(refs.text)}`);
+  // beam search, served alone: the best n of num_beams, as gptc generate --num-beams
+  const refb = generate(GPTC, M, prompt, ['--max-new-tokens', '10', '--num-beams', '3', '--num-return-sequences', '2',
+    '--length-penalty', '0.8']);
+  const rb = await api.completions.create({ model: M, prompt, max_tokens: 10, num_beams: 3, n: 2, length_penalty: 0.8 });
+  const sb = await collect(await api.completions.create({ model: M, prompt, max_tokens: 10, num_beams: 3, n: 2,
+    length_penalty: 0.8, stream: true }), false);
+  check('completions num_beams 3, n 2 == gptc generate --num-beams 3 --num-return-sequences 2 (streamed too)',
+    rb.choices.length === 2 && rb.choices.every((c, i) => c.text === refb[i].text && c.finish_reason === openaiFinish(refb[i].finish_reason)) &&
+    sb.texts[0] === refb[0].text && sb.texts[1] === refb[1].text,
+    `got ${JSON.stringify(rb.choices.map((c) => c.text))} / ${JSON.stringify(sb.texts)}, want ${JSON.stringify(refb.map((q) => q.text))}`);
   const e = await api.completions.create({ model: M, prompt: 'Hello world', max_tokens: 5, temperature: 0, echo: true });
   const ge = generate(GPTC, M, 'Hello world', ['--max-new-tokens', '5'])[0].text;
   check('completions echo: the prompt, then the completion', e.choices[0].text === 'Hello world' + ge,
@@ -215,7 +225,9 @@ async function errors() {
     ['stop not a string', await post('/v1/completions', { prompt: 'x', stop: 5 }), 400],
     ['a prompt longer than the context', await post('/v1/completions', { prompt: 'the cat '.repeat(200) }), 400],
     ['a token id out of range', await post('/v1/completions', { prompt: [1, 2, 99999999] }), 400],
-    ['num_beams > 1', await post('/v1/completions', { prompt: 'x', num_beams: 3 }), 400],
+    ['num_beams above 16', await post('/v1/completions', { prompt: 'x', num_beams: 17 }), 400],
+    ['logprobs with beam search', await post('/v1/completions', { prompt: 'x', num_beams: 2, logprobs: 1 }), 400],
+    ['n above num_beams', await post('/v1/completions', { prompt: 'x', num_beams: 2, n: 3 }), 400],
     ['unknown model', await post('/v1/completions', { model: 'no-such-model', prompt: 'x' }), 404],
     ['unknown model (chat)', await post('/v1/chat/completions', { model: 'nope', messages: [{ role: 'user', content: 'x' }] }), 404],
     ['no API key', await post('/v1/completions', { prompt: 'x' }, {}), 401],

@@ -57,9 +57,10 @@ async function drain() {
     if (ch.choices[0] && ch.choices[0].finish_reason) finish = ch.choices[0].finish_reason;
   }
   check('SIGTERM: the stream in flight finishes (finish_reason length)', finish === 'length' && n > 5, `finish ${finish}, ${n} chunks`);
-  let refused = false;
-  try { await raw(PORT, 'GET', '/health'); } catch (e) { refused = true; }
-  check('SIGTERM: new connections are refused once it drained', refused, 'still answering');
+  let refused = false, status = 0;
+  try { status = (await raw(PORT, 'GET', '/health')).status; } catch (e) { refused = true; }
+  check('SIGTERM: new requests are refused (503 draining, or no connection once it stopped)', refused || status === 503,
+    `status ${status}`);
 }
 
 (async () => {
