@@ -2,14 +2,15 @@
 # bench_serve.sh: `gptc serve` throughput on GPT-2 124M (random weights, GPT-2's
 # tokenizer; speed does not depend on the values): aggregate generated tokens/s and mean
 # time to first token at 1, 4 and 16 concurrent streams (bench/serve_load.cjs, npm's
-# openai client, greedy, 48 tokens each, --parallel 16), against batch-1 `gptc generate`
+# openai client, greedy, 48 tokens each (SERVE_MAX), 2 rounds per client (SERVE_ROUNDS),
+# --parallel 16), against batch-1 `gptc generate`
 # in the same run: its decode rate from the first streamed byte to the end, and its time
 # to first token from the start of the command (which includes loading the model, a
 # cost the server pays once). Prints a markdown table. Needs node and .deps/node (openai).
 cd "$(dirname "$0")/.." || exit 2
 OUT=build/bench
 M=$OUT/serve_gpt2
-MAX=${SERVE_MAX:-48}
+MAX=${SERVE_MAX:-48} ROUNDS=${SERVE_ROUNDS:-2}
 NODE_PATH=$PWD/.deps/node/node_modules; export NODE_PATH
 [ -d .deps/node/node_modules/openai ] || { echo "bench_serve: npm's openai is missing (make test-deps)"; exit 0; }
 [ -f $M/model.safetensors ] || build/gptc init --out $M --preset gpt2 --seed 1 >/dev/null || exit 1
@@ -46,13 +47,13 @@ for _ in $(seq 1 600); do
     sleep 0.1
 done
 [ -n "$PORT" ] || { echo "bench_serve: the server did not start: $(cat $OUT/serve.log)"; kill $SPID; exit 1; }
-LOAD=$(PORT=$PORT MODEL=$M MAX=$MAX ROUNDS=2 node bench/serve_load.cjs 2>&1)
+LOAD=$(PORT=$PORT MODEL=$M MAX=$MAX ROUNDS=$ROUNDS node bench/serve_load.cjs 2>&1)
 echo "$LOAD"
 kill -TERM $SPID; wait $SPID
 f() { echo "$1" | grep -o -E "(^| )$2=[^ ]+" | head -n 1 | cut -d= -f2; }
 gt=$(f "$GEN" gen_tok_s)
 echo
-echo "| workload (GPT-2 124M, greedy, $MAX new tokens) | aggregate tok/s | x batch-1 generate | mean time to first token |"
+echo "| workload (GPT-2 124M, greedy, $MAX new tokens, $ROUNDS rounds per stream) | aggregate tok/s | x batch-1 generate | mean time to first token |"
 echo "|---|---|---|---|"
 echo "| \`gptc generate\`, batch 1 | $gt | 1.00 | $(f "$GEN" gen_ttft_s) s (includes loading the model) |"
 for c in 1 4 16; do

@@ -343,19 +343,22 @@ static void *engine_main(void *arg) {
             pthread_cond_wait(&e->wake, mu);
             continue;
         }
-        pthread_mutex_unlock(mu);
-        for (int k = 0; k < n_start; k++) start_job(e, starting[k], reuse[k]);
-        pthread_mutex_lock(mu);
+        /* each joining job is prefilled and gets its first token out before the next one
+         * starts (time to first token), outside the lock */
         serve_stats *stats = serve_stats_of(e->srv);
-        double now = serve_now();
         for (int k = 0; k < n_start; k++) {
             serve_job *j = starting[k];
+            pthread_mutex_unlock(mu);
+            start_job(e, j, reuse[k]);
+            pthread_mutex_lock(mu);
             stats->prompt_tokens += (unsigned long)j->n_prompt;
             stats->reused_tokens += (unsigned long)j->n_reused;
             if (j->err || j->kind == JOB_EMBED) {
                 job_done(e, j);
+                serve_changed(e->srv);
                 continue;
             }
+            double now = serve_now();
             j->t_first = now;
             stats->ttft_sum += now - j->t_arrive;
             stats->ttft_count++;
@@ -376,6 +379,7 @@ static void *engine_main(void *arg) {
             int running = 0;
             for (int c = 0; c < j->n_choices; c++) running |= j->ch[c].finish < 0;
             if (!running) job_done(e, j);
+            serve_changed(e->srv);
         }
         serve_changed(e->srv);
         /* one step for every running sequence: jobs in admission order, choices in order */
