@@ -115,7 +115,7 @@ $(B)/bench/bench_wlinear: bench/bench_wlinear.c $(B)/libgptc.a
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
-FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(GEN_SRC:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 120
 FUZZ_JOBS    ?= 2
 .PHONY: fuzz fuzz-run
