@@ -7,22 +7,24 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter
 INC     := -Iinclude
 DEPS    := -MMD -MP
-LIBS    := -lpcre2-8 -ljansson -lcurl -ldl -lm -lpthread
+LIBS    := -lmicrohttpd -lpcre2-8 -ljansson -lcurl -ldl -lm -lpthread
 OMP     := -fopenmp
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC := $(sort $(wildcard src/core/*.c src/io/*.c src/text/*.c src/kernels/*.c src/kernels/cpu/*.c \
                                src/model/*.c src/train/*.c src/infer/*.c src/tasks/*.c \
-                               src/hub/*.c))
+                               src/hub/*.c src/serve/*.c))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 
 B  := build
 BA := build/asan
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+# files built into the library: the server's chat page (scripts/embed.sh)
+GEN_SRC  := $(B)/gen/serve_page.c
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o) $(GEN_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
-LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o)
+LIBA_OBJ := $(LIB_SRC:%.c=$(BA)/obj/%.o) $(GEN_SRC:%.c=$(BA)/obj/%.o)
 CLIA_OBJ := $(CLI_SRC:%.c=$(BA)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
@@ -38,6 +40,10 @@ $(B)/obj/%.o: %.c
 $(BA)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -O1 -g $(SAN) $(OMP) $(INC) $(DEPS) -c $< -o $@
+
+$(B)/gen/serve_page.c: src/serve/page.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $< gptc_serve_page > $@.tmp && mv $@.tmp $@
 
 $(B)/libgptc.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -110,7 +116,7 @@ $(B)/bench/bench_wlinear: bench/bench_wlinear.c $(B)/libgptc.a
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
-FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o) $(GEN_SRC:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 120
 FUZZ_JOBS    ?= 2
 .PHONY: fuzz fuzz-run

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
-# tokenizer benches when present, and a GPT-2 training step of gptc vs PyTorch; prints a
+# tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
+# streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
 # table. Writes only under build/bench, except with --record, which also rewrites the
 # numbers section of BENCHMARKS.md.  usage: bash bench/run.sh [--record] [--quick] [--train-only]
 cd "$(dirname "$0")/.." || exit 2
@@ -54,9 +55,9 @@ else
     echo "bench: no bench/ceiling.c (sgemm ceiling not measured)"
 fi
 
-# ---- tokenizer benches (other engineers' scripts)
+# ---- tokenizer and serving benches (scripts that print their own table)
 EXTRA=""
-for s in bench/bench_tokenizer.sh bench/bench_bpe_train.sh; do
+for s in bench/bench_tokenizer.sh bench/bench_bpe_train.sh bench/bench_serve.sh; do
     if [ -f "$s" ] && [ $TRAIN_ONLY = 0 ]; then
         echo "== $s"
         txt=$(bash "$s" 2>&1); echo "$txt"

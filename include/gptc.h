@@ -463,9 +463,23 @@ gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src);
 gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
                                  float *logits);
 /* One decoding step for n sequences at once: tokens[i] is appended to seqs[i] (distinct
- * sequences); logits receives (n, width). */
+ * sequences); logits receives (n, width). Batch-invariant: a sequence's logits are the
+ * same bits whatever other sequences share the step (rows go through the few-row
+ * kernels in groups of at most 8, whose per-row arithmetic does not depend on the
+ * count). */
 gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
                               float *logits);
+/* Prefill runs in chunks of this many rows from the sequence's first free position. The
+ * keys and values of a position depend on its tokens and on which chunk computed it, so
+ * a sequence prefilled in pieces that each end at a multiple of the chunk holds the same
+ * bits as one prefilled at once (a server reuses cached prefixes at such boundaries). */
+int gptc_session_prefill_chunk(const gptc_session *s);
+/* Keeps the first len tokens of sequence seq (a longer len changes nothing). */
+void gptc_session_truncate(gptc_session *s, int seq, int len);
+/* Appends n tokens to sequence seq as gptc_session_prefill does and writes the final
+ * hidden states (after the last layer norm) of all n rows into hidden (n, n_embd). */
+gptc_status gptc_session_prefill_hidden(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
+                                        float *hidden);
 /* Bytes the session holds (KV cache + scratch). */
 size_t gptc_session_bytes(const gptc_session *s);
 
@@ -650,6 +664,51 @@ typedef struct gptc_chat_reply {
  * GPTC_ERANGE. */
 gptc_status gptc_chat_send(gptc_ctx *ctx, gptc_chat *c, const char *user_text, gptc_text_cb cb, void *user,
                            gptc_chat_reply *out);
+
+/* ---------------------------------------------------------------- HTTP server
+ * An OpenAI-compatible HTTP server (libmicrohttpd) over loaded models: /v1/completions,
+ * /v1/chat/completions (streaming as server-sent events), /v1/models, /v1/embeddings,
+ * /tokenize, /detokenize, /health, /metrics and a chat page at / (docs/serve.md). Each
+ * model gets a scheduler thread and `parallel` KV-cache slots in one session: requests
+ * join and leave the decoding batch between steps (continuous batching), a prompt
+ * prefix already in a slot's cache is reused, and a request's tokens are the same
+ * whatever else runs beside it. The library never prints: log lines go to params.log. */
+typedef struct gptc_server gptc_server;
+
+typedef struct gptc_serve_model {
+    const char *id;              /* the name requests give as "model" */
+    const gptc_model *model;     /* an LM head; must outlive the server */
+    const gptc_tokenizer *tok;   /* must outlive the server */
+    gptc_gen_params defaults;    /* the model's generation settings (generation_config.json) */
+} gptc_serve_model;
+
+typedef void (*gptc_serve_log_fn)(void *user, const char *line);
+
+typedef struct gptc_serve_params {
+    const char *host;      /* "127.0.0.1"; an IPv4 address */
+    int port;              /* 8080; 0: any free port (gptc_server_port tells which) */
+    int parallel;          /* slots per model: sequences decoded together (4; 1..64) */
+    int ctx_size;          /* tokens per slot (0: the model's n_positions) */
+    const char *api_key;   /* NULL: none; else every /v1 route needs "Authorization: Bearer KEY" */
+    double timeout_s;      /* a request not done after this many seconds gets 408 (0: none) */
+    int queue_max;         /* requests waiting for a slot before 503 (64) */
+    size_t max_body;       /* bytes of a request body before 413 (1 MiB) */
+    int n_threads;         /* compute threads per model (0: all cores) */
+    gptc_serve_log_fn log; /* may be NULL */
+    void *log_user;
+} gptc_serve_params;
+
+gptc_serve_params gptc_serve_default_params(void);
+/* Loads nothing: serves the n_models given (ids distinct). Binds host:port and starts
+ * the threads; on return the server answers requests. Fails with GPTC_EIO naming the
+ * address when it cannot listen, GPTC_EINVAL for bad parameters. */
+gptc_status gptc_server_start(gptc_ctx *ctx, const gptc_serve_params *p, const gptc_serve_model *models, int n_models,
+                              gptc_server **out);
+int gptc_server_port(const gptc_server *s);
+/* Stops accepting connections and waits until every request in flight is answered. */
+void gptc_server_drain(gptc_server *s);
+/* Drains, stops the threads and frees. NULL is a no-op. */
+void gptc_server_free(gptc_server *s);
 
 /* ---------------------------------------------------------------- sampling primitives
  * The logits processors of gptc_generate, on one row of V logits in place (removed tokens

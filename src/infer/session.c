@@ -4,6 +4,7 @@
  * only keeps the cache, places rows at their positions and splits prompts into chunks.
  * Sampling and generation loops live in generate.c. */
 #include "../model/model.h"
+#include "../kernels/kernels.h"
 #include <string.h>
 
 enum { PREFILL_CHUNK = 128 };
@@ -95,7 +96,7 @@ gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src) 
 /* Runs n rows (row_seq/row_pos set) through the model's forward with the cache as a
  * view; the logits of rows [first_logit, n) go to logits. */
 static gptc_status run_rows(gptc_ctx *ctx, gptc_session *s, const int32_t *tokens, int n, int first_logit,
-                            float *logits) {
+                            float *logits, float *hidden) {
     size_t C = (size_t)s->m->cfg.n_embd;
     gptc_cache_view cv;
     cv.k = s->kv;
@@ -104,11 +105,12 @@ static gptc_status run_rows(gptc_ctx *ctx, gptc_session *s, const int32_t *token
     cv.seq_stride = (size_t)s->max_len * C;
     cv.row_seq = s->row_seq;
     cv.row_pos = s->row_pos;
+    cv.hidden = hidden;
     return gptc_forward_impl(ctx, s->ws, tokens, NULL, 1, n, NULL, &cv, first_logit, logits);
 }
 
-gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
-                                 float *logits) {
+static gptc_status prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n, float *logits,
+                           float *hidden) {
     if (seq < 0 || seq >= s->n_seq)
         return gptc_fail(ctx, GPTC_ERANGE, "session: sequence %d out of range [0, %d)", seq, s->n_seq);
     if (n < 1) return gptc_fail(ctx, GPTC_EINVAL, "session: prefill needs at least one token");
@@ -129,11 +131,27 @@ gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const 
             s->row_pos[r] = s->len[seq] + r;
         }
         int last = done + k == n;
-        if ((st = run_rows(ctx, s, tokens + done, k, k - 1, last && logits ? logits : s->logits_rows))) return st;
+        if ((st = run_rows(ctx, s, tokens + done, k, k - 1, last && logits ? logits : s->logits_rows,
+                           hidden ? hidden + (size_t)done * s->m->cfg.n_embd : NULL)))
+            return st;
         s->len[seq] += k;
         done += k;
     }
     return GPTC_OK;
+}
+
+gptc_status gptc_session_prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
+                                 float *logits) {
+    return prefill(ctx, s, seq, tokens, n, logits, NULL);
+}
+
+gptc_status gptc_session_prefill_hidden(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n,
+                                        float *hidden) {
+    return prefill(ctx, s, seq, tokens, n, NULL, hidden);
+}
+
+void gptc_session_truncate(gptc_session *s, int seq, int len) {
+    if (seq >= 0 && seq < s->n_seq && len >= 0 && len < s->len[seq]) s->len[seq] = len;
 }
 
 gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, const int32_t *tokens, int n,
@@ -147,10 +165,23 @@ gptc_status gptc_session_step(gptc_ctx *ctx, gptc_session *s, const int *seqs, c
             if (seqs[j] == q) return gptc_fail(ctx, GPTC_EINVAL, "session: sequence %d appears twice in one step", q);
         if (s->len[q] + 1 > s->max_len)
             return gptc_fail(ctx, GPTC_ERANGE, "session: sequence %d is full (%d tokens)", q, s->max_len);
-        s->row_seq[r] = q;
-        s->row_pos[r] = s->len[q];
     }
-    if ((st = run_rows(ctx, s, tokens, n, 0, logits ? logits : s->logits_rows))) return st;
+    /* groups of at most GPTC_GEMV_MAX_ROWS rows: every group runs the few-row kernels,
+     * whose per-row arithmetic does not depend on the row count, so a sequence's logits
+     * are the same bits whatever other sequences share the step (a GEMM over more rows
+     * would round differently) */
+    float *lg = logits ? logits : s->logits_rows;
+    size_t W = (size_t)s->m->head->width(&s->m->cfg);
+    for (int r0 = 0; r0 < n; r0 += GPTC_GEMV_MAX_ROWS) {
+        int k = n - r0 < GPTC_GEMV_MAX_ROWS ? n - r0 : GPTC_GEMV_MAX_ROWS;
+        for (int r = 0; r < k; r++) {
+            s->row_seq[r] = seqs[r0 + r];
+            s->row_pos[r] = s->len[seqs[r0 + r]];
+        }
+        if ((st = run_rows(ctx, s, tokens + r0, k, 0, lg + (size_t)r0 * W, NULL))) return st;
+    }
     for (int r = 0; r < n; r++) s->len[seqs[r]]++;
     return GPTC_OK;
 }
+
+int gptc_session_prefill_chunk(const gptc_session *s) { return s->rows; }

@@ -150,10 +150,12 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
         residual = a->res3;
     }
     if (cv) {
-        int nl = N - first_logit;
-        ops->layernorm_forward(ctx, w->lnf, w->lnf_mean, w->lnf_rstd, residual + (size_t)first_logit * C,
-                               gptc_param(m, m->g.ln_f_w), gptc_param(m, m->g.ln_f_b), nl, C, c->layer_norm_epsilon);
-        m->head->rows(ctx, m, w->lnf, nl, logits);
+        int nl = N - first_logit, from = cv->hidden ? 0 : first_logit; /* layer norm is per row */
+        ops->layernorm_forward(ctx, w->lnf, w->lnf_mean, w->lnf_rstd, residual + (size_t)from * C,
+                               gptc_param(m, m->g.ln_f_w), gptc_param(m, m->g.ln_f_b), N - from, C,
+                               c->layer_norm_epsilon);
+        if (cv->hidden) memcpy(cv->hidden, w->lnf, (size_t)N * C * sizeof(float));
+        m->head->rows(ctx, m, w->lnf + (size_t)(first_logit - from) * C, nl, logits);
         return GPTC_OK;
     }
     ops->layernorm_forward(ctx, w->lnf, w->lnf_mean, w->lnf_rstd, residual, gptc_param(m, m->g.ln_f_w),

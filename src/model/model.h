@@ -144,6 +144,7 @@ typedef struct gptc_cache_view {
     float *k, *v;
     size_t layer_stride, seq_stride;
     const int *row_seq, *row_pos;
+    float *hidden; /* NULL, or (n, C): the final hidden states (after ln_f) of every row */
 } gptc_cache_view;
 
 /* The one forward. Without a cache view: B sequences of T tokens at positions 0..T-1,

@@ -47,4 +47,45 @@ static void fuzz_clean(const char *const *names) {
         unlink(p);
     }
 }
+/* GPT-2's byte-to-code-point map (bytes_to_unicode) */
+static inline unsigned fuzz_byte_cp(int b) {
+    if ((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) return (unsigned)b;
+    int n = 0;
+    for (int o = 0; o < b; o++) n += !((o >= '!' && o <= '~') || (o >= 0xA1 && o <= 0xAC) || (o >= 0xAE && o <= 0xFF));
+    return 256u + (unsigned)n;
+}
+
+/* A tiny byte-level tokenizer.json (the 256 bytes, three merges, <|endoftext|>; markers:
+ * also <|im_start|> and <|im_end|>), written and loaded once. */
+static inline const gptc_tokenizer *fuzz_tiny_tokenizer(int markers) {
+    static gptc_tokenizer *tok[2];
+    if (tok[markers]) return tok[markers];
+    char *j = malloc(1 << 14), dir[128], path[160];
+    if (!j) abort();
+    size_t n = (size_t)sprintf(j, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
+    for (int b = 0; b < 256; b++) n += (size_t)sprintf(j + n, "\"\\u%04x\": %d, ", fuzz_byte_cp(b), b);
+    n += (size_t)sprintf(j + n, "\"he\": 256, \"\\u0120t\": 257, \"ll\": 258, \"<|endoftext|>\": 259%s}, "
+                                "\"merges\": [\"h e\", \"\\u0120 t\", \"l l\"]}, "
+                                "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}, "
+                                "\"added_tokens\": [{\"id\": 259, \"content\": \"<|endoftext|>\"}%s]}",
+                         markers ? ", \"<|im_start|>\": 260, \"<|im_end|>\": 261" : "",
+                         markers ? ", {\"id\": 260, \"content\": \"<|im_start|>\"}, {\"id\": 261, \"content\": \"<|im_end|>\"}"
+                                 : "");
+    snprintf(dir, sizeof dir, "%s/tok%d", fuzz_dir(), markers);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    mkdir(dir, 0700);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(j, 1, n, f) != n || fclose(f)) abort();
+    free(j);
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    if (!ctx || gptc_tokenizer_load(ctx, dir, &tok[markers])) {
+        fprintf(stderr, "fuzz tokenizer: %s\n", ctx ? gptc_errmsg(ctx) : "out of memory");
+        abort();
+    }
+    gptc_ctx_free(ctx);
+    unlink(path);
+    rmdir(dir);
+    return tok[markers];
+}
+
 #endif

@@ -121,9 +121,10 @@ def _act(x, name):
     raise ValueError("activation_function %r not supported" % name)
 
 
-def gpt2_forward(cfg, p, tokens, targets=None):
+def gpt2_forward(cfg, p, tokens, targets=None, hidden=False):
     """GPT2LMHeadModel without dropout. p: {name: tensor}; tokens, targets (B, T) int64.
-    Returns logits (B, T, V) and the mean cross-entropy over targets != -100 (or None)."""
+    Returns logits (B, T, V) and the mean cross-entropy over targets != -100 (or None);
+    with hidden=True only the final hidden states (B, T, C) after ln_f."""
     B, T = tokens.shape
     C, NH = cfg["n_embd"], cfg["n_head"]
     hd = C // NH
@@ -149,6 +150,8 @@ def gpt2_forward(cfg, p, tokens, targets=None):
         h = _act(h @ g("mlp.c_fc.weight") + g("mlp.c_fc.bias"), act)
         x = x + (h @ g("mlp.c_proj.weight") + g("mlp.c_proj.bias"))
     x = F.layer_norm(x, (C,), p["ln_f.weight"], p["ln_f.bias"], eps)
+    if hidden:
+        return x
     lm = p["lm_head.weight"] if "lm_head.weight" in p else p["wte.weight"]
     logits = x @ lm.t()
     loss = None

@@ -1,7 +1,8 @@
 /* gemv.c: few-row matrix products for decoding (M <= 8 rows). Decoding one token reads
  * every weight once and is bound by memory bandwidth, so these kernels stream each
  * weight row once for all M rows, split columns (or vocabulary rows) across threads,
- * and keep the accumulators in registers / L1. */
+ * and keep the accumulators in registers / L1. A row's result is the same bits whatever
+ * M is (tests/test_kernels.c), so a server's batch never changes a request's tokens. */
 #include "../kernels.h"
 #include "vec.h"
 #ifdef _OPENMP
@@ -77,16 +78,103 @@ __attribute__((target("avx2,fma"))) static int conv1d_m1_avx2(float *out, const 
     return jb;
 }
 
-static void conv1d_m1(float *out, const float *x, const float *w, const float *bias, int C, int OC, int j0, int j1) {
+/* M rows (2..8) with the arithmetic of the one-row kernels, so a row's result does not
+ * depend on how many rows share the call (batch-invariant decoding): every output
+ * element is the same fused multiply-add chain over k from its bias, on the same columns
+ * ([j0, j0 + 128 floor((j1 - j0) / 128)) with AVX-512, 64 with AVX2) as conv1d_m1_*; the
+ * rest goes to the generic path, as there. Blocks of 16 U columns keep M x U
+ * accumulators in registers. */
+#define MR_INLINE512 static inline __attribute__((always_inline, target("avx512f")))
+#define MR_INLINE256 static inline __attribute__((always_inline, target("avx2,fma")))
+MR_INLINE512 void mr_block_512(float *out, const float *x, const float *w, const float *bias, int C, int OC, int jb,
+                               const int M, const int U) {
+    __m512 a[GPTC_GEMV_MAX_ROWS][4];
+#pragma GCC unroll 8
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) a[m][u] = bias ? _mm512_loadu_ps(bias + jb + 16 * u) : _mm512_setzero_ps();
+    const float *wr = w + jb;
+    for (int k = 0; k < C; k++, wr += OC) {
+        __m512 wv[4];
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) wv[u] = _mm512_loadu_ps(wr + 16 * u);
+#pragma GCC unroll 8
+        for (int m = 0; m < M; m++) {
+            __m512 xv = _mm512_set1_ps(x[(size_t)m * C + k]);
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++) a[m][u] = _mm512_fmadd_ps(xv, wv[u], a[m][u]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) _mm512_storeu_ps(out + (size_t)m * OC + jb + 16 * u, a[m][u]);
+}
+
+__attribute__((target("avx512f"))) static int conv1d_mr_avx512(float *out, const float *x, const float *w,
+                                                                const float *bias, int M, int C, int OC, int j0, int j1) {
+    int end = j0 + (j1 - j0) / 128 * 128;
+#define MR512(MM, UU)                                                                                              \
+    case MM:                                                                                                       \
+        for (int jb = j0; jb < end; jb += 16 * UU) mr_block_512(out, x, w, bias, C, OC, jb, MM, UU);              \
+        break;
+    switch (M) { MR512(2, 4) MR512(3, 4) MR512(4, 4) MR512(5, 2) MR512(6, 2) MR512(7, 2) MR512(8, 2) }
+#undef MR512
+    return end;
+}
+
+MR_INLINE256 void mr_block_256(float *out, const float *x, const float *w, const float *bias, int C, int OC, int jb,
+                               const int M, const int U) {
+    __m256 a[GPTC_GEMV_MAX_ROWS][2];
+#pragma GCC unroll 8
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 2
+        for (int u = 0; u < U; u++) a[m][u] = bias ? _mm256_loadu_ps(bias + jb + 8 * u) : _mm256_setzero_ps();
+    const float *wr = w + jb;
+    for (int k = 0; k < C; k++, wr += OC) {
+        __m256 wv[2];
+#pragma GCC unroll 2
+        for (int u = 0; u < U; u++) wv[u] = _mm256_loadu_ps(wr + 8 * u);
+#pragma GCC unroll 8
+        for (int m = 0; m < M; m++) {
+            __m256 xv = _mm256_set1_ps(x[(size_t)m * C + k]);
+#pragma GCC unroll 2
+            for (int u = 0; u < U; u++) a[m][u] = _mm256_fmadd_ps(xv, wv[u], a[m][u]);
+        }
+    }
+#pragma GCC unroll 8
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 2
+        for (int u = 0; u < U; u++) _mm256_storeu_ps(out + (size_t)m * OC + jb + 8 * u, a[m][u]);
+}
+
+__attribute__((target("avx2,fma"))) static int conv1d_mr_avx2(float *out, const float *x, const float *w,
+                                                               const float *bias, int M, int C, int OC, int j0, int j1) {
+    int end = j0 + (j1 - j0) / 64 * 64;
+#define MR256(MM, UU)                                                                                              \
+    case MM:                                                                                                       \
+        for (int jb = j0; jb < end; jb += 8 * UU) mr_block_256(out, x, w, bias, C, OC, jb, MM, UU);               \
+        break;
+    switch (M) { MR256(2, 2) MR256(3, 2) MR256(4, 2) MR256(5, 1) MR256(6, 1) MR256(7, 1) MR256(8, 1) }
+#undef MR256
+    return end;
+}
+
+static void conv1d_rows(float *out, const float *x, const float *w, const float *bias, int M, int C, int OC, int j0,
+                        int j1) {
     int done = j0;
-    if (__builtin_cpu_supports("avx512f")) done = conv1d_m1_avx512(out, x, w, bias, C, OC, j0, j1);
+    if (__builtin_cpu_supports("avx512f"))
+        done = M == 1 ? conv1d_m1_avx512(out, x, w, bias, C, OC, j0, j1)
+                      : conv1d_mr_avx512(out, x, w, bias, M, C, OC, j0, j1);
     else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        done = conv1d_m1_avx2(out, x, w, bias, C, OC, j0, j1);
-    if (done < j1) conv1d_cols(out, x, w, bias, 1, C, OC, done, j1);
+        done = M == 1 ? conv1d_m1_avx2(out, x, w, bias, C, OC, j0, j1)
+                      : conv1d_mr_avx2(out, x, w, bias, M, C, OC, j0, j1);
+    if (done < j1) conv1d_cols(out, x, w, bias, M, C, OC, done, j1);
 }
 #else
-static void conv1d_m1(float *out, const float *x, const float *w, const float *bias, int C, int OC, int j0, int j1) {
-    conv1d_cols(out, x, w, bias, 1, C, OC, j0, j1);
+static void conv1d_rows(float *out, const float *x, const float *w, const float *bias, int M, int C, int OC, int j0,
+                        int j1) {
+    conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
 }
 #endif
 
@@ -98,10 +186,7 @@ void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, co
         int b0, b1;
         gptc_thread_share(nblk, &b0, &b1);
         int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
-        if (j0 < j1) {
-            if (M == 1) conv1d_m1(out, x, w, bias, C, OC, j0, j1);
-            else conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
-        }
+        if (j0 < j1) conv1d_rows(out, x, w, bias, M, C, OC, j0, j1);
     }
 }
 

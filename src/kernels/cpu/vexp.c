@@ -1,9 +1,10 @@
 /* vexp.c: y = exp(x) on arrays, vectorized with AVX-512 or AVX2+FMA when the CPU has
- * them (chosen at run time), libm expf otherwise and for the tail. The polynomial is
+ * them (chosen at run time), libm expf otherwise; the tail goes through the vector code padded. The polynomial is
  * Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial), accurate to
  * about 1 ulp over the clamped range [-87.3, 88.7]; below that it returns ~1e-38, not 0. */
 #include "vec.h"
 #include <math.h>
+#include <string.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define GPTC_X86 1
@@ -82,6 +83,17 @@ void gptc_vexp_with(float *y, const float *x, size_t n, int isa) {
 #ifdef GPTC_X86
     if (isa == 2) i = vexp_avx512(y, x, n);
     else if (isa == 1) i = vexp_avx2(y, x, n);
+    if (isa >= 1 && i < n) {
+        /* the last n % 16 through the same vector code (zero-padded), so an element's
+         * result does not depend on where it lies in the array: a row of a batch gets
+         * the bits it gets alone */
+        float bx[16] = {0}, by[16];
+        memcpy(bx, x + i, (n - i) * sizeof(float));
+        if (isa == 2) vexp_avx512(by, bx, 16);
+        else vexp_avx2(by, bx, 16);
+        memcpy(y + i, by, (n - i) * sizeof(float));
+        i = n;
+    }
 #endif
     for (; i < n; i++) y[i] = expf(fminf(fmaxf(x[i], EXP_LO), EXP_HI)); /* clamped as the vector paths */
 }
