@@ -136,6 +136,8 @@ gptc_status gptc_tokenizer_add_special(gptc_ctx *ctx, const gptc_tokenizer *tok,
 typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
 
 enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
+/* Architectures (config.json "model_type"): GPT-2 ("gpt2") and BERT ("bert"). */
+enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_COUNT };
 #define GPTC_MAX_LABELS 64
 #define GPTC_LABEL_MAX 48
 
@@ -162,11 +164,28 @@ typedef struct gptc_config {
     int num_labels;              /* CLASSIFY */
     int pad_token_id;            /* -1: none */
     char id2label[GPTC_MAX_LABELS][GPTC_LABEL_MAX]; /* CLASSIFY: label names ("" = "LABEL_i") */
+    /* BERT (arch GPTC_ARCH_BERT, BertConfig's names in config.json: hidden_size = n_embd,
+     * num_hidden_layers = n_layer, num_attention_heads = n_head, intermediate_size =
+     * n_inner, max_position_embeddings = n_positions, layer_norm_eps, hidden_act,
+     * hidden_dropout_prob = embd_pdrop = resid_pdrop, attention_probs_dropout_prob =
+     * attn_pdrop). The block is post-norm and bidirectional; heads: LM is
+     * BertForPreTraining (MLM + NSP; BertForMaskedLM when mlm_only), CLASSIFY
+     * BertForSequenceClassification (pooled [CLS] -> dropout -> classifier), QA
+     * BertForQuestionAnswering (qa_outputs per token). */
+    int arch;                    /* GPTC_ARCH_GPT2 (default) or GPTC_ARCH_BERT */
+    int type_vocab_size;         /* BERT: token type (segment) embeddings, 2 */
+    int mlm_only;                /* BERT LM head: 1 = BertForMaskedLM (no pooler, no NSP) */
+    float classifier_dropout;    /* BERT CLASSIFY: dropout on the pooled output; < 0: hidden_dropout_prob */
 } gptc_config;
 
 /* GPT-2 124M defaults. */
 gptc_config gptc_config_default(void);
-/* Presets: "tiny", "small", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl".
+/* BERT-base defaults (BertConfig()): 12 x 768, 12 heads, 3072, 512 positions, vocab
+ * 30522, 2 token types, GELU (erf), eps 1e-12, dropout 0.1, pad_token_id 0. */
+gptc_config gptc_config_bert_default(void);
+/* Presets: "tiny", "small", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"; BERT's
+ * "bert-tiny" (2 x 128), "bert-mini" (4 x 256), "bert-small" (4 x 512), "bert-base"
+ * (12 x 768), "bert-large" (24 x 1024), as Google's BERT release names them.
  * Fails with GPTC_EINVAL for an unknown name (the message lists the known ones). */
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out);
 /* Checks ranges and that n_embd is divisible by n_head. */
@@ -206,6 +225,8 @@ gptc_dtype gptc_model_weight_dtype(const gptc_model *m);
 gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype);
 void gptc_model_free(gptc_model *m);
 const gptc_config *gptc_model_config(const gptc_model *m);
+/* Hugging Face's class of the model ("GPT2LMHeadModel", "BertForPreTraining", ...). */
+const char *gptc_model_class(const gptc_model *m);
 /* Number of parameters (floats of the parameter buffer, adapters included). */
 size_t gptc_model_n_params(const gptc_model *m);
 
@@ -252,6 +273,23 @@ const float *gptc_workspace_class_weights(const gptc_workspace *ws); /* NULL whe
  *             logits (B, T, 2) (start, end). */
 gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *targets, int B,
                          int T, float *loss);
+/* The same on a batch with the encoder's inputs (BERT): b->tokens (B, T), b->token_types
+ * (NULL: all 0), b->attention_mask (NULL: none; else 1 a token, 0 padding, applied as
+ * Hugging Face does: (1 - mask) * finfo.min added to the scores, so a row whose keys are
+ * all padding attends uniformly), b->targets as above (BertForPreTraining: the MLM
+ * labels (B, T), -100 where not predicted) and b->labels (next_sentence_label (B), 0
+ * = B follows A, 1 = random, -100 ignored). A BERT's LM head is BertForPreTraining:
+ * loss = mean MLM cross-entropy + mean NSP cross-entropy, logits (B, T, V) then (B, 2);
+ * with gptc_forward its targets are the (B, T) labels followed by the (B) NSP labels. */
+struct gptc_batch;
+gptc_status gptc_forward_batch(gptc_ctx *ctx, gptc_workspace *ws, const struct gptc_batch *b, float *loss);
+/* BERT pre-training parts of the last forward with targets: sums of the MLM and NSP
+ * cross-entropies and their counts (the losses are sum / count). */
+typedef struct gptc_pretrain_parts {
+    double mlm_sum, nsp_sum;
+    int mlm_n, nsp_n;
+} gptc_pretrain_parts;
+gptc_pretrain_parts gptc_workspace_pretrain_parts(const gptc_workspace *ws);
 /* The logits of the last forward (shape by head, see above). Valid until the next
  * forward or backward (backward reuses the buffer for their gradient; then NULL). */
 const float *gptc_workspace_logits(const gptc_workspace *ws);

@@ -176,7 +176,11 @@ GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, c
         if (d > mx) mx = d;
     }
     for (int i = 0; i < hs; i++) out[i] = 0;
-    if (mx == -INFINITY) return; /* every key masked */
+    if (mx == -INFINITY) {
+        /* every key padding: uniform, as Hugging Face's (1 - mask) * finfo.min gives */
+        for (int t = 0; t < nk; t++) scores[t] = 0;
+        mx = 0;
+    }
     float z = 0;
     for (int t = 0; t < nk; t++) scores[t] -= mx;
     gptc_vexp(scores, scores, (size_t)nk);
