@@ -1070,6 +1070,44 @@ int gptc_labels_find(const gptc_labels *l, const char *s);
 /* Maps the labels of rows to ids; an unknown label fails naming file and line. */
 gptc_status gptc_labels_map(gptc_ctx *ctx, const char *path, const gptc_labels *l, const gptc_rows *r, int32_t *ids);
 
+/* ------------------------------------------------------------ BERT pre-training data (pretrain.c) */
+/* Examples as JSONL lines {"input_ids": [...], "token_type_ids": [...] (default 0),
+ * "attention_mask": [...] (default 1), "labels": [...] (-100 where not predicted; on
+ * every line or none), "next_sentence_label": 0 (B follows A) | 1 (random) | -100
+ * (default)}. Ids are checked against cfg's vocab_size and type_vocab_size, lengths
+ * against max_len (0: no limit); errors name the file and line. */
+typedef struct gptc_pretrain_data gptc_pretrain_data;
+gptc_status gptc_pretrain_read(gptc_ctx *ctx, const char *path, const gptc_config *cfg, int max_len,
+                               gptc_pretrain_data **out);
+void gptc_pretrain_free(gptc_pretrain_data *d);
+size_t gptc_pretrain_count(const gptc_pretrain_data *d);
+size_t gptc_pretrain_max_len(const gptc_pretrain_data *d);
+int gptc_pretrain_has_labels(const gptc_pretrain_data *d);
+/* Masked-LM masking (DataCollatorForLanguageModeling / ...ForWholeWordMask). */
+typedef struct gptc_mlm_params {
+    float mlm_probability;        /* 0.15 */
+    int32_t mask_token_id;        /* [MASK] */
+    int vocab_size;               /* random replacements are drawn from [0, vocab_size) */
+    const int32_t *special;       /* ids never masked ([CLS], [SEP], [PAD], ...) */
+    int n_special;
+    int whole_word_mask;          /* mask whole words: a token and its continuations */
+    const unsigned char *continuation; /* vocab_size flags: the token continues a word ("##...") */
+} gptc_mlm_params;
+gptc_mlm_params gptc_mlm_default_params(void);
+/* Rows idx[0..B) padded to T (pad id, mask 0, type 0, label -100) into bt's tokens,
+ * targets, token_types, attention_mask and labels (NSP); with mlm non-NULL the rows'
+ * own labels are replaced by a masking drawn from *rng. */
+gptc_status gptc_pretrain_fill(gptc_ctx *ctx, const gptc_pretrain_data *d, const size_t *idx, int B, int T,
+                               int32_t pad, const gptc_mlm_params *mlm, uint64_t *rng, struct gptc_batch *bt);
+/* The trainer's source over train (masked at train time unless its lines carry labels)
+ * and val (NULL: no evaluation; its own labels, or a masking fixed per batch). */
+typedef struct gptc_pretrain_source gptc_pretrain_source;
+gptc_status gptc_pretrain_source_new(gptc_ctx *ctx, const gptc_pretrain_data *train, const gptc_pretrain_data *val,
+                                     int32_t pad, uint64_t seed, const gptc_mlm_params *mlm,
+                                     gptc_pretrain_source **out);
+void gptc_pretrain_source_free(gptc_pretrain_source *src);
+const struct gptc_data_source *gptc_pretrain_source_data(const gptc_pretrain_source *src);
+
 /* ------------------------------------------------------------ tokenized task data */
 enum { GPTC_TASK_CLASSIFY = 0, GPTC_TASK_SFT, GPTC_TASK_QA };
 
