@@ -80,14 +80,18 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
 
 /* ---------------------------------------------------------------- tokenizer
  * Byte-level BPE as GPT-2 (tiktoken "gpt2"), and the tiktoken encodings
- * r50k_base, p50k_base, cl100k_base, o200k_base. A tokenizer is immutable after
- * loading and may be used from several threads at once. */
+ * r50k_base, p50k_base, cl100k_base, o200k_base; WordPiece as BERT (Hugging Face's
+ * BertTokenizer: BertNormalizer, BertPreTokenizer, WordPiece). A tokenizer is immutable
+ * after loading and may be used from several threads at once. */
 typedef struct gptc_tokenizer gptc_tokenizer;
 
 /* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
- * encoder.json + vocab.bpe, or a .tiktoken rank file. A directory's tokenizer.json comes
- * first; vocab.json + merges.txt beside it must agree with it (GPTC_EFORMAT naming both
- * files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
+ * encoder.json + vocab.bpe, or a .tiktoken rank file; WordPiece from vocab.txt and/or a
+ * tokenizer.json whose model.type is "WordPiece", with tokenizer_config.json
+ * (do_lower_case, strip_accents, tokenize_chinese_chars, the special tokens' names) and
+ * special_tokens_map.json beside them. A directory's tokenizer.json comes first;
+ * vocab.json + merges.txt (vocab.txt) beside it must agree with it (GPTC_EFORMAT naming
+ * both files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
  * tiktoken's patterns (docs/tokenizer.md). */
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out);
 /* One of tiktoken's encodings by name, read from the data directory
@@ -96,8 +100,40 @@ gptc_status gptc_tokenizer_from_encoding(gptc_ctx *ctx, const char *name, gptc_t
 void gptc_tokenizer_free(gptc_tokenizer *tok);
 /* Number of ids (ordinary + special). */
 size_t gptc_tokenizer_n_vocab(const gptc_tokenizer *tok);
-/* Id of a special token such as "<|endoftext|>", or -1. */
+/* Id of a special token such as "<|endoftext|>" or "[MASK]", or -1. */
 int32_t gptc_tokenizer_special_id(const gptc_tokenizer *tok, const char *text);
+
+enum { GPTC_TOKENIZER_BPE = 0, GPTC_TOKENIZER_WORDPIECE = 1 };
+/* GPTC_TOKENIZER_BPE or GPTC_TOKENIZER_WORDPIECE. */
+int gptc_tokenizer_kind(const gptc_tokenizer *tok);
+/* The ids of the special tokens' roles, -1 where the tokenizer has none. WordPiece:
+ * [CLS] [SEP] [PAD] [MASK] [UNK] or the names tokenizer_config.json gives (a role's
+ * token missing from vocab.txt is added after it, as transformers does); BPE: eos =
+ * <|endoftext|> when present, the others -1. */
+typedef struct gptc_tokenizer_roles { int32_t cls, sep, pad, mask, unk, eos; } gptc_tokenizer_roles;
+void gptc_tokenizer_roles_get(const gptc_tokenizer *tok, gptc_tokenizer_roles *out);
+/* 1 when model inputs are wrapped as [CLS] A [SEP] (B [SEP]) (WordPiece: BERT's
+ * post-processor), 0 for BPE. */
+int gptc_tokenizer_wraps_inputs(const gptc_tokenizer *tok);
+/* A model's input for one text (b NULL) or a text pair, as gptc's tasks build it.
+ * WordPiece: Hugging Face's tokenizer(a, b)["input_ids"] and ["token_type_ids"]:
+ * [CLS] A [SEP] (types 0) B [SEP] (types 1); special tokens in the texts are recognized
+ * (as BertTokenizer does). BPE: A, then <|endoftext|> and B for a pair (GPT-2 has no
+ * separator token; <|endoftext|> is its bos/eos token, the one GPT2Tokenizer with
+ * add_bos_token puts between the texts), special tokens in the texts not recognized,
+ * types all 0 (GPTC_ENOTSUP for a pair when the tokenizer has no <|endoftext|>).
+ * max_len > 0 truncates as tokenizer(a, b, truncation=True, max_length=max_len):
+ * "longest_first", the added tokens counted (GPTC_EINVAL when max_len cannot hold them).
+ * *ids and *types (types may be NULL) are malloc'ed, owned by the caller (free()). */
+gptc_status gptc_tokenizer_encode_pair(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *a, size_t a_len,
+                                       const char *b, size_t b_len, int max_len, int32_t **ids, int32_t **types,
+                                       size_t *n_ids);
+/* gptc_tokenizer_encode with each id's source bytes: offsets[2i], offsets[2i + 1] =
+ * the byte range [begin, end) of text that id i stands for (Hugging Face's offset
+ * mapping, in bytes; a WordPiece [UNK] covers its whole word). *offsets is malloc'ed
+ * (2 * n_ids), owned by the caller (free()). */
+gptc_status gptc_tokenizer_encode_offsets(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text, size_t len,
+                                          int allow_special, int32_t **ids, size_t **offsets, size_t *n_ids);
 
 /* Encodes len bytes of text. Special tokens are recognized only when allow_special
  * is non-zero; otherwise their text is encoded as ordinary bytes. *ids is allocated
@@ -105,13 +141,18 @@ int32_t gptc_tokenizer_special_id(const gptc_tokenizer *tok, const char *text);
 gptc_status gptc_tokenizer_encode(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text,
                                   size_t len, int allow_special, int32_t **ids, size_t *n_ids);
 /* Decodes ids to raw bytes (which may be invalid UTF-8 when ids split a character).
+ * WordPiece: as transformers' BertTokenizerFast.decode(ids): tokens joined by spaces,
+ * "##" pieces glued to the one before, then clean_up_tokenization (" ." -> ".", " 's"
+ * -> "'s", ...) when tokenizer_config.json's clean_up_tokenization_spaces is true (the
+ * default); special tokens are kept.
  * *text is malloc'ed, NUL-terminated, owned by the caller; *len excludes the NUL.
  * An id out of range fails with GPTC_ERANGE naming the id and its position. */
 gptc_status gptc_tokenizer_decode(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids,
                                   size_t n_ids, char **text, size_t *len);
 
 /* Streaming decode: feed ids one at a time, get only complete UTF-8 characters out.
- * Bytes that can never become valid UTF-8 come out as U+FFFD. */
+ * Bytes that can never become valid UTF-8 come out as U+FFFD. Byte-level BPE only
+ * (GPTC_ENOTSUP for WordPiece). */
 typedef struct gptc_decoder gptc_decoder;
 gptc_status gptc_decoder_new(gptc_ctx *ctx, const gptc_tokenizer *tok, gptc_decoder **out);
 void gptc_decoder_free(gptc_decoder *dec);
@@ -124,7 +165,9 @@ gptc_status gptc_decoder_flush(gptc_ctx *ctx, gptc_decoder *dec, char *out, size
                                size_t *out_len);
 
 /* Writes vocab.json + merges.txt (+ special_tokens_map.json when there are special
- * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. */
+ * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. WordPiece:
+ * vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json, as
+ * BertTokenizerFast saves them. */
 gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *dir);
 /* A new tokenizer: tok's ids, then the texts that are not special tokens of tok yet as
  * new special tokens, ids n_vocab, n_vocab + 1, ... in order (Hugging Face's
@@ -911,7 +954,7 @@ int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
  *   64..         tokens, little-endian */
 #define GPTC_SHARD_MAGIC "GPTCTOKS"
 #define GPTC_SHARD_HEADER 64
-/* Copies the tokenizer files of a model directory (vocab.json, merges.txt,
+/* Copies the tokenizer files of a model directory (vocab.json, merges.txt, vocab.txt,
  * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
  * that exist in src into dst. */
 gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
