@@ -1151,6 +1151,25 @@ gptc_status gptc_pretrain_source_new(gptc_ctx *ctx, const gptc_pretrain_data *tr
 void gptc_pretrain_source_free(gptc_pretrain_source *src);
 const struct gptc_data_source *gptc_pretrain_source_data(const gptc_pretrain_source *src);
 
+/* Sentence-pair examples from documents as google-research/bert's
+ * create_pretraining_data makes them: per document, sentences gathered up to a target
+ * length (max_seq_length - 3, or with short_seq_prob a random shorter one), split at a
+ * random sentence into A and B; with probability 0.5 (always for a one-sentence chunk)
+ * B is taken from a random other document instead (next_sentence_label 1, the unused
+ * sentences go back), the pair truncated from the longer side's front or back at random,
+ * written as [CLS] A [SEP] B [SEP] with token types 0 / 1: JSONL lines {"input_ids",
+ * "token_type_ids", "next_sentence_label"}. Sentence i is ids[sent_off[i],
+ * sent_off[i + 1]); document d holds sentences [doc_sent[d], doc_sent[d + 1]). Seeded;
+ * *jsonl is gptc_alloc'ed (gptc_free). */
+typedef struct gptc_pairs_params {
+    int max_seq_length;   /* 128 */
+    float short_seq_prob; /* 0.1 */
+    uint64_t seed;
+} gptc_pairs_params;
+gptc_status gptc_pretrain_pairs(gptc_ctx *ctx, const int32_t *ids, const size_t *sent_off, const size_t *doc_sent,
+                                size_t n_docs, int32_t cls, int32_t sep, const gptc_pairs_params *p, char **jsonl,
+                                size_t *len, size_t *n_examples);
+
 /* ------------------------------------------------------------ tokenized task data */
 enum { GPTC_TASK_CLASSIFY = 0, GPTC_TASK_SFT, GPTC_TASK_QA };
 

@@ -342,3 +342,144 @@ gptc_status gptc_pretrain_source_new(gptc_ctx *ctx, const gptc_pretrain_data *tr
 }
 
 const gptc_data_source *gptc_pretrain_source_data(const gptc_pretrain_source *src) { return &src->ds; }
+
+/* ------------------------------------------------------------------ sentence pairs */
+
+typedef struct sbuf {
+    gptc_ctx *ctx;
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n) {
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 1 << 16;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *np = gptc_alloc(b->ctx, nc, "examples");
+        if (!np) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p) memcpy(np, b->p, b->n);
+        gptc_free(b->p);
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+}
+
+static void sb_ints(sbuf *b, const char *key, const int32_t *v, size_t n) {
+    char num[16];
+    sb_put(b, "\"", 1);
+    sb_put(b, key, strlen(key));
+    sb_put(b, "\": [", 4);
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(num, sizeof num, i ? ", %d" : "%d", v[i]);
+        sb_put(b, num, (size_t)k);
+    }
+    sb_put(b, "]", 1);
+}
+
+/* The example [CLS] A [SEP] B [SEP] (types 0 then 1) as one JSONL line. */
+static void put_example(sbuf *b, const int32_t *a, size_t na, const int32_t *bb, size_t nb, int32_t cls, int32_t sep,
+                        int random_next, int32_t *ids, int32_t *types) {
+    size_t n = 0;
+    ids[n] = cls, types[n++] = 0;
+    for (size_t i = 0; i < na; i++) ids[n] = a[i], types[n++] = 0;
+    ids[n] = sep, types[n++] = 0;
+    for (size_t i = 0; i < nb; i++) ids[n] = bb[i], types[n++] = 1;
+    ids[n] = sep, types[n++] = 1;
+    sb_put(b, "{", 1);
+    sb_ints(b, "input_ids", ids, n);
+    sb_put(b, ", ", 2);
+    sb_ints(b, "token_type_ids", types, n);
+    char tail[48];
+    int k = snprintf(tail, sizeof tail, ", \"next_sentence_label\": %d}\n", random_next);
+    sb_put(b, tail, (size_t)k);
+}
+
+/* truncate_seq_pair: tokens off the longer segment, from its front or back at random */
+static void truncate_pair(const int32_t **a, size_t *na, const int32_t **b, size_t *nb, size_t max, uint64_t *rng) {
+    while (*na + *nb > max) {
+        const int32_t **s = *na > *nb ? a : b;
+        size_t *n = *na > *nb ? na : nb;
+        if (gptc_splitmix64(rng) & 1) (*s)++;
+        (*n)--;
+    }
+}
+
+gptc_status gptc_pretrain_pairs(gptc_ctx *ctx, const int32_t *ids, const size_t *sent_off, const size_t *doc_sent,
+                                size_t n_docs, int32_t cls, int32_t sep, const gptc_pairs_params *p, char **jsonl,
+                                size_t *len, size_t *n_examples) {
+    *jsonl = NULL;
+    *len = 0;
+    *n_examples = 0;
+    if (p->max_seq_length < 5)
+        return gptc_fail(ctx, GPTC_EINVAL, "sentence pairs: max_seq_length %d is too short (at least 5)", p->max_seq_length);
+    size_t max_tokens = (size_t)p->max_seq_length - 3;
+    sbuf b = {ctx, NULL, 0, 0, 0};
+    int32_t *row = gptc_alloc(ctx, 2 * ((size_t)p->max_seq_length + 3) * sizeof *row, "example");
+    int32_t *ta = gptc_alloc(ctx, 2 * (max_tokens + 1) * sizeof *ta, "segments");
+    if (!row || !ta) {
+        gptc_free(row);
+        gptc_free(ta);
+        return GPTC_ENOMEM;
+    }
+    int32_t *tb = ta + max_tokens + 1;
+    uint64_t rng = p->seed * 0x9E3779B97F4A7C15ull + 0xB5297A4D;
+    /* create_instances_from_document of google-research/bert, once per document */
+    for (size_t d = 0; d < n_docs && !b.oom; d++) {
+        size_t s0 = doc_sent[d], s1 = doc_sent[d + 1];
+        size_t target = max_tokens;
+        if (uniform(&rng) < p->short_seq_prob) target = 2 + (size_t)(gptc_splitmix64(&rng) % (max_tokens - 1));
+        size_t chunk0 = s0, chunk_len = 0;
+        for (size_t i = s0; i < s1 && !b.oom; i++) {
+            chunk_len += sent_off[i + 1] - sent_off[i];
+            size_t n_chunk = i + 1 - chunk0;
+            if (i + 1 != s1 && chunk_len < target) continue;
+            if (chunk_len > 0) {
+                size_t a_end = n_chunk >= 2 ? 1 + (size_t)(gptc_splitmix64(&rng) % (n_chunk - 1)) : 1;
+                size_t na = 0, nb = 0;
+                for (size_t j = chunk0; j < chunk0 + a_end; j++)
+                    for (size_t t = sent_off[j]; t < sent_off[j + 1] && na < max_tokens; t++) ta[na++] = ids[t];
+                int random_next = n_chunk == 1 || uniform(&rng) < 0.5;
+                if (random_next && n_docs < 2) random_next = n_chunk == 1 ? -1 : 0;
+                if (random_next == 1) {
+                    size_t target_b = target > na ? target - na : 1, rd = d;
+                    for (int tries = 0; tries < 10 && rd == d; tries++) rd = (size_t)(gptc_splitmix64(&rng) % n_docs);
+                    if (rd == d) rd = (d + 1) % n_docs;
+                    size_t r0 = doc_sent[rd], r1 = doc_sent[rd + 1];
+                    size_t start = r0 + (r1 > r0 ? (size_t)(gptc_splitmix64(&rng) % (r1 - r0)) : 0);
+                    for (size_t j = start; j < r1 && nb < target_b; j++)
+                        for (size_t t = sent_off[j]; t < sent_off[j + 1] && nb < max_tokens; t++) tb[nb++] = ids[t];
+                    /* the segments not used go back: the next chunk starts after A */
+                    i = chunk0 + a_end - 1;
+                } else if (random_next == 0) {
+                    for (size_t j = chunk0 + a_end; j < chunk0 + n_chunk; j++)
+                        for (size_t t = sent_off[j]; t < sent_off[j + 1] && nb < max_tokens; t++) tb[nb++] = ids[t];
+                }
+                if (random_next >= 0 && na && nb) {
+                    const int32_t *pa = ta, *pb = tb;
+                    truncate_pair(&pa, &na, &pb, &nb, max_tokens, &rng);
+                    put_example(&b, pa, na, pb, nb, cls, sep, random_next, row, row + p->max_seq_length + 3);
+                    (*n_examples)++;
+                }
+            }
+            chunk0 = i + 1;
+            chunk_len = 0;
+        }
+    }
+    gptc_free(row);
+    gptc_free(ta);
+    if (b.oom) {
+        gptc_free(b.p);
+        *n_examples = 0;
+        return GPTC_ENOMEM;
+    }
+    *jsonl = b.p;
+    *len = b.n;
+    return GPTC_OK;
+}

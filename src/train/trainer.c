@@ -69,7 +69,8 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
         if ((s = d->val_batch(ctx, d->user, b, bt)) || !bt->B) break;
         int rows = bt->B;
         float loss;
-        if ((s = gptc_forward(ctx, ws, bt->tokens, bt->targets, rows, T, &loss))) break;
+        bt->T = T;
+        if ((s = gptc_forward_batch(ctx, ws, bt, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
@@ -145,6 +146,9 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
     gptc_lm_source_close(&r->lm);
     gptc_free(r->bt.tokens);
     gptc_free(r->bt.targets);
+    gptc_free(r->bt.attention_mask);
+    gptc_free(r->bt.token_types);
+    gptc_free(r->bt.labels);
     gptc_free(r->sample_ids);
     if (r->metrics) fclose(r->metrics);
 }
@@ -247,13 +251,28 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     r.bt.targets = gptc_alloc(ctx, (size_t)B * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
-    if (d->fields) {
-        /* the block has places for these (padding masks, token types, cross-attention)
-         * but GPT-2's forward takes none of them: refuse rather than ignore */
+    int encoder = m->cfg.arch == GPTC_ARCH_BERT;
+    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && (d->fields & (GPTC_BATCH_ATTENTION_MASK | GPTC_BATCH_LABELS)))) {
+        /* the block has places for these (cross-attention) but no forward takes them
+         * yet: refuse rather than ignore */
         s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
                                          "%d, labels %d) that a %s model does not take",
                       !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
-                      !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS), "GPT-2");
+                      !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS),
+                      encoder ? "BERT" : "GPT-2");
+        goto done;
+    }
+    if (encoder && m->cfg.head == GPTC_HEAD_LM && !m->cfg.mlm_only && !(d->fields & GPTC_BATCH_LABELS)) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "BERT pre-training data needs next_sentence_label (or a BertForMaskedLM model)");
+        goto done;
+    }
+    if (d->fields & GPTC_BATCH_ATTENTION_MASK)
+        r.bt.attention_mask = gptc_calloc(ctx, BT, sizeof(float), "batch attention mask");
+    if (d->fields & GPTC_BATCH_TOKEN_TYPES) r.bt.token_types = gptc_calloc(ctx, BT, sizeof(int32_t), "batch token types");
+    if (d->fields & GPTC_BATCH_LABELS) r.bt.labels = gptc_calloc(ctx, (size_t)B, sizeof(int32_t), "batch labels");
+    if (((d->fields & GPTC_BATCH_ATTENTION_MASK) && !r.bt.attention_mask) ||
+        ((d->fields & GPTC_BATCH_TOKEN_TYPES) && !r.bt.token_types) || ((d->fields & GPTC_BATCH_LABELS) && !r.bt.labels)) {
+        s = GPTC_ENOMEM;
         goto done;
     }
 
@@ -310,7 +329,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             r.bt.T = T;
             if ((s = d->train_batch(ctx, d->user, &r.bt, &rs.rng, &rs.data_pos))) goto done;
             float loss;
-            if ((s = gptc_forward(ctx, r.ws, r.bt.tokens, r.bt.targets, B, T, &loss))) goto done;
+            if ((s = gptc_forward_batch(ctx, r.ws, &r.bt, &loss))) goto done;
             if ((s = gptc_backward(ctx, r.ws, r.g, 1.0f / (float)o->grad_accum))) goto done;
             step_loss += (double)loss / o->grad_accum;
         }
@@ -363,7 +382,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
             ev.val_loss = vl;
             ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
             if (cb) cb(user, &ev);
-            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM) {
+            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM && m->cfg.causal) {
                 size_t n;
                 if ((s = sample(ctx, m, o->sample_tokens, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
                 ev.kind = GPTC_EV_SAMPLE;
