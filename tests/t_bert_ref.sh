@@ -62,12 +62,12 @@ run_cfg qa 3 17
 # [PAD] row zero), its file named as BertForPreTraining.save_pretrained names it
 if "$GPTC" init --out "$T/init" --arch bert --preset bert-tiny --num-hidden-layers 2 --num-attention-heads 3 \
         --hidden-size 27 --intermediate-size 35 --max-position-embeddings 15 --vocab-size 47 \
-        --hidden-dropout-prob 0 --attention-probs-dropout-prob 0 --seed $((SEED % 100000)) >"$T/init.out" 2>&1; then
+        --hidden-dropout-prob 0 --attention-probs-dropout-prob 0 --seed $((SEED % 100000)) >"$T/init.log" 2>&1; then
     pass "init --arch bert"
     $PY "$REF" names --model "$T/init" --tag init || rc=1
     run_cfg init 3 14
 else
-    fail "init --arch bert" "$(head -c 400 "$T/init.out")"; rc=1
+    fail "init --arch bert" "$(head -c 400 "$T/init.log")"; rc=1
 fi
 
 rm -rf "$T"

@@ -343,6 +343,69 @@ def cmd_names(a):
     return 0 if ok else 1
 
 
+def load_params(d):
+    cfg, w = load_model_dir(d)
+    return cfg, {k: torch.tensor(v, dtype=torch.float64) for k, v in w.items()}
+
+
+def cmd_eval_pretrain(a):
+    """BertForPreTraining on the whole file as one batch padded to its longest line
+    (attention_mask 0 on the padding): mlm_loss = mean CE over labelled positions,
+    nsp_loss = mean CE over examples, their sum, the accuracies; vs gptc's --json."""
+    cfg, p = load_params(a.model)
+    rows = [json.loads(l) for l in open(a.data) if l.strip()]
+    T = max(len(r["input_ids"]) for r in rows)
+    pad = lambda v, x: v + [x] * (T - len(v))  # noqa: E731
+    b = {"tokens": torch.tensor([pad(r["input_ids"], 0) for r in rows]),
+         "types": torch.tensor([pad(r.get("token_type_ids", [0] * len(r["input_ids"])), 0) for r in rows]),
+         "mask": torch.tensor([pad(r.get("attention_mask", [1] * len(r["input_ids"])), 0) for r in rows]),
+         "targets": torch.tensor([pad(r["labels"], -100) for r in rows]),
+         "nsp": torch.tensor([r.get("next_sentence_label", -100) for r in rows])}
+    with torch.no_grad():
+        logits, loss, parts = bert_forward(cfg, p, b)
+    B, V = len(rows), cfg["vocab_size"]
+    mlm = logits[:B * T * V].view(B, T, V)
+    sel = b["targets"] != -100
+    ref = {"loss": float(loss), "mlm_loss": float(parts["mlm_loss"]), "nsp_loss": float(parts["nsp_loss"]),
+           "mlm_accuracy": float((mlm.argmax(-1)[sel] == b["targets"][sel]).double().mean()),
+           "nsp_accuracy": float((logits[B * T * V:].view(B, 2).argmax(-1) == b["nsp"]).double().mean()),
+           "examples": B}
+    got = json.load(open(a.got))
+    ck = Checker(a.tag)
+    for k in ("loss", "mlm_loss", "nsp_loss"):
+        ck.rel("eval", k, np.array([got[k]]), np.array([ref[k]]), 1e-5)
+    for k in ("mlm_accuracy", "nsp_accuracy", "examples"):
+        ck.ok("eval " + k, abs(got[k] - ref[k]) < 1e-6, "gptc %r, torch %r" % (got[k], ref[k]), "%g" % ref[k])
+    return 1 if ck.failed else 0
+
+
+def cmd_fill_mask(a):
+    """The fill-mask pipeline's top-k (softmax over the vocabulary at each [MASK]) from the
+    ids gptc encoded (checked: [CLS] ... [SEP]), vs gptc's --json."""
+    cfg, p = load_params(a.model)
+    ids = [int(x) for x in open(a.ids).read().split()]
+    got = json.load(open(a.got))
+    mask_id = a.mask_id
+    pos = [i for i, t in enumerate(ids) if t == mask_id]
+    if len(pos) == 1:
+        got = [got]
+    T = len(ids)
+    b = {"tokens": torch.tensor([ids]), "types": torch.zeros(1, T, dtype=torch.int64),
+         "mask": torch.ones(1, T, dtype=torch.int64), "targets": torch.full((1, T), -100), "nsp": torch.tensor([0])}
+    with torch.no_grad():
+        logits, _, _ = bert_forward(cfg, p, b)
+    V = cfg["vocab_size"]
+    probs = torch.softmax(logits[:T * V].view(T, V), -1)
+    ck = Checker(a.tag)
+    ck.ok("fill-mask masks", len(got) == len(pos), "gptc lists %d masks, the ids hold %d" % (len(got), len(pos)))
+    for g, i in zip(got, pos):
+        top = torch.topk(probs[i], len(g))
+        ck.ok("fill-mask tokens at %d" % i, [e["token"] for e in g] == top.indices.tolist(),
+              "gptc %s, torch %s" % ([e["token"] for e in g], top.indices.tolist()))
+        ck.rel("fill-mask", "scores at %d" % i, np.array([e["score"] for e in g]), top.values.numpy(), 1e-5)
+    return 1 if ck.failed else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -358,6 +421,17 @@ def main():
     m.add_argument("--old-names", action="store_true", help="LayerNorm.gamma / .beta")
     m.add_argument("--no-prefix", action="store_true", help="BertModel's names (no \"bert.\")")
     m.add_argument("--tied-decoder-saved", action="store_true", help="cls.predictions.decoder.* stored too")
+    ev = sub.add_parser("eval-pretrain")
+    ev.add_argument("--model", required=True)
+    ev.add_argument("--data", required=True)
+    ev.add_argument("--got", required=True)
+    ev.add_argument("--tag", default="bert")
+    fm = sub.add_parser("fill-mask")
+    fm.add_argument("--model", required=True)
+    fm.add_argument("--ids", required=True)
+    fm.add_argument("--got", required=True)
+    fm.add_argument("--mask-id", type=int, required=True)
+    fm.add_argument("--tag", default="bert")
     nm = sub.add_parser("names")
     nm.add_argument("--model", required=True)
     nm.add_argument("--tag", default="bert")
@@ -378,6 +452,10 @@ def main():
         cmd_make_model(a)
     elif a.cmd == "prepare":
         cmd_prepare(a)
+    elif a.cmd == "eval-pretrain":
+        sys.exit(cmd_eval_pretrain(a))
+    elif a.cmd == "fill-mask":
+        sys.exit(cmd_fill_mask(a))
     elif a.cmd == "names":
         sys.exit(cmd_names(a))
     else:
