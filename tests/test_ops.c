@@ -242,6 +242,46 @@ static void test_attention(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
     gptc_ops_ref.attention_forward(rctx, &r);
     report(ops, "attention_forward over a KV-cache view", test_relerr(o1, o2, (size_t)3 * C), 1e-5);
     free(K); free(Vv); free(q);
+    /* a padding mask whose second batch is all padding (BERT's layout: separate q, k, v
+     * blocks): Hugging Face adds (1 - mask) * finfo.min, so every score of such a row is
+     * the same and the row attends uniformly: its output is the mean of the values */
+    float *sq = rnd((size_t)B * T * C, 1), *sk = rnd((size_t)B * T * C, 1), *sv = rnd((size_t)B * T * C, 1);
+    float pm[26];
+    for (int i = 0; i < B * T; i++) pm[i] = i < T ? (float)(i % 3 != 2) : 0.0f;
+    for (int keep = 0; keep < 2; keep++) {
+        gptc_attn_args pa = {0};
+        pa.B = B; pa.Tq = pa.Tk = T; pa.NH = NH; pa.hs = hs;
+        pa.q = sq; pa.k = sk; pa.v = sv;
+        pa.q_row = pa.kv_row = (size_t)C;
+        pa.kv_batch = (size_t)T * C;
+        pa.mask = GPTC_MASK_PADDING;
+        pa.key_mask = pm;
+        pa.scale = 1.0f / sqrtf((float)hs);
+        pa.out = o1;
+        pa.out_row = (size_t)C;
+        if (keep) { pa.att = att1; pa.preatt = pre1; }
+        ops->attention_forward(ctx, &pa);
+        double num = 0, den = 0;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++) {
+                double mean = 0;
+                for (int j = 0; j < T; j++) mean += sv[((size_t)T + j) * C + c];
+                mean /= T;
+                double d = o1[((size_t)T + t) * C + c] - mean;
+                num += d * d;
+                den += mean * mean;
+            }
+        /* and in the first batch no probability on a padded key */
+        double leak = 0;
+        for (int h = 0; keep && h < NH; h++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < T; j++)
+                    if (pm[j] == 0.0f) leak += fabs(att1[(((size_t)0 * NH + h) * T + t) * T + j]);
+        report(ops, keep ? "attention_forward all-padding row is uniform, padded keys get 0 (probabilities kept)"
+                         : "attention_forward all-padding row is uniform (streaming)",
+               sqrt(num / den) + leak, 1e-6);
+    }
+    free(sq); free(sk); free(sv);
     free(qkv); free(o1); free(o2); free(att1); free(att2); free(pre1); free(pre2);
 }
 
