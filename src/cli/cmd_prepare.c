@@ -260,6 +260,15 @@ static void free_docs(doc_list *l) {
     free(l->maps);
 }
 
+static int finish(char *is_val, const char **inputs, doc_list *l, gptc_tokenizer *tok, gptc_ctx *ctx) {
+    free(is_val);
+    free(inputs);
+    free_docs(l);
+    gptc_tokenizer_free(tok);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
 int cmd_prepare(int argc, char **argv) {
     const char *out = NULL, *tok_path = NULL, *encoding = NULL, *model = NULL, *tokens = NULL;
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
@@ -448,12 +457,7 @@ int cmd_prepare(int argc, char **argv) {
         else
             printf("documents %zu (%zu val)\nexamples train %zu, val %zu (max_seq_length %ld)\nvocab_size %u\nout %s\n",
                    n_docs, n_val_docs, n_tr, n_va, seq_len, vocab, out);
-        free(is_val);
-        free(inputs);
-        free_docs(&l);
-        gptc_tokenizer_free(tok);
-        gptc_ctx_free(ctx);
-        return 0;
+        return finish(is_val, inputs, &l, tok, ctx);
     }
     size_t n_train = 0, n_val = 0;
     for (size_t i = 0; i < n_docs; i++) *(is_val[i] ? &n_val : &n_train) += l.d[i].n_ids;
@@ -511,10 +515,5 @@ int cmd_prepare(int argc, char **argv) {
     }
     free(tr);
     free(va);
-    free(is_val);
-    free(inputs);
-    free_docs(&l);
-    gptc_tokenizer_free(tok);
-    gptc_ctx_free(ctx);
-    return 0;
+    return finish(is_val, inputs, &l, tok, ctx);
 }

@@ -176,6 +176,7 @@ GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, c
         if (d > mx) mx = d;
     }
     for (int i = 0; i < hs; i++) out[i] = 0;
+    if (nk <= 0) return; /* no key visible (a cache row before its prefix) */
     if (mx == -INFINITY) {
         /* every key padding: uniform, as Hugging Face's (1 - mask) * finfo.min gives */
         for (int t = 0; t < nk; t++) scores[t] = 0;

@@ -257,14 +257,7 @@ struct gptc_pretrain_source {
 };
 
 static void make_perm(gptc_pretrain_source *src, uint64_t e) {
-    size_t n = src->train->n;
-    uint64_t st = src->seed ^ (e * 0xD1B54A32D192ED03ull);
-    for (size_t i = 0; i < n; i++) src->perm[i] = i;
-    for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(gptc_splitmix64(&st) % i), t = src->perm[i - 1];
-        src->perm[i - 1] = src->perm[j];
-        src->perm[j] = t;
-    }
+    gptc_epoch_perm(src->perm, src->train->n, src->seed, e);
     src->perm_epoch = e + 1;
 }
 

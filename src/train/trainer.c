@@ -252,9 +252,9 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o, gptc_train_c
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
     int encoder = m->cfg.arch == GPTC_ARCH_BERT;
-    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && (d->fields & (GPTC_BATCH_ATTENTION_MASK | GPTC_BATCH_LABELS)))) {
+    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && d->fields)) {
         /* the block has places for these (cross-attention) but no forward takes them
-         * yet: refuse rather than ignore */
+         * yet, and GPT-2's forward takes none: refuse rather than ignore */
         s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
                                          "%d, labels %d) that a %s model does not take",
                       !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
