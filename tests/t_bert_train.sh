@@ -136,6 +136,9 @@ expect_error "eval --task pretrain: token_type_ids of another length" "token_typ
 printf '{"input_ids": [2, 5, 3], "labels": [-100, 5, -100], "next_sentence_label": 2}\n' >$T/bad4.jsonl
 expect_error "eval --task pretrain: next_sentence_label 2" "next_sentence_label" \
     $GPTC_ASAN eval --task pretrain --model $M --data $T/bad4.jsonl
+printf 'text,label\nthe cat sat,pos\nthe dog ran,neg\n' >$T/cls.csv
+expect_error "finetune on a BERT is refused until its task data are built" "BERT fine-tuning data" \
+    $GPTC_ASAN finetune --task classify --model $M --train $T/cls.csv --out $T/ft
 expect_error "fill-mask: no [MASK] in the text" "no \[MASK\]" $GPTC_ASAN fill-mask --model $M --text "the cat sat"
 
 rm -rf "$T"
