@@ -48,6 +48,11 @@ run_cfg pre_f16 4 9
 # BertForMaskedLM (no pooler, no NSP)
 mk mlm --layers 1 --heads 5 --hidden 15 --intermediate 31 --positions 12 --vocab 45 --head mlm
 run_cfg mlm 2 10
+# a pre-training file under a BertForMaskedLM config (as bert-base-uncased on the Hub:
+# its pooler and cls.seq_relationship are there but unused)
+mk hub_mlm --layers 1 --heads 2 --hidden 10 --intermediate 17 --positions 11 --vocab 29 --old-names --tied-decoder-saved
+$PY -c 'import json,sys; p=sys.argv[1]+"/config.json"; c=json.load(open(p)); c["architectures"]=["BertForMaskedLM"]; json.dump(c,open(p,"w"))' "$T/hub_mlm"
+run_cfg hub_mlm 2 11
 # BertForSequenceClassification (pooled [CLS] -> classifier), 3 labels; under ASan + UBSan
 # when build/asan/tests/tool_ref_driver is built (make test builds it)
 mk cls --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 39 --head classify --num-labels 3
