@@ -318,11 +318,19 @@ def cmd_check(a):
     ck.ok("train clipping-active", 1 <= n_clipped < a.steps,
           "clipping not exercised both ways (max_norm %g, norms %s)" % (a.clip, ref["norms"]),
           "%d of %d steps clipped at max_norm %.3g" % (n_clipped, a.steps, a.clip))
+    wmax = max(np.linalg.norm(v.numpy()) for v in ref["final"].values())
     for n in names:
         if n not in fin:
             ck.ok("weight " + n, False, "missing from driver output")
             continue
-        ck.rel("weight", n, fin[n], ref["final"][n].numpy(), 1e-4)
+        r = ref["final"][n].numpy()
+        if np.linalg.norm(r) < 1e-10 * wmax:
+            # a zero tensor (gptc init's key bias) whose gradient is zero in exact
+            # arithmetic stays zero in float64; gptc's rounding noise moves it by ~lr * 1e-5
+            e = np.linalg.norm(fin[n].astype(np.float64) - r) / wmax
+            ck.ok("weight " + n, e < 1e-6, "zero tensor: |got| / max |weight| = %.3g >= 1e-6" % e, "zero; %.2g" % e)
+            continue
+        ck.rel("weight", n, fin[n], r, 1e-4)
     wf, wg, ww = (ck.worst.get(k, (0.0, "-")) for k in ("forward", "grad", "weight"))
     print("INFO %s worst rel err vs float64: forward %s %.2g, grad %s %.2g, weight %s %.2g" % (
         a.tag, wf[1], wf[0], wg[1], wg[0], ww[1], ww[0]))
