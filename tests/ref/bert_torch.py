@@ -281,6 +281,25 @@ def cmd_prepare(a):
     print("%.6g" % float(np.median(r["norms"])))
 
 
+def check_tensors(ck, group, names, got, ref):
+    """rel err < 1e-4 per tensor. A tensor that is zero in exact arithmetic (the key
+    bias's gradient: it shifts every score of a query; the QA bias's: every logit of a
+    softmax over positions; a zero key bias after training, its gradient being zero) is
+    gptc's rounding noise instead: measured against the group's largest tensor."""
+    top = max(np.linalg.norm(v.numpy()) for v in ref.values())
+    for n in names:
+        if n not in got:
+            ck.ok("%s %s" % (group, n), False, "missing from driver output")
+            continue
+        r = ref[n].numpy()
+        if np.linalg.norm(r) < 1e-10 * top:
+            e = np.linalg.norm(got[n].astype(np.float64) - r) / top
+            ck.ok("%s %s" % (group, n), e < 1e-6, "zero in exact arithmetic: |got| / max = %.3g >= 1e-6" % e,
+                  "zero; %.2g" % e)
+            continue
+        ck.rel(group, n, got[n], r, 1e-4)
+
+
 def cmd_check(a):
     cfg, w = load_model_dir(a.model)
     batches = make_inputs(cfg, a.B, a.T, 1 + 2 * a.steps, a.seed)
@@ -297,20 +316,7 @@ def cmd_check(a):
     for k, v in ref["parts"].items():
         ck.rel("forward", k, fwd[k], np.array([v]), 1e-5)
     grads = st_read(os.path.join(d, "grads.safetensors"))
-    gmax = max(np.linalg.norm(v.numpy()) for v in ref["grads"].values())
-    for n in names:
-        if n not in grads:
-            ck.ok("grad " + n, False, "missing from driver output")
-            continue
-        r = ref["grads"][n].numpy()
-        if np.linalg.norm(r) < 1e-10 * gmax:
-            # exactly zero in exact arithmetic (the key bias shifts every score of a query,
-            # the QA bias every logit of a softmax over positions: softmax ignores both):
-            # gptc's rounding noise against the largest gradient instead
-            e = np.linalg.norm(grads[n].astype(np.float64) - r) / gmax
-            ck.ok("grad " + n, e < 1e-6, "zero gradient: |got| / max |grad| = %.3g >= 1e-6" % e, "zero; %.2g" % e)
-            continue
-        ck.rel("grad", n, grads[n], ref["grads"][n].numpy(), 1e-4)
+    check_tensors(ck, "grad", names, grads, ref["grads"])
     fin = st_read(os.path.join(d, "final.safetensors"))
     ck.rel("train", "losses (%d micro-batches)" % len(ref["losses"]), fin["losses"], ref["losses"], 1e-5)
     ck.rel("train", "grad norms before clipping", fin["norms"], ref["norms"], 1e-4)
@@ -318,19 +324,7 @@ def cmd_check(a):
     ck.ok("train clipping-active", 1 <= n_clipped < a.steps,
           "clipping not exercised both ways (max_norm %g, norms %s)" % (a.clip, ref["norms"]),
           "%d of %d steps clipped at max_norm %.3g" % (n_clipped, a.steps, a.clip))
-    wmax = max(np.linalg.norm(v.numpy()) for v in ref["final"].values())
-    for n in names:
-        if n not in fin:
-            ck.ok("weight " + n, False, "missing from driver output")
-            continue
-        r = ref["final"][n].numpy()
-        if np.linalg.norm(r) < 1e-10 * wmax:
-            # a zero tensor (gptc init's key bias) whose gradient is zero in exact
-            # arithmetic stays zero in float64; gptc's rounding noise moves it by ~lr * 1e-5
-            e = np.linalg.norm(fin[n].astype(np.float64) - r) / wmax
-            ck.ok("weight " + n, e < 1e-6, "zero tensor: |got| / max |weight| = %.3g >= 1e-6" % e, "zero; %.2g" % e)
-            continue
-        ck.rel("weight", n, fin[n], r, 1e-4)
+    check_tensors(ck, "weight", names, fin, ref["final"])
     wf, wg, ww = (ck.worst.get(k, (0.0, "-")) for k in ("forward", "grad", "weight"))
     print("INFO %s worst rel err vs float64: forward %s %.2g, grad %s %.2g, weight %s %.2g" % (
         a.tag, wf[1], wf[0], wg[1], wg[0], ww[1], ww[0]))
