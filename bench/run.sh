@@ -124,6 +124,16 @@ if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_mpi.sh ]; then
     EXTRA+=$'\n'"### data-parallel training (bench/bench_mpi.sh: GPT-2 124M, global batch 4 x 64, Open MPI on this machine)"$'\n\n```\n'"$txt"$'\n```\n'
 fi
 
+# ---- BERT encoder: forward and a pre-training step at batch 32 x 128 (bench/bench_bert.c, bench/torch_bert.py)
+if [ $TRAIN_ONLY = 0 ] && build_one bench_bert; then
+    echo "== BERT (bert-mini, batch 32 x 128)"
+    g=$($OUT/bench_bert --preset bert-mini --batch 32 --seq 128 --steps "$STEPS" 2>&1); echo "$g"
+    t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_bert.py --preset bert-mini --batch 32 --seq 128 --steps "$STEPS" \
+        --threads "$CORES" 2>&1); echo "$t"
+    gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
+    EXTRA+=$'\n'"### BERT encoder (bench/bench_bert.c, bench/torch_bert.py: bert-mini 4 x 256, vocab 30522, batch 32 x 128 with padding, MLM + NSP, fp32, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| | gptc tok/s | PyTorch tok/s | speedup |"$'\n'"|---|---|---|---|"$'\n'"| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |"$'\n'"| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"$'\n'
+fi
+
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
 |---|---|---|---|---|---|---|
 $ROWS"

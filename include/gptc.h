@@ -92,14 +92,18 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
 
 /* ---------------------------------------------------------------- tokenizer
  * Byte-level BPE as GPT-2 (tiktoken "gpt2"), and the tiktoken encodings
- * r50k_base, p50k_base, cl100k_base, o200k_base. A tokenizer is immutable after
- * loading and may be used from several threads at once. */
+ * r50k_base, p50k_base, cl100k_base, o200k_base; WordPiece as BERT (Hugging Face's
+ * BertTokenizer: BertNormalizer, BertPreTokenizer, WordPiece). A tokenizer is immutable
+ * after loading and may be used from several threads at once. */
 typedef struct gptc_tokenizer gptc_tokenizer;
 
 /* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
- * encoder.json + vocab.bpe, or a .tiktoken rank file. A directory's tokenizer.json comes
- * first; vocab.json + merges.txt beside it must agree with it (GPTC_EFORMAT naming both
- * files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
+ * encoder.json + vocab.bpe, or a .tiktoken rank file; WordPiece from vocab.txt and/or a
+ * tokenizer.json whose model.type is "WordPiece", with tokenizer_config.json
+ * (do_lower_case, strip_accents, tokenize_chinese_chars, the special tokens' names) and
+ * special_tokens_map.json beside them. A directory's tokenizer.json comes first;
+ * vocab.json + merges.txt (vocab.txt) beside it must agree with it (GPTC_EFORMAT naming
+ * both files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
  * tiktoken's patterns (docs/tokenizer.md). */
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out);
 /* One of tiktoken's encodings by name, read from the data directory
@@ -108,8 +112,40 @@ gptc_status gptc_tokenizer_from_encoding(gptc_ctx *ctx, const char *name, gptc_t
 void gptc_tokenizer_free(gptc_tokenizer *tok);
 /* Number of ids (ordinary + special). */
 size_t gptc_tokenizer_n_vocab(const gptc_tokenizer *tok);
-/* Id of a special token such as "<|endoftext|>", or -1. */
+/* Id of a special token such as "<|endoftext|>" or "[MASK]", or -1. */
 int32_t gptc_tokenizer_special_id(const gptc_tokenizer *tok, const char *text);
+
+enum { GPTC_TOKENIZER_BPE = 0, GPTC_TOKENIZER_WORDPIECE = 1 };
+/* GPTC_TOKENIZER_BPE or GPTC_TOKENIZER_WORDPIECE. */
+int gptc_tokenizer_kind(const gptc_tokenizer *tok);
+/* The ids of the special tokens' roles, -1 where the tokenizer has none. WordPiece:
+ * [CLS] [SEP] [PAD] [MASK] [UNK] or the names tokenizer_config.json gives (a role's
+ * token missing from vocab.txt is added after it, as transformers does); BPE: eos =
+ * <|endoftext|> when present, the others -1. */
+typedef struct gptc_tokenizer_roles { int32_t cls, sep, pad, mask, unk, eos; } gptc_tokenizer_roles;
+void gptc_tokenizer_roles_get(const gptc_tokenizer *tok, gptc_tokenizer_roles *out);
+/* 1 when model inputs are wrapped as [CLS] A [SEP] (B [SEP]) (WordPiece: BERT's
+ * post-processor), 0 for BPE. */
+int gptc_tokenizer_wraps_inputs(const gptc_tokenizer *tok);
+/* A model's input for one text (b NULL) or a text pair, as gptc's tasks build it.
+ * WordPiece: Hugging Face's tokenizer(a, b)["input_ids"] and ["token_type_ids"]:
+ * [CLS] A [SEP] (types 0) B [SEP] (types 1); special tokens in the texts are recognized
+ * (as BertTokenizer does). BPE: A, then <|endoftext|> and B for a pair (GPT-2 has no
+ * separator token; <|endoftext|> is its bos/eos token, the one GPT2Tokenizer with
+ * add_bos_token puts between the texts), special tokens in the texts not recognized,
+ * types all 0 (GPTC_ENOTSUP for a pair when the tokenizer has no <|endoftext|>).
+ * max_len > 0 truncates as tokenizer(a, b, truncation=True, max_length=max_len):
+ * "longest_first", the added tokens counted (GPTC_EINVAL when max_len cannot hold them).
+ * *ids and *types (types may be NULL) are malloc'ed, owned by the caller (free()). */
+gptc_status gptc_tokenizer_encode_pair(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *a, size_t a_len,
+                                       const char *b, size_t b_len, int max_len, int32_t **ids, int32_t **types,
+                                       size_t *n_ids);
+/* gptc_tokenizer_encode with each id's source bytes: offsets[2i], offsets[2i + 1] =
+ * the byte range [begin, end) of text that id i stands for (Hugging Face's offset
+ * mapping, in bytes; a WordPiece [UNK] covers its whole word). *offsets is malloc'ed
+ * (2 * n_ids), owned by the caller (free()). */
+gptc_status gptc_tokenizer_encode_offsets(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text, size_t len,
+                                          int allow_special, int32_t **ids, size_t **offsets, size_t *n_ids);
 
 /* Encodes len bytes of text. Special tokens are recognized only when allow_special
  * is non-zero; otherwise their text is encoded as ordinary bytes. *ids is allocated
@@ -117,13 +153,18 @@ int32_t gptc_tokenizer_special_id(const gptc_tokenizer *tok, const char *text);
 gptc_status gptc_tokenizer_encode(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text,
                                   size_t len, int allow_special, int32_t **ids, size_t *n_ids);
 /* Decodes ids to raw bytes (which may be invalid UTF-8 when ids split a character).
+ * WordPiece: as transformers' BertTokenizerFast.decode(ids): tokens joined by spaces,
+ * "##" pieces glued to the one before, then clean_up_tokenization (" ." -> ".", " 's"
+ * -> "'s", ...) when tokenizer_config.json's clean_up_tokenization_spaces is true (the
+ * default); special tokens are kept.
  * *text is malloc'ed, NUL-terminated, owned by the caller; *len excludes the NUL.
  * An id out of range fails with GPTC_ERANGE naming the id and its position. */
 gptc_status gptc_tokenizer_decode(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids,
                                   size_t n_ids, char **text, size_t *len);
 
 /* Streaming decode: feed ids one at a time, get only complete UTF-8 characters out.
- * Bytes that can never become valid UTF-8 come out as U+FFFD. */
+ * Bytes that can never become valid UTF-8 come out as U+FFFD. Byte-level BPE only
+ * (GPTC_ENOTSUP for WordPiece). */
 typedef struct gptc_decoder gptc_decoder;
 gptc_status gptc_decoder_new(gptc_ctx *ctx, const gptc_tokenizer *tok, gptc_decoder **out);
 void gptc_decoder_free(gptc_decoder *dec);
@@ -136,7 +177,9 @@ gptc_status gptc_decoder_flush(gptc_ctx *ctx, gptc_decoder *dec, char *out, size
                                size_t *out_len);
 
 /* Writes vocab.json + merges.txt (+ special_tokens_map.json when there are special
- * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. */
+ * tokens) into dir, each atomically. Only for GPT-2-pattern byte-level BPE. WordPiece:
+ * vocab.txt, tokenizer.json, tokenizer_config.json and special_tokens_map.json, as
+ * BertTokenizerFast saves them. */
 gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *dir);
 /* A new tokenizer: tok's ids, then the texts that are not special tokens of tok yet as
  * new special tokens, ids n_vocab, n_vocab + 1, ... in order (Hugging Face's
@@ -216,6 +259,8 @@ gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *spm, const int32_t *i
 typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
 
 enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
+/* Architectures (config.json "model_type"): GPT-2 ("gpt2") and BERT ("bert"). */
+enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_COUNT };
 #define GPTC_MAX_LABELS 64
 #define GPTC_LABEL_MAX 48
 
@@ -242,11 +287,28 @@ typedef struct gptc_config {
     int num_labels;              /* CLASSIFY */
     int pad_token_id;            /* -1: none */
     char id2label[GPTC_MAX_LABELS][GPTC_LABEL_MAX]; /* CLASSIFY: label names ("" = "LABEL_i") */
+    /* BERT (arch GPTC_ARCH_BERT, BertConfig's names in config.json: hidden_size = n_embd,
+     * num_hidden_layers = n_layer, num_attention_heads = n_head, intermediate_size =
+     * n_inner, max_position_embeddings = n_positions, layer_norm_eps, hidden_act,
+     * hidden_dropout_prob = embd_pdrop = resid_pdrop, attention_probs_dropout_prob =
+     * attn_pdrop). The block is post-norm and bidirectional; heads: LM is
+     * BertForPreTraining (MLM + NSP; BertForMaskedLM when mlm_only), CLASSIFY
+     * BertForSequenceClassification (pooled [CLS] -> dropout -> classifier), QA
+     * BertForQuestionAnswering (qa_outputs per token). */
+    int arch;                    /* GPTC_ARCH_GPT2 (default) or GPTC_ARCH_BERT */
+    int type_vocab_size;         /* BERT: token type (segment) embeddings, 2 */
+    int mlm_only;                /* BERT LM head: 1 = BertForMaskedLM (no pooler, no NSP) */
+    float classifier_dropout;    /* BERT CLASSIFY: dropout on the pooled output; < 0: hidden_dropout_prob */
 } gptc_config;
 
 /* GPT-2 124M defaults. */
 gptc_config gptc_config_default(void);
-/* Presets: "tiny", "small", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl".
+/* BERT-base defaults (BertConfig()): 12 x 768, 12 heads, 3072, 512 positions, vocab
+ * 30522, 2 token types, GELU (erf), eps 1e-12, dropout 0.1, pad_token_id 0. */
+gptc_config gptc_config_bert_default(void);
+/* Presets: "tiny", "small", "gpt2", "gpt2-medium", "gpt2-large", "gpt2-xl"; BERT's
+ * "bert-tiny" (2 x 128), "bert-mini" (4 x 256), "bert-small" (4 x 512), "bert-base"
+ * (12 x 768), "bert-large" (24 x 1024), as Google's BERT release names them.
  * Fails with GPTC_EINVAL for an unknown name (the message lists the known ones). */
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out);
 /* Checks ranges and that n_embd is divisible by n_head. */
@@ -286,6 +348,8 @@ gptc_dtype gptc_model_weight_dtype(const gptc_model *m);
 gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype);
 void gptc_model_free(gptc_model *m);
 const gptc_config *gptc_model_config(const gptc_model *m);
+/* Hugging Face's class of the model ("GPT2LMHeadModel", "BertForPreTraining", ...). */
+const char *gptc_model_class(const gptc_model *m);
 /* Number of parameters (floats of the parameter buffer, adapters included). */
 size_t gptc_model_n_params(const gptc_model *m);
 
@@ -338,6 +402,23 @@ const float *gptc_workspace_class_weights(const gptc_workspace *ws); /* NULL whe
  *             logits (B, T, 2) (start, end). */
 gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *targets, int B,
                          int T, float *loss);
+/* The same on a batch with the encoder's inputs (BERT): b->tokens (B, T), b->token_types
+ * (NULL: all 0), b->attention_mask (NULL: none; else 1 a token, 0 padding, applied as
+ * Hugging Face does: (1 - mask) * finfo.min added to the scores, so a row whose keys are
+ * all padding attends uniformly), b->targets as above (BertForPreTraining: the MLM
+ * labels (B, T), -100 where not predicted) and b->labels (next_sentence_label (B), 0
+ * = B follows A, 1 = random, -100 ignored). A BERT's LM head is BertForPreTraining:
+ * loss = mean MLM cross-entropy + mean NSP cross-entropy, logits (B, T, V) then (B, 2);
+ * with gptc_forward its targets are the (B, T) labels followed by the (B) NSP labels. */
+struct gptc_batch;
+gptc_status gptc_forward_batch(gptc_ctx *ctx, gptc_workspace *ws, const struct gptc_batch *b, float *loss);
+/* BERT pre-training parts of the last forward with targets: sums of the MLM and NSP
+ * cross-entropies and their counts (the losses are sum / count). */
+typedef struct gptc_pretrain_parts {
+    double mlm_sum, nsp_sum;
+    int mlm_n, nsp_n;
+} gptc_pretrain_parts;
+gptc_pretrain_parts gptc_workspace_pretrain_parts(const gptc_workspace *ws);
 /* The logits of the last forward (shape by head, see above). Valid until the next
  * forward or backward (backward reuses the buffer for their gradient; then NULL). */
 const float *gptc_workspace_logits(const gptc_workspace *ws);
@@ -1018,7 +1099,7 @@ int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
  *   64..         tokens, little-endian */
 #define GPTC_SHARD_MAGIC "GPTCTOKS"
 #define GPTC_SHARD_HEADER 64
-/* Copies the tokenizer files of a model directory (vocab.json, merges.txt,
+/* Copies the tokenizer files of a model directory (vocab.json, merges.txt, vocab.txt,
  * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
  * that exist in src into dst. */
 gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
@@ -1211,6 +1292,63 @@ void gptc_labels_from_config(const gptc_config *c, gptc_labels *out);
 int gptc_labels_find(const gptc_labels *l, const char *s);
 /* Maps the labels of rows to ids; an unknown label fails naming file and line. */
 gptc_status gptc_labels_map(gptc_ctx *ctx, const char *path, const gptc_labels *l, const gptc_rows *r, int32_t *ids);
+
+/* ------------------------------------------------------------ BERT pre-training data (pretrain.c) */
+/* Examples as JSONL lines {"input_ids": [...], "token_type_ids": [...] (default 0),
+ * "attention_mask": [...] (default 1), "labels": [...] (-100 where not predicted; on
+ * every line or none), "next_sentence_label": 0 (B follows A) | 1 (random) | -100
+ * (default)}. Ids are checked against cfg's vocab_size and type_vocab_size, lengths
+ * against max_len (0: no limit); errors name the file and line. */
+typedef struct gptc_pretrain_data gptc_pretrain_data;
+gptc_status gptc_pretrain_read(gptc_ctx *ctx, const char *path, const gptc_config *cfg, int max_len,
+                               gptc_pretrain_data **out);
+void gptc_pretrain_free(gptc_pretrain_data *d);
+size_t gptc_pretrain_count(const gptc_pretrain_data *d);
+size_t gptc_pretrain_max_len(const gptc_pretrain_data *d);
+int gptc_pretrain_has_labels(const gptc_pretrain_data *d);
+/* Masked-LM masking (DataCollatorForLanguageModeling / ...ForWholeWordMask). */
+typedef struct gptc_mlm_params {
+    float mlm_probability;        /* 0.15 */
+    int32_t mask_token_id;        /* [MASK] */
+    int vocab_size;               /* random replacements are drawn from [0, vocab_size) */
+    const int32_t *special;       /* ids never masked ([CLS], [SEP], [PAD], ...) */
+    int n_special;
+    int whole_word_mask;          /* mask whole words: a token and its continuations */
+    const unsigned char *continuation; /* vocab_size flags: the token continues a word ("##...") */
+} gptc_mlm_params;
+gptc_mlm_params gptc_mlm_default_params(void);
+/* Rows idx[0..B) padded to T (pad id, mask 0, type 0, label -100) into bt's tokens,
+ * targets, token_types, attention_mask and labels (NSP); with mlm non-NULL the rows'
+ * own labels are replaced by a masking drawn from *rng. */
+gptc_status gptc_pretrain_fill(gptc_ctx *ctx, const gptc_pretrain_data *d, const size_t *idx, int B, int T,
+                               int32_t pad, const gptc_mlm_params *mlm, uint64_t *rng, struct gptc_batch *bt);
+/* The trainer's source over train (masked at train time unless its lines carry labels)
+ * and val (NULL: no evaluation; its own labels, or a masking fixed per batch). */
+typedef struct gptc_pretrain_source gptc_pretrain_source;
+gptc_status gptc_pretrain_source_new(gptc_ctx *ctx, const gptc_pretrain_data *train, const gptc_pretrain_data *val,
+                                     int32_t pad, uint64_t seed, const gptc_mlm_params *mlm,
+                                     gptc_pretrain_source **out);
+void gptc_pretrain_source_free(gptc_pretrain_source *src);
+const struct gptc_data_source *gptc_pretrain_source_data(const gptc_pretrain_source *src);
+
+/* Sentence-pair examples from documents as google-research/bert's
+ * create_pretraining_data makes them: per document, sentences gathered up to a target
+ * length (max_seq_length - 3, or with short_seq_prob a random shorter one), split at a
+ * random sentence into A and B; with probability 0.5 (always for a one-sentence chunk)
+ * B is taken from a random other document instead (next_sentence_label 1, the unused
+ * sentences go back), the pair truncated from the longer side's front or back at random,
+ * written as [CLS] A [SEP] B [SEP] with token types 0 / 1: JSONL lines {"input_ids",
+ * "token_type_ids", "next_sentence_label"}. Sentence i is ids[sent_off[i],
+ * sent_off[i + 1]); document d holds sentences [doc_sent[d], doc_sent[d + 1]). Seeded;
+ * *jsonl is gptc_alloc'ed (gptc_free). */
+typedef struct gptc_pairs_params {
+    int max_seq_length;   /* 128 */
+    float short_seq_prob; /* 0.1 */
+    uint64_t seed;
+} gptc_pairs_params;
+gptc_status gptc_pretrain_pairs(gptc_ctx *ctx, const int32_t *ids, const size_t *sent_off, const size_t *doc_sent,
+                                size_t n_docs, int32_t cls, int32_t sep, const gptc_pairs_params *p, char **jsonl,
+                                size_t *len, size_t *n_examples);
 
 /* ------------------------------------------------------------ tokenized task data */
 enum { GPTC_TASK_CLASSIFY = 0, GPTC_TASK_SFT, GPTC_TASK_QA };

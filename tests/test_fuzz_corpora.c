@@ -13,6 +13,7 @@
 #include "fuzz/fuzz_hub.c"
 #include "fuzz/fuzz_spm.c"
 #include "fuzz/fuzz_serve.c"
+#include "fuzz/fuzz_pretrain.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -52,6 +53,7 @@ int main(void) {
     replay("hub", fuzz_hub);
     replay("spm", fuzz_spm);
     replay("serve", fuzz_serve);
+    replay("pretrain", fuzz_pretrain);
     rmdir(fuzz_dir());
     return test_exit();
 }

@@ -108,7 +108,7 @@ static void test_config(void) {
                            " \"layer_norm_epsilon\": \"small\"}", "\"layer_norm_epsilon\"", GPTC_EFORMAT},
         {"cfg_not_divisible", "{\"n_layer\": 2, \"n_head\": 3, \"n_embd\": 8, \"n_positions\": 4, \"vocab_size\": 9,"
                               " \"bos_token_id\": 1, \"eos_token_id\": 1}", "n_head = 3", GPTC_EINVAL},
-        {"cfg_model_type", "{\"model_type\": \"bert\", \"n_layer\": 2}", "bert", GPTC_ENOTSUP},
+        {"cfg_model_type", "{\"model_type\": \"llama\", \"n_layer\": 2}", "llama", GPTC_ENOTSUP},
         {"cfg_activation", "{\"n_layer\": 2, \"n_head\": 2, \"n_embd\": 8, \"n_positions\": 4, \"vocab_size\": 9,"
                            " \"activation_function\": \"swish\"}", "swish", GPTC_ENOTSUP},
         {"cfg_scale_attn", "{\"n_layer\": 2, \"n_head\": 2, \"n_embd\": 8, \"n_positions\": 4, \"vocab_size\": 9,"

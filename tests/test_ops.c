@@ -242,6 +242,81 @@ static void test_attention(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
     gptc_ops_ref.attention_forward(rctx, &r);
     report(ops, "attention_forward over a KV-cache view", test_relerr(o1, o2, (size_t)3 * C), 1e-5);
     free(K); free(Vv); free(q);
+    /* a padding mask whose second batch is all padding (BERT's layout: separate q, k, v
+     * blocks): Hugging Face adds (1 - mask) * finfo.min, so every score of such a row is
+     * the same and the row attends uniformly: its output is the mean of the values */
+    float *sq = rnd((size_t)B * T * C, 1), *sk = rnd((size_t)B * T * C, 1), *sv = rnd((size_t)B * T * C, 1);
+    float pm[26];
+    for (int i = 0; i < B * T; i++) pm[i] = i < T ? (float)(i % 3 != 2) : 0.0f;
+    for (int keep = 0; keep < 2; keep++) {
+        gptc_attn_args pa = {0};
+        pa.B = B; pa.Tq = pa.Tk = T; pa.NH = NH; pa.hs = hs;
+        pa.q = sq; pa.k = sk; pa.v = sv;
+        pa.q_row = pa.kv_row = (size_t)C;
+        pa.kv_batch = (size_t)T * C;
+        pa.mask = GPTC_MASK_PADDING;
+        pa.key_mask = pm;
+        pa.scale = 1.0f / sqrtf((float)hs);
+        pa.out = o1;
+        pa.out_row = (size_t)C;
+        if (keep) { pa.att = att1; pa.preatt = pre1; }
+        ops->attention_forward(ctx, &pa);
+        double num = 0, den = 0;
+        for (int t = 0; t < T; t++)
+            for (int c = 0; c < C; c++) {
+                double mean = 0;
+                for (int j = 0; j < T; j++) mean += sv[((size_t)T + j) * C + c];
+                mean /= T;
+                double d = o1[((size_t)T + t) * C + c] - mean;
+                num += d * d;
+                den += mean * mean;
+            }
+        /* and in the first batch no probability on a padded key */
+        double leak = 0;
+        for (int h = 0; keep && h < NH; h++)
+            for (int t = 0; t < T; t++)
+                for (int j = 0; j < T; j++)
+                    if (pm[j] == 0.0f) leak += fabs(att1[(((size_t)0 * NH + h) * T + t) * T + j]);
+        report(ops, keep ? "attention_forward all-padding row is uniform, padded keys get 0 (probabilities kept)"
+                         : "attention_forward all-padding row is uniform (streaming)",
+               sqrt(num / den) + leak, 1e-6);
+    }
+    free(sq); free(sk); free(sv);
+    /* BERT's training layout at a length where the batch kernel uses the GEMM (T >= 48):
+     * separate q, k, v blocks, padding (rows of 53 and 40 tokens, the third all
+     * padding), dropout 0.1 on the probabilities; forward and backward */
+    {
+        const int B3 = 3, T3 = 53;
+        size_t N3 = (size_t)B3 * T3, AT3 = (size_t)B3 * NH * T3 * T3;
+        float *x = rnd(3 * N3 * C, 1.5f), *y1 = rnd(N3 * C, 1), *y2 = rnd(N3 * C, 1), *km = malloc(N3 * sizeof *km);
+        float *at1 = rnd(AT3, 1), *at2 = rnd(AT3, 1), *pr1 = rnd(AT3, 1), *pr2 = rnd(AT3, 1);
+        for (size_t i = 0; i < N3; i++) km[i] = (float)((int)(i % T3) < (i < (size_t)T3 ? T3 : i < 2 * (size_t)T3 ? 40 : 0));
+        gptc_attn_args a3 = {0};
+        a3.B = B3; a3.Tq = a3.Tk = T3; a3.NH = NH; a3.hs = hs;
+        a3.q = x; a3.k = x + N3 * C; a3.v = x + 2 * N3 * C;
+        a3.q_row = a3.kv_row = (size_t)C;
+        a3.kv_batch = (size_t)T3 * C;
+        a3.mask = GPTC_MASK_PADDING;
+        a3.key_mask = km;
+        a3.scale = 1.0f / sqrtf((float)hs);
+        a3.out_row = (size_t)C;
+        a3.p_drop = 0.1f;
+        a3.seed = 77;
+        gptc_attn_args r3 = a3;
+        a3.out = y1; a3.att = at1; a3.preatt = pr1;
+        r3.out = y2; r3.att = at2; r3.preatt = pr2;
+        ops->attention_forward(ctx, &a3);
+        gptc_ops_ref.attention_forward(rctx, &r3);
+        report(ops, "attention_forward separate q/k/v, T 53, padding, dropout, probabilities kept",
+               fmax(test_relerr(y1, y2, N3 * C), test_relerr(at1, at2, AT3)), 1e-5);
+        float *dout = rnd(N3 * C, 1), *g1 = rnd(3 * N3 * C, 1), *g2 = dup(g1, 3 * N3 * C);
+        float *s1 = rnd(AT3, 1), *s2 = rnd(AT3, 1), *t1 = rnd(AT3, 1), *t2 = rnd(AT3, 1);
+        ops->attention_backward(ctx, &a3, g1, g1 + N3 * C, g1 + 2 * N3 * C, dout, s1, t1);
+        gptc_ops_ref.attention_backward(rctx, &r3, g2, g2 + N3 * C, g2 + 2 * N3 * C, dout, s2, t2);
+        report(ops, "attention_backward separate q/k/v, T 53, padding, dropout", test_relerr(g1, g2, 3 * N3 * C), 1e-5);
+        free(x); free(y1); free(y2); free(km); free(at1); free(at2); free(pr1); free(pr2);
+        free(dout); free(g1); free(g2); free(s1); free(s2); free(t1); free(t2);
+    }
     free(qkv); free(o1); free(o2); free(att1); free(att2); free(pre1); free(pre2);
 }
 

@@ -1,13 +1,18 @@
-/* tool_ref_driver.c: the gptc side of tests/t_torch_ref.sh, using only include/gptc.h.
- * Loads a model dir, runs forward/backward on batch 0 and `steps` AdamW steps (2
- * micro-batches each, clipping, per-step lr) and writes what it saw as safetensors files
- * (own tiny writer) for tests/ref/gpt2_torch.py to compare against PyTorch.
+/* tool_ref_driver.c: the gptc side of tests/t_torch_ref.sh and tests/t_bert_ref.sh, using
+ * only include/gptc.h. Loads a model dir, runs forward/backward on batch 0 and `steps`
+ * AdamW steps (2 micro-batches each, clipping, per-step lr) and writes what it saw as
+ * safetensors files (own tiny writer) for tests/ref/gpt2_torch.py or bert_torch.py to
+ * compare against PyTorch.
  *
  * usage: tool_ref_driver MODEL_DIR TOKENS OUT_DIR [--steps K] [--lr X] [--wd X]
- *        [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N]
+ *        [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N] [--bert 1]
  * TOKENS (little-endian int32): n_batches, B, T, then per batch B*T tokens, B*T targets.
- * OUT_DIR gets params0 (weights as loaded), forward (logits, loss), grads (by name),
- * final (weights after the steps, plus "losses" per micro-batch and "norms" per step). */
+ * With --bert 1 (tests/ref/bert_torch.py's inputs): n_batches, B, T, n_targets, has_nsp,
+ * then per batch tokens, token types, attention mask (B*T each), n_targets targets and
+ * B next-sentence labels when has_nsp.
+ * OUT_DIR gets params0 (weights as loaded), forward (logits, loss; BERT pre-training:
+ * mlm_loss, nsp_loss), grads (by name), final (weights after the steps, plus "losses"
+ * per micro-batch and "norms" per step). */
 #include "gptc.h"
 
 #include <stdint.h>
@@ -96,7 +101,7 @@ static double arg_num(int argc, char **argv, const char *name, double def) {
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: tool_ref_driver MODEL_DIR TOKENS OUT_DIR [--steps K] [--lr X] [--wd X]"
-                        " [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N]\n");
+                        " [--beta1 X] [--beta2 X] [--eps X] [--clip X] [--threads N] [--bert 1]\n");
         return 2;
     }
     const char *model_dir = argv[1], *tok_path = argv[2], *out = argv[3];
@@ -108,17 +113,39 @@ int main(int argc, char **argv) {
     hp.beta2 = (float)arg_num(argc, argv, "--beta2", 0.95);
     hp.eps = (float)arg_num(argc, argv, "--eps", 1e-8);
 
-    /* tokens file */
+    /* inputs file: every batch as a gptc_batch */
+    int bert = (int)arg_num(argc, argv, "--bert", 0);
     FILE *f = fopen(tok_path, "rb");
     if (!f) die(tok_path, NULL);
-    int32_t h[3];
-    if (fread(h, 4, 3, f) != 3 || h[0] < 1 + 2 * steps || h[1] < 1 || h[2] < 1 || h[1] > 4096 || h[2] > 65536)
+    int32_t h[5] = {0, 0, 0, 0, 0};
+    int nh = bert ? 5 : 3;
+    if (fread(h, 4, (size_t)nh, f) != (size_t)nh || h[0] < 1 + 2 * steps || h[1] < 1 || h[2] < 1 || h[1] > 4096 ||
+        h[2] > 65536 || (bert && (h[3] < 1 || h[3] > h[1] * h[2])))
         die("tokens file: bad header (n_batches must be >= 1 + 2 * steps)", NULL);
-    int nb = h[0], B = h[1], T = h[2];
+    int nb = h[0], B = h[1], T = h[2], nt = bert ? h[3] : h[1] * h[2], has_nsp = bert && h[4];
     size_t per = (size_t)B * T;
-    int32_t *tok = malloc(per * 2 * nb * sizeof *tok);
-    if (!tok || fread(tok, 4, per * 2 * nb, f) != per * 2 * nb) die("tokens file: short", NULL);
+    size_t each = per * (bert ? 3 : 1) + (size_t)nt + (has_nsp ? (size_t)B : 0);
+    int32_t *tok = malloc(each * nb * sizeof *tok);
+    if (!tok || fread(tok, 4, each * nb, f) != each * nb) die("tokens file: short", NULL);
     fclose(f);
+    gptc_batch *bt = calloc((size_t)nb, sizeof *bt);
+    float *masks = malloc(per * nb * sizeof *masks);
+    if (!bt || !masks) die("out of memory", NULL);
+    for (int i = 0; i < nb; i++) {
+        int32_t *p = tok + (size_t)i * each;
+        bt[i].B = B;
+        bt[i].T = T;
+        bt[i].tokens = p;
+        if (bert) {
+            bt[i].token_types = p + per;
+            for (size_t j = 0; j < per; j++) masks[i * per + j] = (float)p[2 * per + j];
+            bt[i].attention_mask = masks + i * per;
+            bt[i].targets = p + 3 * per;
+            if (has_nsp) bt[i].labels = p + 3 * per + nt;
+        } else {
+            bt[i].targets = p + per;
+        }
+    }
 
     gptc_ctx_params cp = gptc_ctx_default_params();
     cp.n_threads = (int)arg_num(argc, argv, "--threads", 0);
@@ -140,10 +167,24 @@ int main(int argc, char **argv) {
     free(e);
 
     /* forward + backward on batch 0 */
-    float loss = -1;
-    if (gptc_forward(ctx, ws, tok, tok + per, B, T, &loss) != GPTC_OK) die("gptc_forward", ctx);
-    entry fe[2] = {{"logits", 3, {B, T, cfg->vocab_size, 0}, gptc_workspace_logits(ws)}, {"loss", 1, {1, 0, 0, 0}, &loss}};
-    write_st(out, "forward.safetensors", fe, 2);
+    float loss = -1, parts[2] = {0, 0};
+    if (gptc_forward_batch(ctx, ws, &bt[0], &loss) != GPTC_OK) die("gptc_forward_batch", ctx);
+    int64_t n_logits = cfg->head == GPTC_HEAD_CLASSIFY ? (int64_t)B * cfg->num_labels
+                       : cfg->head == GPTC_HEAD_QA     ? (int64_t)per * 2
+                                                       : (int64_t)per * cfg->vocab_size + (has_nsp ? 2 * B : 0);
+    entry fe[4] = {{"logits", 3, {B, T, cfg->vocab_size, 0}, gptc_workspace_logits(ws)}, {"loss", 1, {1, 0, 0, 0}, &loss}};
+    size_t nfe = 2;
+    if (bert) {
+        fe[0] = (entry){"logits", 1, {n_logits, 0, 0, 0}, gptc_workspace_logits(ws)};
+        if (cfg->head == GPTC_HEAD_LM) {
+            gptc_pretrain_parts pp = gptc_workspace_pretrain_parts(ws);
+            parts[0] = (float)(pp.mlm_sum / pp.mlm_n);
+            parts[1] = (float)(pp.nsp_sum / pp.nsp_n);
+            fe[nfe++] = (entry){"mlm_loss", 1, {1, 0, 0, 0}, &parts[0]};
+            if (has_nsp) fe[nfe++] = (entry){"nsp_loss", 1, {1, 0, 0, 0}, &parts[1]};
+        }
+    }
+    write_st(out, "forward.safetensors", fe, nfe);
     if (gptc_backward(ctx, ws, g, 1.0f) != GPTC_OK) die("gptc_backward", ctx);
     e = tensor_entries(ctx, m, g, 0, &n);
     write_st(out, "grads.safetensors", e, n);
@@ -155,9 +196,8 @@ int main(int argc, char **argv) {
     for (int t = 1; t <= steps; t++) {
         gptc_grads_zero(g);
         for (int mb = 0; mb < 2; mb++) {
-            const int32_t *bt = tok + (size_t)(2 * t - 1 + mb) * 2 * per;
-            if (gptc_forward(ctx, ws, bt, bt + per, B, T, &losses[2 * (t - 1) + mb]) != GPTC_OK)
-                die("gptc_forward", ctx);
+            if (gptc_forward_batch(ctx, ws, &bt[2 * t - 1 + mb], &losses[2 * (t - 1) + mb]) != GPTC_OK)
+                die("gptc_forward_batch", ctx);
             if (gptc_backward(ctx, ws, g, 0.5f) != GPTC_OK) die("gptc_backward", ctx);
         }
         norms[t - 1] = gptc_grads_clip(ctx, g, (float)clip);
@@ -172,6 +212,8 @@ int main(int argc, char **argv) {
     free(losses);
     free(norms);
     free(tok);
+    free(bt);
+    free(masks);
     gptc_workspace_free(ws);
     gptc_grads_free(g);
     gptc_adamw_free(opt);

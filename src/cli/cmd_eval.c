@@ -13,6 +13,7 @@
 static const char *usage =
     "usage: gptc eval --model DIR|REPO --tokens FILE [--batch-size N] [--threads N] [--json]\n"
     "       gptc eval --task classify|qa|lm --model DIR|REPO --data FILE [options] [--json]\n"
+    "       gptc eval --task pretrain --model BERTDIR|REPO --data FILE.jsonl [--batch-size N] [--json]\n"
     "       gptc eval --task translate --hyp FILE --ref FILE [--ref FILE...] [--json]\n"
     "\n"
     "Scores whitespace-separated token ids in FILE (\"-\" for stdin) with the model in DIR:\n"
@@ -37,6 +38,13 @@ static const char *usage =
     "SQuAD v1.1 script (answers normalized: lowercase, no punctuation, no a/an/the, single\n"
     "spaces; the best over the gold answers); --max-answer-length, --max-length, --stride.\n"
     "--task lm: FILE is text, encoded with the model's tokenizer, then scored as --tokens.\n"
+    "--task pretrain: a BERT's masked-LM and next-sentence losses on JSONL lines {\"input_ids\",\n"
+    "\"token_type_ids\", \"attention_mask\" (default all 1), \"labels\" (-100 where not predicted),\n"
+    "\"next_sentence_label\"}: mlm_loss = mean cross-entropy over every labelled position of the\n"
+    "file, nsp_loss = mean over its examples, loss = their sum (BertForPreTraining's loss on one\n"
+    "batch holding the whole file), and the accuracies of both; --json prints {\"loss\",\n"
+    "\"mlm_loss\", \"nsp_loss\", \"mlm_accuracy\", \"nsp_accuracy\", \"examples\"}.\n"
+    "\n"
     "--task translate: corpus BLEU and chrF of the hypotheses in --hyp against the references\n"
     "in --ref (one sentence a line, UTF-8; several --ref files give several references per\n"
     "sentence), exactly as sacreBLEU 2.6.0's corpus_bleu (13a tokenization, exp smoothing,\n"
@@ -103,6 +111,119 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
 static int eval_task(int argc, char **argv, const char *task);
 static int eval_translate(int argc, char **argv);
 
+/* a JSON number, null when not finite (no labelled position, no NSP head) */
+static void json_num(double v) {
+    if (isfinite(v)) printf("%.6f", v);
+    else printf("null");
+}
+
+/* --task pretrain: sums of BertForPreTraining's two losses and hits over the file */
+static int eval_pretrain(int argc, char **argv) {
+    const char *model_dir = NULL, *data = NULL, *task = NULL;
+    long batch = 8, threads = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
+        if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--batch-size", 1, 1 << 16, &batch)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        cli_bad_option("eval", argv[i]);
+    }
+    if (!model_dir || !data) {
+        fprintf(stderr, "gptc eval: --task pretrain needs --model and --data\ntry `gptc eval --help`\n");
+        return 2;
+    }
+    model_dir = cli_model("eval", model_dir);
+    gptc_ctx *ctx = cli_ctx("eval", (int)threads);
+    gptc_model *m;
+    if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
+    const gptc_config *c = gptc_model_config(m);
+    if (c->arch != GPTC_ARCH_BERT || c->head != GPTC_HEAD_LM)
+        cli_die("eval", NULL, "--task pretrain: %s is a %s, not a BertForPreTraining / BertForMaskedLM", model_dir,
+                gptc_model_class(m));
+    gptc_pretrain_data *d;
+    if (gptc_pretrain_read(ctx, data, c, c->n_positions, &d)) cli_die("eval", ctx, NULL);
+    if (!gptc_pretrain_has_labels(d)) cli_die("eval", NULL, "%s: --task pretrain needs \"labels\" on every line", data);
+    size_t n = gptc_pretrain_count(d);
+    int T = (int)gptc_pretrain_max_len(d), B = (int)((size_t)batch < n ? (size_t)batch : n), V = c->vocab_size;
+    int nsp = !c->mlm_only;
+    gptc_batch bt;
+    memset(&bt, 0, sizeof bt);
+    bt.tokens = malloc((size_t)B * T * sizeof *bt.tokens);
+    bt.targets = malloc((size_t)B * T * sizeof *bt.targets);
+    bt.token_types = malloc((size_t)B * T * sizeof *bt.token_types);
+    bt.attention_mask = malloc((size_t)B * T * sizeof *bt.attention_mask);
+    bt.labels = malloc((size_t)B * sizeof *bt.labels);
+    size_t *idx = malloc((size_t)B * sizeof *idx);
+    if (!bt.tokens || !bt.targets || !bt.token_types || !bt.attention_mask || !bt.labels || !idx)
+        cli_die("eval", NULL, "out of memory");
+    gptc_workspace *ws;
+    if (gptc_workspace_new(ctx, m, B, T, 0, &ws)) cli_die("eval", ctx, NULL);
+    double mlm_sum = 0, nsp_sum = 0;
+    long mlm_n = 0, nsp_n = 0, mlm_hit = 0, nsp_hit = 0;
+    for (size_t r0 = 0; r0 < n; r0 += (size_t)B) {
+        int nb = (int)(n - r0 < (size_t)B ? n - r0 : (size_t)B);
+        for (int b = 0; b < nb; b++) idx[b] = r0 + (size_t)b;
+        if (gptc_pretrain_fill(ctx, d, idx, nb, T, c->pad_token_id >= 0 ? c->pad_token_id : 0, NULL, NULL, &bt))
+            cli_die("eval", ctx, NULL);
+        bt.B = nb;
+        bt.T = T;
+        float loss;
+        if (gptc_forward_batch(ctx, ws, &bt, &loss)) cli_die("eval", ctx, NULL);
+        gptc_pretrain_parts pp = gptc_workspace_pretrain_parts(ws);
+        mlm_sum += pp.mlm_sum;
+        mlm_n += pp.mlm_n;
+        nsp_sum += pp.nsp_sum;
+        nsp_n += pp.nsp_n;
+        const float *lg = gptc_workspace_logits(ws);
+        for (size_t i = 0; i < (size_t)nb * T; i++) {
+            if (bt.targets[i] < 0) continue;
+            const float *z = lg + i * V;
+            int best = 0;
+            for (int k = 1; k < V; k++)
+                if (z[k] > z[best]) best = k;
+            mlm_hit += best == bt.targets[i];
+        }
+        for (int b = 0; nsp && b < nb; b++) {
+            const float *z = lg + (size_t)nb * T * V + 2 * (size_t)b;
+            if (bt.labels[b] >= 0) nsp_hit += (z[1] > z[0]) == bt.labels[b];
+        }
+    }
+    double mlm_loss = mlm_n ? mlm_sum / mlm_n : NAN, nsp_loss = nsp_n ? nsp_sum / nsp_n : NAN;
+    double mlm_acc = mlm_n ? (double)mlm_hit / mlm_n : NAN, nsp_acc = nsp_n ? (double)nsp_hit / nsp_n : NAN;
+    double loss = nsp ? mlm_loss + nsp_loss : mlm_loss;
+    if (json) {
+        printf("{\"loss\": ");
+        json_num(loss);
+        printf(", \"mlm_loss\": ");
+        json_num(mlm_loss);
+        printf(", \"nsp_loss\": ");
+        json_num(nsp ? nsp_loss : NAN);
+        printf(", \"mlm_accuracy\": ");
+        json_num(mlm_acc);
+        printf(", \"nsp_accuracy\": ");
+        json_num(nsp ? nsp_acc : NAN);
+        printf(", \"examples\": %zu}\n", n);
+    } else {
+        printf("loss %.6f\nmlm_loss %.6f (%ld predicted tokens)\nmlm_accuracy %.4f\n", loss, mlm_loss, mlm_n, mlm_acc);
+        if (nsp) printf("nsp_loss %.6f (%ld examples)\nnsp_accuracy %.4f\n", nsp_loss, nsp_n, nsp_acc);
+        printf("examples %zu\n", n);
+    }
+    free(bt.tokens);
+    free(bt.targets);
+    free(bt.token_types);
+    free(bt.attention_mask);
+    free(bt.labels);
+    free(idx);
+    gptc_workspace_free(ws);
+    gptc_pretrain_free(d);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *model_dir = NULL, *tokens_path = NULL, *task = NULL, *data = NULL;
     long batch = 0, threads = 0;
@@ -112,6 +233,7 @@ int cmd_eval(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--task", &task)) continue;
     }
     if (task && !strcmp(task, "translate")) return eval_translate(argc, argv);
+    if (task && !strcmp(task, "pretrain")) return eval_pretrain(argc, argv);
     if (task && strcmp(task, "lm") != 0) return eval_task(argc, argv, task);
     for (int i = 1; i < argc; i++) {
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
@@ -244,6 +366,7 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
+    task_cli_need_gpt2("eval", m, model_dir);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (is_cls) {

@@ -101,6 +101,9 @@ int cmd_info(int argc, char **argv) {
     if (stat(p, &sb) == 0) tok = "vocab.json + merges.txt";
     snprintf(p, sizeof p, "%s/tokenizer.json", dir);
     if (!tok && stat(p, &sb) == 0) tok = "tokenizer.json";
+    snprintf(p, sizeof p, "%s/vocab.txt", dir);
+    if (!tok && stat(p, &sb) == 0) tok = "vocab.txt (WordPiece)";
+    int bert = c->arch == GPTC_ARCH_BERT;
 
     gptc_param_counts pc = gptc_model_param_counts(c);
     size_t w = pc.total * sizeof(float), acts = gptc_model_activation_bytes(c, (int)B, (int)T);
@@ -112,6 +115,8 @@ int cmd_info(int argc, char **argv) {
     if (json) {
         printf("{\"model\": ");
         cli_json_string(stdout, dir);
+        printf(", \"model_type\": \"%s\", \"architecture\": \"%s\"", bert ? "bert" : "gpt2", gptc_model_class(m));
+        if (bert) printf(", \"type_vocab_size\": %d, \"pad_token_id\": %d", c->type_vocab_size, c->pad_token_id);
         printf(", \"config\": {\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"n_positions\": %d, "
                "\"vocab_size\": %d, \"n_inner\": %d, \"layer_norm_epsilon\": %g, \"activation_function\": \"%s\", "
                "\"embd_pdrop\": %g, \"attn_pdrop\": %g, \"resid_pdrop\": %g, \"bos_token_id\": %d, "
@@ -135,6 +140,9 @@ int cmd_info(int argc, char **argv) {
     } else {
         char a[48], b[48];
         printf("model %s\n", dir);
+        printf("  architecture: %s (%s)\n", gptc_model_class(m),
+               bert ? "post-norm bidirectional encoder" : "pre-norm causal decoder");
+        if (bert) printf("  type_vocab_size %d, pad_token_id %d\n", c->type_vocab_size, c->pad_token_id);
         printf("  config: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, n_inner %d\n", c->n_layer,
                c->n_head, c->n_embd, c->n_positions, c->vocab_size, c->n_inner ? c->n_inner : 4 * c->n_embd);
         printf("          %s, layer_norm_epsilon %g, dropout embd %g attn %g resid %g, %s embeddings\n",
@@ -146,8 +154,9 @@ int cmd_info(int argc, char **argv) {
         printf("  weights file: model.safetensors, %s, %s\n", b, stored);
         printf("  parameters:\n");
         struct { const char *name; size_t n; } rows[] = {
-            {"embedding (wte + wpe)", pc.embedding}, {"attention", pc.attention}, {"mlp", pc.mlp},
-            {"layernorm", pc.layernorm}, {"lm_head (untied)", pc.head}, {"total", pc.total},
+            {bert ? "embedding (w+pos+type)" : "embedding (wte + wpe)", pc.embedding}, {"attention", pc.attention},
+            {"mlp", pc.mlp}, {"layernorm", pc.layernorm},
+            {bert ? "heads (pooler, cls)" : "lm_head (untied)", pc.head}, {"total", pc.total},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             fmt_count(a, rows[i].n);

@@ -9,14 +9,18 @@
 #include <sys/stat.h>
 
 static const char *usage =
-    "usage: gptc init --out DIR [--preset NAME] [options]\n"
+    "usage: gptc init --out DIR [--arch gpt2|bert] [--preset NAME] [options]\n"
     "\n"
     "Creates a model directory (Hugging Face layout: config.json, model.safetensors and the\n"
     "GPT-2 tokenizer as vocab.json + merges.txt) with GPT-2's initialization: normal(0, 0.02)\n"
-    "weights, residual projections scaled by 1/sqrt(2 n_layer), zero biases.\n"
+    "weights, residual projections scaled by 1/sqrt(2 n_layer), zero biases. With --arch bert:\n"
+    "a BertForPreTraining (BertConfig names in config.json; MLM + NSP heads) with BERT's\n"
+    "initialization (normal(0, 0.02), the [PAD] row zero), no tokenizer files.\n"
     "\n"
     "  --out DIR                  directory to create (refuses an existing model without --force)\n"
-    "  --preset NAME              tiny, small, gpt2 (default), gpt2-medium, gpt2-large, gpt2-xl\n"
+    "  --arch NAME                gpt2 (default) or bert\n"
+    "  --preset NAME              tiny, small, gpt2 (default), gpt2-medium, gpt2-large, gpt2-xl;\n"
+    "                             bert: bert-tiny, bert-mini, bert-small, bert-base (default), bert-large\n"
     "  --n-layer N                transformer blocks\n"
     "  --n-head N                 attention heads (must divide --n-embd)\n"
     "  --n-embd N                 model width\n"
@@ -26,7 +30,14 @@ static const char *usage =
     "  --layer-norm-epsilon F     layer-norm epsilon (default 1e-5)\n"
     "  --dropout F                embd_pdrop, attn_pdrop and resid_pdrop (default 0.1)\n"
     "  --activation-function NAME gelu_new (default), gelu_pytorch_tanh or gelu\n"
-    "  --no-tie-word-embeddings   a separate lm_head instead of sharing wte\n"
+    "  --no-tie-word-embeddings   a separate lm_head (cls.predictions.decoder) instead of sharing wte\n"
+    "  BERT (BertConfig's names; the GPT-2 options above set the same fields):\n"
+    "  --num-hidden-layers N, --num-attention-heads N, --hidden-size N, --intermediate-size N,\n"
+    "  --max-position-embeddings N, --layer-norm-eps F, --hidden-act NAME (gelu: erf)\n"
+    "  --type-vocab-size N        token types (segments, default 2)\n"
+    "  --hidden-dropout-prob F    dropout of embeddings and sub-block outputs (default 0.1)\n"
+    "  --attention-probs-dropout-prob F  dropout of attention probabilities (default 0.1)\n"
+    "  --pad-token-id N           [PAD] (default 0; its embedding row starts at zero)\n"
     "  --seed N                   initialization seed (default 1337)\n"
     "  --dtype f32|bf16           stored weight type (default f32)\n"
     "  --no-tokenizer             do not write the GPT-2 tokenizer files\n"
@@ -34,7 +45,8 @@ static const char *usage =
     "\n"
     "example:\n"
     "  gptc init --out models/tiny --preset tiny --seed 42\n"
-    "  gptc init --out m --preset small --n-layer 6 --dropout 0.0\n";
+    "  gptc init --out m --preset small --n-layer 6 --dropout 0.0\n"
+    "  gptc init --out bert --arch bert --preset bert-mini --vocab-size 8000\n";
 
 #define UNSET INT_MIN
 
@@ -59,25 +71,38 @@ static void print_count(size_t n) {
 }
 
 int cmd_init(int argc, char **argv) {
-    const char *out = NULL, *preset = "gpt2", *dtype_s = "f32", *act = NULL;
+    const char *out = NULL, *preset = NULL, *dtype_s = "f32", *act = NULL, *arch = "gpt2";
     int n_layer = UNSET, n_head = UNSET, n_embd = UNSET, n_pos = UNSET, vocab = UNSET, n_inner = UNSET;
-    double eps = 0, dropout = 0;
-    int has_eps = 0, has_dropout = 0;
+    int types = UNSET, pad = UNSET;
+    double eps = 0, dropout = 0, hdrop = 0, adrop = 0;
+    int has_eps = 0, has_dropout = 0, has_hdrop = 0, has_adrop = 0;
     long seed = 1337;
     int force = 0, no_tok = 0, untied = 0;
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
         if (cli_opt_str(argc, argv, &i, "--preset", &preset)) continue;
-        if (opt_int(argc, argv, &i, "--n-layer", &n_layer)) continue;
-        if (opt_int(argc, argv, &i, "--n-head", &n_head)) continue;
-        if (opt_int(argc, argv, &i, "--n-embd", &n_embd)) continue;
-        if (opt_int(argc, argv, &i, "--n-positions", &n_pos)) continue;
+        if (cli_opt_str(argc, argv, &i, "--arch", &arch)) continue;
+        if (opt_int(argc, argv, &i, "--n-layer", &n_layer) || opt_int(argc, argv, &i, "--num-hidden-layers", &n_layer))
+            continue;
+        if (opt_int(argc, argv, &i, "--n-head", &n_head) || opt_int(argc, argv, &i, "--num-attention-heads", &n_head))
+            continue;
+        if (opt_int(argc, argv, &i, "--n-embd", &n_embd) || opt_int(argc, argv, &i, "--hidden-size", &n_embd)) continue;
+        if (opt_int(argc, argv, &i, "--n-positions", &n_pos) ||
+            opt_int(argc, argv, &i, "--max-position-embeddings", &n_pos))
+            continue;
         if (opt_int(argc, argv, &i, "--vocab-size", &vocab)) continue;
-        if (opt_int(argc, argv, &i, "--n-inner", &n_inner)) continue;
-        if (cli_opt_float(argc, argv, &i, "--layer-norm-epsilon", &eps)) { has_eps = 1; continue; }
+        if (opt_int(argc, argv, &i, "--n-inner", &n_inner) || opt_int(argc, argv, &i, "--intermediate-size", &n_inner))
+            continue;
+        if (opt_int(argc, argv, &i, "--type-vocab-size", &types)) continue;
+        if (opt_int(argc, argv, &i, "--pad-token-id", &pad)) continue;
+        if (cli_opt_float(argc, argv, &i, "--layer-norm-epsilon", &eps) ||
+            cli_opt_float(argc, argv, &i, "--layer-norm-eps", &eps)) { has_eps = 1; continue; }
         if (cli_opt_float(argc, argv, &i, "--dropout", &dropout)) { has_dropout = 1; continue; }
-        if (cli_opt_str(argc, argv, &i, "--activation-function", &act)) continue;
+        if (cli_opt_float(argc, argv, &i, "--hidden-dropout-prob", &hdrop)) { has_hdrop = 1; continue; }
+        if (cli_opt_float(argc, argv, &i, "--attention-probs-dropout-prob", &adrop)) { has_adrop = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--activation-function", &act) || cli_opt_str(argc, argv, &i, "--hidden-act", &act))
+            continue;
         if (cli_opt_int(argc, argv, &i, "--seed", &seed)) continue;
         if (cli_opt_str(argc, argv, &i, "--dtype", &dtype_s)) continue;
         if (cli_flag(argv, i, "--no-tie-word-embeddings")) { untied = 1; continue; }
@@ -95,6 +120,14 @@ int cmd_init(int argc, char **argv) {
     else cli_die("init", NULL, "--dtype '%s': expected f32 or bf16", dtype_s);
     if (seed < 0) cli_die("init", NULL, "--seed must be non-negative");
 
+    int bert = !strcmp(arch, "bert");
+    if (!bert && strcmp(arch, "gpt2")) cli_die("init", NULL, "--arch '%s': expected gpt2 or bert", arch);
+    if (!preset) preset = bert ? "bert-base" : "gpt2";
+    if (bert != (strstr(preset, "bert-") == preset))
+        cli_die("init", NULL, "--preset %s is not a%s preset (--arch %s)", preset, bert ? " BERT" : " GPT-2", arch);
+    if (!bert && (types != UNSET || pad != UNSET || has_hdrop || has_adrop))
+        cli_die("init", NULL, "--type-vocab-size, --pad-token-id and the BERT dropout options need --arch bert");
+
     gptc_ctx *ctx = cli_ctx("init", 0);
     gptc_config c;
     if (gptc_config_preset(ctx, preset, &c)) cli_die("init", ctx, NULL);
@@ -106,6 +139,10 @@ int cmd_init(int argc, char **argv) {
     if (n_inner != UNSET) c.n_inner = n_inner;
     if (has_eps) c.layer_norm_epsilon = (float)eps;
     if (has_dropout) c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = (float)dropout;
+    if (has_hdrop) c.embd_pdrop = c.resid_pdrop = (float)hdrop;
+    if (has_adrop) c.attn_pdrop = (float)adrop;
+    if (types != UNSET) c.type_vocab_size = types;
+    if (pad != UNSET) c.pad_token_id = pad;
     /* gelu_pytorch_tanh is gelu_new under another name (and longer than the field) */
     if (act && !strcmp(act, "gelu_pytorch_tanh")) act = "gelu_new";
     if (act) snprintf(c.activation_function, sizeof c.activation_function, "%s", act);
@@ -114,6 +151,7 @@ int cmd_init(int argc, char **argv) {
     if (untied) c.tie_word_embeddings = 0;
     /* GPT-2's <|endoftext|> (50256) is the bos/eos token only when the vocabulary has it. */
     if (c.vocab_size <= 50256) c.bos_token_id = c.eos_token_id = -1;
+    if (bert && c.pad_token_id >= c.vocab_size) c.pad_token_id = -1;
     if (gptc_config_validate(ctx, &c)) cli_die("init", ctx, NULL);
 
     char path[4200];
@@ -142,7 +180,9 @@ int cmd_init(int argc, char **argv) {
     gptc_model_free(m);
 
     const char *tok_note = "none (--no-tokenizer)";
-    if (!no_tok && c.vocab_size < 50257) {
+    if (!no_tok && bert) {
+        tok_note = "none (train a WordPiece vocab.txt with `gptc tokenizer-train --model wordpiece`)";
+    } else if (!no_tok && c.vocab_size < 50257) {
         tok_note = "none (vocab_size < 50257: train one with `gptc tokenizer-train`)";
     } else if (!no_tok) {
         gptc_tokenizer *tok = NULL;
@@ -158,8 +198,14 @@ int cmd_init(int argc, char **argv) {
 
     gptc_param_counts pc = gptc_model_param_counts(&c);
     printf("created %s\n", out);
-    printf("  preset %s: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, n_inner %d\n", preset,
-           c.n_layer, c.n_head, c.n_embd, c.n_positions, c.vocab_size, c.n_inner ? c.n_inner : 4 * c.n_embd);
+    if (bert)
+        printf("  preset %s (BertForPreTraining): num_hidden_layers %d, num_attention_heads %d, hidden_size %d, "
+               "max_position_embeddings %d, vocab_size %d, intermediate_size %d, type_vocab_size %d\n", preset,
+               c.n_layer, c.n_head, c.n_embd, c.n_positions, c.vocab_size, c.n_inner ? c.n_inner : 4 * c.n_embd,
+               c.type_vocab_size);
+    else
+        printf("  preset %s: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, n_inner %d\n", preset,
+               c.n_layer, c.n_head, c.n_embd, c.n_positions, c.vocab_size, c.n_inner ? c.n_inner : 4 * c.n_embd);
     printf("  parameters: ");
     print_count(pc.total);
     printf(" (%.1f MiB as %s), seed %ld, %s embeddings\n",

@@ -1,7 +1,9 @@
 /* cmd_prepare.c: `gptc prepare`: text files, folders of them and JSONL files with a
  * "text" field -> token shards DIR/train.bin and DIR/val.bin, split by document, with
  * <|endoftext|> after every document, tokenized on all cores; the tokenizer is copied
- * to DIR/tokenizer so that models trained on the data carry it. */
+ * to DIR/tokenizer so that models trained on the data carry it. With --arch bert: each
+ * line of a document is a sentence, and DIR/train.jsonl, DIR/val.jsonl hold BERT's
+ * sentence-pair examples (gptc_pretrain_pairs). */
 #define _GNU_SOURCE
 #include "cli.h"
 #include "progress.h"
@@ -21,6 +23,8 @@ static const char *usage =
     "usage: gptc prepare --input PATH... --out DIR [--tokenizer PATH|REPO | --encoding NAME | --model DIR|REPO]\n"
     "                    [--val-fraction F] [--seed N] [--threads N] [--json]\n"
     "       gptc prepare --tokens FILE --out DIR [--vocab-size N] [--val-fraction F]\n"
+    "       gptc prepare --arch bert --input PATH... --tokenizer DIR --out DIR [--seq-len N]\n"
+    "                    [--short-seq-prob F] [--val-fraction F] [--seed N]\n"
     "\n"
     "Tokenizes text into DIR/train.bin and DIR/val.bin (format: docs/formats.md).\n"
     "  --input PATH...     text files, folders (their .txt, .md, .text and .jsonl files,\n"
@@ -34,11 +38,20 @@ static const char *usage =
     "                      document the last F of its tokens\n"
     "  --vocab-size N      with --tokens: the vocabulary size (default: largest id + 1)\n"
     "  --skip-bad-lines    skip malformed JSONL lines (reported) instead of stopping\n"
+    "  --arch bert         BERT pre-training examples instead of shards: each line of a\n"
+    "                      document is a sentence; pairs [CLS] A [SEP] B [SEP] where B follows\n"
+    "                      A (next_sentence_label 0) or, half of the time, comes from another\n"
+    "                      document (1), seeded, as google-research/bert's create_pretraining_data;\n"
+    "                      DIR/train.jsonl, DIR/val.jsonl ({\"input_ids\", \"token_type_ids\",\n"
+    "                      \"next_sentence_label\"}); needs a WordPiece --tokenizer or --model\n"
+    "  --seq-len N         --arch bert: max_seq_length of an example (default 128)\n"
+    "  --short-seq-prob F  --arch bert: share of examples with a shorter random target (default 0.1)\n"
     "\n"
     CLI_REPO_NOTE
     "\n"
     "example:\n"
-    "  gptc prepare --input books/ notes.jsonl --out data --val-fraction 0.05\n";
+    "  gptc prepare --input books/ notes.jsonl --out data --val-fraction 0.05\n"
+    "  gptc prepare --arch bert --input wiki.txt --tokenizer wp --out bdata --seq-len 128\n";
 
 typedef struct doc {
     const char *text;
@@ -46,6 +59,8 @@ typedef struct doc {
     char *owned;      /* JSONL texts are copies */
     int32_t *ids;     /* tokenized, with the separator */
     size_t n_ids;
+    size_t *sent;     /* --arch bert: n_sent + 1 offsets of its sentences (lines) in ids */
+    size_t n_sent;
 } doc;
 
 typedef struct doc_list {
@@ -165,14 +180,95 @@ static void add_path(gptc_ctx *ctx, doc_list *l, const char *path, int top) {
     else add_text(ctx, l, path);
 }
 
+/* --arch bert: each non-blank line of the document a sentence, tokenized alone */
+static gptc_status encode_lines(gptc_ctx *ctx, const gptc_tokenizer *tok, doc *d) {
+    size_t cap = 16, cap_ids = 256;
+    d->sent = malloc(cap * sizeof *d->sent);
+    d->ids = malloc(cap_ids * sizeof *d->ids);
+    if (!d->sent || !d->ids) return GPTC_ENOMEM;
+    d->sent[0] = 0;
+    const char *p = d->text, *end = d->text + d->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+        int32_t *ids;
+        size_t n;
+        gptc_status s = gptc_tokenizer_encode(ctx, tok, p, (size_t)(le - p), 0, &ids, &n);
+        p = nl ? nl + 1 : end;
+        if (s) return s;
+        if (!n) {
+            free(ids);
+            continue;
+        }
+        while (d->n_ids + n > cap_ids) cap_ids *= 2;
+        int32_t *ni = realloc(d->ids, cap_ids * sizeof *ni);
+        size_t *ns = d->n_sent + 2 > cap ? realloc(d->sent, (cap *= 2) * sizeof *ns) : d->sent;
+        if (ni) d->ids = ni;
+        if (ns) d->sent = ns;
+        if (!ni || !ns) {
+            free(ids);
+            return GPTC_ENOMEM;
+        }
+        memcpy(d->ids + d->n_ids, ids, n * sizeof *ids);
+        free(ids);
+        d->n_ids += n;
+        d->sent[++d->n_sent] = d->n_ids;
+    }
+    return GPTC_OK;
+}
+
+/* --arch bert: the examples of the documents with is_val == val into dir/name */
+static size_t write_pairs(gptc_ctx *ctx, const doc_list *l, const char *is_val, int val, const gptc_tokenizer *tok,
+                          const gptc_pairs_params *pp, const char *dir, const char *name) {
+    size_t n_ids = 0, n_sent = 0, n_docs = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (is_val[i] == val && l->d[i].n_sent) n_ids += l->d[i].n_ids, n_sent += l->d[i].n_sent, n_docs++;
+    int32_t *ids = malloc((n_ids ? n_ids : 1) * sizeof *ids);
+    size_t *so = malloc((n_sent + 1) * sizeof *so), *ds = malloc((n_docs + 1) * sizeof *ds);
+    if (!ids || !so || !ds) cli_die("prepare", NULL, "out of memory");
+    size_t pi = 0, ps = 0, pd = 0;
+    so[0] = 0;
+    ds[0] = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        const doc *d = &l->d[i];
+        if (is_val[i] != val || !d->n_sent) continue;
+        memcpy(ids + pi, d->ids, d->n_ids * sizeof *ids);
+        for (size_t k = 1; k <= d->n_sent; k++) so[++ps] = pi + d->sent[k];
+        pi += d->n_ids;
+        ds[++pd] = ps;
+    }
+    gptc_tokenizer_roles r;
+    gptc_tokenizer_roles_get(tok, &r);
+    char *text = NULL, path[4600];
+    size_t len = 0, n_ex = 0;
+    if (gptc_pretrain_pairs(ctx, ids, so, ds, n_docs, r.cls, r.sep, pp, &text, &len, &n_ex)) cli_die("prepare", ctx, NULL);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gptc_iovec part = {text ? text : "", len};
+    if (gptc_file_write_atomic(ctx, path, &part, 1)) cli_die("prepare", ctx, NULL);
+    gptc_free(text);
+    free(ids);
+    free(so);
+    free(ds);
+    return n_ex;
+}
+
 static void free_docs(doc_list *l) {
     for (size_t i = 0; i < l->n; i++) {
         free(l->d[i].owned);
         free(l->d[i].ids);
+        free(l->d[i].sent);
     }
     for (size_t i = 0; i < l->n_maps; i++) gptc_file_unmap(&l->maps[i]);
     free(l->d);
     free(l->maps);
+}
+
+static int finish(char *is_val, const char **inputs, doc_list *l, gptc_tokenizer *tok, gptc_ctx *ctx) {
+    free(is_val);
+    free(inputs);
+    free_docs(l);
+    gptc_tokenizer_free(tok);
+    gptc_ctx_free(ctx);
+    return 0;
 }
 
 int cmd_prepare(int argc, char **argv) {
@@ -180,8 +276,10 @@ int cmd_prepare(int argc, char **argv) {
     const char **inputs = calloc((size_t)argc, sizeof *inputs);
     size_t n_inputs = 0;
     double val_frac = 0.1;
-    long seed = 1337, threads = 0, vocab_opt = 0;
-    int json = 0;
+    long seed = 1337, threads = 0, vocab_opt = 0, seq_len = 128;
+    int json = 0, bert = 0;
+    double short_prob = 0.1;
+    const char *arch = NULL;
     doc_list l = {0};
     if (!inputs) cli_die("prepare", NULL, "out of memory");
     for (int i = 1; i < argc; i++) {
@@ -202,6 +300,9 @@ int cmd_prepare(int argc, char **argv) {
         if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 1, INT_MAX, &vocab_opt)) continue;
         if (cli_flag(argv, i, "--skip-bad-lines")) { l.skip_bad = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--arch", &arch)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--seq-len", 5, 1 << 20, &seq_len)) continue;
+        if (cli_opt_float_in(argc, argv, &i, "--short-seq-prob", 0, 1, 0, &short_prob)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         cli_bad_option("prepare", argv[i]);
     }
@@ -210,6 +311,10 @@ int cmd_prepare(int argc, char **argv) {
         return 2;
     }
     if (!(val_frac >= 0 && val_frac < 1)) cli_die("prepare", NULL, "--val-fraction %g: expected 0 <= F < 1", val_frac);
+    if (arch && strcmp(arch, "bert") && strcmp(arch, "gpt2")) cli_die("prepare", NULL, "--arch %s: expected gpt2 or bert", arch);
+    bert = arch && !strcmp(arch, "bert");
+    if (bert && (tokens || (!tok_path && !model)))
+        cli_die("prepare", NULL, "--arch bert needs --input text and a WordPiece --tokenizer or --model");
     if ((tok_path != NULL) + (encoding != NULL) + (model != NULL) > 1)
         cli_die("prepare", NULL, "--tokenizer, --encoding and --model exclude each other");
     model = cli_tokenizer("prepare", model);
@@ -241,6 +346,8 @@ int cmd_prepare(int argc, char **argv) {
                         : tok_path ? gptc_tokenizer_load(ctx, tok_path, &tok)
                                    : gptc_tokenizer_from_encoding(ctx, encoding ? encoding : "gpt2", &tok);
         if (s) cli_die("prepare", ctx, "tokenizer");
+        if (bert && gptc_tokenizer_kind(tok) != GPTC_TOKENIZER_WORDPIECE)
+            cli_die("prepare", NULL, "--arch bert: %s is not a WordPiece tokenizer (vocab.txt)", model ? model : tok_path);
         vocab = (uint32_t)gptc_tokenizer_n_vocab(tok);
         sep = gptc_tokenizer_special_id(tok, "<|endoftext|>");
         cli_progress bar;
@@ -256,6 +363,19 @@ int cmd_prepare(int argc, char **argv) {
                 if (failed) continue;
                 int32_t *ids;
                 size_t n;
+                if (bert) {
+                    gptc_status es = encode_lines(tc, tok, &l.d[i]);
+                    if (es) {
+#pragma omp critical
+                        {
+                            failed = 1;
+                            snprintf(err, sizeof err, "%s", es == GPTC_ENOMEM ? "out of memory" : gptc_errmsg(tc));
+                        }
+                    }
+#pragma omp atomic
+                    done_mb += (double)l.d[i].len / 1e6;
+                    continue;
+                }
                 if (gptc_tokenizer_encode(tc, tok, l.d[i].text, l.d[i].len, 0, &ids, &n)) {
 #pragma omp critical
                     {
@@ -311,6 +431,37 @@ int cmd_prepare(int argc, char **argv) {
         split_tail = (size_t)(val_frac * (double)l.d[0].n_ids);
         fprintf(stderr, "prepare: one document: the last %zu of its %zu tokens form the val split\n", split_tail,
                 l.d[0].n_ids);
+    }
+    if (bert) {
+        if (n_docs == 1 && val_frac > 0)
+            cli_die("prepare", NULL, "--arch bert: one document cannot be split by document; give several (files "
+                    "or JSONL lines) or --val-fraction 0");
+        static const char *const bowned[] = {"train.jsonl", "val.jsonl", "tokenizer", NULL};
+        gptc_outdir bod;
+        if (gptc_outdir_begin(ctx, &bod, out, bowned)) cli_die("prepare", ctx, NULL);
+        gptc_pairs_params pp = {(int)seq_len, (float)short_prob, (uint64_t)seed};
+        size_t n_tr = write_pairs(ctx, &l, is_val, 0, tok, &pp, bod.tmp, "train.jsonl");
+        pp.seed = (uint64_t)seed + 1;
+        size_t n_va = n_val_docs ? write_pairs(ctx, &l, is_val, 1, tok, &pp, bod.tmp, "val.jsonl") : 0;
+        char tp[4600];
+        snprintf(tp, sizeof tp, "%s/tokenizer", bod.tmp);
+        if (gptc_mkdirs(ctx, tp) || gptc_tokenizer_save(ctx, tok, tp)) {
+            gptc_outdir_abort(&bod);
+            cli_die("prepare", ctx, "tokenizer");
+        }
+        if (!n_tr) {
+            gptc_outdir_abort(&bod);
+            cli_die("prepare", NULL, "--arch bert: no training examples (documents need two sentences, i.e. lines, or "
+                    "there must be several documents)");
+        }
+        if (gptc_outdir_commit(ctx, &bod)) cli_die("prepare", ctx, NULL);
+        if (json)
+            printf("{\"documents\": %zu, \"val_documents\": %zu, \"train_examples\": %zu, \"val_examples\": %zu, "
+                   "\"max_seq_length\": %ld, \"vocab_size\": %u}\n", n_docs, n_val_docs, n_tr, n_va, seq_len, vocab);
+        else
+            printf("documents %zu (%zu val)\nexamples train %zu, val %zu (max_seq_length %ld)\nvocab_size %u\nout %s\n",
+                   n_docs, n_val_docs, n_tr, n_va, seq_len, vocab, out);
+        return finish(is_val, inputs, &l, tok, ctx);
     }
     size_t n_train = 0, n_val = 0;
     for (size_t i = 0; i < n_docs; i++) *(is_val[i] ? &n_val : &n_train) += l.d[i].n_ids;
@@ -368,10 +519,5 @@ int cmd_prepare(int argc, char **argv) {
     }
     free(tr);
     free(va);
-    free(is_val);
-    free(inputs);
-    free_docs(&l);
-    gptc_tokenizer_free(tok);
-    gptc_ctx_free(ctx);
-    return 0;
+    return finish(is_val, inputs, &l, tok, ctx);
 }

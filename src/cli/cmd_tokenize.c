@@ -12,11 +12,19 @@
 static const char *usage_tok =
     "usage: gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [--allow-special]\n"
     "                     [--json] [--count] [--threads N] [FILE...]\n"
+    "       gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO] --pair FILE2 [--json] [FILE]\n"
     "       gptc tokenize --model DIR|REPO --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
     "       gptc tokenize --tokenizer FILE.model [--pieces] [--json] [--count] [FILE...]\n"
     "\n"
-    "Encodes text (each FILE, or stdin) into byte-level BPE token ids, printed separated by\n"
-    "spaces with a newline at the end (one line per FILE). Ids are identical to tiktoken's.\n"
+    "Encodes text (each FILE, or stdin) into token ids, printed separated by spaces with a\n"
+    "newline at the end (one line per FILE). Byte-level BPE ids are identical to tiktoken's.\n"
+    "A WordPiece tokenizer (a BERT directory: vocab.txt, tokenizer.json) prints what\n"
+    "BertTokenizer's tokenizer(text)[\"input_ids\"] gives: [CLS] ... [SEP] around the text,\n"
+    "special tokens such as [MASK] in the text recognized.\n"
+    "\n"
+    "With --pair FILE2 the input is a text pair, as a model gets it: WordPiece\n"
+    "[CLS] A [SEP] B [SEP] (tokenizer(a, b)), byte-level BPE A <|endoftext|> B; --json adds the\n"
+    "token_type_ids.\n"
     "\n"
     "With a SentencePiece model (--tokenizer FILE.model or FILE.spm: unigram or BPE), every\n"
     "line of the input is one sentence and gets one line of ids, as spm_encode prints them\n"
@@ -34,8 +42,11 @@ static const char *usage_tok =
     "  --pieces           (SentencePiece) print the pieces instead of the ids, as\n"
     "                     spm_encode --output_format=piece; with --json both are printed\n"
     "  --allow-special    recognize special tokens such as <|endoftext|> in the text\n"
-    "                     (otherwise their text is encoded as ordinary text)\n"
-    "  --json             print {\"ids\": [...], \"count\": N}\n"
+    "                     (otherwise their text is encoded as ordinary text; WordPiece always\n"
+    "                     recognizes them, as BertTokenizer does)\n"
+    "  --pair FILE2       the second text of a pair (FILE or stdin is the first)\n"
+    "  --json             print {\"ids\": [...], \"count\": N} (WordPiece and --pair: also\n"
+    "                     \"token_type_ids\")\n"
     "  --count            print only the number of tokens\n"
     "  --threads N        threads for big inputs (default: all cores; 1 = single thread)\n"
     "  --chat FILE.jsonl  conversations to render with the chat template (needs --model DIR|REPO or\n"
@@ -50,7 +61,9 @@ static const char *usage_tok =
     "  echo 'Hello world' | gptc tokenize            # -> 15496 995 198\n"
     "  gptc tokenize --encoding cl100k_base --count book.txt\n"
     "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n"
-    "  gptc tokenize --tokenizer source.spm sentences.txt   # one line of ids per line\n";
+    "  gptc tokenize --tokenizer source.spm sentences.txt   # one line of ids per line\n"
+    "  echo 'The capital of France is [MASK].' | gptc tokenize --model bert-base-uncased\n"
+    "                                                # -> 101 1996 3007 1997 2605 2003 103 1012 102\n";
 
 static const char *usage_detok =
     "usage: gptc detokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [FILE...]\n"
@@ -188,10 +201,14 @@ static void print_ids(const int32_t *ids, size_t n, const char *sep) {
     fwrite(buf, 1, o, stdout);
 }
 
-static void print_result(const int32_t *ids, size_t n, int json, int count) {
+static void print_result(const int32_t *ids, const int32_t *types, size_t n, int json, int count) {
     if (json) {
         fputs("{\"ids\": [", stdout);
         if (!count) print_ids(ids, n, ", ");
+        if (types && !count) {
+            fputs("], \"token_type_ids\": [", stdout);
+            print_ids(types, n, ", ");
+        }
         printf("], \"count\": %zu}\n", n);
     } else if (count) {
         printf("%zu\n", n);
@@ -227,7 +244,7 @@ static void tokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path, i
             }
             fputc('\n', stdout);
         } else {
-            print_result(p.ids, p.n, json, count);
+            print_result(p.ids, NULL, p.n, json, count);
         }
         gptc_spm_pieces_free(&p);
     }
@@ -302,7 +319,7 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
         size_t n_ids;
         if (gptc_chat_encode(ctx, tok, &ct, m, (int)n, gen, &ids, &n_ids, NULL))
             cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
-        print_result(ids, n_ids, json, count);
+        print_result(ids, NULL, n_ids, json, count);
         free(ids);
         free(m);
         json_decref(root);
@@ -313,7 +330,7 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o = {0};
     int allow_special = 0, json = 0, count = 0, gen_prompt = 0, pieces = 0;
-    const char *chat = NULL;
+    const char *chat = NULL, *pair = NULL;
     long threads = 0;
     int threads_given = 0;
     const char **files = calloc((size_t)argc, sizeof *files);
@@ -329,12 +346,15 @@ int cmd_tokenize(int argc, char **argv) {
         if (cli_flag(argv, i, "--pieces")) { pieces = 1; continue; }
         if (cli_flag(argv, i, "--add-generation-prompt")) { gen_prompt = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--chat", &chat)) continue;
+        if (cli_opt_str(argc, argv, &i, "--pair", &pair)) continue;
         if (argv[i][0] == '-' && argv[i][1]) cli_bad_option("tokenize", argv[i]);
         files[nf++] = argv[i];
     }
     if (chat && (nf || allow_special))
         cli_die("tokenize", NULL, "--chat FILE.jsonl takes no other input files and no --allow-special");
     if (gen_prompt && !chat) cli_die("tokenize", NULL, "--add-generation-prompt needs --chat FILE.jsonl");
+    if (pair && (chat || nf > 1))
+        cli_die("tokenize", NULL, "--pair FILE2 takes one first text (FILE or stdin) and no --chat");
     if (chat && !o.model && !o.tokenizer)
         cli_die("tokenize", NULL, "--chat needs --model DIR (or --tokenizer DIR): the chat template is the model's");
     int spm_mode = !o.model && !o.encoding && is_spm_path(o.tokenizer);
@@ -360,12 +380,22 @@ int cmd_tokenize(int argc, char **argv) {
         const char *path = nf ? files[f] : "-";
         input in;
         input_open("tokenize", ctx, path, &in);
-        int32_t *ids;
+        int32_t *ids, *types = NULL;
         size_t n;
-        if (gptc_tokenizer_encode(ctx, tok, in.data, in.size, allow_special, &ids, &n))
+        if (pair || gptc_tokenizer_kind(tok) == GPTC_TOKENIZER_WORDPIECE) {
+            /* a model's input: [CLS] A [SEP] (B [SEP]) or A <|endoftext|> B */
+            input in2 = {0};
+            if (pair) input_open("tokenize", ctx, pair, &in2);
+            if (gptc_tokenizer_encode_pair(ctx, tok, in.data, in.size, pair ? (in2.data ? in2.data : "") : NULL, in2.size, 0, &ids,
+                                           &types, &n))
+                cli_die("tokenize", ctx, "%s", strcmp(path, "-") ? path : "<stdin>");
+            if (pair) input_close(&in2);
+        } else if (gptc_tokenizer_encode(ctx, tok, in.data, in.size, allow_special, &ids, &n)) {
             cli_die("tokenize", ctx, "%s", strcmp(path, "-") ? path : "<stdin>");
-        print_result(ids, n, json, count);
+        }
+        print_result(ids, types, n, json, count);
         free(ids);
+        free(types);
         input_close(&in);
     }
     if (fflush(stdout) || ferror(stdout)) cli_die("tokenize", NULL, "writing stdout: %s", strerror(errno));

@@ -106,7 +106,7 @@ static gptc_status run_rows(gptc_ctx *ctx, gptc_session *s, const int32_t *token
     cv.row_seq = s->row_seq;
     cv.row_pos = s->row_pos;
     cv.hidden = hidden;
-    return gptc_forward_impl(ctx, s->ws, tokens, NULL, 1, n, NULL, &cv, first_logit, logits);
+    return gptc_forward_impl(ctx, s->ws, tokens, NULL, NULL, NULL, 1, n, NULL, &cv, first_logit, logits);
 }
 
 static gptc_status prefill(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *tokens, int n, float *logits,

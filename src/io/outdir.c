@@ -21,12 +21,12 @@
 #endif
 
 const char *const gptc_tokenizer_dir_names[] = {
-    "vocab.json", "merges.txt", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
+    "vocab.json", "merges.txt", "vocab.txt", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
     "added_tokens.json", "encoder.json", "vocab.bpe", NULL};
 const char *const gptc_model_dir_names[] = {
     "config.json", "model.safetensors", "generation_config.json", "adapter_config.json",
     "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json", "vocab.json", "merges.txt",
-    "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "added_tokens.json", "encoder.json",
+    "vocab.txt", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "added_tokens.json", "encoder.json",
     "vocab.bpe", NULL};
 
 /* Swaps two paths atomically; -1 with errno ENOSYS/EINVAL where the kernel or the file

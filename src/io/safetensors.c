@@ -86,12 +86,15 @@ static const char *dtype_name(gptc_dtype d) {
 static size_t dtype_size(gptc_dtype d) { return d == GPTC_F32 ? 4 : 2; }
 
 /* Old GPT-2 checkpoints carry attention-mask buffers ("h.0.attn.bias", a (1,1,N,N)
- * lower-triangular mask, and "h.0.attn.masked_bias", a scalar) in F32, U8 or BOOL.
- * They are not parameters: accepted in any dtype, recorded with GPTC_DTYPE_COUNT. */
+ * lower-triangular mask, and "h.0.attn.masked_bias", a scalar) in F32, U8 or BOOL; BERT
+ * files carry "embeddings.position_ids" (I64). They are not parameters: accepted in any
+ * dtype, recorded with GPTC_DTYPE_COUNT. */
 int gptc_st_is_mask_buffer(const char *name) {
     size_t n = strlen(name);
-    static const char *const suffixes[] = {".attn.bias", ".attn.masked_bias"};
-    for (int i = 0; i < 2; i++) {
+    /* GPT-2's causal-mask buffers; BERT's position_ids / token_type_ids buffers (I64) */
+    static const char *const suffixes[] = {".attn.bias", ".attn.masked_bias", "embeddings.position_ids",
+                                           "embeddings.token_type_ids"};
+    for (int i = 0; i < 4; i++) {
         size_t k = strlen(suffixes[i]);
         if (n > k && strcmp(name + n - k, suffixes[i]) == 0) return 1;
     }

@@ -59,6 +59,13 @@ void k_dropout(float *x, size_t n, float p, uint64_t seed, uint64_t offset);
  * Dropout on probabilities with (p, seed, offset) as k_dropout. */
 void k_attention_forward(gptc_ctx *ctx, float *out, float *preatt, float *att, const float *qkv,
                          int B, int T, int C, int NH, int causal, float p, uint64_t seed, uint64_t offset);
+/* The same on any layout ops.h's gptc_attn_args describes with Tq == Tk, no cache view
+ * (kv_index, n_keys NULL): strided q, k, v (BERT's separate blocks), a causal, padding or
+ * no mask; a->att and a->preatt kept. Dropout offsets as above. */
+struct gptc_attn_args;
+void k_attention_forward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, uint64_t offset);
+void k_attention_backward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, float *dq, float *dk, float *dv,
+                               const float *dout, float *dpreatt, float *datt, uint64_t offset);
 /* dqkv (B, T, 3C) += ; dpreatt, datt scratch of (B, NH, T, T). att must be what forward left. */
 void k_attention_backward(gptc_ctx *ctx, float *dqkv, float *dpreatt, float *datt, const float *dout,
                           const float *qkv, const float *att, int B, int T, int C, int NH, int causal,

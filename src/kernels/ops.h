@@ -14,7 +14,9 @@
 typedef enum gptc_mask_kind {
     GPTC_MASK_NONE = 0, /* every query sees every key (BERT encoder, cross-attention) */
     GPTC_MASK_CAUSAL,   /* query t of batch b sees keys j <= t + n_keys(b) - Tq */
-    GPTC_MASK_PADDING,  /* key j of batch b is seen iff key_mask[b * Tk + j] != 0 */
+    GPTC_MASK_PADDING,  /* key j of batch b is seen iff key_mask[b * Tk + j] != 0; a query whose
+                           keys are all masked attends to all of them uniformly (Hugging
+                           Face's additive (1 - mask) * finfo.min) */
 } gptc_mask_kind;
 
 typedef enum gptc_act_kind {

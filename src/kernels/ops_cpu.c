@@ -148,14 +148,10 @@ static void cpu_dropout(gptc_ctx *ctx, float *x, size_t n, float p, uint64_t see
     k_dropout(x, n, p, seed, offset);
 }
 
-/* GPT-2's training layout: q, k, v side by side in one (B, T, 3C) buffer, square, no
- * cache view: the batch kernel of cpu/attention.c. */
-static int packed(const gptc_attn_args *a) {
-    size_t C = (size_t)a->NH * a->hs;
-    return a->Tq == a->Tk && !a->kv_index && !a->n_keys && a->mask != GPTC_MASK_PADDING && a->q_row == 3 * C &&
-           a->kv_row == 3 * C && a->k == a->q + C && a->v == a->q + 2 * C && a->kv_batch == (size_t)a->Tq * 3 * C &&
-           a->out_row == C && fabsf(a->scale * sqrtf((float)a->hs) - 1.0f) < 1e-6f;
-}
+/* A full batch (training, attention maps): Tq == Tk, no cache view; any q/k/v layout
+ * (GPT-2's packed rows, BERT's separate blocks) and mask: the batch kernel of
+ * cpu/attention.c. */
+static int batch_layout(const gptc_attn_args *a) { return a->Tq == a->Tk && !a->kv_index && !a->n_keys; }
 
 /* One query row and head over nk keys: scores, softmax, weighted sum of values. */
 GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, const float *V, size_t kv_row, int nk,
@@ -176,7 +172,12 @@ GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, c
         if (d > mx) mx = d;
     }
     for (int i = 0; i < hs; i++) out[i] = 0;
-    if (mx == -INFINITY) return; /* every key masked */
+    if (nk <= 0) return; /* no key visible (a cache row before its prefix) */
+    if (mx == -INFINITY) {
+        /* every key padding: uniform, as Hugging Face's (1 - mask) * finfo.min gives */
+        for (int t = 0; t < nk; t++) scores[t] = 0;
+        mx = 0;
+    }
     float z = 0;
     for (int t = 0; t < nk; t++) scores[t] -= mx;
     gptc_vexp(scores, scores, (size_t)nk);
@@ -208,21 +209,18 @@ static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
 }
 
 static void cpu_attention_forward(gptc_ctx *ctx, const gptc_attn_args *a) {
-    if (a->att && packed(a)) {
-        k_attention_forward(ctx, a->out, a->preatt, a->att, a->q, a->B, a->Tq, a->NH * a->hs, a->NH,
-                            a->mask == GPTC_MASK_CAUSAL, a->p_drop, a->seed, 0);
+    if (a->att && batch_layout(a)) {
+        k_attention_forward_args(ctx, a, 0);
         return;
     }
     if (!a->att) attention_stream(ctx, a);
-    else gptc_ops_ref.attention_forward(ctx, a); /* kept probabilities in another layout: not on a hot path yet */
+    else gptc_ops_ref.attention_forward(ctx, a); /* kept probabilities over a cache view: not on a hot path */
 }
 
 static void cpu_attention_backward(gptc_ctx *ctx, const gptc_attn_args *a, float *dq, float *dk, float *dv,
                                    const float *dout, float *dpreatt, float *datt) {
-    size_t C = (size_t)a->NH * a->hs;
-    if (packed(a) && dk == dq + C && dv == dq + 2 * C) {
-        k_attention_backward(ctx, dq, dpreatt, datt, dout, a->q, a->att, a->B, a->Tq, (int)C, a->NH,
-                             a->mask == GPTC_MASK_CAUSAL, a->p_drop, a->seed, 0);
+    if (batch_layout(a)) {
+        k_attention_backward_args(ctx, a, dq, dk, dv, dout, dpreatt, datt, 0);
         return;
     }
     gptc_ops_ref.attention_backward(ctx, a, dq, dk, dv, dout, dpreatt, datt);

@@ -135,6 +135,12 @@ static void probs(const gptc_attn_args *a, int b, int t, int h, double *P) {
         P[j] = s * a->scale;
         if (P[j] > mx) mx = P[j];
     }
+    if (mx == -INFINITY && a->mask == GPTC_MASK_PADDING) {
+        /* every key padding: Hugging Face adds finfo.min to each score, which swamps
+         * them all to the same value, so the row attends uniformly */
+        for (int j = 0; j < a->Tk; j++) P[j] = j < nv ? 1.0 / nv : 0.0;
+        return;
+    }
     for (int j = 0; j < a->Tk; j++) sum += (P[j] = P[j] == -INFINITY ? 0.0 : exp(P[j] - mx));
     for (int j = 0; j < a->Tk; j++) P[j] = sum > 0 ? P[j] / sum : 0.0;
 }

@@ -72,9 +72,25 @@ static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
     }
 }
 
-static const gptc_arch arch_gpt2 = {"gpt2", "transformer.", build, init};
+static int is_head(const char *name) {
+    return !strncmp(name, "lm_head.", 8) || !strncmp(name, "score.", 6) || !strncmp(name, "qa_outputs.", 11);
+}
+
+static int alt_name(const char *name, char *buf, size_t cap) {
+    (void)name, (void)buf, (void)cap;
+    return 0;
+}
+
+/* A tied head saved anyway (as some exporters do): same shape as wte, values ignored. */
+static int skippable(const gptc_model *m, const char *name, int64_t want[2]) {
+    if (!m->cfg.tie_word_embeddings || strcmp(name, "lm_head.weight") != 0) return 0;
+    want[0] = m->cfg.vocab_size;
+    want[1] = m->cfg.n_embd;
+    return 2;
+}
+
+const gptc_arch gptc_arch_gpt2 = {"gpt2", "transformer.", build, init, is_head, alt_name, skippable, "wte.weight"};
 
 const gptc_arch *gptc_arch_for(const gptc_config *cfg) {
-    (void)cfg; /* GPT-2 is the one architecture today; BERT and Marian join this switch */
-    return &arch_gpt2;
+    return cfg->arch == GPTC_ARCH_BERT ? &gptc_arch_bert : &gptc_arch_gpt2;
 }

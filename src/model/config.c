@@ -28,30 +28,53 @@ gptc_config gptc_config_default(void) {
     c.tie_word_embeddings = 1;
     c.head = GPTC_HEAD_LM;
     c.pad_token_id = -1;
+    c.classifier_dropout = -1;
     return c;
 }
 
-static const struct { const char *name; int n_layer, n_head, n_embd, n_positions; } presets[] = {
-    {"tiny", 2, 2, 64, 128},
-    {"small", 4, 4, 256, 256},
-    {"gpt2", 12, 12, 768, 1024},
-    {"gpt2-medium", 24, 16, 1024, 1024},
-    {"gpt2-large", 36, 20, 1280, 1024},
-    {"gpt2-xl", 48, 25, 1600, 1024},
+gptc_config gptc_config_bert_default(void) {
+    gptc_config c = gptc_config_default();
+    c.arch = GPTC_ARCH_BERT;
+    c.n_positions = 512;
+    c.vocab_size = 30522;
+    c.layer_norm_epsilon = 1e-12f;
+    c.bos_token_id = c.eos_token_id = -1;
+    strcpy(c.activation_function, "gelu");
+    c.causal = 0;
+    c.pre_norm = 0;
+    c.pad_token_id = 0;
+    c.type_vocab_size = 2;
+    c.classifier_dropout = -1;
+    return c;
+}
+
+/* BERT's sizes as google-research/bert names them (intermediate 4 x hidden, 512 positions). */
+static const struct { const char *name; int bert, n_layer, n_head, n_embd, n_positions; } presets[] = {
+    {"tiny", 0, 2, 2, 64, 128},
+    {"small", 0, 4, 4, 256, 256},
+    {"gpt2", 0, 12, 12, 768, 1024},
+    {"gpt2-medium", 0, 24, 16, 1024, 1024},
+    {"gpt2-large", 0, 36, 20, 1280, 1024},
+    {"gpt2-xl", 0, 48, 25, 1600, 1024},
+    {"bert-tiny", 1, 2, 2, 128, 512},
+    {"bert-mini", 1, 4, 4, 256, 512},
+    {"bert-small", 1, 4, 8, 512, 512},
+    {"bert-base", 1, 12, 12, 768, 512},
+    {"bert-large", 1, 24, 16, 1024, 512},
 };
 
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out) {
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         if (strcmp(name, presets[i].name) != 0) continue;
-        *out = gptc_config_default();
+        *out = presets[i].bert ? gptc_config_bert_default() : gptc_config_default();
         out->n_layer = presets[i].n_layer;
         out->n_head = presets[i].n_head;
         out->n_embd = presets[i].n_embd;
         out->n_positions = presets[i].n_positions;
         return GPTC_OK;
     }
-    return gptc_fail(ctx, GPTC_EINVAL, "unknown preset '%s' (known: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl)",
-                     name);
+    return gptc_fail(ctx, GPTC_EINVAL, "unknown preset '%s' (known: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl, "
+                     "bert-tiny, bert-mini, bert-small, bert-base, bert-large)", name);
 }
 
 /* "gelu_pytorch_tanh" is the same function as "gelu_new" (tanh approximation). */
@@ -71,6 +94,9 @@ gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
         {"vocab_size", c->vocab_size, 1, 1 << 24}, {"n_inner", c->n_inner, 0, 1 << 18},
         {"bos_token_id", c->bos_token_id, -1, c->vocab_size - 1},
         {"eos_token_id", c->eos_token_id, -1, c->vocab_size - 1},
+        {"pad_token_id", c->pad_token_id, -1, c->vocab_size - 1},
+        {"arch", c->arch, 0, GPTC_ARCH_COUNT - 1},
+        {"type_vocab_size", c->type_vocab_size, c->arch == GPTC_ARCH_BERT ? 1 : 0, 1 << 16},
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
         if (ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
@@ -82,6 +108,10 @@ gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
     if (!(c->layer_norm_epsilon > 0.0f) || !isfinite(c->layer_norm_epsilon) || c->layer_norm_epsilon > 1.0f)
         return gptc_fail(ctx, GPTC_EINVAL, "config: layer_norm_epsilon = %g must be in (0, 1]",
                          (double)c->layer_norm_epsilon);
+    if (c->arch == GPTC_ARCH_BERT && (c->pre_norm || c->causal || c->sinusoidal_pos || c->cross_attention))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: a BERT block is post-norm and bidirectional with learned positions");
+    if (c->classifier_dropout >= 0 && bad_prob(c->classifier_dropout))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: classifier_dropout = %g must be in [0, 1)", (double)c->classifier_dropout);
     if (bad_prob(c->embd_pdrop) || bad_prob(c->attn_pdrop) || bad_prob(c->resid_pdrop))
         return gptc_fail(ctx, GPTC_EINVAL, "config: dropout probabilities (embd %g, attn %g, resid %g) must be in [0, 1)",
                          (double)c->embd_pdrop, (double)c->attn_pdrop, (double)c->resid_pdrop);
@@ -93,6 +123,7 @@ gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
     struct { const char *name; int v; } flags[] = {
         {"causal", c->causal}, {"pre_norm", c->pre_norm}, {"sinusoidal_pos", c->sinusoidal_pos},
         {"cross_attention", c->cross_attention}, {"tie_word_embeddings", c->tie_word_embeddings},
+        {"mlm_only", c->mlm_only},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         if (flags[i].v != 0 && flags[i].v != 1)
@@ -138,13 +169,97 @@ static gptc_status get_bool(gptc_ctx *ctx, const char *path, json_t *root, const
     return GPTC_OK;
 }
 
+/* id2label of a classifier: 2 to GPTC_MAX_LABELS ids "0".."n-1" */
+static gptc_status get_labels(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
+    json_t *labels = json_object_get(root, "id2label");
+    if (!json_is_object(labels) || json_object_size(labels) < 2 || json_object_size(labels) > GPTC_MAX_LABELS)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" must map 2 to %d ids (\"0\", \"1\", ...) to "
+                                            "label names", path, GPTC_MAX_LABELS);
+    c->num_labels = (int)json_object_size(labels);
+    for (int i = 0; i < c->num_labels; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", i);
+        json_t *v = json_object_get(labels, key);
+        if (!json_is_string(v) || json_string_length(v) >= GPTC_LABEL_MAX)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" lacks id \"%s\" (ids must be 0..%d, "
+                                                "names shorter than %d bytes)", path, key, c->num_labels - 1,
+                             GPTC_LABEL_MAX);
+        strcpy(c->id2label[i], json_string_value(v));
+    }
+    return GPTC_OK;
+}
+
+/* BertConfig's field names (transformers' configuration_bert.py defaults where absent). */
+static gptc_status parse_bert(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
+    gptc_status s;
+    *c = gptc_config_bert_default();
+    float hidden_drop = c->resid_pdrop;
+    if ((s = get_int(ctx, path, root, "num_hidden_layers", 0, 0, 0, &c->n_layer)) ||
+        (s = get_int(ctx, path, root, "num_attention_heads", 0, 0, 0, &c->n_head)) ||
+        (s = get_int(ctx, path, root, "hidden_size", 0, 0, 0, &c->n_embd)) ||
+        (s = get_int(ctx, path, root, "vocab_size", 0, 0, 0, &c->vocab_size)) ||
+        (s = get_int(ctx, path, root, "max_position_embeddings", 0, 0, 0, &c->n_positions)) ||
+        (s = get_int(ctx, path, root, "intermediate_size", 0, 0, 0, &c->n_inner)) ||
+        (s = get_int(ctx, path, root, "type_vocab_size", 0, 0, 0, &c->type_vocab_size)) ||
+        (s = get_int(ctx, path, root, "pad_token_id", 0, 1, -1, &c->pad_token_id)) ||
+        (s = get_float(ctx, path, root, "layer_norm_eps", &c->layer_norm_epsilon)) ||
+        (s = get_float(ctx, path, root, "hidden_dropout_prob", &hidden_drop)) ||
+        (s = get_float(ctx, path, root, "attention_probs_dropout_prob", &c->attn_pdrop)) ||
+        (s = get_bool(ctx, path, root, "tie_word_embeddings", &c->tie_word_embeddings)))
+        return s;
+    if (!json_object_get(root, "intermediate_size")) c->n_inner = 4 * c->n_embd;
+    c->embd_pdrop = c->resid_pdrop = hidden_drop;
+    json_t *cd = json_object_get(root, "classifier_dropout");
+    if (cd && !json_is_null(cd)) {
+        if (!json_is_number(cd))
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"classifier_dropout\" must be a number or null", path);
+        c->classifier_dropout = (float)json_number_value(cd);
+    }
+    json_t *act = json_object_get(root, "hidden_act");
+    if (act) {
+        if (!json_is_string(act)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"hidden_act\" must be a string", path);
+        const char *a = canonical_activation(json_string_value(act));
+        if (!a)
+            return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"hidden_act\" = '%s' is not supported (gelu, gelu_new)",
+                             path, json_string_value(act));
+        strcpy(c->activation_function, a);
+    }
+    json_t *pe = json_object_get(root, "position_embedding_type");
+    if (pe && !(json_is_string(pe) && !strcmp(json_string_value(pe), "absolute")))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"position_embedding_type\" must be \"absolute\"", path);
+    int dec = 0;
+    if ((s = get_bool(ctx, path, root, "is_decoder", &dec)) || (s = get_bool(ctx, path, root, "add_cross_attention", &dec)))
+        return s;
+    if (dec) return gptc_fail(ctx, GPTC_ENOTSUP, "%s: a BERT decoder (is_decoder, add_cross_attention) is not supported", path);
+    json_t *archs = json_object_get(root, "architectures");
+    const char *arch = json_is_array(archs) && json_is_string(json_array_get(archs, 0))
+                           ? json_string_value(json_array_get(archs, 0)) : "BertForPreTraining";
+    if (!strcmp(arch, "BertForSequenceClassification")) {
+        c->head = GPTC_HEAD_CLASSIFY;
+        json_t *pt = json_object_get(root, "problem_type");
+        if (pt && !json_is_null(pt) && !(json_is_string(pt) && !strcmp(json_string_value(pt), "single_label_classification")))
+            return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"problem_type\": only single_label_classification is built", path);
+        if ((s = get_labels(ctx, path, root, c))) return s;
+    } else if (!strcmp(arch, "BertForQuestionAnswering")) {
+        c->head = GPTC_HEAD_QA;
+    } else if (!strcmp(arch, "BertForMaskedLM")) {
+        c->mlm_only = 1;
+    } else if (strcmp(arch, "BertForPreTraining") && strcmp(arch, "BertModel"))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"architectures\" names %s; supported: BertForPreTraining, "
+                                            "BertForMaskedLM, BertForSequenceClassification, BertForQuestionAnswering",
+                         path, arch);
+    if ((s = gptc_config_validate(ctx, c))) return gptc_fail_prefix(ctx, s, "%s", path);
+    return GPTC_OK;
+}
+
 static gptc_status parse_config(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
     gptc_status s;
     if (!json_is_object(root)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: top level is not a JSON object", path);
     json_t *mt = json_object_get(root, "model_type");
     if (mt && !json_is_string(mt)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"model_type\" must be a string", path);
+    if (mt && !strcmp(json_string_value(mt), "bert")) return parse_bert(ctx, path, root, c);
     if (mt && strcmp(json_string_value(mt), "gpt2") != 0)
-        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"model_type\" is '%s'; only \"gpt2\" is supported", path,
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"model_type\" is '%s'; supported: \"gpt2\", \"bert\"", path,
                          json_string_value(mt));
     *c = gptc_config_default();
     /* n_positions is required; old configs may only have n_ctx (the same number). */
@@ -195,23 +310,7 @@ static gptc_status parse_config(gptc_ctx *ctx, const char *path, json_t *root, g
         return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"architectures\" names %s; supported: GPT2LMHeadModel, "
                                             "GPT2ForSequenceClassification, GPT2ForQuestionAnswering", path, arch);
     if ((s = get_int(ctx, path, root, "pad_token_id", 0, 1, -1, &c->pad_token_id))) return s;
-    if (c->head == GPTC_HEAD_CLASSIFY) {
-        json_t *labels = json_object_get(root, "id2label");
-        if (!json_is_object(labels) || json_object_size(labels) < 2 || json_object_size(labels) > GPTC_MAX_LABELS)
-            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" must map 2 to %d ids (\"0\", \"1\", ...) to "
-                                                "label names", path, GPTC_MAX_LABELS);
-        c->num_labels = (int)json_object_size(labels);
-        for (int i = 0; i < c->num_labels; i++) {
-            char key[16];
-            snprintf(key, sizeof key, "%d", i);
-            json_t *v = json_object_get(labels, key);
-            if (!json_is_string(v) || json_string_length(v) >= GPTC_LABEL_MAX)
-                return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" lacks id \"%s\" (ids must be 0..%d, "
-                                                    "names shorter than %d bytes)", path, key, c->num_labels - 1,
-                                 GPTC_LABEL_MAX);
-            strcpy(c->id2label[i], json_string_value(v));
-        }
-    }
+    if (c->head == GPTC_HEAD_CLASSIFY && (s = get_labels(ctx, path, root, c))) return s;
     /* gptc's own block options, present only for non-GPT-2 blocks (see docs/formats.md). */
     json_t *blk = json_object_get(root, "gptc_block");
     if (blk) {
@@ -261,10 +360,13 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
     if (!o) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory", path);
     int bad = 0;
 #define SET(k, v) (bad |= json_object_set_new(o, k, v))
+    int bert = c->arch == GPTC_ARCH_BERT;
     json_t *arch = json_array();
-    bad |= json_array_append_new(arch, json_string(c->head == GPTC_HEAD_CLASSIFY ? "GPT2ForSequenceClassification"
-                                                   : c->head == GPTC_HEAD_QA     ? "GPT2ForQuestionAnswering"
-                                                                                 : "GPT2LMHeadModel"));
+    bad |= json_array_append_new(arch, json_string(c->head == GPTC_HEAD_CLASSIFY
+                                                       ? (bert ? "BertForSequenceClassification" : "GPT2ForSequenceClassification")
+                                                   : c->head == GPTC_HEAD_QA ? (bert ? "BertForQuestionAnswering" : "GPT2ForQuestionAnswering")
+                                                   : bert ? (c->mlm_only ? "BertForMaskedLM" : "BertForPreTraining")
+                                                          : "GPT2LMHeadModel"));
     if (c->pad_token_id >= 0) SET("pad_token_id", json_integer(c->pad_token_id));
     if (c->head == GPTC_HEAD_CLASSIFY) {
         json_t *i2l = json_object(), *l2i = json_object();
@@ -279,8 +381,29 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
         SET("id2label", i2l);
         SET("label2id", l2i);
     }
-    SET("activation_function", json_string(c->activation_function));
     SET("architectures", arch);
+    if (bert) {
+        /* BertConfig's names, as BertConfig.to_json_string writes them */
+        SET("attention_probs_dropout_prob", json_float(c->attn_pdrop));
+        SET("classifier_dropout", c->classifier_dropout < 0 ? json_null() : json_float(c->classifier_dropout));
+        SET("hidden_act", json_string(c->activation_function));
+        SET("hidden_dropout_prob", json_float(c->resid_pdrop));
+        SET("hidden_size", json_integer(c->n_embd));
+        SET("initializer_range", json_real(0.02));
+        SET("intermediate_size", json_integer(c->n_inner > 0 ? c->n_inner : 4 * c->n_embd));
+        SET("layer_norm_eps", json_float(c->layer_norm_epsilon));
+        SET("max_position_embeddings", json_integer(c->n_positions));
+        SET("model_type", json_string("bert"));
+        SET("num_attention_heads", json_integer(c->n_head));
+        SET("num_hidden_layers", json_integer(c->n_layer));
+        SET("position_embedding_type", json_string("absolute"));
+        SET("tie_word_embeddings", json_boolean(c->tie_word_embeddings));
+        SET("type_vocab_size", json_integer(c->type_vocab_size));
+        SET("use_cache", json_true());
+        SET("vocab_size", json_integer(c->vocab_size));
+        goto dump;
+    }
+    SET("activation_function", json_string(c->activation_function));
     SET("attn_pdrop", json_float(c->attn_pdrop));
     SET("bos_token_id", c->bos_token_id < 0 ? json_null() : json_integer(c->bos_token_id));
     SET("embd_pdrop", json_float(c->embd_pdrop));
@@ -314,6 +437,7 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
         bad |= json_object_set_new(blk, "cross_attention", json_boolean(c->cross_attention));
         SET("gptc_block", blk);
     }
+dump:
 #undef SET
     char *text = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
     json_decref(o);

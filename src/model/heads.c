@@ -63,6 +63,43 @@ static void lm_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const 
 
 /* ------------------------------------------------------------------ sequence classification */
 
+/* Cross-entropy of B rows of L logits against labels (-100 ignored), weighted by the
+ * class weights when set: sum w_y l / sum w_y, NaN when nothing counts (as torch). */
+static gptc_status cls_loss(gptc_ctx *ctx, gptc_workspace *ws, const float *logits, const int32_t *targets, int B, int L,
+                            float *loss) {
+    double sum = 0, wsum = 0;
+    for (int b = 0; b < B; b++) {
+        if (targets[b] == -100) continue;
+        if (targets[b] < 0 || targets[b] >= L)
+            return gptc_fail(ctx, GPTC_ERANGE, "label %d of row %d is out of range [0, %d)", targets[b], b, L);
+        double wy = ws->class_weights ? ws->class_weights[targets[b]] : 1.0;
+        sum += wy * nll(logits + (size_t)b * L, L, 1, targets[b], NULL);
+        wsum += wy;
+    }
+    if (loss) *loss = (float)(sum / wsum);
+    ws->last_n_valid = (int)(wsum > 0);
+    return GPTC_OK;
+}
+
+/* dlogits (B, L) over the logits in place: d (loss_scale * cls_loss) / d logits */
+static void cls_dlogits(const gptc_workspace *ws, float *dlogits, int B, int L, float loss_scale) {
+    const int32_t *targets = ws->last_targets;
+    const float *cw = ws->class_weights;
+    double p[GPTC_MAX_LABELS], wsum = 0;
+    for (int b = 0; b < B; b++)
+        if (targets[b] != -100) wsum += cw ? cw[targets[b]] : 1.0;
+    for (int b = 0; b < B; b++) {
+        float *dz = dlogits + (size_t)b * L;
+        if (targets[b] == -100 || wsum == 0) {
+            memset(dz, 0, (size_t)L * sizeof *dz);
+            continue;
+        }
+        nll(dz, L, 1, targets[b], p);
+        double scale = (cw ? cw[targets[b]] : 1.0) / wsum * loss_scale;
+        for (int k = 0; k < L; k++) dz[k] = (float)((p[k] - (k == targets[b])) * scale);
+    }
+}
+
 static int cls_width(const gptc_config *c) { return c->num_labels; }
 static size_t cls_floats(const gptc_config *c, int B, int T) { return (size_t)B * c->num_labels; }
 
@@ -84,7 +121,6 @@ static gptc_status cls_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h
                                const int32_t *targets, int B, int T, float *logits, float *loss) {
     const gptc_config *c = &ws->m->cfg;
     int C = c->n_embd, L = c->num_labels;
-    double sum = 0, wsum = 0;
     for (int b = 0; b < B; b++) {
         /* Hugging Face: argmax over t of t * (token != pad): the last non-pad token */
         int idx = T - 1;
@@ -95,17 +131,8 @@ static gptc_status cls_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h
         }
         ws->cls_index[b] = idx;
         cls_row(ws->m, h + ((size_t)b * T + idx) * C, logits + (size_t)b * L);
-        if (targets && targets[b] != -100) {
-            if (targets[b] < 0 || targets[b] >= L)
-                return gptc_fail(ctx, GPTC_ERANGE, "label %d of row %d is out of range [0, %d)", targets[b], b, L);
-            double wy = ws->class_weights ? ws->class_weights[targets[b]] : 1.0;
-            sum += wy * nll(logits + (size_t)b * L, L, 1, targets[b], NULL);
-            wsum += wy;
-        }
     }
-    if (targets && loss) *loss = (float)(sum / wsum); /* NaN when nothing counts, as torch */
-    ws->last_n_valid = (int)(wsum > 0);
-    return GPTC_OK;
+    return targets ? cls_loss(ctx, ws, logits, targets, B, L, loss) : GPTC_OK;
 }
 
 static void cls_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const float *h, float *dh, float *dlogits,
@@ -113,23 +140,13 @@ static void cls_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const
     const gptc_model *m = ws->m;
     int C = m->cfg.n_embd, L = m->cfg.num_labels;
     const int32_t *targets = ws->last_targets;
-    const float *cw = ws->class_weights;
-    double p[GPTC_MAX_LABELS];
     memset(dh, 0, (size_t)B * T * C * sizeof(float));
     const float *w = gptc_param(m, m->g.head_w);
     float *dw = gptc_grad(g, m->g.head_w);
-    double wsum = 0;
-    for (int b = 0; b < B; b++)
-        if (targets[b] != -100) wsum += cw ? cw[targets[b]] : 1.0;
+    cls_dlogits(ws, dlogits, B, L, loss_scale);
     for (int b = 0; b < B; b++) {
         float *dz = dlogits + (size_t)b * L;
-        if (targets[b] == -100 || wsum == 0) {
-            memset(dz, 0, (size_t)L * sizeof *dz);
-            continue;
-        }
-        nll(dlogits + (size_t)b * L, L, 1, targets[b], p);
-        double scale = (cw ? cw[targets[b]] : 1.0) / wsum * loss_scale;
-        for (int k = 0; k < L; k++) dz[k] = (float)((p[k] - (k == targets[b])) * scale);
+        if (targets[b] == -100) continue;
         const float *x = h + ((size_t)b * T + ws->cls_index[b]) * C;
         float *dx = dh + ((size_t)b * T + ws->cls_index[b]) * C;
         for (int k = 0; k < L; k++) {
@@ -214,12 +231,229 @@ static void qa_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const 
         }
 }
 
+/* ------------------------------------------------------------------ BERT
+ * BertForPreTraining: MLM logits = LN(act(dense(h))) @ wte^T (or the untied decoder) +
+ * cls.predictions.bias on every position; NSP logits = seq_relationship(pooled), pooled
+ * = tanh(pooler(h[CLS])). Loss = mean CE over labelled positions + mean CE over
+ * labelled sequences (targets: (B, T) MLM labels then (B) NSP labels, -100 ignored).
+ * BertForMaskedLM (mlm_only): the MLM part alone. BertForSequenceClassification:
+ * classifier(dropout(pooled)). BertForQuestionAnswering is GPT-2's QA head on h. */
+
+typedef struct bert_scr {
+    float *hx, *hact, *hln, *hmean, *hrstd, *d1, *d2; /* MLM transform: dense, act, norm; backward */
+    float *cls, *pooled, *pooled_d, *dcls, *dpool;   /* [CLS] rows, tanh(pooler), after dropout */
+} bert_scr;
+
+static size_t bert_layout(const gptc_config *c, int B, int T, float *base, bert_scr *s) {
+    size_t N = (size_t)B * T, C = c->n_embd, off = 0;
+    int mlm = c->head == GPTC_HEAD_LM, pool = c->head == GPTC_HEAD_CLASSIFY || (mlm && !c->mlm_only);
+    float *dummy;
+#define TAKE(f, n)                                                                                                   \
+    do {                                                                                                             \
+        float **p_ = base ? &s->f : &dummy;                                                                          \
+        *p_ = base ? base + off : NULL;                                                                              \
+        off += ((size_t)(n) + 15) & ~(size_t)15;                                                                     \
+    } while (0)
+    if (mlm) {
+        TAKE(hx, N * C);
+        TAKE(hact, N * C);
+        TAKE(hln, N * C);
+        TAKE(hmean, N);
+        TAKE(hrstd, N);
+        TAKE(d1, N * C);
+        TAKE(d2, N * C);
+    }
+    if (pool) {
+        TAKE(cls, B * C);
+        TAKE(pooled, B * C);
+        TAKE(pooled_d, B * C);
+        TAKE(dcls, B * C);
+        TAKE(dpool, B * C);
+    }
+#undef TAKE
+    (void)dummy;
+    return off;
+}
+static size_t bert_scratch(const gptc_config *c, int B, int T) {
+    bert_scr s;
+    return bert_layout(c, B, T, NULL, &s);
+}
+static bert_scr scr_of(const gptc_workspace *ws) {
+    bert_scr s;
+    memset(&s, 0, sizeof s);
+    bert_layout(&ws->m->cfg, ws->max_B, ws->max_T, ws->head_acts, &s);
+    return s;
+}
+
+static gptc_wdesc decoder_weight(const gptc_model *m) { return lm_weight(m); }
+
+/* pooled = tanh(pooler(h[b, 0])) for b < B; the [CLS] rows gathered into s->cls */
+static void pool_forward(gptc_ctx *ctx, const gptc_model *m, const bert_scr *s, const float *h, int B, int T) {
+    int C = m->cfg.n_embd;
+    for (int b = 0; b < B; b++) memcpy(s->cls + (size_t)b * C, h + (size_t)b * T * C, (size_t)C * sizeof(float));
+    gptc_wdesc w = gptc_weight(m, m->g.pool_w);
+    gptc_ops_of(ctx)->linear(ctx, s->pooled, s->cls, &w, gptc_param(m, m->g.pool_b), B);
+    for (size_t i = 0; i < (size_t)B * C; i++) s->pooled[i] = tanhf(s->pooled[i]);
+}
+
+/* from dpool (d loss / d pooled): pooler gradients, and dh[b, 0] += d loss / d h[CLS] */
+static void pool_backward(gptc_ctx *ctx, const gptc_model *m, gptc_grads *g, const bert_scr *s, float *dh, int B,
+                          int T) {
+    int C = m->cfg.n_embd;
+    for (size_t i = 0; i < (size_t)B * C; i++) s->dpool[i] *= 1.0f - s->pooled[i] * s->pooled[i];
+    memset(s->dcls, 0, (size_t)B * C * sizeof(float));
+    gptc_wdesc w = gptc_weight(m, m->g.pool_w);
+    gptc_ops_of(ctx)->linear_backward(ctx, s->dcls, gptc_grad(g, m->g.pool_w), gptc_grad(g, m->g.pool_b), s->dpool,
+                                      s->cls, &w, B);
+    for (int b = 0; b < B; b++) {
+        float *d = dh + (size_t)b * T * C;
+        for (int i = 0; i < C; i++) d[i] += s->dcls[(size_t)b * C + i];
+    }
+}
+
+static int pre_width(const gptc_config *c) { return c->vocab_size; }
+static size_t pre_floats(const gptc_config *c, int B, int T) {
+    return (size_t)B * T * c->vocab_size + (c->mlm_only ? 0 : 2 * (size_t)B);
+}
+
+static gptc_status pre_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h, const int32_t *tokens,
+                               const int32_t *targets, int B, int T, float *logits, float *loss) {
+    const gptc_model *m = ws->m;
+    const gptc_config *c = &m->cfg;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    bert_scr s = scr_of(ws);
+    int N = B * T, C = c->n_embd, V = c->vocab_size;
+    gptc_wdesc wt = gptc_weight(m, m->g.mlm_w), wd = decoder_weight(m);
+    ops->linear(ctx, s.hx, h, &wt, gptc_param(m, m->g.mlm_b), N);
+    ops->act_forward(ctx, s.hact, s.hx, (size_t)N * C, m->opts.act);
+    ops->layernorm_forward(ctx, s.hln, s.hmean, s.hrstd, s.hact, gptc_param(m, m->g.mlm_ln_w),
+                           gptc_param(m, m->g.mlm_ln_b), N, C, c->layer_norm_epsilon);
+    ops->linear(ctx, logits, s.hln, &wd, gptc_param(m, m->g.mlm_bias), N);
+    float *nsp = logits + (size_t)N * V;
+    if (!c->mlm_only) {
+        pool_forward(ctx, m, &s, h, B, T);
+        gptc_wdesc wn = gptc_weight(m, m->g.nsp_w);
+        ops->linear(ctx, nsp, s.pooled, &wn, gptc_param(m, m->g.nsp_b), B);
+    }
+    if (!targets) return GPTC_OK;
+    int n_valid = ops->crossentropy_forward(ctx, ws->losses, logits, targets, N, V);
+    double sum = 0;
+    for (int i = 0; i < N; i++) sum += ws->losses[i];
+    ws->last_n_valid = n_valid;
+    ws->mlm_sum = sum;
+    ws->mlm_n = n_valid;
+    double total = n_valid ? sum / n_valid : NAN; /* torch's mean over nothing */
+    ws->nsp_sum = 0;
+    ws->nsp_n = 0;
+    if (!c->mlm_only) {
+        const int32_t *y = targets + N;
+        for (int b = 0; b < B; b++) {
+            if (y[b] == -100) continue;
+            if (y[b] != 0 && y[b] != 1)
+                return gptc_fail(ctx, GPTC_ERANGE, "next_sentence_label %d of row %d is not 0, 1 or -100", y[b], b);
+            ws->nsp_sum += nll(nsp + 2 * (size_t)b, 2, 1, y[b], NULL);
+            ws->nsp_n++;
+        }
+        total += ws->nsp_n ? ws->nsp_sum / ws->nsp_n : NAN;
+    }
+    if (loss) *loss = (float)total;
+    return GPTC_OK;
+}
+
+static void pre_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const float *h, float *dh, float *dlogits,
+                         int B, int T, float loss_scale) {
+    const gptc_model *m = ws->m;
+    const gptc_config *c = &m->cfg;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    bert_scr s = scr_of(ws);
+    int N = B * T, C = c->n_embd, V = c->vocab_size;
+    memset(dh, 0, (size_t)N * C * sizeof(float));
+    if (!c->mlm_only) {
+        /* NSP: dz = (softmax - onehot) / n * scale, over the logits after the MLM ones */
+        float *dz = dlogits + (size_t)N * V;
+        const int32_t *y = ws->last_targets + N;
+        double p[2];
+        for (int b = 0; b < B; b++) {
+            float *z = dz + 2 * (size_t)b;
+            if (y[b] == -100 || !ws->nsp_n) {
+                z[0] = z[1] = 0;
+                continue;
+            }
+            nll(z, 2, 1, y[b], p);
+            for (int k = 0; k < 2; k++) z[k] = (float)((p[k] - (k == y[b])) * loss_scale / ws->nsp_n);
+        }
+        memset(s.dpool, 0, (size_t)B * C * sizeof(float));
+        gptc_wdesc wn = gptc_weight(m, m->g.nsp_w);
+        ops->linear_backward(ctx, s.dpool, gptc_grad(g, m->g.nsp_w), gptc_grad(g, m->g.nsp_b), dz, s.pooled, &wn, B);
+        pool_backward(ctx, m, g, &s, dh, B, T);
+    }
+    float dloss = ws->mlm_n ? loss_scale / (float)ws->mlm_n : 0.0f;
+    ops->crossentropy_backward(ctx, dlogits, dlogits, ws->last_targets, N, V, dloss);
+    gptc_wdesc wd = decoder_weight(m), wt = gptc_weight(m, m->g.mlm_w);
+    memset(s.d1, 0, (size_t)N * C * sizeof(float));
+    ops->linear_backward(ctx, s.d1, gptc_grad(g, m->g.head_w >= 0 ? m->g.head_w : m->g.wte),
+                         gptc_grad(g, m->g.mlm_bias), dlogits, s.hln, &wd, N);
+    memset(s.d2, 0, (size_t)N * C * sizeof(float));
+    ops->layernorm_backward(ctx, s.d2, gptc_grad(g, m->g.mlm_ln_w), gptc_grad(g, m->g.mlm_ln_b), s.d1, s.hact,
+                            gptc_param(m, m->g.mlm_ln_w), s.hmean, s.hrstd, N, C);
+    memset(s.d1, 0, (size_t)N * C * sizeof(float));
+    ops->act_backward(ctx, s.d1, s.hx, s.d2, (size_t)N * C, m->opts.act);
+    ops->linear_backward(ctx, dh, gptc_grad(g, m->g.mlm_w), gptc_grad(g, m->g.mlm_b), s.d1, h, &wt, N);
+}
+
+/* classifier(dropout(pooled)); dropout p = classifier_dropout, else hidden_dropout_prob */
+static float cls_drop(const gptc_workspace *ws) {
+    const gptc_config *c = &ws->m->cfg;
+    return !ws->dropout_on ? 0.0f : c->classifier_dropout >= 0 ? c->classifier_dropout : c->resid_pdrop;
+}
+static uint64_t cls_seed(const gptc_workspace *ws) {
+    return gptc_site_seed(ws, ws->last_call, 1 + 7 * (uint64_t)ws->m->cfg.n_layer);
+}
+
+static gptc_status bcls_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h, const int32_t *tokens,
+                                const int32_t *targets, int B, int T, float *logits, float *loss) {
+    const gptc_model *m = ws->m;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    bert_scr s = scr_of(ws);
+    int C = m->cfg.n_embd, L = m->cfg.num_labels;
+    pool_forward(ctx, m, &s, h, B, T);
+    memcpy(s.pooled_d, s.pooled, (size_t)B * C * sizeof(float));
+    ops->dropout(ctx, s.pooled_d, (size_t)B * C, cls_drop(ws), cls_seed(ws), 0);
+    gptc_wdesc w = gptc_weight(m, m->g.head_w);
+    ops->linear(ctx, logits, s.pooled_d, &w, gptc_param(m, m->g.head_b), B);
+    for (int b = 0; b < B; b++) ws->cls_index[b] = 0;
+    return targets ? cls_loss(ctx, ws, logits, targets, B, L, loss) : GPTC_OK;
+}
+
+static void bcls_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const float *h, float *dh, float *dlogits,
+                          int B, int T, float loss_scale) {
+    const gptc_model *m = ws->m;
+    const gptc_ops *ops = gptc_ops_of(ctx);
+    bert_scr s = scr_of(ws);
+    int C = m->cfg.n_embd, L = m->cfg.num_labels;
+    memset(dh, 0, (size_t)B * T * C * sizeof(float));
+    cls_dlogits(ws, dlogits, B, L, loss_scale);
+    memset(s.dpool, 0, (size_t)B * C * sizeof(float));
+    gptc_wdesc w = gptc_weight(m, m->g.head_w);
+    ops->linear_backward(ctx, s.dpool, gptc_grad(g, m->g.head_w), gptc_grad(g, m->g.head_b), dlogits, s.pooled_d, &w, B);
+    ops->dropout(ctx, s.dpool, (size_t)B * C, cls_drop(ws), cls_seed(ws), 0);
+    pool_backward(ctx, m, g, &s, dh, B, T);
+}
+
 static const gptc_head_ops heads[GPTC_HEAD_COUNT] = {
-    {GPTC_HEAD_LM, "GPT2LMHeadModel", lm_width, lm_floats, lm_forward, lm_backward, lm_rows},
-    {GPTC_HEAD_CLASSIFY, "GPT2ForSequenceClassification", cls_width, cls_floats, cls_forward, cls_backward, cls_rows},
-    {GPTC_HEAD_QA, "GPT2ForQuestionAnswering", qa_width, qa_floats, qa_forward, qa_backward, qa_rows},
+    {GPTC_HEAD_LM, "GPT2LMHeadModel", lm_width, lm_floats, lm_forward, lm_backward, lm_rows, NULL},
+    {GPTC_HEAD_CLASSIFY, "GPT2ForSequenceClassification", cls_width, cls_floats, cls_forward, cls_backward, cls_rows,
+     NULL},
+    {GPTC_HEAD_QA, "GPT2ForQuestionAnswering", qa_width, qa_floats, qa_forward, qa_backward, qa_rows, NULL},
+};
+static const gptc_head_ops bert_heads[GPTC_HEAD_COUNT] = {
+    {GPTC_HEAD_LM, "BertForPreTraining", pre_width, pre_floats, pre_forward, pre_backward, NULL, bert_scratch},
+    {GPTC_HEAD_CLASSIFY, "BertForSequenceClassification", cls_width, cls_floats, bcls_forward, bcls_backward, NULL,
+     bert_scratch},
+    {GPTC_HEAD_QA, "BertForQuestionAnswering", qa_width, qa_floats, qa_forward, qa_backward, qa_rows, NULL},
 };
 
-const gptc_head_ops *gptc_head_for(int head) {
-    return head >= 0 && head < GPTC_HEAD_COUNT ? &heads[head] : &heads[GPTC_HEAD_LM];
+const gptc_head_ops *gptc_head_for(const gptc_config *c) {
+    int head = c->head >= 0 && c->head < GPTC_HEAD_COUNT ? c->head : GPTC_HEAD_LM;
+    return c->arch == GPTC_ARCH_BERT ? &bert_heads[head] : &heads[head];
 }

@@ -47,6 +47,7 @@ static int matches(const char *list, int layer, int target) {
 gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed) {
     const gptc_config *c = &m->cfg;
     if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "the model already has a LoRA adapter");
+    if (c->arch != GPTC_ARCH_GPT2) return gptc_fail(ctx, GPTC_ENOTSUP, "LoRA adapters are built for GPT-2 models only");
     if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "LoRA adapters need a model loaded as F32");
     if (p->r < 1 || p->r > 4096 || !(p->alpha > 0) || !(p->dropout >= 0 && p->dropout < 1))
         return gptc_fail(ctx, GPTC_EINVAL, "LoRA: r = %d must be in [1, 4096], alpha = %g > 0, dropout = %g in [0, 1)",

@@ -46,7 +46,11 @@ typedef struct gptc_globals {
     int wte, wpe, wtt;        /* token, position, token-type embeddings */
     int ln_emb_w, ln_emb_b;   /* embedding layer norm (BERT) */
     int ln_f_w, ln_f_b;       /* final norm (pre-norm stacks) */
-    int head_w, head_b;       /* untied lm_head, score, qa_outputs; -1: LM head tied to wte */
+    int head_w, head_b;       /* untied lm_head, score, qa_outputs, BERT's classifier and untied
+                                 cls.predictions.decoder; -1: LM head tied to wte */
+    int pool_w, pool_b;       /* BERT's pooler: tanh(dense(h[CLS])) */
+    int mlm_w, mlm_b, mlm_ln_w, mlm_ln_b, mlm_bias; /* BERT's MLM transform (dense, act, norm) and decoder bias */
+    int nsp_w, nsp_b;         /* BERT's next-sentence head on the pooled output */
 } gptc_globals;
 
 /* Block options read from the config once, so the block code does not parse strings. */
@@ -97,8 +101,21 @@ typedef struct gptc_arch {
     void (*build)(gptc_model *m, size_t *off, size_t *off_lowp);
     /* Initial values of tensor i (the architecture's _init_weights). */
     void (*init)(const gptc_model *m, size_t i, float *x, uint64_t *rng);
+    /* Head tensors sit beside the prefixed body in state dicts ("lm_head.", "cls."). */
+    int (*is_head)(const char *name);
+    /* Another name the same tensor may carry in a file (BERT's old LayerNorm.gamma /
+     * .beta), written into buf; 0 when none. */
+    int (*alt_name)(const char *name, char *buf, size_t cap);
+    /* A file tensor outside m's table that loading skips: 0 unexpected (an error), 1
+     * skipped, 2 skipped when its shape is want (a tied head saved anyway). */
+    int (*skippable)(const gptc_model *m, const char *name, int64_t want[2]);
+    const char *wte_name;    /* the word embedding's name (without prefix) */
 } gptc_arch;
 const gptc_arch *gptc_arch_for(const gptc_config *cfg);
+extern const gptc_arch gptc_arch_gpt2, gptc_arch_bert;
+/* Seed of dropout site `site` of forward call `call` (block.c; heads use the sites
+ * after the blocks' and adapters'). */
+uint64_t gptc_site_seed(const gptc_workspace *w, uint64_t call, uint64_t site);
 /* Appends a tensor (used by build functions and LoRA). d1 == 0: 1-D. */
 int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
                           gptc_dtype dtype, size_t *off, size_t *off_lowp);
@@ -132,6 +149,13 @@ struct gptc_workspace {
     int capture_layer;
     gptc_layer_hook layer_hook;
     void *layer_hook_user;
+    /* encoders (BERT): the embeddings before their norm, token types, padding mask */
+    float *emb, *emb_tt, *emb_mean, *emb_rstd, *key_mask;
+    int32_t *last_types;
+    int has_key_mask;
+    float *head_acts;        /* the head's own activations (heads.c) */
+    double mlm_sum, nsp_sum; /* BERT pre-training: loss sums and counts of the last forward */
+    int mlm_n, nsp_n;
 };
 
 /* A session's workspace: rows up to `rows` per call, inference only. */
@@ -150,8 +174,9 @@ typedef struct gptc_cache_view {
 /* The one forward. Without a cache view: B sequences of T tokens at positions 0..T-1,
  * the head's full forward (loss when targets). With one: n = B * T rows at their cache
  * positions; the head's per-row logits of rows [first_logit, n) go to logits. */
-gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *targets,
-                              int B, int T, float *loss, const gptc_cache_view *cv, int first_logit, float *logits);
+gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *token_types,
+                              const float *attn_mask, const int32_t *targets, int B, int T, float *loss,
+                              const gptc_cache_view *cv, int first_logit, float *logits);
 
 struct gptc_grads {
     const gptc_model *m;
@@ -186,10 +211,12 @@ typedef struct gptc_head_ops {
     /* dh (B*T, C) = d loss / d h (written); head gradients added into g. */
     void (*backward)(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const float *h, float *dh, float *dlogits,
                      int B, int T, float loss_scale);
-    /* Per-row logits (sessions): out (n, width). */
+    /* Per-row logits (sessions): out (n, width); NULL for encoders. */
     void (*rows)(gptc_ctx *ctx, const gptc_model *m, const float *h, int n, float *out);
+    /* Floats of the head's own activations (workspace head_acts) for B x T; NULL: none. */
+    size_t (*scratch)(const gptc_config *c, int B, int T);
 } gptc_head_ops;
-const gptc_head_ops *gptc_head_for(int head);
+const gptc_head_ops *gptc_head_for(const gptc_config *c);
 
 /* ---- lora.c: the adapter path of one targeted layer: out += (alpha/r) drop(x) A^T B^T.
  * u (N, r) is kept for backward; xd is scratch of N * in floats. */

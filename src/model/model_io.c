@@ -8,12 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFIX "transformer."
-
-
-/* Heads sit beside the "transformer." body in Hugging Face's state dicts. */
-static int is_head(const char *name) {
-    return !strncmp(name, "lm_head.", 8) || !strncmp(name, "score.", 6) || !strncmp(name, "qa_outputs.", 11);
+/* The tensor of the file that holds table entry name: the body under the
+ * architecture's prefix or without it, heads beside it, and the architecture's other
+ * spelling of the name (BERT's LayerNorm.gamma / .beta). */
+static const gptc_st_tensor *find_tensor(const gptc_arch *a, const gptc_safetensors *st, const char *name) {
+    char alt[128], full[200];
+    const char *cand[2] = {name, a->alt_name(name, alt, sizeof alt) ? alt : NULL};
+    for (int i = 0; i < 2 && cand[i]; i++) {
+        const gptc_st_tensor *t = NULL;
+        if (!a->is_head(cand[i])) {
+            snprintf(full, sizeof full, "%s%s", a->prefix, cand[i]);
+            t = gptc_st_find(st, full);
+        }
+        if (!t) t = gptc_st_find(st, cand[i]);
+        if (t) return t;
+    }
+    return NULL;
 }
 
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
@@ -58,20 +68,17 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
     unsigned char *used = gptc_calloc(ctx, st->n_tensors ? st->n_tensors : 1, 1, "tensor flags");
     if (!used) return GPTC_ENOMEM;
     gptc_status s = GPTC_OK;
-    char name[128];
     for (size_t i = 0; i < m->n_tensors && !s; i++) {
         const gptc_ptensor *pt = &m->tensors[i];
         const gptc_st_tensor *t = NULL;
         if (pt->kind == GPTC_TK_LORA) continue; /* adapters live in adapter_model.safetensors */
-        if (!is_head(pt->name)) {
-            snprintf(name, sizeof name, PREFIX "%s", pt->name);
-            t = gptc_st_find(st, name);
-        }
-        if (!t) t = gptc_st_find(st, pt->name);
+        t = find_tensor(m->arch, st, pt->name);
         if (!t) {
-            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is missing%s", path, pt->name,
-                          is_head(pt->name) ? " (config.json has tie_word_embeddings false)"
-                                            : " (with or without the \"transformer.\" prefix)");
+            int untied = (int)i == m->g.head_w && m->cfg.head == GPTC_HEAD_LM;
+            int body = !m->arch->is_head(pt->name);
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is missing%s%s%s%s", path, pt->name,
+                          untied ? " (config.json has tie_word_embeddings false)" : "",
+                          body ? " (with or without the \"" : "", body ? m->arch->prefix : "", body ? "\" prefix)" : "");
             break;
         }
         if (!same_shape(t, pt->ndim, pt->shape)) {
@@ -114,15 +121,16 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
     for (size_t j = 0; j < st->n_tensors && !s; j++) {
         const gptc_st_tensor *t = &st->tensors[j];
         if (used[j] || gptc_st_is_mask_buffer(t->name)) continue;
-        if (m->cfg.tie_word_embeddings && strcmp(t->name, "lm_head.weight") == 0) {
-            /* A tied head saved anyway (as some exporters do): same shape as wte, values
-             * ignored; the head is wte. */
-            int64_t want[2] = {m->cfg.vocab_size, m->cfg.n_embd};
-            if (!same_shape(t, 2, want)) s = shape_error(ctx, path, t, 2, want);
+        int64_t want[2] = {0, 0};
+        int skip = m->arch->skippable(m, t->name, want);
+        if (skip == 2) {
+            int nd = want[1] ? 2 : 1;
+            if (!same_shape(t, nd, want)) s = shape_error(ctx, path, t, nd, want);
             continue;
         }
-        s = gptc_fail(ctx, GPTC_EFORMAT,
-                      "%s: unexpected tensor '%s' (not part of a GPT-2 with this config.json)", path, t->name);
+        if (skip) continue;
+        s = gptc_fail(ctx, GPTC_EFORMAT, "%s: unexpected tensor '%s' (not part of a %s with this config.json)", path,
+                      t->name, m->cfg.arch == GPTC_ARCH_BERT ? "BERT" : "GPT-2");
     }
     gptc_free(used);
     return s;
@@ -153,8 +161,7 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
     if ((s = gptc_st_open(ctx, wpath, &st))) return s;
     /* the embedding's shape against config.json before any memory is touched: a config
      * whose vocab_size or n_embd disagrees with the file must not allocate for it first */
-    const gptc_st_tensor *wte = gptc_st_find(&st, PREFIX "wte.weight");
-    if (!wte) wte = gptc_st_find(&st, "wte.weight");
+    const gptc_st_tensor *wte = find_tensor(gptc_arch_for(&cfg), &st, gptc_arch_for(&cfg)->wte_name);
     int64_t wte_shape[2] = {cfg.vocab_size, cfg.n_embd};
     if (wte && !same_shape(wte, 2, wte_shape)) {
         s = shape_error(ctx, wpath, wte, 2, wte_shape);
@@ -203,13 +210,13 @@ gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir,
         gptc_free(names);
         return GPTC_ENOMEM;
     }
-    /* As transformers' GPT2LMHeadModel.save_pretrained: body under "transformer.",
-     * "lm_head.weight" only when untied. */
+    /* As transformers' save_pretrained: body under "transformer." ("bert."), a tied
+     * head (lm_head.weight, cls.predictions.decoder.*) left out. */
     size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *pt = &m->tensors[i];
         if (pt->kind == GPTC_TK_LORA) continue; /* gptc_model_lora_save writes those */
-        snprintf(names[n], sizeof names[n], "%s%s", is_head(pt->name) ? "" : PREFIX, pt->name);
+        snprintf(names[n], sizeof names[n], "%s%s", m->arch->is_head(pt->name) ? "" : m->arch->prefix, pt->name);
         e[n].name = names[n];
         e[n].ndim = pt->ndim;
         for (int d = 0; d < pt->ndim; d++) e[n].shape[d] = pt->shape[d];
@@ -224,6 +231,7 @@ gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir,
     if ((s = gptc_config_save_json(ctx, &m->cfg, cpath))) return s;
     /* generation defaults as transformers' save_pretrained writes them (the token ids);
      * a generation_config.json already in dir (the user's settings) is kept */
+    if (m->cfg.arch == GPTC_ARCH_BERT) return GPTC_OK; /* an encoder: nothing to generate */
     char gpath[4096];
     if ((s = gptc_path_join(ctx, gpath, sizeof gpath, dir, "generation_config.json"))) return s;
     if (gptc_file_exists(gpath)) return GPTC_OK;

@@ -43,9 +43,9 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype w
     if (cfg->head == GPTC_HEAD_CLASSIFY && (cfg->num_labels < 2 || cfg->num_labels > GPTC_MAX_LABELS))
         return gptc_fail(ctx, GPTC_EINVAL, "config: a classifier needs 2 to %d labels (num_labels = %d)", GPTC_MAX_LABELS,
                          cfg->num_labels);
-    if (!cfg->pre_norm || cfg->sinusoidal_pos || cfg->cross_attention)
-        return gptc_fail(ctx, GPTC_ENOTSUP,
-                         "config: post-norm blocks, sinusoidal positions and cross-attention are not built yet");
+    if (cfg->arch == GPTC_ARCH_GPT2 && (!cfg->pre_norm || cfg->sinusoidal_pos || cfg->cross_attention))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "config: a GPT-2 with post-norm blocks, sinusoidal positions or "
+                                            "cross-attention is not built (BERT's post-norm encoder is model_type \"bert\")");
     int act = gptc_act_parse(cfg->activation_function);
     if (act < 0)
         return gptc_fail(ctx, GPTC_ENOTSUP, "config: activation_function \"%s\" is not supported "
@@ -56,14 +56,14 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype w
     if (!m) return GPTC_ENOMEM;
     m->cfg = *cfg;
     m->arch = gptc_arch_for(cfg);
-    m->head = gptc_head_for(cfg->head);
+    m->head = gptc_head_for(cfg);
     m->opts.causal = cfg->causal;
     m->opts.pre_norm = cfg->pre_norm;
     m->opts.cross_attention = cfg->cross_attention;
     m->opts.act = (gptc_act_kind)act;
     m->wdtype = wdtype;
     size_t L = (size_t)cfg->n_layer;
-    m->cap_tensors = 8 + L * (sizeof(gptc_layer) / sizeof(int));
+    m->cap_tensors = sizeof(gptc_globals) / sizeof(int) + L * (sizeof(gptc_layer) / sizeof(int));
     m->tensors = gptc_calloc(ctx, m->cap_tensors, sizeof *m->tensors, "tensor table");
     m->layers = gptc_calloc(ctx, L ? L : 1, sizeof *m->layers, "layer table");
     if (!m->tensors || !m->layers) {
@@ -114,6 +114,10 @@ gptc_wdesc gptc_weight(const gptc_model *m, int i) {
 }
 
 const gptc_config *gptc_model_config(const gptc_model *m) { return &m->cfg; }
+const char *gptc_model_class(const gptc_model *m) {
+    return m->cfg.arch == GPTC_ARCH_BERT && m->cfg.head == GPTC_HEAD_LM && m->cfg.mlm_only ? "BertForMaskedLM"
+                                                                                          : m->head->hf_class;
+}
 size_t gptc_model_n_params(const gptc_model *m) { return m->n_params; }
 gptc_dtype gptc_model_weight_dtype(const gptc_model *m) { return m->wdtype; }
 
@@ -132,6 +136,22 @@ gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed,
 gptc_param_counts gptc_model_param_counts(const gptc_config *c) {
     gptc_param_counts pc = {0};
     size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, Pn = c->n_positions, I = n_inner(c);
+    if (c->arch == GPTC_ARCH_BERT) {
+        /* embeddings (+ their norm counted with the norms); heads: pooler, MLM transform,
+         * decoder bias (+ untied decoder), NSP, classifier, qa_outputs */
+        int pool = c->head == GPTC_HEAD_CLASSIFY || (c->head == GPTC_HEAD_LM && !c->mlm_only);
+        pc.embedding = (V + Pn + (size_t)c->type_vocab_size) * C;
+        pc.attention = L * (4 * C * C + 4 * C);
+        pc.mlp = L * (C * I + I + I * C + C);
+        pc.layernorm = L * 4 * C + 2 * C;
+        pc.head = (pool ? C * C + C : 0) +
+                  (c->head == GPTC_HEAD_CLASSIFY ? (size_t)c->num_labels * (C + 1)
+                   : c->head == GPTC_HEAD_QA     ? 2 * C + 2
+                                                 : C * C + C + 2 * C + V + (c->tie_word_embeddings ? 0 : V * C) +
+                                                       (c->mlm_only ? 0 : 2 * C + 2));
+        pc.total = pc.embedding + pc.attention + pc.mlp + pc.layernorm + pc.head;
+        return pc;
+    }
     pc.embedding = V * C + (c->sinusoidal_pos ? 0 : Pn * C);
     pc.attention = L * (C * 3 * C + 3 * C + C * C + C);
     pc.mlp = L * (C * I + I + I * C + C);

@@ -24,6 +24,13 @@ static size_t layout(const gptc_model *m, int B, int T, int training, int rows_o
     } while (0)
     gptc_layer_acts tmp;
     TAKE(&w->encoded, N * C);
+    if (c->arch == GPTC_ARCH_BERT) {
+        TAKE(&w->emb, N * C);
+        TAKE(&w->emb_tt, N * C);
+        TAKE(&w->emb_mean, N);
+        TAKE(&w->emb_rstd, N);
+        TAKE(&w->key_mask, N);
+    }
     size_t nl = training ? L : 1;
     for (size_t l = 0; l < nl; l++) {
         gptc_layer_acts *a = base ? &w->layers[l] : &tmp;
@@ -66,6 +73,7 @@ static size_t layout(const gptc_model *m, int B, int T, int training, int rows_o
         TAKE(&w->lora_x, N * (I > C ? I : C));
         TAKE(&w->lora_du, N * m->lora_r);
     }
+    if (m->head->scratch && !rows_only) TAKE(&w->head_acts, m->head->scratch(c, B, T));
     if (!rows_only) TAKE(&w->logits, m->head->logits_floats(c, B, T)); /* last */
 #undef TAKE
     (void)dummy;
@@ -78,7 +86,7 @@ size_t gptc_model_activation_bytes(const gptc_config *cfg, int B, int T) {
     gptc_model shell;
     memset(&shell, 0, sizeof shell);
     shell.cfg = *cfg;
-    shell.head = gptc_head_for(cfg->head);
+    shell.head = gptc_head_for(cfg);
     m = &shell;
     gptc_workspace w;
     memset(&w, 0, sizeof w);
@@ -109,11 +117,12 @@ static gptc_status ws_new(gptc_ctx *ctx, const gptc_model *m, int B, int T, int 
     size_t n = layout(m, B, T, training, rows_only, NULL, w);
     w->acts = w->layers ? gptc_alloc(ctx, n * sizeof(float), "activations") : NULL;
     w->last_tokens = gptc_alloc(ctx, N * sizeof(int32_t), "tokens");
-    w->last_targets = gptc_alloc(ctx, (N > 2 * (size_t)B ? N : 2 * (size_t)B) * sizeof(int32_t), "targets");
+    w->last_targets = gptc_alloc(ctx, (N + 2 * (size_t)B) * sizeof(int32_t), "targets"); /* BERT: MLM + NSP */
+    w->last_types = gptc_calloc(ctx, N, sizeof(int32_t), "token types");
     w->cls_index = gptc_alloc(ctx, (size_t)B * sizeof(int), "classifier positions");
     w->head_tmp = gptc_alloc(ctx, (size_t)T * sizeof(double), "head scratch");
     w->row_keys = gptc_alloc(ctx, N * sizeof(int), "attention key counts");
-    if (!w->acts || !w->last_tokens || !w->last_targets || !w->cls_index || !w->head_tmp || !w->row_keys) {
+    if (!w->acts || !w->last_tokens || !w->last_targets || !w->last_types || !w->cls_index || !w->head_tmp || !w->row_keys) {
         gptc_workspace_free(w);
         return GPTC_ENOMEM;
     }
@@ -139,6 +148,7 @@ void gptc_workspace_free(gptc_workspace *w) {
     gptc_free(w->layers);
     gptc_free(w->last_tokens);
     gptc_free(w->last_targets);
+    gptc_free(w->last_types);
     gptc_free(w->cls_index);
     gptc_free(w->head_tmp);
     gptc_free(w->row_keys);
@@ -159,6 +169,10 @@ void gptc_workspace_set_layer_hook(gptc_workspace *w, gptc_layer_hook fn, void *
 }
 void gptc_workspace_set_dropout_calls(gptc_workspace *w, uint64_t calls) { w->dropout_calls = calls; }
 const float *gptc_workspace_logits(const gptc_workspace *w) { return w->logits_valid ? w->logits : NULL; }
+gptc_pretrain_parts gptc_workspace_pretrain_parts(const gptc_workspace *w) {
+    gptc_pretrain_parts p = {w->mlm_sum, w->nsp_sum, w->mlm_n, w->nsp_n};
+    return p;
+}
 const float *gptc_workspace_class_weights(const gptc_workspace *w) { return w->class_weights; }
 
 gptc_status gptc_workspace_set_class_weights(gptc_ctx *ctx, gptc_workspace *w, const float *cw) {

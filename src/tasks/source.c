@@ -212,17 +212,19 @@ int gptc_metric_parse(const char *s) {
     return -1;
 }
 
-/* The permutation of epoch e: Fisher-Yates driven by (seed, e) only. */
-static void make_perm(gptc_task_source *src, uint64_t e) {
-    size_t n = src->train->n;
-    uint64_t st = src->seed ^ (e * 0xD1B54A32D192ED03ull);
-    for (size_t i = 0; i < n; i++) src->perm[i] = i;
+void gptc_epoch_perm(size_t *perm, size_t n, uint64_t seed, uint64_t e) {
+    uint64_t st = seed ^ (e * 0xD1B54A32D192ED03ull);
+    for (size_t i = 0; i < n; i++) perm[i] = i;
     for (size_t i = n; i > 1; i--) {
         size_t j = (size_t)(gptc_splitmix64(&st) % i);
-        size_t t = src->perm[i - 1];
-        src->perm[i - 1] = src->perm[j];
-        src->perm[j] = t;
+        size_t t = perm[i - 1];
+        perm[i - 1] = perm[j];
+        perm[j] = t;
     }
+}
+
+static void make_perm(gptc_task_source *src, uint64_t e) {
+    gptc_epoch_perm(src->perm, src->train->n, src->seed, e);
     src->perm_epoch = e + 1;
 }
 

@@ -16,4 +16,8 @@ struct gptc_task_source {
     long *confusion;      /* n_labels^2 */
 };
 
+/* The order of epoch e over n rows: Fisher-Yates driven by (seed, e) only, so a resumed
+ * run sees the same batches (source.c; pretrain.c uses it too). */
+void gptc_epoch_perm(size_t *perm, size_t n, uint64_t seed, uint64_t e);
+
 #endif

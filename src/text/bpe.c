@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "bpe.h"
 #include "utf8.h"
+#include "wordpiece.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -165,15 +166,17 @@ gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *w
         const unsigned char *b = t->blob + t->tstart[id];
         size_t len = t->tlen[id];
         int32_t dup = gptc_tok_lookup(t, b, len);
-        if (dup >= 0)
+        if (dup >= 0 && t->model != GPTC_TOKENIZER_WORDPIECE)
             return gptc_fail(ctx, GPTC_EFORMAT, "%s: ids %d and %zu are the same token (%zu bytes)", what,
                              dup, id, len);
         size_t i = key_of(b, len).h & t->vmask;
-        while (t->vtab[i].len) i = (i + 1) & t->vmask;
+        /* WordPiece: a token on two lines of vocab.txt takes the later id (transformers'
+         * load_vocab); the earlier one still decodes */
+        while (t->vtab[i].len && !(dup >= 0 && t->vtab[i].id == dup)) i = (i + 1) & t->vmask;
         t->vtab[i] = (gptc_vent){.w = load_lo(b, len), .len = (uint32_t)len, .id = (int32_t)id};
         if (len == 1) t->byte_id[b[0]] = (int32_t)id;
     }
-    for (int b = 0; b < 256; b++)
+    for (int b = 0; b < 256 && t->model == GPTC_TOKENIZER_BPE; b++)
         if (t->byte_id[b] < 0)
             return gptc_fail(ctx, GPTC_EFORMAT, "%s: no token for the single byte 0x%02X (byte-level BPE "
                              "needs all 256)", what, b);
@@ -274,6 +277,7 @@ gptc_status gptc_tok_finish(gptc_ctx *ctx, gptc_tokenizer *t, const char *what) 
 
 void gptc_tokenizer_free(gptc_tokenizer *t) {
     if (!t) return;
+    gptc_free(t->wp);
     gptc_pretok_free(t->pre);
     gptc_free(t->pattern);
     gptc_free(t->kind);
@@ -642,14 +646,13 @@ static gptc_status enc_ordinary(enc *e, const char *text, size_t len) {
     return gptc_pretok_split(e->ctx, t->pre, text, len, enc_piece, e);
 }
 
-/* Ordinary text between special tokens: the leftmost occurrence wins, the longest
- * special on ties. */
-static gptc_status enc_text(enc *e, const char *text, size_t len, int allow_special) {
-    const gptc_tokenizer *t = e->t;
-    if (!allow_special || t->n_special == 0) return enc_ordinary(e, text, len);
+gptc_status gptc_tok_split_special(gptc_ctx *ctx, const gptc_tokenizer *t, const char *text, size_t len,
+                                   gptc_status (*seg)(void *user, const char *s, size_t n, size_t off),
+                                   gptc_status (*special)(void *user, int32_t id, size_t off), void *user) {
     size_t ns = t->n_special, pos = 0;
+    if (ns == 0) return seg(user, text, len, 0);
     size_t next_small[16];
-    size_t *next = ns <= 16 ? next_small : gptc_alloc(e->ctx, ns * sizeof *next, "special token search");
+    size_t *next = ns <= 16 ? next_small : gptc_alloc(ctx, ns * sizeof *next, "special token search");
     if (!next) return GPTC_ENOMEM;
     for (size_t k = 0; k < ns; k++) next[k] = (size_t)-2; /* not searched yet */
     gptc_status st = GPTC_OK;
@@ -668,16 +671,33 @@ static gptc_status enc_text(enc *e, const char *text, size_t len, int allow_spec
             }
         }
         if (best == SIZE_MAX) {
-            st = enc_ordinary(e, text + pos, len - pos);
+            st = seg(user, text + pos, len - pos, pos);
             break;
         }
-        if ((st = enc_ordinary(e, text + pos, best - pos))) break;
-        if ((st = enc_reserve(e, 1))) break;
-        e->ids[e->n++] = t->special[bk];
+        if ((st = seg(user, text + pos, best - pos, pos))) break;
+        if ((st = special(user, t->special[bk], best))) break;
         pos = best + t->tlen[t->special[bk]];
     }
     if (next != next_small) gptc_free(next);
     return st;
+}
+
+static gptc_status enc_seg(void *user, const char *s, size_t n, size_t off) {
+    (void)off;
+    return enc_ordinary(user, s, n);
+}
+
+static gptc_status enc_special(void *user, int32_t id, size_t off) {
+    (void)off;
+    enc *e = user;
+    gptc_status st = enc_reserve(e, 1);
+    if (!st) e->ids[e->n++] = id;
+    return st;
+}
+
+static gptc_status enc_text(enc *e, const char *text, size_t len, int allow_special) {
+    if (!allow_special) return enc_ordinary(e, text, len);
+    return gptc_tok_split_special(e->ctx, e->t, text, len, enc_seg, enc_special, e);
 }
 
 /* A split point q of big inputs where the pieces are the same as without the split:
@@ -796,6 +816,7 @@ gptc_status gptc_tokenizer_encode(gptc_ctx *ctx, const gptc_tokenizer *t, const 
     *ids = NULL;
     *n_ids = 0;
     if (!text && len) return gptc_fail(ctx, GPTC_EINVAL, "encode: text is NULL");
+    if (t->wp) return gptc_wp_encode(ctx, t, text, len, allow_special, ids, NULL, n_ids);
     int nt = ctx ? ctx->n_threads : 1;
 #ifdef _OPENMP
     if (omp_in_parallel()) nt = 1;

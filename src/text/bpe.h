@@ -56,6 +56,8 @@ struct gptc_tokenizer {
     int patkind;            /* GPTC_PATKIND_*: the pre-tokenization pattern */
     char *pattern;          /* PATKIND_REGEX: a tokenizer.json Split regex (owned) */
     gptc_pretok *pre;
+    int model;              /* GPTC_TOKENIZER_BPE or GPTC_TOKENIZER_WORDPIECE */
+    struct gptc_wp *wp;     /* WordPiece settings (wordpiece.h); NULL for BPE */
 };
 
 /* Builder used by the loaders: alloc n_vocab holes, set each id, then finish (hash
@@ -69,6 +71,14 @@ gptc_status gptc_tok_build_vocab(gptc_ctx *ctx, gptc_tokenizer *t, const char *w
 /* Adds merge (left, right) with rank = its index; fails on duplicates. */
 gptc_status gptc_tok_build_pairs(gptc_ctx *ctx, gptc_tokenizer *t, const char *what);
 gptc_status gptc_tok_finish(gptc_ctx *ctx, gptc_tokenizer *t, const char *what);
+
+/* Splits text at the special tokens (the leftmost occurrence wins, the longest on ties,
+ * as tiktoken's allowed_special and Hugging Face's added tokens): seg gets each stretch of
+ * ordinary text (possibly empty) and its offset, special each special token's id and
+ * offset, in order. The first non-zero status stops the split and is returned. */
+gptc_status gptc_tok_split_special(gptc_ctx *ctx, const gptc_tokenizer *t, const char *text, size_t len,
+                                   gptc_status (*seg)(void *user, const char *s, size_t n, size_t off),
+                                   gptc_status (*special)(void *user, int32_t id, size_t off), void *user);
 
 /* BPE of one piece with ranks below max_prio (UINT32_MAX: all). Writes ids into out
  * (room for len ids) and returns their count, or 0 with a message when out of memory. */

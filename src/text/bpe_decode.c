@@ -3,6 +3,7 @@
  * U+FFFD, one per maximal invalid subpart, as Python's errors="replace"). */
 #include "bpe.h"
 #include "utf8.h"
+#include "wordpiece.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ gptc_status gptc_tokenizer_decode(gptc_ctx *ctx, const gptc_tokenizer *t, const 
         if (st) return st;
         total += t->tlen[ids[i]];
     }
+    if (t->wp) return gptc_wp_decode(ctx, t, ids, n_ids, text, len);
     char *out = malloc(total + 1);
     if (!out) return gptc_fail(ctx, GPTC_ENOMEM, "out of memory decoding %zu bytes", total);
     size_t o = 0;
@@ -48,6 +50,9 @@ struct gptc_decoder {
 
 gptc_status gptc_decoder_new(gptc_ctx *ctx, const gptc_tokenizer *tok, gptc_decoder **out) {
     *out = NULL;
+    if (tok->wp)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "streaming decode is for byte-level BPE tokenizers, not WordPiece "
+                         "(decode the ids with gptc_tokenizer_decode)");
     size_t maxlen = 0;
     for (size_t i = 0; i < tok->n_vocab; i++)
         if (tok->tlen[i] > maxlen) maxlen = tok->tlen[i];

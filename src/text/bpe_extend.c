@@ -2,13 +2,14 @@
  * fine-tune does when a vocabulary lacks ChatML's markers, as Hugging Face's
  * add_special_tokens): a new tokenizer, the old one untouched (tokenizers are
  * immutable and may be shared). */
-#include "bpe.h"
+#include "wordpiece.h"
 #include <string.h>
 
 gptc_status gptc_tokenizer_add_special(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *const *texts, size_t n,
                                        gptc_tokenizer **out, size_t *n_added) {
     *out = NULL;
     if (n_added) *n_added = 0;
+    if (tok->wp) return gptc_fail(ctx, GPTC_ENOTSUP, "adding special tokens to a WordPiece tokenizer is not supported");
     size_t k = 0, extra = 0;
     for (size_t i = 0; i < n; i++) {
         if (!texts[i] || !*texts[i]) return gptc_fail(ctx, GPTC_EINVAL, "special token %zu is empty", i);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "bpe.h"
 #include "utf8.h"
+#include "wordpiece.h"
 #include "../core/core.h"
 
 #include <dirent.h>
@@ -75,7 +76,7 @@ static long unspell(const char *s, size_t n, unsigned char *out, int *bad) {
     return (long)o;
 }
 
-static gptc_status json_open(gptc_ctx *ctx, const char *path, json_t **out) {
+gptc_status gptc_tok_json_open(gptc_ctx *ctx, const char *path, json_t **out) {
     char *data;
     size_t size;
     *out = NULL;
@@ -313,7 +314,7 @@ static gptc_status load_vocab_merges(gptc_ctx *ctx, const char *vocab_path, cons
     gptc_status st = strset_add(ctx, &specials, "<|endoftext|>"); /* GPT-2's, as in encoder.json */
     if (st) goto done;
     if (!gptc_path_join(ctx, p, sizeof p, dir, "special_tokens_map.json") && gptc_file_exists(p)) {
-        if ((st = json_open(ctx, p, &smap))) goto done;
+        if ((st = gptc_tok_json_open(ctx, p, &smap))) goto done;
         if (!json_is_object(smap)) {
             st = gptc_fail(ctx, GPTC_EFORMAT, "%s: not a JSON object", p);
             goto done;
@@ -323,7 +324,7 @@ static gptc_status load_vocab_merges(gptc_ctx *ctx, const char *vocab_path, cons
         json_object_foreach(smap, key, v) if ((st = specials_from_value(ctx, p, key, v, &specials))) goto done;
     }
     if (!gptc_path_join(ctx, p, sizeof p, dir, "added_tokens.json") && gptc_file_exists(p)) {
-        if ((st = json_open(ctx, p, &atok))) goto done;
+        if ((st = gptc_tok_json_open(ctx, p, &atok))) goto done;
         if (!json_is_object(atok)) {
             st = gptc_fail(ctx, GPTC_EFORMAT, "%s: not a JSON object", p);
             goto done;
@@ -345,7 +346,7 @@ static gptc_status load_vocab_merges(gptc_ctx *ctx, const char *vocab_path, cons
             if ((st = strset_add(ctx, &specials, key))) goto done;
         }
     }
-    if ((st = json_open(ctx, vocab_path, &vocab))) goto done;
+    if ((st = gptc_tok_json_open(ctx, vocab_path, &vocab))) goto done;
     if ((st = vocab_from_object(ctx, vocab_path, vocab, &specials, added, n_added, 0, &t))) goto done;
     if ((st = gptc_tok_build_vocab(ctx, t, vocab_path))) goto done;
     for (size_t i = 0; i < specials.n; i++) {
@@ -379,7 +380,7 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
     size_t n_added = 0;
     unsigned char *buf = NULL;
     char *pattern = NULL;
-    gptc_status st = json_open(ctx, path, &root);
+    gptc_status st = gptc_tok_json_open(ctx, path, &root);
     if (st) return st;
     json_t *model = json_object_get(root, "model");
     if (!json_is_object(model)) {
@@ -387,8 +388,14 @@ static gptc_status load_tokenizer_json(gptc_ctx *ctx, const char *path, gptc_tok
         goto done;
     }
     json_t *type = json_object_get(model, "type");
+    if (json_is_string(type) && !strcmp(json_string_value(type), "WordPiece")) {
+        char dir[PATH_MAX];
+        dir_of(path, dir, sizeof dir);
+        st = gptc_wp_load(ctx, dir, path, root, out);
+        goto done;
+    }
     if (type && (!json_is_string(type) || strcmp(json_string_value(type), "BPE"))) {
-        st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: model.type %s is not supported (only \"BPE\")", path,
+        st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: model.type %s is not supported (only \"BPE\" and \"WordPiece\")", path,
                        json_is_string(type) ? json_string_value(type) : "(not a string)");
         goto done;
     }
@@ -749,6 +756,8 @@ gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer 
             }
             return GPTC_OK;
         }
+        if (!gptc_path_join(ctx, j, sizeof j, path, "vocab.txt") && gptc_file_exists(j))
+            return gptc_wp_load(ctx, path, NULL, NULL, out);
         if (pair_in(path, "vocab.json", "merges.txt", a, b)) return load_vocab_merges(ctx, a, b, out);
         if (pair_in(path, "encoder.json", "vocab.bpe", a, b)) return load_vocab_merges(ctx, a, b, out);
         DIR *d = opendir(path);
@@ -761,7 +770,7 @@ gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer 
         }
         if (d) closedir(d);
         return gptc_fail(ctx, GPTC_EIO, "%s: no tokenizer files (looked for vocab.json + merges.txt, tokenizer.json, "
-                         "encoder.json + vocab.bpe, *.tiktoken)", path);
+                         "vocab.txt, encoder.json + vocab.bpe, *.tiktoken)", path);
     }
     if (!gptc_file_exists(path)) return gptc_fail(ctx, GPTC_EIO, "%s: no such file or directory", path);
     const char *base = base_name(path);
@@ -774,6 +783,7 @@ gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer 
                     return gptc_fail(ctx, GPTC_EIO, "%s: needs %s next to it in %s", path, pairs[k][!side], dir);
                 return load_vocab_merges(ctx, a, b, out);
             }
+    if (!strcmp(base, "vocab.txt")) return gptc_wp_load(ctx, dir, NULL, NULL, out);
     if (ends_with(base, ".tiktoken")) return load_tiktoken(ctx, path, NULL, out);
     if (ends_with(base, ".json")) return load_tokenizer_json(ctx, path, out);
     /* Unknown name: a rank file starts with "<base64> <digits>". */

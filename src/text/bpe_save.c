@@ -1,7 +1,7 @@
 /* bpe_save.c: gptc_tokenizer_save: a tokenizer as Hugging Face's vocab.json +
  * merges.txt (+ special_tokens_map.json) through gptc_bpe_write_hf (bpe_write.c).
  * Rank-file tokenizers (tiktoken) get their merges derived from the ranks. */
-#include "bpe.h"
+#include "wordpiece.h"
 #include "bpe_write.h"
 
 #include <string.h>
@@ -33,6 +33,7 @@ static gptc_status derive_merges(gptc_ctx *ctx, const gptc_tokenizer *t, size_t 
 }
 
 gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *t, const char *dir) {
+    if (t->wp) return gptc_wp_save(ctx, t, dir);
     if (t->patkind != GPTC_PATKIND_GPT2)
         return gptc_fail(ctx, GPTC_ENOTSUP, "%s: only tokenizers with GPT-2's pre-tokenization pattern can be saved "
                          "as vocab.json + merges.txt (cl100k_base/o200k_base cannot)", dir);

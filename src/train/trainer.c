@@ -52,6 +52,21 @@ static uint64_t dropout_seed(const gptc_train_opts *o) {
 
 enum { TAG_EVAL = 21, TAG_AGREE = 22 };
 
+/* Rows first .. first+rows-1 of bt (a rank's share of a global batch) as a batch of its
+ * own: every field's pointer moved to that row. per_row: targets per row. */
+static gptc_batch batch_rows(const gptc_batch *bt, int first, int rows, int per_row) {
+    gptc_batch v = *bt;
+    size_t f = (size_t)first;
+    v.B = rows;
+    v.tokens = bt->tokens + f * bt->T;
+    v.targets = bt->targets + f * per_row;
+    if (bt->attention_mask) v.attention_mask = bt->attention_mask + f * bt->T;
+    if (bt->token_types) v.token_types = bt->token_types + f * bt->T;
+    if (bt->enc_tokens) v.enc_tokens = bt->enc_tokens + f * bt->enc_T;
+    if (bt->labels) v.labels = bt->labels + f;
+    return v;
+}
+
 /* With N ranks a validation batch has N * batch_size rows and rank r evaluates rows
  * r*b .. r*b+b-1 of it; the sums and the metric's counts are added over the ranks. */
 static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
@@ -73,9 +88,11 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
         if ((s = d->val_batch(ctx, d->user, b, bt)) || !bt->B) break;
         int first = rank * B, rows = bt->B - first < B ? bt->B - first : B;
         if (rows <= 0) continue;
-        const int32_t *tk = bt->tokens + (size_t)first * T, *tg = bt->targets + (size_t)first * per_row;
+        const int32_t *tg = bt->targets + (size_t)first * per_row;
         float loss;
-        if ((s = gptc_forward(ctx, ws, tk, tg, rows, T, &loss))) break;
+        bt->T = T;
+        gptc_batch mine = batch_rows(bt, first, rows, per_row);
+        if ((s = gptc_forward_batch(ctx, ws, &mine, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
@@ -232,6 +249,9 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
     gptc_ddp_free(r->ddp);
     gptc_free(r->bt.tokens);
     gptc_free(r->bt.targets);
+    gptc_free(r->bt.attention_mask);
+    gptc_free(r->bt.token_types);
+    gptc_free(r->bt.labels);
     gptc_free(r->sample_ids);
     if (r->metrics) fclose(r->metrics);
 }
@@ -341,13 +361,28 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
     r.bt.targets = gptc_alloc(ctx, (size_t)GB * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
-    if (d->fields) {
-        /* the block has places for these (padding masks, token types, cross-attention)
-         * but GPT-2's forward takes none of them: refuse rather than ignore */
+    int encoder = m->cfg.arch == GPTC_ARCH_BERT;
+    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && d->fields)) {
+        /* the block has places for these (cross-attention) but no forward takes them
+         * yet, and GPT-2's forward takes none: refuse rather than ignore */
         s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
                                          "%d, labels %d) that a %s model does not take",
                       !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
-                      !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS), "GPT-2");
+                      !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS),
+                      encoder ? "BERT" : "GPT-2");
+        goto done;
+    }
+    if (encoder && m->cfg.head == GPTC_HEAD_LM && !m->cfg.mlm_only && !(d->fields & GPTC_BATCH_LABELS)) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "BERT pre-training data needs next_sentence_label (or a BertForMaskedLM model)");
+        goto done;
+    }
+    if (d->fields & GPTC_BATCH_ATTENTION_MASK)
+        r.bt.attention_mask = gptc_calloc(ctx, BT, sizeof(float), "batch attention mask");
+    if (d->fields & GPTC_BATCH_TOKEN_TYPES) r.bt.token_types = gptc_calloc(ctx, BT, sizeof(int32_t), "batch token types");
+    if (d->fields & GPTC_BATCH_LABELS) r.bt.labels = gptc_calloc(ctx, (size_t)B, sizeof(int32_t), "batch labels");
+    if (((d->fields & GPTC_BATCH_ATTENTION_MASK) && !r.bt.attention_mask) ||
+        ((d->fields & GPTC_BATCH_TOKEN_TYPES) && !r.bt.token_types) || ((d->fields & GPTC_BATCH_LABELS) && !r.bt.labels)) {
+        s = GPTC_ENOMEM;
         goto done;
     }
 
@@ -406,8 +441,8 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
             r.bt.T = T;
             if ((s = d->train_batch(ctx, d->user, &r.bt, &rs.rng, &rs.data_pos))) goto done;
             float loss;
-            const int32_t *tk = r.bt.tokens + (size_t)rank * B * T, *tg = r.bt.targets + (size_t)rank * B * per_row;
-            if ((s = gptc_forward(ctx, r.ws, tk, tg, B, T, &loss))) goto done;
+            gptc_batch mine = batch_rows(&r.bt, rank * B, B, per_row);
+            if ((s = gptc_forward_batch(ctx, r.ws, &mine, &loss))) goto done;
             /* the last micro-batch completes the gradients: buckets go out as blocks finish */
             layer_hook_ctx hook = {r.ddp, r.g};
             int overlap = r.ddp && !o->no_overlap && a == o->grad_accum - 1;
@@ -481,7 +516,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
             ev.val_loss = vl;
             ev.best_val_loss = d->metric_name ? NAN : rs.best_val;
             if (cb) cb(user, &ev);
-            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM && o->writer) {
+            if (o->sample_tokens > 0 && m->cfg.head == GPTC_HEAD_LM && m->cfg.causal && o->writer) {
                 size_t n;
                 if ((s = sample(ctx, m, o->sample_tokens, o->seed + (uint64_t)rs.step, r.sample_ids, &n))) goto done;
                 ev.kind = GPTC_EV_SAMPLE;

@@ -2,8 +2,10 @@
  * (batch, head). Per head: scores Q K^T (GEMM backend when T is large, loops when
  * small), masked softmax, dropout on probabilities, then @ V. Scratch only from caller. */
 #include "../kernels.h"
+#include "../ops.h"
 #include "vec.h"
 #include <math.h>
+#include <string.h>
 
 enum { GEMM_MIN_T = 48 }; /* below this, per-row loops beat the per-call GEMM overhead */
 
@@ -25,45 +27,62 @@ GPTC_CLONES static float row_max(const float *x, int n) {
     return mx;
 }
 
-/* In place: row[0:jn] = softmax(row[0:jn]), row[jn:T] = 0. */
-static void softmax_row(float *row, int jn, int T) {
+/* In place: row[0:jn] = softmax(row[0:jn]) over the keys km lets through (km NULL:
+ * all), row[jn:T] = 0. Every key masked: uniform over the jn keys (Hugging Face's
+ * additive (1 - mask) * finfo.min makes all scores equal). */
+static void softmax_row(float *row, int jn, int T, const float *km) {
+    if (km)
+        for (int j = 0; j < jn; j++)
+            if (km[j] == 0.0f) row[j] = -INFINITY;
     float mx = row_max(row, jn), s = 0.0f;
+    if (mx == -INFINITY) {
+        for (int j = 0; j < jn; j++) row[j] = 1.0f / (float)jn;
+        for (int j = jn; j < T; j++) row[j] = 0.0f;
+        return;
+    }
     for (int j = 0; j < jn; j++) row[j] -= mx;
     gptc_vexp(row, row, (size_t)jn);
+    if (km)
+        for (int j = 0; j < jn; j++)
+            if (km[j] == 0.0f) row[j] = 0.0f;
     for (int j = 0; j < jn; j++) s += row[j];
     float inv = 1.0f / s;
     for (int j = 0; j < jn; j++) row[j] *= inv;
     for (int j = jn; j < T; j++) row[j] = 0.0f;
 }
 
+/* One call's layout: q, k, v rows with their strides (GPT-2: one (B, T, 3C) buffer;
+ * BERT: three (B, T, C) blocks), out rows, an optional padding mask (B, T). */
 typedef struct {
     int T, C, NH, hs, causal, gemm;
     float scale, p, keep_scale;
     uint64_t seed, offset;
+    const float *q, *k, *v, *km;
+    size_t ldq, ldkv, qb, kvb, ldo;
 } att_shape;
 
 /* P (T, T) of head (b, h) = masked softmax(scale * Q K^T). */
-static void head_probs(gptc_ctx *ctx, float *P, const float *Q, const float *K, const att_shape *s) {
-    int T = s->T, C3 = 3 * s->C;
+static void head_probs(gptc_ctx *ctx, float *P, const float *Q, const float *K, const float *km, const att_shape *s) {
+    int T = s->T;
     if (s->gemm) {
-        gptc_sgemm(ctx, 0, 1, T, T, s->hs, s->scale, Q, C3, K, C3, 0.0f, P, T);
+        gptc_sgemm(ctx, 0, 1, T, T, s->hs, s->scale, Q, (int)s->ldq, K, (int)s->ldkv, 0.0f, P, T);
     } else {
         for (int i = 0; i < T; i++) {
             int jn = s->causal ? i + 1 : T;
             for (int j = 0; j < jn; j++)
-                P[(size_t)i * T + j] = s->scale * dot(Q + (size_t)i * C3, K + (size_t)j * C3, s->hs);
+                P[(size_t)i * T + j] = s->scale * dot(Q + (size_t)i * s->ldq, K + (size_t)j * s->ldkv, s->hs);
         }
     }
-    for (int i = 0; i < T; i++) softmax_row(P + (size_t)i * T, s->causal ? i + 1 : T, T);
+    for (int i = 0; i < T; i++) softmax_row(P + (size_t)i * T, s->causal ? i + 1 : T, T, km);
 }
 
-static void head_forward(gptc_ctx *ctx, float *out, float *pre, float *att, const float *qkv, int bh,
-                         const att_shape *s) {
-    int T = s->T, C = s->C, C3 = 3 * C, b = bh / s->NH, h = bh % s->NH, hs = s->hs;
-    const float *Q = qkv + (size_t)b * T * C3 + (size_t)h * hs, *K = Q + C, *V = Q + 2 * C;
-    float *O = out + (size_t)b * T * C + (size_t)h * hs;
+static void head_forward(gptc_ctx *ctx, float *out, float *pre, float *att, int bh, const att_shape *s) {
+    int T = s->T, b = bh / s->NH, h = bh % s->NH, hs = s->hs;
+    const float *Q = s->q + (size_t)b * s->qb + (size_t)h * hs, *K = s->k + (size_t)b * s->kvb + (size_t)h * hs,
+                *V = s->v + (size_t)b * s->kvb + (size_t)h * hs, *km = s->km ? s->km + (size_t)b * T : NULL;
+    float *O = out + (size_t)b * T * s->ldo + (size_t)h * hs;
     size_t base = (size_t)bh * T * T;
-    head_probs(ctx, pre + base, Q, K, s);
+    head_probs(ctx, pre + base, Q, K, km, s);
     float *A = att + base;
     const float *P = pre + base;
     for (size_t e = 0; e < (size_t)T * T; e++) A[e] = P[e];
@@ -71,68 +90,110 @@ static void head_forward(gptc_ctx *ctx, float *out, float *pre, float *att, cons
         for (size_t e = 0; e < (size_t)T * T; e++)
             A[e] = gptc_dropout_keep(s->seed, s->offset + base + e, s->p) ? A[e] * s->keep_scale : 0.0f;
     if (s->gemm) {
-        gptc_sgemm(ctx, 0, 0, T, hs, T, 1.0f, A, T, V, C3, 0.0f, O, C);
+        gptc_sgemm(ctx, 0, 0, T, hs, T, 1.0f, A, T, V, (int)s->ldkv, 0.0f, O, (int)s->ldo);
     } else {
         for (int i = 0; i < T; i++) {
-            float *o = O + (size_t)i * C;
+            float *o = O + (size_t)i * s->ldo;
             for (int d = 0; d < hs; d++) o[d] = 0.0f;
             int jn = s->causal ? i + 1 : T;
-            for (int j = 0; j < jn; j++) axpy(o, A[(size_t)i * T + j], V + (size_t)j * C3, hs);
+            for (int j = 0; j < jn; j++) axpy(o, A[(size_t)i * T + j], V + (size_t)j * s->ldkv, hs);
         }
     }
 }
 
-static int setup(gptc_ctx *ctx, att_shape *s, int T, int C, int NH, int causal, float p, uint64_t seed,
-                 uint64_t offset) {
-    s->T = T;
-    s->C = C;
-    s->NH = NH;
-    s->hs = C / NH;
-    s->causal = causal;
-    s->scale = 1.0f / sqrtf((float)s->hs);
+static void setup(gptc_ctx *ctx, att_shape *s, const gptc_attn_args *a) {
+    memset(s, 0, sizeof *s);
+    s->T = a->Tq;
+    s->NH = a->NH;
+    s->hs = a->hs;
+    s->C = a->NH * a->hs;
+    s->causal = a->mask == GPTC_MASK_CAUSAL;
+    s->scale = a->scale;
+    float p = a->p_drop;
     s->p = p > 0.0f ? p : 0.0f;
     s->keep_scale = p > 0.0f && p < 1.0f ? (float)(1.0 / (1.0 - (double)p)) : 0.0f;
-    s->seed = seed;
-    s->offset = offset;
-    s->gemm = T >= GEMM_MIN_T;
+    s->seed = a->seed;
+    s->q = a->q;
+    s->k = a->k;
+    s->v = a->v;
+    s->km = a->mask == GPTC_MASK_PADDING ? a->key_mask : NULL;
+    s->ldq = a->q_row;
+    s->ldkv = a->kv_row;
+    s->qb = (size_t)a->Tq * a->q_row;
+    s->kvb = a->kv_batch;
+    s->ldo = a->out_row;
+    s->gemm = s->T >= GEMM_MIN_T;
     /* choose the GEMM backend before threads start: gptc_sgemm is called per head inside
      * the parallel region, where OpenBLAS (OpenMP build) runs single-threaded */
     if (s->gemm && !ctx->backend) gptc_backend_init(ctx);
-    return 0;
+}
+
+/* GPT-2's packed layout as attention args */
+static gptc_attn_args packed_args(float *out, const float *qkv, int B, int T, int C, int NH, int causal, float p,
+                                  uint64_t seed) {
+    gptc_attn_args a;
+    memset(&a, 0, sizeof a);
+    a.B = B;
+    a.Tq = a.Tk = T;
+    a.NH = NH;
+    a.hs = C / NH;
+    a.q = qkv;
+    a.k = qkv + C;
+    a.v = qkv + 2 * C;
+    a.q_row = a.kv_row = 3 * (size_t)C;
+    a.kv_batch = (size_t)T * 3 * C;
+    a.mask = causal ? GPTC_MASK_CAUSAL : GPTC_MASK_NONE;
+    a.scale = 1.0f / sqrtf((float)a.hs);
+    a.out = out;
+    a.out_row = (size_t)C;
+    a.p_drop = p;
+    a.seed = seed;
+    return a;
+}
+
+void k_attention_forward_args(gptc_ctx *ctx, const gptc_attn_args *a, uint64_t offset) {
+    att_shape s;
+    setup(ctx, &s, a);
+    s.offset = offset;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx->n_threads) if (a->B * a->NH > 1)
+    for (int bh = 0; bh < a->B * a->NH; bh++) head_forward(ctx, a->out, a->preatt, a->att, bh, &s);
 }
 
 void k_attention_forward(gptc_ctx *ctx, float *out, float *preatt, float *att, const float *qkv, int B, int T, int C,
                          int NH, int causal, float p, uint64_t seed, uint64_t offset) {
-    att_shape s;
-    setup(ctx, &s, T, C, NH, causal, p, seed, offset);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx->n_threads) if (B * NH > 1)
-    for (int bh = 0; bh < B * NH; bh++) head_forward(ctx, out, preatt, att, qkv, bh, &s);
+    gptc_attn_args a = packed_args(out, qkv, B, T, C, NH, causal, p, seed);
+    a.att = att;
+    a.preatt = preatt;
+    k_attention_forward_args(ctx, &a, offset);
 }
 
-static void head_backward(gptc_ctx *ctx, float *dqkv, float *dpre, float *datt, const float *dout, const float *qkv,
+static void head_backward(gptc_ctx *ctx, float *dq, float *dk, float *dv, float *dpre, float *datt, const float *dout,
                           const float *att, int bh, const att_shape *s) {
-    int T = s->T, C = s->C, C3 = 3 * C, b = bh / s->NH, h = bh % s->NH, hs = s->hs;
-    size_t off = (size_t)b * T * C3 + (size_t)h * hs, base = (size_t)bh * T * T;
-    const float *Q = qkv + off, *K = Q + C, *V = Q + 2 * C, *A = att + base;
-    const float *dO = dout + (size_t)b * T * C + (size_t)h * hs;
-    float *dQ = dqkv + off, *dK = dQ + C, *dV = dQ + 2 * C, *dA = datt + base, *dS = dpre + base;
+    int T = s->T, b = bh / s->NH, h = bh % s->NH, hs = s->hs;
+    size_t oq = (size_t)b * s->qb + (size_t)h * hs, okv = (size_t)b * s->kvb + (size_t)h * hs,
+           base = (size_t)bh * T * T;
+    const float *Q = s->q + oq, *K = s->k + okv, *V = s->v + okv, *A = att + base;
+    const float *km = s->km ? s->km + (size_t)b * T : NULL;
+    const float *dO = dout + (size_t)b * T * s->ldo + (size_t)h * hs;
+    float *dQ = dq + oq, *dK = dk + okv, *dV = dv + okv, *dA = datt + base, *dS = dpre + base;
+    int lq = (int)s->ldq, lkv = (int)s->ldkv, lo = (int)s->ldo;
     /* dA = dO V^T, dV += A^T dO */
     if (s->gemm) {
-        gptc_sgemm(ctx, 0, 1, T, T, hs, 1.0f, dO, C, V, C3, 0.0f, dA, T);
-        gptc_sgemm(ctx, 1, 0, T, hs, T, 1.0f, A, T, dO, C, 1.0f, dV, C3);
+        gptc_sgemm(ctx, 0, 1, T, T, hs, 1.0f, dO, lo, V, lkv, 0.0f, dA, T);
+        gptc_sgemm(ctx, 1, 0, T, hs, T, 1.0f, A, T, dO, lo, 1.0f, dV, lkv);
     } else {
         for (int i = 0; i < T; i++) {
             int jn = s->causal ? i + 1 : T;
             for (int j = 0; j < jn; j++) {
-                dA[(size_t)i * T + j] = dot(dO + (size_t)i * C, V + (size_t)j * C3, hs);
-                axpy(dV + (size_t)j * C3, A[(size_t)i * T + j], dO + (size_t)i * C, hs);
+                dA[(size_t)i * T + j] = dot(dO + (size_t)i * lo, V + (size_t)j * lkv, hs);
+                axpy(dV + (size_t)j * lkv, A[(size_t)i * T + j], dO + (size_t)i * lo, hs);
             }
         }
     }
     /* P: the saved probabilities, or recomputed when dropout changed them */
     const float *P = A;
     if (s->p > 0.0f) {
-        head_probs(ctx, dS, Q, K, s);
+        head_probs(ctx, dS, Q, K, km, s);
         P = dS;
     }
     for (int i = 0; i < T; i++) {
@@ -149,25 +210,33 @@ static void head_backward(gptc_ctx *ctx, float *dqkv, float *dpre, float *datt, 
     }
     /* dQ += scale dS K, dK += scale dS^T Q */
     if (s->gemm) {
-        gptc_sgemm(ctx, 0, 0, T, hs, T, s->scale, dS, T, K, C3, 1.0f, dQ, C3);
-        gptc_sgemm(ctx, 1, 0, T, hs, T, s->scale, dS, T, Q, C3, 1.0f, dK, C3);
+        gptc_sgemm(ctx, 0, 0, T, hs, T, s->scale, dS, T, K, lkv, 1.0f, dQ, lq);
+        gptc_sgemm(ctx, 1, 0, T, hs, T, s->scale, dS, T, Q, lq, 1.0f, dK, lkv);
     } else {
         for (int i = 0; i < T; i++) {
             int jn = s->causal ? i + 1 : T;
             for (int j = 0; j < jn; j++) {
                 float g = s->scale * dS[(size_t)i * T + j];
-                axpy(dQ + (size_t)i * C3, g, K + (size_t)j * C3, hs);
-                axpy(dK + (size_t)j * C3, g, Q + (size_t)i * C3, hs);
+                axpy(dQ + (size_t)i * lq, g, K + (size_t)j * lkv, hs);
+                axpy(dK + (size_t)j * lkv, g, Q + (size_t)i * lq, hs);
             }
         }
     }
 }
 
+void k_attention_backward_args(gptc_ctx *ctx, const gptc_attn_args *a, float *dq, float *dk, float *dv,
+                               const float *dout, float *dpreatt, float *datt, uint64_t offset) {
+    att_shape s;
+    setup(ctx, &s, a);
+    s.offset = offset;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx->n_threads) if (a->B * a->NH > 1)
+    for (int bh = 0; bh < a->B * a->NH; bh++) head_backward(ctx, dq, dk, dv, dpreatt, datt, dout, a->att, bh, &s);
+}
+
 void k_attention_backward(gptc_ctx *ctx, float *dqkv, float *dpreatt, float *datt, const float *dout, const float *qkv,
                           const float *att, int B, int T, int C, int NH, int causal, float p, uint64_t seed,
                           uint64_t offset) {
-    att_shape s;
-    setup(ctx, &s, T, C, NH, causal, p, seed, offset);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx->n_threads) if (B * NH > 1)
-    for (int bh = 0; bh < B * NH; bh++) head_backward(ctx, dqkv, dpreatt, datt, dout, qkv, att, bh, &s);
+    gptc_attn_args a = packed_args(NULL, qkv, B, T, C, NH, causal, p, seed);
+    a.att = (float *)att;
+    k_attention_backward_args(ctx, &a, dqkv, dqkv + C, dqkv + 2 * C, dout, dpreatt, datt, offset);
 }
