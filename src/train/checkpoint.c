@@ -412,7 +412,9 @@ gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opt
     INT("save_every", o->save_every, 0, INT_MAX);
     INT("keep_last", o->keep_last, 1, INT_MAX);
     INT("patience", o->patience, 0, INT_MAX);
-    INT("sample_tokens", o->sample_tokens, 0, 1 << 20);
+    /* sample_tokens and loader are written only for token shards (a run with its own data
+     * source, as BERT pre-training, has neither: the defaults stay) */
+    if (json_object_get(j, "sample_tokens")) INT("sample_tokens", o->sample_tokens, 0, 1 << 20);
     /* the open ends of the command line's ranges */
     key = o->beta1 >= 1 ? "beta1" : o->beta2 >= 1 ? "beta2" : !(o->eps > 0) ? "eps" : o->dropout >= 1 ? "dropout" : NULL;
     if (key) goto bad;
@@ -422,8 +424,8 @@ gptc_status gptc_train_opts_load(gptc_ctx *ctx, const char *path, gptc_train_opt
         if (!json_is_string(v) || !gptc_schedule_parse(json_string_value(v), &o->sched.kind)) goto bad;
         key = "loader";
         v = json_object_get(j, "loader");
-        if (!json_is_string(v)) goto bad;
-        o->sequential = !strcmp(json_string_value(v), "sequential");
+        if (v && !json_is_string(v)) goto bad;
+        if (v) o->sequential = !strcmp(json_string_value(v), "sequential");
     }
 #undef INT
 #undef NUM
