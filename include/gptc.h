@@ -1208,6 +1208,19 @@ gptc_status gptc_confusion_svg(gptc_ctx *ctx, const char *path, const long *conf
 char *gptc_squad_normalize(gptc_ctx *ctx, const char *s);
 double gptc_squad_em(gptc_ctx *ctx, const char *pred, const char *gold);
 double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
+/* Matthews correlation coefficient of a confusion matrix (confusion[true * K + pred]), as
+ * scikit-learn's matthews_corrcoef (multi-class: Gorodkin's R_K; 0 when undefined). */
+double gptc_cls_mcc(const long *confusion, int K);
+/* Pearson's r of n pairs (scipy.stats.pearsonr's statistic; NaN when an input is constant). */
+double gptc_pearson(const double *x, const double *y, size_t n);
+/* Spearman's rho: Pearson's r of the ranks, ties given their average rank
+ * (scipy.stats.spearmanr's statistic). */
+gptc_status gptc_spearman(gptc_ctx *ctx, const double *x, const double *y, size_t n, double *out);
+/* KorQuAD 1.0's official exact match and F1 (evaluate-v1.0.py): quotes, 《》〈〉<>()‘’
+ * become spaces, lower case, ASCII punctuation removed, white space collapsed; F1 counts
+ * the characters of the answers (spaces left out), not their words. 1/0 and [0, 1]. */
+double gptc_korquad_em(gptc_ctx *ctx, const char *pred, const char *gold);
+double gptc_korquad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
 
 #ifdef __cplusplus
 }

@@ -141,6 +141,16 @@ static const gptc_wpu_map *map_find(const gptc_wpu_map *m, size_t n, uint32_t cp
     return lo < n && m[lo].cp == cp ? &m[lo] : NULL;
 }
 
+int gptc_wp_lower(uint32_t cp, uint32_t out[3]) {
+    const gptc_wpu_map *m = (gptc_wpu_flags(cp) & GPTC_WPU_LOWER) ? map_find(gptc_wpu_lower, gptc_wpu_n_lower, cp) : NULL;
+    if (!m || m->len > 3) {
+        out[0] = cp;
+        return 1;
+    }
+    for (uint32_t k = 0; k < m->len; k++) out[k] = gptc_wpu_pool[m->off + k];
+    return (int)m->len;
+}
+
 static unsigned ccc_of(uint32_t cp) {
     if (!(gptc_wpu_flags(cp) & GPTC_WPU_CCC)) return 0;
     size_t lo = 0, hi = gptc_wpu_n_ccc;
