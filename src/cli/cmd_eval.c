@@ -259,7 +259,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         long *cm = calloc((size_t)K * K, sizeof *cm);
         if (!y || !probs || !cm) cli_die("eval", NULL, "out of memory");
         if (gptc_labels_map(ctx, data, &l, &rows, y)) cli_die("eval", ctx, NULL);
-        if (gptc_classify(ctx, m, tok, rows.text, rows.n, probs)) cli_die("eval", ctx, NULL);
+        if (gptc_classify_pairs(ctx, m, tok, rows.text, rows.text_pair, rows.n, probs)) cli_die("eval", ctx, NULL);
         for (size_t i = 0; i < rows.n; i++) {
             int best = 0;
             for (int k = 1; k < K; k++)
