@@ -1259,6 +1259,8 @@ typedef struct gptc_table_opts {
     int no_header;         /* CSV/TSV without a header row: columns are 1-based numbers */
     const char *text_col;  /* column name (or number with no_header); NULL: "text" / 1 */
     const char *label_col; /* NULL: "label" / 2 */
+    const char *pair_col;  /* the second text of a sentence pair (column name or number, JSONL
+                              key, e.g. "text_pair"); NULL: single texts */
     int need_label;        /* 1: every row must have a label */
     int skip_bad;          /* skip malformed rows (counted) instead of failing */
 } gptc_table_opts;
@@ -1267,6 +1269,7 @@ typedef struct gptc_rows {
     size_t n;
     char **text;    /* n strings, each gptc_alloc'ed */
     char **label;   /* n strings or NULL when no label was read */
+    char **text_pair; /* n second texts (pair_col), or NULL */
     size_t *line;   /* 1-based line of each row in its file */
     size_t n_skipped;
     char first_skip[256]; /* the message of the first skipped row */
@@ -1363,10 +1366,17 @@ typedef struct gptc_task_data {
     int32_t *ids;
     int32_t *tgt;
     size_t max_len;  /* longest row */
+    int32_t *types;  /* token types parallel to ids (WordPiece inputs: 0 for [CLS] A [SEP], 1
+                        for B [SEP]), or NULL; with them the data source fills the batch's
+                        token_types and attention_mask (GPTC_BATCH_TOKEN_TYPES |
+                        GPTC_BATCH_ATTENTION_MASK), which BERT takes and GPT-2 refuses */
 } gptc_task_data;
 void gptc_task_data_free(gptc_task_data *d);
 
-/* Encodes texts (truncated to max_len tokens) with their label ids. */
+/* Encodes texts (truncated to max_len tokens) with their label ids: each row (and its
+ * text_pair) as gptc_tokenizer_encode_pair makes a model's input ([CLS] A [SEP] B [SEP]
+ * with token types for WordPiece, A <|endoftext|> B for byte-level BPE), truncated
+ * "longest_first" to max_len. */
 gptc_status gptc_task_classify_build(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_rows *r,
                                      const int32_t *labels, int max_len, gptc_task_data *out);
 /* Reads a chat JSONL ({"messages": [{"role", "content"}, ...]}), renders it with the chat
@@ -1379,6 +1389,10 @@ gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_token
  * task wants (SFT pads with -100). */
 void gptc_task_fill(const gptc_task_data *d, const size_t *idx, int B, int T, int32_t pad, int32_t *tokens,
                     int32_t *targets);
+
+/* The token types (types, may be NULL) and attention mask (mask, may be NULL: 1 a token,
+ * 0 padding) of rows idx[0..B) padded to T, as gptc_task_fill lays out their tokens. */
+void gptc_task_fill_types(const gptc_task_data *d, const size_t *idx, int B, int T, int32_t *types, float *mask);
 
 /* ------------------------------------------------------------ extractive QA (qa.c) */
 typedef struct gptc_qa_example {
@@ -1450,8 +1464,12 @@ void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
 /* The token that pads rows and separates question from context: the model's pad_token_id,
  * else the tokenizer's <|endoftext|>, else eos_token_id, else 0. */
 int32_t gptc_task_pad_id(const gptc_config *c, const gptc_tokenizer *tok);
-/* Class probabilities (n, num_labels) of n texts, in batches of 16 (1 without a pad id),
- * each text cut to n_positions tokens. The model is only read. */
+/* Class probabilities (n, num_labels) of n texts (with their second texts when pairs is
+ * not NULL, as gptc_tokenizer_encode_pair puts them together), in batches of 16 (1 without
+ * a pad id), each input cut to n_positions tokens. The model is only read. */
+gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts,
+                                char *const *pairs, size_t n, float *probs);
+/* gptc_classify_pairs without second texts. */
 gptc_status gptc_classify(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts, size_t n,
                           float *probs);
 /* Extractive QA (run_qa.py's settings by default: max_length 384, stride 128, answers
@@ -1483,6 +1501,19 @@ gptc_status gptc_confusion_svg(gptc_ctx *ctx, const char *path, const long *conf
 char *gptc_squad_normalize(gptc_ctx *ctx, const char *s);
 double gptc_squad_em(gptc_ctx *ctx, const char *pred, const char *gold);
 double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
+/* Matthews correlation coefficient of a confusion matrix (confusion[true * K + pred]), as
+ * scikit-learn's matthews_corrcoef (multi-class: Gorodkin's R_K; 0 when undefined). */
+double gptc_cls_mcc(const long *confusion, int K);
+/* Pearson's r of n pairs (scipy.stats.pearsonr's statistic; NaN when an input is constant). */
+double gptc_pearson(const double *x, const double *y, size_t n);
+/* Spearman's rho: Pearson's r of the ranks, ties given their average rank
+ * (scipy.stats.spearmanr's statistic). */
+gptc_status gptc_spearman(gptc_ctx *ctx, const double *x, const double *y, size_t n, double *out);
+/* KorQuAD 1.0's official exact match and F1 (evaluate-v1.0.py): quotes, 《》〈〉<>()‘’
+ * become spaces, lower case, ASCII punctuation removed, white space collapsed; F1 counts
+ * the characters of the answers (spaces left out), not their words. 1/0 and [0, 1]. */
+double gptc_korquad_em(gptc_ctx *ctx, const char *pred, const char *gold);
+double gptc_korquad_f1(gptc_ctx *ctx, const char *pred, const char *gold);
 
 /* ------------------------------------------------------------ Hugging Face Hub (hub/)
  * Models by name: a model repository of the Hugging Face Hub (or of any server that

@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { rows, stages } from "./unicode_stages.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(join(root, ".deps/node/node_modules/"));
@@ -91,22 +92,7 @@ const full = (cp) => (dec.has(cp) ? dec.get(cp).flatMap(full) : [cp]);
 for (const cp of dec.keys()) flags[cp] |= F.DECOMP;
 for (const cp of ccc.keys()) flags[cp] |= F.CCC;
 
-const blocks = new Map(), stage1 = [], stage2 = [];
-for (let b = 0; b < 0x1100; b++) {
-    const blk = flags.subarray(b << 8, (b + 1) << 8);
-    const key = Buffer.from(blk).toString("latin1");
-    if (!blocks.has(key)) {
-        blocks.set(key, blocks.size);
-        stage2.push(blk);
-    }
-    stage1.push(blocks.get(key));
-}
-if (blocks.size > 256) throw new Error("more than 256 distinct blocks");
-const rows = (arr, per) => {
-    const out = [];
-    for (let i = 0; i < arr.length; i += per) out.push("    " + Array.from(arr.slice(i, i + per)).join(",") + ",");
-    return out.join("\n");
-};
+const { blocks, stage1, stage2 } = stages(flags);
 // mapping tables: {cp, offset into pool, length}, sorted by cp
 const pool = [];
 const mapping = (m) => {

@@ -14,6 +14,7 @@
 #include "fuzz/fuzz_spm.c"
 #include "fuzz/fuzz_serve.c"
 #include "fuzz/fuzz_pretrain.c"
+#include "fuzz/fuzz_wordpiece.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -54,6 +55,7 @@ int main(void) {
     replay("spm", fuzz_spm);
     replay("serve", fuzz_serve);
     replay("pretrain", fuzz_pretrain);
+    replay("wordpiece", fuzz_wordpiece);
     rmdir(fuzz_dir());
     return test_exit();
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc classify --model DIR|REPO [FILE] [--json] [--threads N]\n"
+    "usage: gptc classify --model DIR|REPO [FILE] [--pairs] [--json] [--threads N]\n"
     "\n"
     "Classifies each non-empty line of FILE (default: stdin) with the classification model in\n"
     "DIR (GPT2ForSequenceClassification; a LoRA adapter in DIR is applied). Prints per line\n"
@@ -14,6 +14,8 @@ static const char *usage =
     "{\"text\", \"label\", \"probabilities\": {label: p, ...}}. Texts longer than the context\n"
     "are cut to n_positions tokens.\n"
     "\n"
+    "  --pairs            each line is a sentence pair, A<TAB>B (as gptc finetune\n"
+    "                     --text-pair-column trains on them); --json adds \"text_pair\"\n"
     CLI_REPO_NOTE
     "\n"
     "example:\n"
@@ -22,9 +24,10 @@ static const char *usage =
 int cmd_classify(int argc, char **argv) {
     const char *model_dir = NULL, *path = NULL;
     long threads = 0;
-    int json = 0;
+    int json = 0, pairs = 0;
     for (int i = 1; i < argc; i++) {
         cli_help_check(argv, i, usage);
+        if (cli_flag(argv, i, "--pairs")) { pairs = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
@@ -88,7 +91,16 @@ int cmd_classify(int argc, char **argv) {
     gptc_labels_from_config(c, &lab);
     float *probs = malloc((n ? n : 1) * (size_t)K * sizeof *probs);
     if (!probs) cli_die("classify", NULL, "out of memory");
-    if (n && gptc_classify(ctx, m, tok, texts, n, probs)) cli_die("classify", ctx, NULL);
+    char **second = pairs ? calloc(n ? n : 1, sizeof *second) : NULL;
+    if (pairs && !second) cli_die("classify", NULL, "out of memory");
+    for (size_t i = 0; pairs && i < n; i++) { /* A<TAB>B: split in place */
+        char *tab = strchr(texts[i], '\t');
+        if (!tab) cli_die("classify", NULL, "%s: input %zu has no tab between the two texts of its pair (--pairs)",
+                          path ? path : "<stdin>", i + 1);
+        *tab = 0;
+        second[i] = tab + 1;
+    }
+    if (n && gptc_classify_pairs(ctx, m, tok, texts, second, n, probs)) cli_die("classify", ctx, NULL);
     for (size_t i = 0; i < n; i++) {
         const float *p = probs + i * (size_t)K;
         int best = 0;
@@ -97,6 +109,10 @@ int cmd_classify(int argc, char **argv) {
         if (json) {
             printf("{\"text\": ");
             cli_json_string(stdout, texts[i]);
+            if (pairs) {
+                printf(", \"text_pair\": ");
+                cli_json_string(stdout, second[i]);
+            }
             printf(", \"label\": ");
             cli_json_string(stdout, lab.name[best]);
             printf(", \"probabilities\": {");
@@ -115,6 +131,7 @@ int cmd_classify(int argc, char **argv) {
     }
     free(texts);
     free(probs);
+    free(second);
     gptc_tokenizer_free(tok);
     gptc_model_free(m);
     gptc_ctx_free(ctx);

@@ -29,7 +29,9 @@ static const char *usage =
     "\n"
     "--task classify: the labelled rows of FILE (CSV/TSV/JSONL, options as gptc finetune):\n"
     "accuracy, precision/recall/F1 per class with macro and weighted averages (scikit-learn's\n"
-    "definitions) and the confusion matrix (rows: true labels); --json prints {\"accuracy\",\n"
+    "definitions), Matthews correlation (matthews_corrcoef; GLUE's CoLA metric), for two labels\n"
+    "the F1 of the positive class (the second label, as f1_score; MRPC, QQP), and the confusion\n"
+    "matrix (rows: true labels); --json prints {\"accuracy\", \"f1\" (two labels), \"mcc\",\n"
     "\"precision_macro\", \"recall_macro\", \"f1_macro\", \"f1_weighted\", \"per_class\",\n"
     "\"confusion_matrix\", \"labels\"}.\n"
     TASK_CLI_TABLE_USAGE
@@ -37,6 +39,10 @@ static const char *usage =
     "--task qa: SQuAD JSON or JSONL with answers: exact match and token F1 in percent as the\n"
     "SQuAD v1.1 script (answers normalized: lowercase, no punctuation, no a/an/the, single\n"
     "spaces; the best over the gold answers); --max-answer-length, --max-length, --stride.\n"
+    "  --metric korquad   KorQuAD 1.0's official exact match and character F1 (its\n"
+    "                     evaluate-v1.0.py: quotes and 《》〈〉<>()‘’ removed, F1 over the\n"
+    "                     answers' characters) as \"exact_match\"/\"f1\", SQuAD's beside them as\n"
+    "                     \"squad_exact_match\"/\"squad_f1\" (default: --metric squad)\n"
     "--task lm: FILE is text, encoded with the model's tokenizer, then scored as --tokens.\n"
     "--task pretrain: a BERT's masked-LM and next-sentence losses on JSONL lines {\"input_ids\",\n"
     "\"token_type_ids\", \"attention_mask\" (default all 1), \"labels\" (-100 where not predicted),\n"
@@ -287,11 +293,14 @@ int cmd_eval(int argc, char **argv) {
 /* ---------------------------------------------------------------- --task classify | qa */
 static void print_report(const gptc_cls_report *r, const gptc_labels *l, const long *cm, int json) {
     int K = l->n;
+    double mcc = gptc_cls_mcc(cm, K);
     if (json) {
-        printf("{\"accuracy\": %.6f, \"precision_macro\": %.6f, \"recall_macro\": %.6f, \"f1_macro\": %.6f, "
+        printf("{\"accuracy\": %.6f, ", r->accuracy);
+        if (K == 2) printf("\"f1\": %.6f, ", r->f1[1]);
+        printf("\"mcc\": %.6f, \"precision_macro\": %.6f, \"recall_macro\": %.6f, \"f1_macro\": %.6f, "
                "\"precision_weighted\": %.6f, \"recall_weighted\": %.6f, \"f1_weighted\": %.6f, \"support\": %ld, "
                "\"per_class\": {",
-               r->accuracy, r->precision_macro, r->recall_macro, r->f1_macro, r->precision_weighted, r->recall_weighted,
+               mcc, r->precision_macro, r->recall_macro, r->f1_macro, r->precision_weighted, r->recall_weighted,
                r->f1_weighted, r->total);
         for (int k = 0; k < K; k++) {
             printf("%s", k ? ", " : "");
@@ -323,6 +332,8 @@ static void print_report(const gptc_cls_report *r, const gptc_labels *l, const l
     printf("%*s  %9.4f  %9.4f  %9.4f  %9ld\n", w, "macro avg", r->precision_macro, r->recall_macro, r->f1_macro, r->total);
     printf("%*s  %9.4f  %9.4f  %9.4f  %9ld\n", w, "weighted avg", r->precision_weighted, r->recall_weighted,
            r->f1_weighted, r->total);
+    printf("\nmatthews corrcoef %.4f\n", mcc);
+    if (K == 2) printf("f1 of the positive class (%s) %.4f\n", l->name[1], r->f1[1]);
     printf("\nconfusion matrix (rows: true, columns: predicted)\n%*s", w, "");
     for (int p = 0; p < K; p++) printf("  %9.9s", l->name[p]);
     printf("\n");
@@ -334,7 +345,7 @@ static void print_report(const gptc_cls_report *r, const gptc_labels *l, const l
 }
 
 static int eval_task(int argc, char **argv, const char *task) {
-    const char *model_dir = NULL, *data = NULL, *svg = NULL;
+    const char *model_dir = NULL, *data = NULL, *svg = NULL, *metric = "squad";
     long threads = 0, lv;
     int json = 0;
     gptc_table_opts topt = {0};
@@ -355,6 +366,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         if (is_qa && cli_opt_int_in(argc, argv, &i, "--max-length", 4, 1 << 20, &lv)) { qo.max_length = (int)lv; continue; }
         if (is_qa && cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &lv)) { qo.stride = (int)lv; continue; }
         if (is_qa && cli_flag(argv, i, "--skip-bad-lines")) { topt.skip_bad = 1; continue; }
+        if (is_qa && cli_opt_str(argc, argv, &i, "--metric", &metric)) continue;
         cli_bad_option("eval", argv[i]);
     }
     if (!model_dir || !data) {
@@ -362,6 +374,8 @@ static int eval_task(int argc, char **argv, const char *task) {
         return 2;
     }
     model_dir = cli_model("eval", model_dir);
+    int korquad = !strcmp(metric, "korquad");
+    if (!korquad && strcmp(metric, "squad")) cli_die("eval", NULL, "--metric %s: expected squad or korquad", metric);
     gptc_ctx *ctx = cli_ctx("eval", (int)threads);
     gptc_model *m;
     gptc_tokenizer *tok;
@@ -383,7 +397,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         long *cm = calloc((size_t)K * K, sizeof *cm);
         if (!y || !probs || !cm) cli_die("eval", NULL, "out of memory");
         if (gptc_labels_map(ctx, data, &l, &rows, y)) cli_die("eval", ctx, NULL);
-        if (gptc_classify(ctx, m, tok, rows.text, rows.n, probs)) cli_die("eval", ctx, NULL);
+        if (gptc_classify_pairs(ctx, m, tok, rows.text, rows.text_pair, rows.n, probs)) cli_die("eval", ctx, NULL);
         for (size_t i = 0; i < rows.n; i++) {
             int best = 0;
             for (int k = 1; k < K; k++)
@@ -406,22 +420,33 @@ static int eval_task(int argc, char **argv, const char *task) {
         char **ans = calloc(set.n, sizeof *ans);
         if (!ans) cli_die("eval", NULL, "out of memory");
         if (gptc_qa_predict(ctx, m, tok, &set, &qo, ans, NULL)) cli_die("eval", ctx, NULL);
-        double em = 0, f1 = 0;
+        double em = 0, f1 = 0, kem = 0, kf1 = 0; /* the best over the gold answers, as both scripts */
         for (size_t i = 0; i < set.n; i++) {
-            double be = 0, bf = 0;
+            double be = 0, bf = 0, bke = 0, bkf = 0;
             for (int k = 0; k < set.ex[i].n_answers; k++) {
-                double e = gptc_squad_em(ctx, ans[i], set.ex[i].answers[k]), f = gptc_squad_f1(ctx, ans[i], set.ex[i].answers[k]);
-                be = e > be ? e : be;
-                bf = f > bf ? f : bf;
+                const char *g = set.ex[i].answers[k];
+                be = fmax(be, gptc_squad_em(ctx, ans[i], g));
+                bf = fmax(bf, gptc_squad_f1(ctx, ans[i], g));
+                if (korquad) {
+                    bke = fmax(bke, gptc_korquad_em(ctx, ans[i], g));
+                    bkf = fmax(bkf, gptc_korquad_f1(ctx, ans[i], g));
+                }
             }
             em += be;
             f1 += bf;
+            kem += bke;
+            kf1 += bkf;
             gptc_free(ans[i]);
         }
-        em = 100.0 * em / (double)set.n;
-        f1 = 100.0 * f1 / (double)set.n;
-        if (json) printf("{\"exact_match\": %.4f, \"f1\": %.4f, \"examples\": %zu}\n", em, f1, set.n);
-        else printf("exact_match %.2f\nf1 %.2f\nexamples %zu\n", em, f1, set.n);
+        double d = 100.0 / (double)set.n;
+        if (korquad && json)
+            printf("{\"exact_match\": %.4f, \"f1\": %.4f, \"squad_exact_match\": %.4f, \"squad_f1\": %.4f, "
+                   "\"examples\": %zu}\n", kem * d, kf1 * d, em * d, f1 * d, set.n);
+        else if (korquad)
+            printf("exact_match %.2f\nf1 %.2f\nsquad_exact_match %.2f\nsquad_f1 %.2f\nexamples %zu\n", kem * d, kf1 * d,
+                   em * d, f1 * d, set.n);
+        else if (json) printf("{\"exact_match\": %.4f, \"f1\": %.4f, \"examples\": %zu}\n", em * d, f1 * d, set.n);
+        else printf("exact_match %.2f\nf1 %.2f\nexamples %zu\n", em * d, f1 * d, set.n);
         free(ans);
         gptc_qa_free(&set);
     }

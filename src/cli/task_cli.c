@@ -18,6 +18,7 @@ int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_tabl
     }
     if (cli_opt_str(argc, argv, i, "--text-column", &t->text_col)) return 1;
     if (cli_opt_str(argc, argv, i, "--label-column", &t->label_col)) return 1;
+    if (cli_opt_str(argc, argv, i, "--text-pair-column", &t->pair_col)) return 1;
     if (cli_flag(argv, *i, "--no-header")) { t->no_header = 1; return 1; }
     if (cli_flag(argv, *i, "--skip-bad-lines")) { t->skip_bad = 1; return 1; }
     return 0;

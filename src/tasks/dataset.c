@@ -23,9 +23,11 @@ void gptc_rows_free(gptc_rows *r) {
     for (size_t i = 0; i < r->n; i++) {
         gptc_free(r->text[i]);
         if (r->label) gptc_free(r->label[i]);
+        if (r->text_pair) gptc_free(r->text_pair[i]);
     }
     gptc_free(r->text);
     gptc_free(r->label);
+    gptc_free(r->text_pair);
     gptc_free(r->line);
     memset(r, 0, sizeof *r);
 }
@@ -39,34 +41,42 @@ int gptc_table_format(const char *path, int format) {
 }
 
 /* rows grow by doubling; cap is kept in the caller */
-static gptc_status push_row(gptc_ctx *ctx, gptc_rows *r, size_t *cap, char *text, char *label, size_t line) {
+static gptc_status push_row(gptc_ctx *ctx, gptc_rows *r, size_t *cap, char *text, char *label, char *pair,
+                            size_t line) {
     if (r->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 256;
         char **t = gptc_alloc(ctx, nc * sizeof *t, "dataset rows"), **l = gptc_alloc(ctx, nc * sizeof *l, "dataset rows");
+        char **tp = pair ? gptc_alloc(ctx, nc * sizeof *tp, "dataset rows") : NULL;
         size_t *ln = gptc_alloc(ctx, nc * sizeof *ln, "dataset rows");
-        if (!t || !l || !ln) {
+        if (!t || !l || !ln || (pair && !tp)) {
             gptc_free(t);
             gptc_free(l);
+            gptc_free(tp);
             gptc_free(ln);
             gptc_free(text);
             gptc_free(label);
+            gptc_free(pair);
             return GPTC_ENOMEM;
         }
         if (r->n) {
             memcpy(t, r->text, r->n * sizeof *t);
             memcpy(l, r->label, r->n * sizeof *l);
+            if (pair) memcpy(tp, r->text_pair, r->n * sizeof *tp);
             memcpy(ln, r->line, r->n * sizeof *ln);
         }
         gptc_free(r->text);
         gptc_free(r->label);
+        gptc_free(r->text_pair);
         gptc_free(r->line);
         r->text = t;
         r->label = l;
+        r->text_pair = tp;
         r->line = ln;
         *cap = nc;
     }
     r->text[r->n] = text;
     r->label[r->n] = label;
+    if (pair) r->text_pair[r->n] = pair;
     r->line[r->n++] = line;
     return GPTC_OK;
 }
@@ -99,14 +109,14 @@ static int all_space(const char *s) {
     } while (0)
 static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data, size_t size, const gptc_table_opts *o,
                               gptc_rows *out, size_t *cap) {
-    const char *tk = o->text_col ? o->text_col : "text", *lk = o->label_col ? o->label_col : "label";
+    const char *tk = o->text_col ? o->text_col : "text", *lk = o->label_col ? o->label_col : "label", *pk = o->pair_col;
     gptc_lines it = gptc_lines_of(data, size);
     const char *s;
     size_t len;
     while (gptc_lines_next(&it, &s, &len)) {
         size_t line = it.line;
         json_t *j = NULL;
-        char *text = NULL, *label = NULL;
+        char *text = NULL, *label = NULL, *pair = NULL;
         {
             json_error_t err;
             j = json_loadb(s, len, 0, &err);
@@ -115,6 +125,8 @@ static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data,
             json_t *t = json_object_get(j, tk), *l = json_object_get(j, lk);
             if (!json_is_string(t)) BAD_JROW("%s:%zu: field \"%s\" is missing or not a string", path, line, tk);
             if (all_space(json_string_value(t))) BAD_JROW("%s:%zu: empty text", path, line);
+            json_t *tp = pk ? json_object_get(j, pk) : NULL;
+            if (pk && !json_is_string(tp)) BAD_JROW("%s:%zu: field \"%s\" is missing or not a string", path, line, pk);
             char num[32];
             const char *lv = NULL;
             if (json_is_string(l)) lv = json_string_value(l);
@@ -126,14 +138,16 @@ static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data,
             if (o->need_label && (!lv || !*lv)) BAD_JROW("%s:%zu: field \"%s\" is missing", path, line, lk);
             text = dup_n(ctx, json_string_value(t), json_string_length(t));
             label = lv ? dup_n(ctx, lv, strlen(lv)) : NULL;
+            pair = tp ? dup_n(ctx, json_string_value(tp), json_string_length(tp)) : NULL;
             json_decref(j);
             j = NULL;
-            if (!text || (lv && !label)) {
+            if (!text || (lv && !label) || (tp && !pair)) {
                 gptc_free(text);
                 gptc_free(label);
+                gptc_free(pair);
                 return GPTC_ENOMEM;
             }
-            gptc_status st = push_row(ctx, out, cap, text, label, line);
+            gptc_status st = push_row(ctx, out, cap, text, label, pair, line);
             if (st) return st;
         }
         continue;
@@ -207,12 +221,14 @@ static gptc_status read_table(gptc_ctx *ctx, const char *path, const char *data,
         gptc_free(fs);
         return GPTC_ENOMEM;
     }
-    long tc = -1, lc = -1; /* 0-based columns */
+    long tc = -1, lc = -1, pc = -1; /* 0-based columns */
     size_t p = 0, line = 1;
-    const char *tname = o->text_col, *lname = o->label_col;
+    const char *tname = o->text_col, *lname = o->label_col, *pname = o->pair_col;
     if (o->no_header) {
         tc = tname ? column_number(tname) : 1;
         lc = lname ? column_number(lname) : 2;
+        if (pname && (pc = column_number(pname)) < 1) { s = gptc_fail(ctx, GPTC_EINVAL, "%s: --text-pair-column %s: with --no-header, give a column number (1 = first)", path, pname); goto out; }
+        pc--;
         if (tc < 1) { s = gptc_fail(ctx, GPTC_EINVAL, "%s: --text-column %s: with --no-header, give a column number (1 = first)", path, tname); goto out; }
         if (lc < 1) { s = gptc_fail(ctx, GPTC_EINVAL, "%s: --label-column %s: with --no-header, give a column number (1 = first)", path, lname); goto out; }
         tc--;
@@ -231,10 +247,12 @@ static gptc_status read_table(gptc_ctx *ctx, const char *path, const char *data,
             const char *name = buf + fs[k];
             if (!strcmp(name, tname)) tc = k;
             if (!strcmp(name, lname)) lc = k;
+            if (pname && !strcmp(name, pname)) pc = k;
             size_t u = strlen(cols);
             if (u + 8 < sizeof cols) snprintf(cols + u, sizeof cols - u, "%s'%s'", k ? ", " : "", name);
         }
         if (tc < 0) { s = gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: no text column '%s' in the header (columns: %s); use --text-column NAME, or --no-header", path, hl, tname, cols); goto out; }
+        if (pname && pc < 0) { s = gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: no text pair column '%s' in the header (columns: %s)", path, hl, pname, cols); goto out; }
         if (lc < 0 && o->need_label) { s = gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: no label column '%s' in the header (columns: %s); use --label-column NAME", path, hl, lname, cols); goto out; }
     }
     while (p < size) {
@@ -262,7 +280,12 @@ static gptc_status read_table(gptc_ctx *ctx, const char *path, const char *data,
                 if (!out->n_skipped++) snprintf(out->first_skip, sizeof out->first_skip, "%s:%zu: %ld fields, the label column is field %ld", path, l0, nf, lc + 1);
                 continue;
             }
-            const char *tv = buf + fs[tc], *lv = lc >= 0 && lc < nf ? buf + fs[lc] : NULL;
+            if (pname && pc >= nf) {
+                if (!o->skip_bad) { s = gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: %ld field%s, the text pair column is field %ld", path, l0, nf, nf == 1 ? "" : "s", pc + 1); goto out; }
+                if (!out->n_skipped++) snprintf(out->first_skip, sizeof out->first_skip, "%s:%zu: %ld fields, the text pair column is field %ld", path, l0, nf, pc + 1);
+                continue;
+            }
+            const char *tv = buf + fs[tc], *lv = lc >= 0 && lc < nf ? buf + fs[lc] : NULL, *pv = pname ? buf + fs[pc] : NULL;
             const char *why = all_space(tv) ? "empty text" : (o->need_label && all_space(lv)) ? "empty label" : NULL;
             if (why) {
                 if (!o->skip_bad) { s = gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: %s", path, l0, why); goto out; }
@@ -277,13 +300,15 @@ static gptc_status read_table(gptc_ctx *ctx, const char *path, const char *data,
                 while (ll && isspace((unsigned char)lv[ll - 1])) ll--;
             }
             char *text = dup_n(ctx, tv, strlen(tv)), *label = lv ? dup_n(ctx, lv, ll) : NULL;
-            if (!text || (lv && !label)) {
+            char *pair = pv ? dup_n(ctx, pv, strlen(pv)) : NULL;
+            if (!text || (lv && !label) || (pv && !pair)) {
                 gptc_free(text);
                 gptc_free(label);
+                gptc_free(pair);
                 s = GPTC_ENOMEM;
                 goto out;
             }
-            if ((s = push_row(ctx, out, cap, text, label, l0))) goto out;
+            if ((s = push_row(ctx, out, cap, text, label, pair, l0))) goto out;
         }
     }
 out:

@@ -1,8 +1,12 @@
 /* metrics.c: classification metrics as scikit-learn defines them (accuracy, precision,
  * recall, F1 per class, macro and weighted averages, zero_division = 0), the confusion
- * matrix as SVG, and SQuAD v1.1's answer normalization, exact match and token F1. */
+ * matrix as SVG, GLUE's Matthews correlation, Pearson and Spearman correlations (SciPy's
+ * definitions), SQuAD v1.1's answer normalization, exact match and token F1, and KorQuAD
+ * 1.0's (its evaluate-v1.0.py: brackets and quotes removed, F1 over characters). */
 #include "tasks.h"
 #include "../core/core.h"
+#include "../text/utf8.h"
+#include "../text/wordpiece.h"
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -214,5 +218,170 @@ double gptc_squad_f1(gptc_ctx *ctx, const char *pred, const char *gold) {
     gptc_free(ta);
     gptc_free(tb);
     gptc_free(used);
+    return f1;
+}
+
+/* ---------------------------------------------------------------- GLUE */
+double gptc_cls_mcc(const long *cm, int K) {
+    /* scikit-learn's matthews_corrcoef (multi-class: Gorodkin's R_K) from the confusion matrix */
+    double s = 0, c = 0, tp = 0, tt = 0, pp = 0;
+    double t[GPTC_MAX_LABELS] = {0}, p[GPTC_MAX_LABELS] = {0};
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < K; j++) {
+            double v = (double)cm[i * K + j];
+            t[i] += v;
+            p[j] += v;
+            s += v;
+            if (i == j) c += v;
+        }
+    for (int k = 0; k < K; k++) {
+        tp += t[k] * p[k];
+        tt += t[k] * t[k];
+        pp += p[k] * p[k];
+    }
+    double den = (s * s - pp) * (s * s - tt);
+    return den > 0 ? (c * s - tp) / sqrt(den) : 0.0;
+}
+
+double gptc_pearson(const double *x, const double *y, size_t n) {
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= (double)n;
+    my /= (double)n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = x[i] - mx, b = y[i] - my;
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN; /* SciPy: NaN for a constant input */
+}
+
+typedef struct rank_ent { double v; size_t i; } rank_ent;
+static int rank_cmp(const void *a, const void *b) {
+    const rank_ent *x = a, *y = b;
+    return x->v < y->v ? -1 : x->v > y->v ? 1 : (x->i > y->i) - (x->i < y->i);
+}
+
+/* ranks 1..n, ties the average of their ranks (scipy.stats.rankdata's "average") */
+static gptc_status ranks(gptc_ctx *ctx, const double *x, size_t n, double *r) {
+    rank_ent *e = gptc_alloc(ctx, (n ? n : 1) * sizeof *e, "ranks");
+    if (!e) return GPTC_ENOMEM;
+    for (size_t i = 0; i < n; i++) e[i] = (rank_ent){x[i], i};
+    qsort(e, n, sizeof *e, rank_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && e[j].v == e[i].v) j++;
+        double avg = (double)(i + j + 1) / 2.0; /* mean of ranks i+1 .. j */
+        for (size_t k = i; k < j; k++) r[e[k].i] = avg;
+        i = j;
+    }
+    gptc_free(e);
+    return GPTC_OK;
+}
+
+gptc_status gptc_spearman(gptc_ctx *ctx, const double *x, const double *y, size_t n, double *out) {
+    double *rx = gptc_alloc(ctx, (n ? n : 1) * sizeof *rx, "ranks"), *ry = gptc_alloc(ctx, (n ? n : 1) * sizeof *ry, "ranks");
+    gptc_status s = rx && ry ? GPTC_OK : GPTC_ENOMEM;
+    if (!s) s = ranks(ctx, x, n, rx);
+    if (!s) s = ranks(ctx, y, n, ry);
+    if (!s) *out = gptc_pearson(rx, ry, n);
+    gptc_free(rx);
+    gptc_free(ry);
+    return s;
+}
+
+/* ---------------------------------------------------------------- KorQuAD 1.0 */
+/* Python's str.isspace(): White_Space plus the separators \x1c..\x1f. */
+static int py_space(uint32_t c) {
+    return (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+/* evaluate-v1.0.py's normalize_answer as code points: the quotes, brackets and
+ * parentheses of remove_() become spaces, then lower(), ASCII punctuation removed, white
+ * space runs one space, trimmed. Writes at most 3 * strlen(s) + 1 code points. */
+static size_t korquad_norm(const char *s, uint32_t *out) {
+    static const uint32_t rm[] = {'\'', '"', 0x300A, 0x300B, '<', '>', 0x3008, 0x3009, '(', ')', 0x2018, 0x2019};
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), o = 0;
+    int space = 0;
+    for (size_t i = 0; i < n;) {
+        size_t adv;
+        int cp = gptc_utf8_next(p + i, n - i, &adv);
+        if (cp < 0) {
+            if (cp == GPTC_UTF8_INCOMPLETE) adv = n - i;
+            cp = 0xFFFD;
+        }
+        i += adv;
+        for (size_t k = 0; k < sizeof rm / sizeof rm[0]; k++)
+            if ((uint32_t)cp == rm[k]) cp = ' ';
+        uint32_t low[3];
+        int nl = gptc_wp_lower((uint32_t)cp, low);
+        for (int k = 0; k < nl; k++) {
+            uint32_t c = low[k];
+            if (c < 128 && ispunct((int)c)) continue;
+            if (py_space(c)) {
+                space = 1;
+                continue;
+            }
+            if (space && o) out[o++] = ' ';
+            space = 0;
+            out[o++] = c;
+        }
+    }
+    return o;
+}
+
+static uint32_t *korquad_alloc(gptc_ctx *ctx, const char *s) {
+    return gptc_alloc(ctx, (3 * strlen(s) + 1) * sizeof(uint32_t), "normalized answer");
+}
+
+double gptc_korquad_em(gptc_ctx *ctx, const char *pred, const char *gold) {
+    uint32_t *a = korquad_alloc(ctx, pred), *b = korquad_alloc(ctx, gold);
+    double r = 0;
+    if (a && b) {
+        size_t na = korquad_norm(pred, a), nb = korquad_norm(gold, b);
+        r = na == nb && !memcmp(a, b, na * sizeof *a);
+    }
+    gptc_free(a);
+    gptc_free(b);
+    return r;
+}
+
+static int u32_cmp(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* F1 over characters (the characters of the normalized answer's words: spaces do not count) */
+double gptc_korquad_f1(gptc_ctx *ctx, const char *pred, const char *gold) {
+    uint32_t *a = korquad_alloc(ctx, pred), *b = korquad_alloc(ctx, gold);
+    double f1 = 0;
+    if (a && b) {
+        size_t na = korquad_norm(pred, a), nb = korquad_norm(gold, b), ka = 0, kb = 0;
+        for (size_t i = 0; i < na; i++)
+            if (a[i] != ' ') a[ka++] = a[i];
+        for (size_t i = 0; i < nb; i++)
+            if (b[i] != ' ') b[kb++] = b[i];
+        qsort(a, ka, sizeof *a, u32_cmp);
+        qsort(b, kb, sizeof *b, u32_cmp);
+        size_t same = 0; /* Counter(pred) & Counter(gold): a merge of the sorted characters */
+        for (size_t i = 0, j = 0; i < ka && j < kb;) {
+            if (a[i] == b[j]) same++, i++, j++;
+            else if (a[i] < b[j]) i++;
+            else j++;
+        }
+        if (same) {
+            double p = (double)same / (double)ka, r = (double)same / (double)kb;
+            f1 = 2 * p * r / (p + r);
+        }
+    }
+    gptc_free(a);
+    gptc_free(b);
     return f1;
 }

@@ -17,7 +17,12 @@ int32_t gptc_task_pad_id(const gptc_config *c, const gptc_tokenizer *tok) {
 }
 
 gptc_status gptc_classify(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts, size_t n,
-                              float *probs) {
+                          float *probs) {
+    return gptc_classify_pairs(ctx, m, tok, texts, NULL, n, probs);
+}
+
+gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts,
+                                char *const *pairs, size_t n, float *probs) {
     const gptc_config *c = gptc_model_config(m);
     int K = c->num_labels, Tmax = c->n_positions, Bmax = c->pad_token_id >= 0 ? 16 : 1;
     int32_t **ids = calloc(n, sizeof *ids);
@@ -27,7 +32,17 @@ gptc_status gptc_classify(gptc_ctx *ctx, const gptc_model *m, const gptc_tokeniz
     gptc_workspace *ws = NULL;
     if (!s) s = gptc_workspace_new(ctx, m, Bmax, Tmax, 0, &ws);
     for (size_t i = 0; i < n && !s; i++) {
-        s = gptc_tokenizer_encode(ctx, tok, texts[i], strlen(texts[i]), 0, &ids[i], &len[i]);
+        if (pairs || gptc_tokenizer_wraps_inputs(tok)) {
+            /* the model's input as the task data builds it: [CLS] A [SEP] B [SEP] / A <|endoftext|> B */
+            const char *b = pairs ? pairs[i] : NULL;
+            s = gptc_tokenizer_encode_pair(ctx, tok, texts[i], strlen(texts[i]), b, b ? strlen(b) : 0, Tmax, &ids[i],
+                                           NULL, &len[i]);
+            if (!s && gptc_tokenizer_wraps_inputs(tok))
+                s = gptc_fail(ctx, GPTC_ENOTSUP, "classify: inputs with token types ([CLS] A [SEP] ...) need a BERT "
+                              "model; this build's classifiers take token ids only");
+        } else {
+            s = gptc_tokenizer_encode(ctx, tok, texts[i], strlen(texts[i]), 0, &ids[i], &len[i]);
+        }
         if (!s && len[i] > (size_t)Tmax) len[i] = (size_t)Tmax;
         if (!s && !len[i]) s = gptc_fail(ctx, GPTC_EINVAL, "text %zu encodes to no tokens", i + 1);
     }

@@ -15,6 +15,7 @@ void gptc_task_data_free(gptc_task_data *d) {
     gptc_free(d->off);
     gptc_free(d->ids);
     gptc_free(d->tgt);
+    gptc_free(d->types);
     memset(d, 0, sizeof *d);
 }
 
@@ -81,18 +82,53 @@ gptc_status gptc_task_classify_build(gptc_ctx *ctx, const gptc_tokenizer *tok, c
     out->kind = GPTC_TASK_CLASSIFY;
     builder bd = {0, 0};
     gptc_status s = GPTC_OK;
+    int wrap = gptc_tokenizer_wraps_inputs(tok);
+    size_t types_cap = 0;
     for (size_t i = 0; i < r->n && !s; i++) {
-        int32_t *ids;
+        int32_t *ids, *ty = NULL;
         size_t n;
-        if ((s = gptc_tokenizer_encode(ctx, tok, r->text[i], strlen(r->text[i]), 0, &ids, &n))) break;
-        if (n > (size_t)max_len) n = (size_t)max_len; /* truncation keeps the start, as HF's right truncation */
+        if (r->text_pair || wrap) {
+            /* a model's input: [CLS] A [SEP] (B [SEP]) with token types, or A <|endoftext|> B */
+            const char *b = r->text_pair ? r->text_pair[i] : NULL;
+            s = gptc_tokenizer_encode_pair(ctx, tok, r->text[i], strlen(r->text[i]), b, b ? strlen(b) : 0, max_len, &ids,
+                                           wrap ? &ty : NULL, &n);
+        } else {
+            s = gptc_tokenizer_encode(ctx, tok, r->text[i], strlen(r->text[i]), 0, &ids, &n);
+            if (!s && n > (size_t)max_len) n = (size_t)max_len; /* truncation keeps the start, as HF's right truncation */
+        }
+        if (s) break;
         int32_t rt[2] = {labels ? labels[i] : -100, 0};
+        size_t used = out->n ? out->off[out->n] : 0;
         if (n == 0) s = gptc_fail(ctx, GPTC_EFORMAT, "row %zu: the text encodes to no tokens", i);
         else s = add_row(ctx, out, &bd, ids, NULL, n, 1, rt);
+        if (!s && ty && used + n > types_cap) { /* types grow beside the ids */
+            size_t nc = (types_cap ? types_cap * 2 : 4096) + n;
+            int32_t *nt = gptc_alloc(ctx, nc * sizeof *nt, "token types");
+            if (!nt) s = GPTC_ENOMEM;
+            else {
+                if (used) memcpy(nt, out->types, used * sizeof *nt);
+                gptc_free(out->types);
+                out->types = nt;
+                types_cap = nc;
+            }
+        }
+        if (!s && ty) memcpy(out->types + used, ty, n * sizeof *ty);
         free(ids);
+        free(ty);
     }
     if (s) gptc_task_data_free(out);
     return s;
+}
+
+void gptc_task_fill_types(const gptc_task_data *d, const size_t *idx, int B, int T, int32_t *types, float *mask) {
+    for (int b = 0; b < B; b++) {
+        size_t r = idx[b], o = d->off[r], n = d->off[r + 1] - o;
+        if (n > (size_t)T) n = (size_t)T;
+        for (size_t t = 0; t < (size_t)T; t++) {
+            if (types) types[(size_t)b * T + t] = t < n && d->types ? d->types[o + t] : 0;
+            if (mask) mask[(size_t)b * T + t] = t < n ? 1.0f : 0.0f;
+        }
+    }
 }
 
 gptc_status gptc_task_sft_read(gptc_ctx *ctx, const char *path, const gptc_tokenizer *tok, int vocab_size,
@@ -241,6 +277,7 @@ static gptc_status src_train_batch(gptc_ctx *ctx, void *user, gptc_batch *bt, ui
         (*pos)++;
     }
     gptc_task_fill(src->train, src->idx, B, T, src->pad, bt->tokens, bt->targets);
+    if (src->ds.fields) gptc_task_fill_types(src->train, src->idx, B, T, bt->token_types, bt->attention_mask);
     return GPTC_OK;
 }
 
@@ -258,6 +295,7 @@ static gptc_status src_val_batch(gptc_ctx *ctx, void *user, size_t i, gptc_batch
     int k = first >= n ? 0 : (int)((n - first) < (size_t)B ? n - first : (size_t)B);
     for (int b = 0; b < k; b++) src->idx[b] = first + (size_t)b;
     gptc_task_fill(src->val, src->idx, k, T, src->pad, bt->tokens, bt->targets);
+    if (src->ds.fields) gptc_task_fill_types(src->val, src->idx, k, T, bt->token_types, bt->attention_mask);
     bt->B = k;
     return GPTC_OK;
 }
@@ -317,6 +355,8 @@ gptc_status gptc_task_source_new(gptc_ctx *ctx, const gptc_task_data *train, con
     d->user = src;
     d->targets_per_row = train->kind == GPTC_TASK_CLASSIFY ? 1 : train->kind == GPTC_TASK_QA ? 2 : 0;
     d->train_rows = train->n;
+    /* inputs with token types (WordPiece: BERT) come with their padding mask too */
+    if (train->types) d->fields = GPTC_BATCH_TOKEN_TYPES | GPTC_BATCH_ATTENTION_MASK;
     d->train_batch = src_train_batch;
     d->n_val_batches = src_n_val;
     d->val_batch = src_val_batch;

@@ -14,7 +14,8 @@
 
 typedef struct wp_ch {
     uint32_t cp;
-    size_t ob, oe; /* the source bytes [ob, oe) it came from */
+    size_t ob, oe; /* the source bytes [ob, oe) it stands for */
+    int added;     /* NFD: a second or later part of a decomposition */
 } wp_ch;
 
 typedef struct wp_enc {
@@ -28,6 +29,8 @@ typedef struct wp_enc {
     size_t n, cap;
     wp_ch *rb; /* NFD: the run of non-starters waiting for canonical ordering */
     size_t rn, rcap;
+    size_t *rofs;      /* its first parts' offsets in text order (2 each) */
+    size_t last_ob, last_oe; /* the offsets of the last first part passed on */
     unsigned char *wb; /* the current word, normalized, UTF-8 */
     size_t wbn;
     size_t *cpos;      /* per char of the word: start in wb (and cpos[nc] = wbn) */
@@ -138,6 +141,16 @@ static const gptc_wpu_map *map_find(const gptc_wpu_map *m, size_t n, uint32_t cp
     return lo < n && m[lo].cp == cp ? &m[lo] : NULL;
 }
 
+int gptc_wp_lower(uint32_t cp, uint32_t out[3]) {
+    const gptc_wpu_map *m = (gptc_wpu_flags(cp) & GPTC_WPU_LOWER) ? map_find(gptc_wpu_lower, gptc_wpu_n_lower, cp) : NULL;
+    if (!m || m->len > 3) {
+        out[0] = cp;
+        return 1;
+    }
+    for (uint32_t k = 0; k < m->len; k++) out[k] = gptc_wpu_pool[m->off + k];
+    return (int)m->len;
+}
+
 static unsigned ccc_of(uint32_t cp) {
     if (!(gptc_wpu_flags(cp) & GPTC_WPU_CCC)) return 0;
     size_t lo = 0, hi = gptc_wpu_n_ccc;
@@ -158,7 +171,7 @@ static gptc_status after_nfd(wp_enc *e, const wp_ch *c) {
         if (m) {
             gptc_status st = GPTC_OK;
             for (uint32_t k = 0; k < m->len && !st; k++) {
-                wp_ch d = {gptc_wpu_pool[m->off + k], c->ob, c->oe};
+                wp_ch d = {gptc_wpu_pool[m->off + k], c->ob, c->oe, 0};
                 st = pretok(e, &d);
             }
             return st;
@@ -167,19 +180,44 @@ static gptc_status after_nfd(wp_enc *e, const wp_ch *c) {
     return pretok(e, c);
 }
 
+/* A character out of NFD, with the offsets tokenizers gives it: its alignments are
+ * positional (NormalizedString::transform): the k-th first part of a decomposition takes
+ * the offsets of the k-th character that went in, whatever canonical ordering moved, and
+ * a later part those of the first part before it. */
+static gptc_status nfd_out(wp_enc *e, wp_ch c, const size_t **ofs) {
+    if (!c.added) {
+        if (ofs) {
+            c.ob = (*ofs)[0];
+            c.oe = (*ofs)[1];
+            *ofs += 2;
+        }
+        e->last_ob = c.ob;
+        e->last_oe = c.oe;
+    } else {
+        c.ob = e->last_ob;
+        c.oe = e->last_oe;
+    }
+    return after_nfd(e, &c);
+}
+
 /* Canonical ordering: the waiting non-starters, stably sorted by combining class
  * (a counting sort: a long run of marks costs linear time). */
 static gptc_status nfd_flush(wp_enc *e) {
-    size_t n = e->rn;
+    size_t n = e->rn, k = 0;
     gptc_status st = GPTC_OK;
     e->rn = 0;
-    if (n == 1) return after_nfd(e, &e->rb[0]);
+    for (size_t i = 0; i < n; i++)
+        if (!e->rb[i].added) {
+            e->rofs[k++] = e->rb[i].ob;
+            e->rofs[k++] = e->rb[i].oe;
+        }
+    const size_t *ofs = e->rofs;
     size_t cnt[256] = {0};
     for (size_t i = 0; i < n; i++) cnt[ccc_of(e->rb[i].cp)]++;
     for (unsigned c = 1; c < 256 && !st; c++) {
         if (!cnt[c]) continue;
         for (size_t i = 0; i < n && !st; i++)
-            if (ccc_of(e->rb[i].cp) == c) st = after_nfd(e, &e->rb[i]);
+            if (ccc_of(e->rb[i].cp) == c) st = nfd_out(e, e->rb[i], &ofs);
     }
     return st;
 }
@@ -187,15 +225,22 @@ static gptc_status nfd_flush(wp_enc *e) {
 static gptc_status nfd_push(wp_enc *e, const wp_ch *c) {
     if (ccc_of(c->cp) == 0) {
         gptc_status st = e->rn ? nfd_flush(e) : GPTC_OK;
-        return st ? st : after_nfd(e, c);
+        return st ? st : nfd_out(e, *c, NULL);
     }
     if (e->rn == e->rcap) {
         size_t cap = e->rcap ? e->rcap * 2 : 64;
         wp_ch *p = gptc_alloc(e->ctx, cap * sizeof *p, "combining marks");
-        if (!p) return GPTC_ENOMEM;
+        size_t *o = gptc_alloc(e->ctx, 2 * cap * sizeof *o, "combining marks");
+        if (!p || !o) {
+            gptc_free(p);
+            gptc_free(o);
+            return GPTC_ENOMEM;
+        }
         if (e->rn) memcpy(p, e->rb, e->rn * sizeof *p);
         gptc_free(e->rb);
+        gptc_free(e->rofs);
         e->rb = p;
+        e->rofs = o;
         e->rcap = cap;
     }
     e->rb[e->rn++] = *c;
@@ -206,10 +251,13 @@ static gptc_status nfd_push(wp_enc *e, const wp_ch *c) {
 static gptc_status nfd(wp_enc *e, const wp_ch *c) {
     if (!e->strip) return after_nfd(e, c);
     uint32_t cp = c->cp;
+    wp_ch c0 = *c;
+    c0.added = 0;
+    c = &c0;
     if (cp >= 0xAC00 && cp < 0xAC00 + 11172) {
         uint32_t s = cp - 0xAC00, tt = s % 28;
-        wp_ch l = {0x1100 + s / 588, c->ob, c->oe}, v = {0x1161 + (s % 588) / 28, c->ob, c->oe},
-              t = {0x11A7 + tt, c->ob, c->oe};
+        wp_ch l = {0x1100 + s / 588, c->ob, c->oe, 0}, v = {0x1161 + (s % 588) / 28, c->ob, c->oe, 1},
+              t = {0x11A7 + tt, c->ob, c->oe, 1};
         gptc_status st = nfd_push(e, &l);
         if (!st) st = nfd_push(e, &v);
         if (!st && tt) st = nfd_push(e, &t);
@@ -219,7 +267,7 @@ static gptc_status nfd(wp_enc *e, const wp_ch *c) {
     if (!m) return nfd_push(e, c);
     gptc_status st = GPTC_OK;
     for (uint32_t k = 0; k < m->len && !st; k++) {
-        wp_ch d = {gptc_wpu_pool[m->off + k], c->ob, c->oe};
+        wp_ch d = {gptc_wpu_pool[m->off + k], c->ob, c->oe, k > 0};
         st = nfd_push(e, &d);
     }
     return st;
@@ -241,7 +289,7 @@ static gptc_status feed(wp_enc *e, wp_ch c) {
         if (f & GPTC_WPU_WS) c.cp = ' ';
     }
     if (w->chinese && is_chinese(c.cp)) {
-        wp_ch sp = {' ', c.ob, c.oe};
+        wp_ch sp = {' ', c.ob, c.oe, 0};
         gptc_status st = nfd(e, &sp);
         if (!st) st = nfd(e, &c);
         if (!st) st = nfd(e, &sp);
@@ -257,6 +305,7 @@ static gptc_status enc_seg(void *user, const char *s, size_t n, size_t off) {
     wp_enc *e = user;
     const unsigned char *p = (const unsigned char *)s;
     gptc_status st = GPTC_OK;
+    e->last_ob = e->last_oe = off;
     for (size_t i = 0; i < n && !st;) {
         size_t adv = 1;
         int cp = gptc_utf8_next(p + i, n - i, &adv);
@@ -264,7 +313,7 @@ static gptc_status enc_seg(void *user, const char *s, size_t n, size_t off) {
             if (cp == GPTC_UTF8_INCOMPLETE) adv = n - i;
             cp = 0xFFFD;
         }
-        st = feed(e, (wp_ch){(uint32_t)cp, off + i, off + i + adv});
+        st = feed(e, (wp_ch){(uint32_t)cp, off + i, off + i + adv, 0});
         i += adv;
     }
     if (!st && e->rn) st = nfd_flush(e);
@@ -299,6 +348,7 @@ gptc_status gptc_wp_encode(gptc_ctx *ctx, const gptc_tokenizer *t, const char *t
     gptc_free(e.cpos);
     gptc_free(e.sub);
     gptc_free(e.rb);
+    gptc_free(e.rofs);
     if (st) {
         free(e.ids);
         free(e.off);

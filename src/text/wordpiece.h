@@ -37,6 +37,9 @@ gptc_status gptc_wp_decode(gptc_ctx *ctx, const gptc_tokenizer *t, const int32_t
  * when there is none) and/or dir/vocab.txt, with dir's tokenizer_config.json and
  * special_tokens_map.json. */
 gptc_status gptc_wp_load(gptc_ctx *ctx, const char *dir, const char *json_path, void *root, gptc_tokenizer **out);
+/* cp's lower case as BertNormalizer has it (char::to_lowercase, Unicode 17.0): writes 1
+ * to 3 code points into out and returns their count. */
+int gptc_wp_lower(uint32_t cp, uint32_t out[3]);
 /* Reads and parses a JSON file (duplicate keys rejected); messages name file:line:column. */
 struct json_t;
 gptc_status gptc_tok_json_open(gptc_ctx *ctx, const char *path, struct json_t **out);
