@@ -81,7 +81,8 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
     w->last_has_targets = 0;
     w->logits_valid = 0;
 
-    ops->embed_forward(ctx, w->encoded, tokens, cv ? cv->row_pos : NULL, gptc_param(m, m->g.wte),
+    gptc_wdesc wte = gptc_weight(m, m->g.wte);
+    ops->embed_forward(ctx, w->encoded, tokens, cv ? cv->row_pos : NULL, &wte,
                        gptc_param(m, m->g.wpe), N, T, C);
     ops->dropout(ctx, w->encoded, (size_t)N * C, pe, site_seed(w, call, 0), 0);
     if (cv)

@@ -7,6 +7,8 @@
  * the exact shift costs one instruction per 16 weights at memory-bound rates. */
 #include "../wlinear.h"
 #include "../../core/core.h"
+#include "../qlinear.h"
+#include "../quant.h"
 #include "../kernels.h"
 #include "vec.h"
 #include <string.h>
@@ -35,8 +37,22 @@ static inline float wl_get(const char *data, gptc_dtype dt, size_t i) {
     return dt == GPTC_BF16 ? gptc_bf16_to_f32(h) : gptc_f16_to_f32(h);
 }
 
+void k_weight_row(const gptc_wdesc *w, int r, float *dst) {
+    size_t I = (size_t)w->in;
+    if (gptc_dtype_is_quant(w->dtype)) {
+        gptc_q_dequantize_row(w->dtype, (const char *)w->data + (size_t)r * gptc_q_row_bytes(w->dtype, w->in), dst,
+                              w->in);
+        return;
+    }
+    for (size_t k = 0; k < I; k++) dst[k] = wl_get(w->data, w->dtype, (size_t)r * I + k);
+}
+
 /* ---------------------------------------------------------------- reference */
 void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
+    if (gptc_dtype_is_quant(w->dtype)) {
+        k_linear_q_ref(w, out, x, bias, N);
+        return;
+    }
     int I = w->in, O = w->out;
     for (int n = 0; n < N; n++)
         for (int j = 0; j < O; j++) {
@@ -484,6 +500,10 @@ void k_linear_w_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
     if (I <= 0) {
         for (int n = 0; n < N; n++)
             for (int j = 0; j < O; j++) out[(size_t)n * O + j] = bias ? bias[j] : 0.0f;
+        return;
+    }
+    if (gptc_dtype_is_quant(w->dtype)) {
+        k_linear_q(ctx, out, x, w, bias, N);
         return;
     }
     if (w->dtype == GPTC_F32) {
