@@ -237,6 +237,14 @@ typedef struct gptc_quantize_stats {
  * file atomically. stats may be NULL. */
 gptc_status gptc_model_save_quantized(gptc_ctx *ctx, const gptc_model *m, const char *dir,
                                       const gptc_quantize_params *p, gptc_quantize_stats *stats);
+/* Writes m (a GPT2LMHeadModel; F32, or quantized as loaded) and tok to path as a GGUF v3
+ * file for llama.cpp's gpt2 architecture (docs/formats.md): type GPTC_F32, GPTC_F16,
+ * GPTC_Q8_0, GPTC_Q4_0 or GPTC_Q4_K for the matrices (GPTC_DTYPE_COUNT: as the model
+ * keeps them); 1-D tensors and the position embedding F32. Atomically. A path given to
+ * gptc_model_load(_with) that is a GGUF file is read as one (f32, f16, q8_0, q4_0,
+ * q4_k; blocks kept as stored). */
+gptc_status gptc_model_export_gguf(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const char *path,
+                                   gptc_dtype type);
 void gptc_model_free(gptc_model *m);
 const gptc_config *gptc_model_config(const gptc_model *m);
 /* Number of parameters (floats of the parameter buffer, adapters included). */

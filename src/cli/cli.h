@@ -26,6 +26,7 @@ int cmd_classify(int argc, char **argv);
 int cmd_answer(int argc, char **argv);
 int cmd_merge_lora(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
  * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and

@@ -22,6 +22,8 @@ void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float
 
 /* dst (w->in) = row r of W in [out, in] layout, as f32 (exact for every dtype). */
 void k_weight_row(const gptc_wdesc *w, int r, float *dst);
+/* W[input k, output v] as f32 (any dtype and layout). */
+float k_weight_at(const gptc_wdesc *w, int k, int v);
 
 /* The conversion paths of F16/BF16 weights: 2 AVX-512F (vcvtph2ps for F16, a shift for
  * BF16), 1 AVX2+FMA+F16C, 0 scalar. k_linear_w_isa is the best this CPU runs;

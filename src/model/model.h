@@ -206,6 +206,9 @@ void gptc_lora_backward(gptc_ctx *ctx, const gptc_model *m, gptc_grads *g, int l
 /* model_io.c: config.json and generation_config.json (kept when present) of m into dir;
  * whether a Hugging Face name is a head's (stored without "transformer."). */
 gptc_status gptc_model_save_configs(gptc_ctx *ctx, const gptc_model *m, const char *dir);
+/* gguf_model.c: a GGUF gpt2 file as a model (gptc_model_load_with calls it for a file
+ * that starts with the GGUF magic). */
+gptc_status gptc_model_load_gguf(gptc_ctx *ctx, const char *path, const gptc_load_params *p, gptc_model **out);
 int gptc_is_head_name(const char *name);
 
 /* config.json (GPT2Config field names) <-> gptc_config. Unknown fields are ignored;

@@ -5,12 +5,19 @@
 #include "model.h"
 #include "../core/core.h"
 #include "../kernels/quant.h"
+#include "../io/gguf.h"
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PREFIX "transformer."
 
+
+static int gptc_is_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
 
 /* Heads sit beside the "transformer." body in Hugging Face's state dicts. */
 int gptc_is_head_name(const char *name) {
@@ -216,6 +223,7 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
 
 gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load_params *p, gptc_model **out) {
     *out = NULL;
+    if (!gptc_is_dir(dir) && gptc_gguf_is_file(dir)) return gptc_model_load_gguf(ctx, dir, p, out);
     char cpath[4096], wpath[4096];
     gptc_status s;
     if ((s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json")) ||

@@ -47,6 +47,13 @@ void k_weight_row(const gptc_wdesc *w, int r, float *dst) {
     for (size_t k = 0; k < I; k++) dst[k] = wl_get(w->data, w->dtype, (size_t)r * I + k);
 }
 
+float k_weight_at(const gptc_wdesc *w, int k, int v) {
+    if (gptc_dtype_is_quant(w->dtype))
+        return gptc_q_get(w->dtype, (const char *)w->data + (size_t)v * gptc_q_row_bytes(w->dtype, w->in), k);
+    size_t idx = w->layout == GPTC_W_IN_OUT ? (size_t)k * w->out + v : (size_t)v * w->in + k;
+    return wl_get(w->data, w->dtype, idx);
+}
+
 /* ---------------------------------------------------------------- reference */
 void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
     if (gptc_dtype_is_quant(w->dtype)) {
