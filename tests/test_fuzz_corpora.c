@@ -10,6 +10,7 @@
 #include "fuzz/fuzz_run.c"
 #include "fuzz/fuzz_lora.c"
 #include "fuzz/fuzz_sft.c"
+#include "fuzz/fuzz_gguf.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -46,6 +47,7 @@ int main(void) {
     replay("run", fuzz_run);
     replay("lora", fuzz_lora);
     replay("sft", fuzz_sft);
+    replay("gguf", fuzz_gguf);
     rmdir(fuzz_dir());
     return test_exit();
 }
