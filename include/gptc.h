@@ -85,7 +85,8 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
 typedef struct gptc_tokenizer gptc_tokenizer;
 
 /* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
- * encoder.json + vocab.bpe, or a .tiktoken rank file. A directory's tokenizer.json comes
+ * encoder.json + vocab.bpe, a .tiktoken rank file, or a GGUF file's tokenizer.ggml.*
+ * arrays (model "gpt2"). A directory's tokenizer.json comes
  * first; vocab.json + merges.txt beside it must agree with it (GPTC_EFORMAT naming both
  * files otherwise). A tokenizer.json Split regex runs on PCRE2 unless it is one of
  * tiktoken's patterns (docs/tokenizer.md). */

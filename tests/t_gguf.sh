@@ -113,6 +113,14 @@ head -c 40 "$T/ids" | sed 's/ [0-9]*$//' >"$T/p10"
 gen() { $G generate --model "$1" --prompt-tokens "$T/p10" --max-new-tokens 12 --eos-token-id -1 --json 2>/dev/null | sed 's/.*"token_ids": \(\[[^]]*\]\).*/\1/'; }
 [ "$(gen "$T/m")" = "$(gen "$T/m_f32.gguf")" ] && [ -n "$(gen "$T/m")" ] && pass "greedy tokens of the f32 GGUF == the directory" ||
     fail "greedy tokens of the f32 GGUF == the directory" "$(gen "$T/m_f32.gguf")"
+# the tokenizer travels in the file: text prompts, and the same ids as the directory's files
+gt() { $G generate --model "$1" --prompt "Call me Ishmael. Some years ago" --max-new-tokens 10 --eos-token-id -1 --json 2>/dev/null | sed 's/, "timing".*//'; }
+[ "$(gt "$T/q8")" = "$(gt "$T/m_q8_0.gguf")" ] && [ -n "$(gt "$T/q8")" ] && pass "generate from text with a GGUF path (its tokenizer) == the q8_0 directory" ||
+    fail "generate from text with a GGUF path (its tokenizer) == the q8_0 directory" "$(gt "$T/m_q8_0.gguf")"
+cat "$CORPUS/chapter_2.txt" >"$T/c2.txt"
+[ "$($G tokenize --tokenizer "$T/m_f16.gguf" "$T/c2.txt")" = "$($G tokenize --tokenizer "$T/m" "$T/c2.txt")" ] &&
+    pass "tokenize chapter 2 with the GGUF's tokenizer == vocab.json + merges.txt" ||
+    fail "tokenize chapter 2 with the GGUF's tokenizer == vocab.json + merges.txt" "ids differ"
 $G info --model "$T/m_q4_0.gguf" >/dev/null 2>"$T/err" && pass "info reads a GGUF path" || fail "info reads a GGUF path" "$(cat "$T/err")"
 expect_error "export --format onnx" "option --format: 'onnx' is not gguf" $G export --format onnx --model "$T/m" --out "$T/x.onnx"
 expect_error "export --type q5_0" "option --type: 'q5_0' is not one of" $G export --format gguf --model "$T/m" --type q5_0 --out "$T/x.gguf"
