@@ -7,6 +7,7 @@
 #include "../qlinear.h"
 #include "../quant.h"
 #include "vec.h"
+#include "vec_x86.h"
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -135,13 +136,6 @@ AVX2_INLINE float f16c(const unsigned char *p) {
     return _cvtsh_ss(h);
 }
 
-AVX2_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /* q4_k: d*sc and dmin*m of the 8 sub-blocks of the super-block at p */
 AVX2_INLINE void qk_scales(const unsigned char *p, float *ds, float *dm) {
     float D = f16c(p), DM = f16c(p + 2);
@@ -217,7 +211,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            out[(size_t)(n0 + m) * O + v + r] = hsum256(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
+            out[(size_t)(n0 + m) * O + v + r] = gptc_hsum256(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
 }
 
 #define TILE_SWITCH(FN, R, M, T)                                                                                   \

@@ -11,6 +11,7 @@
 #include "../quant.h"
 #include "../kernels.h"
 #include "vec.h"
+#include "vec_x86.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -251,13 +252,6 @@ AVX2_INLINE __m256 ld256(const char *p, int bf16) {
     return _mm256_cvtph_ps(h);
 }
 
-AVX2_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2_INLINE void io_block_avx2(float *out, const float *x, const char *w, const float *bias, int I, int O, int jb,
                                const int M, const int U, const int bf16) {
     __m256 a[GPTC_GEMV_MAX_ROWS][8];
@@ -337,7 +331,7 @@ AVX2_INLINE void oi_block_avx2(float *out, const float *x, const float *xt, cons
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
-        for (int m = 0; m < M; m++) out[(size_t)m * O + v + r] = hsum256(a[r][m]) + (bias ? bias[v + r] : 0.0f);
+        for (int m = 0; m < M; m++) out[(size_t)m * O + v + r] = gptc_hsum256(a[r][m]) + (bias ? bias[v + r] : 0.0f);
 }
 
 AVX2_INLINE void oi_range_avx2(float *out, const float *x, const float *xt, const char *w, const float *bias, int I,
