@@ -6,7 +6,8 @@
  * sizes that are not multiples of 8 in the outputs: against the scalar double oracle
  * (same activation quantization) and against dequantize-then-f32 in double, within the
  * bound that activation rounding allows: sum over blocks of d_x / 2 * sum |w|. The kernel
- * table's linear and embedding ops on quantized weights against the reference instance. */
+ * table's linear and embedding ops on quantized weights against the reference instance;
+ * 32 rows and more take dequantized panels and the GEMM (checked against double). */
 #include "harness.h"
 #include "gptc.h"
 #include "kernels/ops.h"
@@ -253,6 +254,45 @@ static void test_ops(gptc_ctx *c1, gptc_ctx *rctx) {
     }
 }
 
+/* 32 rows and more (prompts): dequantized panels and the GEMM, against the double
+ * product of the dequantized weights; cpu and ref instances agree */
+static void test_prompt_rows(gptc_ctx *c2, gptc_ctx *rctx) {
+    char name[160];
+    for (int qi = 0; qi < 3; qi++) {
+        gptc_dtype d = QTYPES[qi];
+        int I = qi == 2 ? 512 : 96, O = 37, Ns[2] = {32, 45};
+        size_t rowb = gptc_q_row_bytes(d, I);
+        unsigned char *wq = malloc(rowb * O);
+        float *row = malloc(sizeof(float) * I), *x = malloc(sizeof(float) * 45 * I), *bias = malloc(sizeof(float) * O);
+        for (int v = 0; v < O; v++) {
+            for (int k = 0; k < I; k++) row[k] = wrand();
+            gptc_q_quantize_row(d, row, wq + (size_t)v * rowb, I);
+            bias[v] = wrand();
+        }
+        for (int i = 0; i < 45 * I; i++) x[i] = (float)(urand() * 2 - 1);
+        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O};
+        for (int k = 0; k < 2; k++) {
+            int N = Ns[k];
+            float *o1 = malloc(sizeof(float) * N * O), *o2 = malloc(sizeof(float) * N * O);
+            double *dq = malloc(sizeof(double) * N * O), *bd = malloc(sizeof(double) * N * O);
+            gptc_ops_cpu.linear(c2, o1, x, &w, bias, N);
+            gptc_ops_ref.linear(rctx, o2, x, &w, bias, N);
+            deq_product(&w, x, bias, N, dq, bd);
+            double num = 0, den = 0;
+            for (int i = 0; i < N * O; i++) {
+                num += (o1[i] - dq[i]) * (o1[i] - dq[i]);
+                den += dq[i] * dq[i];
+            }
+            double e = sqrt(num / den), e2 = test_relerr(o1, o2, (size_t)N * O);
+            snprintf(name, sizeof name, "%s %dx%d N=%d (GEMM on dequantized panels) vs dequantize-then-f32 in double, "
+                     "cpu vs ref", gptc_dtype_name(d), I, O, N);
+            CHECK(name, e < 1e-5 && e2 < 1e-5, "relative error %g, cpu vs ref %g", e, e2);
+            free(o1); free(o2); free(dq); free(bd);
+        }
+        free(wq); free(row); free(x); free(bias);
+    }
+}
+
 int main(void) {
     gptc_ctx_params p = gptc_ctx_default_params();
     p.n_threads = 1;
@@ -264,6 +304,7 @@ int main(void) {
     test_round_trip();
     test_kernels(c1, c2);
     test_ops(c1, rc);
+    test_prompt_rows(c2, rc);
     gptc_ctx_free(c1);
     gptc_ctx_free(c2);
     gptc_ctx_free(rc);

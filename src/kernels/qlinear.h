@@ -10,6 +10,12 @@
 #include "../core/core.h"
 #include "wdesc.h"
 
+/* The kernel table's linear (k_linear_w) takes this kernel for fewer than
+ * GPTC_QL_GEMM_ROWS rows (decoding, small batches); prompt-sized products dequantize
+ * panels of W exactly to f32 and run the GEMM on unquantized x, as ggml's BLAS backend
+ * does for batches of 32 and more. */
+#define GPTC_QL_GEMM_ROWS 32
+
 /* Paths: 3 AVX-512 with VNNI (vpdpbusd), 2 AVX-512BW (vpmaddubsw + vpmaddwd), 1 AVX2
  * (the same on 256 bits), 0 scalar; k_linear_q_isa is the best this CPU runs. */
 enum { GPTC_QL_SCALAR = 0, GPTC_QL_AVX2 = 1, GPTC_QL_AVX512 = 2, GPTC_QL_VNNI = 3 };
