@@ -60,6 +60,7 @@ static gptc_status quantize_tensor(gptc_ctx *ctx, const gptc_model *m, const gpt
         else memcpy(row, W + (size_t)v * in, sizeof(float) * (size_t)in);
         gptc_q_quantize_row(d, row, q + (size_t)v * rowb, in);
     }
+    (void)nt; /* unused without OpenMP */
     gptc_free(tmp);
     *out = q;
     *nbytes = rowb * (size_t)O;
