@@ -5,7 +5,10 @@
  * than cache), or takes --bw GB/s (e.g. bench/ceiling's). Prints one RESULT line:
  *   RESULT impl=gptc config=NAME prefill_tok_s=.. decode_tok_s=.. weights_mb=.. read_gbs=..
  *          decode_gbs=.. bw_frac=..
- * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s] */
+ * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s]
+ *                     [--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N (0: all)]
+ * q8_0/q4_0/q4_k: the model as `gptc quantize` writes it (every matrix, wte and the tied
+ * head included, in ggml's blocks), loaded from a temporary directory. */
 #define _DEFAULT_SOURCE
 #include "gptc.h"
 #include <omp.h>
@@ -45,7 +48,7 @@ static double read_gbs(void) {
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     const char *preset = "gpt2", *dtype = "f32";
-    int prompt = 512, steps = 64;
+    int prompt = 512, steps = 64, threads = 0;
     double bw = 0;
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && !strcmp(argv[i], "--preset")) preset = argv[++i];
@@ -53,19 +56,40 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--bw")) bw = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--dtype")) dtype = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s] "
-                            "[--dtype f32|bf16|f16]\n");
+                            "[--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N]\n");
             return 2;
         }
     }
-    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_ctx_params cp = gptc_ctx_default_params();
+    cp.n_threads = threads;
+    gptc_ctx *ctx = gptc_ctx_new(&cp);
     gptc_config cfg;
     if (gptc_config_preset(ctx, preset, &cfg)) die(ctx, "preset");
     if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
     gptc_model *m;
     if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
-    int lowp = strcmp(dtype, "f32") != 0;
+    gptc_dtype qt = gptc_dtype_parse(dtype);
+    int quant = qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K;
+    int lowp = strcmp(dtype, "f32") != 0 && !quant;
+    double qbytes = 0;
+    if (quant) {
+        char dir[] = "/tmp/gptc-bench-XXXXXX";
+        if (!mkdtemp(dir)) die(NULL, "mkdtemp");
+        gptc_quantize_params qp = gptc_quantize_default_params();
+        qp.type = qt;
+        gptc_quantize_stats st;
+        gptc_model *m2;
+        if (gptc_model_save_quantized(ctx, m, dir, &qp, &st) || gptc_model_load(ctx, dir, &m2)) die(ctx, "quantized model");
+        qbytes = (double)st.weight_bytes - (double)cfg.n_positions * cfg.n_embd * 4.0; /* one row of wpe is read */
+        gptc_model_free(m);
+        m = m2;
+        char cmd[64];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0) fprintf(stderr, "bench_decode: could not remove %s\n", dir);
+    }
     if (lowp) {
         /* the matrices kept as 16-bit values: through a BF16 file, loaded as stored */
         if (strcmp(dtype, "bf16") && strcmp(dtype, "f16")) die(NULL, "--dtype is f32, bf16 or f16");
@@ -115,6 +139,7 @@ int main(int argc, char **argv) {
      * with --dtype bf16/f16 the block matrices take 2 bytes (the tied head reads wte, F32) */
     double C = cfg.n_embd, I = cfg.n_inner > 0 ? cfg.n_inner : 4 * C, mats = cfg.n_layer * (4 * C * C + 2 * C * I);
     double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0 - (lowp ? mats * 2.0 : 0.0);
+    if (quant) wbytes = qbytes; /* the blocks as stored (scales included), plus the F32 norms and biases */
     double rd = bw > 0 ? bw : read_gbs(), got = wbytes / dec / 1e9;
     printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
            gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);

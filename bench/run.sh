@@ -103,10 +103,18 @@ if build_one bench_decode; then
         tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
         DROWS+="| $p | $(field "$dr" prefill_tok_s) / $(field "$tr" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$tr" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$tr" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
         [ $p = gpt2 ] && TR_GPT2=$tr
+        [ $p = gpt2-medium ] && TR_MED=$tr
     done
-    # the block matrices kept as BF16 (gptc generate --dtype bf16), against torch's f32
-    d=$($OUT/bench_decode --preset gpt2 --dtype bf16 ${BW:+--bw $BW} 2>&1); echo "$d"; dr=$(echo "$d" | grep '^RESULT' | tail -n 1)
-    DROWS+="| gpt2, bf16 matrices (torch f32) | $(field "$dr" prefill_tok_s) / $(field "$TR_GPT2" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$TR_GPT2" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$TR_GPT2" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
+    # the block matrices kept as BF16 (gptc generate --dtype bf16) and the models of
+    # `gptc quantize` (q8_0, q4_0, q4_k: every matrix, wte and the tied head included),
+    # against torch's f32 of the same size
+    for p in gpt2 gpt2-medium; do
+        tr=$TR_GPT2; [ $p = gpt2-medium ] && tr=$TR_MED
+        for dt in bf16 q8_0 q4_0 q4_k; do
+            d=$($OUT/bench_decode --preset $p --dtype $dt ${BW:+--bw $BW} 2>&1); echo "$d"; dr=$(echo "$d" | grep '^RESULT' | tail -n 1)
+            DROWS+="| $p, $dt (torch f32) | $(field "$dr" prefill_tok_s) / $(field "$tr" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$tr" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$tr" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
+        done
+    done
     EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
 fi
 

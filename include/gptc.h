@@ -98,7 +98,8 @@ static inline uint64_t gptc_splitmix64(uint64_t *s) {
 typedef struct gptc_tokenizer gptc_tokenizer;
 
 /* Loads from a directory or file: tokenizer.json, vocab.json + merges.txt,
- * encoder.json + vocab.bpe, or a .tiktoken rank file; WordPiece from vocab.txt and/or a
+ * encoder.json + vocab.bpe, a .tiktoken rank file, or a GGUF file's tokenizer.ggml.*
+ * arrays (model "gpt2"); WordPiece from vocab.txt and/or a
  * tokenizer.json whose model.type is "WordPiece", with tokenizer_config.json
  * (do_lower_case, strip_accents, tokenize_chinese_chars, the special tokens' names) and
  * special_tokens_map.json beside them. A directory's tokenizer.json comes first;
@@ -256,7 +257,17 @@ gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *spm, const int32_t *i
                             size_t *len);
 
 /* ---------------------------------------------------------------- model config */
-typedef enum gptc_dtype { GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_DTYPE_COUNT } gptc_dtype;
+/* Element types. GPTC_Q8_0, GPTC_Q4_0, GPTC_Q4_K: ggml's block formats (docs/quantization.md),
+ * for weights only; GPTC_U8: raw bytes in a safetensors file (the quantized blocks are
+ * stored so, with their format named in the file's __metadata__, docs/formats.md). */
+typedef enum gptc_dtype {
+    GPTC_F32 = 0, GPTC_F16, GPTC_BF16, GPTC_Q8_0, GPTC_Q4_0, GPTC_Q4_K, GPTC_U8, GPTC_DTYPE_COUNT
+} gptc_dtype;
+/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "u8" */
+const char *gptc_dtype_name(gptc_dtype d);
+/* The dtype named (as gptc_dtype_name writes it; "float32", "float16", "bfloat16" too),
+ * or GPTC_DTYPE_COUNT. */
+gptc_dtype gptc_dtype_parse(const char *name);
 
 enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
 /* Architectures (config.json "model_type"): GPT-2 ("gpt2") and BERT ("bert"). */
@@ -346,6 +357,37 @@ gptc_dtype gptc_model_weight_dtype(const gptc_model *m);
 /* Writes config.json and model.safetensors (F32, or BF16 when dtype is GPTC_BF16) into
  * dir (created if missing), each atomically. */
 gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir, gptc_dtype dtype);
+
+/* Quantized model directories (docs/quantization.md): every 2-D matrix in ggml's q8_0,
+ * q4_0 or q4_k blocks (or BF16), the token embedding and a tied or untied LM head
+ * included unless keep_embeddings, as llama-quantize does; the position embedding,
+ * task heads and 1-D tensors stay F32. A matrix whose input size is not a multiple of
+ * the block (32; q4_k 256) falls back to q4_0 (q4_k, when a multiple of 32) or F32.
+ * gptc_model_load reads such directories (the blocks kept as stored) for inference. */
+typedef struct gptc_quantize_params {
+    gptc_dtype type;     /* GPTC_Q8_0 (default), GPTC_Q4_0, GPTC_Q4_K or GPTC_BF16 */
+    int keep_embeddings; /* 1: wte and lm_head stay F32 */
+} gptc_quantize_params;
+gptc_quantize_params gptc_quantize_default_params(void);
+typedef struct gptc_quantize_stats {
+    size_t n_tensors[GPTC_DTYPE_COUNT]; /* tensors written per dtype */
+    size_t n_fallback;                  /* matrices not in params.type because of their shape */
+    char first_fallback[64];            /* the first of them ("" if none) */
+    size_t weight_bytes;                /* bytes of tensor data in model.safetensors */
+} gptc_quantize_stats;
+/* Writes config.json, generation_config.json (unless present) and model.safetensors of
+ * m (loaded as F32, no adapter: merge it first) into dir, quantized as p says; each
+ * file atomically. stats may be NULL. */
+gptc_status gptc_model_save_quantized(gptc_ctx *ctx, const gptc_model *m, const char *dir,
+                                      const gptc_quantize_params *p, gptc_quantize_stats *stats);
+/* Writes m (a GPT2LMHeadModel; F32, or quantized as loaded) and tok to path as a GGUF v3
+ * file for llama.cpp's gpt2 architecture (docs/formats.md): type GPTC_F32, GPTC_F16,
+ * GPTC_Q8_0, GPTC_Q4_0 or GPTC_Q4_K for the matrices (GPTC_DTYPE_COUNT: as the model
+ * keeps them); 1-D tensors and the position embedding F32. Atomically. A path given to
+ * gptc_model_load(_with) that is a GGUF file is read as one (f32, f16, q8_0, q4_0,
+ * q4_k; blocks kept as stored). */
+gptc_status gptc_model_export_gguf(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const char *path,
+                                   gptc_dtype type);
 void gptc_model_free(gptc_model *m);
 const gptc_config *gptc_model_config(const gptc_model *m);
 /* Hugging Face's class of the model ("GPT2LMHeadModel", "BertForPreTraining", ...). */
@@ -954,14 +996,18 @@ typedef struct gptc_safetensors {
     gptc_mapped map;
     gptc_st_tensor *tensors;
     size_t n_tensors;
+    char **meta_keys, **meta_values; /* the header's "__metadata__" (string values) */
+    size_t n_meta;
 } gptc_safetensors;
 
 /* Opens and validates path: header length within the file, valid JSON, known dtypes
- * (F32, F16, BF16; others fail with GPTC_ENOTSUP naming the tensor and dtype), shapes
+ * (F32, F16, BF16, U8 (raw bytes: quantized blocks); others fail with GPTC_ENOTSUP naming the tensor and dtype), shapes
  * whose product matches the byte range, offsets inside the data section and not
  * overlapping. Every error names the file and the tensor. */
 gptc_status gptc_st_open(gptc_ctx *ctx, const char *path, gptc_safetensors *out);
 void gptc_st_close(gptc_safetensors *st);
+/* The "__metadata__" value of key, NULL when absent. */
+const char *gptc_st_meta(const gptc_safetensors *st, const char *key);
 /* NULL when absent. */
 const gptc_st_tensor *gptc_st_find(const gptc_safetensors *st, const char *name);
 /* Converts a tensor's values to float (F16 and BF16 widened exactly). dst has numel. */
@@ -975,6 +1021,11 @@ typedef struct gptc_st_entry {
     int ndim;
     int64_t shape[GPTC_ST_MAX_DIMS];
     const float *data;
+    /* Optional (zero: unused). bytes: written as they are with dtype "U8" (numel = the
+     * shape's product = the byte count; data ignored). f32: written as F32 whatever the
+     * file's dtype (1-D tensors beside BF16 matrices). */
+    const void *bytes;
+    int f32;
 } gptc_st_entry;
 gptc_status gptc_st_write(gptc_ctx *ctx, const char *path, const gptc_st_entry *entries, size_t n,
                           gptc_dtype dtype, const char *const *metadata);

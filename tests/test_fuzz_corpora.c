@@ -15,6 +15,7 @@
 #include "fuzz/fuzz_serve.c"
 #include "fuzz/fuzz_pretrain.c"
 #include "fuzz/fuzz_wordpiece.c"
+#include "fuzz/fuzz_gguf.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -56,6 +57,7 @@ int main(void) {
     replay("serve", fuzz_serve);
     replay("pretrain", fuzz_pretrain);
     replay("wordpiece", fuzz_wordpiece);
+    replay("gguf", fuzz_gguf);
     rmdir(fuzz_dir());
     return test_exit();
 }

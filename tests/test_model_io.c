@@ -293,9 +293,9 @@ static void test_model_errors(void) {
         size_t nw = n;
         if (k == 0) w[qkv] = w[--nw];
         if (k == 1) w[qkv].shape[1] = 107;
-        if (k == 2) w[nw++] = (gptc_st_entry){"h.9.mlp.c_fc.weight", 1, {4}, m->params};
-        if (k == 3) w[nw++] = (gptc_st_entry){"lm_head.weight", 2, {36, 101}, m->params};
-        if (k == 4) w[nw++] = (gptc_st_entry){"transformer.wte.weight", 2, {101, 36}, m->params};
+        if (k == 2) w[nw++] = (gptc_st_entry){"h.9.mlp.c_fc.weight", 1, {4}, m->params, NULL, 0};
+        if (k == 3) w[nw++] = (gptc_st_entry){"lm_head.weight", 2, {36, 101}, m->params, NULL, 0};
+        if (k == 4) w[nw++] = (gptc_st_entry){"transformer.wte.weight", 2, {101, 36}, m->params, NULL, 0};
         gptc_status s = gptc_st_write(ctx, wpath, w, nw, GPTC_F32, NULL);
         gptc_model *back = NULL;
         if (!s) s = gptc_model_load(ctx, dir, &back);
@@ -339,7 +339,7 @@ static void test_model_errors(void) {
         free(bad);
     }
     /* a tied head of the right shape is accepted and ignored */
-    e[n] = (gptc_st_entry){"lm_head.weight", 2, {101, 36}, m->params};
+    e[n] = (gptc_st_entry){"lm_head.weight", 2, {101, 36}, m->params, NULL, 0};
     gptc_model *back = NULL;
     gptc_status s = gptc_st_write(ctx, wpath, e, n + 1, GPTC_F32, NULL);
     if (!s) s = gptc_model_load(ctx, dir, &back);

@@ -96,11 +96,12 @@ static void test_rowwise(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
     for (int i = 0; i < N; i++) tok[i] = (int32_t)((i * 17 + 5) % V), pos[i] = (i * 5) % 11;
     float *wte = rnd((size_t)V * C, 1), *wpe = rnd((size_t)11 * C, 1);
     float *o1 = rnd((size_t)N * C, 1), *o2 = rnd((size_t)N * C, 1);
-    ops->embed_forward(ctx, o1, tok, NULL, wte, wpe, N, T, C);
-    gptc_ops_ref.embed_forward(rctx, o2, tok, NULL, wte, wpe, N, T, C);
+    gptc_wdesc wd = {wte, GPTC_F32, GPTC_W_OUT_IN, C, V};
+    ops->embed_forward(ctx, o1, tok, NULL, &wd, wpe, N, T, C);
+    gptc_ops_ref.embed_forward(rctx, o2, tok, NULL, &wd, wpe, N, T, C);
     report(ops, "embed_forward", test_relerr(o1, o2, (size_t)N * C), 1e-6);
-    ops->embed_forward(ctx, o1, tok, pos, wte, wpe, N, T, C);
-    gptc_ops_ref.embed_forward(rctx, o2, tok, pos, wte, wpe, N, T, C);
+    ops->embed_forward(ctx, o1, tok, pos, &wd, wpe, N, T, C);
+    gptc_ops_ref.embed_forward(rctx, o2, tok, pos, &wd, wpe, N, T, C);
     report(ops, "embed_forward with positions", test_relerr(o1, o2, (size_t)N * C), 1e-6);
     float *dout = rnd((size_t)N * C, 1), *dwte1 = rnd((size_t)V * C, 1), *dwte2 = dup(dwte1, (size_t)V * C);
     float *dwpe1 = rnd((size_t)T * C, 1), *dwpe2 = dup(dwpe1, (size_t)T * C);

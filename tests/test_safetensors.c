@@ -185,7 +185,7 @@ static void test_roundtrip(void) {
             bufs[0][1] = INFINITY;
             bufs[0][2] = 1e-40f; /* subnormal */
         }
-        e[i] = (gptc_st_entry){names[i], ndims[i], {0}, bufs[i]};
+        e[i] = (gptc_st_entry){names[i], ndims[i], {0}, bufs[i], NULL, 0};
         for (int d = 0; d < ndims[i]; d++) e[i].shape[d] = shapes[i][d];
     }
     const char *meta[] = {"format", "pt", "note", "gptc test", NULL};
@@ -337,16 +337,19 @@ static void test_broken(void) {
     CHECK("mask_buffers_accepted", s == GPTC_OK, "%s", gptc_errmsg(ctx));
     if (!s) {
         const gptc_st_tensor *b = gptc_st_find(&st, "h.0.attn.bias"), *mb = gptc_st_find(&st, "h.0.attn.masked_bias");
-        CHECK("mask_buffers_recorded", st.n_tensors == 3 && b && b->dtype == GPTC_DTYPE_COUNT && b->numel == 4 && mb &&
+        /* U8 is read as raw bytes (quantized blocks are stored so) */
+        CHECK("mask_buffers_recorded", st.n_tensors == 3 && b && b->dtype == GPTC_U8 && b->numel == 4 && mb &&
                                            mb->dtype == GPTC_F32 && mb->ndim == 0 && mb->numel == 1,
               "n=%zu", st.n_tensors);
+        CHECK("metadata_kept", st.n_meta == 1 && gptc_st_meta(&st, "format") && !strcmp(gptc_st_meta(&st, "format"), "pt")
+                                   && !gptc_st_meta(&st, "gptc.dtype.w"), "n_meta=%zu", st.n_meta);
         gptc_st_close(&st);
     }
-    path_in_tmp(path, sizeof path, "u8_weight.safetensors");
-    write_raw(path, "{\"h.0.attn.c_attn.bias\": {\"dtype\": \"U8\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 0,
+    path_in_tmp(path, sizeof path, "i8_weight.safetensors");
+    write_raw(path, "{\"h.0.attn.c_attn.bias\": {\"dtype\": \"I8\", \"shape\": [4], \"data_offsets\": [0, 4]}}", 0,
               zeros, 4);
     s = gptc_st_open(ctx, path, &st);
-    CHECK("u8_parameter_rejected", s == GPTC_ENOTSUP && strstr(gptc_errmsg(ctx), "h.0.attn.c_attn.bias"), "%s",
+    CHECK("i8_parameter_rejected", s == GPTC_ENOTSUP && strstr(gptc_errmsg(ctx), "h.0.attn.c_attn.bias"), "%s",
           gptc_errmsg(ctx));
     path_in_tmp(path, sizeof path, "missing.safetensors");
     s = gptc_st_open(ctx, path, &st);

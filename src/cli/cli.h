@@ -29,6 +29,8 @@ int cmd_fill_mask(int argc, char **argv);
 int cmd_answer(int argc, char **argv);
 int cmd_merge_lora(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* Option parsing over argv[1..argc): at position *i, when argv[*i] is name (as
  * "--name VALUE" or "--name=VALUE"), stores the value, advances *i past it and

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *usage =
     "usage: gptc generate --model DIR|REPO [--prompt TEXT | --prompt-file FILE | --prompt-tokens FILE] [options]\n"
@@ -26,7 +27,10 @@ static const char *usage =
     GPTC_CLI_GEN_OPTIONS
     GPTC_CLI_DTYPE_OPTION
     "  --threads N                 threads (default: all cores)\n"
-    "  --json                      print {\"sequences\": [{\"text\", \"token_ids\", \"finish_reason\"}]}\n"
+    "  --json                      print {\"sequences\": [{\"text\", \"token_ids\", \"finish_reason\"}],\n"
+    "                              \"timing\": {...}}\n"
+    "At the end, stderr gets the tokens/s after the first token, the time to the first token\n"
+    "(prompt processing included) and the load time; --json carries them under \"timing\".\n"
     "\n"
     CLI_REPO_NOTE
     "\n"
@@ -180,6 +184,9 @@ static char *decode_text(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t
 
 /* ------------------------------------------------------------------ generate */
 typedef struct out_state {
+    int stream;          /* print tokens as they come */
+    double t_start, t_first, t_last; /* seconds: gptc_generate called, first and last token */
+    long n_tokens;       /* tokens the callback saw (sequence 0) */
     gptc_ctx *ctx;
     const gptc_tokenizer *tok;
     gptc_text_stream *ts;
@@ -194,9 +201,19 @@ static int is_eos(const out_state *o, int32_t t) {
     return 0;
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int on_token(void *user, int seq, int32_t t) {
     out_state *o = user;
-    (void)seq;
+    if (seq == 0) {
+        o->t_last = now_s();
+        if (!o->n_tokens++) o->t_first = o->t_last;
+    }
+    if (!o->stream) return 0;
     if (is_eos(o, t)) return 0;
     if (!o->tok) {
         printf("%s%d", o->printed_ids++ ? " " : "", t);
@@ -269,7 +286,9 @@ int cmd_generate(int argc, char **argv) {
     ctx = cli_ctx("generate", (int)threads);
 
     gptc_model *m;
+    double t_load = now_s();
     if (gptc_model_load_with(ctx, model_dir, &lp, &m)) cli_die_model("generate", ctx, model_dir);
+    t_load = now_s() - t_load;
     const gptc_config *c = gptc_model_config(m);
     cli_gen_check_model("generate", &p, c, model_dir);
     gptc_tokenizer *tok = NULL;
@@ -331,8 +350,17 @@ int cmd_generate(int argc, char **argv) {
     int stream = !json && p.num_beams == 1 && p.num_return_sequences == 1;
     if (tok && gptc_text_stream_new(ctx, tok, &p, print_piece, NULL, &o.ts)) cli_die("generate", ctx, NULL);
     gptc_gen_result *r;
-    if (gptc_generate(ctx, m, NULL, tok, prompt_ids, (int)n_ids, &p, stream ? on_token : NULL, &o, &r))
+    o.stream = stream;
+    o.t_start = now_s();
+    if (gptc_generate(ctx, m, NULL, tok, prompt_ids, (int)n_ids, &p, on_token, &o, &r))
         cli_die("generate", ctx, NULL);
+    double t_end = now_s();
+    /* beam search reports its tokens at the end: the rate is then over the whole call */
+    int beams = p.num_beams > 1;
+    double ttft = o.n_tokens ? o.t_first - o.t_start : 0;
+    double rate = !o.n_tokens ? 0
+                  : beams || o.n_tokens < 2 ? o.n_tokens / (t_end - o.t_start)
+                                            : (o.n_tokens - 1) / (o.t_last - o.t_first);
     int32_t skip_b = o.n_eos > 1 ? o.eos[1] : -2, skip_a = o.n_eos > 0 ? o.eos[0] : -2;
     if (stream) {
         if (tok && gptc_text_stream_finish(ctx, o.ts)) cli_die("generate", ctx, NULL);
@@ -356,7 +384,10 @@ int cmd_generate(int argc, char **argv) {
             if (p.num_beams > 1) printf(", \"score\": %.9g", q->score);
             printf("}");
         }
-        printf("]}\n");
+        printf("], \"timing\": {\"load_s\": %.6f, \"prompt_tokens\": %zu, \"time_to_first_token_s\": %.6f, "
+               "\"tokens\": %ld, \"tokens_per_s\": %.3f, \"total_s\": %.6f, \"weight_dtype\": \"%s\"}}\n",
+               t_load, n_ids, beams ? t_end - o.t_start : ttft, o.n_tokens, rate, t_end - o.t_start,
+               gptc_dtype_name(gptc_model_weight_dtype(m)));
     } else {
         for (int s = 0; s < r->n_seq; s++) {
             const gptc_gen_sequence *q = &r->seqs[s];
@@ -372,6 +403,15 @@ int cmd_generate(int argc, char **argv) {
             printf("\n");
         }
     }
+    fflush(stdout);
+    if (beams)
+        fprintf(stderr, "gptc generate: %ld tokens (%d beams) in %.3f s, %.1f tokens/s; prompt %zu tokens; load %.3f s; "
+                "%s weights\n", o.n_tokens, p.num_beams, t_end - o.t_start, rate, n_ids, t_load,
+                gptc_dtype_name(gptc_model_weight_dtype(m)));
+    else
+        fprintf(stderr, "gptc generate: %ld tokens, %.1f tokens/s after the first; time to first token %.1f ms "
+                "(prompt %zu tokens); load %.3f s; %s weights\n", o.n_tokens, rate, ttft * 1e3, n_ids, t_load,
+                gptc_dtype_name(gptc_model_weight_dtype(m)));
     gptc_gen_result_free(r);
     gptc_text_stream_free(o.ts);
     free(ids);

@@ -48,7 +48,8 @@ static void fmt_bytes(char *out, size_t cap, double b) {
 }
 
 static const char *dtype_str(gptc_dtype d) {
-    return d == GPTC_F32 ? "F32" : d == GPTC_F16 ? "F16" : d == GPTC_BF16 ? "BF16" : "other";
+    static const char *const names[GPTC_DTYPE_COUNT] = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "U8"};
+    return (unsigned)d < GPTC_DTYPE_COUNT ? names[d] : "other";
 }
 
 int cmd_info(int argc, char **argv) {
@@ -79,14 +80,21 @@ int cmd_info(int argc, char **argv) {
         exit(2);
     }
 
-    /* the stored dtypes of the parameters (the loaded model is always F32) */
+    /* the stored dtypes of the parameters: a quantized tensor (U8 blocks) by the format
+     * its "gptc.dtype.NAME" metadata names */
     char wpath[4200];
     snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
     gptc_safetensors st;
     int counts[GPTC_DTYPE_COUNT + 1] = {0};
     size_t file_bytes = 0;
     if (gptc_st_open(ctx, wpath, &st) == GPTC_OK) {
-        for (size_t i = 0; i < st.n_tensors; i++) counts[st.tensors[i].dtype]++;
+        for (size_t i = 0; i < st.n_tensors; i++) {
+            char key[200];
+            snprintf(key, sizeof key, "gptc.dtype.%s", st.tensors[i].name);
+            const char *q = gptc_st_meta(&st, key);
+            gptc_dtype d = q ? gptc_dtype_parse(q) : st.tensors[i].dtype;
+            counts[d <= GPTC_DTYPE_COUNT ? d : GPTC_DTYPE_COUNT]++;
+        }
         file_bytes = st.map.size;
         gptc_st_close(&st);
     }

@@ -12,6 +12,8 @@ static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } c
     {"plot", cmd_plot, "draw a run's loss and learning-rate curves to SVG"},
     {"finetune", cmd_finetune, "fine-tune: classification, chat (SFT), extractive QA; full or LoRA"},
     {"merge-lora", cmd_merge_lora, "fold a LoRA adapter into its base model"},
+    {"export", cmd_export, "write a model as a GGUF file for llama.cpp (f32, f16, q8_0, q4_0, q4_k)"},
+    {"quantize", cmd_quantize, "write a model with q8_0, q4_0, q4_k (ggml's blocks) or bf16 weights"},
     {"generate", cmd_generate, "continue a prompt: greedy, sampling, beam search; streams text"},
     {"chat", cmd_chat, "talk with a chat model (ChatML turns, history, /reset /save)"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server with continuous batching and a chat page"},

@@ -72,18 +72,36 @@ uint16_t gptc_f32_to_f16(float f) {
 /* ---------------------------------------------------------------- dtypes */
 
 static const struct { const char *name; int size; int dtype; } st_dtypes[] = {
-    {"F32", 4, GPTC_F32}, {"F16", 2, GPTC_F16}, {"BF16", 2, GPTC_BF16},
+    {"F32", 4, GPTC_F32}, {"F16", 2, GPTC_F16}, {"BF16", 2, GPTC_BF16}, {"U8", 1, GPTC_U8},
     /* valid safetensors dtypes that gptc reads only for ignored buffers */
     {"F64", 8, -1}, {"I64", 8, -1}, {"U64", 8, -1}, {"I32", 4, -1}, {"U32", 4, -1},
-    {"I16", 2, -1}, {"U16", 2, -1}, {"I8", 1, -1}, {"U8", 1, -1}, {"BOOL", 1, -1},
+    {"I16", 2, -1}, {"U16", 2, -1}, {"I8", 1, -1}, {"BOOL", 1, -1},
     {"F8_E4M3", 1, -1}, {"F8_E5M2", 1, -1},
 };
 
 static const char *dtype_name(gptc_dtype d) {
-    return d == GPTC_F32 ? "F32" : d == GPTC_F16 ? "F16" : d == GPTC_BF16 ? "BF16" : "?";
+    return d == GPTC_F32 ? "F32" : d == GPTC_F16 ? "F16" : d == GPTC_BF16 ? "BF16" : d == GPTC_U8 ? "U8" : "?";
 }
 
-static size_t dtype_size(gptc_dtype d) { return d == GPTC_F32 ? 4 : 2; }
+static size_t dtype_size(gptc_dtype d) { return d == GPTC_F32 ? 4 : d == GPTC_U8 ? 1 : 2; }
+
+/* An entry's dtype in a file of dtype `file`. */
+static gptc_dtype entry_dtype(const gptc_st_entry *e, gptc_dtype file) {
+    return e->bytes ? GPTC_U8 : e->f32 ? GPTC_F32 : file;
+}
+
+static const char *const dtype_names[GPTC_DTYPE_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "u8"};
+
+const char *gptc_dtype_name(gptc_dtype d) { return (unsigned)d < GPTC_DTYPE_COUNT ? dtype_names[d] : "?"; }
+
+gptc_dtype gptc_dtype_parse(const char *name) {
+    if (!strcmp(name, "float32")) return GPTC_F32;
+    if (!strcmp(name, "float16")) return GPTC_F16;
+    if (!strcmp(name, "bfloat16")) return GPTC_BF16;
+    for (int d = 0; d < GPTC_DTYPE_COUNT; d++)
+        if (!strcmp(name, dtype_names[d])) return (gptc_dtype)d;
+    return GPTC_DTYPE_COUNT;
+}
 
 /* Old GPT-2 checkpoints carry attention-mask buffers ("h.0.attn.bias", a (1,1,N,N)
  * lower-triangular mask, and "h.0.attn.masked_bias", a scalar) in F32, U8 or BOOL; BERT
@@ -138,7 +156,7 @@ static gptc_status parse_entry(gptc_ctx *ctx, const char *path, const char *name
         }
     int ignored = gptc_st_is_mask_buffer(name);
     if (size == 0 || (dtype < 0 && !ignored))
-        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: tensor '%s': dtype %s is not supported (F32, F16, BF16)",
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: tensor '%s': dtype %s is not supported (F32, F16, BF16, U8)",
                          path, name, ds);
     size_t nd = json_array_size(js);
     if (nd > GPTC_ST_MAX_DIMS)
@@ -180,7 +198,15 @@ static gptc_status parse_entry(gptc_ctx *ctx, const char *path, const char *name
     return GPTC_OK;
 }
 
-static gptc_status check_metadata(gptc_ctx *ctx, const char *path, json_t *meta) {
+static char *dup_str(gptc_ctx *ctx, const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = gptc_alloc(ctx, n, "safetensors metadata");
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* Checks the metadata (string values only) and keeps its pairs in out. */
+static gptc_status read_metadata(gptc_ctx *ctx, const char *path, json_t *meta, gptc_safetensors *out) {
     if (!json_is_object(meta))
         return gptc_fail(ctx, GPTC_EFORMAT, "%s: \"__metadata__\" is not an object", path);
     const char *k;
@@ -188,6 +214,18 @@ static gptc_status check_metadata(gptc_ctx *ctx, const char *path, json_t *meta)
     json_object_foreach(meta, k, v) {
         if (!json_is_string(v))
             return gptc_fail(ctx, GPTC_EFORMAT, "%s: \"__metadata__\" value of '%s' is not a string", path, k);
+    }
+    size_t n = json_object_size(meta);
+    if (!n) return GPTC_OK;
+    out->meta_keys = gptc_calloc(ctx, n, sizeof(char *), "safetensors metadata");
+    out->meta_values = gptc_calloc(ctx, n, sizeof(char *), "safetensors metadata");
+    if (!out->meta_keys || !out->meta_values) return gptc_fail_prefix(ctx, GPTC_ENOMEM, "%s", path);
+    json_object_foreach(meta, k, v) {
+        char *kk = dup_str(ctx, k), *vv = dup_str(ctx, json_string_value(v));
+        out->meta_keys[out->n_meta] = kk;
+        out->meta_values[out->n_meta] = vv;
+        out->n_meta++;
+        if (!kk || !vv) return gptc_fail_prefix(ctx, GPTC_ENOMEM, "%s", path);
     }
     return GPTC_OK;
 }
@@ -251,7 +289,7 @@ gptc_status gptc_st_open(gptc_ctx *ctx, const char *path, gptc_safetensors *out)
     json_t *val;
     json_object_foreach(root, key, val) {
         if (strcmp(key, "__metadata__") == 0) {
-            if ((s = check_metadata(ctx, path, val))) goto done;
+            if ((s = read_metadata(ctx, path, val, out))) goto done;
             continue;
         }
         gptc_st_tensor *t = &out->tensors[out->n_tensors];
@@ -293,9 +331,23 @@ void gptc_st_close(gptc_safetensors *st) {
     if (!st) return;
     for (size_t i = 0; i < st->n_tensors; i++) gptc_free(st->tensors[i].name);
     gptc_free(st->tensors);
+    for (size_t i = 0; i < st->n_meta; i++) {
+        gptc_free(st->meta_keys ? st->meta_keys[i] : NULL);
+        gptc_free(st->meta_values ? st->meta_values[i] : NULL);
+    }
+    gptc_free(st->meta_keys);
+    gptc_free(st->meta_values);
+    st->meta_keys = st->meta_values = NULL;
+    st->n_meta = 0;
     gptc_file_unmap(&st->map);
     st->tensors = NULL;
     st->n_tensors = 0;
+}
+
+const char *gptc_st_meta(const gptc_safetensors *st, const char *key) {
+    for (size_t i = 0; i < st->n_meta; i++)
+        if (strcmp(st->meta_keys[i], key) == 0) return st->meta_values[i];
+    return NULL;
 }
 
 const gptc_st_tensor *gptc_st_find(const gptc_safetensors *st, const char *name) {
@@ -323,6 +375,9 @@ void gptc_st_to_f32(const gptc_st_tensor *t, float *dst) {
         break;
     case GPTC_BF16:
         for (size_t i = 0; i < t->numel; i++) dst[i] = gptc_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        break;
+    case GPTC_U8:
+        for (size_t i = 0; i < t->numel; i++) dst[i] = p[i];
         break;
     default: /* an ignored buffer in another dtype: it has no float values */
         memset(dst, 0, t->numel * sizeof *dst);
@@ -374,19 +429,20 @@ static gptc_status build_header(gptc_ctx *ctx, const char *path, const gptc_st_e
             }
             bad |= json_array_append_new(shape, json_integer((json_int_t)e->shape[d]));
         }
-        if (!gptc_mul_ok(numel, dtype_size(dtype), &nbytes) || !gptc_add_ok(offset, nbytes, &end) ||
+        gptc_dtype edt = entry_dtype(e, dtype);
+        if (!gptc_mul_ok(numel, dtype_size(edt), &nbytes) || !gptc_add_ok(offset, nbytes, &end) ||
             end > (size_t)INT64_MAX) {
             json_decref(shape);
             s = gptc_fail(ctx, GPTC_ERANGE, "%s: tensor '%s': size overflows", path, e->name);
             goto fail;
         }
-        if (numel && !e->data) {
+        if (numel && !e->data && !e->bytes) {
             json_decref(shape);
             s = gptc_fail(ctx, GPTC_EINVAL, "%s: tensor '%s': no data", path, e->name);
             goto fail;
         }
         json_t *ent = json_object(), *offs = json_array();
-        bad |= json_object_set_new(ent, "dtype", json_string(dtype_name(dtype)));
+        bad |= json_object_set_new(ent, "dtype", json_string(dtype_name(edt)));
         bad |= json_object_set_new(ent, "shape", shape);
         bad |= json_array_append_new(offs, json_integer((json_int_t)offset));
         bad |= json_array_append_new(offs, json_integer((json_int_t)end));
@@ -441,21 +497,26 @@ gptc_status gptc_st_write(gptc_ctx *ctx, const char *path, const gptc_st_entry *
         size_t numel = 1;
         for (int d = 0; d < entries[i].ndim; d++) numel *= (size_t)entries[i].shape[d];
         const float *src = entries[i].data;
+        gptc_dtype edt = entry_dtype(&entries[i], dtype);
+        if (edt == GPTC_U8) {
+            s = gptc_atomic_write(ctx, &af, entries[i].bytes, numel);
+            continue;
+        }
         for (size_t j = 0; !s && j < numel; j += CHUNK) {
             size_t k = numel - j < CHUNK ? numel - j : CHUNK;
             for (size_t q = 0; q < k; q++) {
                 float f = src[j + q];
-                if (dtype == GPTC_F32) {
+                if (edt == GPTC_F32) {
                     uint32_t b;
                     memcpy(&b, &f, 4);
                     for (int z = 0; z < 4; z++) buf[4 * q + z] = (unsigned char)(b >> (8 * z));
                 } else {
-                    uint16_t h = dtype == GPTC_BF16 ? gptc_f32_to_bf16(f) : gptc_f32_to_f16(f);
+                    uint16_t h = edt == GPTC_BF16 ? gptc_f32_to_bf16(f) : gptc_f32_to_f16(f);
                     buf[2 * q] = (unsigned char)h;
                     buf[2 * q + 1] = (unsigned char)(h >> 8);
                 }
             }
-            s = gptc_atomic_write(ctx, &af, buf, k * dtype_size(dtype));
+            s = gptc_atomic_write(ctx, &af, buf, k * dtype_size(edt));
         }
     }
     if (!s) s = gptc_atomic_commit(ctx, &af);

@@ -65,8 +65,9 @@ typedef struct gptc_ops {
     void (*gemm)(gptc_ctx *ctx, int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
                  const float *B, int ldb, float beta, float *C, int ldc);
     /* out (N, C) = wte[tokens[i]] + wpe[pos[i]]; N = B * T rows; pos NULL: i % T;
-     * wpe NULL: no position table. */
-    void (*embed_forward)(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos, const float *wte,
+     * wpe NULL: no position table. wte [V, C] ([out, in] layout) of any dtype: its rows
+     * are widened or dequantized exactly. */
+    void (*embed_forward)(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos, const gptc_wdesc *wte,
                           const float *wpe, int N, int T, int C);
     void (*embed_backward)(gptc_ctx *ctx, float *dwte, float *dwpe, const float *dout, const int32_t *tokens, int N,
                            int T, int C);

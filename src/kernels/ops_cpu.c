@@ -53,8 +53,18 @@ static void cpu_gemm(gptc_ctx *ctx, int ta, int tb, int M, int N, int K, float a
     gptc_sgemm(ctx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void cpu_embed_forward(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos, const float *wte,
-                              const float *wpe, int N, int T, int C) {
+static void cpu_embed_forward(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos,
+                              const gptc_wdesc *wd, const float *wpe, int N, int T, int C) {
+    if (wd->dtype != GPTC_F32) { /* rows widened or dequantized, then the positions */
+        for (int i = 0; i < N; i++) {
+            float *o = out + (size_t)i * C;
+            k_weight_row(wd, tokens[i], o);
+            const float *pe = wpe ? wpe + (size_t)(pos ? pos[i] : i % T) * C : NULL;
+            for (int c = 0; pe && c < C; c++) o[c] += pe[c];
+        }
+        return;
+    }
+    const float *wte = wd->data;
     if (!pos && N % T == 0) {
         k_embed_forward(out, tokens, wte, wpe, N / T, T, C);
         return;

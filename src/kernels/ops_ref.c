@@ -40,12 +40,13 @@ static void ref_gemm(gptc_ctx *ctx, int ta, int tb, int M, int N, int K, float a
     k_sgemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void ref_embed_forward(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos, const float *wte,
-                              const float *wpe, int N, int T, int C) {
+static void ref_embed_forward(gptc_ctx *ctx, float *out, const int32_t *tokens, const int *pos,
+                              const gptc_wdesc *wte, const float *wpe, int N, int T, int C) {
     for (int i = 0; i < N; i++) {
         int p = pos ? pos[i] : i % T;
-        for (int c = 0; c < C; c++)
-            out[(size_t)i * C + c] = wte[(size_t)tokens[i] * C + c] + (wpe ? wpe[(size_t)p * C + c] : 0.0f);
+        float *o = out + (size_t)i * C;
+        k_weight_row(wte, tokens[i], o);
+        for (int c = 0; c < C; c++) o[c] += wpe ? wpe[(size_t)p * C + c] : 0.0f;
     }
 }
 

@@ -20,6 +20,11 @@ void k_linear_w(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, 
 /* The oracle: scalar, each product and the sum in double. */
 void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N);
 
+/* dst (w->in) = row r of W in [out, in] layout, as f32 (exact for every dtype). */
+void k_weight_row(const gptc_wdesc *w, int r, float *dst);
+/* W[input k, output v] as f32 (any dtype and layout). */
+float k_weight_at(const gptc_wdesc *w, int k, int v);
+
 /* The conversion paths of F16/BF16 weights: 2 AVX-512F (vcvtph2ps for F16, a shift for
  * BF16), 1 AVX2+FMA+F16C, 0 scalar. k_linear_w_isa is the best this CPU runs;
  * k_linear_w_with forces one, for tests (a path above the CPU's best is lowered to it).

@@ -141,14 +141,16 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
 
     if (bert) {
         /* LayerNorm(word + position + token type) */
-        ops->embed_forward(ctx, w->emb, tokens, NULL, gptc_param(m, m->g.wte), gptc_param(m, m->g.wpe), N, T, C);
-        ops->embed_forward(ctx, w->emb_tt, w->last_types, NULL, gptc_param(m, m->g.wtt), NULL, N, T, C);
+        gptc_wdesc wte = gptc_weight(m, m->g.wte), wtt = gptc_weight(m, m->g.wtt);
+        ops->embed_forward(ctx, w->emb, tokens, NULL, &wte, gptc_param(m, m->g.wpe), N, T, C);
+        ops->embed_forward(ctx, w->emb_tt, w->last_types, NULL, &wtt, NULL, N, T, C);
         ops->add(ctx, w->emb, w->emb, w->emb_tt, NC);
         ops->layernorm_forward(ctx, w->encoded, w->emb_mean, w->emb_rstd, w->emb, gptc_param(m, m->g.ln_emb_w),
                                gptc_param(m, m->g.ln_emb_b), N, C, c->layer_norm_epsilon);
     } else {
-        ops->embed_forward(ctx, w->encoded, tokens, cv ? cv->row_pos : NULL, gptc_param(m, m->g.wte),
-                           gptc_param(m, m->g.wpe), N, T, C);
+        gptc_wdesc wte = gptc_weight(m, m->g.wte);
+        ops->embed_forward(ctx, w->encoded, tokens, cv ? cv->row_pos : NULL, &wte, gptc_param(m, m->g.wpe), N, T,
+                           C);
     }
     ops->dropout(ctx, w->encoded, NC, pe, gptc_site_seed(w, call, 0), 0);
     if (cv)

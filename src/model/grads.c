@@ -8,7 +8,8 @@
 gptc_status gptc_grads_new(gptc_ctx *ctx, const gptc_model *m, gptc_grads **out) {
     *out = NULL;
     if (m->wdtype != GPTC_F32)
-        return gptc_fail(ctx, GPTC_EINVAL, "gradients need F32 weights (the model keeps its matrices in low precision)");
+        return gptc_fail(ctx, GPTC_EINVAL, "gradients need F32 weights (the model keeps its matrices as %s; a "
+                                           "quantized model is for inference only)", gptc_dtype_name(m->wdtype));
     gptc_grads *g = gptc_calloc(ctx, 1, sizeof *g, "gradients");
     if (!g) return GPTC_ENOMEM;
     g->m = m;

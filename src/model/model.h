@@ -14,8 +14,10 @@ typedef struct gptc_ptensor {
     int ndim;
     int64_t shape[2];
     size_t numel;
-    size_t offset;   /* F32: in floats into params (and grads); else in elements into lowp */
-    gptc_dtype dtype;/* F32, or the low-precision type a matrix is kept in (inference) */
+    size_t offset;   /* F32: in floats into params (and grads); BF16/F16: in elements into
+                        lowp; q8_0/q4_0/q4_k: in bytes into qdata */
+    gptc_dtype dtype;/* F32, or the low-precision or quantized type a matrix is kept in
+                        (inference); quantized matrices lie [out, in] whatever layout says */
     gptc_wlayout layout; /* 2-D: [in, out] (Conv1D) or [out, in] (nn.Linear, heads) */
     int decay;       /* AdamW weight decay applies (2-D tensors) */
     int kind;        /* GPTC_TK_BASE, GPTC_TK_HEAD (score, qa_outputs), GPTC_TK_LORA */
@@ -73,6 +75,8 @@ struct gptc_model {
     float *params;
     uint16_t *lowp;         /* matrices kept as BF16 / F16 (inference), or NULL */
     size_t n_lowp;
+    unsigned char *qdata;   /* matrices kept in ggml's blocks (inference), or NULL */
+    size_t n_qbytes;
     gptc_dtype wdtype;      /* GPTC_F32 unless loaded to keep a low-precision type */
     gptc_globals g;
     gptc_layer *layers;     /* n_layer */
@@ -86,6 +90,20 @@ struct gptc_model {
 /* Builds the tensor table from the architecture and allocates params (zeroed) for cfg.
  * wdtype != F32 keeps the block matrices and an untied head in that type. */
 gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_model **out);
+/* The same, with dtype_of asked for every 2-D base tensor (name, shape, layout as the
+ * architecture made it): a quantized dtype it returns (GPTC_Q8_0, GPTC_Q4_0, GPTC_Q4_K,
+ * when the input size is a multiple of the block) replaces the tensor's; any other
+ * answer keeps it. The model's weight dtype becomes the first quantized type. */
+typedef gptc_dtype (*gptc_dtype_fn)(void *user, const gptc_ptensor *t);
+gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
+                                  void *user, gptc_model **out);
+/* Input and output sizes of 2-D tensor t (its layout read). */
+static inline int gptc_tensor_in(const gptc_ptensor *t) {
+    return (int)(t->layout == GPTC_W_IN_OUT ? t->shape[0] : t->shape[1]);
+}
+static inline int gptc_tensor_out(const gptc_ptensor *t) {
+    return (int)(t->layout == GPTC_W_IN_OUT ? t->shape[1] : t->shape[0]);
+}
 /* Index of the tensor named name, or -1. */
 long gptc_model_find(const gptc_model *m, const char *name);
 static inline float *gptc_param(const gptc_model *m, int i) { return i < 0 ? NULL : m->params + m->tensors[i].offset; }
@@ -225,6 +243,13 @@ void gptc_lora_forward(gptc_ctx *ctx, const gptc_model *m, int layer, int target
 void gptc_lora_backward(gptc_ctx *ctx, const gptc_model *m, gptc_grads *g, int layer, int target, const float *x,
                         const float *dout, float *dx, const float *u, float *xd, float *du, int N, int in, int outc,
                         float p, uint64_t seed);
+
+/* model_io.c: config.json and generation_config.json (kept when present) of m into dir;
+ * whether a Hugging Face name is a head's (stored without "transformer."). */
+gptc_status gptc_model_save_configs(gptc_ctx *ctx, const gptc_model *m, const char *dir);
+/* gguf_model.c: a GGUF gpt2 file as a model (gptc_model_load_with calls it for a file
+ * that starts with the GGUF magic). */
+gptc_status gptc_model_load_gguf(gptc_ctx *ctx, const char *path, const gptc_load_params *p, gptc_model **out);
 
 /* config.json (GPT2Config field names) <-> gptc_config. Unknown fields are ignored;
  * wrong types or missing required fields fail naming the file and field. */

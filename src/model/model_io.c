@@ -4,6 +4,9 @@
  * transformers' save_pretrained does. The tokenizer files are written by the caller. */
 #include "model.h"
 #include "../core/core.h"
+#include "../kernels/quant.h"
+#include "../io/gguf.h"
+#include <sys/stat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,11 @@ static const gptc_st_tensor *find_tensor(const gptc_arch *a, const gptc_safetens
         if (t) return t;
     }
     return NULL;
+}
+
+static int gptc_is_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape) {
@@ -64,6 +72,48 @@ static long first_nonfinite_lowp(const uint16_t *x, size_t n, gptc_dtype dt) {
     return -1;
 }
 
+/* The block format the file's metadata names for stored tensor name ("gptc.dtype.NAME":
+ * "q8_0", "q4_0" or "q4_k"), GPTC_DTYPE_COUNT when none; another value: GPTC_U8. */
+static gptc_dtype stored_quant(const gptc_safetensors *st, const char *name) {
+    char key[160];
+    snprintf(key, sizeof key, "gptc.dtype.%s", name);
+    const char *v = gptc_st_meta(st, key);
+    if (!v) return GPTC_DTYPE_COUNT;
+    gptc_dtype d = gptc_dtype_parse(v);
+    return gptc_dtype_is_quant(d) ? d : GPTC_U8;
+}
+
+typedef struct file_src {
+    const gptc_safetensors *st;
+    const gptc_arch *arch;
+} file_src;
+
+static gptc_dtype dtype_from_file(void *user, const gptc_ptensor *pt) {
+    const file_src *fs = user;
+    const gptc_st_tensor *t = find_tensor(fs->arch, fs->st, pt->name);
+    return t ? stored_quant(fs->st, t->name) : GPTC_DTYPE_COUNT;
+}
+
+/* A quantized tensor: U8 [out, row bytes] as the metadata's format lays it out. */
+static gptc_status load_quant(gptc_ctx *ctx, gptc_model *m, const gptc_ptensor *pt, const gptc_st_tensor *t,
+                              const char *path) {
+    int in = gptc_tensor_in(pt), out = gptc_tensor_out(pt);
+    size_t rowb = gptc_q_row_bytes(pt->dtype, in);
+    if (t->dtype != GPTC_U8 || t->ndim != 2 || t->shape[0] != out || (size_t)t->shape[1] != rowb)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' (%s in the metadata) must be U8 [%d, %zu] (%d rows of "
+                                            "%d blocks of %zu bytes)", path, t->name, gptc_dtype_name(pt->dtype), out,
+                         rowb, out, in / gptc_q_block_elems(pt->dtype), gptc_q_block_bytes(pt->dtype));
+    unsigned char *dst = m->qdata + pt->offset;
+    memcpy(dst, t->data, rowb * (size_t)out);
+    for (int r = 0; r < out; r++) {
+        long b = gptc_q_first_bad_block(pt->dtype, dst + (size_t)r * rowb, in);
+        if (b >= 0)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s': row %d block %ld has a non-finite scale (NaN or Inf)",
+                             path, t->name, r, b);
+    }
+    return GPTC_OK;
+}
+
 static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safetensors *st, const char *path) {
     unsigned char *used = gptc_calloc(ctx, st->n_tensors ? st->n_tensors : 1, 1, "tensor flags");
     if (!used) return GPTC_ENOMEM;
@@ -79,6 +129,31 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
             s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is missing%s%s%s%s", path, pt->name,
                           untied ? " (config.json has tie_word_embeddings false)" : "",
                           body ? " (with or without the \"" : "", body ? m->arch->prefix : "", body ? "\" prefix)" : "");
+            break;
+        }
+        gptc_dtype q = stored_quant(st, t->name);
+        if (q == GPTC_U8) {
+            char key[160];
+            snprintf(key, sizeof key, "gptc.dtype.%s", t->name);
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: metadata %s: '%s' is not q8_0, q4_0 or q4_k", path, key,
+                          gptc_st_meta(st, key));
+            break;
+        }
+        if (q != GPTC_DTYPE_COUNT && !gptc_dtype_is_quant(pt->dtype)) {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is %s in the metadata, which %s cannot hold (input size "
+                                             "%d: a multiple of %d is needed)", path, t->name, gptc_dtype_name(q),
+                          pt->ndim == 2 && pt->kind == GPTC_TK_BASE ? "it" : "this tensor",
+                          pt->ndim == 2 ? gptc_tensor_in(pt) : (int)pt->shape[0], gptc_q_block_elems(q));
+            break;
+        }
+        if (gptc_dtype_is_quant(pt->dtype)) {
+            if ((s = load_quant(ctx, m, pt, t, path))) break;
+            used[t - st->tensors] = 1;
+            continue;
+        }
+        if (t->dtype == GPTC_U8) {
+            s = gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' is U8 and the metadata names no block format for it "
+                                             "(gptc.dtype.%s)", path, t->name, t->name);
             break;
         }
         if (!same_shape(t, pt->ndim, pt->shape)) {
@@ -150,6 +225,7 @@ gptc_status gptc_model_load(gptc_ctx *ctx, const char *dir, gptc_model **out) {
 
 gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load_params *p, gptc_model **out) {
     *out = NULL;
+    if (!gptc_is_dir(dir) && gptc_gguf_is_file(dir)) return gptc_model_load_gguf(ctx, dir, p, out);
     char cpath[4096], wpath[4096];
     gptc_status s;
     if ((s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json")) ||
@@ -163,13 +239,14 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
      * whose vocab_size or n_embd disagrees with the file must not allocate for it first */
     const gptc_st_tensor *wte = find_tensor(gptc_arch_for(&cfg), &st, gptc_arch_for(&cfg)->wte_name);
     int64_t wte_shape[2] = {cfg.vocab_size, cfg.n_embd};
-    if (wte && !same_shape(wte, 2, wte_shape)) {
+    if (wte && stored_quant(&st, wte->name) == GPTC_DTYPE_COUNT && !same_shape(wte, 2, wte_shape)) {
         s = shape_error(ctx, wpath, wte, 2, wte_shape);
         gptc_st_close(&st);
         return s;
     }
     gptc_model *m = NULL;
-    s = gptc_model_alloc(ctx, &cfg, p->weight_dtype, &m);
+    file_src fs = {&st, gptc_arch_for(&cfg)};
+    s = gptc_model_alloc_with(ctx, &cfg, p->weight_dtype, dtype_from_file, &fs, &m);
     if (s) {
         gptc_fail_prefix(ctx, s, "%s", cpath);
     } else {
@@ -228,6 +305,13 @@ gptc_status gptc_model_save(gptc_ctx *ctx, const gptc_model *m, const char *dir,
     gptc_free(e);
     gptc_free(names);
     if (s) return s;
+    return gptc_model_save_configs(ctx, m, dir);
+}
+
+gptc_status gptc_model_save_configs(gptc_ctx *ctx, const gptc_model *m, const char *dir) {
+    char cpath[4096];
+    gptc_status s;
+    if ((s = gptc_path_join(ctx, cpath, sizeof cpath, dir, "config.json"))) return s;
     if ((s = gptc_config_save_json(ctx, &m->cfg, cpath))) return s;
     /* generation defaults as transformers' save_pretrained writes them (the token ids);
      * a generation_config.json already in dir (the user's settings) is kept */

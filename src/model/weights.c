@@ -3,6 +3,7 @@
  * initialization, named access, head replacement and parameter counts. Immutable once
  * built; nothing here knows about activations, gradients or optimizer state. */
 #include "model.h"
+#include "../kernels/quant.h"
 #include <math.h>
 #include <string.h>
 
@@ -34,7 +35,37 @@ static void layer_none(gptc_layer *y) {
     for (size_t i = 0; i < sizeof *y / sizeof(int); i++) f[i] = -1;
 }
 
+/* Quantized types from dtype_of, then every offset again: F32 in floats, BF16/F16 in
+ * elements (16-aligned, as gptc_model_add_tensor), blocks in bytes (64-aligned). */
+static void retype(gptc_model *m, gptc_dtype_fn dtype_of, void *user, size_t *off, size_t *offl, size_t *offq) {
+    *off = *offl = *offq = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        gptc_ptensor *t = &m->tensors[i];
+        if (t->ndim == 2 && t->kind == GPTC_TK_BASE) {
+            gptc_dtype d = dtype_of(user, t);
+            if (gptc_dtype_is_quant(d) && gptc_tensor_in(t) % gptc_q_block_elems(d) == 0) {
+                if (!gptc_dtype_is_quant(m->wdtype)) m->wdtype = d;
+                t->dtype = d;
+                t->trainable = 0;
+            }
+        }
+        if (gptc_dtype_is_quant(t->dtype)) {
+            t->offset = *offq;
+            *offq += (gptc_q_row_bytes(t->dtype, gptc_tensor_in(t)) * (size_t)gptc_tensor_out(t) + 63) & ~(size_t)63;
+        } else {
+            size_t *o = t->dtype == GPTC_F32 ? off : offl;
+            t->offset = *o;
+            *o += (t->numel + 15) & ~(size_t)15;
+        }
+    }
+}
+
 gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_model **out) {
+    return gptc_model_alloc_with(ctx, cfg, wdtype, NULL, NULL, out);
+}
+
+gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
+                                  void *user, gptc_model **out) {
     *out = NULL;
     gptc_status s = gptc_config_validate(ctx, cfg);
     if (s) return s;
@@ -73,13 +104,16 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype w
     int *gf = (int *)&m->g;
     for (size_t i = 0; i < sizeof m->g / sizeof(int); i++) gf[i] = -1;
     for (size_t l = 0; l < L; l++) layer_none(&m->layers[l]);
-    size_t off = 0, offl = 0;
+    size_t off = 0, offl = 0, offq = 0;
     m->arch->build(m, &off, &offl);
+    if (dtype_of) retype(m, dtype_of, user, &off, &offl, &offq);
     m->n_params = off;
     m->n_lowp = offl;
+    m->n_qbytes = offq;
     m->params = gptc_calloc(ctx, off ? off : 1, sizeof(float), "parameters");
     if (offl) m->lowp = gptc_calloc(ctx, offl, sizeof(uint16_t), "low-precision weights");
-    if (!m->params || (offl && !m->lowp)) {
+    if (offq) m->qdata = gptc_alloc(ctx, offq, "quantized weights");
+    if (!m->params || (offl && !m->lowp) || (offq && !m->qdata)) {
         gptc_model_free(m);
         return GPTC_ENOMEM;
     }
@@ -93,6 +127,7 @@ void gptc_model_free(gptc_model *m) {
     gptc_free(m->layers);
     gptc_free(m->params);
     gptc_free(m->lowp);
+    gptc_free(m->qdata);
     gptc_free(m);
 }
 
@@ -106,10 +141,12 @@ gptc_wdesc gptc_weight(const gptc_model *m, int i) {
     const gptc_ptensor *t = &m->tensors[i];
     gptc_wdesc w;
     w.dtype = t->dtype;
-    w.data = t->dtype == GPTC_F32 ? (const void *)(m->params + t->offset) : (const void *)(m->lowp + t->offset);
-    w.layout = t->layout;
-    w.in = (int)(t->layout == GPTC_W_IN_OUT ? t->shape[0] : t->shape[1]);
-    w.out = (int)(t->layout == GPTC_W_IN_OUT ? t->shape[1] : t->shape[0]);
+    w.data = t->dtype == GPTC_F32 ? (const void *)(m->params + t->offset)
+             : gptc_dtype_is_quant(t->dtype) ? (const void *)(m->qdata + t->offset)
+                                             : (const void *)(m->lowp + t->offset);
+    w.layout = gptc_dtype_is_quant(t->dtype) ? GPTC_W_OUT_IN : t->layout;
+    w.in = gptc_tensor_in(t);
+    w.out = gptc_tensor_out(t);
     return w;
 }
 

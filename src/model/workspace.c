@@ -102,8 +102,12 @@ static gptc_status ws_new(gptc_ctx *ctx, const gptc_model *m, int B, int T, int 
         return gptc_fail(ctx, GPTC_EINVAL, "sequence length %d exceeds the model's context n_positions=%d", T,
                          c->n_positions);
     if (training && m->wdtype != GPTC_F32)
-        return gptc_fail(ctx, GPTC_EINVAL, "training needs F32 weights (this model keeps its matrices as %s)",
-                         m->wdtype == GPTC_BF16 ? "BF16" : "F16");
+        return gptc_fail(ctx, GPTC_EINVAL, "training needs F32 weights (this model keeps its matrices as %s%s)",
+                         gptc_dtype_name(m->wdtype),
+                         m->wdtype == GPTC_BF16 || m->wdtype == GPTC_F16
+                             ? ""
+                             : ", a quantized model is for inference only: train or fine-tune the F32 model it was "
+                               "quantized from");
     gptc_workspace *w = gptc_calloc(ctx, 1, sizeof *w, "workspace");
     if (!w) return GPTC_ENOMEM;
     w->m = m;

@@ -85,4 +85,23 @@ gptc_status gptc_tok_split_special(gptc_ctx *ctx, const gptc_tokenizer *t, const
 size_t gptc_tok_bpe(gptc_ctx *ctx, const gptc_tokenizer *t, const unsigned char *piece, size_t len,
                     uint32_t max_prio, int32_t *out);
 
+/* tiktoken ranks -> merges (m: room for n_tokens): token r is the merge of the two parts
+ * BPE leaves of its bytes with ranks below r. GPTC_ENOTSUP when a token is not. */
+gptc_status gptc_tok_derive_merges(gptc_ctx *ctx, const gptc_tokenizer *t, size_t n_tokens, int32_t (*m)[2],
+                                   size_t *n_merges);
+
+/* The vocabulary as GGUF's tokenizer.ggml arrays (bpe_gguf.c): n_vocab token strings
+ * (ordinary tokens spelled with GPT-2's bytes_to_unicode, special tokens as their text,
+ * ids past the tokenizer's or unassigned "[PADi]"), their types (1 normal, 3 control,
+ * 5 unused) and the merges "left right" in rank order. Strings: s[i], len[i]. */
+typedef struct gptc_tok_strings {
+    char **s;
+    size_t *len, n;
+    int32_t *type;
+    char **m;
+    size_t *mlen, n_merges;
+} gptc_tok_strings;
+gptc_status gptc_tok_gguf_strings(gptc_ctx *ctx, const gptc_tokenizer *t, size_t n_vocab, gptc_tok_strings *out);
+void gptc_tok_strings_free(gptc_tok_strings *s);
+
 #endif

@@ -7,6 +7,7 @@
 #include "utf8.h"
 #include "wordpiece.h"
 #include "../core/core.h"
+#include "../io/gguf.h"
 
 #include <dirent.h>
 #include <jansson.h>
@@ -729,6 +730,108 @@ static int tok_differ(const gptc_tokenizer *x, const gptc_tokenizer *y, char *ms
     return 0;
 }
 
+/* ------------------------------------------------------------------ GGUF */
+/* tokenizer.ggml.* of a GGUF file (llama.cpp's "gpt2" model): tokens spelled as in
+ * vocab.json, control (3) and user-defined (4) tokens special, unused (5) ids holes,
+ * merges "left right" in rank order. String lengths were checked by the GGUF reader. */
+static uint64_t le64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static gptc_status load_gguf(gptc_ctx *ctx, const char *path, gptc_tokenizer **out) {
+    gptc_gguf g;
+    gptc_status st = gptc_gguf_open(ctx, path, &g);
+    if (st) return st;
+    gptc_tokenizer *t = NULL;
+    unsigned char *buf = NULL;
+    const char *model;
+    size_t mlen, cap = 0;
+    const gptc_gguf_kv *tk = gptc_gguf_find(&g, "tokenizer.ggml.tokens");
+    const gptc_gguf_kv *ty = gptc_gguf_find(&g, "tokenizer.ggml.token_type");
+    const gptc_gguf_kv *mg = gptc_gguf_find(&g, "tokenizer.ggml.merges");
+    if ((st = gptc_gguf_get_str(ctx, &g, "tokenizer.ggml.model", &model, &mlen))) goto done;
+    if (mlen != 4 || memcmp(model, "gpt2", 4)) {
+        st = gptc_fail(ctx, GPTC_ENOTSUP, "%s: tokenizer.ggml.model is \"%.*s\"; gptc reads \"gpt2\" (byte-level BPE)",
+                       path, (int)mlen, model);
+        goto done;
+    }
+    if (!tk || tk->type != GGUF_ARRAY || tk->elem_type != GGUF_STRING || !tk->n || tk->n > (1u << 24) || !mg ||
+        mg->type != GGUF_ARRAY || mg->elem_type != GGUF_STRING ||
+        (ty && (ty->type != GGUF_ARRAY || ty->elem_type != GGUF_I32 || ty->n != tk->n))) {
+        st = gptc_fail(ctx, GPTC_EFORMAT, "%s: tokenizer.ggml.tokens and merges must be string arrays (1 to 2^24 "
+                                          "tokens), token_type an int32 array of the same length", path);
+        goto done;
+    }
+    if ((st = gptc_tok_alloc(ctx, (size_t)tk->n, 16 * (size_t)tk->n, &t))) goto done;
+    size_t longest = 0;
+    const unsigned char *p = tk->val;
+    for (uint64_t id = 0; id < tk->n; id++) {
+        size_t l = (size_t)le64(p);
+        if (l > longest) longest = l;
+        p += 8 + l;
+    }
+    p = mg->val;
+    for (uint64_t k = 0; k < mg->n; k++) {
+        size_t l = (size_t)le64(p);
+        if (l > longest) longest = l;
+        p += 8 + l;
+    }
+    if (!(buf = gptc_alloc(ctx, longest + 2, "token bytes"))) {
+        st = GPTC_ENOMEM;
+        goto done;
+    }
+    p = tk->val;
+    for (uint64_t id = 0; id < tk->n; id++) {
+        size_t l = (size_t)le64(p);
+        const char *s = (const char *)p + 8;
+        p += 8 + l;
+        int32_t type = 1;
+        if (ty) memcpy(&type, ty->val + 4 * id, 4);
+        if (type == 5) continue; /* unused: a hole */
+        char what[600];
+        snprintf(what, sizeof what, "%s: tokenizer.ggml.tokens[%llu]", path, (unsigned long long)id);
+        if (type == 3 || type == 4) {
+            st = gptc_tok_set(ctx, t, (size_t)id, (const unsigned char *)s, l, GPTC_TOK_SPECIAL, what);
+        } else {
+            int bad = 0;
+            long n = unspell(s, l, buf, &bad);
+            if (n < 0) {
+                st = gptc_fail(ctx, GPTC_EFORMAT, "%s: character U+%04X is not a byte-level BPE symbol", what,
+                               (unsigned)bad);
+                goto done;
+            }
+            st = gptc_tok_set(ctx, t, (size_t)id, buf, (size_t)n, GPTC_TOK_ORDINARY, what);
+        }
+        if (st) goto done;
+    }
+    if ((st = gptc_tok_build_vocab(ctx, t, path))) goto done;
+    p = mg->val;
+    for (uint64_t k = 0; k < mg->n; k++) {
+        size_t l = (size_t)le64(p);
+        const char *s = (const char *)p + 8, *sp = l ? memchr(s, ' ', l) : NULL;
+        p += 8 + l;
+        char where[600];
+        snprintf(where, sizeof where, "%s: tokenizer.ggml.merges[%llu]", path, (unsigned long long)k);
+        if (!sp) {
+            st = gptc_fail(ctx, GPTC_EFORMAT, "%s: no space between the two parts", where);
+            goto done;
+        }
+        if ((st = add_merge(ctx, t, &cap, where, s, (size_t)(sp - s), sp + 1, (size_t)(s + l - sp - 1), buf)))
+            goto done;
+    }
+    t->patkind = GPTC_PATKIND_GPT2;
+    if ((st = gptc_tok_finish(ctx, t, path))) goto done;
+    *out = t;
+    t = NULL;
+done:
+    gptc_free(buf);
+    gptc_tokenizer_free(t);
+    gptc_gguf_close(&g);
+    return st;
+}
+
 gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer **out) {
     *out = NULL;
     char a[PATH_MAX], b[PATH_MAX], dir[PATH_MAX];
@@ -773,6 +876,7 @@ gptc_status gptc_tokenizer_load(gptc_ctx *ctx, const char *path, gptc_tokenizer 
                          "vocab.txt, encoder.json + vocab.bpe, *.tiktoken)", path);
     }
     if (!gptc_file_exists(path)) return gptc_fail(ctx, GPTC_EIO, "%s: no such file or directory", path);
+    if (gptc_gguf_is_file(path)) return load_gguf(ctx, path, out);
     const char *base = base_name(path);
     dir_of(path, dir, sizeof dir);
     static const char *const pairs[][2] = {{"vocab.json", "merges.txt"}, {"encoder.json", "vocab.bpe"}};

@@ -8,8 +8,8 @@
 
 /* tiktoken ranks -> merges: token r is what BPE over its own bytes makes of the two
  * parts left when only ranks below r may merge (the derivation HF's converters use). */
-static gptc_status derive_merges(gptc_ctx *ctx, const gptc_tokenizer *t, size_t n_tokens, int32_t (*m)[2],
-                                 size_t *n_merges) {
+gptc_status gptc_tok_derive_merges(gptc_ctx *ctx, const gptc_tokenizer *t, size_t n_tokens, int32_t (*m)[2],
+                                   size_t *n_merges) {
     int32_t *parts = gptc_alloc(ctx, (t->max_tok_len + 1) * sizeof *parts, "merge derivation");
     if (!parts) return GPTC_ENOMEM;
     size_t k = 0;
@@ -72,7 +72,7 @@ gptc_status gptc_tokenizer_save(gptc_ctx *ctx, const gptc_tokenizer *t, const ch
         special_id[k] = (int32_t)id;
     }
     size_t n_merges = t->n_merges;
-    if (!t->merges && (st = derive_merges(ctx, t, n_tokens, merges, &n_merges))) goto done;
+    if (!t->merges && (st = gptc_tok_derive_merges(ctx, t, n_tokens, merges, &n_merges))) goto done;
     gptc_bpe_spec spec = {
         .n_tokens = n_tokens,
         .tok = tok,

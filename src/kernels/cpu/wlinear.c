@@ -7,8 +7,11 @@
  * the exact shift costs one instruction per 16 weights at memory-bound rates. */
 #include "../wlinear.h"
 #include "../../core/core.h"
+#include "../qlinear.h"
+#include "../quant.h"
 #include "../kernels.h"
 #include "vec.h"
+#include "vec_x86.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,8 +38,38 @@ static inline float wl_get(const char *data, gptc_dtype dt, size_t i) {
     return dt == GPTC_BF16 ? gptc_bf16_to_f32(h) : gptc_f16_to_f32(h);
 }
 
+void k_weight_row(const gptc_wdesc *w, int r, float *dst) {
+    size_t I = (size_t)w->in;
+    if (gptc_dtype_is_quant(w->dtype)) {
+        gptc_q_dequantize_row(w->dtype, (const char *)w->data + (size_t)r * gptc_q_row_bytes(w->dtype, w->in), dst,
+                              w->in);
+        return;
+    }
+    for (size_t k = 0; k < I; k++) dst[k] = wl_get(w->data, w->dtype, (size_t)r * I + k);
+}
+
+float k_weight_at(const gptc_wdesc *w, int k, int v) {
+    if (gptc_dtype_is_quant(w->dtype))
+        return gptc_q_get(w->dtype, (const char *)w->data + (size_t)v * gptc_q_row_bytes(w->dtype, w->in), k);
+    size_t idx = w->layout == GPTC_W_IN_OUT ? (size_t)k * w->out + v : (size_t)v * w->in + k;
+    return wl_get(w->data, w->dtype, idx);
+}
+
 /* ---------------------------------------------------------------- reference */
 void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
+    if (gptc_dtype_is_quant(w->dtype) && N < GPTC_QL_GEMM_ROWS) {
+        k_linear_q_ref(w, out, x, bias, N);
+        return;
+    }
+    if (gptc_dtype_is_quant(w->dtype)) { /* dequantized weights times f32 rows, in double */
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < w->out; j++) {
+                double s = bias ? bias[j] : 0.0;
+                for (int k = 0; k < w->in; k++) s += (double)x[(size_t)n * w->in + k] * k_weight_at(w, k, j);
+                out[(size_t)n * w->out + j] = (float)s;
+            }
+        return;
+    }
     int I = w->in, O = w->out;
     for (int n = 0; n < N; n++)
         for (int j = 0; j < O; j++) {
@@ -228,13 +261,6 @@ AVX2_INLINE __m256 ld256(const char *p, int bf16) {
     return _mm256_cvtph_ps(h);
 }
 
-AVX2_INLINE float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 AVX2_INLINE void io_block_avx2(float *out, const float *x, const char *w, const float *bias, int I, int O, int jb,
                                const int M, const int U, const int bf16) {
     __m256 a[GPTC_GEMV_MAX_ROWS][8];
@@ -314,7 +340,7 @@ AVX2_INLINE void oi_block_avx2(float *out, const float *x, const float *xt, cons
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 8
-        for (int m = 0; m < M; m++) out[(size_t)m * O + v + r] = hsum256(a[r][m]) + (bias ? bias[v + r] : 0.0f);
+        for (int m = 0; m < M; m++) out[(size_t)m * O + v + r] = gptc_hsum256(a[r][m]) + (bias ? bias[v + r] : 0.0f);
 }
 
 AVX2_INLINE void oi_range_avx2(float *out, const float *x, const float *xt, const char *w, const float *bias, int I,
@@ -442,6 +468,9 @@ static void convert_panel(gptc_ctx *ctx, float *panel, const gptc_wdesc *w, int 
     if (w->layout == GPTC_W_IN_OUT) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
         for (int k = 0; k < I; k++) conv_run(panel + (size_t)k * jc, wd + 2 * ((size_t)k * O + j0), w->dtype, jc, isa);
+    } else if (gptc_dtype_is_quant(w->dtype)) { /* quantized blocks: always [out, in] */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
+        for (int v = 0; v < jc; v++) k_weight_row(w, j0 + v, panel + (size_t)v * I);
     } else {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
         for (int v = 0; v < jc; v++)
@@ -457,6 +486,10 @@ static void many_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdes
     if (pc >= (size_t)O) pc = (size_t)O;
     else pc &= ~(size_t)15;
     float *panel = gptc_alloc(NULL, pc * (size_t)I * sizeof(float), "weight panel");
+    if (!panel && gptc_dtype_is_quant(w->dtype)) { /* no scratch: the integer kernel */
+        k_linear_q(ctx, out, x, w, bias, N);
+        return;
+    }
     if (!panel) { /* no scratch: the few-row kernel, 8 rows at a time (slower, same math) */
         for (int n0 = 0; n0 < N; n0 += GPTC_GEMV_MAX_ROWS) {
             int m = N - n0 < GPTC_GEMV_MAX_ROWS ? N - n0 : GPTC_GEMV_MAX_ROWS;
@@ -484,6 +517,14 @@ void k_linear_w_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
     if (I <= 0) {
         for (int n = 0; n < N; n++)
             for (int j = 0; j < O; j++) out[(size_t)n * O + j] = bias ? bias[j] : 0.0f;
+        return;
+    }
+    if (gptc_dtype_is_quant(w->dtype) && N < GPTC_QL_GEMM_ROWS) {
+        k_linear_q(ctx, out, x, w, bias, N);
+        return;
+    }
+    if (gptc_dtype_is_quant(w->dtype)) { /* prompt-sized: dequantized panels and the GEMM */
+        many_rows(ctx, out, x, w, bias, N, k_linear_w_isa());
         return;
     }
     if (w->dtype == GPTC_F32) {

@@ -1,0 +1,447 @@
+/* qlinear.c: linear layers on q8_0 / q4_0 / q4_k weights (see qlinear.h). x is
+ * quantized once per call; threads split the output rows in tiles of 4; a tile of R
+ * weight rows runs over every row of x, M at a time, with R x M accumulators in
+ * registers, each weight block loaded once per M rows. Block products are exact integer
+ * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for signed weights,
+ * AVX-512 the same on two blocks per register, VNNI vpdpbusd), scaled in f32. */
+#include "../qlinear.h"
+#include "../quant.h"
+#include "vec.h"
+#include "vec_x86.h"
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define QL_X86 1
+#endif
+
+enum { T_Q8 = 0, T_Q4 = 1, T_QK = 2 };
+/* Below PAR_MIN weight bytes a product stays on one thread; activations of up to
+ * STACK_ACT bytes live on the stack. */
+enum { PAR_MIN = 1 << 15, STACK_ACT = 1 << 15, TILE = 4 };
+
+typedef struct {
+    const int8_t *q; /* N rows of I */
+    const float *d;  /* N rows of nb */
+    const int32_t *s;
+    int I, nb;
+} qact;
+
+static int type_of(gptc_dtype d) { return d == GPTC_Q8_0 ? T_Q8 : d == GPTC_Q4_0 ? T_Q4 : T_QK; }
+
+void k_quantize_act(const float *x, int n, int8_t *q, float *d, int32_t *s) {
+    for (int b = 0; b < n / GPTC_QK; b++) {
+        const float *xb = x + (size_t)b * GPTC_QK;
+        float amax = 0.0f;
+        for (int j = 0; j < GPTC_QK; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        float db = amax / 127, id = db ? 1.0f / db : 0.0f;
+        int32_t sum = 0;
+        for (int j = 0; j < GPTC_QK; j++) {
+            int v = (int)roundf(xb[j] * id);
+            q[(size_t)b * GPTC_QK + j] = (int8_t)v;
+            sum += v;
+        }
+        d[b] = db;
+        s[b] = sum;
+    }
+}
+
+/* The integer sum of weight block b of row (q4_k: sub-block b) times activation block
+ * aq (32), and the block's scale (q4_k: d*sc, with dmin*m in *wmin). */
+static int32_t block_isum(int T, const unsigned char *row, int b, const int8_t *aq, float *ws, float *wmin) {
+    int32_t isum = 0;
+    if (T == T_Q8) {
+        const unsigned char *p = row + (size_t)b * 34;
+        *ws = gptc_q_f16(p);
+        for (int j = 0; j < 32; j++) isum += (int8_t)p[2 + j] * aq[j];
+    } else if (T == T_Q4) {
+        const unsigned char *p = row + (size_t)b * 18;
+        *ws = gptc_q_f16(p);
+        for (int j = 0; j < 16; j++) isum += ((p[2 + j] & 0xF) - 8) * aq[j] + ((p[2 + j] >> 4) - 8) * aq[16 + j];
+    } else {
+        const unsigned char *p = row + (size_t)(b / 8) * 144;
+        int j = b % 8;
+        uint8_t sc, m;
+        gptc_q4k_scale_min(j, p + 4, &sc, &m);
+        *ws = gptc_q_f16(p) * sc;
+        *wmin = gptc_q_f16(p + 2) * m;
+        const unsigned char *q = p + 16 + 32 * (j / 2);
+        int sh = (j & 1) * 4;
+        for (int l = 0; l < 32; l++) isum += ((q[l] >> sh) & 0xF) * aq[l];
+    }
+    return isum;
+}
+
+/* ---------------------------------------------------------------- reference */
+void k_linear_q_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
+    int I = w->in, O = w->out, nb = I / GPTC_QK, T = type_of(w->dtype);
+    size_t rowb = gptc_q_row_bytes(w->dtype, I);
+    int8_t *q = gptc_alloc(NULL, (size_t)I + 1, "activation blocks");
+    float *d = gptc_alloc(NULL, sizeof(float) * (size_t)(nb + 1), "activation scales");
+    int32_t *s = gptc_alloc(NULL, sizeof(int32_t) * (size_t)(nb + 1), "activation sums");
+    if (!q || !d || !s) { /* the oracle has no fallback: NaN marks the failure */
+        for (size_t i = 0; i < (size_t)N * O; i++) out[i] = NAN;
+    } else {
+        for (int n = 0; n < N; n++) {
+            k_quantize_act(x + (size_t)n * I, I, q, d, s);
+            for (int v = 0; v < O; v++) {
+                const unsigned char *row = (const unsigned char *)w->data + (size_t)v * rowb;
+                double acc = bias ? bias[v] : 0.0;
+                for (int b = 0; b < nb; b++) {
+                    float ws, wm = 0;
+                    int32_t isum = block_isum(T, row, b, q + (size_t)b * GPTC_QK, &ws, &wm);
+                    acc += (double)d[b] * ((double)ws * isum - (T == T_QK ? (double)wm * s[b] : 0.0));
+                }
+                out[(size_t)n * O + v] = (float)acc;
+            }
+        }
+    }
+    gptc_free(q);
+    gptc_free(d);
+    gptc_free(s);
+}
+
+/* ---------------------------------------------------------------- scalar path */
+static void rows_scalar(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                        int v0, int v1, int N, int T) {
+    for (int v = v0; v < v1; v++) {
+        const unsigned char *row = w + (size_t)v * rowb;
+        for (int n = 0; n < N; n++) {
+            float acc = 0, corr = 0;
+            for (int b = 0; b < a->nb; b++) {
+                float ws, wm = 0, ad = a->d[(size_t)n * a->nb + b];
+                int32_t isum = block_isum(T, row, b, a->q + (size_t)n * a->I + (size_t)b * GPTC_QK, &ws, &wm);
+                acc += ws * ad * (float)isum;
+                if (T == T_QK) corr += wm * ad * (float)a->s[(size_t)n * a->nb + b];
+            }
+            out[(size_t)n * O + v] = acc - corr + (bias ? bias[v] : 0.0f);
+        }
+    }
+}
+
+#ifdef QL_X86
+/* ---------------------------------------------------------------- AVX2 */
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+#define AVX2_FN static __attribute__((target("avx2,fma,f16c")))
+#define AVX512_INLINE                                                                                               \
+    static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define AVX512_FN static __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+AVX2_INLINE float f16c(const unsigned char *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/* q4_k: d*sc and dmin*m of the 8 sub-blocks of the super-block at p */
+AVX2_INLINE void qk_scales(const unsigned char *p, float *ds, float *dm) {
+    float D = f16c(p), DM = f16c(p + 2);
+    for (int j = 0; j < 8; j++) {
+        uint8_t sc, m;
+        gptc_q4k_scale_min(j, p + 4, &sc, &m);
+        ds[j] = D * sc;
+        dm[j] = DM * m;
+    }
+}
+
+/* Weight block b of row as 32 bytes: int8 (q8_0, q4_0 - 8) or uint8 (q4_k sub-block). */
+AVX2_INLINE __m256i wblock256(const unsigned char *row, int b, const int T, float *ws) {
+    if (T == T_Q8) {
+        const unsigned char *p = row + (size_t)b * 34;
+        *ws = f16c(p);
+        return _mm256_loadu_si256((const __m256i_u *)(p + 2));
+    }
+    if (T == T_Q4) {
+        const unsigned char *p = row + (size_t)b * 18;
+        *ws = f16c(p);
+        __m128i t = _mm_loadu_si128((const __m128i_u *)(p + 2));
+        __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0xF));
+        return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+    }
+    int j = b & 7;
+    __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * (j >> 1)));
+    if (j & 1) q = _mm256_srli_epi16(q, 4);
+    return _mm256_and_si256(q, _mm256_set1_epi8(0xF));
+}
+
+/* 8 int32 partial sums of a weight block times an activation block */
+AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (T == T_QK) return _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv)), ones);
+}
+
+AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                           int v, int n0, const int R, const int M, const int T) {
+    __m256 acc[TILE][TILE];
+    float corr[TILE][TILE] = {{0}}, ds[TILE][8], dm[TILE][8];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) acc[r][m] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b++) {
+        __m256i wv[TILE];
+        float ws[TILE];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            if (T == T_QK && (b & 7) == 0) qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r], dm[r]);
+            wv[r] = wblock256(row[r], b, T, &ws[r]);
+            if (T == T_QK) ws[r] = ds[r][b & 7];
+        }
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) {
+            size_t n = (size_t)(n0 + m);
+            __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + n * a->I + (size_t)b * 32));
+            float ad = a->d[n * a->nb + b];
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                acc[r][m] = _mm256_fmadd_ps(_mm256_set1_ps(ws[r] * ad), _mm256_cvtepi32_ps(dot256(wv[r], av, T)),
+                                            acc[r][m]);
+                if (T == T_QK) corr[r][m] += dm[r][b & 7] * ad * (float)a->s[n * a->nb + b];
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            out[(size_t)(n0 + m) * O + v + r] = gptc_hsum256(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
+}
+
+#define TILE_SWITCH(FN, R, M, T)                                                                                   \
+    switch ((R) * 16 + (M) * 4 + (T)) {                                                                            \
+    case 4 * 16 + 1 * 4 + T_Q8: FN(4, 1, T_Q8); break;                                                             \
+    case 4 * 16 + 2 * 4 + T_Q8: FN(4, 2, T_Q8); break;                                                             \
+    case 4 * 16 + 3 * 4 + T_Q8: FN(4, 3, T_Q8); break;                                                             \
+    case 4 * 16 + 4 * 4 + T_Q8: FN(4, 4, T_Q8); break;                                                             \
+    case 1 * 16 + 1 * 4 + T_Q8: FN(1, 1, T_Q8); break;                                                             \
+    case 1 * 16 + 2 * 4 + T_Q8: FN(1, 2, T_Q8); break;                                                             \
+    case 1 * 16 + 3 * 4 + T_Q8: FN(1, 3, T_Q8); break;                                                             \
+    case 1 * 16 + 4 * 4 + T_Q8: FN(1, 4, T_Q8); break;                                                             \
+    case 4 * 16 + 1 * 4 + T_Q4: FN(4, 1, T_Q4); break;                                                             \
+    case 4 * 16 + 2 * 4 + T_Q4: FN(4, 2, T_Q4); break;                                                             \
+    case 4 * 16 + 3 * 4 + T_Q4: FN(4, 3, T_Q4); break;                                                             \
+    case 4 * 16 + 4 * 4 + T_Q4: FN(4, 4, T_Q4); break;                                                             \
+    case 1 * 16 + 1 * 4 + T_Q4: FN(1, 1, T_Q4); break;                                                             \
+    case 1 * 16 + 2 * 4 + T_Q4: FN(1, 2, T_Q4); break;                                                             \
+    case 1 * 16 + 3 * 4 + T_Q4: FN(1, 3, T_Q4); break;                                                             \
+    case 1 * 16 + 4 * 4 + T_Q4: FN(1, 4, T_Q4); break;                                                             \
+    case 4 * 16 + 1 * 4 + T_QK: FN(4, 1, T_QK); break;                                                             \
+    case 4 * 16 + 2 * 4 + T_QK: FN(4, 2, T_QK); break;                                                             \
+    case 4 * 16 + 3 * 4 + T_QK: FN(4, 3, T_QK); break;                                                             \
+    case 4 * 16 + 4 * 4 + T_QK: FN(4, 4, T_QK); break;                                                             \
+    case 1 * 16 + 1 * 4 + T_QK: FN(1, 1, T_QK); break;                                                             \
+    case 1 * 16 + 2 * 4 + T_QK: FN(1, 2, T_QK); break;                                                             \
+    case 1 * 16 + 3 * 4 + T_QK: FN(1, 3, T_QK); break;                                                             \
+    case 1 * 16 + 4 * 4 + T_QK: FN(1, 4, T_QK); break;                                                             \
+    }
+
+AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                       int v0, int v1, int N, int T) {
+    for (int v = v0; v < v1;) {
+        int R = v1 - v >= TILE ? TILE : 1;
+        for (int n0 = 0; n0 < N;) {
+            int M = N - n0 < TILE ? N - n0 : TILE;
+#define T2(RR, MM, TT) tile_avx2(out, a, w, rowb, bias, O, v, n0, RR, MM, TT)
+            TILE_SWITCH(T2, R, M, T)
+#undef T2
+            n0 += M;
+        }
+        v += R;
+    }
+}
+
+/* ---------------------------------------------------------------- AVX-512: two blocks per register */
+/* Weight blocks b and b + 1 (only b when one; the upper half is then zero). */
+AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const int T, float *ws0, float *ws1) {
+    *ws1 = 0;
+    if (T == T_QK) { /* sub-blocks b (even) and b + 1 share 32 bytes: low and high nibbles */
+        __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
+        const __m256i m4 = _mm256_set1_epi8(0xF);
+        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, m4)),
+                                  _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), 1);
+    }
+    __m256i lo = wblock256(row, b, T, ws0);
+    __m256i hi = two ? wblock256(row, b + 1, T, ws1) : _mm256_setzero_si256();
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni) {
+    if (T == T_QK) {
+        if (vnni) return _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, av);
+        return _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1));
+    }
+    __m512i ax = _mm512_abs_epi8(wv);
+    __m512i sy = _mm512_mask_sub_epi8(av, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), av);
+    if (vnni) return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sy);
+    return _mm512_madd_epi16(_mm512_maddubs_epi16(ax, sy), _mm512_set1_epi16(1));
+}
+
+static inline __m512 pair_ps(float a, float b) __attribute__((always_inline, target("avx512f")));
+static inline __m512 pair_ps(float a, float b) {
+    return _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+}
+
+AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                            int v, int n0, const int R, const int M, const int T, const int vnni) {
+    __m512 acc[TILE][TILE];
+    float corr[TILE][TILE] = {{0}}, ds[TILE][8], dm[TILE][8];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) acc[r][m] = _mm512_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b += 2) {
+        int two = b + 1 < a->nb;
+        __m512i wv[TILE];
+        __m512 wsv[TILE];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            float s0, s1;
+            if (T == T_QK && (b & 7) == 0) qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r], dm[r]);
+            wv[r] = wpair512(row[r], b, two, T, &s0, &s1);
+            if (T == T_QK) {
+                s0 = ds[r][b & 7];
+                s1 = ds[r][(b & 7) + 1];
+            }
+            wsv[r] = pair_ps(s0, s1);
+        }
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) {
+            size_t n = (size_t)(n0 + m);
+            const int8_t *aq = a->q + n * a->I + (size_t)b * 32;
+            __m512i av = two ? _mm512_loadu_si512(aq)
+                             : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i_u *)aq));
+            const float *ad = a->d + n * a->nb + b;
+            __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                acc[r][m] = _mm512_fmadd_ps(_mm512_mul_ps(wsv[r], adv), _mm512_cvtepi32_ps(dot512(wv[r], av, T, vnni)),
+                                            acc[r][m]);
+                if (T == T_QK) {
+                    const int32_t *as = a->s + n * a->nb + b;
+                    corr[r][m] += dm[r][b & 7] * ad[0] * (float)as[0] + dm[r][(b & 7) + 1] * ad[1] * (float)as[1];
+                }
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            out[(size_t)(n0 + m) * O + v + r] =
+                _mm512_reduce_add_ps(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
+}
+
+AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                        int v0, int v1, int N, int T, int vnni) {
+    for (int v = v0; v < v1;) {
+        int R = v1 - v >= TILE ? TILE : 1;
+        for (int n0 = 0; n0 < N;) {
+            int M = N - n0 < TILE ? N - n0 : TILE;
+#define T5(RR, MM, TT)                                                                                             \
+    if (vnni) tile_512(out, a, w, rowb, bias, O, v, n0, RR, MM, TT, 1);                                            \
+    else tile_512(out, a, w, rowb, bias, O, v, n0, RR, MM, TT, 0)
+            TILE_SWITCH(T5, R, M, T)
+#undef T5
+            n0 += M;
+        }
+        v += R;
+    }
+}
+#endif /* QL_X86 */
+
+/* ---------------------------------------------------------------- dispatch */
+int k_linear_q_isa(void) {
+#ifdef QL_X86
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl")) {
+        if (__builtin_cpu_supports("avx512vnni")) return GPTC_QL_VNNI;
+        return GPTC_QL_AVX512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return GPTC_QL_AVX2;
+#endif
+    return GPTC_QL_SCALAR;
+}
+
+static void run_rows(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
+                     int v0, int v1, int N, int T, int isa) {
+#ifdef QL_X86
+    if (isa >= GPTC_QL_AVX512) {
+        rows_512(out, a, w, rowb, bias, O, v0, v1, N, T, isa == GPTC_QL_VNNI);
+        return;
+    }
+    if (isa == GPTC_QL_AVX2) {
+        rows_avx2(out, a, w, rowb, bias, O, v0, v1, N, T);
+        return;
+    }
+#endif
+    rows_scalar(out, a, w, rowb, bias, O, v0, v1, N, T);
+}
+
+/* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them */
+static void linear_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int n,
+                        int8_t *q, float *d, int32_t *s, int isa) {
+    int I = w->in, O = w->out, nb = I / GPTC_QK, T = type_of(w->dtype);
+    size_t rowb = gptc_q_row_bytes(w->dtype, I);
+    int nt = rowb * (size_t)O < PAR_MIN ? 1 : ctx->n_threads;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n > 1)
+    for (int r = 0; r < n; r++)
+        k_quantize_act(x + (size_t)r * I, I, q + (size_t)r * I, d + (size_t)r * nb, s + (size_t)r * nb);
+    qact a = {q, d, s, I, nb};
+    int ntile = (O + TILE - 1) / TILE;
+    if (nt > ntile) nt = ntile;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t0, t1;
+        gptc_thread_share(ntile, &t0, &t1);
+        int v0 = t0 * TILE, v1 = t1 * TILE < O ? t1 * TILE : O;
+        if (v0 < v1) run_rows(out, &a, w->data, rowb, bias, O, v0, v1, n, T, isa);
+    }
+}
+
+void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N,
+                     int isa) {
+    int I = w->in, nb = I / GPTC_QK;
+    if (N <= 0 || w->out <= 0) return;
+    int best = k_linear_q_isa();
+    if (isa > best) isa = best;
+    if (isa < 0) isa = GPTC_QL_SCALAR;
+    size_t per_row = (size_t)I + 8 * (size_t)nb;
+    _Alignas(64) unsigned char stack[STACK_ACT];
+    int rows = (int)(STACK_ACT / per_row);
+    unsigned char *buf = stack;
+    if (rows < N) {
+        unsigned char *heap = gptc_alloc(NULL, per_row * (size_t)N, "activation blocks");
+        if (heap) {
+            buf = heap;
+            rows = N;
+        }
+        /* else: chunks of rows that fit on the stack (the weights are read once per chunk) */
+    }
+    if (rows < 1) rows = 1; /* a row larger than the stack buffer: only with the heap (checked above) */
+    if (buf == stack && per_row > STACK_ACT) {
+        for (size_t i = 0; i < (size_t)N * w->out; i++) out[i] = NAN;
+        return;
+    }
+    for (int n0 = 0; n0 < N; n0 += rows) {
+        int n = N - n0 < rows ? N - n0 : rows;
+        int8_t *q = (int8_t *)buf;
+        float *d = (float *)(buf + (size_t)n * I);
+        int32_t *s = (int32_t *)(buf + (size_t)n * I + 4 * (size_t)n * nb);
+        linear_rows(ctx, out + (size_t)n0 * w->out, x + (size_t)n0 * I, w, bias, n, q, d, s, isa);
+    }
+    if (buf != stack) gptc_free(buf);
+}
+
+void k_linear_q(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N) {
+    k_linear_q_with(ctx, out, x, w, bias, N, k_linear_q_isa());
+}
