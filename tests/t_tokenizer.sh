@@ -248,6 +248,11 @@ EOF
 expect_error dir_files_disagree 'm/tokenizer.json and .*m/vocab.json \+ merges.txt disagree: id 0 ' "$A" tokenize --model "$B/m"
 mkdir -p "$B/empty"
 expect_error no_tokenizer_dir 'no tokenizer files' "$A" tokenize --model "$B/empty"
+# a pipe given as a file (process substitution) is read, not mapped (it has no size)
+if [ "$(printf 'Hello world' | "$GPTC_ASAN" tokenize)" = "$("$GPTC_ASAN" tokenize <(printf 'Hello world'))" ] &&
+    [ "$("$GPTC_ASAN" tokenize <(printf 'Hello world'))" = "15496 995" ]; then pass tokenize_pipe_path
+else fail tokenize_pipe_path "$("$GPTC_ASAN" tokenize <(printf 'Hello world') 2>&1 | head -c 200)"; fi
+
 mkdir -p "$T/bin" && cp "$GPTC" "$T/bin/gptc"
 if [ ! -d /usr/local/share/gptc/encodings ] && [ ! -d /usr/share/gptc/encodings ]; then
     expect_error encodings_missing 'gpt2.tiktoken not found.*make encodings' env GPTC_DATA_DIR="$T/none" "$T/bin/gptc" tokenize

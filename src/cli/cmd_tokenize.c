@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *usage_tok =
     "usage: gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO | --encoding NAME] [--allow-special]\n"
@@ -123,17 +124,25 @@ typedef struct input {
 
 static void input_open(const char *cmd, gptc_ctx *ctx, const char *path, input *in) {
     memset(in, 0, sizeof *in);
+    struct stat sb;
+    FILE *f = stdin;
+    const char *name = "<stdin>";
     if (path && strcmp(path, "-")) {
-        if (gptc_file_map(ctx, path, &in->map)) cli_die(cmd, ctx, NULL);
-        in->data = (const char *)in->map.data;
-        in->size = in->map.size;
-        return;
+        /* a regular file is mapped; a pipe or device (<(...), /dev/stdin) is read */
+        if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode)) {
+            if (gptc_file_map(ctx, path, &in->map)) cli_die(cmd, ctx, NULL);
+            in->data = (const char *)in->map.data;
+            in->size = in->map.size;
+            return;
+        }
+        if (!(f = fopen(path, "rb"))) cli_die(cmd, NULL, "%s: cannot open: %s", path, strerror(errno));
+        name = path;
     }
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
     for (;;) {
-        if (!b) cli_die(cmd, NULL, "<stdin>: out of memory");
-        size_t got = fread(b + n, 1, cap - n, stdin);
+        if (!b) cli_die(cmd, NULL, "%s: out of memory", name);
+        size_t got = fread(b + n, 1, cap - n, f);
         n += got;
         if (got == 0) break;
         if (n == cap) {
@@ -143,7 +152,8 @@ static void input_open(const char *cmd, gptc_ctx *ctx, const char *path, input *
             cap *= 2;
         }
     }
-    if (ferror(stdin)) cli_die(cmd, NULL, "<stdin>: read error: %s", strerror(errno));
+    if (ferror(f)) cli_die(cmd, NULL, "%s: read error: %s", name, strerror(errno));
+    if (f != stdin) fclose(f);
     in->buf = b;
     in->data = b;
     in->size = n;
