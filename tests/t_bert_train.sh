@@ -137,9 +137,40 @@ expect_error "eval --task pretrain: token_type_ids of another length" "token_typ
 printf '{"input_ids": [2, 5, 3], "labels": [-100, 5, -100], "next_sentence_label": 2}\n' >$T/bad4.jsonl
 expect_error "eval --task pretrain: next_sentence_label 2" "next_sentence_label" \
     $GPTC_ASAN eval --task pretrain --model $M --data $T/bad4.jsonl
-printf 'text,label\nthe cat sat,pos\nthe dog ran,neg\n' >$T/cls.csv
-expect_error "finetune on a BERT is refused until its task data are built" "BERT fine-tuning data" \
-    $GPTC_ASAN finetune --task classify --model $M --train $T/cls.csv --out $T/ft
+# ---- classification fine-tuning of the pre-trained BERT ([CLS] text [SEP], attention
+# mask over the padding, pooled [CLS] -> classifier): label "pos" when the text names a
+# cat, learnable in a few epochs; eval --task classify and classify on held-out rows
+$PY - "$T" "$SEED" <<'PY'
+import random, sys
+d, seed = sys.argv[1], int(sys.argv[2])
+r = random.Random(seed + 1)
+words = "the a dog sat on mat ran fast slow big small red blue house tree bird".split()
+def row():
+    w = [r.choice(words) for _ in range(r.randint(3, 8))]
+    pos = r.random() < 0.5
+    if pos: w.insert(r.randrange(len(w) + 1), "cat")
+    return " ".join(w), "pos" if pos else "neg"
+for name, n in (("cls_train", 240), ("cls_test", 60)):
+    with open("%s/%s.csv" % (d, name), "w") as f:
+        f.write("text,label\n" + "".join("%s,%s\n" % row() for _ in range(n)))
+PY
+$GPTC finetune --task classify --model $M --train $T/cls_train.csv --out $T/ft --epochs 8 --lr 2e-3 --batch-size 16 \
+    --seed $((SEED % 1000)) >$T/ft.log 2>&1 || fail "finetune --task classify (BERT)" "$(tail -3 $T/ft.log)"
+$GPTC_ASAN eval --task classify --model $T/ft/model --data $T/cls_test.csv --json >$T/ft_eval.json 2>$T/err
+$PY - $T/ft_eval.json $T/ft/model/config.json <<'PY' && pass "finetune --task classify on a BERT learns (held-out accuracy >= 0.85)" || rc=1
+import json, sys
+r, c = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print("BERT classification: held-out accuracy %.3f, f1 %.3f" % (r["accuracy"], r.get("f1", -1)))
+if c["architectures"] != ["BertForSequenceClassification"] or r["accuracy"] < 0.85:
+    print("FAIL finetune --task classify on a BERT learns: %s accuracy %.3f" % (c["architectures"], r["accuracy"]))
+    sys.exit(1)
+PY
+out=$(printf 'the cat sat on the mat\nthe dog ran fast\n' | $GPTC_ASAN classify --model $T/ft/model 2>$T/err)
+[ "$(echo "$out" | cut -f1 | tr '\n' ' ')" = "pos neg " ] && pass "classify with the tuned BERT" ||
+    fail "classify with the tuned BERT" "$out $(head -c 200 $T/err)"
+printf '{"context": "the cat sat", "question": "who sat", "answers": {"text": ["cat"], "answer_start": [4]}}\n' >$T/qa.jsonl
+expect_error "finetune --task qa on a BERT is refused until its windows are built" "BERT question answering" \
+    $GPTC_ASAN finetune --task qa --model $M --train $T/qa.jsonl --out $T/ftqa
 expect_error "fill-mask: no [MASK] in the text" "no \[MASK\]" $GPTC_ASAN fill-mask --model $M --text "the cat sat"
 
 rm -rf "$T"

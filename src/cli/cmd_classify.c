@@ -44,7 +44,7 @@ int cmd_classify(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("classify", ctx, model_dir);
-    task_cli_need_gpt2("classify", m, model_dir);
+    task_cli_need_gpt2("classify", m, model_dir, 1);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("classify", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (c->head != GPTC_HEAD_CLASSIFY)

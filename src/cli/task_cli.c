@@ -24,8 +24,9 @@ int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_tabl
     return 0;
 }
 
-void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir) {
-    if (gptc_model_config(m)->arch == GPTC_ARCH_BERT)
-        cli_die(cmd, NULL, "%s is a %s: BERT fine-tuning data ([CLS] text [SEP] with an attention mask) is not built "
-                "yet (docs/bert.md); its pre-training, eval --task pretrain and fill-mask are", dir, gptc_model_class(m));
+void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int classify) {
+    if (gptc_model_config(m)->arch == GPTC_ARCH_BERT && !classify)
+        cli_die(cmd, NULL, "%s is a %s: BERT question answering ([CLS] question [SEP] context [SEP] windows with "
+                "their offsets) is not built yet (docs/bert.md); its classification, pre-training, eval --task "
+                "pretrain and fill-mask are", dir, gptc_model_class(m));
 }

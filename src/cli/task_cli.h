@@ -8,9 +8,9 @@
 /* --format csv|tsv|jsonl, --no-header, --text-column C, --label-column C, --text-pair-column C,
  * --skip-bad-lines */
 int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_table_opts *t);
-/* The task commands' data encode GPT-2 inputs (no [CLS]/[SEP], no attention mask):
- * a BERT is refused until they build BERT's (the heads themselves are built). */
-void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir);
+/* Classification builds BERT's inputs ([CLS] A [SEP] (B [SEP]), token types, attention
+ * mask); QA and chat do not yet: a BERT is refused unless classify is 1. */
+void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int classify);
 #define TASK_CLI_TABLE_USAGE                                                                         \
     "  --format csv|tsv|jsonl  (default by extension: .jsonl/.json, .tsv/.tab/.txt, else CSV)\n"     \
     "  --text-column C --label-column C   names in the header row (default text, label)\n"          \

@@ -25,21 +25,26 @@ gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_t
                                 char *const *pairs, size_t n, float *probs) {
     const gptc_config *c = gptc_model_config(m);
     int K = c->num_labels, Tmax = c->n_positions, Bmax = c->pad_token_id >= 0 ? 16 : 1;
-    int32_t **ids = calloc(n, sizeof *ids);
+    /* BERT: [CLS] A [SEP] (B [SEP]) with token types and an attention mask over the padding */
+    int wrap = gptc_tokenizer_wraps_inputs(tok), bert = c->arch == GPTC_ARCH_BERT;
+    int32_t **ids = calloc(n, sizeof *ids), **types = calloc(n, sizeof *types);
     size_t *len = calloc(n, sizeof *len);
     int32_t *batch = malloc((size_t)Bmax * Tmax * sizeof *batch);
-    gptc_status s = (!ids || !len || !batch) ? gptc_fail(ctx, GPTC_ENOMEM, "classify: out of memory") : GPTC_OK;
+    int32_t *btypes = bert ? malloc((size_t)Bmax * Tmax * sizeof *btypes) : NULL;
+    float *bmask = bert ? malloc((size_t)Bmax * Tmax * sizeof *bmask) : NULL;
+    gptc_status s = (!ids || !types || !len || !batch || (bert && (!btypes || !bmask)))
+                        ? gptc_fail(ctx, GPTC_ENOMEM, "classify: out of memory") : GPTC_OK;
+    if (!s && wrap && !bert)
+        s = gptc_fail(ctx, GPTC_ENOTSUP, "classify: the tokenizer wraps inputs in [CLS] ... [SEP] (WordPiece), which "
+                      "only a BERT model reads; this model is %s", gptc_model_class(m));
     gptc_workspace *ws = NULL;
     if (!s) s = gptc_workspace_new(ctx, m, Bmax, Tmax, 0, &ws);
     for (size_t i = 0; i < n && !s; i++) {
-        if (pairs || gptc_tokenizer_wraps_inputs(tok)) {
+        if (pairs || wrap) {
             /* the model's input as the task data builds it: [CLS] A [SEP] B [SEP] / A <|endoftext|> B */
             const char *b = pairs ? pairs[i] : NULL;
             s = gptc_tokenizer_encode_pair(ctx, tok, texts[i], strlen(texts[i]), b, b ? strlen(b) : 0, Tmax, &ids[i],
-                                           NULL, &len[i]);
-            if (!s && gptc_tokenizer_wraps_inputs(tok))
-                s = gptc_fail(ctx, GPTC_ENOTSUP, "classify: inputs with token types ([CLS] A [SEP] ...) need a BERT "
-                              "model; this build's classifiers take token ids only");
+                                           wrap ? &types[i] : NULL, &len[i]);
         } else {
             s = gptc_tokenizer_encode(ctx, tok, texts[i], strlen(texts[i]), 0, &ids[i], &len[i]);
         }
@@ -51,10 +56,21 @@ gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_t
         for (int b = 0; b < B; b++)
             if ((int)len[i0 + b] > T) T = (int)len[i0 + b];
         for (int b = 0; b < B; b++) {
-            memcpy(batch + (size_t)b * T, ids[i0 + b], len[i0 + b] * sizeof *batch);
-            for (int t = (int)len[i0 + b]; t < T; t++) batch[(size_t)b * T + t] = c->pad_token_id;
+            size_t r = i0 + (size_t)b, o = (size_t)b * T;
+            memcpy(batch + o, ids[r], len[r] * sizeof *batch);
+            for (int t = (int)len[r]; t < T; t++) batch[o + t] = c->pad_token_id;
+            for (int t = 0; bert && t < T; t++) {
+                btypes[o + t] = t < (int)len[r] && types[r] ? types[r][t] : 0;
+                bmask[o + t] = t < (int)len[r] ? 1.0f : 0.0f;
+            }
         }
-        if ((s = gptc_forward(ctx, ws, batch, NULL, B, T, NULL))) break;
+        if (bert) {
+            gptc_batch bt = {.B = B, .T = T, .tokens = batch, .token_types = btypes, .attention_mask = bmask};
+            s = gptc_forward_batch(ctx, ws, &bt, NULL);
+        } else {
+            s = gptc_forward(ctx, ws, batch, NULL, B, T, NULL);
+        }
+        if (s) break;
         const float *lg = gptc_workspace_logits(ws);
         for (int b = 0; b < B; b++) {
             const float *z = lg + (size_t)b * K;
@@ -66,9 +82,13 @@ gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_t
         }
     }
     for (size_t i = 0; ids && i < n; i++) free(ids[i]);
+    for (size_t i = 0; types && i < n; i++) free(types[i]);
     free(ids);
+    free(types);
     free(len);
     free(batch);
+    free(btypes);
+    free(bmask);
     gptc_workspace_free(ws);
     return s;
 }
