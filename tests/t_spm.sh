@@ -117,9 +117,23 @@ check spm_count test "$(cat "$T/one.count")" = "$(spm_encode --model="$T/uni.mod
 
 # broken files
 M=$T/uni.model
-# cut inside a field: 1000 bytes may end exactly between two pieces (then the file is a
-# valid model with fewer pieces, for spm_encode too), so a piece's tag and length follow
-{ head -c 1000 "$M"; printf '\n\020'; } >"$T/trunc.model"
+# cut one byte before the end of the top-level field that crosses byte 1000 (a cut at a
+# fixed offset may fall between two pieces: a valid model with fewer pieces, for
+# spm_encode too), so that field's length runs past the end of the file
+$PY - "$M" "$T/trunc.model" <<'PYEOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = 0
+while True:
+    i += 1  # tag (pieces, trainer_spec, normalizer_spec: one byte each)
+    n = sh = 0
+    while True:
+        b = d[i]; i += 1; n |= (b & 0x7F) << sh; sh += 7
+        if b < 0x80: break
+    if i + n > 1000: break
+    i += n
+open(sys.argv[2], "wb").write(d[:i + n - 1])
+PYEOF
 expect_error spm_truncated 'trunc.model: .*(past the end|truncated)' "$G" tokenize --tokenizer "$T/trunc.model" "$T/one.txt"
 printf '\x0a\xff\xff\xff\xff\x0f' >"$T/huge.model"
 expect_error spm_huge_length 'huge.model: pieces\[0\]: length 4294967295 at byte 1 past the end' "$G" tokenize --tokenizer "$T/huge.model" "$T/one.txt"
