@@ -23,7 +23,7 @@ LIBS="-lpcre2-8 -ljansson -ldl -lm -lpthread"
 build_one() {
     local src=bench/$1.c bin=$OUT/$1
     [ -f "$src" ] || return 1
-    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ build/libgptc.a -nt "$bin" ]; then
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ bench/bench_args.h -nt "$bin" ] || [ build/libgptc.a -nt "$bin" ]; then
         ${CC:-cc} -std=c11 -Wall -Wextra -Wno-unused-parameter -O2 -g -fopenmp -Iinclude -Isrc \
             -o "$bin" "$src" build/libgptc.a $LIBS || { echo "bench: building $bin failed" >&2; return 1; }
     fi
