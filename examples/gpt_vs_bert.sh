@@ -19,21 +19,23 @@
 #            [--lr F] [--ft-epochs N] [--ft-lr F] [--threads N] [--eval-every N]
 # Writes DIR/results.md (the table), DIR/results.json, DIR/fill_mask.txt and the runs
 # (DIR/gpt, DIR/bert: metrics.jsonl, loss.svg; DIR/gpt_cls, DIR/bert_cls). GPTC=path of
-# the gptc program (default build/gptc). Defaults: the real comparison of README.md
-# (420 s each, 4 layers x 256 wide x 4 heads, context 128, vocabulary 4096).
+# the gptc program (default build/gptc). Defaults: table 1 of README.md's comparison
+# (420 s each, 4 layers x 256 wide x 4 heads, context 128, vocabulary 4096; it ran with
+# --eval-every 200).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 G=${GPTC:-$ROOT/build/gptc}
 PY=/usr/bin/python3
-OUT=gpt_vs_bert BUDGET=420 L=4 H=4 C=256 S=128 B=16 V=4096 LR=1e-3 FT_EPOCHS=6 FT_LR=3e-4 THREADS=2 EVAL_EVERY=200
-usage() { sed -n '/^# usage:/,/^# Writes/p' "$0" | sed 's/^# \{0,1\}//; /^Writes/d' >&2; exit 2; }
+OUT=gpt_vs_bert BUDGET=420 L=4 H=4 C=256 S=128 B=16 V=4096 LR=1e-3 FT_EPOCHS=6 FT_LR=3e-4 THREADS=2 EVAL_EVERY=50
+usage() { sed -n '/^# usage:/,/^# Writes/p' "$0" | sed 's/^# \{0,1\}//; /^Writes/d'; }
 while [ $# -gt 0 ]; do
-    [ $# -ge 2 ] || usage
+    case $1 in -h | --help) usage; exit 0 ;; esac
+    [ $# -ge 2 ] || { usage >&2; exit 2; }
     case $1 in
     --out) OUT=$2 ;; --budget) BUDGET=$2 ;; --n-layer) L=$2 ;; --n-head) H=$2 ;; --n-embd) C=$2 ;;
     --seq-len) S=$2 ;; --batch-size) B=$2 ;; --vocab-size) V=$2 ;; --lr) LR=$2 ;;
     --ft-epochs) FT_EPOCHS=$2 ;; --ft-lr) FT_LR=$2 ;; --threads) THREADS=$2 ;; --eval-every) EVAL_EVERY=$2 ;;
-    *) usage ;;
+    *) usage >&2; exit 2 ;;
     esac
     shift 2
 done
@@ -81,8 +83,10 @@ COMMON="--n-layer $L --n-head $H --n-embd $C --n-positions $S --seq-len $S --bat
 # (both: feed-forward 4 x width, GPT-2's n_inner and BERT's intermediate_size; dropout 0.1)
 pretrain() { # NAME extra-args...
     local name=$1; shift
-    log "pre-training the $name for ${BUDGET}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-    local t0=$(date +%s.%N)
+    local load0 t0
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
+    log "pre-training the $name for ${BUDGET}s (load average $load0)"
+    t0=$(date +%s.%N)
     $G train --data "$OUT/data_$name" --out "$OUT/$name" $COMMON "$@" >"$OUT/$name.log" 2>&1 &
     local pid=$!
     # the budget counts from the start of the program; checked 10 times a second
@@ -98,6 +102,7 @@ pretrain() { # NAME extra-args...
     [ -n "$ck" ] && [ -f "$ck/model.safetensors" ] || die "train ($name) left no checkpoint: $(tail -3 "$OUT/$name.log")"
     ln -sfn "$ck" "$OUT/${name}_model"
     awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f\n", b - a}' >"$OUT/$name.wall"
+    echo "$load0" >"$OUT/$name.load0"
     cut -d' ' -f1-3 /proc/loadavg >"$OUT/$name.load"
 }
 pretrain gpt
@@ -140,6 +145,7 @@ for name in ("gpt", "bert"):
     test = json.load(open("%s/%s_test.json" % (out, name)))
     res["models"][name] = {
         "architecture": params["architectures"][0], "pretrain_wall_s": float(open("%s/%s.wall" % (out, name)).read()),
+        "load_before": open("%s/%s.load0" % (out, name)).read().strip(),
         "load_after": open("%s/%s.load" % (out, name)).read().strip(),
         "pretrain_steps": tr[-1]["step"] if tr else 0, "pretrain_sequences": (tr[-1]["step"] if tr else 0) * B,
         "last_train_loss": sum(x["train_loss"] for x in tr[-10:]) / max(1, len(tr[-10:])),
