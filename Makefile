@@ -108,7 +108,7 @@ $(B)/bench/ceiling: bench/ceiling.c $(B)/libgptc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) -Isrc -o $@ $< $(B)/libgptc.a $(LIBS)
 # linear layers on F32/BF16/F16 weights, GPT-2 124M shapes (bench/bench_wlinear.c)
-$(B)/bench/bench_wlinear: bench/bench_wlinear.c $(B)/libgptc.a
+$(B)/bench/bench_wlinear: bench/bench_wlinear.c bench/bench_args.h $(B)/libgptc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(OMP) $(INC) -Isrc -o $@ $< $(B)/libgptc.a $(LIBS)
 

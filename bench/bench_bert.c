@@ -3,38 +3,27 @@
  * a padding mask (each row's last eighth is padding), ~15% of positions labelled; the
  * twin of bench/torch_bert.py (same model, same work). Last line: RESULT impl=gptc ...
  * usage: bench_bert [--preset bert-mini] [--batch 32] [--seq 128] [--steps 3] [--vocab 30522] */
-#include "gptc.h"
+#include "bench_args.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *w, gptc_ctx *ctx) {
-    fprintf(stderr, "bench_bert: %s: %s\n", w, ctx ? gptc_errmsg(ctx) : "failed");
-    exit(1);
-}
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     const char *preset = "bert-mini";
     int B = 32, T = 128, steps = 3, V = 30522;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--preset")) preset = argv[i + 1];
-        else if (!strcmp(argv[i], "--batch")) B = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seq")) T = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--steps")) steps = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--vocab")) V = atoi(argv[i + 1]);
-        else { fprintf(stderr, "bench_bert: unknown option %s\n", argv[i]); return 2; }
+    const bench_opt opts[] = {{"--preset", 's', &preset, "NAME"}, {"--batch", 'i', &B, "N"}, {"--seq", 'i', &T, "N"},
+                              {"--steps", 'i', &steps, "N"}, {"--vocab", 'i', &V, "N"}};
+    int rc = bench_args(argc, argv, "bench_bert", opts, BENCH_NOPTS(opts));
+    if (rc) return rc;
+    if (B < 1 || T < 8 || steps < 1 || V < 2) {
+        fprintf(stderr, "bench_bert: --batch and --steps must be positive, --seq at least 8, --vocab at least 2\n");
+        return 2;
     }
     gptc_ctx *ctx = gptc_ctx_new(NULL);
     gptc_config c;
-    if (!ctx || gptc_config_preset(ctx, preset, &c)) die("preset", ctx);
+    if (!ctx || gptc_config_preset(ctx, preset, &c)) bench_die(ctx, "preset");
     c.vocab_size = V;
     c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = 0; /* torch_bert.py runs without dropout too */
     gptc_model *m;
@@ -43,7 +32,7 @@ int main(int argc, char **argv) {
     gptc_adamw *opt;
     if (gptc_model_new(ctx, &c, 1, &m) || gptc_workspace_new(ctx, m, B, T, 0, &wi) ||
         gptc_workspace_new(ctx, m, B, T, 1, &wt) || gptc_grads_new(ctx, m, &g) || gptc_adamw_new(ctx, m, &opt))
-        die("setup", ctx);
+        bench_die(ctx, "setup");
     size_t N = (size_t)B * T;
     gptc_batch bt;
     memset(&bt, 0, sizeof bt);
@@ -54,6 +43,7 @@ int main(int argc, char **argv) {
     bt.token_types = malloc(N * sizeof(int32_t));
     bt.attention_mask = malloc(N * sizeof(float));
     bt.labels = malloc((size_t)B * sizeof(int32_t));
+    if (!bt.tokens || !bt.targets || !bt.token_types || !bt.attention_mask || !bt.labels) bench_die(NULL, "out of memory");
     uint64_t r = 42;
     for (size_t i = 0; i < N; i++) {
         int t = (int)(i % (size_t)T), real = t < T - T / 8;
@@ -67,24 +57,29 @@ int main(int argc, char **argv) {
     float loss;
     gptc_adamw_params hp = gptc_adamw_default_params();
     /* forward (inference workspace), one warm-up */
-    if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double t0 = now();
+    if (gptc_forward_batch(ctx, wi, &bt, NULL)) bench_die(ctx, "forward");
+    double t0 = bench_now();
     for (int s = 0; s < steps; s++)
-        if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double fwd = (now() - t0) / steps;
+        if (gptc_forward_batch(ctx, wi, &bt, NULL)) bench_die(ctx, "forward");
+    double fwd = (bench_now() - t0) / steps;
     /* training step, one warm-up */
     double step = 0;
     for (int s = 0; s <= steps; s++) {
-        double t1 = now();
+        double t1 = bench_now();
         gptc_grads_zero(g);
-        if (gptc_forward_batch(ctx, wt, &bt, &loss) || gptc_backward(ctx, wt, g, 1.0f)) die("train step", ctx);
+        if (gptc_forward_batch(ctx, wt, &bt, &loss) || gptc_backward(ctx, wt, g, 1.0f)) bench_die(ctx, "train step");
         gptc_grads_clip(ctx, g, 1.0f);
-        if (gptc_adamw_step(ctx, opt, m, g, &hp, s + 1)) die("adamw", ctx);
-        if (s) step += now() - t1;
+        if (gptc_adamw_step(ctx, opt, m, g, &hp, s + 1)) bench_die(ctx, "adamw");
+        if (s) step += bench_now() - t1;
     }
     step /= steps;
     printf("RESULT impl=gptc preset=%s batch=%d seq=%d forward_ms=%.1f forward_tok_s=%.0f step_ms=%.1f step_tok_s=%.0f "
            "loss=%.4f\n", preset, B, T, fwd * 1e3, (double)N / fwd, step * 1e3, (double)N / step, (double)loss);
+    free(bt.tokens);
+    free(bt.targets);
+    free(bt.token_types);
+    free(bt.attention_mask);
+    free(bt.labels);
     gptc_workspace_free(wi);
     gptc_workspace_free(wt);
     gptc_grads_free(g);

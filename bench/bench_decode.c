@@ -10,16 +10,12 @@
  * q8_0/q4_0/q4_k: the model as `gptc quantize` writes it (every matrix, wte and the tied
  * head included, in ggml's blocks), loaded from a temporary directory. */
 #define _DEFAULT_SOURCE
-#include "gptc.h"
+#include "bench_args.h"
+
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void die(gptc_ctx *ctx, const char *what) {
-    fprintf(stderr, "bench_decode: %s: %s\n", what, ctx ? gptc_errmsg(ctx) : "");
-    exit(1);
-}
 
 /* Read bandwidth: sums of a 512 MiB array over all threads, best of 5. */
 static double read_gbs(void) {
@@ -50,39 +46,31 @@ int main(int argc, char **argv) {
     const char *preset = "gpt2", *dtype = "f32";
     int prompt = 512, steps = 64, threads = 0;
     double bw = 0;
-    for (int i = 1; i < argc; i++) {
-        if (i + 1 < argc && !strcmp(argv[i], "--preset")) preset = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--prompt")) prompt = atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--steps")) steps = atoi(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--bw")) bw = atof(argv[++i]);
-        else if (i + 1 < argc && !strcmp(argv[i], "--dtype")) dtype = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s] "
-                            "[--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N]\n");
-            return 2;
-        }
-    }
+    const bench_opt opts[] = {{"--preset", 's', &preset, "gpt2|gpt2-medium"}, {"--prompt", 'i', &prompt, "N"},
+                              {"--steps", 'i', &steps, "N"}, {"--bw", 'd', &bw, "GB/s"},
+                              {"--dtype", 's', &dtype, "f32|bf16|f16|q8_0|q4_0|q4_k"}, {"--threads", 'i', &threads, "N"}};
+    int rc = bench_args(argc, argv, "bench_decode", opts, BENCH_NOPTS(opts));
+    if (rc) return rc;
     gptc_ctx_params cp = gptc_ctx_default_params();
     cp.n_threads = threads;
     gptc_ctx *ctx = gptc_ctx_new(&cp);
     gptc_config cfg;
-    if (gptc_config_preset(ctx, preset, &cfg)) die(ctx, "preset");
-    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
+    if (gptc_config_preset(ctx, preset, &cfg)) bench_die(ctx, "preset");
+    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) bench_die(NULL, "prompt + steps exceed the context");
     gptc_model *m;
-    if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
+    if (gptc_model_new(ctx, &cfg, 1, &m)) bench_die(ctx, "model");
     gptc_dtype qt = gptc_dtype_parse(dtype);
     int quant = qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K;
     int lowp = strcmp(dtype, "f32") != 0 && !quant;
     double qbytes = 0;
     if (quant) {
         char dir[] = "/tmp/gptc-bench-XXXXXX";
-        if (!mkdtemp(dir)) die(NULL, "mkdtemp");
+        if (!mkdtemp(dir)) bench_die(NULL, "mkdtemp");
         gptc_quantize_params qp = gptc_quantize_default_params();
         qp.type = qt;
         gptc_quantize_stats st;
         gptc_model *m2;
-        if (gptc_model_save_quantized(ctx, m, dir, &qp, &st) || gptc_model_load(ctx, dir, &m2)) die(ctx, "quantized model");
+        if (gptc_model_save_quantized(ctx, m, dir, &qp, &st) || gptc_model_load(ctx, dir, &m2)) bench_die(ctx, "quantized model");
         qbytes = (double)st.weight_bytes - (double)cfg.n_positions * cfg.n_embd * 4.0; /* one row of wpe is read */
         gptc_model_free(m);
         m = m2;
@@ -92,13 +80,13 @@ int main(int argc, char **argv) {
     }
     if (lowp) {
         /* the matrices kept as 16-bit values: through a BF16 file, loaded as stored */
-        if (strcmp(dtype, "bf16") && strcmp(dtype, "f16")) die(NULL, "--dtype is f32, bf16 or f16");
+        if (strcmp(dtype, "bf16") && strcmp(dtype, "f16")) bench_die(NULL, "--dtype is f32, bf16 or f16");
         char dir[] = "/tmp/gptc-bench-XXXXXX";
-        if (!mkdtemp(dir)) die(NULL, "mkdtemp");
+        if (!mkdtemp(dir)) bench_die(NULL, "mkdtemp");
         gptc_load_params lp = gptc_load_default_params();
         lp.weight_dtype = strcmp(dtype, "bf16") ? GPTC_F16 : GPTC_BF16;
         gptc_model *m2;
-        if (gptc_model_save(ctx, m, dir, GPTC_BF16) || gptc_model_load_with(ctx, dir, &lp, &m2)) die(ctx, "bf16 model");
+        if (gptc_model_save(ctx, m, dir, GPTC_BF16) || gptc_model_load_with(ctx, dir, &lp, &m2)) bench_die(ctx, "bf16 model");
         gptc_model_free(m);
         m = m2;
         char cmd[64];
@@ -106,7 +94,7 @@ int main(int argc, char **argv) {
         if (system(cmd) != 0) fprintf(stderr, "bench_decode: could not remove %s\n", dir);
     }
     gptc_session *s;
-    if (gptc_session_new(ctx, m, 1, 0, &s)) die(ctx, "session");
+    if (gptc_session_new(ctx, m, 1, 0, &s)) bench_die(ctx, "session");
     int V = cfg.vocab_size;
     float *logits = malloc(sizeof(float) * (size_t)V);
     int32_t *toks = malloc(sizeof(int32_t) * (size_t)prompt);
@@ -117,13 +105,13 @@ int main(int argc, char **argv) {
     for (int r = 0; r < 3; r++) {
         gptc_session_reset(s, -1);
         double t0 = omp_get_wtime();
-        if (gptc_session_prefill(ctx, s, 0, toks, prompt, logits)) die(ctx, "prefill");
+        if (gptc_session_prefill(ctx, s, 0, toks, prompt, logits)) bench_die(ctx, "prefill");
         double dt = omp_get_wtime() - t0;
         if (dt < best_pf) best_pf = dt;
     }
     /* decode after a 16-token prompt: greedy steps, one warm-up step not timed */
     gptc_session_reset(s, -1);
-    if (gptc_session_prefill(ctx, s, 0, toks, 16, logits)) die(ctx, "prefill");
+    if (gptc_session_prefill(ctx, s, 0, toks, 16, logits)) bench_die(ctx, "prefill");
     int seq = 0;
     double t0 = 0;
     for (int i = 0; i <= steps; i++) {
@@ -131,7 +119,7 @@ int main(int argc, char **argv) {
         int32_t best = 0;
         for (int v = 1; v < V; v++)
             if (logits[v] > logits[best]) best = v;
-        if (gptc_session_step(ctx, s, &seq, &best, 1, logits)) die(ctx, "step");
+        if (gptc_session_step(ctx, s, &seq, &best, 1, logits)) bench_die(ctx, "step");
     }
     double dec = (omp_get_wtime() - t0) / steps;
     gptc_param_counts pc = gptc_model_param_counts(&cfg);

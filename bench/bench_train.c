@@ -11,51 +11,24 @@
  * P_mm = weights used in matrix multiplies (L * (12 C^2 with n_inner = 4C) + V*C for the
  * tied lm_head); the second term is causal attention (QK^T and AV, half of T x T, times 3
  * for backward). Layer norms, GELU, softmax, embeddings and AdamW are not counted. */
-#define _POSIX_C_SOURCE 200809L
-#include "gptc.h"
+#include "bench_args.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *what, gptc_ctx *ctx) {
-    fprintf(stderr, "bench_train: %s: %s\n", what, ctx ? gptc_errmsg(ctx) : "");
-    exit(1);
-}
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
     const char *preset = "gpt2";
     int B = 4, T = 64, steps = 3, warmup = 1, threads = 0, vocab = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v) {
-            fprintf(stderr, "bench_train: %s needs a value\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--preset")) preset = v;
-        else if (!strcmp(a, "--batch")) B = atoi(v);
-        else if (!strcmp(a, "--seq")) T = atoi(v);
-        else if (!strcmp(a, "--steps")) steps = atoi(v);
-        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
-        else if (!strcmp(a, "--vocab")) vocab = atoi(v);
-        else {
-            fprintf(stderr, "usage: bench_train [--preset NAME] [--vocab V] [--batch B] [--seq T] [--steps N]"
-                            " [--warmup N] [--threads N]\n");
-            return 2;
-        }
-        i++;
-    }
+    const bench_opt opts[] = {{"--preset", 's', &preset, "NAME"}, {"--vocab", 'i', &vocab, "V"},
+                              {"--batch", 'i', &B, "B"},          {"--seq", 'i', &T, "T"},
+                              {"--steps", 'i', &steps, "N"},      {"--warmup", 'i', &warmup, "N"},
+                              {"--threads", 'i', &threads, "N"}};
+    int rc = bench_args(argc, argv, "bench_train", opts, BENCH_NOPTS(opts));
+    if (rc) return rc;
     if (B < 1 || T < 1 || steps < 1 || warmup < 0) {
         fprintf(stderr, "bench_train: batch, seq and steps must be positive\n");
         return 2;
@@ -63,24 +36,24 @@ int main(int argc, char **argv) {
     gptc_ctx_params cp = gptc_ctx_default_params();
     cp.n_threads = threads;
     gptc_ctx *ctx = gptc_ctx_new(&cp);
-    if (!ctx) die("context", NULL);
+    if (!ctx) bench_die(NULL, "context");
     gptc_config cfg;
-    if (gptc_config_preset(ctx, preset, &cfg) != GPTC_OK) die("preset", ctx);
+    if (gptc_config_preset(ctx, preset, &cfg) != GPTC_OK) bench_die(ctx, "preset");
     if (vocab > 0) cfg.vocab_size = vocab;
     cfg.embd_pdrop = cfg.attn_pdrop = cfg.resid_pdrop = 0; /* as torch_train.py: no dropout */
     gptc_model *m = NULL;
-    if (gptc_model_new(ctx, &cfg, 1337, &m) != GPTC_OK) die("gptc_model_new", ctx);
+    if (gptc_model_new(ctx, &cfg, 1337, &m) != GPTC_OK) bench_die(ctx, "gptc_model_new");
     gptc_workspace *ws = NULL;
     gptc_grads *g = NULL;
     gptc_adamw *opt = NULL;
     if (gptc_workspace_new(ctx, m, B, T, 1, &ws) != GPTC_OK || gptc_grads_new(ctx, m, &g) != GPTC_OK ||
         gptc_adamw_new(ctx, m, &opt) != GPTC_OK)
-        die("workspace", ctx);
+        bench_die(ctx, "workspace");
     gptc_workspace_set_training(ws, 1, 42);
 
     size_t n = (size_t)B * T;
     int32_t *tok = malloc(n * sizeof *tok), *tgt = malloc(n * sizeof *tgt);
-    if (!tok || !tgt) die("out of memory", NULL);
+    if (!tok || !tgt) bench_die(NULL, "out of memory");
     uint64_t s = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < n; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
@@ -94,13 +67,13 @@ int main(int argc, char **argv) {
     double t_total = 0, t_best = 1e300;
     float loss = 0;
     for (int it = 0; it < warmup + steps; it++) {
-        double t0 = now_s();
+        double t0 = bench_now();
         gptc_grads_zero(g);
-        if (gptc_forward(ctx, ws, tok, tgt, B, T, &loss) != GPTC_OK) die("forward", ctx);
-        if (gptc_backward(ctx, ws, g, 1.0f) != GPTC_OK) die("backward", ctx);
+        if (gptc_forward(ctx, ws, tok, tgt, B, T, &loss) != GPTC_OK) bench_die(ctx, "forward");
+        if (gptc_backward(ctx, ws, g, 1.0f) != GPTC_OK) bench_die(ctx, "backward");
         gptc_grads_clip(ctx, g, 1.0f);
-        if (gptc_adamw_step(ctx, opt, m, g, &hp, it + 1) != GPTC_OK) die("adamw", ctx);
-        double dt = now_s() - t0;
+        if (gptc_adamw_step(ctx, opt, m, g, &hp, it + 1) != GPTC_OK) bench_die(ctx, "adamw");
+        double dt = bench_now() - t0;
         if (it >= warmup) {
             t_total += dt;
             if (dt < t_best) t_best = dt;

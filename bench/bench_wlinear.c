@@ -7,8 +7,7 @@
  * --footprint-mb: bytes rotated through per case (default 320: past any L3; a small value
  * such as 4 keeps the weights in cache and shows the kernels' compute rate).
  * usage: bench_wlinear [--rows 1,64] [--threads N] [--seconds 0.3] [--footprint-mb 320] */
-#include "gptc.h"
-#include "gptc.h"
+#include "bench_args.h"
 #include "kernels/kernels.h"
 #include "kernels/wlinear.h"
 #include <omp.h>
@@ -24,27 +23,20 @@ static float frand(void) {
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
-    char rows_arg[64] = "1,64";
+    const char *rows_opt = "1,64";
     int threads = 0;
     double seconds = 0.3, footprint_mb = 320;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--rows")) snprintf(rows_arg, sizeof rows_arg, "%s", argv[i + 1]);
-        else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
-        else if (!strcmp(argv[i], "--footprint-mb")) footprint_mb = atof(argv[i + 1]);
-        else {
-            fprintf(stderr, "usage: bench_wlinear [--rows 1,64] [--threads N] [--seconds 0.3] [--footprint-mb 320]\n");
-            return 2;
-        }
-    }
+    const bench_opt opts[] = {{"--rows", 's', &rows_opt, "1,64"}, {"--threads", 'i', &threads, "N"},
+                              {"--seconds", 'd', &seconds, "0.3"}, {"--footprint-mb", 'd', &footprint_mb, "320"}};
+    int rc = bench_args(argc, argv, "bench_wlinear", opts, BENCH_NOPTS(opts));
+    if (rc) return rc;
+    char rows_arg[64];
+    snprintf(rows_arg, sizeof rows_arg, "%s", rows_opt);
     gptc_ctx_params p = gptc_ctx_default_params();
     p.n_threads = threads;
     gptc_ctx *ctx = gptc_ctx_new(&p);
     char desc[1024];
-    if (gptc_backend_describe(ctx, desc, sizeof desc) != GPTC_OK) {
-        fprintf(stderr, "bench_wlinear: backend: %s\n", gptc_errmsg(ctx));
-        return 1;
-    }
+    if (gptc_backend_describe(ctx, desc, sizeof desc) != GPTC_OK) bench_die(ctx, "backend");
     printf("wlinear: %d threads, conversion path %d (2 avx512, 1 avx2, 0 scalar), backend %s\n",
            gptc_ctx_n_threads(ctx), k_linear_w_isa(), desc);
     int rows[8], n_rows = 0;

@@ -2,18 +2,25 @@
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
 # tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
 # streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
-# table. Writes only under build/bench, except with --record, which also rewrites the
-# numbers section of BENCHMARKS.md.  usage: bash bench/run.sh [--record] [--quick] [--train-only]
+# table, and a BERT encoder's forward and training step against PyTorch (bench/bench_bert.c,
+# bench/torch_bert.py). Writes only under build/bench, except with --record, which also
+# rewrites the numbers section of BENCHMARKS.md and, when the BERT bench ran, its block in
+# the BERT section (<!-- bert:begin --> .. <!-- bert:end -->).
+# --train-only: the GPT-2 training steps and inference; --bert-only: the BERT bench alone.
+# usage: bash bench/run.sh [--record] [--quick] [--train-only | --bert-only]
 cd "$(dirname "$0")/.." || exit 2
-RECORD=0 STEPS=${BENCH_STEPS:-3} TRAIN_ONLY=0
+RECORD=0 STEPS=${BENCH_STEPS:-3} TRAIN_ONLY=0 BERT_ONLY=0
 for a in "$@"; do
     case $a in
     --record) RECORD=1 ;;
     --quick) STEPS=1 ;;
     --train-only) TRAIN_ONLY=1 ;;
-    *) echo "usage: bash bench/run.sh [--record] [--quick] [--train-only]" >&2; exit 2 ;;
+    --bert-only) BERT_ONLY=1 ;;
+    *) echo "usage: bash bench/run.sh [--record] [--quick] [--train-only | --bert-only]" >&2; exit 2 ;;
     esac
 done
+[ $TRAIN_ONLY = 0 ] || [ $BERT_ONLY = 0 ] || { echo "bench: --train-only and --bert-only exclude each other" >&2; exit 2; }
+FULL=$((TRAIN_ONLY == 0 && BERT_ONLY == 0))
 PY=/usr/bin/python3
 OUT=build/bench
 mkdir -p $OUT
@@ -23,7 +30,7 @@ LIBS="-lpcre2-8 -ljansson -ldl -lm -lpthread"
 build_one() {
     local src=bench/$1.c bin=$OUT/$1
     [ -f "$src" ] || return 1
-    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ build/libgptc.a -nt "$bin" ]; then
+    if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ bench/bench_args.h -nt "$bin" ] || [ build/libgptc.a -nt "$bin" ]; then
         ${CC:-cc} -std=c11 -Wall -Wextra -Wno-unused-parameter -O2 -g -fopenmp -Iinclude -Isrc \
             -o "$bin" "$src" build/libgptc.a $LIBS || { echo "bench: building $bin failed" >&2; return 1; }
     fi
@@ -41,10 +48,16 @@ echo "machine: $CPU, $CORES cores, $MEM; flags: $FLAGS"
 BUSY=$(awk -v l="${LOAD%% *}" -v c="$CORES" 'BEGIN { if (l > c / 2) printf "- WARNING: load average %s on %d cores before the run: other work shared the CPU, so every number here is low and noisy.\n", l, c }')
 [ -z "$BUSY" ] || echo "bench: ${BUSY#- }"
 
+field() { echo "$1" | grep -o -E "(^| )$2=[^ ]+" | head -n 1 | cut -d= -f2; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf " (%.0f%%)", 100 * a / b }'; }
+
 # ---- ceiling (another engineer's bench/ceiling.c)
 CEIL=""
 CEIL_TXT=""
-if build_one ceiling; then
+if [ $BERT_ONLY = 1 ]; then
+    :
+elif build_one ceiling; then
     CEIL_TXT=$($OUT/ceiling 2>&1)
     echo "$CEIL_TXT"
     # the best sgemm GFLOP/s the ceiling program reports
@@ -58,7 +71,7 @@ fi
 # ---- tokenizer and serving benches (scripts that print their own table)
 EXTRA=""
 for s in bench/bench_tokenizer.sh bench/bench_bpe_train.sh bench/bench_serve.sh; do
-    if [ -f "$s" ] && [ $TRAIN_ONLY = 0 ]; then
+    if [ -f "$s" ] && [ $FULL = 1 ]; then
         echo "== $s"
         txt=$(bash "$s" 2>&1); echo "$txt"
         EXTRA+=$'\n'"### $(basename "$s")"$'\n\n```\n'"$txt"$'\n```\n'
@@ -66,13 +79,11 @@ for s in bench/bench_tokenizer.sh bench/bench_bpe_train.sh bench/bench_serve.sh;
 done
 
 # ---- training step: gptc vs PyTorch
-build_one bench_train || exit 1
+[ $BERT_ONLY = 1 ] || build_one bench_train || exit 1
 ROWS=""
 BACKEND=""
-field() { echo "$1" | grep -o -E "(^| )$2=[^ ]+" | head -n 1 | cut -d= -f2; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "-" }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf " (%.0f%%)", 100 * a / b }'; }
 for spec in "gpt2 4 64" "small 8 256"; do
+    [ $BERT_ONLY = 0 ] || break
     set -- $spec
     echo "== train step $1, batch $2 x $3 (best of $STEPS timed steps after 1 warmup)"
     g=$($OUT/bench_train --preset "$1" --batch "$2" --seq "$3" --steps "$STEPS" 2>$OUT/gptc_$1.log)
@@ -94,7 +105,7 @@ for spec in "gpt2 4 64" "small 8 256"; do
 done
 
 # ---- inference: prompt processing and batch-1 decoding, gptc vs PyTorch with a KV cache
-if build_one bench_decode; then
+if [ $BERT_ONLY = 0 ] && build_one bench_decode; then
     BW=$(echo "$CEIL_TXT" | grep -i 'memory copy' | grep -o -E '[0-9]+(\.[0-9]+)? *GB/s' | grep -o -E '^[0-9.]+' | head -n 1)
     DROWS=""
     for p in gpt2 gpt2-medium; do
@@ -119,27 +130,36 @@ if build_one bench_decode; then
 fi
 
 # ---- a fixed small pre-training job, gptc vs PyTorch (bench/bench_pretrain.sh)
-if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_pretrain.sh ]; then
+if [ $FULL = 1 ] && [ -f bench/bench_pretrain.sh ]; then
     echo "== bench/bench_pretrain.sh"
     txt=$(bash bench/bench_pretrain.sh 2>&1); echo "$txt"
     EXTRA+=$'\n'"### pre-training job (bench/bench_pretrain.sh: 4 layers, 4 heads, 128 wide, 256 context, 300 steps of 8 sequences, Moby-Dick)"$'\n\n```\n'"$txt"$'\n```\n'
 fi
 
 # ---- data-parallel training over MPI (bench/bench_mpi.sh)
-if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_mpi.sh ]; then
+if [ $FULL = 1 ] && [ -f bench/bench_mpi.sh ]; then
     echo "== bench/bench_mpi.sh"
     txt=$(bash bench/bench_mpi.sh 2>&1); echo "$txt"
     EXTRA+=$'\n'"### data-parallel training (bench/bench_mpi.sh: GPT-2 124M, global batch 4 x 64, Open MPI on this machine)"$'\n\n```\n'"$txt"$'\n```\n'
 fi
 
-# ---- BERT encoder: forward and a pre-training step at batch 32 x 128 (bench/bench_bert.c, bench/torch_bert.py)
+# ---- BERT encoder: forward and a pre-training step at batch 32 x 128 (bench/bench_bert.c,
+# bench/torch_bert.py); its own block of BENCHMARKS.md (the BERT section)
+BERT_MD=""
 if [ $TRAIN_ONLY = 0 ] && build_one bench_bert; then
     echo "== BERT (bert-mini, batch 32 x 128)"
+    BLOAD=$(cut -d' ' -f1-3 /proc/loadavg)
     g=$($OUT/bench_bert --preset bert-mini --batch 32 --seq 128 --steps "$STEPS" 2>&1); echo "$g"
     t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_bert.py --preset bert-mini --batch 32 --seq 128 --steps "$STEPS" \
         --threads "$CORES" 2>&1); echo "$t"
     gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
-    EXTRA+=$'\n'"### BERT encoder (bench/bench_bert.c, bench/torch_bert.py: bert-mini 4 x 256, vocab 30522, batch 32 x 128 with padding, MLM + NSP, fp32, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| | gptc tok/s | PyTorch tok/s | speedup |"$'\n'"|---|---|---|---|"$'\n'"| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |"$'\n'"| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"$'\n'
+    [ -n "$gr" ] || echo "bench: bench_bert printed no RESULT line" >&2
+    BERT_MD="Measured $(date -u +%Y-%m-%d) by \`make bench\` (mean of $STEPS timed steps after 1 warmup; load average before: $BLOAD, after: $(cut -d' ' -f1-3 /proc/loadavg)) on $CPU, $CORES cores; PyTorch $TORCHV, torch.set_num_threads($CORES), OMP_WAIT_POLICY=PASSIVE.
+$(awk -v l="${BLOAD%% *}" -v c="$CORES" 'BEGIN { if (l > c / 2) printf "Other work shared the CPU (load above half the cores): both figures are low and noisy, the ratio less so.\n" }')
+| bert-mini (4 x 256, vocabulary 30522), batch 32 x 128 | gptc tok/s | PyTorch tok/s | speedup |
+|---|---|---|---|
+| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |
+| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"
 fi
 
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |
@@ -161,18 +181,30 @@ ${CEIL_TXT:-bench/ceiling.c not present}
 \`\`\`
 $EXTRA"
 echo
-echo "$REPORT" | tee $OUT/results.md
+if [ $BERT_ONLY = 1 ]; then
+    echo "$BERT_MD" | tee $OUT/results.md
+else
+    { echo "$REPORT"; [ -z "$BERT_MD" ] || printf '\n### BERT encoder\n\n%s\n' "$BERT_MD"; } | tee $OUT/results.md
+fi
+echo "$REPORT" >$OUT/numbers.md
+echo "$BERT_MD" >$OUT/bert.md
 if [ $RECORD = 1 ]; then
-    if [ ! -f BENCHMARKS.md ] || ! grep -q '<!-- numbers:begin -->' BENCHMARKS.md; then
-        echo "bench: BENCHMARKS.md lacks the <!-- numbers:begin --> marker" >&2; exit 1
-    fi
-    $PY - "$OUT/results.md" <<'EOF'
+    # record NAME FILE: FILE between <!-- NAME:begin --> and <!-- NAME:end --> of BENCHMARKS.md
+    record() {
+        $PY - "$1" "$2" <<'EOF'
 import sys
-new = open(sys.argv[1]).read()
+name, new = sys.argv[1], open(sys.argv[2]).read()
 s = open("BENCHMARKS.md").read()
-b, e = s.index("<!-- numbers:begin -->"), s.index("<!-- numbers:end -->")
-s = s[:b] + "<!-- numbers:begin -->\n" + new.rstrip("\n") + "\n" + s[e:]
+b, e = "<!-- %s:begin -->" % name, "<!-- %s:end -->" % name
+if b not in s or e not in s:
+    sys.exit("bench: BENCHMARKS.md lacks the %s marker" % b)
+i, j = s.index(b), s.index(e)
+s = s[:i] + b + "\n" + new.rstrip("\n") + "\n" + s[j:]
 open("BENCHMARKS.md.tmp", "w").write(s)
 EOF
-    mv BENCHMARKS.md.tmp BENCHMARKS.md && echo "bench: recorded into BENCHMARKS.md"
+        [ $? = 0 ] && mv BENCHMARKS.md.tmp BENCHMARKS.md && echo "bench: recorded into BENCHMARKS.md ($1)"
+    }
+    [ -f BENCHMARKS.md ] || { echo "bench: no BENCHMARKS.md" >&2; exit 1; }
+    if [ $BERT_ONLY = 0 ]; then record numbers $OUT/numbers.md || exit 1; fi
+    if [ -n "$BERT_MD" ]; then record bert $OUT/bert.md || exit 1; fi
 fi
