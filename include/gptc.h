@@ -1467,8 +1467,12 @@ gptc_status gptc_qa_read(gptc_ctx *ctx, const char *path, int need_answers, int 
                          size_t *n_skipped);
 void gptc_qa_free(gptc_qa_set *s);
 
-/* Windows: question tokens, the separator, then a window of the context; windows start
- * every (window - stride) context tokens. */
+/* Windows: question tokens, the separator, then a window of the context (WordPiece,
+ * BERT's input: [CLS] question [SEP] window [SEP], token types 0 then 1 from the window
+ * on, the separator argument unused); windows start every (window - stride) context
+ * tokens. A window holding the first answer's tokens targets them (the first context
+ * token beginning at or before the answer, the first ending at or after its end, as
+ * run_qa.py maps character offsets); another targets position 0. */
 typedef struct gptc_qa_features {
     size_t n;           /* features */
     int T;              /* row length (max_length) */
@@ -1480,7 +1484,9 @@ typedef struct gptc_qa_features {
     size_t *win_start;  /* index of the window's first token among the context's tokens */
     /* per example: the context's tokens and their byte offsets */
     size_t n_ex;
-    size_t **tok_off;   /* n_ex arrays of (n_tokens + 1) byte offsets */
+    size_t **tok_off;   /* n_ex arrays of 2 * n_tokens byte offsets: [begin, end) of each
+                           context token (gptc_tokenizer_encode_offsets) */
+    int wrapped;        /* rows are [CLS] ... [SEP] ... [SEP] (data.types set) */
     size_t *n_ctx_tok;
     gptc_task_data data; /* the same rows as task data for the trainer */
 } gptc_qa_features;

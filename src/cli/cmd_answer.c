@@ -55,7 +55,6 @@ int cmd_answer(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("answer", ctx, model_dir);
-    task_cli_need_gpt2("answer", m, model_dir, 0);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("answer", ctx, NULL);
     char *text;
     size_t size;

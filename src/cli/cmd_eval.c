@@ -380,7 +380,6 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
-    task_cli_need_gpt2("eval", m, model_dir, is_cls);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (is_cls) {

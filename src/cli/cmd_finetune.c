@@ -142,7 +142,7 @@ int cmd_finetune(int argc, char **argv) {
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("finetune", ctx, model_dir);
-    task_cli_need_gpt2("finetune", m, model_dir, kind == GPTC_TASK_CLASSIFY);
+    task_cli_need_gpt2("finetune", m, model_dir, kind != GPTC_TASK_SFT);
     if (gptc_model_has_lora(m) && gptc_model_lora_merge(ctx, m)) cli_die("finetune", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (gptc_tokenizer_n_vocab(tok) > (size_t)c->vocab_size)
