@@ -75,6 +75,10 @@ gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_t
         for (int b = 0; b < B; b++) {
             const float *z = lg + (size_t)b * K;
             float *p = probs + (i0 + (size_t)b) * K;
+            if (K == 1) { /* a regression: the score itself */
+                p[0] = z[0];
+                continue;
+            }
             double mx = -INFINITY, sum = 0;
             for (int k = 0; k < K; k++) mx = fmax(mx, z[k]);
             for (int k = 0; k < K; k++) sum += exp(z[k] - mx);
