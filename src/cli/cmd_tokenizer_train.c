@@ -57,7 +57,8 @@ static const char *usage =
     "  --limit-alphabet N      wordpiece: keep the N most frequent characters (default 1000;\n"
     "                          0: all); words keep their other characters out\n"
     "  --min-frequency N       wordpiece: as above (default 2)\n"
-    "  --no-default-special    wordpiece: no [PAD] [UNK] [CLS] [SEP] [MASK]\n"
+    "  --no-default-special    wordpiece: no [PAD] [UNK] [CLS] [SEP] [MASK] (BertTokenizer's\n"
+    "                          role tokens are then appended to vocab.txt, as transformers does)\n"
     "  --dump-merges FILE      wordpiece debugging aid: per merge \"token<TAB>count<TAB>unique\"\n"
     "                          (unique 1: no other pair had that count)\n"
     "\n"
@@ -163,7 +164,10 @@ static int train_wordpiece(const char *const *inputs, size_t n_in, long vocab, l
         gptc_outdir_abort(&od);
         cli_die("tokenizer-train", ctx, NULL);
     }
-    if (nv < (size_t)vocab)
+    if (nv > (size_t)vocab)
+        fprintf(stderr, "gptc tokenizer-train: note: %zu tokens (asked for %ld): the special tokens, the alphabet and "
+                "its \"##\" forms alone are that many (--limit-alphabet bounds the alphabet)\n", nv, vocab);
+    else if (nv < (size_t)vocab)
         fprintf(stderr, "gptc tokenizer-train: note: stopped at %zu tokens (asked for %ld): no pair occurs "
                 "--min-frequency %ld times any more\n", nv, vocab, min_freq);
     printf("tokenizer-train: wordpiece, %zu distinct words in %.1f MB, %zu merges, %zu tokens -> %s; %.2f s\n",
@@ -207,13 +211,14 @@ int cmd_tokenizer_train(int argc, char **argv) {
         if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 1, INT_MAX, &vocab)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--min-frequency", 1, LONG_MAX, &min_freq)) continue;
-        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) { bpe_only = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) { bpe_only = 1; continue; }
         if (cli_opt_int_in(argc, argv, &i, "--chunk-size", 1, 1L << 30, &chunk)) { bpe_only = 1; continue; }
         cli_bad_option("tokenizer-train", argv[i]);
     }
     int wp = !strcmp(model, "wordpiece");
-    if (wp && bpe_only) cli_die("tokenizer-train", NULL, "--no-chat-markers, --dump-words and --chunk-size are for --model bpe");
+    if (wp && bpe_only)
+        cli_die("tokenizer-train", NULL, "--no-chat-markers, --threads, --dump-words and --chunk-size are for --model bpe");
     if (!wp && (lowercase || limit != 1000 || dump_merges))
         cli_die("tokenizer-train", NULL, "--lowercase, --limit-alphabet and --dump-merges are for --model wordpiece");
     if (wp) {

@@ -16,6 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Makes room for one more element: *p (n used of *cap, elem bytes each) doubles from
+ * first, the new part zeroed. */
+static gptc_status grow(gptc_ctx *ctx, void **p, size_t *cap, size_t n, size_t elem, size_t first, const char *what) {
+    if (n < *cap) return GPTC_OK;
+    size_t nc = *cap ? 2 * *cap : first;
+    void *q = gptc_calloc(ctx, nc, elem, what);
+    if (!q) return GPTC_ENOMEM;
+    if (n) memcpy(q, *p, n * elem);
+    gptc_free(*p);
+    *p = q;
+    *cap = nc;
+    return GPTC_OK;
+}
+
 /* ---------------------------------------------------------------- string -> id table */
 typedef struct strtab {
     char **s;       /* owned strings by id */
@@ -72,23 +86,11 @@ static gptc_status st_add(gptc_ctx *ctx, strtab *t, const void *p, size_t n, int
         return GPTC_OK;
     }
     if (t->n == t->cap) {
-        size_t nc = t->cap ? 2 * t->cap : 1024;
-        char **ns = gptc_alloc(ctx, nc * sizeof *ns, "WordPiece trainer table");
-        size_t *nl = gptc_alloc(ctx, nc * sizeof *nl, "WordPiece trainer table");
-        if (!ns || !nl) {
-            gptc_free(ns);
-            gptc_free(nl);
-            return GPTC_ENOMEM;
-        }
-        if (t->n) {
-            memcpy(ns, t->s, t->n * sizeof *ns);
-            memcpy(nl, t->len, t->n * sizeof *nl);
-        }
-        gptc_free(t->s);
-        gptc_free(t->len);
-        t->s = ns;
-        t->len = nl;
-        t->cap = nc;
+        size_t c1 = t->cap, c2 = t->cap;
+        gptc_status s = grow(ctx, (void **)&t->s, &c1, t->n, sizeof *t->s, 1024, "WordPiece trainer table");
+        if (!s) s = grow(ctx, (void **)&t->len, &c2, t->n, sizeof *t->len, 1024, "WordPiece trainer table");
+        if (s) return s;
+        t->cap = c1;
     }
     char *c = gptc_alloc(ctx, n + 1, "WordPiece token");
     if (!c) return GPTC_ENOMEM;
@@ -173,15 +175,8 @@ static gptc_status count_word(void *user, const unsigned char *word, size_t len,
     int added;
     gptc_status s = st_add(ctx, &t->words, word, len, &id, &added);
     if (s) return s;
-    if (added && (size_t)id >= t->wcap) {
-        size_t nc = t->wcap ? 2 * t->wcap : 4096;
-        uint64_t *n = gptc_calloc(ctx, nc, sizeof *n, "word counts");
-        if (!n) return GPTC_ENOMEM;
-        if (t->wcap) memcpy(n, t->wcount, t->wcap * sizeof *n);
-        gptc_free(t->wcount);
-        t->wcount = n;
-        t->wcap = nc;
-    }
+    if (added && (s = grow(ctx, (void **)&t->wcount, &t->wcap, (size_t)id, sizeof *t->wcount, 4096, "word counts")))
+        return s;
     t->wcount[id]++;
     return GPTC_OK;
 }
@@ -241,15 +236,8 @@ static int heap_before(const heap_ent *x, const heap_ent *y) {
 }
 
 static gptc_status heap_push(gptc_ctx *ctx, gptc_wp_trainer *t, heap_ent e) {
-    if (t->nheap == t->cap_heap) {
-        size_t nc = t->cap_heap ? 2 * t->cap_heap : 1 << 14;
-        heap_ent *n = gptc_alloc(ctx, nc * sizeof *n, "WordPiece heap");
-        if (!n) return GPTC_ENOMEM;
-        if (t->nheap) memcpy(n, t->heap, t->nheap * sizeof *n);
-        gptc_free(t->heap);
-        t->heap = n;
-        t->cap_heap = nc;
-    }
+    gptc_status s = grow(ctx, (void **)&t->heap, &t->cap_heap, t->nheap, sizeof *t->heap, 1 << 14, "WordPiece heap");
+    if (s) return s;
     size_t i = t->nheap++;
     while (i && heap_before(&e, &t->heap[(i - 1) / 2])) {
         t->heap[i] = t->heap[(i - 1) / 2];
@@ -307,15 +295,7 @@ static gptc_status word_pairs(gptc_ctx *ctx, gptc_wp_trainer *t, uint32_t w, int
         p->count += c;
         if (d > 0) {
             if (!p->nw || p->words[p->nw - 1] != w) {
-                if (p->nw == p->cw) {
-                    size_t nc = p->cw ? 2 * p->cw : 4;
-                    uint32_t *n = gptc_alloc(ctx, nc * sizeof *n, "WordPiece pair words");
-                    if (!n) return GPTC_ENOMEM;
-                    if (p->nw) memcpy(n, p->words, p->nw * sizeof *n);
-                    gptc_free(p->words);
-                    p->words = n;
-                    p->cw = nc;
-                }
+                if ((s = grow(ctx, (void **)&p->words, &p->cw, p->nw, sizeof *p->words, 4, "WordPiece pair words"))) return s;
                 p->words[p->nw++] = w;
             }
         }
@@ -353,15 +333,8 @@ static int by_count_desc_then_cp(const void *x, const void *y) {
 }
 
 static gptc_status add_merge(gptc_ctx *ctx, gptc_wp_trainer *t, int32_t tok, int64_t count, int unique) {
-    if (t->n_merges == t->cap_merges) {
-        size_t nc = t->cap_merges ? 2 * t->cap_merges : 1024;
-        gptc_wp_merge *n = gptc_alloc(ctx, nc * sizeof *n, "WordPiece merges");
-        if (!n) return GPTC_ENOMEM;
-        if (t->n_merges) memcpy(n, t->merges, t->n_merges * sizeof *n);
-        gptc_free(t->merges);
-        t->merges = n;
-        t->cap_merges = nc;
-    }
+    gptc_status s = grow(ctx, (void **)&t->merges, &t->cap_merges, t->n_merges, sizeof *t->merges, 1024, "WordPiece merges");
+    if (s) return s;
     t->merges[t->n_merges++] = (gptc_wp_merge){tok, (uint64_t)count, unique};
     return GPTC_OK;
 }
