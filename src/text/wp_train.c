@@ -152,6 +152,9 @@ gptc_status gptc_wp_trainer_new(gptc_ctx *ctx, const gptc_wp_train_params *p, gp
     *out = NULL;
     if (p->n_special > GPTC_WP_MAX_SPECIAL)
         return gptc_fail(ctx, GPTC_EINVAL, "WordPiece training: at most %d special tokens", GPTC_WP_MAX_SPECIAL);
+    for (size_t i = 0; i < p->n_special; i++)
+        if (!p->special[i] || !p->special[i][0] || strpbrk(p->special[i], "\n\r"))
+            return gptc_fail(ctx, GPTC_EINVAL, "WordPiece training: special token %zu is empty or holds a line break", i);
     gptc_wp_trainer *t = gptc_calloc(ctx, 1, sizeof *t, "WordPiece trainer");
     if (!t) return GPTC_ENOMEM;
     t->p = *p;
