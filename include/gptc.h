@@ -148,6 +148,43 @@ gptc_status gptc_tokenizer_encode_pair(gptc_ctx *ctx, const gptc_tokenizer *tok,
 gptc_status gptc_tokenizer_encode_offsets(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *text, size_t len,
                                           int allow_special, int32_t **ids, size_t **offsets, size_t *n_ids);
 
+/* WordPiece training (text/wp_train.c) as Hugging Face tokenizers' WordPieceTrainer:
+ * feed texts (normalized and split as BertTokenizer does: lower case and accents
+ * stripped when lowercase), then train: the special tokens (ids 0..), the alphabet (the
+ * limit_alphabet most frequent characters, 0: all, in code point order), the "##" forms
+ * of the characters that continue words (by the number of distinct words they continue,
+ * then code point), then the tokens of BPE merges
+ * of the most frequent adjacent pair (ties: the pair of smaller ids; at least
+ * min_frequency) until vocab_size tokens. Words over 100 characters are not counted. */
+#define GPTC_WP_MAX_SPECIAL 64
+typedef struct gptc_wp_train_params {
+    size_t vocab_size;       /* tokens in all (30000) */
+    uint64_t min_frequency;  /* 2 */
+    size_t limit_alphabet;   /* 1000; 0: no limit */
+    int lowercase;           /* do_lower_case */
+    const char *const *special;
+    size_t n_special;
+} gptc_wp_train_params;
+typedef struct gptc_wp_merge {
+    int32_t token;    /* the id the merge made (or found) */
+    uint64_t count;   /* the pair's count */
+    int unique;       /* no other pair had that count (the order is tie-free) */
+} gptc_wp_merge;
+typedef struct gptc_wp_trainer gptc_wp_trainer;
+void gptc_wp_train_default_params(gptc_wp_train_params *p);
+gptc_status gptc_wp_trainer_new(gptc_ctx *ctx, const gptc_wp_train_params *p, gptc_wp_trainer **out);
+gptc_status gptc_wp_trainer_feed(gptc_ctx *ctx, gptc_wp_trainer *t, const char *text, size_t len);
+gptc_status gptc_wp_trainer_train(gptc_ctx *ctx, gptc_wp_trainer *t);
+/* The vocabulary by id (strings owned by the trainer); the merges in order; distinct words. */
+size_t gptc_wp_trainer_vocab(const gptc_wp_trainer *t, const char *const **tokens);
+size_t gptc_wp_trainer_merges(const gptc_wp_trainer *t, const gptc_wp_merge **m);
+size_t gptc_wp_trainer_words(const gptc_wp_trainer *t);
+/* vocab.txt (one token a line, by id), tokenizer_config.json (do_lower_case,
+ * tokenizer_class BertTokenizer), tokenizer.json and special_tokens_map.json into dir:
+ * what gptc_tokenizer_load and transformers' BertTokenizer(Fast) read. */
+gptc_status gptc_wp_trainer_save(gptc_ctx *ctx, const gptc_wp_trainer *t, const char *dir);
+void gptc_wp_trainer_free(gptc_wp_trainer *t);
+
 /* Encodes len bytes of text. Special tokens are recognized only when allow_special
  * is non-zero; otherwise their text is encoded as ordinary bytes. *ids is allocated
  * with malloc and owned by the caller (free()). Invalid UTF-8 is encoded byte-wise. */
@@ -275,6 +312,19 @@ enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_COUNT };
 #define GPTC_MAX_LABELS 64
 #define GPTC_LABEL_MAX 48
 
+/* A regression's float label travels in an int32 target slot as its bits (batches and
+ * task data hold int32 targets). */
+static inline int32_t gptc_regression_target(float y) {
+    int32_t t;
+    memcpy(&t, &y, sizeof t);
+    return t;
+}
+static inline float gptc_regression_value(int32_t t) {
+    float y;
+    memcpy(&y, &t, sizeof y);
+    return y;
+}
+
 typedef struct gptc_config {
     int n_layer, n_head, n_embd, n_positions, vocab_size;
     int n_inner;                 /* MLP width; 0 means 4 * n_embd (GPT2Config) */
@@ -295,7 +345,8 @@ typedef struct gptc_config {
      * to the last token that is not pad_token_id), GPTC_HEAD_QA (GPT2ForQuestionAnswering:
      * qa_outputs.weight [2, n_embd] + qa_outputs.bias [2], start and end logits). */
     int head;
-    int num_labels;              /* CLASSIFY */
+    int num_labels;              /* CLASSIFY; 1: a regression (problem_type "regression"): one
+                                    output, MSE loss, float labels (gptc_regression_target) */
     int pad_token_id;            /* -1: none */
     char id2label[GPTC_MAX_LABELS][GPTC_LABEL_MAX]; /* CLASSIFY: label names ("" = "LABEL_i") */
     /* BERT (arch GPTC_ARCH_BERT, BertConfig's names in config.json: hidden_size = n_embd,
@@ -1327,7 +1378,7 @@ typedef struct gptc_rows {
 } gptc_rows;
 
 /* Reads rows of text (and label) from a CSV (RFC 4180 quoting), TSV (tab-separated, no
- * quoting) or JSONL file ({"text": ..., "label": string or integer}). Errors name the
+ * quoting) or JSONL file ({"text": ..., "label": string or number}). Errors name the
  * file and line: a missing column, malformed JSON, an empty text, a missing label. */
 gptc_status gptc_rows_read(gptc_ctx *ctx, const char *path, const gptc_table_opts *o, gptc_rows *out);
 void gptc_rows_free(gptc_rows *r);
@@ -1344,6 +1395,9 @@ gptc_status gptc_labels_collect(gptc_ctx *ctx, const char *path, const gptc_rows
 void gptc_labels_from_config(const gptc_config *c, gptc_labels *out);
 /* Id of label s, or -1. An integer i also matches a default name "LABEL_i". */
 int gptc_labels_find(const gptc_labels *l, const char *s);
+/* The labels of rows as numbers (a regression's scores, e.g. STS-B's 0-5); a label that is
+ * not a finite number fails naming file and line. */
+gptc_status gptc_labels_scores(gptc_ctx *ctx, const char *path, const gptc_rows *r, float *y);
 /* Maps the labels of rows to ids; an unknown label fails naming file and line. */
 gptc_status gptc_labels_map(gptc_ctx *ctx, const char *path, const gptc_labels *l, const gptc_rows *r, int32_t *ids);
 
@@ -1467,8 +1521,12 @@ gptc_status gptc_qa_read(gptc_ctx *ctx, const char *path, int need_answers, int 
                          size_t *n_skipped);
 void gptc_qa_free(gptc_qa_set *s);
 
-/* Windows: question tokens, the separator, then a window of the context; windows start
- * every (window - stride) context tokens. */
+/* Windows: question tokens, the separator, then a window of the context (WordPiece,
+ * BERT's input: [CLS] question [SEP] window [SEP], token types 0 then 1 from the window
+ * on, the separator argument unused); windows start every (window - stride) context
+ * tokens. A window holding the first answer's tokens targets them (the first context
+ * token beginning at or before the answer, the first ending at or after its end, as
+ * run_qa.py maps character offsets); another targets position 0. */
 typedef struct gptc_qa_features {
     size_t n;           /* features */
     int T;              /* row length (max_length) */
@@ -1480,7 +1538,9 @@ typedef struct gptc_qa_features {
     size_t *win_start;  /* index of the window's first token among the context's tokens */
     /* per example: the context's tokens and their byte offsets */
     size_t n_ex;
-    size_t **tok_off;   /* n_ex arrays of (n_tokens + 1) byte offsets */
+    size_t **tok_off;   /* n_ex arrays of 2 * n_tokens byte offsets: [begin, end) of each
+                           context token (gptc_tokenizer_encode_offsets) */
+    int wrapped;        /* rows are [CLS] ... [SEP] ... [SEP] (data.types set) */
     size_t *n_ctx_tok;
     gptc_task_data data; /* the same rows as task data for the trainer */
 } gptc_qa_features;
@@ -1517,7 +1577,8 @@ void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
 int32_t gptc_task_pad_id(const gptc_config *c, const gptc_tokenizer *tok);
 /* Class probabilities (n, num_labels) of n texts (with their second texts when pairs is
  * not NULL, as gptc_tokenizer_encode_pair puts them together), in batches of 16 (1 without
- * a pad id), each input cut to n_positions tokens. The model is only read. */
+ * a pad id), each input cut to n_positions tokens; a regression (num_labels 1) gives its
+ * score (n values). The model is only read. */
 gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, char *const *texts,
                                 char *const *pairs, size_t n, float *probs);
 /* gptc_classify_pairs without second texts. */

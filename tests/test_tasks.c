@@ -1,7 +1,8 @@
 /* test_tasks.c: the fine-tuning layer: CSV/TSV/JSONL readers and their errors, label
  * maps, SQuAD readers and windows, classification metrics (scikit-learn's definitions,
  * and scikit-learn itself when python3-sklearn is installed), SQuAD EM/F1, LoRA merge
- * and adapter save/load. `test_tasks ref DIR OUT` is the driver of tests/ref/tasks_torch.py. */
+ * and adapter save/load. `test_tasks ref DIR OUT` is the driver of tests/ref/tasks_torch.py;
+ * `test_tasks qa-features ...` prints QA windows (tests/t_bert_tasks.sh). */
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 #include "gptc.h"
@@ -311,8 +312,41 @@ static int ref_driver(const char *dir, const char *out) {
     return rc;
 }
 
+/* ---------------------------------------------------------------- QA windows driver */
+/* `test_tasks qa-features TOKENIZER DATA T STRIDE`: one JSON line per window: the
+ * example, the row's ids and token types (unpadded), the start/end targets and the
+ * context's first token's place (tests/t_bert_tasks.sh compares them with Hugging Face
+ * tokenizers' overflowing encodings and run_qa.py's position mapping). */
+static int qa_features_driver(const char *tokdir, const char *data, int T, int stride) {
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    gptc_tokenizer *tok;
+    gptc_qa_set set;
+    size_t skipped;
+    gptc_qa_features f;
+    if (gptc_tokenizer_load(ctx, tokdir, &tok) || gptc_qa_read(ctx, data, 1, 0, &set, &skipped) ||
+        gptc_qa_features_build(ctx, tok, &set, T, stride, 0, 0, &f)) {
+        fprintf(stderr, "%s\n", gptc_errmsg(ctx));
+        return 1;
+    }
+    for (size_t i = 0; i < f.n; i++) {
+        size_t o = f.data.off[i], n = f.data.off[i + 1] - o;
+        printf("{\"ex\": %zu, \"start\": %d, \"end\": %d, \"ctx_begin\": %d, \"input_ids\": [", f.ex[i], f.pos[2 * i],
+               f.pos[2 * i + 1], f.ctx_begin[i]);
+        for (size_t t = 0; t < n; t++) printf("%s%d", t ? ", " : "", f.data.ids[o + t]);
+        printf("], \"token_type_ids\": [");
+        for (size_t t = 0; t < n; t++) printf("%s%d", t ? ", " : "", f.data.types ? f.data.types[o + t] : 0);
+        printf("]}\n");
+    }
+    gptc_qa_features_free(&f);
+    gptc_qa_free(&set);
+    gptc_tokenizer_free(tok);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "ref")) return ref_driver(argv[2], argv[3]);
+    if (argc == 6 && !strcmp(argv[1], "qa-features")) return qa_features_driver(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
     snprintf(tmpdir, sizeof tmpdir, "%s/test_tasks.XXXXXX", getenv("GPTC_TEST_TMP") ? getenv("GPTC_TEST_TMP") : "/tmp");
     if (!mkdtemp(tmpdir)) return 1;
     gptc_ctx *ctx = gptc_ctx_new(NULL);

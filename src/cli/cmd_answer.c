@@ -11,9 +11,10 @@ static const char *usage =
     "usage: gptc answer --model DIR|REPO --context FILE --question TEXT [options]\n"
     "\n"
     "Finds the answer to TEXT in the context (a text file) with a question-answering model\n"
-    "(GPT2ForQuestionAnswering, e.g. from gptc finetune --task qa). The context is cut into\n"
-    "windows (question, separator, context window) overlapping by --stride tokens; the answer\n"
-    "is the span with the highest start + end logit over all windows.\n"
+    "(GPT2ForQuestionAnswering or BertForQuestionAnswering, e.g. from gptc finetune --task qa).\n"
+    "The context is cut into windows (question, separator, context window; a BERT reads\n"
+    "[CLS] question [SEP] window [SEP] with token types) overlapping by --stride tokens; the\n"
+    "answer is the context span with the highest start + end logit over all windows.\n"
     "\n"
     "  --max-answer-length N   longest answer in tokens (default 30)\n"
     "  --max-length N          tokens per window (default 384, at most n_positions)\n"
@@ -55,7 +56,6 @@ int cmd_answer(int argc, char **argv) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("answer", ctx, model_dir);
-    task_cli_need_gpt2("answer", m, model_dir, 0);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("answer", ctx, NULL);
     char *text;
     size_t size;

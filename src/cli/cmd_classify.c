@@ -9,10 +9,11 @@ static const char *usage =
     "usage: gptc classify --model DIR|REPO [FILE] [--pairs] [--json] [--threads N]\n"
     "\n"
     "Classifies each non-empty line of FILE (default: stdin) with the classification model in\n"
-    "DIR (GPT2ForSequenceClassification; a LoRA adapter in DIR is applied). Prints per line\n"
+    "DIR (GPT2/BertForSequenceClassification; a LoRA adapter in DIR is applied). Prints per line\n"
     "the label, a tab, and label=probability for every label; with --json one object per line:\n"
-    "{\"text\", \"label\", \"probabilities\": {label: p, ...}}. Texts longer than the context\n"
-    "are cut to n_positions tokens.\n"
+    "{\"text\", \"label\", \"probabilities\": {label: p, ...}}. A regression model (num_labels 1,\n"
+    "problem_type \"regression\", e.g. STS-B) prints its score per line ({\"text\", \"score\"}).\n"
+    "Texts longer than the context are cut to n_positions tokens.\n"
     "\n"
     "  --pairs            each line is a sentence pair, A<TAB>B (as gptc finetune\n"
     "                     --text-pair-column trains on them); --json adds \"text_pair\"\n"
@@ -113,6 +114,11 @@ int cmd_classify(int argc, char **argv) {
                 printf(", \"text_pair\": ");
                 cli_json_string(stdout, second[i]);
             }
+            if (K == 1) {
+                printf(", \"score\": %.6g}\n", p[0]);
+                free(texts[i]);
+                continue;
+            }
             printf(", \"label\": ");
             cli_json_string(stdout, lab.name[best]);
             printf(", \"probabilities\": {");
@@ -122,6 +128,8 @@ int cmd_classify(int argc, char **argv) {
                 printf(": %.6f", p[k]);
             }
             printf("}}\n");
+        } else if (K == 1) {
+            printf("%.6g\n", p[0]);
         } else {
             printf("%s\t", lab.name[best]);
             for (int k = 0; k < K; k++) printf("%s%s=%.4f", k ? " " : "", lab.name[k], p[k]);

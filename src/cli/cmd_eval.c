@@ -33,7 +33,10 @@ static const char *usage =
     "the F1 of the positive class (the second label, as f1_score; MRPC, QQP), and the confusion\n"
     "matrix (rows: true labels); --json prints {\"accuracy\", \"f1\" (two labels), \"mcc\",\n"
     "\"precision_macro\", \"recall_macro\", \"f1_macro\", \"f1_weighted\", \"per_class\",\n"
-    "\"confusion_matrix\", \"labels\"}.\n"
+    "\"confusion_matrix\", \"labels\"}. A regression model (num_labels 1; labels are numbers, as\n"
+    "STS-B's): Pearson's and Spearman's correlations of its scores with the labels (scipy's\n"
+    "pearsonr, spearmanr) and their mean squared error; --json prints {\"pearson\", \"spearman\",\n"
+    "\"mse\", \"examples\"} (a correlation of constant scores is null).\n"
     TASK_CLI_TABLE_USAGE
     "  --confusion-svg FILE  also draw the confusion matrix as SVG\n"
     "--task qa: SQuAD JSON or JSONL with answers: exact match and token F1 in percent as the\n"
@@ -112,6 +115,39 @@ static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const i
     free(inp);
     free(tgt);
     gptc_workspace_free(ws);
+}
+
+/* A regression (num_labels 1): Pearson and Spearman correlations (GLUE's STS-B) and the
+ * mean squared error of the scores against the numeric labels. */
+static void eval_regression(gptc_ctx *ctx, const gptc_model *m, const gptc_tokenizer *tok, const gptc_rows *rows,
+                            const char *data, int json) {
+    size_t n = rows->n;
+    float *y = malloc(n * sizeof *y), *z = malloc(n * sizeof *z);
+    double *yd = malloc(n * sizeof *yd), *zd = malloc(n * sizeof *zd), sp = NAN, mse = 0;
+    if (!y || !z || !yd || !zd) cli_die("eval", NULL, "out of memory");
+    if (gptc_labels_scores(ctx, data, rows, y)) cli_die("eval", ctx, NULL);
+    if (gptc_classify_pairs(ctx, m, tok, rows->text, rows->text_pair, n, z)) cli_die("eval", ctx, NULL);
+    for (size_t i = 0; i < n; i++) {
+        yd[i] = y[i];
+        zd[i] = z[i];
+        mse += (zd[i] - yd[i]) * (zd[i] - yd[i]) / (double)n;
+    }
+    double pr = gptc_pearson(zd, yd, n);
+    if (gptc_spearman(ctx, zd, yd, n, &sp)) cli_die("eval", ctx, NULL);
+    if (json) {
+        /* constant predictions have no correlation: null, as JSON has no NaN */
+        printf("{\"pearson\": ");
+        isfinite(pr) ? printf("%.6f", pr) : printf("null");
+        printf(", \"spearman\": ");
+        isfinite(sp) ? printf("%.6f", sp) : printf("null");
+        printf(", \"mse\": %.6g, \"examples\": %zu}\n", mse, n);
+    } else {
+        printf("pearson %.4f\nspearman %.4f\nmse %.6g\nexamples %zu\n", pr, sp, mse, n);
+    }
+    free(y);
+    free(z);
+    free(yd);
+    free(zd);
 }
 
 static int eval_task(int argc, char **argv, const char *task);
@@ -380,7 +416,6 @@ static int eval_task(int argc, char **argv, const char *task) {
     gptc_model *m;
     gptc_tokenizer *tok;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("eval", ctx, model_dir);
-    task_cli_need_gpt2("eval", m, model_dir, is_cls);
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("eval", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (is_cls) {
@@ -392,6 +427,11 @@ static int eval_task(int argc, char **argv, const char *task) {
         gptc_labels l;
         gptc_labels_from_config(c, &l);
         int K = l.n;
+        if (K == 1) {
+            eval_regression(ctx, m, tok, &rows, data, json);
+            gptc_rows_free(&rows);
+            goto done;
+        }
         int32_t *y = malloc(rows.n * sizeof *y);
         float *probs = malloc(rows.n * (size_t)K * sizeof *probs);
         long *cm = calloc((size_t)K * K, sizeof *cm);
@@ -450,6 +490,7 @@ static int eval_task(int argc, char **argv, const char *task) {
         free(ans);
         gptc_qa_free(&set);
     }
+done:
     gptc_tokenizer_free(tok);
     gptc_model_free(m);
     gptc_ctx_free(ctx);

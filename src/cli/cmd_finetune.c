@@ -15,24 +15,30 @@ static const char *usage =
     "Fine-tunes the model in DIR. OUT receives metrics.jsonl, checkpoints/ and model/ (the\n"
     "best model by the validation metric when --val is given, else the last), a Hugging Face\n"
     "model directory: GPT2ForSequenceClassification (score.weight, id2label), GPT2ForQuestion-\n"
-    "Answering (qa_outputs) or GPT2LMHeadModel for chat; with --lora, the base beside a PEFT\n"
+    "Answering (qa_outputs) or GPT2LMHeadModel for chat (a BERT: BertForSequenceClassification\n"
+    "on the pooled [CLS], BertForQuestionAnswering); with --lora, the base beside a PEFT\n"
     "adapter (adapter_config.json + adapter_model.safetensors), loaded on top of it.\n"
     "\n"
     "tasks and data:\n"
     "  classify   CSV/TSV (header row, or --no-header) or JSONL {\"text\", \"label\"}; labels are\n"
     "             strings or integers; rows are padded right with pad_token_id (eos when the\n"
-    "             tokenizer has no pad) and classified by their last non-pad token\n"
+    "             tokenizer has no pad) and classified by their last non-pad token (BERT:\n"
+    "             [CLS] text [SEP], the pooled [CLS]); with --regression labels are numbers\n"
     "  chat       JSONL {\"messages\": [{\"role\", \"content\"}, ...]} in the ChatML template of\n"
     "             `gptc chat`; the loss counts assistant tokens only\n"
     "  qa         SQuAD JSON or JSONL {\"context\", \"question\", \"answers\": {\"text\": [...],\n"
     "             \"answer_start\": [...]}}; long contexts become windows (question, separator,\n"
-    "             context window) overlapping by --stride tokens\n"
+    "             context window; BERT: [CLS] question [SEP] window [SEP] with token types)\n"
+    "             overlapping by --stride tokens, answers mapped by the tokens' offsets\n"
     TASK_CLI_TABLE_USAGE
     "task options:\n"
     "  --max-length N          tokens per row (default: the longest row, at most n_positions;\n"
     "                          qa: 384, at most n_positions)\n"
     "  --stride N              qa: tokens shared by consecutive windows (default 128, at most max/4)\n"
     "  --class-weights auto|w1,w2,...  classify: loss weights per label (auto: n / (K n_k))\n"
+    "  --regression            classify: one output trained with MSE on numeric labels (STS-B;\n"
+    "                          num_labels 1, problem_type \"regression\" in config.json, as\n"
+    "                          Hugging Face); the val loss picks the best model\n"
     "  --metric f1_macro|accuracy|f1_weighted|val_loss  classify: what picks the best model and\n"
     "                          drives --patience (default f1_macro)\n"
     "LoRA:\n"
@@ -76,7 +82,7 @@ int cmd_finetune(int argc, char **argv) {
     const char *class_w = NULL, *metric_s = NULL, *sv;
     gptc_table_opts topt = {0};
     gptc_lora_params lp = gptc_lora_default_params();
-    int use_lora = 0, json = 0;
+    int use_lora = 0, json = 0, regression = 0;
     long threads = 0, max_len = 0, stride = -1, lv;
     double dv;
     gptc_train_opts o;
@@ -97,6 +103,7 @@ int cmd_finetune(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--val", &val_path)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out_dir)) continue;
         if (cli_opt_str(argc, argv, &i, "--class-weights", &class_w)) continue;
+        if (cli_flag(argv, i, "--regression")) { regression = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--metric", &metric_s)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--max-length", 2, 1 << 20, &max_len)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &stride)) continue;
@@ -128,6 +135,7 @@ int cmd_finetune(int argc, char **argv) {
     if (metric_s && kind != GPTC_TASK_CLASSIFY && metric != GPTC_METRIC_VAL_LOSS)
         cli_die("finetune", NULL, "--metric %s is for --task classify (chat and qa use val_loss)", metric_s);
     if (class_w && kind != GPTC_TASK_CLASSIFY) cli_die("finetune", NULL, "--class-weights is for --task classify");
+    if (regression && kind != GPTC_TASK_CLASSIFY) cli_die("finetune", NULL, "--regression is for --task classify");
     if (max_len < 0 || max_len == 1) cli_die("finetune", NULL, "--max-length must be at least 2");
     if (o.sched.lr < 0) o.sched.lr = use_lora ? 5e-4f : 5e-5f;
     train_cli_check("finetune", &o);
@@ -142,7 +150,7 @@ int cmd_finetune(int argc, char **argv) {
     if (gptc_tokenizer_load(ctx, model_dir, &tok)) cli_die("finetune", ctx, "%s: a tokenizer is needed", model_dir);
     gptc_model *m;
     if (gptc_model_load(ctx, model_dir, &m)) cli_die_model("finetune", ctx, model_dir);
-    task_cli_need_gpt2("finetune", m, model_dir, kind == GPTC_TASK_CLASSIFY);
+    task_cli_need_gpt2("finetune", m, model_dir, kind != GPTC_TASK_SFT);
     if (gptc_model_has_lora(m) && gptc_model_lora_merge(ctx, m)) cli_die("finetune", ctx, NULL);
     const gptc_config *c = gptc_model_config(m);
     if (gptc_tokenizer_n_vocab(tok) > (size_t)c->vocab_size)
@@ -165,12 +173,32 @@ int cmd_finetune(int argc, char **argv) {
         skipped += rt.n_skipped;
         if (val_path && gptc_rows_read(ctx, val_path, &topt, &rv)) cli_die("finetune", ctx, NULL);
         skipped += rv.n_skipped;
-        if (c->head == GPTC_HEAD_CLASSIFY) gptc_labels_from_config(c, &labels);
+        /* a regression: a model with one output, or --regression */
+        if (c->head == GPTC_HEAD_CLASSIFY && c->num_labels == 1) regression = 1;
+        else if (c->head == GPTC_HEAD_CLASSIFY && regression)
+            cli_die("finetune", NULL, "--regression: %s is a classifier of %d labels", model_dir, c->num_labels);
+        if (regression) {
+            labels.n = 1;
+            labels.name[0][0] = 0;
+            if (metric_s && metric != GPTC_METRIC_VAL_LOSS) cli_die("finetune", NULL, "--metric %s: a regression uses val_loss", metric_s);
+            if (class_w) cli_die("finetune", NULL, "--class-weights: a regression has no classes");
+            metric = GPTC_METRIC_VAL_LOSS;
+        } else if (c->head == GPTC_HEAD_CLASSIFY) gptc_labels_from_config(c, &labels);
         else if (gptc_labels_collect(ctx, train_path, &rt, &labels)) cli_die("finetune", ctx, NULL);
         int32_t *lt = malloc(rt.n * sizeof *lt), *lvv = malloc((rv.n + 1) * sizeof *lvv);
-        if (!lt || !lvv) cli_die("finetune", NULL, "out of memory");
-        if (gptc_labels_map(ctx, train_path, &labels, &rt, lt)) cli_die("finetune", ctx, NULL);
-        if (val_path && gptc_labels_map(ctx, val_path, &labels, &rv, lvv)) cli_die("finetune", ctx, NULL);
+        float *yt = malloc((rt.n + 1) * sizeof *yt), *yv = malloc((rv.n + 1) * sizeof *yv);
+        if (!lt || !lvv || !yt || !yv) cli_die("finetune", NULL, "out of memory");
+        if (regression) { /* the scores' bits in the int32 targets (gptc_regression_target) */
+            if (gptc_labels_scores(ctx, train_path, &rt, yt)) cli_die("finetune", ctx, NULL);
+            if (val_path && gptc_labels_scores(ctx, val_path, &rv, yv)) cli_die("finetune", ctx, NULL);
+            for (size_t k = 0; k < rt.n; k++) lt[k] = gptc_regression_target(yt[k]);
+            for (size_t k = 0; val_path && k < rv.n; k++) lvv[k] = gptc_regression_target(yv[k]);
+        } else {
+            if (gptc_labels_map(ctx, train_path, &labels, &rt, lt)) cli_die("finetune", ctx, NULL);
+            if (val_path && gptc_labels_map(ctx, val_path, &labels, &rv, lvv)) cli_die("finetune", ctx, NULL);
+        }
+        free(yt);
+        free(yv);
         int cap = max_len ? (int)(max_len < npos ? max_len : npos) : npos;
         if (gptc_task_classify_build(ctx, tok, &rt, lt, cap, &train)) cli_die("finetune", ctx, "%s", train_path);
         if (val_path && gptc_task_classify_build(ctx, tok, &rv, lvv, cap, &val)) cli_die("finetune", ctx, "%s", val_path);

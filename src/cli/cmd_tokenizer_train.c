@@ -16,6 +16,9 @@ static const char *usage =
     "usage: gptc tokenizer-train --input FILE... --vocab-size N --out DIR [--special TOKEN...]\n"
     "                            [--no-chat-markers | --no-default-special] [--min-frequency N]\n"
     "                            [--threads N]\n"
+    "       gptc tokenizer-train --model wordpiece --input FILE... --vocab-size N --out DIR\n"
+    "                            [--lowercase] [--limit-alphabet N] [--min-frequency N]\n"
+    "                            [--special TOKEN...] [--no-default-special]\n"
     "\n"
     "Learns a byte-level BPE vocabulary (GPT-2's: same pre-tokenization pattern, same byte\n"
     "alphabet) from text files and writes DIR/vocab.json, DIR/merges.txt and, with special\n"
@@ -41,6 +44,23 @@ static const char *usage =
     "\n"
     "Ties between pairs of equal count go to the pair whose (left bytes, right bytes) is\n"
     "smallest. See docs/tokenizer_training.md.\n"
+    "\n"
+    "--model wordpiece: a BERT vocabulary as Hugging Face tokenizers' WordPieceTrainer (and\n"
+    "BertWordPieceTokenizer.train's defaults) learns it: words as BertTokenizer splits them\n"
+    "(--lowercase: lower case, accents stripped, as do_lower_case), ids [PAD] [UNK] [CLS]\n"
+    "[SEP] [MASK] (then --special's), the alphabet in code point order, the \"##\" forms of\n"
+    "characters that continue words, then a token per merge of the most frequent pair (ties:\n"
+    "the pair of smaller ids). Writes vocab.txt, tokenizer_config.json, tokenizer.json and\n"
+    "special_tokens_map.json (BertTokenizer's files; `gptc init --arch bert` takes the size).\n"
+    "  --model bpe|wordpiece   (default bpe)\n"
+    "  --lowercase             wordpiece: do_lower_case (lower case + accents stripped)\n"
+    "  --limit-alphabet N      wordpiece: keep the N most frequent characters (default 1000;\n"
+    "                          0: all); words keep their other characters out\n"
+    "  --min-frequency N       wordpiece: as above (default 2)\n"
+    "  --no-default-special    wordpiece: no [PAD] [UNK] [CLS] [SEP] [MASK] (BertTokenizer's\n"
+    "                          role tokens are then appended to vocab.txt, as transformers does)\n"
+    "  --dump-merges FILE      wordpiece debugging aid: per merge \"token<TAB>count<TAB>unique\"\n"
+    "                          (unique 1: no other pair had that count)\n"
     "\n"
     "example:\n"
     "  gptc tokenizer-train --input corpus/*.txt --vocab-size 32000 --out my-tokenizer &&\n"
@@ -100,9 +120,67 @@ static int out_dir_writable(const char *dir, char *why, size_t cap) {
     }
 }
 
+/* --model wordpiece (text/wp_train.c) */
+static int train_wordpiece(const char *const *inputs, size_t n_in, long vocab, long min_freq, long limit, int lowercase,
+                           const char *const *special, size_t n_sp, const char *out, const char *dump) {
+    gptc_ctx *ctx = cli_ctx("tokenizer-train", 1);
+    gptc_wp_train_params p;
+    gptc_wp_train_default_params(&p);
+    p.vocab_size = (size_t)vocab;
+    p.min_frequency = (uint64_t)min_freq;
+    p.limit_alphabet = (size_t)limit;
+    p.lowercase = lowercase;
+    p.special = special;
+    p.n_special = n_sp;
+    gptc_wp_trainer *t = NULL;
+    double t0 = cli_now();
+    uint64_t bytes = 0;
+    if (gptc_wp_trainer_new(ctx, &p, &t)) cli_die("tokenizer-train", ctx, NULL);
+    for (size_t f = 0; f < n_in; f++) {
+        char *data;
+        size_t n;
+        if (gptc_file_read(ctx, inputs[f], &data, &n) || gptc_wp_trainer_feed(ctx, t, data, n))
+            cli_die("tokenizer-train", ctx, "--input %s", inputs[f]);
+        gptc_free(data);
+        bytes += n;
+    }
+    if (!gptc_wp_trainer_words(t))
+        cli_die("tokenizer-train", NULL, "no text to train on: the input%s %s%s empty", n_in > 1 ? "s" : "", inputs[0],
+                n_in > 1 ? ", ... are" : " is");
+    if (gptc_wp_trainer_train(ctx, t)) cli_die("tokenizer-train", ctx, NULL);
+    const gptc_wp_merge *mg;
+    const char *const *toks;
+    size_t nm = gptc_wp_trainer_merges(t, &mg), nv = gptc_wp_trainer_vocab(t, &toks);
+    if (dump) {
+        FILE *f = fopen(dump, "w");
+        if (!f) cli_die("tokenizer-train", NULL, "--dump-merges %s: cannot write", dump);
+        for (size_t i = 0; i < nm; i++)
+            fprintf(f, "%s\t%llu\t%d\n", toks[mg[i].token], (unsigned long long)mg[i].count, mg[i].unique);
+        if (fclose(f)) cli_die("tokenizer-train", NULL, "--dump-merges %s: write failed", dump);
+    }
+    gptc_outdir od;
+    if (gptc_outdir_begin(ctx, &od, out, gptc_tokenizer_dir_names)) cli_die("tokenizer-train", ctx, NULL);
+    if (gptc_wp_trainer_save(ctx, t, od.tmp) || gptc_outdir_commit(ctx, &od)) {
+        gptc_outdir_abort(&od);
+        cli_die("tokenizer-train", ctx, NULL);
+    }
+    if (nv > (size_t)vocab)
+        fprintf(stderr, "gptc tokenizer-train: note: %zu tokens (asked for %ld): the special tokens, the alphabet and "
+                "its \"##\" forms alone are that many (--limit-alphabet bounds the alphabet)\n", nv, vocab);
+    else if (nv < (size_t)vocab)
+        fprintf(stderr, "gptc tokenizer-train: note: stopped at %zu tokens (asked for %ld): no pair occurs "
+                "--min-frequency %ld times any more\n", nv, vocab, min_freq);
+    printf("tokenizer-train: wordpiece, %zu distinct words in %.1f MB, %zu merges, %zu tokens -> %s; %.2f s\n",
+           gptc_wp_trainer_words(t), (double)bytes / 1e6, nm, nv, out, cli_now() - t0);
+    gptc_wp_trainer_free(t);
+    gptc_ctx_free(ctx);
+    return 0;
+}
+
 int cmd_tokenizer_train(int argc, char **argv) {
-    const char *out = NULL, *dump = NULL;
-    long vocab = 0, min_freq = 2, threads = 0, chunk = 0;
+    const char *out = NULL, *dump = NULL, *model = "bpe", *dump_merges = NULL;
+    long vocab = 0, min_freq = 2, threads = 0, chunk = 0, limit = 1000;
+    int lowercase = 0, bpe_only = 0;
     const char *inputs[argc + 1], *special[argc + 4]; /* at most argc of each, + the defaults */
     const char *extra[argc + 1];
     size_t n_in = 0, n_sp = 0, n_extra = 0;
@@ -120,15 +198,48 @@ int cmd_tokenizer_train(int argc, char **argv) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) extra[n_extra++] = argv[++i];
             continue;
         }
-        if (cli_flag(argv, i, "--no-chat-markers")) { chat_markers = 0; continue; }
+        if (cli_opt_str(argc, argv, &i, "--model", &model)) {
+            if (strcmp(model, "bpe") && strcmp(model, "wordpiece"))
+                cli_die("tokenizer-train", NULL, "--model %s: expected bpe or wordpiece", model);
+            continue;
+        }
+        if (cli_flag(argv, i, "--lowercase")) { lowercase = 1; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--limit-alphabet", 0, INT_MAX, &limit)) continue;
+        if (cli_opt_str(argc, argv, &i, "--dump-merges", &dump_merges)) continue;
+        if (cli_flag(argv, i, "--no-chat-markers")) { chat_markers = 0; bpe_only = 1; continue; }
         if (cli_flag(argv, i, "--no-default-special")) { defaults = 0; continue; }
-        if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 256, INT_MAX, &vocab)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--vocab-size", 1, INT_MAX, &vocab)) continue;
         if (cli_opt_str(argc, argv, &i, "--out", &out)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--min-frequency", 1, LONG_MAX, &min_freq)) continue;
-        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
-        if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) continue;
-        if (cli_opt_int_in(argc, argv, &i, "--chunk-size", 1, 1L << 30, &chunk)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) { bpe_only = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--dump-words", &dump)) { bpe_only = 1; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--chunk-size", 1, 1L << 30, &chunk)) { bpe_only = 1; continue; }
         cli_bad_option("tokenizer-train", argv[i]);
+    }
+    int wp = !strcmp(model, "wordpiece");
+    if (wp && bpe_only)
+        cli_die("tokenizer-train", NULL, "--no-chat-markers, --threads, --dump-words and --chunk-size are for --model bpe");
+    if (!wp && (lowercase || limit != 1000 || dump_merges))
+        cli_die("tokenizer-train", NULL, "--lowercase, --limit-alphabet and --dump-merges are for --model wordpiece");
+    if (wp) {
+        static const char *const bert[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+        for (int k = 0; defaults && k < 5; k++) special[n_sp++] = bert[k];
+        for (size_t k = 0; k < n_extra; k++) {
+            size_t j = 0;
+            while (j < n_sp && strcmp(special[j], extra[k])) j++;
+            if (j == n_sp) special[n_sp++] = extra[k];
+            if (!extra[k][0]) cli_die("tokenizer-train", NULL, "--special: empty token");
+        }
+        if (!n_in || !vocab || !out) {
+            fprintf(stderr, "gptc tokenizer-train: --input, --vocab-size and --out are required\n"
+                            "try `gptc tokenizer-train --help`\n");
+            return 2;
+        }
+        if (n_sp > GPTC_WP_MAX_SPECIAL) cli_die("tokenizer-train", NULL, "--special: at most %d special tokens", GPTC_WP_MAX_SPECIAL);
+        char why[4200];
+        if (!out_dir_writable(out, why, sizeof why))
+            cli_die("tokenizer-train", NULL, "--out %s: cannot write there: %s", out, why);
+        return train_wordpiece(inputs, n_in, vocab, min_freq, limit, lowercase, special, n_sp, out, dump_merges);
     }
     /* The defaults first (<|endoftext|> <|im_start|> <|im_end|>), then --special's, each once. */
     static const char *const dflt[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};

@@ -24,9 +24,8 @@ int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_tabl
     return 0;
 }
 
-void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int classify) {
-    if (gptc_model_config(m)->arch == GPTC_ARCH_BERT && !classify)
-        cli_die(cmd, NULL, "%s is a %s: BERT question answering ([CLS] question [SEP] context [SEP] windows with "
-                "their offsets) is not built yet (docs/bert.md); its classification, pre-training, eval --task "
-                "pretrain and fill-mask are", dir, gptc_model_class(m));
+void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int encoder_ok) {
+    if (gptc_model_config(m)->arch == GPTC_ARCH_BERT && !encoder_ok)
+        cli_die(cmd, NULL, "%s is a %s: chat fine-tuning trains a causal language model; a BERT is an encoder "
+                "(its tasks: classify, qa, pre-training, fill-mask)", dir, gptc_model_class(m));
 }

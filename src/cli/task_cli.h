@@ -8,9 +8,9 @@
 /* --format csv|tsv|jsonl, --no-header, --text-column C, --label-column C, --text-pair-column C,
  * --skip-bad-lines */
 int task_cli_table_opt(const char *cmd, int argc, char **argv, int *i, gptc_table_opts *t);
-/* Classification builds BERT's inputs ([CLS] A [SEP] (B [SEP]), token types, attention
- * mask); QA and chat do not yet: a BERT is refused unless classify is 1. */
-void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int classify);
+/* Classification and QA build BERT's inputs ([CLS] A [SEP] (B [SEP]), token types,
+ * attention mask); chat needs a causal LM: a BERT is refused unless encoder_ok is 1. */
+void task_cli_need_gpt2(const char *cmd, const gptc_model *m, const char *dir, int encoder_ok);
 #define TASK_CLI_TABLE_USAGE                                                                         \
     "  --format csv|tsv|jsonl  (default by extension: .jsonl/.json, .tsv/.tab/.txt, else CSV)\n"     \
     "  --text-column C --label-column C   names in the header row (default text, label)\n"          \

@@ -169,12 +169,30 @@ static gptc_status get_bool(gptc_ctx *ctx, const char *path, json_t *root, const
     return GPTC_OK;
 }
 
-/* id2label of a classifier: 2 to GPTC_MAX_LABELS ids "0".."n-1" */
+/* id2label of a classifier: 2 to GPTC_MAX_LABELS ids "0".."n-1"; problem_type
+ * "regression" (or one id, as transformers infers it): one output, MSE loss. */
 static gptc_status get_labels(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
-    json_t *labels = json_object_get(root, "id2label");
-    if (!json_is_object(labels) || json_object_size(labels) < 2 || json_object_size(labels) > GPTC_MAX_LABELS)
+    json_t *labels = json_object_get(root, "id2label"), *pt = json_object_get(root, "problem_type");
+    const char *pts = json_is_string(pt) ? json_string_value(pt) : NULL;
+    if (pt && !json_is_null(pt) && !(pts && (!strcmp(pts, "single_label_classification") || !strcmp(pts, "regression"))))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"problem_type\": single_label_classification and regression are "
+                                            "built", path);
+    int regression = pts && !strcmp(pts, "regression");
+    if (regression && (!labels || json_is_null(labels))) {
+        c->num_labels = 1;
+        c->id2label[0][0] = 0;
+        return GPTC_OK;
+    }
+    size_t nl = json_is_object(labels) ? json_object_size(labels) : 0;
+    if (regression && nl != 1)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: problem_type \"regression\" has one output: field \"id2label\" must map "
+                                            "one id (%zu here)", path, nl);
+    if (nl == 1 && pts && !regression)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: problem_type \"%s\" with one label in \"id2label\" (one output is "
+                                            "\"regression\")", path, pts);
+    if (!json_is_object(labels) || nl < 1 || nl > GPTC_MAX_LABELS)
         return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"id2label\" must map 2 to %d ids (\"0\", \"1\", ...) to "
-                                            "label names", path, GPTC_MAX_LABELS);
+                                            "label names, or one for a regression", path, GPTC_MAX_LABELS);
     c->num_labels = (int)json_object_size(labels);
     for (int i = 0; i < c->num_labels; i++) {
         char key[16];
@@ -236,9 +254,6 @@ static gptc_status parse_bert(gptc_ctx *ctx, const char *path, json_t *root, gpt
                            ? json_string_value(json_array_get(archs, 0)) : "BertForPreTraining";
     if (!strcmp(arch, "BertForSequenceClassification")) {
         c->head = GPTC_HEAD_CLASSIFY;
-        json_t *pt = json_object_get(root, "problem_type");
-        if (pt && !json_is_null(pt) && !(json_is_string(pt) && !strcmp(json_string_value(pt), "single_label_classification")))
-            return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"problem_type\": only single_label_classification is built", path);
         if ((s = get_labels(ctx, path, root, c))) return s;
     } else if (!strcmp(arch, "BertForQuestionAnswering")) {
         c->head = GPTC_HEAD_QA;
@@ -380,6 +395,7 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
         }
         SET("id2label", i2l);
         SET("label2id", l2i);
+        if (c->num_labels == 1) SET("problem_type", json_string("regression"));
     }
     SET("architectures", arch);
     if (bert) {

@@ -68,6 +68,17 @@ static void lm_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const 
 static gptc_status cls_loss(gptc_ctx *ctx, gptc_workspace *ws, const float *logits, const int32_t *targets, int B, int L,
                             float *loss) {
     double sum = 0, wsum = 0;
+    if (L == 1) {
+        /* regression (transformers: num_labels 1): MSELoss(logits.squeeze(), labels.squeeze()),
+         * the mean over the rows of the float labels (gptc_regression_value) */
+        for (int b = 0; b < B; b++) {
+            double d = (double)logits[b] - gptc_regression_value(targets[b]);
+            sum += d * d;
+        }
+        if (loss) *loss = (float)(sum / B);
+        ws->last_n_valid = B > 0;
+        return GPTC_OK;
+    }
     for (int b = 0; b < B; b++) {
         if (targets[b] == -100) continue;
         if (targets[b] < 0 || targets[b] >= L)
@@ -86,6 +97,11 @@ static void cls_dlogits(const gptc_workspace *ws, float *dlogits, int B, int L, 
     const int32_t *targets = ws->last_targets;
     const float *cw = ws->class_weights;
     double p[GPTC_MAX_LABELS], wsum = 0;
+    if (L == 1) { /* d mean (z - y)^2 / dz = 2 (z - y) / B */
+        for (int b = 0; b < B; b++)
+            dlogits[b] = (float)(2.0 * ((double)dlogits[b] - gptc_regression_value(targets[b])) / B * loss_scale);
+        return;
+    }
     for (int b = 0; b < B; b++)
         if (targets[b] != -100) wsum += cw ? cw[targets[b]] : 1.0;
     for (int b = 0; b < B; b++) {
@@ -146,7 +162,7 @@ static void cls_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const
     cls_dlogits(ws, dlogits, B, L, loss_scale);
     for (int b = 0; b < B; b++) {
         float *dz = dlogits + (size_t)b * L;
-        if (targets[b] == -100) continue;
+        if (targets[b] == -100 && L > 1) continue;
         const float *x = h + ((size_t)b * T + ws->cls_index[b]) * C;
         float *dx = dh + ((size_t)b * T + ws->cls_index[b]) * C;
         for (int k = 0; k < L; k++) {

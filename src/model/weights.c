@@ -71,9 +71,9 @@ gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dt
     if (s) return s;
     if (cfg->head < 0 || cfg->head >= GPTC_HEAD_COUNT)
         return gptc_fail(ctx, GPTC_EINVAL, "config: unknown head %d", cfg->head);
-    if (cfg->head == GPTC_HEAD_CLASSIFY && (cfg->num_labels < 2 || cfg->num_labels > GPTC_MAX_LABELS))
-        return gptc_fail(ctx, GPTC_EINVAL, "config: a classifier needs 2 to %d labels (num_labels = %d)", GPTC_MAX_LABELS,
-                         cfg->num_labels);
+    if (cfg->head == GPTC_HEAD_CLASSIFY && (cfg->num_labels < 1 || cfg->num_labels > GPTC_MAX_LABELS))
+        return gptc_fail(ctx, GPTC_EINVAL, "config: a classifier needs 2 to %d labels, or 1 (a regression; num_labels = %d)",
+                         GPTC_MAX_LABELS, cfg->num_labels);
     if (cfg->arch == GPTC_ARCH_GPT2 && (!cfg->pre_norm || cfg->sinusoidal_pos || cfg->cross_attention))
         return gptc_fail(ctx, GPTC_ENOTSUP, "config: a GPT-2 with post-norm blocks, sinusoidal positions or "
                                             "cross-attention is not built (BERT's post-norm encoder is model_type \"bert\")");

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,8 +134,11 @@ static gptc_status read_jsonl(gptc_ctx *ctx, const char *path, const char *data,
             else if (json_is_integer(l)) {
                 snprintf(num, sizeof num, "%lld", (long long)json_integer_value(l));
                 lv = num;
+            } else if (json_is_real(l)) { /* a regression's score */
+                snprintf(num, sizeof num, "%.17g", json_real_value(l));
+                lv = num;
             } else if (l && !json_is_null(l))
-                BAD_JROW("%s:%zu: field \"%s\" must be a string or an integer", path, line, lk);
+                BAD_JROW("%s:%zu: field \"%s\" must be a string or a number", path, line, lk);
             if (o->need_label && (!lv || !*lv)) BAD_JROW("%s:%zu: field \"%s\" is missing", path, line, lk);
             text = dup_n(ctx, json_string_value(t), json_string_length(t));
             label = lv ? dup_n(ctx, lv, strlen(lv)) : NULL;
@@ -420,6 +424,22 @@ gptc_status gptc_labels_map(gptc_ctx *ctx, const char *path, const gptc_labels *
                              known);
         }
         ids[i] = k;
+    }
+    return GPTC_OK;
+}
+
+gptc_status gptc_labels_scores(gptc_ctx *ctx, const char *path, const gptc_rows *r, float *y) {
+    for (size_t i = 0; i < r->n; i++) {
+        const char *s = r->label ? r->label[i] : NULL;
+        if (!s) return gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: the row has no label", path, r->line[i]);
+        char *end;
+        while (*s == ' ' || *s == '\t') s++;
+        double v = strtod(s, &end);
+        while (*end == ' ' || *end == '\t' || *end == '\r') end++;
+        if (end == s || *end || !isfinite(v) || fabs(v) > 3.4e38)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s:%zu: label '%s' is not a number (a regression's labels are scores)",
+                             path, r->line[i], r->label[i]);
+        y[i] = (float)v;
     }
     return GPTC_OK;
 }

@@ -1,7 +1,7 @@
 /* predict.c: task prediction over a loaded model, shared by the command line and any
  * other front end: batched classification (right padding; the classifier reads the last
- * token that is not pad) and extractive QA (windows over the context, the best span over
- * all of them). */
+ * token that is not pad; BERT: [CLS] A [SEP] (B [SEP]) with token types and the padding
+ * mask) and extractive QA (windows over the context, the best span over all of them). */
 #include "tasks.h"
 #include <ctype.h>
 #include <math.h>
@@ -75,6 +75,10 @@ gptc_status gptc_classify_pairs(gptc_ctx *ctx, const gptc_model *m, const gptc_t
         for (int b = 0; b < B; b++) {
             const float *z = lg + (size_t)b * K;
             float *p = probs + (i0 + (size_t)b) * K;
+            if (K == 1) { /* a regression: the score itself */
+                p[0] = z[0];
+                continue;
+            }
             double mx = -INFINITY, sum = 0;
             for (int k = 0; k < K; k++) mx = fmax(mx, z[k]);
             for (int k = 0; k < K; k++) sum += exp(z[k] - mx);
@@ -112,13 +116,30 @@ gptc_status gptc_qa_predict(gptc_ctx *ctx, const gptc_model *m, const gptc_token
     if (s) return s;
     for (size_t i = 0; i < set->n; i++) answers[i] = NULL;
     const int B = 8;
+    int bert = c->arch == GPTC_ARCH_BERT;
     float *lg = malloc(f.n * (size_t)T * 2 * sizeof *lg);
+    /* BERT: the rows' token types and the attention mask over their padding */
+    int32_t *btypes = bert ? malloc((size_t)B * T * sizeof *btypes) : NULL;
+    float *bmask = bert ? malloc((size_t)B * T * sizeof *bmask) : NULL;
+    size_t idx[8];
     gptc_workspace *ws = NULL;
-    if (!lg) s = gptc_fail(ctx, GPTC_ENOMEM, "answer: out of memory");
+    if (!lg || (bert && (!btypes || !bmask))) s = gptc_fail(ctx, GPTC_ENOMEM, "answer: out of memory");
+    else if (bert != f.wrapped)
+        s = gptc_fail(ctx, GPTC_ENOTSUP, "answer: %s", bert ? "a BERT reads WordPiece inputs ([CLS] question [SEP] context "
+                      "[SEP]); the tokenizer is not WordPiece" : "the tokenizer wraps inputs in [CLS] ... [SEP] "
+                      "(WordPiece), which only a BERT model reads");
     else s = gptc_workspace_new(ctx, m, B, T, 0, &ws);
     for (size_t i0 = 0; i0 < f.n && !s; i0 += B) {
         int nb = (int)(f.n - i0 < (size_t)B ? f.n - i0 : (size_t)B);
-        if ((s = gptc_forward(ctx, ws, f.ids + i0 * (size_t)T, NULL, nb, T, NULL))) break;
+        if (bert) {
+            for (int b = 0; b < nb; b++) idx[b] = i0 + (size_t)b;
+            gptc_task_fill_types(&f.data, idx, nb, T, btypes, bmask);
+            gptc_batch bt = {.B = nb, .T = T, .tokens = f.ids + i0 * (size_t)T, .token_types = btypes, .attention_mask = bmask};
+            s = gptc_forward_batch(ctx, ws, &bt, NULL);
+        } else {
+            s = gptc_forward(ctx, ws, f.ids + i0 * (size_t)T, NULL, nb, T, NULL);
+        }
+        if (s) break;
         memcpy(lg + i0 * (size_t)T * 2, gptc_workspace_logits(ws), (size_t)nb * T * 2 * sizeof *lg);
     }
     for (size_t i = 0, f0 = 0; !s && i < set->n; i++) {
@@ -138,6 +159,8 @@ gptc_status gptc_qa_predict(gptc_ctx *ctx, const gptc_model *m, const gptc_token
         f0 += nf;
     }
     free(lg);
+    free(btypes);
+    free(bmask);
     gptc_workspace_free(ws);
     gptc_qa_features_free(&f);
     return s;

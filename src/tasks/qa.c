@@ -1,6 +1,7 @@
 /* qa.c: extractive question answering data: SQuAD JSON and JSONL readers (character
  * offsets checked against the answer text), windows over long contexts (question, a
- * separator, then a context window; windows overlap by a stride, as run_qa.py), and the
+ * separator, then a context window; WordPiece: [CLS] question [SEP] window [SEP] with
+ * token types; windows overlap by a stride, as run_qa.py), and the
  * best-span search over the start/end logits of an example's windows. */
 #include "../core/core.h"
 #include "tasks.h"
@@ -227,29 +228,51 @@ void gptc_qa_features_free(gptc_qa_features *f) {
     memset(f, 0, sizeof *f);
 }
 
-/* Token i of ids covers bytes [off[i], off[i + 1]) of the text (byte-level BPE: the
- * tokens' bytes concatenate to the text). */
-static gptc_status token_offsets(gptc_ctx *ctx, const gptc_tokenizer *tok, const int32_t *ids, size_t n, size_t *off) {
-    off[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        char *t;
-        size_t len;
-        gptc_status s = gptc_tokenizer_decode(ctx, tok, ids + i, 1, &t, &len);
-        if (s) return s;
-        free(t);
-        off[i + 1] = off[i] + len;
-    }
-    return GPTC_OK;
-}
-
-static size_t token_at(const size_t *off, size_t n, size_t byte) {
-    size_t lo = 0, hi = n; /* largest i with off[i] <= byte */
+/* Context tokens: the last one that begins at or before byte (run_qa.py's start
+ * position: offsets[i][0] <= start_char), the first one that ends at or after it (its end
+ * position: offsets[i][1] >= end_char). off holds (begin, end) pairs. */
+static size_t token_from(const size_t *off, size_t n, size_t byte) {
+    size_t lo = 0, hi = n;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        if (off[mid] <= byte) lo = mid;
+        if (off[2 * mid] <= byte) lo = mid;
         else hi = mid;
     }
     return lo;
+}
+static size_t token_to(const size_t *off, size_t n, size_t byte) {
+    size_t lo = 0, hi = n; /* first i with off[2i + 1] >= byte, n when none */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (off[2 * mid + 1] >= byte) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Grows the feature arrays to hold cap rows of T. */
+static gptc_status grow_features(gptc_ctx *ctx, gptc_qa_features *f, size_t *cap, int T) {
+    size_t nc = *cap ? *cap * 2 : 256;
+    int32_t *ids = gptc_alloc(ctx, nc * (size_t)T * sizeof *ids, "QA features");
+    int32_t *pos = gptc_alloc(ctx, nc * 2 * sizeof *pos, "QA features");
+    size_t *exi = gptc_alloc(ctx, nc * sizeof *exi, "QA features"), *ws = gptc_alloc(ctx, nc * sizeof *ws, "QA features");
+    int *cb = gptc_alloc(ctx, nc * sizeof *cb, "QA features"), *cl = gptc_alloc(ctx, nc * sizeof *cl, "QA features");
+    if (!ids || !pos || !exi || !ws || !cb || !cl) {
+        gptc_free(ids); gptc_free(pos); gptc_free(exi); gptc_free(ws); gptc_free(cb); gptc_free(cl);
+        return GPTC_ENOMEM;
+    }
+    if (f->n) {
+        memcpy(ids, f->ids, f->n * (size_t)T * sizeof *ids);
+        memcpy(pos, f->pos, f->n * 2 * sizeof *pos);
+        memcpy(exi, f->ex, f->n * sizeof *exi);
+        memcpy(ws, f->win_start, f->n * sizeof *ws);
+        memcpy(cb, f->ctx_begin, f->n * sizeof *cb);
+        memcpy(cl, f->ctx_len, f->n * sizeof *cl);
+    }
+    gptc_free(f->ids); gptc_free(f->pos); gptc_free(f->ex); gptc_free(f->win_start); gptc_free(f->ctx_begin); gptc_free(f->ctx_len);
+    f->ids = ids; f->pos = pos; f->ex = exi; f->win_start = ws; f->ctx_begin = cb; f->ctx_len = cl;
+    *cap = nc;
+    return GPTC_OK;
 }
 
 gptc_status gptc_qa_features_build(gptc_ctx *ctx, const gptc_tokenizer *tok, const gptc_qa_set *s, int T, int stride,
@@ -258,77 +281,70 @@ gptc_status gptc_qa_features_build(gptc_ctx *ctx, const gptc_tokenizer *tok, con
     f->T = T;
     f->n_ex = s->n;
     f->data.kind = GPTC_TASK_QA;
+    /* WordPiece (BERT): [CLS] question [SEP] window [SEP], types 0 then 1, as
+     * tokenizer(question, context, truncation="only_second", stride) in run_qa.py */
+    int wrap = gptc_tokenizer_wraps_inputs(tok);
+    gptc_tokenizer_roles ro;
+    gptc_tokenizer_roles_get(tok, &ro);
+    if (wrap) {
+        sep = ro.sep;
+        f->wrapped = 1;
+        if (ro.cls < 0 || ro.sep < 0)
+            return gptc_fail(ctx, GPTC_EINVAL, "QA: the WordPiece vocabulary has no [CLS] or [SEP] token");
+    }
+    int extra = wrap ? 3 : 1; /* special tokens per row */
     f->tok_off = gptc_calloc(ctx, s->n, sizeof *f->tok_off, "QA offsets");
     f->n_ctx_tok = gptc_calloc(ctx, s->n, sizeof *f->n_ctx_tok, "QA offsets");
-    int32_t *row = gptc_alloc(ctx, (size_t)T * sizeof *row, "QA row");
     gptc_status st = GPTC_OK;
     size_t cap = 0;
-    if (!f->tok_off || !f->n_ctx_tok || !row) st = GPTC_ENOMEM;
+    if (!f->tok_off || !f->n_ctx_tok) st = GPTC_ENOMEM;
     for (size_t e = 0; e < s->n && !st; e++) {
         const gptc_qa_example *x = &s->ex[e];
         int32_t *q = NULL, *c = NULL;
-        size_t nq = 0, nc = 0;
-        if ((st = gptc_tokenizer_encode(ctx, tok, x->question, strlen(x->question), 0, &q, &nq))) break;
-        if ((st = gptc_tokenizer_encode(ctx, tok, x->context, strlen(x->context), 0, &c, &nc))) {
+        size_t nq = 0, nc = 0, *off = NULL;
+        if ((st = gptc_tokenizer_encode(ctx, tok, x->question, strlen(x->question), wrap, &q, &nq))) break;
+        if ((st = gptc_tokenizer_encode_offsets(ctx, tok, x->context, strlen(x->context), wrap, &c, &off, &nc))) {
             free(q);
             break;
         }
         if (nq > (size_t)T / 2) nq = (size_t)T / 2; /* a long question keeps its start */
-        int W = T - (int)nq - 1;
+        int W = T - (int)nq - extra, cb = (int)nq + extra - 1;
         if (W < 2 || W - stride < 1) {
             st = gptc_fail(ctx, GPTC_EINVAL, "QA: max length %d leaves %d context tokens per window after the question; "
                                              "the stride %d must be smaller", T, W, stride);
         }
-        f->tok_off[e] = st ? NULL : gptc_alloc(ctx, (nc + 1) * sizeof(size_t), "QA offsets");
+        f->tok_off[e] = st ? NULL : gptc_alloc(ctx, (2 * nc + 1) * sizeof(size_t), "QA offsets");
         if (!st && !f->tok_off[e]) st = GPTC_ENOMEM;
-        if (!st) st = token_offsets(ctx, tok, c, nc, f->tok_off[e]);
+        if (!st && nc) memcpy(f->tok_off[e], off, 2 * nc * sizeof(size_t));
         f->n_ctx_tok[e] = nc;
         /* the first answer's tokens (training target) */
         long ts = -1, te = -1;
-        if (!st && x->n_answers) {
+        if (!st && x->n_answers && nc) {
             size_t bs = x->answer_start[0], be = bs + strlen(x->answers[0]);
-            ts = (long)token_at(f->tok_off[e], nc, bs);
-            te = (long)token_at(f->tok_off[e], nc, be - 1);
+            ts = (long)token_from(off, nc, bs);
+            te = (long)token_to(off, nc, be);
         }
         for (size_t w0 = 0; !st;) {
             size_t wn = nc - w0 < (size_t)W ? nc - w0 : (size_t)W;
-            if (f->n + 1 > cap) {
-                size_t ncap = cap ? cap * 2 : 256;
-                int32_t *ids = gptc_alloc(ctx, ncap * (size_t)T * sizeof *ids, "QA features");
-                int32_t *pos = gptc_alloc(ctx, ncap * 2 * sizeof *pos, "QA features");
-                size_t *exi = gptc_alloc(ctx, ncap * sizeof *exi, "QA features"), *ws = gptc_alloc(ctx, ncap * sizeof *ws, "QA features");
-                int *cb = gptc_alloc(ctx, ncap * sizeof *cb, "QA features"), *cl = gptc_alloc(ctx, ncap * sizeof *cl, "QA features");
-                if (!ids || !pos || !exi || !ws || !cb || !cl) {
-                    gptc_free(ids); gptc_free(pos); gptc_free(exi); gptc_free(ws); gptc_free(cb); gptc_free(cl);
-                    st = GPTC_ENOMEM;
-                    break;
-                }
-                if (f->n) {
-                    memcpy(ids, f->ids, f->n * (size_t)T * sizeof *ids);
-                    memcpy(pos, f->pos, f->n * 2 * sizeof *pos);
-                    memcpy(exi, f->ex, f->n * sizeof *exi);
-                    memcpy(ws, f->win_start, f->n * sizeof *ws);
-                    memcpy(cb, f->ctx_begin, f->n * sizeof *cb);
-                    memcpy(cl, f->ctx_len, f->n * sizeof *cl);
-                }
-                gptc_free(f->ids); gptc_free(f->pos); gptc_free(f->ex); gptc_free(f->win_start); gptc_free(f->ctx_begin); gptc_free(f->ctx_len);
-                f->ids = ids; f->pos = pos; f->ex = exi; f->win_start = ws; f->ctx_begin = cb; f->ctx_len = cl;
-                cap = ncap;
-            }
-            int32_t *r = f->ids + f->n * (size_t)T;
-            memcpy(r, q, nq * sizeof *r);
-            r[nq] = sep;
-            memcpy(r + nq + 1, c + w0, wn * sizeof *r);
-            for (size_t t = nq + 1 + wn; t < (size_t)T; t++) r[t] = pad;
+            if (f->n + 1 > cap && (st = grow_features(ctx, f, &cap, T))) break;
+            int32_t *r = f->ids + f->n * (size_t)T, *p = r;
+            if (wrap) *p++ = ro.cls;
+            memcpy(p, q, nq * sizeof *r);
+            p += nq;
+            *p++ = sep;
+            memcpy(p, c + w0, wn * sizeof *r);
+            p += wn;
+            if (wrap) *p++ = sep;
+            for (; p < r + T; p++) *p = pad;
             f->ex[f->n] = e;
             f->win_start[f->n] = w0;
-            f->ctx_begin[f->n] = (int)nq + 1;
+            f->ctx_begin[f->n] = cb;
             f->ctx_len[f->n] = (int)wn;
             /* windows without the whole answer point at index 0 (run_qa.py's cls index) */
             int32_t ps = 0, pe = 0;
             if (ts >= (long)w0 && te < (long)(w0 + wn) && ts <= te) {
-                ps = (int32_t)(nq + 1 + (size_t)ts - w0);
-                pe = (int32_t)(nq + 1 + (size_t)te - w0);
+                ps = (int32_t)(cb + ts - (long)w0);
+                pe = (int32_t)(cb + te - (long)w0);
             }
             f->pos[2 * f->n] = ps;
             f->pos[2 * f->n + 1] = pe;
@@ -338,8 +354,8 @@ gptc_status gptc_qa_features_build(gptc_ctx *ctx, const gptc_tokenizer *tok, con
         }
         free(q);
         free(c);
+        free(off);
     }
-    gptc_free(row);
     /* the same rows as task data (unpadded lengths) for the trainer */
     if (!st && f->n) {
         gptc_task_data *d = &f->data;
@@ -347,12 +363,14 @@ gptc_status gptc_qa_features_build(gptc_ctx *ctx, const gptc_tokenizer *tok, con
         d->off = gptc_alloc(ctx, (f->n + 1) * sizeof *d->off, "QA rows");
         d->ids = gptc_alloc(ctx, f->n * (size_t)T * sizeof *d->ids, "QA rows");
         d->tgt = gptc_alloc(ctx, f->n * 2 * sizeof *d->tgt, "QA rows");
-        if (!d->off || !d->ids || !d->tgt) st = GPTC_ENOMEM;
+        d->types = wrap ? gptc_alloc(ctx, f->n * (size_t)T * sizeof *d->types, "QA rows") : NULL;
+        if (!d->off || !d->ids || !d->tgt || (wrap && !d->types)) st = GPTC_ENOMEM;
         size_t o = 0;
         for (size_t i = 0; !st && i < f->n; i++) {
-            size_t len = (size_t)f->ctx_begin[i] + (size_t)f->ctx_len[i];
+            size_t len = (size_t)f->ctx_begin[i] + (size_t)f->ctx_len[i] + (wrap ? 1 : 0);
             d->off[i] = o;
             memcpy(d->ids + o, f->ids + i * (size_t)T, len * sizeof *d->ids);
+            for (size_t t = 0; wrap && t < len; t++) d->types[o + t] = t >= (size_t)f->ctx_begin[i];
             o += len;
             if (len > d->max_len) d->max_len = len;
             d->tgt[2 * i] = f->pos[2 * i];
@@ -373,14 +391,14 @@ int gptc_qa_best_span(const gptc_qa_features *f, size_t f0, size_t n_feat, const
         size_t fi = f0 + i;
         const float *lg = logits + i * (size_t)T * 2;
         int c0 = f->ctx_begin[fi], cn = f->ctx_len[fi];
-        const size_t *off = f->tok_off[f->ex[fi]];
+        const size_t *off = f->tok_off[f->ex[fi]] + 2 * f->win_start[fi];
         for (int s = c0; s < c0 + cn; s++)
             for (int t = s; t < c0 + cn && t < s + max_answer; t++) {
                 double sc = (double)lg[s * 2] + lg[t * 2 + 1];
                 if (sc > best) {
                     best = sc;
-                    *b = off[f->win_start[fi] + (size_t)(s - c0)];
-                    *e = off[f->win_start[fi] + (size_t)(t - c0) + 1];
+                    *b = off[2 * (size_t)(s - c0)];
+                    *e = off[2 * (size_t)(t - c0) + 1];
                     found = 1;
                 }
             }

@@ -40,6 +40,8 @@ typedef struct wp_enc {
     size_t w_ob, w_oe;
     unsigned char *sub; /* prefix + a piece of the word */
     gptc_status st;
+    gptc_wp_word_fn on_word; /* gptc_wp_words: each word goes there instead of the model */
+    void *user;
 } wp_enc;
 
 /* ------------------------------------------------------------------ output */
@@ -69,6 +71,11 @@ static gptc_status put_id(wp_enc *e, int32_t id, size_t ob, size_t oe) {
 /* Greedy longest-match-first over the stored word (models/wordpiece/mod.rs tokenize). */
 static gptc_status word_end(wp_enc *e) {
     if (e->nchars == 0) return GPTC_OK;
+    if (e->on_word) {
+        gptc_status s = e->nchars > e->w->max_chars ? GPTC_OK : e->on_word(e->user, e->wb, e->wbn, e->nc);
+        e->nchars = e->nc = e->wbn = 0;
+        return s;
+    }
     const gptc_tokenizer *t = e->t;
     const gptc_wp *w = e->w;
     gptc_status st = GPTC_OK;
@@ -358,6 +365,25 @@ gptc_status gptc_wp_encode(gptc_ctx *ctx, const gptc_tokenizer *t, const char *t
     if (offsets) *offsets = e.off;
     *n_ids = e.n;
     return GPTC_OK;
+}
+
+gptc_status gptc_wp_words(gptc_ctx *ctx, const gptc_wp *w, const char *text, size_t len, gptc_wp_word_fn fn, void *user) {
+    wp_enc e = {.ctx = ctx, .w = w, .on_word = fn, .user = user};
+    e.strip = w->strip_accents < 0 ? w->lowercase : w->strip_accents;
+    size_t mc = w->max_chars + 2;
+    e.wb = gptc_alloc(ctx, 4 * mc, "word");
+    e.cpos = gptc_alloc(ctx, 3 * mc * sizeof *e.cpos, "word offsets");
+    gptc_status st = e.wb && e.cpos ? GPTC_OK : GPTC_ENOMEM;
+    if (!st) {
+        e.cob = e.cpos + mc;
+        e.coe = e.cpos + 2 * mc;
+        st = enc_seg(&e, text, len, 0);
+    }
+    gptc_free(e.wb);
+    gptc_free(e.cpos);
+    gptc_free(e.rb);
+    gptc_free(e.rofs);
+    return st;
 }
 
 /* ------------------------------------------------------------------ decode */

@@ -30,6 +30,11 @@ typedef struct gptc_wp {
  * with offsets (2 per id, malloc'ed) when offsets is not NULL. */
 gptc_status gptc_wp_encode(gptc_ctx *ctx, const gptc_tokenizer *t, const char *text, size_t len, int allow_special,
                            int32_t **ids, size_t **offsets, size_t *n_ids);
+/* The words BertNormalizer and BertPreTokenizer make of text under w's settings, each
+ * (normalized, UTF-8, nchars code points) passed to fn; words over w->max_chars code
+ * points (which encode as [UNK]) are left out. What the WordPiece trainer counts. */
+typedef gptc_status (*gptc_wp_word_fn)(void *user, const unsigned char *word, size_t len, size_t nchars);
+gptc_status gptc_wp_words(gptc_ctx *ctx, const gptc_wp *w, const char *text, size_t len, gptc_wp_word_fn fn, void *user);
 /* transformers' BertTokenizerFast.decode. */
 gptc_status gptc_wp_decode(gptc_ctx *ctx, const gptc_tokenizer *t, const int32_t *ids, size_t n_ids, char **text,
                            size_t *len);

@@ -1,7 +1,7 @@
 /* fuzz_data.c: libFuzzer target for the readers of training data: the first byte picks
  * 0 a token shard (gptc_shard_open, every id read), 1 token ids as text
  * (gptc_tokens_read_text), 2..4 a CSV / TSV / JSONL table (gptc_rows_read + labels;
- * bit 3: no header, bit 4: skip bad rows), 5 SQuAD JSON or QA JSONL (gptc_qa_read).
+ * bit 3: no header, bit 4: skip bad rows; numeric labels read as a regression's), 5 SQuAD JSON or QA JSONL (gptc_qa_read).
  * Every error names the file. Corpus: tests/fuzz/corpus_data, replayed by
  * tests/test_fuzz_corpora.c. */
 #include "fuzz_util.h"
@@ -44,6 +44,13 @@ FUZZ_TARGET(data) {
                 int32_t *ids = malloc((r.n ? r.n : 1) * sizeof *ids);
                 if (ids) gptc_labels_map(ctx, path, &l, &r, ids);
                 free(ids);
+            }
+            if (r.n && r.label) { /* a regression's numeric labels */
+                float *y = malloc(r.n * sizeof *y);
+                if (y && !gptc_labels_scores(ctx, path, &r, y))
+                    for (size_t i = 0; i < r.n; i++)
+                        if (y[i] - y[i] != 0) abort(); /* finite */
+                free(y);
             }
             gptc_rows_free(&r);
         }

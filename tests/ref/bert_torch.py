@@ -122,6 +122,10 @@ def bert_forward(cfg, p, b):
         return torch.cat(outs), loss, parts
     if head == "classify":
         logits = lin(pooled, "classifier")  # dropout off
+        if logits.shape[1] == 1:
+            # BertForSequenceClassification, num_labels 1: MSELoss(logits.squeeze(), labels.squeeze())
+            y = torch.tensor(b["targets"].numpy().astype("<i4").view("<f4").astype(np.float64), dtype=logits.dtype)
+            return logits.reshape(-1), F.mse_loss(logits.squeeze(), y.squeeze()), parts
         return logits.reshape(-1), F.cross_entropy(logits, b["targets"], ignore_index=-100), parts
     logits = lin(x, "qa_outputs")
     st, en = logits[..., 0], logits[..., 1]
@@ -145,6 +149,8 @@ def cmd_make_model(a):
     if a.head == "classify":
         cfg["id2label"] = {str(i): "L%d" % i for i in range(a.num_labels)}
         cfg["label2id"] = {"L%d" % i: i for i in range(a.num_labels)}
+        if a.num_labels == 1:
+            cfg["problem_type"] = "regression"
     w = {}
     for n in param_names(cfg):
         if n.endswith("LayerNorm.weight"):
@@ -207,6 +213,9 @@ def make_inputs(cfg, B, T, n, seed):
             b["targets"] = tgt
             if head == "pretrain":
                 b["nsp"] = rng.integers(0, 2, B)
+        elif head == "classify" and len(cfg["id2label"]) == 1:
+            # a regression's float labels travel as their float32 bits (gptc_regression_target)
+            b["targets"] = rng.normal(0.5, 2.0, B).astype("<f4").view("<i4")
         elif head == "classify":
             b["targets"] = rng.integers(0, len(cfg["id2label"]), B)
         else:

@@ -46,6 +46,8 @@ def cmd_make(a):
         cfg["architectures"] = ["GPT2ForSequenceClassification"]
         cfg["id2label"] = {str(i): "lab%d" % i for i in range(K)}
         cfg["label2id"] = {"lab%d" % i: i for i in range(K)}
+        if K == 1:
+            cfg["problem_type"] = "regression"
         raw["score.weight"] = rng.normal(0, 0.2, (K, C)).astype(np.float32)
     else:
         cfg["architectures"] = ["GPT2ForQuestionAnswering"]
@@ -81,7 +83,11 @@ def cmd_make(a):
     lens[0] = T
     for b in range(B):
         tokens[b, lens[b]:] = pad
-    if a.head == "classify":
+    if a.head == "classify" and a.labels == 1:
+        # a regression's float labels travel as their float32 bits (gptc_regression_target)
+        tg = rng.normal(0.5, 2.0, B).astype("<f4").view("<i4")
+        weights = []
+    elif a.head == "classify":
         tg = rng.integers(0, a.labels, B)
         if B > 2:
             tg[1] = -100
@@ -133,6 +139,10 @@ def forward(cfg, p, lora, tokens, targets, weights):
         nonpad = (tokens != cfg["pad_token_id"]).long()
         idx = (torch.arange(T)[None] * nonpad).argmax(-1)
         logits = x[torch.arange(B), idx] @ p["score.weight"].t()
+        if logits.shape[1] == 1:
+            # GPT2ForSequenceClassification, num_labels 1: MSELoss(logits.squeeze(), labels.squeeze())
+            y = torch.tensor(targets.numpy().astype("<i4").view("<f4").astype(np.float64), dtype=logits.dtype)
+            return logits, F.mse_loss(logits.squeeze(), y.squeeze())
         w = torch.tensor(weights, dtype=logits.dtype) if len(weights) else None
         loss = F.cross_entropy(logits, targets, weight=w, ignore_index=-100)
         return logits, loss
