@@ -255,6 +255,57 @@ void gptc_spm_pieces_free(gptc_spm_pieces *p);
  * GPTC_ERANGE naming it and its position. */
 gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *spm, const int32_t *ids, size_t n_ids, char **text,
                             size_t *len);
+/* The same for pieces given as text (SentencePieceProcessor::DecodePieces): each piece
+ * goes through PieceToId, and an unknown one other than the <unk> piece itself comes out
+ * as its own text. pieces[i] has lens[i] bytes. */
+gptc_status gptc_spm_decode_pieces(gptc_ctx *ctx, const gptc_spm *spm, const char *const *pieces, const size_t *lens,
+                                   size_t n, char **text, size_t *len);
+
+/* ---------------------------------------------------------------- translation tokenizer
+ * The tokenizer of a translation model directory (docs/translation.md), either
+ * GPTC_MT_SPM: OPUS-MT's files as transformers' MarianTokenizer reads them: source.spm
+ * and target.spm (SentencePiece), vocab.json ({"piece": id}, shared by both sides;
+ * target_vocab.json for the target side when tokenizer_config.json has
+ * "separate_vocabs": true), the token names unk_token / eos_token / pad_token of
+ * tokenizer_config.json (default <unk>, </s>, <pad>, which vocab.json must hold); or
+ * GPTC_MT_BPE: gptc's joint byte-level BPE (tokenizer.json or vocab.json + merges.txt,
+ * as `gptc tokenizer-train` writes them on both sides' text), eos = the special token
+ * eos_token names (default </s>, else <|endoftext|>), pad <pad> and unk <unk> when the
+ * tokenizer has them (-1 otherwise). Immutable; may be used from several threads. */
+typedef struct gptc_mt_tokenizer gptc_mt_tokenizer;
+enum { GPTC_MT_SPM = 1, GPTC_MT_BPE = 2 };
+enum { GPTC_MT_SOURCE = 0, GPTC_MT_TARGET = 1 };
+typedef struct gptc_mt_ids {
+    int32_t eos, pad, unk;  /* -1 when absent (BPE: pad, unk) */
+    size_t n_vocab;         /* ids 0 .. n_vocab-1 (vocab.json: its largest id + 1) */
+} gptc_mt_ids;
+/* dir holds source.spm (then target.spm and vocab.json are required) or a BPE tokenizer.
+ * Errors name the file: malformed vocab.json (not an object, ids not integers in
+ * [0, 2^24), one id for two pieces), a role token missing from the vocabulary. */
+gptc_status gptc_mt_tokenizer_load(gptc_ctx *ctx, const char *dir, gptc_mt_tokenizer **out);
+void gptc_mt_tokenizer_free(gptc_mt_tokenizer *t); /* NULL is a no-op */
+gptc_mt_ids gptc_mt_tokenizer_ids(const gptc_mt_tokenizer *t);
+int gptc_mt_tokenizer_kind(const gptc_mt_tokenizer *t); /* GPTC_MT_SPM or GPTC_MT_BPE */
+/* A sentence's ids as MarianTokenizer(text).input_ids (side GPTC_MT_SOURCE) or
+ * (text_target=text).labels (GPTC_MT_TARGET): a language code ">>xx<<" at the start
+ * becomes its own token and every ">>...<<" is removed from the text (MarianTokenizer's
+ * language_code_re), the side's SentencePiece pieces map to ids through vocab.json
+ * (a piece it lacks -> unk), then eos. BPE: gptc_tokenizer_encode (special tokens in
+ * the text not recognized) then eos. max_len > 0 truncates to max_len ids keeping the
+ * start and the final eos (max_len 1 is GPTC_EINVAL); 0: no limit. *ids is gptc_alloc'ed
+ * (gptc_free); *n_ids >= 1. */
+gptc_status gptc_mt_encode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, int side, const char *text, size_t len,
+                           int max_len, int32_t **ids, size_t *n_ids);
+/* Target ids to text as MarianTokenizer.decode(ids, skip_special_tokens=True): eos, pad
+ * and unk dropped, ids -> pieces (an id without a piece -> <unk>) -> target.spm's
+ * decoding, U+2581 -> space, leading and trailing whitespace stripped, then
+ * clean_up_tokenization when tokenizer_config.json says so (default off). BPE: eos, pad
+ * and unk dropped, the rest decoded. An id outside [0, n_vocab) is GPTC_ERANGE naming it
+ * and its position. *text is gptc_alloc'ed, NUL-terminated (*len excludes the NUL). */
+gptc_status gptc_mt_decode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const int32_t *ids, size_t n_ids, char **text,
+                           size_t *len);
+/* 1 for the ids gptc_mt_decode drops (eos, pad, unk). */
+int gptc_mt_is_special(const gptc_mt_tokenizer *t, int32_t id);
 
 /* ---------------------------------------------------------------- model config */
 /* Element types. GPTC_Q8_0, GPTC_Q4_0, GPTC_Q4_K: ggml's block formats (docs/quantization.md),
@@ -1151,7 +1202,8 @@ int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
 #define GPTC_SHARD_MAGIC "GPTCTOKS"
 #define GPTC_SHARD_HEADER 64
 /* Copies the tokenizer files of a model directory (vocab.json, merges.txt, vocab.txt,
- * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
+ * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json,
+ * a translation model's source.spm, target.spm, target_vocab.json)
  * that exist in src into dst. */
 gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
 /* Writes tokens atomically; width chosen by vocab_size (uint16 when it fits). */
