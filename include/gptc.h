@@ -1222,13 +1222,14 @@ gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids
  * QA (see gptc_forward). */
 typedef struct gptc_batch {
     int B, T;                /* rows filled (at most the capacity) and positions per row */
-    int32_t *tokens;         /* (B, T) */
+    int32_t *tokens;         /* (B, T); encoder-decoder: the decoder's input ids */
     int32_t *targets;        /* (B, T), (B) or (B, 2) */
     float *attention_mask;   /* (B, T): 1 a token, 0 padding (bidirectional encoders) */
     int32_t *token_types;    /* (B, T): segment ids (BERT sentence pairs) */
     int32_t *enc_tokens;     /* (B, enc_T): encoder inputs (encoder-decoder) */
     int enc_T;
     int32_t *labels;         /* (B): a sequence label beside token targets (BERT's NSP) */
+    float *enc_mask;         /* (B, enc_T): 1 a source token, 0 padding (encoder-decoder; NULL: none) */
 } gptc_batch;
 enum { GPTC_BATCH_ATTENTION_MASK = 1, GPTC_BATCH_TOKEN_TYPES = 2, GPTC_BATCH_ENC_TOKENS = 4, GPTC_BATCH_LABELS = 8 };
 
@@ -1255,6 +1256,10 @@ typedef struct gptc_data_source {
     /* With several ranks: the counts val_observe accumulates (e.g. a confusion matrix),
      * summed over the ranks before val_metric. NULL: none. */
     size_t (*val_counts)(void *user, long **counts);
+    /* Optional metric computed from the model itself after the validation loss (higher is
+     * better; e.g. BLEU of greedy translations of the validation sources): replaces
+     * val_metric when set. m is only read. Every rank computes it. */
+    gptc_status (*model_metric)(gptc_ctx *ctx, void *user, const struct gptc_model *m, double *out);
 } gptc_data_source;
 
 /* ---- several processes (train/dist.c): a run started by Open MPI's mpirun trains with
@@ -1562,6 +1567,65 @@ const gptc_data_source *gptc_task_source_data(const gptc_task_source *src);
 /* Sets the model's pad_token_id (saved in config.json; the classifier pools the last
  * token that is not pad). */
 void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
+
+/* ------------------------------------------------------------ translation pairs (translate.c) */
+/* Sentence pairs as ids: pair i's source ids src[src_off[i], src_off[i + 1]) (ending with
+ * eos), its labels tgt[tgt_off[i], tgt_off[i + 1]) (the target ids with eos; -100 allowed
+ * in pairs read by gptc_mt_ids_read), src_mask parallel to src (NULL: all 1). */
+typedef struct gptc_mt_data {
+    size_t n;
+    size_t *src_off, *tgt_off;   /* n + 1 */
+    int32_t *src, *tgt;
+    float *src_mask;
+    size_t *line;                /* 1-based line of each pair in its file */
+    char **ref;                  /* the target texts (keep_references), else NULL */
+    size_t max_src, max_tgt;     /* longest source / labels */
+    size_t n_truncated_src, n_truncated_tgt;
+    size_t n_skipped;            /* malformed lines skipped (skip_bad) */
+    char first_skip[256];        /* the first skipped line's message */
+} gptc_mt_data;
+void gptc_mt_data_free(gptc_mt_data *d);
+
+typedef struct gptc_mt_read_params {
+    int format;                  /* GPTC_FMT_AUTO (.jsonl/.json: JSONL, else TSV), GPTC_FMT_TSV, GPTC_FMT_JSONL */
+    int max_source_length;       /* > 1: truncate source ids to this many (the last is eos); 0: none */
+    int max_target_length;       /* > 1: the same for labels */
+    int skip_bad;                /* skip malformed lines (counted in n_skipped) instead of failing */
+    int keep_references;         /* keep each target text in ref (for BLEU) */
+} gptc_mt_read_params;
+gptc_mt_read_params gptc_mt_read_default_params(void);
+/* Reads sentence pairs: TSV lines source<TAB>target (exactly one tab; no header, no
+ * quoting; a trailing \r dropped) or JSONL {"src": "...", "tgt": "..."}; blank lines are
+ * skipped. Each side is encoded by tok (gptc_mt_encode: source side, target side), then
+ * truncated. Errors name the file and line: no tab or several, malformed JSON, a missing
+ * or non-string field, an empty (or all-whitespace) side; no pairs at all. */
+gptc_status gptc_mt_pairs_read(gptc_ctx *ctx, const char *path, const gptc_mt_tokenizer *tok,
+                               const gptc_mt_read_params *p, gptc_mt_data *out);
+/* Reads JSONL examples of ids {"input_ids": [...], "labels": [...], "attention_mask":
+ * [...]} (mask optional, on every line or none, as long as input_ids, 0/1); ids in
+ * [0, vocab_size), labels also -100; at most max_len ids a field (0: 2^20). Errors name
+ * the file, line and field. */
+gptc_status gptc_mt_ids_read(gptc_ctx *ctx, const char *path, long vocab_size, int max_len, gptc_mt_data *out);
+/* The teacher-forcing batch of pairs idx[0..B) into bt (its enc_tokens (B, enc_T),
+ * enc_mask (B, enc_T) when not NULL, tokens and targets (B, T)): source ids padded with
+ * pad (mask 1 on the ids, or their src_mask, 0 on padding), labels padded with -100,
+ * decoder input = [start] + labels[:-1] with -100 as pad (transformers'
+ * shift_tokens_right). Longer rows are cut to enc_T / T. Sets bt->B, T, enc_T. */
+void gptc_mt_fill(const gptc_mt_data *d, const size_t *idx, int B, int T, int enc_T, int32_t pad, int32_t start,
+                  struct gptc_batch *bt);
+/* The trainer's data source over train / val (val may be NULL): fields
+ * GPTC_BATCH_ENC_TOKENS (the trainer fills enc_mask too), enc_T = the longest source of
+ * both. Shuffled epochs from (seed, position). With metric (needs val), the trainer's
+ * model_metric: metric(ctx, metric_user, model, val, &value), named metric_name, decides
+ * the best model and early stopping instead of the validation loss. */
+typedef gptc_status (*gptc_mt_metric_fn)(gptc_ctx *ctx, void *user, const struct gptc_model *m,
+                                         const gptc_mt_data *val, double *out);
+typedef struct gptc_mt_source gptc_mt_source;
+gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const gptc_mt_data *val, int32_t pad,
+                               int32_t start, uint64_t seed, const char *metric_name, gptc_mt_metric_fn metric,
+                               void *metric_user, gptc_mt_source **out);
+void gptc_mt_source_free(gptc_mt_source *src);
+const gptc_data_source *gptc_mt_source_data(const gptc_mt_source *src);
 
 /* ------------------------------------------------------------ prediction (predict.c) */
 /* The token that pads rows and separates question from context: the model's pad_token_id,

@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_pretrain.c"
 #include "fuzz/fuzz_wordpiece.c"
 #include "fuzz/fuzz_gguf.c"
+#include "fuzz/fuzz_mt.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -58,6 +59,7 @@ int main(void) {
     replay("pretrain", fuzz_pretrain);
     replay("wordpiece", fuzz_wordpiece);
     replay("gguf", fuzz_gguf);
+    replay("mt", fuzz_mt);
     rmdir(fuzz_dir());
     return test_exit();
 }
