@@ -321,8 +321,9 @@ const char *gptc_dtype_name(gptc_dtype d);
 gptc_dtype gptc_dtype_parse(const char *name);
 
 enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
-/* Architectures (config.json "model_type"): GPT-2 ("gpt2") and BERT ("bert"). */
-enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_COUNT };
+/* Architectures (config.json "model_type"): GPT-2 ("gpt2"), BERT ("bert") and the
+ * encoder-decoder Transformer in MarianMTModel's layout ("marian"). */
+enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_MARIAN, GPTC_ARCH_COUNT };
 #define GPTC_MAX_LABELS 64
 #define GPTC_LABEL_MAX 48
 
@@ -361,6 +362,19 @@ typedef struct gptc_config {
     int type_vocab_size;         /* BERT: token type (segment) embeddings, 2 */
     int mlm_only;                /* BERT LM head: 1 = BertForMaskedLM (no pooler, no NSP) */
     float classifier_dropout;    /* BERT CLASSIFY: dropout on the pooled output; < 0: hidden_dropout_prob */
+    /* Marian (arch GPTC_ARCH_MARIAN, MarianConfig's names in config.json: d_model = n_embd,
+     * max_position_embeddings = n_positions, dropout = embd_pdrop = resid_pdrop,
+     * attention_dropout = attn_pdrop; activation_dropout must be 0). The model's layers
+     * are the encoder's (enc_layers = encoder_layers) then the decoder's: n_layer =
+     * encoder_layers + decoder_layers. n_head and n_inner are the decoder's
+     * (decoder_attention_heads, decoder_ffn_dim), enc_n_head and enc_n_inner the
+     * encoder's. Post-norm blocks, sinusoidal positions (computed, not stored),
+     * causal decoder with cross-attention; eos_token_id 0, pad_token_id and
+     * decoder_start_token_id the last id unless config.json says otherwise. */
+    int enc_layers, enc_n_head, enc_n_inner;
+    int decoder_start_token_id;  /* Marian: the decoder's first input (-1: none) */
+    int scale_embedding;         /* Marian: embeddings times sqrt(d_model) */
+    int share_embeddings;        /* Marian: share_encoder_decoder_embeddings (model.shared) */
 } gptc_config;
 
 /* GPT-2 124M defaults. */
@@ -375,6 +389,16 @@ gptc_config gptc_config_bert_default(void);
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out);
 /* Checks ranges and that n_embd is divisible by n_head. */
 gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *cfg);
+/* MarianConfig() defaults (transformers): 12 + 12 layers of d_model 1024, 16 heads, ffn
+ * 4096, 1024 positions, vocab 58101, GELU (erf), dropout 0.1, attention and activation
+ * dropout 0, no embedding scale, shared encoder/decoder embeddings, tied LM head, eos 0,
+ * pad = decoder_start = 58100 (the last id), layer norm eps 1e-5. Presets for it
+ * (gptc_config_preset): "marian-tiny" (2 + 2 layers, d 64, 2 heads, ffn 128, 128
+ * positions), "marian-small" (3 + 3, d 256, 4 heads, ffn 1024, 256 positions) and
+ * "transformer-base" (Vaswani et al.: 6 + 6, d 512, 8 heads, ffn 2048, 512 positions,
+ * scaled embeddings); their vocab_size is MarianConfig's (set it to the tokenizer's, and
+ * pad_token_id / decoder_start_token_id with it). */
+gptc_config gptc_config_marian_default(void);
 
 /* ---------------------------------------------------------------- model
  * A model is weights and config only. Once built (new or load, then optionally
@@ -503,8 +527,22 @@ gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *token
  * = B follows A, 1 = random, -100 ignored). A BERT's LM head is BertForPreTraining:
  * loss = mean MLM cross-entropy + mean NSP cross-entropy, logits (B, T, V) then (B, 2);
  * with gptc_forward its targets are the (B, T) labels followed by the (B) NSP labels. */
+/* A Marian model (MarianMTModel) takes b->enc_tokens (B, enc_T) the source ids,
+ * b->enc_mask (B, enc_T; NULL: none) the source padding mask (applied to the keys of the
+ * encoder's self-attention and of every cross-attention, as Hugging Face does),
+ * b->tokens (B, T) the decoder's input ids ([decoder_start] + labels[:-1]) and
+ * b->targets (B, T) the labels, -100 ignored: loss = mean cross-entropy over the labels
+ * that are not -100 (with label smoothing when set, see
+ * gptc_workspace_set_label_smoothing); logits (B, T, V) = h W^T + final_logits_bias.
+ * For it a workspace's max_T bounds both enc_T and T. b->attention_mask must be NULL
+ * (the decoder is causal; padded labels are -100). */
 struct gptc_batch;
 gptc_status gptc_forward_batch(gptc_ctx *ctx, gptc_workspace *ws, const struct gptc_batch *b, float *loss);
+/* Label smoothing of the LM cross-entropy from the next forward on, exactly as torch's
+ * CrossEntropyLoss(label_smoothing=eps, ignore_index=-100): per counted position
+ * (1 - eps) * -log p[y] + eps * mean over the vocabulary of -log p[c]; eps in [0, 1)
+ * (0, the default: none). LM heads of GPT-2 and Marian; GPTC_EINVAL otherwise. */
+gptc_status gptc_workspace_set_label_smoothing(gptc_ctx *ctx, gptc_workspace *ws, float eps);
 /* BERT pre-training parts of the last forward with targets: sums of the MLM and NSP
  * cross-entropies and their counts (the losses are sum / count). */
 typedef struct gptc_pretrain_parts {
@@ -656,6 +694,18 @@ gptc_status gptc_session_prefill_hidden(gptc_ctx *ctx, gptc_session *s, int seq,
                                         float *hidden);
 /* Bytes the session holds (KV cache + scratch). */
 size_t gptc_session_bytes(const gptc_session *s);
+/* Encoder-decoder models (Marian): runs the encoder once over the source ids src (n,
+ * 1 <= n <= max_len; no padding) and keeps, for sequence seq, every decoder layer's
+ * cross-attention keys and values of it; the sequence's decoder tokens are forgotten
+ * (as gptc_session_reset). gptc_session_prefill/step then run the decoder over it
+ * (start with decoder_start_token_id), gptc_session_copy copies the source state with
+ * the tokens, and gptc_session_reset keeps it (a new gptc_session_encode replaces it).
+ * Prefill or step of a sequence of such a model without a source fails. So
+ * gptc_generate with a prompt of [decoder_start_token_id] on a session whose sequence 0
+ * was encoded decodes a translation (beams and samples copy sequence 0). */
+gptc_status gptc_session_encode(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *src, int n);
+/* Source tokens held by sequence seq (0: none encoded). */
+int gptc_session_src_len(const gptc_session *s, int seq);
 
 /* ---------------------------------------------------------------- text generation
  * Greedy decoding, sampling and beam search over a KV-cache session, with Hugging Face's

@@ -357,6 +357,10 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
             return gptc_fail(ctx, GPTC_ERANGE, "generate: prompt token %d at position %d is out of range [0, %d)",
                              prompt[i], i, cfg->vocab_size);
     if (p->n_stop && !tok) return gptc_fail(ctx, GPTC_EINVAL, "generate: stop strings need a tokenizer");
+    if (cfg->cross_attention && (!s || gptc_session_src_len(s, 0) < 1))
+        return gptc_fail(ctx, GPTC_EINVAL, "generate: an encoder-decoder (Marian) model decodes from a source: encode "
+                                           "it into sequence 0 of a session (gptc_session_encode) and pass the session "
+                                           "(`gptc translate` does)");
     gen g;
     memset(&g, 0, sizeof g);
     g.ctx = ctx, g.m = m, g.tok = tok, g.p = p, g.cb = cb, g.user = user;
