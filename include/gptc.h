@@ -741,6 +741,17 @@ typedef struct gptc_gen_params {
     uint64_t seed;             /* sampling RNG seed: the same seed gives the same output */
     float presence_penalty;    /* OpenAI: logit -= presence * (count > 0), over generated tokens; 0 */
     float frequency_penalty;   /* OpenAI: logit -= frequency * count, over generated tokens; 0 */
+    /* HF bad_words_ids of one token each ([[pad]] in Marian's generation_config.json): never
+     * generated (NoBadWordsLogitsProcessor; longer sequences are GPTC_ENOTSUP when loaded). */
+    int n_bad_words;
+    int32_t bad_words_ids[GPTC_GEN_MAX_EOS];
+    /* HF forced_eos_token_id (ForcedEOSTokenLogitsProcessor): when the sequence (prompt
+     * included) reaches max_length - 1 tokens (max_length = prompt + max_new_tokens when
+     * that is given), only this id may come next; -1 (default): off. */
+    int32_t forced_eos_token_id;
+    /* HF decoder_start_token_id: an encoder-decoder's first decoder input (-1 (default):
+     * the model config's). Read by `gptc translate`; gptc_generate takes the prompt as given. */
+    int32_t decoder_start_token_id;
 } gptc_gen_params;
 
 /* Hugging Face's GenerationConfig defaults (greedy, max_length 20, top_k 50, ...). */
@@ -1368,6 +1379,7 @@ typedef struct gptc_train_opts {
     int eval_every, eval_batches, save_every, keep_last, patience;
     int sample_tokens;          /* tokens generated at each evaluation (0: none) */
     volatile int *stop;         /* set by a signal handler: checkpoint and return */
+    float label_smoothing;      /* LM cross-entropy label smoothing (gptc_workspace_set_label_smoothing); 0: none */
 } gptc_train_opts;
 
 void gptc_train_default_opts(gptc_train_opts *o);
@@ -1676,6 +1688,26 @@ gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const g
                                void *metric_user, gptc_mt_source **out);
 void gptc_mt_source_free(gptc_mt_source *src);
 const gptc_data_source *gptc_mt_source_data(const gptc_mt_source *src);
+
+/* Translates one source (ids ending with eos): encodes it into sequence 0 of s (NULL: a
+ * session is made for the call; else one with max(num_beams, num_return_sequences)
+ * sequences), then gptc_generate from [decoder_start] (p's decoder_start_token_id, else
+ * the model's) with p: greedy, sampling or beam search with Hugging Face's semantics.
+ * The result's tokens exclude the start token. A model that is not an encoder-decoder, a
+ * source id out of range: GPTC_EINVAL / GPTC_ERANGE. */
+gptc_status gptc_translate_ids(gptc_ctx *ctx, const struct gptc_model *m, gptc_session *s, const int32_t *src,
+                               int n_src, const gptc_gen_params *p, gptc_gen_result **out);
+/* A gptc_mt_metric_fn: sacreBLEU corpus BLEU of the translations of the first
+ * max_sentences (0: all) validation sources (gen: greedy unless told otherwise;
+ * max_new_tokens < 0: the longest validation labels + 8) against their references
+ * (pairs read with keep_references). user: a gptc_mt_bleu_params. */
+typedef struct gptc_mt_bleu_params {
+    const gptc_mt_tokenizer *tok;
+    gptc_gen_params gen;
+    size_t max_sentences;
+} gptc_mt_bleu_params;
+gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const struct gptc_model *m, const gptc_mt_data *val,
+                             double *out);
 
 /* ------------------------------------------------------------ prediction (predict.c) */
 /* The token that pads rows and separates question from context: the model's pad_token_id,

@@ -91,6 +91,14 @@ static void process_row(const gptc_gen_params *p, float *row, int V, const int32
     gptc_logits_repetition_penalty(row, V, ids, n, p->repetition_penalty);
     gptc_logits_no_repeat_ngram(row, V, ids, n, p->no_repeat_ngram_size);
     gptc_logits_presence_frequency(row, V, ids + n_prompt, n_gen, p->presence_penalty, p->frequency_penalty, scratch);
+    for (int i = 0; i < p->n_bad_words; i++) /* NoBadWordsLogitsProcessor, single tokens */
+        if (p->bad_words_ids[i] >= 0 && p->bad_words_ids[i] < V) row[p->bad_words_ids[i]] = -INFINITY;
+    /* ForcedEOSTokenLogitsProcessor: cur_len == max_length - 1 */
+    long max_len = p->max_new_tokens >= 0 ? (long)n_prompt + p->max_new_tokens : (long)p->max_length;
+    if (p->forced_eos_token_id >= 0 && p->forced_eos_token_id < V && (long)n == max_len - 1) {
+        for (int v = 0; v < V; v++) row[v] = -INFINITY;
+        row[p->forced_eos_token_id] = 0.0f;
+    }
 }
 
 static void process(gen *g, float *row, int i) {

@@ -394,3 +394,62 @@ void gptc_mt_source_free(gptc_mt_source *src) {
     gptc_free(src->idx);
     gptc_free(src);
 }
+
+/* ---------------------------------------------------------------- translating */
+gptc_status gptc_translate_ids(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const int32_t *src, int n_src,
+                               const gptc_gen_params *p, gptc_gen_result **out) {
+    *out = NULL;
+    const gptc_config *c = gptc_model_config(m);
+    if (c->arch != GPTC_ARCH_MARIAN)
+        return gptc_fail(ctx, GPTC_EINVAL, "translate: the model is a %s, not an encoder-decoder (model_type marian)",
+                         gptc_model_class(m));
+    int32_t start = p->decoder_start_token_id >= 0 ? p->decoder_start_token_id : c->decoder_start_token_id;
+    if (start < 0 || start >= c->vocab_size)
+        return gptc_fail(ctx, GPTC_EINVAL, "translate: decoder_start_token_id %d is not an id of the model (vocab_size %d)",
+                         start, c->vocab_size);
+    if (n_src < 1) return gptc_fail(ctx, GPTC_EINVAL, "translate: the source is empty");
+    for (int i = 0; i < n_src; i++)
+        if (src[i] < 0 || src[i] >= c->vocab_size)
+            return gptc_fail(ctx, GPTC_ERANGE, "translate: source id %d at position %d is out of range [0, %d)", src[i], i,
+                             c->vocab_size);
+    gptc_session *own = NULL;
+    gptc_status st = GPTC_OK;
+    if (!s) {
+        int nseq = p->num_beams > p->num_return_sequences ? p->num_beams : p->num_return_sequences;
+        if ((st = gptc_session_new(ctx, m, nseq, 0, &own))) return st;
+        s = own;
+    }
+    st = gptc_session_encode(ctx, s, 0, src, n_src);
+    if (!st) st = gptc_generate(ctx, m, s, NULL, &start, 1, p, NULL, NULL, out);
+    gptc_session_free(own);
+    return st;
+}
+
+gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const gptc_model *m, const gptc_mt_data *val, double *out) {
+    const gptc_mt_bleu_params *bp = user;
+    *out = NAN;
+    if (!val->ref) return gptc_fail(ctx, GPTC_EINVAL, "BLEU: the validation pairs were read without their references");
+    gptc_gen_params p = bp->gen;
+    if (p.max_new_tokens < 0) p.max_new_tokens = (int)val->max_tgt + 8;
+    size_t n = bp->max_sentences && bp->max_sentences < val->n ? bp->max_sentences : val->n;
+    char **hyp = gptc_calloc(ctx, n ? n : 1, sizeof *hyp, "translations");
+    if (!hyp) return GPTC_ENOMEM;
+    gptc_session *s = NULL;
+    int nseq = p.num_beams > p.num_return_sequences ? p.num_beams : p.num_return_sequences;
+    gptc_status st = gptc_session_new(ctx, m, nseq, 0, &s);
+    for (size_t i = 0; !st && i < n; i++) {
+        gptc_gen_result *r;
+        size_t o = val->src_off[i];
+        st = gptc_translate_ids(ctx, m, s, val->src + o, (int)(val->src_off[i + 1] - o), &p, &r);
+        size_t len;
+        if (!st) st = gptc_mt_decode(ctx, bp->tok, r->seqs[0].tokens, (size_t)r->seqs[0].n_tokens, &hyp[i], &len);
+        gptc_gen_result_free(r);
+    }
+    gptc_bleu_score b;
+    if (!st) st = gptc_bleu_corpus(ctx, (const char *const *)hyp, n, (const char *const *)val->ref, 1, &b);
+    if (!st) *out = b.score;
+    for (size_t i = 0; i < n; i++) gptc_free(hyp[i]);
+    gptc_free(hyp);
+    gptc_session_free(s);
+    return st;
+}

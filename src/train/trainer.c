@@ -372,17 +372,19 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
     r.bt.targets = gptc_alloc(ctx, (size_t)GB * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
-    int encoder = m->cfg.arch == GPTC_ARCH_BERT;
-    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && d->fields)) {
-        /* the block has places for these (cross-attention) but no forward takes them
-         * yet, and GPT-2's forward takes none: refuse rather than ignore */
+    int encoder = m->cfg.arch == GPTC_ARCH_BERT, seq2seq = m->cfg.arch == GPTC_ARCH_MARIAN;
+    if (seq2seq != !!(d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && (d->fields & ~GPTC_BATCH_ENC_TOKENS))) {
+        /* refuse rather than ignore: GPT-2 takes none of these fields, an encoder-decoder
+         * needs its encoder inputs and takes no others */
         s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
-                                         "%d, labels %d) that a %s model does not take",
+                                         "%d, labels %d) that a %s model does not take%s",
                       !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
                       !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS),
-                      encoder ? "BERT" : "GPT-2");
+                      encoder ? "BERT" : seq2seq ? "Marian" : "GPT-2",
+                      seq2seq ? " (an encoder-decoder trains on sentence pairs: gptc finetune --task translate)" : "");
         goto done;
     }
+    if (o->label_smoothing > 0 && (s = gptc_workspace_set_label_smoothing(ctx, r.ws, o->label_smoothing))) goto done;
     if (encoder && m->cfg.head == GPTC_HEAD_LM && !m->cfg.mlm_only && !(d->fields & GPTC_BATCH_LABELS)) {
         s = gptc_fail(ctx, GPTC_EINVAL, "BERT pre-training data needs next_sentence_label (or a BertForMaskedLM model)");
         goto done;
