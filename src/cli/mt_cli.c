@@ -9,13 +9,21 @@
 #include <string.h>
 
 void mt_cli_open(const char *cmd, gptc_ctx *ctx, const char *dir, gptc_model **m, gptc_mt_tokenizer **tok) {
+    mt_cli_open_with(cmd, ctx, dir, m, tok, 1);
+}
+
+void mt_cli_open_with(const char *cmd, gptc_ctx *ctx, const char *dir, gptc_model **m, gptc_mt_tokenizer **tok,
+                      int need_tok) {
     if (gptc_model_load(ctx, dir, m)) cli_die_model(cmd, ctx, dir);
     const gptc_config *c = gptc_model_config(*m);
     if (c->arch != GPTC_ARCH_MARIAN)
         cli_die(cmd, NULL, "%s: a %s is not a translation model: it needs an encoder-decoder (model_type marian; "
                 "gptc init --arch marian, or an OPUS-MT model)", dir, gptc_model_class(*m));
-    if (gptc_mt_tokenizer_load(ctx, dir, tok))
+    *tok = NULL;
+    if (gptc_mt_tokenizer_load(ctx, dir, tok)) {
+        if (!need_tok) return;
         cli_die(cmd, ctx, "%s: a translation tokenizer is needed (source.spm + target.spm + vocab.json, or gptc's BPE)", dir);
+    }
     gptc_mt_ids ids = gptc_mt_tokenizer_ids(*tok);
     if (ids.n_vocab > (size_t)c->vocab_size)
         cli_die(cmd, NULL, "%s: the tokenizer has %zu ids, the model's vocab_size is %d", dir, ids.n_vocab, c->vocab_size);

@@ -8,6 +8,9 @@
  * checks that they fit (model_type marian, the tokenizer's ids within vocab_size, the
  * same eos), or exits with a message. */
 void mt_cli_open(const char *cmd, gptc_ctx *ctx, const char *dir, gptc_model **m, gptc_mt_tokenizer **tok);
+/* The same; with need_tok 0 a directory without a tokenizer gives *tok = NULL. */
+void mt_cli_open_with(const char *cmd, gptc_ctx *ctx, const char *dir, gptc_model **m, gptc_mt_tokenizer **tok,
+                      int need_tok);
 
 typedef struct mt_cli_opts {
     float label_smoothing;
