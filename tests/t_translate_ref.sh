@@ -11,7 +11,8 @@
 # generation_config.json, max_new_tokens 10); beam search with 3 beams, length_penalty
 # 0.8, no_repeat_ngram_size 2, max_new_tokens 9; beam search with 4 beams and
 # length_penalty 1.3, without forced eos; a model whose eos is never likely (runs to the
-# length).
+# length). eval --task translate --data (23 examples of ids, masks with padding, -100
+# labels, batches of 5) against the reference loss over the whole file (1e-5).
 source "$(dirname "$0")/lib.sh"
 G=$GPTC_ASAN
 REF=$ROOT/tests/ref
@@ -61,6 +62,29 @@ PY
     run "translate_beam4_$variant" "$M" beam --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 -- \
         --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 --bad-words 52
 done
+# eval --task translate --data: ids with masks (padding inside a source), -100 labels
+$PY - "$SEED" >"$T/ids.jsonl" <<'PY'
+import json, random, sys
+r = random.Random(int(sys.argv[1]) + 7)
+for i in range(23):
+    n, m = r.randint(1, 14), r.randint(1, 13)
+    src = [r.randrange(1, 52) for _ in range(n - 1)] + [0]
+    mask = [1] * n
+    if i % 4 == 1 and n > 2:
+        src[-2:] = [52, 52]; mask[-2:] = [0, 0]
+    lab = [r.randrange(0, 52) for _ in range(m)]
+    if i % 3 == 0: lab[r.randrange(m)] = -100
+    e = {"input_ids": src, "labels": lab}
+    if i % 2 or True: e["attention_mask"] = mask
+    print(json.dumps(e))
+PY
+for v in a b; do
+    if "$G" eval --task translate --model "$T/m$v" --data "$T/ids.jsonl" --batch-size 5 --json >"$T/eval.json" 2>"$T/err"; then
+        $PY "$REF/translate_ref.py" eval "$T/m$v" "$T/ids.jsonl" "$T/eval.json" "translate_eval_loss_$v"
+    else fail "translate_eval_loss_$v" "$(head -c 300 "$T/err")"; fi
+done
+printf '{"input_ids": [1, 2], "labels": [3, 99]}\n' >"$T/bad.jsonl"
+expect_error translate_eval_range 'bad.jsonl:1: labels\[1\] = 99 is out of range' "$G" eval --task translate --model "$T/ma" --data "$T/bad.jsonl"
 # broken inputs of translate
 printf '1 2 99\n' >"$T/bad.txt"
 expect_error translate_src_range 'bad.txt:1: id 99 is out of range' "$G" translate --model "$T/ma" --src-tokens "$T/bad.txt"

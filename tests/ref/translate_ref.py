@@ -1,4 +1,4 @@
-"""translate_ref.py MODEL_DIR SOURCES GPTC_JSONL MODE [options]: greedy decoding and beam
+"""translate_ref.py MODEL_DIR SOURCES GPTC_JSONL MODE [options] | eval MODEL DATA GOT TAG: greedy decoding and beam
 search written as plain Python loops over the full forward of tests/ref/marian_torch.py
 (float64, no cache: every step runs the whole decoder over [decoder_start] + the tokens so
 far), with Hugging Face's generate() semantics for an encoder-decoder:
@@ -105,7 +105,40 @@ def beam(a, cfg, p, src, start, eos, max_length):
     return max(hyps, key=lambda h: h[0])[1]
 
 
+def eval_loss(model, data, got_path, tag):
+    """eval --task translate --data: the mean cross-entropy over every label that is not
+    -100 in the file, each example alone (no padding; its attention_mask on the source),
+    decoder input = [decoder_start] + labels[:-1] with -100 as pad."""
+    cfg, w = load_model_dir(model)
+    p = {k: torch.tensor(v, dtype=torch.float64) for k, v in w.items()}
+    V = cfg["vocab_size"]
+    pad = cfg.get("pad_token_id", V - 1)
+    start = cfg.get("decoder_start_token_id", pad)
+    total, count = 0.0, 0
+    for line in open(data):
+        e = json.loads(line)
+        src, lab = e["input_ids"], e["labels"]
+        dec = [start] + [pad if t == -100 else t for t in lab[:-1]]
+        b = {"src": torch.tensor([src]), "dec": torch.tensor([dec]),
+             "src_mask": torch.tensor([e.get("attention_mask", [1] * len(src))], dtype=torch.float64)}
+        logits, _ = marian_forward(cfg, p, b)
+        lp = torch.log_softmax(logits[0], dim=-1)
+        for t, y in enumerate(lab):
+            if y != -100:
+                total -= float(lp[t, y])
+                count += 1
+    ref = total / count
+    got = json.load(open(got_path))
+    err = abs(got["loss"] - ref) / abs(ref)
+    ok = err < 1e-5 and got["tokens"] == count
+    print("%s %s: loss %.7f vs reference %.7f (rel. error %.1e), tokens %d vs %d" % (
+        "PASS" if ok else "FAIL", tag, got["loss"], ref, err, got["tokens"], count))
+    return 0 if ok else 1
+
+
 def main():
+    if len(sys.argv) == 6 and sys.argv[1] == "eval":
+        return eval_loss(*sys.argv[2:6])
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
     ap.add_argument("sources")
