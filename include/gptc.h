@@ -292,6 +292,57 @@ void gptc_spm_pieces_free(gptc_spm_pieces *p);
  * GPTC_ERANGE naming it and its position. */
 gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *spm, const int32_t *ids, size_t n_ids, char **text,
                             size_t *len);
+/* The same for pieces given as text (SentencePieceProcessor::DecodePieces): each piece
+ * goes through PieceToId, and an unknown one other than the <unk> piece itself comes out
+ * as its own text. pieces[i] has lens[i] bytes. */
+gptc_status gptc_spm_decode_pieces(gptc_ctx *ctx, const gptc_spm *spm, const char *const *pieces, const size_t *lens,
+                                   size_t n, char **text, size_t *len);
+
+/* ---------------------------------------------------------------- translation tokenizer
+ * The tokenizer of a translation model directory (docs/translation.md), either
+ * GPTC_MT_SPM: OPUS-MT's files as transformers' MarianTokenizer reads them: source.spm
+ * and target.spm (SentencePiece), vocab.json ({"piece": id}, shared by both sides;
+ * target_vocab.json for the target side when tokenizer_config.json has
+ * "separate_vocabs": true), the token names unk_token / eos_token / pad_token of
+ * tokenizer_config.json (default <unk>, </s>, <pad>, which vocab.json must hold); or
+ * GPTC_MT_BPE: gptc's joint byte-level BPE (tokenizer.json or vocab.json + merges.txt,
+ * as `gptc tokenizer-train` writes them on both sides' text), eos = the special token
+ * eos_token names (default </s>, else <|endoftext|>), pad <pad> and unk <unk> when the
+ * tokenizer has them (-1 otherwise). Immutable; may be used from several threads. */
+typedef struct gptc_mt_tokenizer gptc_mt_tokenizer;
+enum { GPTC_MT_SPM = 1, GPTC_MT_BPE = 2 };
+enum { GPTC_MT_SOURCE = 0, GPTC_MT_TARGET = 1 };
+typedef struct gptc_mt_ids {
+    int32_t eos, pad, unk;  /* -1 when absent (BPE: pad, unk) */
+    size_t n_vocab;         /* ids 0 .. n_vocab-1 (vocab.json: its largest id + 1) */
+} gptc_mt_ids;
+/* dir holds source.spm (then target.spm and vocab.json are required) or a BPE tokenizer.
+ * Errors name the file: malformed vocab.json (not an object, ids not integers in
+ * [0, 2^24), one id for two pieces), a role token missing from the vocabulary. */
+gptc_status gptc_mt_tokenizer_load(gptc_ctx *ctx, const char *dir, gptc_mt_tokenizer **out);
+void gptc_mt_tokenizer_free(gptc_mt_tokenizer *t); /* NULL is a no-op */
+gptc_mt_ids gptc_mt_tokenizer_ids(const gptc_mt_tokenizer *t);
+int gptc_mt_tokenizer_kind(const gptc_mt_tokenizer *t); /* GPTC_MT_SPM or GPTC_MT_BPE */
+/* A sentence's ids as MarianTokenizer(text).input_ids (side GPTC_MT_SOURCE) or
+ * (text_target=text).labels (GPTC_MT_TARGET): a language code ">>xx<<" at the start
+ * becomes its own token and every ">>...<<" is removed from the text (MarianTokenizer's
+ * language_code_re), the side's SentencePiece pieces map to ids through vocab.json
+ * (a piece it lacks -> unk), then eos. BPE: gptc_tokenizer_encode (special tokens in
+ * the text not recognized) then eos. max_len > 0 truncates to max_len ids keeping the
+ * start and the final eos (max_len 1 is GPTC_EINVAL); 0: no limit. *ids is gptc_alloc'ed
+ * (gptc_free); *n_ids >= 1. */
+gptc_status gptc_mt_encode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, int side, const char *text, size_t len,
+                           int max_len, int32_t **ids, size_t *n_ids);
+/* Target ids to text as MarianTokenizer.decode(ids, skip_special_tokens=True): eos, pad
+ * and unk dropped, ids -> pieces (an id without a piece -> <unk>) -> target.spm's
+ * decoding, U+2581 -> space, leading and trailing whitespace stripped, then
+ * clean_up_tokenization when tokenizer_config.json says so (default off). BPE: eos, pad
+ * and unk dropped, the rest decoded. An id outside [0, n_vocab) is GPTC_ERANGE naming it
+ * and its position. *text is gptc_alloc'ed, NUL-terminated (*len excludes the NUL). */
+gptc_status gptc_mt_decode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const int32_t *ids, size_t n_ids, char **text,
+                           size_t *len);
+/* 1 for the ids gptc_mt_decode drops (eos, pad, unk). */
+int gptc_mt_is_special(const gptc_mt_tokenizer *t, int32_t id);
 
 /* ---------------------------------------------------------------- model config */
 /* Element types. GPTC_Q8_0, GPTC_Q4_0, GPTC_Q4_K: ggml's block formats (docs/quantization.md),
@@ -307,8 +358,9 @@ const char *gptc_dtype_name(gptc_dtype d);
 gptc_dtype gptc_dtype_parse(const char *name);
 
 enum { GPTC_HEAD_LM = 0, GPTC_HEAD_CLASSIFY, GPTC_HEAD_QA, GPTC_HEAD_COUNT };
-/* Architectures (config.json "model_type"): GPT-2 ("gpt2") and BERT ("bert"). */
-enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_COUNT };
+/* Architectures (config.json "model_type"): GPT-2 ("gpt2"), BERT ("bert") and the
+ * encoder-decoder Transformer in MarianMTModel's layout ("marian"). */
+enum { GPTC_ARCH_GPT2 = 0, GPTC_ARCH_BERT, GPTC_ARCH_MARIAN, GPTC_ARCH_COUNT };
 #define GPTC_MAX_LABELS 64
 #define GPTC_LABEL_MAX 48
 
@@ -361,6 +413,19 @@ typedef struct gptc_config {
     int type_vocab_size;         /* BERT: token type (segment) embeddings, 2 */
     int mlm_only;                /* BERT LM head: 1 = BertForMaskedLM (no pooler, no NSP) */
     float classifier_dropout;    /* BERT CLASSIFY: dropout on the pooled output; < 0: hidden_dropout_prob */
+    /* Marian (arch GPTC_ARCH_MARIAN, MarianConfig's names in config.json: d_model = n_embd,
+     * max_position_embeddings = n_positions, dropout = embd_pdrop = resid_pdrop,
+     * attention_dropout = attn_pdrop; activation_dropout must be 0). The model's layers
+     * are the encoder's (enc_layers = encoder_layers) then the decoder's: n_layer =
+     * encoder_layers + decoder_layers. n_head and n_inner are the decoder's
+     * (decoder_attention_heads, decoder_ffn_dim), enc_n_head and enc_n_inner the
+     * encoder's. Post-norm blocks, sinusoidal positions (computed, not stored),
+     * causal decoder with cross-attention; eos_token_id 0, pad_token_id and
+     * decoder_start_token_id the last id unless config.json says otherwise. */
+    int enc_layers, enc_n_head, enc_n_inner;
+    int decoder_start_token_id;  /* Marian: the decoder's first input (-1: none) */
+    int scale_embedding;         /* Marian: embeddings times sqrt(d_model) */
+    int share_embeddings;        /* Marian: share_encoder_decoder_embeddings (model.shared) */
 } gptc_config;
 
 /* GPT-2 124M defaults. */
@@ -375,6 +440,16 @@ gptc_config gptc_config_bert_default(void);
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out);
 /* Checks ranges and that n_embd is divisible by n_head. */
 gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *cfg);
+/* MarianConfig() defaults (transformers): 12 + 12 layers of d_model 1024, 16 heads, ffn
+ * 4096, 1024 positions, vocab 58101, GELU (erf), dropout 0.1, attention and activation
+ * dropout 0, no embedding scale, shared encoder/decoder embeddings, tied LM head, eos 0,
+ * pad = decoder_start = 58100 (the last id), layer norm eps 1e-5. Presets for it
+ * (gptc_config_preset): "marian-tiny" (2 + 2 layers, d 64, 2 heads, ffn 128, 128
+ * positions), "marian-small" (3 + 3, d 256, 4 heads, ffn 1024, 256 positions) and
+ * "transformer-base" (Vaswani et al.: 6 + 6, d 512, 8 heads, ffn 2048, 512 positions,
+ * scaled embeddings); their vocab_size is MarianConfig's (set it to the tokenizer's, and
+ * pad_token_id / decoder_start_token_id with it). */
+gptc_config gptc_config_marian_default(void);
 
 /* ---------------------------------------------------------------- model
  * A model is weights and config only. Once built (new or load, then optionally
@@ -503,8 +578,22 @@ gptc_status gptc_forward(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *token
  * = B follows A, 1 = random, -100 ignored). A BERT's LM head is BertForPreTraining:
  * loss = mean MLM cross-entropy + mean NSP cross-entropy, logits (B, T, V) then (B, 2);
  * with gptc_forward its targets are the (B, T) labels followed by the (B) NSP labels. */
+/* A Marian model (MarianMTModel) takes b->enc_tokens (B, enc_T) the source ids,
+ * b->enc_mask (B, enc_T; NULL: none) the source padding mask (applied to the keys of the
+ * encoder's self-attention and of every cross-attention, as Hugging Face does),
+ * b->tokens (B, T) the decoder's input ids ([decoder_start] + labels[:-1]) and
+ * b->targets (B, T) the labels, -100 ignored: loss = mean cross-entropy over the labels
+ * that are not -100 (with label smoothing when set, see
+ * gptc_workspace_set_label_smoothing); logits (B, T, V) = h W^T + final_logits_bias.
+ * For it a workspace's max_T bounds both enc_T and T. b->attention_mask must be NULL
+ * (the decoder is causal; padded labels are -100). */
 struct gptc_batch;
 gptc_status gptc_forward_batch(gptc_ctx *ctx, gptc_workspace *ws, const struct gptc_batch *b, float *loss);
+/* Label smoothing of the LM cross-entropy from the next forward on, exactly as torch's
+ * CrossEntropyLoss(label_smoothing=eps, ignore_index=-100): per counted position
+ * (1 - eps) * -log p[y] + eps * mean over the vocabulary of -log p[c]; eps in [0, 1)
+ * (0, the default: none). LM heads of GPT-2 and Marian; GPTC_EINVAL otherwise. */
+gptc_status gptc_workspace_set_label_smoothing(gptc_ctx *ctx, gptc_workspace *ws, float eps);
 /* BERT pre-training parts of the last forward with targets: sums of the MLM and NSP
  * cross-entropies and their counts (the losses are sum / count). */
 typedef struct gptc_pretrain_parts {
@@ -656,6 +745,18 @@ gptc_status gptc_session_prefill_hidden(gptc_ctx *ctx, gptc_session *s, int seq,
                                         float *hidden);
 /* Bytes the session holds (KV cache + scratch). */
 size_t gptc_session_bytes(const gptc_session *s);
+/* Encoder-decoder models (Marian): runs the encoder once over the source ids src (n,
+ * 1 <= n <= max_len; no padding) and keeps, for sequence seq, every decoder layer's
+ * cross-attention keys and values of it; the sequence's decoder tokens are forgotten
+ * (as gptc_session_reset). gptc_session_prefill/step then run the decoder over it
+ * (start with decoder_start_token_id), gptc_session_copy copies the source state with
+ * the tokens, and gptc_session_reset keeps it (a new gptc_session_encode replaces it).
+ * Prefill or step of a sequence of such a model without a source fails. So
+ * gptc_generate with a prompt of [decoder_start_token_id] on a session whose sequence 0
+ * was encoded decodes a translation (beams and samples copy sequence 0). */
+gptc_status gptc_session_encode(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *src, int n);
+/* Source tokens held by sequence seq (0: none encoded). */
+int gptc_session_src_len(const gptc_session *s, int seq);
 
 /* ---------------------------------------------------------------- text generation
  * Greedy decoding, sampling and beam search over a KV-cache session, with Hugging Face's
@@ -691,6 +792,17 @@ typedef struct gptc_gen_params {
     uint64_t seed;             /* sampling RNG seed: the same seed gives the same output */
     float presence_penalty;    /* OpenAI: logit -= presence * (count > 0), over generated tokens; 0 */
     float frequency_penalty;   /* OpenAI: logit -= frequency * count, over generated tokens; 0 */
+    /* HF bad_words_ids of one token each ([[pad]] in Marian's generation_config.json): never
+     * generated (NoBadWordsLogitsProcessor; longer sequences are GPTC_ENOTSUP when loaded). */
+    int n_bad_words;
+    int32_t bad_words_ids[GPTC_GEN_MAX_EOS];
+    /* HF forced_eos_token_id (ForcedEOSTokenLogitsProcessor): when the sequence (prompt
+     * included) reaches max_length - 1 tokens (max_length = prompt + max_new_tokens when
+     * that is given), only this id may come next; -1 (default): off. */
+    int32_t forced_eos_token_id;
+    /* HF decoder_start_token_id: an encoder-decoder's first decoder input (-1 (default):
+     * the model config's). Read by `gptc translate`; gptc_generate takes the prompt as given. */
+    int32_t decoder_start_token_id;
 } gptc_gen_params;
 
 /* Hugging Face's GenerationConfig defaults (greedy, max_length 20, top_k 50, ...). */
@@ -1202,7 +1314,8 @@ int gptc_schedule_parse(const char *name, gptc_sched_kind *out);
 #define GPTC_SHARD_MAGIC "GPTCTOKS"
 #define GPTC_SHARD_HEADER 64
 /* Copies the tokenizer files of a model directory (vocab.json, merges.txt, vocab.txt,
- * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json)
+ * special_tokens_map.json, tokenizer.json, tokenizer_config.json, generation_config.json,
+ * a translation model's source.spm, target.spm, target_vocab.json)
  * that exist in src into dst. */
 gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst);
 /* Writes tokens atomically; width chosen by vocab_size (uint16 when it fits). */
@@ -1221,13 +1334,14 @@ gptc_status gptc_shard_write(gptc_ctx *ctx, const char *path, const int32_t *ids
  * QA (see gptc_forward). */
 typedef struct gptc_batch {
     int B, T;                /* rows filled (at most the capacity) and positions per row */
-    int32_t *tokens;         /* (B, T) */
+    int32_t *tokens;         /* (B, T); encoder-decoder: the decoder's input ids */
     int32_t *targets;        /* (B, T), (B) or (B, 2) */
     float *attention_mask;   /* (B, T): 1 a token, 0 padding (bidirectional encoders) */
     int32_t *token_types;    /* (B, T): segment ids (BERT sentence pairs) */
     int32_t *enc_tokens;     /* (B, enc_T): encoder inputs (encoder-decoder) */
     int enc_T;
     int32_t *labels;         /* (B): a sequence label beside token targets (BERT's NSP) */
+    float *enc_mask;         /* (B, enc_T): 1 a source token, 0 padding (encoder-decoder; NULL: none) */
 } gptc_batch;
 enum { GPTC_BATCH_ATTENTION_MASK = 1, GPTC_BATCH_TOKEN_TYPES = 2, GPTC_BATCH_ENC_TOKENS = 4, GPTC_BATCH_LABELS = 8 };
 
@@ -1254,6 +1368,10 @@ typedef struct gptc_data_source {
     /* With several ranks: the counts val_observe accumulates (e.g. a confusion matrix),
      * summed over the ranks before val_metric. NULL: none. */
     size_t (*val_counts)(void *user, long **counts);
+    /* Optional metric computed from the model itself after the validation loss (higher is
+     * better; e.g. BLEU of greedy translations of the validation sources): replaces
+     * val_metric when set. m is only read. Every rank computes it. */
+    gptc_status (*model_metric)(gptc_ctx *ctx, void *user, const struct gptc_model *m, double *out);
 } gptc_data_source;
 
 /* ---- several processes (train/dist.c): a run started by Open MPI's mpirun trains with
@@ -1312,6 +1430,7 @@ typedef struct gptc_train_opts {
     int eval_every, eval_batches, save_every, keep_last, patience;
     int sample_tokens;          /* tokens generated at each evaluation (0: none) */
     volatile int *stop;         /* set by a signal handler: checkpoint and return */
+    float label_smoothing;      /* LM cross-entropy label smoothing (gptc_workspace_set_label_smoothing); 0: none */
 } gptc_train_opts;
 
 void gptc_train_default_opts(gptc_train_opts *o);
@@ -1570,6 +1689,85 @@ const gptc_data_source *gptc_task_source_data(const gptc_task_source *src);
 /* Sets the model's pad_token_id (saved in config.json; the classifier pools the last
  * token that is not pad). */
 void gptc_task_model_set_pad(gptc_model *m, int32_t pad);
+
+/* ------------------------------------------------------------ translation pairs (translate.c) */
+/* Sentence pairs as ids: pair i's source ids src[src_off[i], src_off[i + 1]) (ending with
+ * eos), its labels tgt[tgt_off[i], tgt_off[i + 1]) (the target ids with eos; -100 allowed
+ * in pairs read by gptc_mt_ids_read), src_mask parallel to src (NULL: all 1). */
+typedef struct gptc_mt_data {
+    size_t n;
+    size_t *src_off, *tgt_off;   /* n + 1 */
+    int32_t *src, *tgt;
+    float *src_mask;
+    size_t *line;                /* 1-based line of each pair in its file */
+    char **ref;                  /* the target texts (keep_references), else NULL */
+    size_t max_src, max_tgt;     /* longest source / labels */
+    size_t n_truncated_src, n_truncated_tgt;
+    size_t n_skipped;            /* malformed lines skipped (skip_bad) */
+    char first_skip[256];        /* the first skipped line's message */
+} gptc_mt_data;
+void gptc_mt_data_free(gptc_mt_data *d);
+
+typedef struct gptc_mt_read_params {
+    int format;                  /* GPTC_FMT_AUTO (.jsonl/.json: JSONL, else TSV), GPTC_FMT_TSV, GPTC_FMT_JSONL */
+    int max_source_length;       /* > 1: truncate source ids to this many (the last is eos); 0: none */
+    int max_target_length;       /* > 1: the same for labels */
+    int skip_bad;                /* skip malformed lines (counted in n_skipped) instead of failing */
+    int keep_references;         /* keep each target text in ref (for BLEU) */
+} gptc_mt_read_params;
+gptc_mt_read_params gptc_mt_read_default_params(void);
+/* Reads sentence pairs: TSV lines source<TAB>target (exactly one tab; no header, no
+ * quoting; a trailing \r dropped) or JSONL {"src": "...", "tgt": "..."}; blank lines are
+ * skipped. Each side is encoded by tok (gptc_mt_encode: source side, target side), then
+ * truncated. Errors name the file and line: no tab or several, malformed JSON, a missing
+ * or non-string field, an empty (or all-whitespace) side; no pairs at all. */
+gptc_status gptc_mt_pairs_read(gptc_ctx *ctx, const char *path, const gptc_mt_tokenizer *tok,
+                               const gptc_mt_read_params *p, gptc_mt_data *out);
+/* Reads JSONL examples of ids {"input_ids": [...], "labels": [...], "attention_mask":
+ * [...]} (mask optional, on every line or none, as long as input_ids, 0/1); ids in
+ * [0, vocab_size), labels also -100; at most max_len ids a field (0: 2^20). Errors name
+ * the file, line and field. */
+gptc_status gptc_mt_ids_read(gptc_ctx *ctx, const char *path, long vocab_size, int max_len, gptc_mt_data *out);
+/* The teacher-forcing batch of pairs idx[0..B) into bt (its enc_tokens (B, enc_T),
+ * enc_mask (B, enc_T) when not NULL, tokens and targets (B, T)): source ids padded with
+ * pad (mask 1 on the ids, or their src_mask, 0 on padding), labels padded with -100,
+ * decoder input = [start] + labels[:-1] with -100 as pad (transformers'
+ * shift_tokens_right). Longer rows are cut to enc_T / T. Sets bt->B, T, enc_T. */
+void gptc_mt_fill(const gptc_mt_data *d, const size_t *idx, int B, int T, int enc_T, int32_t pad, int32_t start,
+                  struct gptc_batch *bt);
+/* The trainer's data source over train / val (val may be NULL): fields
+ * GPTC_BATCH_ENC_TOKENS (the trainer fills enc_mask too), enc_T = the longest source of
+ * both. Shuffled epochs from (seed, position). With metric (needs val), the trainer's
+ * model_metric: metric(ctx, metric_user, model, val, &value), named metric_name, decides
+ * the best model and early stopping instead of the validation loss. */
+typedef gptc_status (*gptc_mt_metric_fn)(gptc_ctx *ctx, void *user, const struct gptc_model *m,
+                                         const gptc_mt_data *val, double *out);
+typedef struct gptc_mt_source gptc_mt_source;
+gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const gptc_mt_data *val, int32_t pad,
+                               int32_t start, uint64_t seed, const char *metric_name, gptc_mt_metric_fn metric,
+                               void *metric_user, gptc_mt_source **out);
+void gptc_mt_source_free(gptc_mt_source *src);
+const gptc_data_source *gptc_mt_source_data(const gptc_mt_source *src);
+
+/* Translates one source (ids ending with eos): encodes it into sequence 0 of s (NULL: a
+ * session is made for the call; else one with max(num_beams, num_return_sequences)
+ * sequences), then gptc_generate from [decoder_start] (p's decoder_start_token_id, else
+ * the model's) with p: greedy, sampling or beam search with Hugging Face's semantics.
+ * The result's tokens exclude the start token. A model that is not an encoder-decoder, a
+ * source id out of range: GPTC_EINVAL / GPTC_ERANGE. */
+gptc_status gptc_translate_ids(gptc_ctx *ctx, const struct gptc_model *m, gptc_session *s, const int32_t *src,
+                               int n_src, const gptc_gen_params *p, gptc_gen_result **out);
+/* A gptc_mt_metric_fn: sacreBLEU corpus BLEU of the translations of the first
+ * max_sentences (0: all) validation sources (gen: greedy unless told otherwise;
+ * max_new_tokens < 0: the longest validation labels + 8) against their references
+ * (pairs read with keep_references). user: a gptc_mt_bleu_params. */
+typedef struct gptc_mt_bleu_params {
+    const gptc_mt_tokenizer *tok;
+    gptc_gen_params gen;
+    size_t max_sentences;
+} gptc_mt_bleu_params;
+gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const struct gptc_model *m, const gptc_mt_data *val,
+                             double *out);
 
 /* ------------------------------------------------------------ prediction (predict.c) */
 /* The token that pads rows and separates question from context: the model's pad_token_id,

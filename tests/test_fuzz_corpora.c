@@ -17,6 +17,7 @@
 #include "fuzz/fuzz_wordpiece.c"
 #include "fuzz/fuzz_gguf.c"
 #include "fuzz/fuzz_wp_train.c"
+#include "fuzz/fuzz_mt.c"
 #include <dirent.h>
 
 static void replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -60,6 +61,7 @@ int main(void) {
     replay("wordpiece", fuzz_wordpiece);
     replay("gguf", fuzz_gguf);
     replay("wp_train", fuzz_wp_train);
+    replay("mt", fuzz_mt);
     rmdir(fuzz_dir());
     return test_exit();
 }

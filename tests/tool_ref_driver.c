@@ -9,9 +9,11 @@
  * TOKENS (little-endian int32): n_batches, B, T, then per batch B*T tokens, B*T targets.
  * With --bert 1 (tests/ref/bert_torch.py's inputs): n_batches, B, T, n_targets, has_nsp,
  * then per batch tokens, token types, attention mask (B*T each), n_targets targets and
- * B next-sentence labels when has_nsp.
+ * B next-sentence labels when has_nsp. With --marian 1 (tests/ref/marian_torch.py's):
+ * n_batches, B, T, Te, then per batch source ids and source mask (B*Te each), decoder
+ * input ids and labels (B*T each); --label-smoothing X sets the loss's.
  * OUT_DIR gets params0 (weights as loaded), forward (logits, loss; BERT pre-training:
- * mlm_loss, nsp_loss), grads (by name), final (weights after the steps, plus "losses"
+ * mlm_loss, nsp_loss), grads (by name; frozen tensors have none), final (weights after the steps, plus "losses"
  * per micro-batch and "norms" per step). */
 #include "gptc.h"
 
@@ -69,19 +71,22 @@ static void write_st(const char *dir, const char *file, const entry *e, size_t n
 
 /* One entry per model tensor, from gptc_model_tensor: the data, or with g the gradient. */
 static entry *tensor_entries(gptc_ctx *ctx, gptc_model *m, const gptc_grads *g, size_t extra, size_t *n) {
-    size_t nt = gptc_model_n_tensors(m);
+    size_t nt = gptc_model_n_tensors(m), k = 0;
     entry *e = calloc(nt + extra, sizeof *e);
     if (!e) die("out of memory", NULL);
     for (size_t i = 0; i < nt; i++) {
         gptc_tensor_info ti;
         if (gptc_model_tensor(m, i, &ti) != GPTC_OK) die("gptc_model_tensor", ctx);
-        snprintf(e[i].name, sizeof e[i].name, "%s", ti.name);
-        e[i].ndim = ti.ndim;
-        for (int d = 0; d < ti.ndim && d < 4; d++) e[i].shape[d] = ti.shape[d];
-        e[i].data = g ? gptc_grads_tensor(g, i) : ti.data;
-        if (!e[i].data) die(g ? "a tensor has no gradient buffer" : "a tensor has no data", NULL);
+        const float *data = g ? gptc_grads_tensor(g, i) : ti.data;
+        if (g && !data && !ti.trainable) continue; /* frozen (Marian's final_logits_bias): no gradient */
+        if (!data) die(g ? "a tensor has no gradient buffer" : "a tensor has no data", NULL);
+        snprintf(e[k].name, sizeof e[k].name, "%s", ti.name);
+        e[k].ndim = ti.ndim;
+        for (int d = 0; d < ti.ndim && d < 4; d++) e[k].shape[d] = ti.shape[d];
+        e[k].data = data;
+        k++;
     }
-    *n = nt;
+    *n = k;
     return e;
 }
 
@@ -114,29 +119,37 @@ int main(int argc, char **argv) {
     hp.eps = (float)arg_num(argc, argv, "--eps", 1e-8);
 
     /* inputs file: every batch as a gptc_batch */
-    int bert = (int)arg_num(argc, argv, "--bert", 0);
+    int bert = (int)arg_num(argc, argv, "--bert", 0), marian = (int)arg_num(argc, argv, "--marian", 0);
     FILE *f = fopen(tok_path, "rb");
     if (!f) die(tok_path, NULL);
     int32_t h[5] = {0, 0, 0, 0, 0};
-    int nh = bert ? 5 : 3;
+    int nh = bert ? 5 : marian ? 4 : 3;
     if (fread(h, 4, (size_t)nh, f) != (size_t)nh || h[0] < 1 + 2 * steps || h[1] < 1 || h[2] < 1 || h[1] > 4096 ||
         h[2] > 65536 || (bert && (h[3] < 1 || h[3] > h[1] * h[2])))
         die("tokens file: bad header (n_batches must be >= 1 + 2 * steps)", NULL);
-    int nb = h[0], B = h[1], T = h[2], nt = bert ? h[3] : h[1] * h[2], has_nsp = bert && h[4];
-    size_t per = (size_t)B * T;
-    size_t each = per * (bert ? 3 : 1) + (size_t)nt + (has_nsp ? (size_t)B : 0);
+    if (marian && (h[3] < 1 || h[3] > 65536)) die("tokens file: bad source length", NULL);
+    int nb = h[0], B = h[1], T = h[2], nt = bert ? h[3] : h[1] * h[2], has_nsp = bert && h[4], Te = marian ? h[3] : 0;
+    size_t per = (size_t)B * T, pe = (size_t)B * Te;
+    size_t each = per * (bert ? 3 : 1) + (size_t)nt + (has_nsp ? (size_t)B : 0) + 2 * pe;
     int32_t *tok = malloc(each * nb * sizeof *tok);
     if (!tok || fread(tok, 4, each * nb, f) != each * nb) die("tokens file: short", NULL);
     fclose(f);
     gptc_batch *bt = calloc((size_t)nb, sizeof *bt);
-    float *masks = malloc(per * nb * sizeof *masks);
+    float *masks = malloc((per + pe) * nb * sizeof *masks);
     if (!bt || !masks) die("out of memory", NULL);
     for (int i = 0; i < nb; i++) {
         int32_t *p = tok + (size_t)i * each;
         bt[i].B = B;
         bt[i].T = T;
         bt[i].tokens = p;
-        if (bert) {
+        if (marian) {
+            bt[i].enc_tokens = p;
+            bt[i].enc_T = Te;
+            for (size_t j = 0; j < pe; j++) masks[i * pe + j] = (float)p[pe + j];
+            bt[i].enc_mask = masks + i * pe;
+            bt[i].tokens = p + 2 * pe;
+            bt[i].targets = p + 2 * pe + per;
+        } else if (bert) {
             bt[i].token_types = p + per;
             for (size_t j = 0; j < per; j++) masks[i * per + j] = (float)p[2 * per + j];
             bt[i].attention_mask = masks + i * per;
@@ -156,7 +169,9 @@ int main(int argc, char **argv) {
     gptc_workspace *ws = NULL;
     gptc_grads *g = NULL;
     gptc_adamw *opt = NULL;
-    if (gptc_workspace_new(ctx, m, B, T, 1, &ws) != GPTC_OK) die("gptc_workspace_new", ctx);
+    if (gptc_workspace_new(ctx, m, B, T > Te ? T : Te, 1, &ws) != GPTC_OK) die("gptc_workspace_new", ctx);
+    double ls = arg_num(argc, argv, "--label-smoothing", 0);
+    if (ls != 0 && gptc_workspace_set_label_smoothing(ctx, ws, (float)ls) != GPTC_OK) die("label smoothing", ctx);
     if (gptc_grads_new(ctx, m, &g) != GPTC_OK || gptc_adamw_new(ctx, m, &opt) != GPTC_OK) die("gptc_grads_new", ctx);
     gptc_workspace_set_training(ws, 1, 1234); /* dropout probabilities are 0 in the config */
     const gptc_config *cfg = gptc_model_config(m);

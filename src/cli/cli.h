@@ -26,6 +26,7 @@ int cmd_attention(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_fill_mask(int argc, char **argv);
+int cmd_translate(int argc, char **argv);
 int cmd_answer(int argc, char **argv);
 int cmd_merge_lora(int argc, char **argv);
 int cmd_pull(int argc, char **argv);

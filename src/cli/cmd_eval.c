@@ -4,6 +4,8 @@
  * matrix) and SQuAD exact match / F1 for extractive QA. */
 #include "cli.h"
 #include "task_cli.h"
+#include "mt_cli.h"
+#include <jansson.h>
 #include "gptc.h"
 #include <math.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@ static const char *usage =
     "       gptc eval --task classify|qa|lm --model DIR|REPO --data FILE [options] [--json]\n"
     "       gptc eval --task pretrain --model BERTDIR|REPO --data FILE.jsonl [--batch-size N] [--json]\n"
     "       gptc eval --task translate --hyp FILE --ref FILE [--ref FILE...] [--json]\n"
+    "       gptc eval --task translate --model DIR --data FILE.jsonl|FILE.tsv [--batch-size N] [--json]\n"
     "\n"
     "Scores whitespace-separated token ids in FILE (\"-\" for stdin) with the model in DIR:\n"
     "the mean next-token cross-entropy (nats) and the perplexity exp(loss). Inputs longer\n"
@@ -54,6 +57,11 @@ static const char *usage =
     "batch holding the whole file), and the accuracies of both; --json prints {\"loss\",\n"
     "\"mlm_loss\", \"nsp_loss\", \"mlm_accuracy\", \"nsp_accuracy\", \"examples\"}.\n"
     "\n"
+    "--task translate --model DIR --data FILE: the mean cross-entropy of an encoder-decoder over\n"
+    "every label that is not -100 in the whole file (teacher forcing, decoder input = [decoder_start]\n"
+    "+ labels[:-1]), for JSONL lines {\"input_ids\", \"labels\", \"attention_mask\" (optional)}, or\n"
+    "sentence pairs (TSV source<TAB>target, JSONL {\"src\", \"tgt\"}) tokenized by the model's\n"
+    "translation tokenizer: {\"loss\", \"tokens\"} (with --hyp/--ref too: one object with all).\n"
     "--task translate: corpus BLEU and chrF of the hypotheses in --hyp against the references\n"
     "in --ref (one sentence a line, UTF-8; several --ref files give several references per\n"
     "sentence), exactly as sacreBLEU 2.6.0's corpus_bleu (13a tokenization, exp smoothing,\n"
@@ -66,7 +74,8 @@ static const char *usage =
     "\n"
     "example:\n"
     "  gptc tokenize --model m < text.txt > ids.txt && gptc eval --model m --tokens ids.txt\n"
-    "  gptc eval --task translate --hyp out.ko --ref test.ko\n";
+    "  gptc eval --task translate --hyp out.ko --ref test.ko\n"
+    "  gptc eval --task translate --model run/model --data test.jsonl --json   # {\"loss\", \"tokens\"}\n";
 
 /* Mean next-token loss over ids in windows of n_positions; prints the result. */
 static void score_lm(gptc_ctx *ctx, gptc_model *m, const gptc_config *c, const int32_t *ids, size_t n, long batch,
@@ -527,9 +536,88 @@ static void print_json_doubles(const double *v, int n) {
     for (int k = 0; k < n; k++) printf("%s%.17g", k ? ", " : "", v[k]);
 }
 
+/* Whether a JSONL file's first line holds ids ({"input_ids": ...}) rather than text pairs. */
+static int jsonl_has_ids(gptc_ctx *ctx, const char *path) {
+    char *d;
+    size_t n;
+    if (gptc_file_read(ctx, path, &d, &n)) cli_die("eval", ctx, NULL);
+    gptc_lines it = gptc_lines_of(d, n);
+    const char *l;
+    size_t len;
+    int ids = 0;
+    while (gptc_lines_next(&it, &l, &len)) {
+        size_t k = 0;
+        while (k < len && (l[k] == ' ' || l[k] == '\t' || l[k] == '\r')) k++;
+        if (k == len) continue;
+        json_t *j = json_loadb(l, len, 0, NULL);
+        ids = json_object_get(j, "input_ids") != NULL;
+        json_decref(j);
+        break;
+    }
+    gptc_free(d);
+    return ids;
+}
+
+/* Teacher-forced loss of an encoder-decoder over pairs: sum over batches of the mean
+ * loss times the batch's counted labels, over all counted labels. */
+static void mt_loss(gptc_ctx *ctx, const char *dir, const char *path, long batch, double *loss, size_t *tokens) {
+    gptc_model *m;
+    gptc_mt_tokenizer *tok;
+    int ids_file = gptc_table_format(path, GPTC_FMT_AUTO) == GPTC_FMT_JSONL && jsonl_has_ids(ctx, path);
+    mt_cli_open_with("eval", ctx, dir, &m, &tok, !ids_file); /* ids: the tokenizer may be absent */
+    const gptc_config *c = gptc_model_config(m);
+    gptc_mt_data d;
+    if (ids_file) {
+        if (gptc_mt_ids_read(ctx, path, c->vocab_size, c->n_positions, &d)) cli_die("eval", ctx, NULL);
+    } else {
+        gptc_mt_read_params rp = gptc_mt_read_default_params();
+        if (gptc_mt_pairs_read(ctx, path, tok, &rp, &d)) cli_die("eval", ctx, NULL);
+    }
+    if (d.max_src > (size_t)c->n_positions || d.max_tgt > (size_t)c->n_positions)
+        cli_die("eval", NULL, "%s: sequences of %zu / %zu ids exceed max_position_embeddings %d", path, d.max_src,
+                d.max_tgt, c->n_positions);
+    int B = (int)batch, T = (int)d.max_tgt, E = (int)d.max_src;
+    gptc_workspace *ws;
+    if (gptc_workspace_new(ctx, m, B, T > E ? T : E, 0, &ws)) cli_die("eval", ctx, NULL);
+    gptc_batch bt = {0};
+    bt.tokens = malloc((size_t)B * T * sizeof *bt.tokens);
+    bt.targets = malloc((size_t)B * T * sizeof *bt.targets);
+    bt.enc_tokens = malloc((size_t)B * E * sizeof *bt.enc_tokens);
+    bt.enc_mask = malloc((size_t)B * E * sizeof *bt.enc_mask);
+    size_t *idx = malloc((size_t)B * sizeof *idx);
+    if (!bt.tokens || !bt.targets || !bt.enc_tokens || !bt.enc_mask || !idx) cli_die("eval", NULL, "out of memory");
+    int32_t pad = c->pad_token_id >= 0 ? c->pad_token_id : 0;
+    double sum = 0;
+    size_t count = 0;
+    for (size_t first = 0; first < d.n; first += (size_t)B) {
+        int k = (int)(d.n - first < (size_t)B ? d.n - first : (size_t)B);
+        for (int b = 0; b < k; b++) idx[b] = first + (size_t)b;
+        gptc_mt_fill(&d, idx, k, T, E, pad, c->decoder_start_token_id, &bt);
+        size_t cnt = 0;
+        for (size_t t = 0; t < (size_t)k * T; t++) cnt += bt.targets[t] != -100;
+        if (!cnt) continue;
+        float l;
+        if (gptc_forward_batch(ctx, ws, &bt, &l)) cli_die("eval", ctx, "%s", path);
+        sum += (double)l * (double)cnt;
+        count += cnt;
+    }
+    *loss = count ? sum / (double)count : NAN;
+    *tokens = count;
+    free(bt.tokens);
+    free(bt.targets);
+    free(bt.enc_tokens);
+    free(bt.enc_mask);
+    free(idx);
+    gptc_workspace_free(ws);
+    gptc_mt_data_free(&d);
+    gptc_mt_tokenizer_free(tok);
+    gptc_model_free(m);
+}
+
 static int eval_translate(int argc, char **argv) {
-    const char *hyp = NULL, *refs[64];
+    const char *hyp = NULL, *refs[64], *model_dir = NULL, *data = NULL;
     int n_refs = 0, json = 0;
+    long batch = 16, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *t, *r;
         if (cli_opt_str(argc, argv, &i, "--task", &t)) continue;
@@ -540,11 +628,33 @@ static int eval_translate(int argc, char **argv) {
             continue;
         }
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
+        if (cli_opt_str(argc, argv, &i, "--model", &model_dir)) continue;
+        if (cli_opt_str(argc, argv, &i, "--data", &data)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--batch-size", 1, 4096, &batch)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
         cli_bad_option("eval", argv[i]);
     }
-    if (!hyp || !n_refs) {
-        fprintf(stderr, "gptc eval: --task translate needs --hyp FILE and --ref FILE\ntry `gptc eval --help`\n");
+    if (!!model_dir != !!data) cli_die("eval", NULL, "--task translate: --model DIR and --data FILE go together");
+    if ((!hyp || !n_refs) && !model_dir) {
+        fprintf(stderr, "gptc eval: --task translate needs --hyp FILE and --ref FILE, or --model DIR and --data FILE\n"
+                "try `gptc eval --help`\n");
         return 2;
+    }
+    if (!!hyp != !!n_refs) cli_die("eval", NULL, "--task translate: --hyp FILE and --ref FILE go together");
+    double loss = NAN;
+    size_t tokens = 0;
+    if (model_dir) {
+        gptc_ctx *mc = cli_ctx("eval", (int)threads);
+        mt_loss(mc, cli_model("eval", model_dir), data, batch, &loss, &tokens);
+        gptc_ctx_free(mc);
+        if (!hyp) {
+            if (json) {
+                printf("{\"loss\": ");
+                json_num(loss);
+                printf(", \"tokens\": %zu}\n", tokens);
+            } else printf("loss: %.6f (perplexity %.4g) over %zu tokens\n", loss, exp(loss), tokens);
+            return 0;
+        }
     }
     gptc_ctx *ctx = cli_ctx("eval", 1);
     size_t n, nr;
@@ -571,12 +681,19 @@ static int eval_translate(int argc, char **argv) {
                "\"precisions\": [", b.score, c.score, bs, cs);
         print_json_doubles(b.precisions, 4);
         printf("], \"bp\": %.17g, \"ratio\": %.17g, \"hyp_len\": %ld, \"ref_len\": %ld, \"counts\": [%ld, %ld, %ld, %ld], "
-               "\"totals\": [%ld, %ld, %ld, %ld], \"sentences\": %zu}\n", b.bp, b.ratio, b.hyp_len, b.ref_len, b.counts[0],
+               "\"totals\": [%ld, %ld, %ld, %ld], \"sentences\": %zu", b.bp, b.ratio, b.hyp_len, b.ref_len, b.counts[0],
                b.counts[1], b.counts[2], b.counts[3], b.totals[0], b.totals[1], b.totals[2], b.totals[3], n);
+        if (model_dir) {
+            printf(", \"loss\": ");
+            json_num(loss);
+            printf(", \"tokens\": %zu", tokens);
+        }
+        printf("}\n");
     } else { /* as sacreBLEU's Score.format() */
         printf("BLEU|%s = %.2f %.1f/%.1f/%.1f/%.1f (BP = %.3f ratio = %.3f hyp_len = %ld ref_len = %ld)\n", bs, b.score,
                b.precisions[0], b.precisions[1], b.precisions[2], b.precisions[3], b.bp, b.ratio, b.hyp_len, b.ref_len);
         printf("chrF2|%s = %.2f\n", cs, c.score);
+        if (model_dir) printf("loss: %.6f (perplexity %.4g) over %zu tokens\n", loss, exp(loss), tokens);
     }
     for (int r = 0; r < n_refs; r++) {
         gptc_free(rl[r][n]);

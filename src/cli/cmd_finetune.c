@@ -5,12 +5,13 @@
 #include "cli.h"
 #include "task_cli.h"
 #include "train_cli.h"
+#include "mt_cli.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *usage =
-    "usage: gptc finetune --task classify|chat|qa --model DIR|REPO --train FILE [--val FILE] --out DIR [options]\n"
+    "usage: gptc finetune --task classify|chat|qa|translate --model DIR|REPO --train FILE [--val FILE] --out DIR [options]\n"
     "\n"
     "Fine-tunes the model in DIR. OUT receives metrics.jsonl, checkpoints/ and model/ (the\n"
     "best model by the validation metric when --val is given, else the last), a Hugging Face\n"
@@ -30,6 +31,7 @@ static const char *usage =
     "             \"answer_start\": [...]}}; long contexts become windows (question, separator,\n"
     "             context window; BERT: [CLS] question [SEP] window [SEP] with token types)\n"
     "             overlapping by --stride tokens, answers mapped by the tokens' offsets\n"
+    MT_CLI_FINETUNE_USAGE
     TASK_CLI_TABLE_USAGE
     "task options:\n"
     "  --max-length N          tokens per row (default: the longest row, at most n_positions;\n"
@@ -41,6 +43,7 @@ static const char *usage =
     "                          Hugging Face); the val loss picks the best model\n"
     "  --metric f1_macro|accuracy|f1_weighted|val_loss  classify: what picks the best model and\n"
     "                          drives --patience (default f1_macro)\n"
+    MT_CLI_FINETUNE_OPTS
     "LoRA:\n"
     "  --lora  --lora-r N (8)  --lora-alpha F (16)  --lora-dropout F (0.05)\n"
     "  --lora-target-modules LIST (c_attn; also c_proj, c_fc, attn.c_proj, mlp.c_proj)\n"
@@ -57,7 +60,9 @@ static const char *usage =
     "\n"
     "example:\n"
     "  gptc finetune --task classify --model base --train reviews.tsv --no-header --val val.tsv \\\n"
-    "      --out run --epochs 3 && gptc classify --model run/model reviews_new.txt\n";
+    "      --out run --epochs 3 && gptc classify --model run/model reviews_new.txt\n"
+    "  gptc finetune --task translate --model mt --train pairs.tsv --val val.tsv --out run \\\n"
+    "      --lr 5e-4 --label-smoothing 0.1 --metric bleu && gptc translate --model run/model 'Hello'\n";
 
 /* Splits "w1,w2,..." into K weights. */
 static void parse_weights(const char *s, int K, float *w) {
@@ -85,6 +90,7 @@ int cmd_finetune(int argc, char **argv) {
     int use_lora = 0, json = 0, regression = 0;
     long threads = 0, max_len = 0, stride = -1, lv;
     double dv;
+    mt_cli_opts mo = {0};
     gptc_train_opts o;
     gptc_train_default_opts(&o);
     o.sched.kind = GPTC_SCHED_LINEAR;
@@ -107,6 +113,10 @@ int cmd_finetune(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--metric", &metric_s)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--max-length", 2, 1 << 20, &max_len)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--stride", 0, 1 << 20, &stride)) continue;
+        if (cli_opt_float_in(argc, argv, &i, "--label-smoothing", 0, 1, CLI_OPEN_HI, &dv)) { mo.label_smoothing = (float)dv; continue; }
+        if (cli_opt_int_in(argc, argv, &i, "--max-source-length", 2, 1 << 20, &mo.max_source_length)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--max-target-length", 2, 1 << 20, &mo.max_target_length)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--bleu-sentences", 0, 1L << 40, &mo.bleu_sentences)) continue;
         if (cli_flag(argv, i, "--lora")) { use_lora = 1; continue; }
         if (cli_opt_int_in(argc, argv, &i, "--lora-r", 1, 1 << 16, &lv)) { lp.r = (int)lv; use_lora = 1; continue; }
         if (cli_opt_float_in(argc, argv, &i, "--lora-alpha", 0, 1e6, CLI_OPEN_LO, &dv)) { lp.alpha = (float)dv; use_lora = 1; continue; }
@@ -126,10 +136,27 @@ int cmd_finetune(int argc, char **argv) {
         fprintf(stderr, "gptc finetune: --task, --model, --train and --out are required\ntry `gptc finetune --help`\n");
         return 2;
     }
+    if (!strcmp(task, "translate")) {
+        if (use_lora || class_w || max_len || stride >= 0 || topt.no_header || topt.text_col || topt.label_col || topt.pair_col)
+            cli_die("finetune", NULL, "--task translate takes none of --lora, --class-weights, --max-length, --stride, "
+                    "--no-header and the column options (see --max-source-length, --max-target-length)");
+        if (metric_s && strcmp(metric_s, "bleu") && strcmp(metric_s, "val_loss") && strcmp(metric_s, "loss"))
+            cli_die("finetune", NULL, "--metric %s: --task translate takes bleu or val_loss", metric_s);
+        if (topt.format == GPTC_FMT_CSV) cli_die("finetune", NULL, "--task translate reads TSV or JSONL pairs, not CSV");
+        mo.metric_bleu = metric_s && !strcmp(metric_s, "bleu");
+        mo.skip_bad = topt.skip_bad;
+        mo.format = topt.format;
+        if (o.sched.lr < 0) o.sched.lr = 5e-5f;
+        train_cli_check("finetune", &o);
+        return mt_cli_finetune(model_dir, train_path, val_path, out_dir, &o, threads, json, &mo);
+    }
+    if (mo.label_smoothing > 0 || mo.max_source_length || mo.max_target_length || mo.bleu_sentences)
+        cli_die("finetune", NULL, "--label-smoothing, --max-source-length, --max-target-length and --bleu-sentences are "
+                "for --task translate");
     int kind = !strcmp(task, "classify") ? GPTC_TASK_CLASSIFY
              : (!strcmp(task, "chat") || !strcmp(task, "sft")) ? GPTC_TASK_SFT
              : !strcmp(task, "qa") ? GPTC_TASK_QA : -1;
-    if (kind < 0) cli_die("finetune", NULL, "--task %s: expected classify, chat or qa", task);
+    if (kind < 0) cli_die("finetune", NULL, "--task %s: expected classify, chat, qa or translate", task);
     int metric = metric_s ? gptc_metric_parse(metric_s) : GPTC_METRIC_F1_MACRO;
     if (metric < 0) cli_die("finetune", NULL, "--metric %s: expected f1_macro, accuracy, f1_weighted or val_loss", metric_s);
     if (metric_s && kind != GPTC_TASK_CLASSIFY && metric != GPTC_METRIC_VAL_LOSS)

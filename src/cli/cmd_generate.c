@@ -134,6 +134,11 @@ int cli_dtype_option(const char *cmd, int argc, char **argv, int *i, gptc_load_p
 }
 
 void cli_gen_check_model(const char *cmd, const gptc_gen_params *p, const gptc_config *c, const char *model_dir) {
+    if (c->arch == GPTC_ARCH_MARIAN && strcmp(cmd, "translate") != 0) {
+        fprintf(stderr, "gptc %s: error: %s is an encoder-decoder (MarianMTModel): it translates a source "
+                        "(gptc translate), it does not continue a prompt\n", cmd, model_dir);
+        exit(1);
+    }
     for (int k = 0; k < p->n_eos; k++) {
         int32_t id = p->eos_token_id[k];
         if (id >= 0 && id < c->vocab_size) continue;

@@ -111,7 +111,7 @@ int cmd_info(int argc, char **argv) {
     if (!tok && stat(p, &sb) == 0) tok = "tokenizer.json";
     snprintf(p, sizeof p, "%s/vocab.txt", dir);
     if (!tok && stat(p, &sb) == 0) tok = "vocab.txt (WordPiece)";
-    int bert = c->arch == GPTC_ARCH_BERT;
+    int bert = c->arch == GPTC_ARCH_BERT, marian = c->arch == GPTC_ARCH_MARIAN;
 
     gptc_param_counts pc = gptc_model_param_counts(c);
     size_t w = pc.total * sizeof(float), acts = gptc_model_activation_bytes(c, (int)B, (int)T);
@@ -123,7 +123,14 @@ int cmd_info(int argc, char **argv) {
     if (json) {
         printf("{\"model\": ");
         cli_json_string(stdout, dir);
-        printf(", \"model_type\": \"%s\", \"architecture\": \"%s\"", bert ? "bert" : "gpt2", gptc_model_class(m));
+        printf(", \"model_type\": \"%s\", \"architecture\": \"%s\"", bert ? "bert" : marian ? "marian" : "gpt2",
+               gptc_model_class(m));
+        if (marian)
+            printf(", \"encoder_layers\": %d, \"decoder_layers\": %d, \"encoder_attention_heads\": %d, "
+                   "\"encoder_ffn_dim\": %d, \"pad_token_id\": %d, \"decoder_start_token_id\": %d, "
+                   "\"scale_embedding\": %s, \"share_encoder_decoder_embeddings\": %s",
+                   c->enc_layers, c->n_layer - c->enc_layers, c->enc_n_head, c->enc_n_inner, c->pad_token_id,
+                   c->decoder_start_token_id, c->scale_embedding ? "true" : "false", c->share_embeddings ? "true" : "false");
         if (bert) printf(", \"type_vocab_size\": %d, \"pad_token_id\": %d", c->type_vocab_size, c->pad_token_id);
         printf(", \"config\": {\"n_layer\": %d, \"n_head\": %d, \"n_embd\": %d, \"n_positions\": %d, "
                "\"vocab_size\": %d, \"n_inner\": %d, \"layer_norm_epsilon\": %g, \"activation_function\": \"%s\", "
@@ -149,7 +156,15 @@ int cmd_info(int argc, char **argv) {
         char a[48], b[48];
         printf("model %s\n", dir);
         printf("  architecture: %s (%s)\n", gptc_model_class(m),
-               bert ? "post-norm bidirectional encoder" : "pre-norm causal decoder");
+               bert ? "post-norm bidirectional encoder"
+               : marian ? "post-norm encoder-decoder, sinusoidal positions, cross-attention"
+                        : "pre-norm causal decoder");
+        if (marian)
+            printf("  encoder_layers %d, decoder_layers %d (n_layer %d: encoder then decoder), encoder heads %d, "
+                   "encoder ffn %d\n  pad_token_id %d, decoder_start_token_id %d, %s embeddings%s\n",
+                   c->enc_layers, c->n_layer - c->enc_layers, c->n_layer, c->enc_n_head, c->enc_n_inner, c->pad_token_id,
+                   c->decoder_start_token_id, c->share_embeddings ? "shared encoder/decoder" : "separate encoder/decoder",
+                   c->scale_embedding ? ", scaled by sqrt(d_model)" : "");
         if (bert) printf("  type_vocab_size %d, pad_token_id %d\n", c->type_vocab_size, c->pad_token_id);
         printf("  config: n_layer %d, n_head %d, n_embd %d, n_positions %d, vocab_size %d, n_inner %d\n", c->n_layer,
                c->n_head, c->n_embd, c->n_positions, c->vocab_size, c->n_inner ? c->n_inner : 4 * c->n_embd);
@@ -162,9 +177,10 @@ int cmd_info(int argc, char **argv) {
         printf("  weights file: model.safetensors, %s, %s\n", b, stored);
         printf("  parameters:\n");
         struct { const char *name; size_t n; } rows[] = {
-            {bert ? "embedding (w+pos+type)" : "embedding (wte + wpe)", pc.embedding}, {"attention", pc.attention},
-            {"mlp", pc.mlp}, {"layernorm", pc.layernorm},
-            {bert ? "heads (pooler, cls)" : "lm_head (untied)", pc.head}, {"total", pc.total},
+            {bert ? "embedding (w+pos+type)" : marian ? "embedding (tokens)" : "embedding (wte + wpe)", pc.embedding},
+            {"attention", pc.attention}, {"mlp", pc.mlp}, {"layernorm", pc.layernorm},
+            {bert ? "heads (pooler, cls)" : marian ? "lm_head + logits bias" : "lm_head (untied)", pc.head},
+            {"total", pc.total},
         };
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             fmt_count(a, rows[i].n);

@@ -16,6 +16,7 @@ static const char *usage_tok =
     "       gptc tokenize [--model DIR|REPO | --tokenizer PATH|REPO] --pair FILE2 [--json] [FILE]\n"
     "       gptc tokenize --model DIR|REPO --chat FILE.jsonl [--add-generation-prompt] [--json] [--count]\n"
     "       gptc tokenize --tokenizer FILE.model [--pieces] [--json] [--count] [FILE...]\n"
+    "       gptc tokenize --model TRANSLATION_DIR [--target] [--json] [--count] [FILE...]\n"
     "\n"
     "Encodes text (each FILE, or stdin) into token ids, printed separated by spaces with a\n"
     "newline at the end (one line per FILE). Byte-level BPE ids are identical to tiktoken's.\n"
@@ -31,6 +32,12 @@ static const char *usage_tok =
     "line of the input is one sentence and gets one line of ids, as spm_encode prints them\n"
     "(normalization, byte fallback and unknown pieces as the sentencepiece library does).\n"
     "\n"
+    "With a translation model (a directory with source.spm, target.spm and vocab.json, as\n"
+    "OPUS-MT ships them, or a model_type \"marian\" directory with gptc's BPE), every line is\n"
+    "one sentence and gets one line of ids as MarianTokenizer gives them: the source side's\n"
+    "pieces mapped through vocab.json (unknown pieces -> <unk>) and </s>; --target encodes\n"
+    "with the target side (text_target=...).\n"
+    "\n"
     "With --chat, each line of FILE.jsonl ({\"messages\": [{\"role\": ..., \"content\": ...}, ...]})\n"
     "is one conversation, rendered with the model's chat template (ChatML) and printed as one\n"
     "line of ids: Hugging Face's apply_chat_template(messages, tokenize=True).\n"
@@ -40,6 +47,7 @@ static const char *usage_tok =
     "  --tokenizer PATH|REPO  a tokenizer file or directory (same formats), or a SentencePiece\n"
     "                     model: a file named *.model or *.spm\n"
     "  --encoding NAME    gpt2 (default), r50k_base, p50k_base, cl100k_base, o200k_base\n"
+    "  --target           (translation model) encode as the target side (labels)\n"
     "  --pieces           (SentencePiece) print the pieces instead of the ids, as\n"
     "                     spm_encode --output_format=piece; with --json both are printed\n"
     "  --allow-special    recognize special tokens such as <|endoftext|> in the text\n"
@@ -63,6 +71,7 @@ static const char *usage_tok =
     "  gptc tokenize --encoding cl100k_base --count book.txt\n"
     "  gptc tokenize --model out/chat --chat dialogs.jsonl --add-generation-prompt\n"
     "  gptc tokenize --tokenizer source.spm sentences.txt   # one line of ids per line\n"
+    "  gptc tokenize --model opus-mt-en-ko sentences.txt     # ids + </s>, one line each\n"
     "  echo 'The capital of France is [MASK].' | gptc tokenize --model bert-base-uncased\n"
     "                                                # -> 101 1996 3007 1997 2605 2003 103 1012 102\n";
 
@@ -71,7 +80,9 @@ static const char *usage_detok =
     "\n"
     "Decodes whitespace-separated token ids (each FILE, or stdin) and writes the raw text\n"
     "bytes to stdout (special tokens as their text). With a SentencePiece model each line\n"
-    "of ids is one sentence and becomes one line of text, as spm_decode writes it.\n"
+    "of ids is one sentence and becomes one line of text, as spm_decode writes it; with a\n"
+    "translation model directory (--model DIR, see gptc tokenize --help) each line is decoded\n"
+    "as MarianTokenizer.decode(ids, skip_special_tokens=True) on the target side.\n"
     "\n"
     "  --model DIR|REPO   the tokenizer files of a model directory\n"
     "  --tokenizer PATH|REPO  a tokenizer file or directory, or a SentencePiece *.model / *.spm\n"
@@ -100,6 +111,25 @@ static gptc_tokenizer *open_tokenizer(const char *cmd, gptc_ctx *ctx, const tok_
                                     : gptc_tokenizer_from_encoding(ctx, o->encoding ? o->encoding : "gpt2", &tok);
     if (st) cli_die(cmd, ctx, NULL);
     return tok;
+}
+
+/* A translation model directory: source.spm there, or config.json's model_type "marian". */
+static int is_mt_dir(const char *dir) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/source.spm", dir);
+    if (gptc_file_exists(p)) return 1;
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    json_t *c = json_load_file(p, 0, NULL);
+    int r = json_is_string(json_object_get(c, "model_type")) &&
+            !strcmp(json_string_value(json_object_get(c, "model_type")), "marian");
+    json_decref(c);
+    return r;
+}
+
+static gptc_mt_tokenizer *open_mt(const char *cmd, gptc_ctx *ctx, const char *dir) {
+    gptc_mt_tokenizer *t;
+    if (gptc_mt_tokenizer_load(ctx, dir, &t)) cli_die(cmd, ctx, NULL);
+    return t;
 }
 
 /* A SentencePiece model is named *.model or *.spm (OPUS-MT's source.spm/target.spm). */
@@ -261,6 +291,21 @@ static void tokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path, i
     input_close(&in.in);
 }
 
+/* Translation model: one line of ids (+ </s>) per input line. */
+static void tokenize_mt(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const char *path, int side, int json, int count) {
+    lines in;
+    lines_open("tokenize", ctx, path, &in);
+    const char *s;
+    size_t len, n;
+    while (lines_next(&in, &s, &len)) {
+        int32_t *ids;
+        if (gptc_mt_encode(ctx, t, side, s, len, 0, &ids, &n)) cli_die("tokenize", ctx, "%s:%zu", in.name, in.line);
+        print_result(ids, NULL, n, json, count);
+        gptc_free(ids);
+    }
+    input_close(&in.in);
+}
+
 /* The model's vocab_size (dir/config.json), or the tokenizer's when there is no model:
  * the chat markers may be ids past the tokenizer's vocabulary (gptc_chat_tokens_resolve). */
 static int chat_vocab_size(const char *dir, const gptc_tokenizer *tok) {
@@ -339,7 +384,7 @@ static void tokenize_chat(gptc_ctx *ctx, const gptc_tokenizer *tok, const char *
 
 int cmd_tokenize(int argc, char **argv) {
     tok_opts o = {0};
-    int allow_special = 0, json = 0, count = 0, gen_prompt = 0, pieces = 0;
+    int allow_special = 0, json = 0, count = 0, gen_prompt = 0, pieces = 0, target = 0;
     const char *chat = NULL, *pair = NULL;
     long threads = 0;
     int threads_given = 0;
@@ -354,6 +399,7 @@ int cmd_tokenize(int argc, char **argv) {
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_flag(argv, i, "--count")) { count = 1; continue; }
         if (cli_flag(argv, i, "--pieces")) { pieces = 1; continue; }
+        if (cli_flag(argv, i, "--target")) { target = 1; continue; }
         if (cli_flag(argv, i, "--add-generation-prompt")) { gen_prompt = 1; continue; }
         if (cli_opt_str(argc, argv, &i, "--chat", &chat)) continue;
         if (cli_opt_str(argc, argv, &i, "--pair", &pair)) continue;
@@ -378,6 +424,22 @@ int cmd_tokenize(int argc, char **argv) {
         for (int f = 0; f < (nf ? nf : 1); f++) tokenize_spm(ctx, spm, nf ? files[f] : "-", json, count, pieces);
         if (fflush(stdout) || ferror(stdout)) cli_die("tokenize", NULL, "writing stdout: %s", strerror(errno));
         gptc_spm_free(spm);
+        gptc_ctx_free(ctx);
+        free(files);
+        return 0;
+    }
+    const char *mt_dir = o.model ? cli_tokenizer("tokenize", o.model) : NULL;
+    int mt_mode = mt_dir && is_mt_dir(mt_dir);
+    if (target && !mt_mode) cli_die("tokenize", NULL, "--target needs a translation model directory (--model DIR)");
+    if (mt_mode) {
+        if (chat || pair || allow_special || pieces)
+            cli_die("tokenize", NULL, "%s is a translation model: --chat, --pair, --allow-special and --pieces do not "
+                    "apply to it", o.model);
+        gptc_mt_tokenizer *t = open_mt("tokenize", ctx, mt_dir);
+        for (int f = 0; f < (nf ? nf : 1); f++)
+            tokenize_mt(ctx, t, nf ? files[f] : "-", target ? GPTC_MT_TARGET : GPTC_MT_SOURCE, json, count);
+        if (fflush(stdout) || ferror(stdout)) cli_die("tokenize", NULL, "writing stdout: %s", strerror(errno));
+        gptc_mt_tokenizer_free(t);
         gptc_ctx_free(ctx);
         free(files);
         return 0;
@@ -470,6 +532,26 @@ static void detokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path)
     input_close(&in.in);
 }
 
+/* Translation model: each line of ids -> one line of target text. */
+static void detokenize_mt(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const char *path) {
+    lines in;
+    lines_open("detokenize", ctx, path, &in);
+    const char *s;
+    size_t len, n;
+    while (lines_next(&in, &s, &len)) {
+        int32_t *ids = parse_ids(in.name, in.line, s, len, &n);
+        char *text;
+        size_t tl;
+        gptc_status st = gptc_mt_decode(ctx, t, ids, n, &text, &tl);
+        free(ids);
+        if (st) cli_die("detokenize", ctx, "%s:%zu", in.name, in.line);
+        fwrite(text, 1, tl, stdout);
+        fputc('\n', stdout);
+        gptc_free(text);
+    }
+    input_close(&in.in);
+}
+
 int cmd_detokenize(int argc, char **argv) {
     tok_opts o = {0};
     const char **files = calloc((size_t)argc, sizeof *files);
@@ -487,6 +569,16 @@ int cmd_detokenize(int argc, char **argv) {
         for (int f = 0; f < (nf ? nf : 1); f++) detokenize_spm(ctx, spm, nf ? files[f] : "-");
         if (fflush(stdout) || ferror(stdout)) cli_die("detokenize", NULL, "writing stdout: %s", strerror(errno));
         gptc_spm_free(spm);
+        gptc_ctx_free(ctx);
+        free(files);
+        return 0;
+    }
+    const char *mt_dir = o.model ? cli_tokenizer("detokenize", o.model) : NULL;
+    if (mt_dir && is_mt_dir(mt_dir)) {
+        gptc_mt_tokenizer *t = open_mt("detokenize", ctx, mt_dir);
+        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_mt(ctx, t, nf ? files[f] : "-");
+        if (fflush(stdout) || ferror(stdout)) cli_die("detokenize", NULL, "writing stdout: %s", strerror(errno));
+        gptc_mt_tokenizer_free(t);
         gptc_ctx_free(ctx);
         free(files);
         return 0;

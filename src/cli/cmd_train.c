@@ -218,6 +218,9 @@ int cmd_train(int argc, char **argv) {
     if ((wwm || mlm_prob != 0.15) && !bert)
         cli_die("train", NULL, "--whole-word-mask and --mlm-probability are for BERT data (train.jsonl)");
     if (gptc_config_preset(ctx, preset ? preset : bert ? "bert-tiny" : "small", &o.cfg)) cli_die("train", ctx, "--preset");
+    if (o.cfg.arch == GPTC_ARCH_MARIAN)
+        cli_die("train", NULL, "--preset %s is an encoder-decoder (MarianMTModel): it trains on sentence pairs, not "
+                               "on token shards (gptc init --arch marian, then fine-tune it on pairs)", preset);
     if (!preset && !arch[4]) o.cfg.vocab_size = 0; /* the data's vocabulary */
     int *fields[5] = {&o.cfg.n_layer, &o.cfg.n_head, &o.cfg.n_embd, &o.cfg.n_positions, &o.cfg.vocab_size};
     for (int k = 0; k < 5; k++)

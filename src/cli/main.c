@@ -17,6 +17,7 @@ static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } c
     {"generate", cmd_generate, "continue a prompt: greedy, sampling, beam search; streams text"},
     {"chat", cmd_chat, "talk with a chat model (ChatML turns, history, /reset /save)"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server with continuous batching and a chat page"},
+    {"translate", cmd_translate, "translate sentences with an encoder-decoder (OPUS-MT / Marian): greedy, sampling, beams"},
     {"classify", cmd_classify, "label and class probabilities of each input line"},
     {"fill-mask", cmd_fill_mask, "a BERT's most probable tokens for each [MASK] of a text"},
     {"answer", cmd_answer, "extractive question answering over a context file"},

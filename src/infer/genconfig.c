@@ -27,6 +27,8 @@ gptc_gen_params gptc_gen_default_params(void) {
     p.n_eos = -1;
     p.n_stop = 0;
     p.seed = 0;
+    p.forced_eos_token_id = -1;
+    p.decoder_start_token_id = -1;
     return p;
 }
 
@@ -58,6 +60,7 @@ gptc_status gptc_gen_params_validate(gptc_ctx *ctx, const gptc_gen_params *p) {
     else if (p->n_eos > GPTC_GEN_MAX_EOS) bad = "too many eos_token_id values";
     else if (p->n_stop < 0 || p->n_stop > GPTC_GEN_MAX_STOP) bad = "too many stop strings";
     else if (!isfinite(p->presence_penalty) || !isfinite(p->frequency_penalty)) bad = "penalties must be finite";
+    else if (p->n_bad_words < 0 || p->n_bad_words > GPTC_GEN_MAX_EOS) bad = "too many bad_words_ids";
     if (bad) return gptc_fail(ctx, GPTC_EINVAL, "generation: %s", bad);
     for (int i = 0; i < p->n_stop; i++)
         if (!p->stop_strings[i][0] || !memchr(p->stop_strings[i], 0, GPTC_GEN_STOP_LEN))
@@ -89,6 +92,7 @@ static gptc_status parse(gptc_ctx *ctx, const char *path, json_t *root, gptc_gen
         {"repetition_penalty", 0, 1e-6, 1e6}, {"no_repeat_ngram_size", 1, 0, 1e6},
         {"num_return_sequences", 1, 1, 256}, {"num_beams", 1, 1, 256}, {"length_penalty", 0, -1e6, 1e6},
         {"presence_penalty", 0, -1e6, 1e6}, {"frequency_penalty", 0, -1e6, 1e6}, {"seed", 1, 0, 9.007199254740992e15},
+        {"forced_eos_token_id", 1, 0, INT32_MAX}, {"decoder_start_token_id", 1, 0, INT32_MAX},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         double x;
@@ -112,6 +116,8 @@ static gptc_status parse(gptc_ctx *ctx, const char *path, json_t *root, gptc_gen
         case 12: p->presence_penalty = (float)x; break;
         case 13: p->frequency_penalty = (float)x; break;
         case 14: p->seed = (uint64_t)x; break;
+        case 15: p->forced_eos_token_id = (int32_t)x; break;
+        case 16: p->decoder_start_token_id = (int32_t)x; break;
         }
     }
     json_t *v = json_object_get(root, "do_sample");
@@ -138,6 +144,23 @@ static gptc_status parse(gptc_ctx *ctx, const char *path, json_t *root, gptc_gen
             p->eos_token_id[i] = (int32_t)json_integer_value(one);
         }
         p->n_eos = (int)n;
+    }
+    v = json_object_get(root, "bad_words_ids");
+    if (v && !json_is_null(v)) {
+        if (!json_is_array(v) || json_array_size(v) > GPTC_GEN_MAX_EOS)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"bad_words_ids\" must be a list of at most %d lists of ids",
+                             path, GPTC_GEN_MAX_EOS);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *w = json_array_get(v, i), *one = json_array_get(w, 0);
+            if (!json_is_array(w) || !json_is_integer(one) || json_integer_value(one) < 0 ||
+                json_integer_value(one) > INT32_MAX)
+                return gptc_fail(ctx, GPTC_EFORMAT, "%s: bad_words_ids[%zu] must be a non-empty list of token ids", path, i);
+            if (json_array_size(w) != 1)
+                return gptc_fail(ctx, GPTC_ENOTSUP, "%s: bad_words_ids[%zu] has %zu ids: only single-token bad words are "
+                                 "supported", path, i, json_array_size(w));
+            p->bad_words_ids[i] = (int32_t)json_integer_value(one);
+        }
+        p->n_bad_words = (int)json_array_size(v);
     }
     v = json_object_get(root, "stop_strings");
     if (v && !json_is_null(v)) {
@@ -205,6 +228,17 @@ gptc_status gptc_generation_config_save(gptc_ctx *ctx, const char *dir, const gp
         json_t *a = json_array();
         for (int i = 0; i < p->n_eos; i++) bad |= json_array_append_new(a, json_integer(p->eos_token_id[i]));
         SET("eos_token_id", a);
+    }
+    if (p->forced_eos_token_id >= 0) SET("forced_eos_token_id", json_integer(p->forced_eos_token_id));
+    if (p->decoder_start_token_id >= 0) SET("decoder_start_token_id", json_integer(p->decoder_start_token_id));
+    if (p->n_bad_words > 0) {
+        json_t *a = json_array();
+        for (int i = 0; i < p->n_bad_words; i++) {
+            json_t *w = json_array();
+            bad |= json_array_append_new(w, json_integer(p->bad_words_ids[i]));
+            bad |= json_array_append_new(a, w);
+        }
+        SET("bad_words_ids", a);
     }
     if (p->n_stop > 0) {
         json_t *a = json_array();

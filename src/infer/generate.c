@@ -91,6 +91,14 @@ static void process_row(const gptc_gen_params *p, float *row, int V, const int32
     gptc_logits_repetition_penalty(row, V, ids, n, p->repetition_penalty);
     gptc_logits_no_repeat_ngram(row, V, ids, n, p->no_repeat_ngram_size);
     gptc_logits_presence_frequency(row, V, ids + n_prompt, n_gen, p->presence_penalty, p->frequency_penalty, scratch);
+    for (int i = 0; i < p->n_bad_words; i++) /* NoBadWordsLogitsProcessor, single tokens */
+        if (p->bad_words_ids[i] >= 0 && p->bad_words_ids[i] < V) row[p->bad_words_ids[i]] = -INFINITY;
+    /* ForcedEOSTokenLogitsProcessor: cur_len == max_length - 1 */
+    long max_len = p->max_new_tokens >= 0 ? (long)n_prompt + p->max_new_tokens : (long)p->max_length;
+    if (p->forced_eos_token_id >= 0 && p->forced_eos_token_id < V && (long)n == max_len - 1) {
+        for (int v = 0; v < V; v++) row[v] = -INFINITY;
+        row[p->forced_eos_token_id] = 0.0f;
+    }
 }
 
 static void process(gen *g, float *row, int i) {
@@ -357,6 +365,10 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
             return gptc_fail(ctx, GPTC_ERANGE, "generate: prompt token %d at position %d is out of range [0, %d)",
                              prompt[i], i, cfg->vocab_size);
     if (p->n_stop && !tok) return gptc_fail(ctx, GPTC_EINVAL, "generate: stop strings need a tokenizer");
+    if (cfg->cross_attention && (!s || gptc_session_src_len(s, 0) < 1))
+        return gptc_fail(ctx, GPTC_EINVAL, "generate: an encoder-decoder (Marian) model decodes from a source: encode "
+                                           "it into sequence 0 of a session (gptc_session_encode) and pass the session "
+                                           "(`gptc translate` does)");
     gen g;
     memset(&g, 0, sizeof g);
     g.ctx = ctx, g.m = m, g.tok = tok, g.p = p, g.cb = cb, g.user = user;

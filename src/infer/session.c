@@ -13,7 +13,10 @@ struct gptc_session {
     const gptc_model *m;
     int n_seq, max_len, rows; /* rows: scratch capacity */
     int *len;                 /* tokens held per sequence */
-    float *kv;                /* [layer][2][seq][pos][C] */
+    float *kv;                /* [layer][2][seq][pos][C] (an encoder-decoder: its decoder layers) */
+    float *xkv;               /* encoder-decoder: cross keys and values [layer][2][seq][pos][C], or NULL */
+    int *src_len;             /* encoder-decoder: source tokens per sequence (0: none) */
+    gptc_workspace *enc_ws;   /* encoder-decoder: the encoder's workspace, made by the first encode */
     float *logits_rows;       /* logits of up to n_seq rows, when the caller wants none */
     gptc_workspace *ws;
     int *row_seq, *row_pos;
@@ -24,6 +27,12 @@ static float *kv_at(const gptc_session *s, int layer, int which, int seq, int po
     size_t C = (size_t)s->m->cfg.n_embd;
     return s->kv + ((((size_t)layer * 2 + (size_t)which) * (size_t)s->n_seq + (size_t)seq) * (size_t)s->max_len +
                     (size_t)pos) * C;
+}
+
+static float *xkv_at(const gptc_session *s, int layer, int which, int seq, int pos) {
+    size_t C = (size_t)s->m->cfg.n_embd;
+    return s->xkv + ((((size_t)layer * 2 + (size_t)which) * (size_t)s->n_seq + (size_t)seq) * (size_t)s->max_len +
+                     (size_t)pos) * C;
 }
 
 gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int max_len, gptc_session **out) {
@@ -40,7 +49,7 @@ gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int 
     s->n_seq = n_seq;
     s->max_len = max_len;
     s->rows = n_seq > PREFILL_CHUNK ? n_seq : PREFILL_CHUNK;
-    size_t C = (size_t)c->n_embd, L = (size_t)c->n_layer, W = (size_t)m->head->width(c), kv_n, lg_n;
+    size_t C = (size_t)c->n_embd, L = (size_t)gptc_n_dec_layers(c), W = (size_t)m->head->width(c), kv_n, lg_n;
     if (!gptc_mul_ok(2 * L * (size_t)n_seq * (size_t)max_len, C, &kv_n) || !gptc_mul_ok((size_t)n_seq, W, &lg_n)) {
         gptc_free(s);
         return gptc_fail(ctx, GPTC_ENOMEM, "session: size overflow");
@@ -50,14 +59,19 @@ gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int 
     s->len = gptc_calloc(ctx, (size_t)n_seq, sizeof(int), "session lengths");
     s->row_seq = gptc_calloc(ctx, (size_t)s->rows, sizeof(int), "session rows");
     s->row_pos = gptc_calloc(ctx, (size_t)s->rows, sizeof(int), "session rows");
-    gptc_status st = s->kv && s->logits_rows && s->len && s->row_seq && s->row_pos
+    int cross = c->cross_attention;
+    if (cross) {
+        s->xkv = gptc_alloc(ctx, (kv_n ? kv_n : 1) * sizeof(float), "cross-attention cache");
+        s->src_len = gptc_calloc(ctx, (size_t)n_seq, sizeof(int), "session sources");
+    }
+    gptc_status st = s->kv && s->logits_rows && s->len && s->row_seq && s->row_pos && (!cross || (s->xkv && s->src_len))
                          ? gptc_workspace_new_rows(ctx, m, s->rows, &s->ws)
                          : GPTC_ENOMEM;
     if (st) {
         gptc_session_free(s);
         return st;
     }
-    s->bytes = (kv_n + lg_n) * sizeof(float) + gptc_workspace_bytes(s->ws);
+    s->bytes = (kv_n * (cross ? 2 : 1) + lg_n) * sizeof(float) + gptc_workspace_bytes(s->ws);
     *out = s;
     return GPTC_OK;
 }
@@ -65,8 +79,11 @@ gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int 
 void gptc_session_free(gptc_session *s) {
     if (!s) return;
     gptc_free(s->kv);
+    gptc_free(s->xkv);
+    gptc_free(s->src_len);
     gptc_free(s->logits_rows);
     gptc_workspace_free(s->ws);
+    gptc_workspace_free(s->enc_ws);
     gptc_free(s->len);
     gptc_free(s->row_seq);
     gptc_free(s->row_pos);
@@ -87,9 +104,39 @@ gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src) 
         return gptc_fail(ctx, GPTC_ERANGE, "session: sequence %d or %d out of range [0, %d)", dst, src, s->n_seq);
     if (dst == src) return GPTC_OK;
     size_t n = (size_t)s->len[src] * (size_t)s->m->cfg.n_embd * sizeof(float);
-    for (int l = 0; l < s->m->cfg.n_layer; l++)
+    for (int l = 0; l < gptc_n_dec_layers(&s->m->cfg); l++)
         for (int w = 0; w < 2; w++) memcpy(kv_at(s, l, w, dst, 0), kv_at(s, l, w, src, 0), n);
     s->len[dst] = s->len[src];
+    if (s->xkv) {
+        size_t nx = (size_t)s->src_len[src] * (size_t)s->m->cfg.n_embd * sizeof(float);
+        for (int l = 0; l < gptc_n_dec_layers(&s->m->cfg); l++)
+            for (int w = 0; w < 2; w++) memcpy(xkv_at(s, l, w, dst, 0), xkv_at(s, l, w, src, 0), nx);
+        s->src_len[dst] = s->src_len[src];
+    }
+    return GPTC_OK;
+}
+
+int gptc_session_src_len(const gptc_session *s, int seq) {
+    return s->src_len && seq >= 0 && seq < s->n_seq ? s->src_len[seq] : 0;
+}
+
+gptc_status gptc_session_encode(gptc_ctx *ctx, gptc_session *s, int seq, const int32_t *src, int n) {
+    const gptc_config *c = &s->m->cfg;
+    if (!s->xkv) return gptc_fail(ctx, GPTC_EINVAL, "session: the model has no encoder (encode is for Marian models)");
+    if (seq < 0 || seq >= s->n_seq)
+        return gptc_fail(ctx, GPTC_ERANGE, "session: sequence %d out of range [0, %d)", seq, s->n_seq);
+    if (n < 1 || n > s->max_len)
+        return gptc_fail(ctx, GPTC_ERANGE, "session: a source of %d tokens (1 to the session's %d)", n, s->max_len);
+    gptc_status st;
+    if (!s->enc_ws && (st = gptc_workspace_new(ctx, s->m, 1, s->max_len, 0, &s->enc_ws))) return st;
+    s->src_len[seq] = 0;
+    s->len[seq] = 0;
+    size_t C = (size_t)c->n_embd;
+    /* decoder layer l's keys at xkv_at(l, 0, seq, 0): layers 2 * n_seq * max_len * C apart */
+    if ((st = gptc_encode_impl(ctx, s->enc_ws, src, NULL, 1, n, xkv_at(s, 0, 0, seq, 0), xkv_at(s, 0, 1, seq, 0),
+                               2 * (size_t)s->n_seq * s->max_len * C)))
+        return st;
+    s->src_len[seq] = n;
     return GPTC_OK;
 }
 
@@ -106,6 +153,11 @@ static gptc_status run_rows(gptc_ctx *ctx, gptc_session *s, const int32_t *token
     cv.row_seq = s->row_seq;
     cv.row_pos = s->row_pos;
     cv.hidden = hidden;
+    cv.xk = s->xkv;
+    cv.xv = s->xkv ? s->xkv + (size_t)s->n_seq * s->max_len * C : NULL;
+    cv.x_layer_stride = cv.layer_stride;
+    cv.x_seq_stride = cv.seq_stride;
+    cv.src_len = s->src_len;
     return gptc_forward_impl(ctx, s->ws, tokens, NULL, NULL, NULL, 1, n, NULL, &cv, first_logit, logits);
 }
 

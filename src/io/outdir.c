@@ -27,7 +27,7 @@ const char *const gptc_model_dir_names[] = {
     "config.json", "model.safetensors", "generation_config.json", "adapter_config.json",
     "adapter_model.safetensors", "optimizer.safetensors", "trainer_state.json", "vocab.json", "merges.txt",
     "vocab.txt", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "added_tokens.json", "encoder.json",
-    "vocab.bpe", NULL};
+    "vocab.bpe", "source.spm", "target.spm", "target_vocab.json", NULL};
 
 /* Swaps two paths atomically; -1 with errno ENOSYS/EINVAL where the kernel or the file
  * system cannot. */

@@ -92,5 +92,5 @@ static int skippable(const gptc_model *m, const char *name, int64_t want[2]) {
 const gptc_arch gptc_arch_gpt2 = {"gpt2", "transformer.", build, init, is_head, alt_name, skippable, "wte.weight"};
 
 const gptc_arch *gptc_arch_for(const gptc_config *cfg) {
-    return cfg->arch == GPTC_ARCH_BERT ? &gptc_arch_bert : &gptc_arch_gpt2;
+    return cfg->arch == GPTC_ARCH_BERT ? &gptc_arch_bert : cfg->arch == GPTC_ARCH_MARIAN ? &gptc_arch_marian : &gptc_arch_gpt2;
 }

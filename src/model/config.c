@@ -48,6 +48,40 @@ gptc_config gptc_config_bert_default(void) {
     return c;
 }
 
+gptc_config gptc_config_marian_default(void) {
+    gptc_config c = gptc_config_default();
+    c.arch = GPTC_ARCH_MARIAN;
+    c.enc_layers = 12;
+    c.n_layer = 24;
+    c.n_head = c.enc_n_head = 16;
+    c.n_embd = 1024;
+    c.n_inner = c.enc_n_inner = 4096;
+    c.n_positions = 1024;
+    c.vocab_size = 58101;
+    c.layer_norm_epsilon = 1e-5f;
+    c.embd_pdrop = c.resid_pdrop = 0.1f;
+    c.attn_pdrop = 0.0f;
+    c.bos_token_id = -1;
+    c.eos_token_id = 0;
+    c.pad_token_id = c.decoder_start_token_id = 58100;
+    strcpy(c.activation_function, "gelu");
+    c.causal = 1;
+    c.pre_norm = 0;
+    c.sinusoidal_pos = 1;
+    c.cross_attention = 1;
+    c.tie_word_embeddings = 1;
+    c.share_embeddings = 1;
+    c.scale_embedding = 0;
+    return c;
+}
+
+/* Marian presets: encoder + decoder layers, d_model, heads, ffn, positions, scale. */
+static const struct { const char *name; int layers, d, heads, ffn, positions, scale; } marian_presets[] = {
+    {"marian-tiny", 2, 64, 2, 128, 128, 0},
+    {"marian-small", 3, 256, 4, 1024, 256, 0},
+    {"transformer-base", 6, 512, 8, 2048, 512, 1},
+};
+
 /* BERT's sizes as google-research/bert names them (intermediate 4 x hidden, 512 positions). */
 static const struct { const char *name; int bert, n_layer, n_head, n_embd, n_positions; } presets[] = {
     {"tiny", 0, 2, 2, 64, 128},
@@ -64,6 +98,18 @@ static const struct { const char *name; int bert, n_layer, n_head, n_embd, n_pos
 };
 
 gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out) {
+    for (size_t i = 0; i < sizeof marian_presets / sizeof marian_presets[0]; i++) {
+        if (strcmp(name, marian_presets[i].name) != 0) continue;
+        *out = gptc_config_marian_default();
+        out->enc_layers = marian_presets[i].layers;
+        out->n_layer = 2 * marian_presets[i].layers;
+        out->n_embd = marian_presets[i].d;
+        out->n_head = out->enc_n_head = marian_presets[i].heads;
+        out->n_inner = out->enc_n_inner = marian_presets[i].ffn;
+        out->n_positions = marian_presets[i].positions;
+        out->scale_embedding = marian_presets[i].scale;
+        return GPTC_OK;
+    }
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         if (strcmp(name, presets[i].name) != 0) continue;
         *out = presets[i].bert ? gptc_config_bert_default() : gptc_config_default();
@@ -74,7 +120,7 @@ gptc_status gptc_config_preset(gptc_ctx *ctx, const char *name, gptc_config *out
         return GPTC_OK;
     }
     return gptc_fail(ctx, GPTC_EINVAL, "unknown preset '%s' (known: tiny, small, gpt2, gpt2-medium, gpt2-large, gpt2-xl, "
-                     "bert-tiny, bert-mini, bert-small, bert-base, bert-large)", name);
+                     "bert-tiny, bert-mini, bert-small, bert-base, bert-large, marian-tiny, marian-small, transformer-base)", name);
 }
 
 /* "gelu_pytorch_tanh" is the same function as "gelu_new" (tanh approximation). */
@@ -108,6 +154,28 @@ gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
     if (!(c->layer_norm_epsilon > 0.0f) || !isfinite(c->layer_norm_epsilon) || c->layer_norm_epsilon > 1.0f)
         return gptc_fail(ctx, GPTC_EINVAL, "config: layer_norm_epsilon = %g must be in (0, 1]",
                          (double)c->layer_norm_epsilon);
+    if (c->arch == GPTC_ARCH_MARIAN) {
+        struct { const char *name; int v, lo, hi; } mr[] = {
+            {"encoder_layers", c->enc_layers, 1, c->n_layer - 1},
+            {"encoder_attention_heads", c->enc_n_head, 1, 4096},
+            {"encoder_ffn_dim", c->enc_n_inner, 1, 1 << 18},
+            {"decoder_ffn_dim", c->n_inner, 1, 1 << 18},
+            {"decoder_start_token_id", c->decoder_start_token_id, 0, c->vocab_size - 1},
+        };
+        for (size_t i = 0; i < sizeof mr / sizeof mr[0]; i++)
+            if (mr[i].v < mr[i].lo || mr[i].v > mr[i].hi)
+                return gptc_fail(ctx, GPTC_EINVAL, "config: %s = %d is outside [%d, %d]", mr[i].name, mr[i].v,
+                                 mr[i].lo, mr[i].hi);
+        if (c->n_embd % c->enc_n_head != 0)
+            return gptc_fail(ctx, GPTC_EINVAL, "config: d_model = %d is not divisible by encoder_attention_heads = %d",
+                             c->n_embd, c->enc_n_head);
+        if (c->pre_norm || !c->causal || !c->sinusoidal_pos || !c->cross_attention || c->head != GPTC_HEAD_LM)
+            return gptc_fail(ctx, GPTC_EINVAL, "config: a Marian model is post-norm with sinusoidal positions, a causal "
+                                               "decoder with cross-attention and the LM head (MarianMTModel)");
+        if ((c->share_embeddings != 0 && c->share_embeddings != 1) || (c->scale_embedding != 0 && c->scale_embedding != 1))
+            return gptc_fail(ctx, GPTC_EINVAL, "config: share_encoder_decoder_embeddings and scale_embedding must be 0 or 1");
+    } else if (c->enc_layers)
+        return gptc_fail(ctx, GPTC_EINVAL, "config: encoder layers belong to an encoder-decoder (model_type marian)");
     if (c->arch == GPTC_ARCH_BERT && (c->pre_norm || c->causal || c->sinusoidal_pos || c->cross_attention))
         return gptc_fail(ctx, GPTC_EINVAL, "config: a BERT block is post-norm and bidirectional with learned positions");
     if (c->classifier_dropout >= 0 && bad_prob(c->classifier_dropout))
@@ -115,11 +183,12 @@ gptc_status gptc_config_validate(gptc_ctx *ctx, const gptc_config *c) {
     if (bad_prob(c->embd_pdrop) || bad_prob(c->attn_pdrop) || bad_prob(c->resid_pdrop))
         return gptc_fail(ctx, GPTC_EINVAL, "config: dropout probabilities (embd %g, attn %g, resid %g) must be in [0, 1)",
                          (double)c->embd_pdrop, (double)c->attn_pdrop, (double)c->resid_pdrop);
+    int marian = c->arch == GPTC_ARCH_MARIAN;
     if (!memchr(c->activation_function, 0, sizeof c->activation_function) ||
-        !canonical_activation(c->activation_function))
-        return gptc_fail(ctx, GPTC_ENOTSUP,
-                         "config: activation_function '%.15s' is not supported (gelu_new, gelu_pytorch_tanh, gelu)",
-                         c->activation_function);
+        (marian ? gptc_act_parse(c->activation_function) < 0 : !canonical_activation(c->activation_function)))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "config: activation_function '%.15s' is not supported (%s)",
+                         c->activation_function,
+                         marian ? "relu, swish, silu, gelu, gelu_new" : "gelu_new, gelu_pytorch_tanh, gelu");
     struct { const char *name; int v; } flags[] = {
         {"causal", c->causal}, {"pre_norm", c->pre_norm}, {"sinusoidal_pos", c->sinusoidal_pos},
         {"cross_attention", c->cross_attention}, {"tie_word_embeddings", c->tie_word_embeddings},
@@ -267,15 +336,71 @@ static gptc_status parse_bert(gptc_ctx *ctx, const char *path, json_t *root, gpt
     return GPTC_OK;
 }
 
+/* MarianConfig's field names (transformers' configuration_marian.py defaults where
+ * absent; pad_token_id and decoder_start_token_id default to the last id). */
+static gptc_status parse_marian(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
+    gptc_status s;
+    *c = gptc_config_marian_default();
+    int dec_layers = 12, dec_vocab = -1;
+    float act_drop = 0;
+    if ((s = get_int(ctx, path, root, "vocab_size", 0, 0, 0, &c->vocab_size))) return s;
+    c->pad_token_id = c->decoder_start_token_id = c->vocab_size - 1;
+    if ((s = get_int(ctx, path, root, "d_model", 0, 0, 0, &c->n_embd)) ||
+        (s = get_int(ctx, path, root, "encoder_layers", 0, 0, 0, &c->enc_layers)) ||
+        (s = get_int(ctx, path, root, "decoder_layers", 0, 0, 0, &dec_layers)) ||
+        (s = get_int(ctx, path, root, "encoder_attention_heads", 0, 0, 0, &c->enc_n_head)) ||
+        (s = get_int(ctx, path, root, "decoder_attention_heads", 0, 0, 0, &c->n_head)) ||
+        (s = get_int(ctx, path, root, "encoder_ffn_dim", 0, 0, 0, &c->enc_n_inner)) ||
+        (s = get_int(ctx, path, root, "decoder_ffn_dim", 0, 0, 0, &c->n_inner)) ||
+        (s = get_int(ctx, path, root, "max_position_embeddings", 0, 0, 0, &c->n_positions)) ||
+        (s = get_int(ctx, path, root, "decoder_vocab_size", 0, 1, -1, &dec_vocab)) ||
+        (s = get_int(ctx, path, root, "pad_token_id", 0, 1, -1, &c->pad_token_id)) ||
+        (s = get_int(ctx, path, root, "eos_token_id", 0, 1, -1, &c->eos_token_id)) ||
+        (s = get_int(ctx, path, root, "bos_token_id", 0, 1, -1, &c->bos_token_id)) ||
+        (s = get_int(ctx, path, root, "decoder_start_token_id", 0, 1, -1, &c->decoder_start_token_id)) ||
+        (s = get_float(ctx, path, root, "dropout", &c->resid_pdrop)) ||
+        (s = get_float(ctx, path, root, "attention_dropout", &c->attn_pdrop)) ||
+        (s = get_float(ctx, path, root, "activation_dropout", &act_drop)) ||
+        (s = get_bool(ctx, path, root, "scale_embedding", &c->scale_embedding)) ||
+        (s = get_bool(ctx, path, root, "share_encoder_decoder_embeddings", &c->share_embeddings)) ||
+        (s = get_bool(ctx, path, root, "tie_word_embeddings", &c->tie_word_embeddings)))
+        return s;
+    c->embd_pdrop = c->resid_pdrop;
+    if (dec_layers < 1 || dec_layers > 512 || c->enc_layers < 1 || c->enc_layers > 512)
+        return gptc_fail(ctx, GPTC_EINVAL, "%s: encoder_layers = %d and decoder_layers = %d must be in [1, 512]", path,
+                         c->enc_layers, dec_layers);
+    c->n_layer = c->enc_layers + dec_layers;
+    if (dec_vocab >= 0 && dec_vocab != c->vocab_size)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"decoder_vocab_size\" = %d differs from vocab_size = %d (a "
+                                            "separate target vocabulary is not supported)", path, dec_vocab, c->vocab_size);
+    if (act_drop != 0)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"activation_dropout\" = %g is not supported (only 0)", path,
+                         (double)act_drop);
+    json_t *act = json_object_get(root, "activation_function");
+    if (act) {
+        if (!json_is_string(act) || json_string_length(act) >= sizeof c->activation_function)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"activation_function\" must be a short string", path);
+        strcpy(c->activation_function, json_string_value(act));
+    }
+    json_t *archs = json_object_get(root, "architectures");
+    const char *arch = json_is_array(archs) && json_is_string(json_array_get(archs, 0))
+                           ? json_string_value(json_array_get(archs, 0)) : "MarianMTModel";
+    if (strcmp(arch, "MarianMTModel") && strcmp(arch, "MarianModel"))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"architectures\" names %s; supported: MarianMTModel", path, arch);
+    if ((s = gptc_config_validate(ctx, c))) return gptc_fail_prefix(ctx, s, "%s", path);
+    return GPTC_OK;
+}
+
 static gptc_status parse_config(gptc_ctx *ctx, const char *path, json_t *root, gptc_config *c) {
     gptc_status s;
     if (!json_is_object(root)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: top level is not a JSON object", path);
     json_t *mt = json_object_get(root, "model_type");
     if (mt && !json_is_string(mt)) return gptc_fail(ctx, GPTC_EFORMAT, "%s: field \"model_type\" must be a string", path);
     if (mt && !strcmp(json_string_value(mt), "bert")) return parse_bert(ctx, path, root, c);
+    if (mt && !strcmp(json_string_value(mt), "marian")) return parse_marian(ctx, path, root, c);
     if (mt && strcmp(json_string_value(mt), "gpt2") != 0)
-        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"model_type\" is '%s'; supported: \"gpt2\", \"bert\"", path,
-                         json_string_value(mt));
+        return gptc_fail(ctx, GPTC_ENOTSUP, "%s: field \"model_type\" is '%s'; supported: \"gpt2\", \"bert\", "
+                                            "\"marian\"", path, json_string_value(mt));
     *c = gptc_config_default();
     /* n_positions is required; old configs may only have n_ctx (the same number). */
     int has_pos = json_object_get(root, "n_positions") != NULL;
@@ -377,6 +502,41 @@ gptc_status gptc_config_save_json(gptc_ctx *ctx, const gptc_config *c, const cha
 #define SET(k, v) (bad |= json_object_set_new(o, k, v))
     int bert = c->arch == GPTC_ARCH_BERT;
     json_t *arch = json_array();
+    if (c->arch == GPTC_ARCH_MARIAN) {
+        /* MarianConfig's names, as MarianConfig.to_json_string writes them */
+        bad |= json_array_append_new(arch, json_string("MarianMTModel"));
+        SET("architectures", arch);
+        SET("activation_dropout", json_real(0.0));
+        SET("activation_function", json_string(c->activation_function));
+        SET("attention_dropout", json_float(c->attn_pdrop));
+        SET("bos_token_id", c->bos_token_id < 0 ? json_null() : json_integer(c->bos_token_id));
+        SET("d_model", json_integer(c->n_embd));
+        SET("decoder_attention_heads", json_integer(c->n_head));
+        SET("decoder_ffn_dim", json_integer(c->n_inner));
+        SET("decoder_layerdrop", json_real(0.0));
+        SET("decoder_layers", json_integer(c->n_layer - c->enc_layers));
+        SET("decoder_start_token_id", json_integer(c->decoder_start_token_id));
+        SET("decoder_vocab_size", json_integer(c->vocab_size));
+        SET("dropout", json_float(c->resid_pdrop));
+        SET("encoder_attention_heads", json_integer(c->enc_n_head));
+        SET("encoder_ffn_dim", json_integer(c->enc_n_inner));
+        SET("encoder_layerdrop", json_real(0.0));
+        SET("encoder_layers", json_integer(c->enc_layers));
+        SET("eos_token_id", c->eos_token_id < 0 ? json_null() : json_integer(c->eos_token_id));
+        SET("forced_eos_token_id", c->eos_token_id < 0 ? json_null() : json_integer(c->eos_token_id));
+        SET("init_std", json_real(0.02));
+        SET("is_encoder_decoder", json_true());
+        SET("max_position_embeddings", json_integer(c->n_positions));
+        SET("model_type", json_string("marian"));
+        SET("num_hidden_layers", json_integer(c->enc_layers));
+        SET("pad_token_id", c->pad_token_id < 0 ? json_null() : json_integer(c->pad_token_id));
+        SET("scale_embedding", json_boolean(c->scale_embedding));
+        SET("share_encoder_decoder_embeddings", json_boolean(c->share_embeddings));
+        SET("tie_word_embeddings", json_boolean(c->tie_word_embeddings));
+        SET("use_cache", json_true());
+        SET("vocab_size", json_integer(c->vocab_size));
+        goto dump;
+    }
     bad |= json_array_append_new(arch, json_string(c->head == GPTC_HEAD_CLASSIFY
                                                        ? (bert ? "BertForSequenceClassification" : "GPT2ForSequenceClassification")
                                                    : c->head == GPTC_HEAD_QA ? (bert ? "BertForQuestionAnswering" : "GPT2ForQuestionAnswering")

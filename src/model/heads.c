@@ -26,9 +26,19 @@ static gptc_wdesc lm_weight(const gptc_model *m) {
 static int lm_width(const gptc_config *c) { return c->vocab_size; }
 static size_t lm_floats(const gptc_config *c, int B, int T) { return (size_t)B * T * c->vocab_size; }
 
+/* logits = h W^T (+ Marian's final_logits_bias) */
 static void lm_rows(gptc_ctx *ctx, const gptc_model *m, const float *h, int n, float *out) {
     gptc_wdesc w = lm_weight(m);
-    gptc_ops_of(ctx)->linear(ctx, out, h, &w, NULL, n);
+    gptc_ops_of(ctx)->linear(ctx, out, h, &w, gptc_param(m, m->g.head_b), n);
+}
+
+/* Label smoothing eps (torch's CrossEntropyLoss): per counted row, (1 - eps) nll +
+ * eps * mean_c(-log p_c), and -log p_c = lse - z_c with lse = nll + z_y, so the smoothed
+ * loss is nll + eps * (z_y - mean_c z_c). */
+static double smooth_term(const float *z, int V, int y) {
+    double sum = 0;
+    for (int c = 0; c < V; c++) sum += z[c];
+    return z[y] - sum / V;
 }
 
 static gptc_status lm_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h, const int32_t *tokens,
@@ -39,8 +49,12 @@ static gptc_status lm_forward(gptc_ctx *ctx, gptc_workspace *ws, const float *h,
     lm_rows(ctx, m, h, N, logits);
     if (targets) {
         int n_valid = ops->crossentropy_forward(ctx, ws->losses, logits, targets, N, V);
-        double sum = 0;
-        for (int i = 0; i < N; i++) sum += ws->losses[i];
+        double sum = 0, eps = ws->label_smoothing;
+        for (int i = 0; i < N; i++) {
+            if (eps > 0 && targets[i] != -100)
+                ws->losses[i] += (float)(eps * smooth_term(logits + (size_t)i * V, V, targets[i]));
+            sum += ws->losses[i];
+        }
         ws->last_n_valid = n_valid;
         /* PyTorch's mean over zero valid targets is NaN; so is ours */
         if (loss) *loss = n_valid ? (float)(sum / n_valid) : NAN;
@@ -56,9 +70,21 @@ static void lm_backward(gptc_ctx *ctx, gptc_workspace *ws, gptc_grads *g, const 
     /* loss = mean over valid positions, times loss_scale */
     float dloss = ws->last_n_valid ? loss_scale / (float)ws->last_n_valid : 0.0f;
     ops->crossentropy_backward(ctx, dlogits, dlogits, ws->last_targets, N, V, dloss);
+    if (ws->label_smoothing > 0) {
+        /* d/dz of eps * (z_y - mean z): eps * (onehot - 1/V) */
+        float e = ws->label_smoothing * dloss, ev = e / (float)V;
+        for (int i = 0; i < N; i++) {
+            int y = ws->last_targets[i];
+            if (y == -100) continue;
+            float *dz = dlogits + (size_t)i * V;
+            for (int c = 0; c < V; c++) dz[c] -= ev;
+            dz[y] += e;
+        }
+    }
     memset(dh, 0, (size_t)N * C * sizeof(float));
     gptc_wdesc w = lm_weight(m);
-    ops->linear_backward(ctx, dh, gptc_grad(g, m->g.head_w >= 0 ? m->g.head_w : m->g.wte), NULL, dlogits, h, &w, N);
+    ops->linear_backward(ctx, dh, gptc_grad(g, m->g.head_w >= 0 ? m->g.head_w : m->g.wte), gptc_grad(g, m->g.head_b),
+                         dlogits, h, &w, N);
 }
 
 /* ------------------------------------------------------------------ sequence classification */
@@ -469,7 +495,11 @@ static const gptc_head_ops bert_heads[GPTC_HEAD_COUNT] = {
     {GPTC_HEAD_QA, "BertForQuestionAnswering", qa_width, qa_floats, qa_forward, qa_backward, qa_rows, NULL},
 };
 
+static const gptc_head_ops marian_head = {GPTC_HEAD_LM, "MarianMTModel", lm_width, lm_floats, lm_forward, lm_backward,
+                                          lm_rows, NULL};
+
 const gptc_head_ops *gptc_head_for(const gptc_config *c) {
     int head = c->head >= 0 && c->head < GPTC_HEAD_COUNT ? c->head : GPTC_HEAD_LM;
+    if (c->arch == GPTC_ARCH_MARIAN) return &marian_head; /* MarianMTModel: the LM head only (validated) */
     return c->arch == GPTC_ARCH_BERT ? &bert_heads[head] : &heads[head];
 }

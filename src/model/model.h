@@ -53,6 +53,7 @@ typedef struct gptc_globals {
     int pool_w, pool_b;       /* BERT's pooler: tanh(dense(h[CLS])) */
     int mlm_w, mlm_b, mlm_ln_w, mlm_ln_b, mlm_bias; /* BERT's MLM transform (dense, act, norm) and decoder bias */
     int nsp_w, nsp_b;         /* BERT's next-sentence head on the pooled output */
+    int enc_wte;              /* Marian: the encoder's token embedding (== wte when shared) */
 } gptc_globals;
 
 /* Block options read from the config once, so the block code does not parse strings. */
@@ -79,7 +80,8 @@ struct gptc_model {
     size_t n_qbytes;
     gptc_dtype wdtype;      /* GPTC_F32 unless loaded to keep a low-precision type */
     gptc_globals g;
-    gptc_layer *layers;     /* n_layer */
+    gptc_layer *layers;     /* n_layer (Marian: the encoder's, then the decoder's) */
+    float *sinus;           /* (n_positions, n_embd) sinusoidal positions, computed (sinusoidal_pos), or NULL */
     /* LoRA */
     int lora_r;
     float lora_alpha, lora_dropout;
@@ -130,7 +132,24 @@ typedef struct gptc_arch {
     const char *wte_name;    /* the word embedding's name (without prefix) */
 } gptc_arch;
 const gptc_arch *gptc_arch_for(const gptc_config *cfg);
-extern const gptc_arch gptc_arch_gpt2, gptc_arch_bert;
+extern const gptc_arch gptc_arch_gpt2, gptc_arch_bert, gptc_arch_marian;
+/* The sinusoidal table (P, D) of MarianSinusoidalPositionalEmbedding (arch_marian.c). */
+void gptc_sinusoid_table(float *out, int P, int D);
+/* Layers of the decoder (all but an encoder-decoder's encoder layers), their first
+ * index, and heads and MLP width of layer l. */
+static inline int gptc_dec_first(const gptc_config *c) { return c->arch == GPTC_ARCH_MARIAN ? c->enc_layers : 0; }
+static inline int gptc_n_dec_layers(const gptc_config *c) { return c->n_layer - gptc_dec_first(c); }
+static inline int gptc_layer_heads(const gptc_config *c, int l) {
+    return l < gptc_dec_first(c) ? c->enc_n_head : c->n_head;
+}
+static inline int gptc_layer_inner(const gptc_config *c, int l) {
+    return l < gptc_dec_first(c) ? c->enc_n_inner : c->n_inner > 0 ? c->n_inner : 4 * c->n_embd;
+}
+/* The widest MLP of any layer. */
+static inline int gptc_max_inner(const gptc_config *c) {
+    int i = gptc_layer_inner(c, c->n_layer - 1);
+    return c->arch == GPTC_ARCH_MARIAN && c->enc_n_inner > i ? c->enc_n_inner : i;
+}
 /* Seed of dropout site `site` of forward call `call` (block.c; heads use the sites
  * after the blocks' and adapters'). */
 uint64_t gptc_site_seed(const gptc_workspace *w, uint64_t call, uint64_t site);
@@ -142,6 +161,10 @@ int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d
 typedef struct gptc_layer_acts {
     float *ln1, *ln1_mean, *ln1_rstd, *qkv, *atty, *preatt, *att, *attproj, *res2, *ln2, *ln2_mean, *ln2_rstd,
         *fch, *fch_act, *fcproj, *res3;
+    /* the cross-attention sub-block (decoder layers of an encoder-decoder): its norm, the
+     * query of the decoder rows, keys and values of the encoder output, the attention,
+     * its projection and the residual sum before the norm */
+    float *lnx, *lnx_mean, *lnx_rstd, *xq, *xk, *xv, *xatty, *xpreatt, *xatt, *xattproj, *resx;
 } gptc_layer_acts;
 
 struct gptc_workspace {
@@ -174,6 +197,13 @@ struct gptc_workspace {
     float *head_acts;        /* the head's own activations (heads.c) */
     double mlm_sum, nsp_sum; /* BERT pre-training: loss sums and counts of the last forward */
     int mlm_n, nsp_n;
+    float label_smoothing;   /* LM cross-entropy (gptc_workspace_set_label_smoothing) */
+    /* encoder-decoder: the encoder's embeddings (before dropout: their inputs are kept),
+     * its output, its gradient, the source ids, positions and the source length */
+    float *enc_encoded, *enc_out, *denc, *pos_emb;
+    int32_t *enc_tokens, *pos_ids;
+    int last_enc_T;
+    int *row_xkeys;          /* cache mode: source keys per row */
 };
 
 /* A session's workspace: rows up to `rows` per call, inference only. */
@@ -187,6 +217,13 @@ typedef struct gptc_cache_view {
     size_t layer_stride, seq_stride;
     const int *row_seq, *row_pos;
     float *hidden; /* NULL, or (n, C): the final hidden states (after ln_f) of every row */
+    /* encoder-decoder: cross-attention keys and values of decoder layer d, sequence s,
+     * source position j at xk + d * x_layer_stride + s * x_seq_stride + j * C (xv likewise;
+     * decoder layer d's self-attention cache is at layer index d of k, v), and the
+     * source length of each sequence */
+    const float *xk, *xv;
+    size_t x_layer_stride, x_seq_stride;
+    const int *src_len;
 } gptc_cache_view;
 
 /* The one forward. Without a cache view: B sequences of T tokens at positions 0..T-1,
@@ -195,6 +232,11 @@ typedef struct gptc_cache_view {
 gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *tokens, const int32_t *token_types,
                               const float *attn_mask, const int32_t *targets, int B, int T, float *loss,
                               const gptc_cache_view *cv, int first_logit, float *logits);
+/* Encoder-decoder: the encoder over src (B, T; mask (B, T) or NULL) into ws->enc_out,
+ * then into xk and xv (per decoder layer d at d * layer_stride: rows of C floats) the
+ * cross-attention keys and values of every decoder layer (sessions). */
+gptc_status gptc_encode_impl(gptc_ctx *ctx, gptc_workspace *ws, const int32_t *src, const float *mask, int B, int T,
+                             float *xk, float *xv, size_t layer_stride);
 
 struct gptc_grads {
     const gptc_model *m;

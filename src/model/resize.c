@@ -1,5 +1,6 @@
 /* resize.c: grows a model's vocabulary (token embedding and an untied LM head) for new
- * special tokens, as transformers' resize_token_embeddings does. The tokenizer side (the
+ * special tokens, as transformers' resize_token_embeddings does (Marian: both embeddings
+ * when unshared, final_logits_bias extended with zeros). The tokenizer side (the
  * tokens' names and files) is left to the caller. */
 #include "model.h"
 
@@ -42,8 +43,10 @@ gptc_status gptc_model_resize_vocab(gptc_ctx *ctx, gptc_model *m, int vocab_size
         float *dst = nm->params + nt->offset;
         memcpy(dst, m->params + ot->offset, ot->numel * sizeof(float));
         if (nt->numel == ot->numel) continue;
-        /* wte and lm_head: (V, C), rows of ids; old rows first */
-        if ((long)i != nm->g.wte && (long)i != nm->g.head_w) {
+        /* Marian's final_logits_bias (1, V): the new entries 0 (as _resize_final_logits_bias) */
+        if ((long)i == nm->g.head_b && nm->cfg.arch == GPTC_ARCH_MARIAN) continue;
+        /* wte (Marian: also the encoder's table) and lm_head: (V, C), rows of ids; old rows first */
+        if ((long)i != nm->g.wte && (long)i != nm->g.head_w && (long)i != nm->g.enc_wte) {
             gptc_model_free(nm);
             return gptc_fail(ctx, GPTC_EINTERNAL, "%s: size changed with vocab_size but is no vocabulary matrix",
                              nt->name);

@@ -113,7 +113,13 @@ gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dt
     m->params = gptc_calloc(ctx, off ? off : 1, sizeof(float), "parameters");
     if (offl) m->lowp = gptc_calloc(ctx, offl, sizeof(uint16_t), "low-precision weights");
     if (offq) m->qdata = gptc_alloc(ctx, offq, "quantized weights");
-    if (!m->params || (offl && !m->lowp) || (offq && !m->qdata)) {
+    if (cfg->sinusoidal_pos) {
+        size_t np;
+        if (gptc_mul_ok((size_t)cfg->n_positions, (size_t)cfg->n_embd, &np) &&
+            (m->sinus = gptc_alloc(ctx, np * sizeof(float), "sinusoidal positions")))
+            gptc_sinusoid_table(m->sinus, cfg->n_positions, cfg->n_embd);
+    }
+    if (!m->params || (offl && !m->lowp) || (offq && !m->qdata) || (cfg->sinusoidal_pos && !m->sinus)) {
         gptc_model_free(m);
         return GPTC_ENOMEM;
     }
@@ -128,6 +134,7 @@ void gptc_model_free(gptc_model *m) {
     gptc_free(m->params);
     gptc_free(m->lowp);
     gptc_free(m->qdata);
+    gptc_free(m->sinus);
     gptc_free(m);
 }
 
@@ -173,6 +180,19 @@ gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed,
 gptc_param_counts gptc_model_param_counts(const gptc_config *c) {
     gptc_param_counts pc = {0};
     size_t L = c->n_layer, C = c->n_embd, V = c->vocab_size, Pn = c->n_positions, I = n_inner(c);
+    if (c->arch == GPTC_ARCH_MARIAN) {
+        /* token embeddings (one table or two; the positions are computed), per layer q, k,
+         * v, out (+ the decoder's cross-attention), fc1, fc2 and the norms; an untied
+         * lm_head and final_logits_bias */
+        size_t E = (size_t)c->enc_layers, D = L - E, EI = (size_t)c->enc_n_inner;
+        pc.embedding = V * C * (c->share_embeddings ? 1 : 2);
+        pc.attention = (E + 2 * D) * (4 * C * C + 4 * C);
+        pc.mlp = E * (2 * C * EI + EI + C) + D * (2 * C * I + I + C);
+        pc.layernorm = (E * 4 + D * 6) * C;
+        pc.head = V + (c->tie_word_embeddings ? 0 : V * C);
+        pc.total = pc.embedding + pc.attention + pc.mlp + pc.layernorm + pc.head;
+        return pc;
+    }
     if (c->arch == GPTC_ARCH_BERT) {
         /* embeddings (+ their norm counted with the norms); heads: pooler, MLM transform,
          * decoder bias (+ untied decoder), NSP, classifier, qa_outputs */

@@ -7,13 +7,13 @@
 #include <math.h>
 #include <string.h>
 
-static size_t n_inner(const gptc_config *c) { return (size_t)(c->n_inner > 0 ? c->n_inner : 4 * c->n_embd); }
-
 /* Walks the activation layout; with base == NULL only counts floats. */
 static size_t layout(const gptc_model *m, int B, int T, int training, int rows_only, float *base, gptc_workspace *w) {
     const gptc_config *c = &m->cfg;
-    size_t N = (size_t)B * T, C = c->n_embd, I = n_inner(c), L = c->n_layer;
-    size_t AT = rows_only ? 0 : (size_t)B * c->n_head * T * T;
+    size_t N = (size_t)B * T, C = c->n_embd, I = (size_t)gptc_max_inner(c), L = c->n_layer;
+    int marian = c->arch == GPTC_ARCH_MARIAN;
+    size_t NH = marian && c->enc_n_head > c->n_head ? (size_t)c->enc_n_head : (size_t)c->n_head;
+    size_t AT = rows_only ? 0 : (size_t)B * NH * T * T; /* Marian: T bounds the source and the target */
     size_t off = 0;
     float *dummy;
 #define TAKE(ptr, n)                                                                                                 \
@@ -30,6 +30,13 @@ static size_t layout(const gptc_model *m, int B, int T, int training, int rows_o
         TAKE(&w->emb_mean, N);
         TAKE(&w->emb_rstd, N);
         TAKE(&w->key_mask, N);
+    }
+    if (marian) {
+        TAKE(&w->key_mask, N);
+        TAKE(&w->enc_encoded, N * C);
+        TAKE(&w->enc_out, N * C);
+        TAKE(&w->pos_emb, N * C);
+        if (training) TAKE(&w->denc, N * C);
     }
     size_t nl = training ? L : 1;
     for (size_t l = 0; l < nl; l++) {
@@ -52,6 +59,21 @@ static size_t layout(const gptc_model *m, int B, int T, int training, int rows_o
         TAKE(&a->fch_act, N * I);
         TAKE(&a->fcproj, N * C);
         TAKE(&a->res3, N * C);
+        if (c->cross_attention && (!training || (int)l >= gptc_dec_first(c))) {
+            TAKE(&a->lnx, N * C);
+            TAKE(&a->lnx_mean, N);
+            TAKE(&a->lnx_rstd, N);
+            TAKE(&a->xq, N * C);
+            TAKE(&a->xk, N * C);
+            TAKE(&a->xv, N * C);
+            TAKE(&a->xatty, N * C);
+            if (AT && (training || l == 0)) {
+                TAKE(&a->xpreatt, AT);
+                TAKE(&a->xatt, AT);
+            }
+            TAKE(&a->xattproj, N * C);
+            TAKE(&a->resx, N * C);
+        }
     }
     TAKE(&w->lnf, N * C);
     TAKE(&w->lnf_mean, N);
@@ -126,7 +148,14 @@ static gptc_status ws_new(gptc_ctx *ctx, const gptc_model *m, int B, int T, int 
     w->cls_index = gptc_alloc(ctx, (size_t)B * sizeof(int), "classifier positions");
     w->head_tmp = gptc_alloc(ctx, (size_t)T * sizeof(double), "head scratch");
     w->row_keys = gptc_alloc(ctx, N * sizeof(int), "attention key counts");
-    if (!w->acts || !w->last_tokens || !w->last_targets || !w->last_types || !w->cls_index || !w->head_tmp || !w->row_keys) {
+    int marian = c->arch == GPTC_ARCH_MARIAN;
+    if (marian) {
+        w->row_xkeys = gptc_alloc(ctx, N * sizeof(int), "attention key counts");
+        w->enc_tokens = gptc_alloc(ctx, N * sizeof(int32_t), "source tokens");
+        w->pos_ids = gptc_alloc(ctx, N * sizeof(int32_t), "positions");
+    }
+    if (!w->acts || !w->last_tokens || !w->last_targets || !w->last_types || !w->cls_index || !w->head_tmp || !w->row_keys ||
+        (marian && (!w->row_xkeys || !w->enc_tokens || !w->pos_ids))) {
         gptc_workspace_free(w);
         return GPTC_ENOMEM;
     }
@@ -156,6 +185,9 @@ void gptc_workspace_free(gptc_workspace *w) {
     gptc_free(w->cls_index);
     gptc_free(w->head_tmp);
     gptc_free(w->row_keys);
+    gptc_free(w->row_xkeys);
+    gptc_free(w->enc_tokens);
+    gptc_free(w->pos_ids);
     gptc_free(w->class_weights);
     gptc_free(w);
 }
@@ -178,6 +210,15 @@ gptc_pretrain_parts gptc_workspace_pretrain_parts(const gptc_workspace *w) {
     return p;
 }
 const float *gptc_workspace_class_weights(const gptc_workspace *w) { return w->class_weights; }
+
+gptc_status gptc_workspace_set_label_smoothing(gptc_ctx *ctx, gptc_workspace *w, float eps) {
+    if (w->m->cfg.head != GPTC_HEAD_LM || w->m->cfg.arch == GPTC_ARCH_BERT)
+        return gptc_fail(ctx, GPTC_EINVAL, "label smoothing needs a language-model head (GPT-2 or Marian)");
+    if (!(eps >= 0.0f && eps < 1.0f))
+        return gptc_fail(ctx, GPTC_EINVAL, "label smoothing %g must be in [0, 1)", (double)eps);
+    w->label_smoothing = eps;
+    return GPTC_OK;
+}
 
 gptc_status gptc_workspace_set_class_weights(gptc_ctx *ctx, gptc_workspace *w, const float *cw) {
     const gptc_config *c = &w->m->cfg;

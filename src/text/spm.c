@@ -372,14 +372,11 @@ static int put_bytes(const gptc_spm *m, const int32_t *ids, size_t a, size_t b, 
     return oom;
 }
 
-gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids, size_t n_ids, char **text,
-                            size_t *len) {
-    *text = NULL;
-    *len = 0;
-    for (size_t i = 0; i < n_ids; i++)
-        if (ids[i] < 0 || (size_t)ids[i] >= m->n)
-            return gptc_fail(ctx, GPTC_ERANGE, "sentencepiece: invalid id %d at position %zu (the model has %zu pieces)",
-                             (int)ids[i], i, m->n);
+/* Decode of n pieces pt[i] (pl[i] bytes) whose ids are ids[i] (Decode(ids) passes
+ * the ids' pieces, DecodePieces the pieces' PieceToId): an unknown piece that is not
+ * the <unk> piece itself comes out as its text (sentencepiece_processor.cc). */
+static gptc_status decode_core(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids, const char *const *pt,
+                               const size_t *pl, size_t n_ids, char **text, size_t *len) {
     const char *unk_surface = m->unk_surface.present ? m->unk_surface.s : " \xE2\x81\x87 ";
     size_t unk_len = m->unk_surface.present ? m->unk_surface.len : 5;
     int strip_bos_ws = m->norm.add_dummy_prefix || m->norm.remove_extra_whitespaces;
@@ -387,8 +384,8 @@ gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids
     int oom = 0, is_bos_ws = 1, bos_ws_seen = 0;
     size_t byte_start = 0;
     for (size_t i = 0; i < n_ids; i++) {
-        size_t plen;
-        const char *p = gptc_spm_piece(m, ids[i], &plen, NULL, NULL);
+        size_t plen = pl[i];
+        const char *p = pt[i];
         int32_t id = spm_piece_id(m, p, plen); /* Decode(ids) goes through the pieces */
         int t = m->type[id];
         if (t == GPTC_SPM_BYTE) continue;
@@ -398,7 +395,10 @@ gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids
         bos_ws_seen = 0;
         if (t == GPTC_SPM_CONTROL) continue;
         if (t == GPTC_SPM_UNKNOWN) {
-            oom |= spm_buf_put(&out, unk_surface, unk_len);
+            size_t ul;
+            const char *u = gptc_spm_piece(m, id, &ul, NULL, NULL);
+            if (ul == plen && !memcmp(u, p, plen)) oom |= spm_buf_put(&out, unk_surface, unk_len);
+            else oom |= spm_buf_put(&out, p, plen);
             continue;
         }
         if (is_bos_ws && strip_bos_ws && plen >= 3 && !memcmp(p, SPM_WS_UTF8, 3)) {
@@ -432,4 +432,35 @@ gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids
     *text = out.p;
     *len = out.len - 1;
     return GPTC_OK;
+}
+
+/* The ids' pieces through decode_core. */
+gptc_status gptc_spm_decode(gptc_ctx *ctx, const gptc_spm *m, const int32_t *ids, size_t n_ids, char **text,
+                            size_t *len) {
+    *text = NULL;
+    *len = 0;
+    for (size_t i = 0; i < n_ids; i++)
+        if (ids[i] < 0 || (size_t)ids[i] >= m->n)
+            return gptc_fail(ctx, GPTC_ERANGE, "sentencepiece: invalid id %d at position %zu (the model has %zu pieces)",
+                             (int)ids[i], i, m->n);
+    const char **pt = malloc((n_ids + 1) * sizeof *pt);
+    size_t *pl = malloc((n_ids + 1) * sizeof *pl);
+    gptc_status st = pt && pl ? GPTC_OK : gptc_fail(ctx, GPTC_ENOMEM, "sentencepiece: out of memory");
+    for (size_t i = 0; !st && i < n_ids; i++) pt[i] = gptc_spm_piece(m, ids[i], &pl[i], NULL, NULL);
+    if (!st) st = decode_core(ctx, m, ids, pt, pl, n_ids, text, len);
+    free(pt);
+    free(pl);
+    return st;
+}
+
+gptc_status gptc_spm_decode_pieces(gptc_ctx *ctx, const gptc_spm *m, const char *const *pieces, const size_t *lens,
+                                   size_t n, char **text, size_t *len) {
+    *text = NULL;
+    *len = 0;
+    int32_t *ids = malloc((n + 1) * sizeof *ids);
+    if (!ids) return gptc_fail(ctx, GPTC_ENOMEM, "sentencepiece: out of memory");
+    for (size_t i = 0; i < n; i++) ids[i] = spm_piece_id(m, pieces[i], lens[i]);
+    gptc_status st = decode_core(ctx, m, ids, pieces, lens, n, text, len);
+    free(ids);
+    return st;
 }

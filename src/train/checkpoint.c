@@ -174,7 +174,8 @@ static gptc_status write_model_dir(gptc_ctx *ctx, const gptc_model *m, const cha
 
 gptc_status gptc_copy_tokenizer_files(gptc_ctx *ctx, const char *src, const char *dst) {
     static const char *const names[] = {"vocab.json", "merges.txt", "vocab.txt", "special_tokens_map.json", "tokenizer.json",
-                                        "tokenizer_config.json", "generation_config.json"};
+                                        "tokenizer_config.json", "generation_config.json", "source.spm", "target.spm",
+                                        "target_vocab.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char a[4200], b[4200];
         snprintf(a, sizeof a, "%s/%s", src, names[i]);

@@ -63,14 +63,15 @@ static gptc_batch batch_rows(const gptc_batch *bt, int first, int rows, int per_
     if (bt->attention_mask) v.attention_mask = bt->attention_mask + f * bt->T;
     if (bt->token_types) v.token_types = bt->token_types + f * bt->T;
     if (bt->enc_tokens) v.enc_tokens = bt->enc_tokens + f * bt->enc_T;
+    if (bt->enc_mask) v.enc_mask = bt->enc_mask + f * bt->enc_T;
     if (bt->labels) v.labels = bt->labels + f;
     return v;
 }
 
 /* With N ranks a validation batch has N * batch_size rows and rank r evaluates rows
  * r*b .. r*b+b-1 of it; the sums and the metric's counts are added over the ranks. */
-static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_source *d, const gptc_train_opts *o,
-                            gptc_batch *bt, float *out, double *metric) {
+static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_model *m, const gptc_data_source *d,
+                            const gptc_train_opts *o, gptc_batch *bt, float *out, double *metric) {
     int N = gptc_dist_size(o->dist), rank = gptc_dist_rank(o->dist);
     int B = o->batch_size, T = o->seq_len, GB = B * N;
     int per_row = d->targets_per_row > 0 ? d->targets_per_row : T;
@@ -115,6 +116,7 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_data_s
     if (s) return s;
     *out = count > 0 ? (float)(sum / count) : NAN;
     *metric = d->val_metric ? d->val_metric(d->user) : NAN;
+    if (d->model_metric) return d->model_metric(ctx, d->user, m, metric);
     return GPTC_OK;
 }
 
@@ -252,6 +254,8 @@ static void run_free(run_ctx *r, const gptc_train_opts *o) {
     gptc_free(r->bt.attention_mask);
     gptc_free(r->bt.token_types);
     gptc_free(r->bt.labels);
+    gptc_free(r->bt.enc_tokens);
+    gptc_free(r->bt.enc_mask);
     gptc_free(r->sample_ids);
     if (r->metrics) fclose(r->metrics);
 }
@@ -339,9 +343,16 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         s = gptc_fail(ctx, GPTC_EINVAL, "--seq-len %d exceeds the model's context n_positions=%d", T, m->cfg.n_positions);
         goto done;
     }
+    /* encoder-decoder: the sources' length enc_T too; one workspace length covers both */
+    int enc_T = (d->fields & GPTC_BATCH_ENC_TOKENS) ? d->enc_T : 0;
+    if (enc_T > m->cfg.n_positions) {
+        s = gptc_fail(ctx, GPTC_EINVAL, "sources of %d tokens exceed the model's max_position_embeddings=%d", enc_T,
+                      m->cfg.n_positions);
+        goto done;
+    }
     if (o->dropout >= 0) m->cfg.embd_pdrop = m->cfg.attn_pdrop = m->cfg.resid_pdrop = o->dropout;
     int zero = N > 1 && o->zero;
-    if ((s = gptc_workspace_new(ctx, m, B, T, 1, &r.ws)) || (s = gptc_grads_new(ctx, m, &r.g)) ||
+    if ((s = gptc_workspace_new(ctx, m, B, T > enc_T ? T : enc_T, 1, &r.ws)) || (s = gptc_grads_new(ctx, m, &r.g)) ||
         (s = gptc_adamw_new(ctx, m, &r.opt)))
         goto done;
     if (N > 1 && (s = gptc_ddp_new(ctx, o->dist, m, zero, &r.ddp))) goto done;
@@ -361,17 +372,19 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
     r.bt.targets = gptc_alloc(ctx, (size_t)GB * (size_t)(per_row > T ? per_row : T) * sizeof(int32_t), "batch targets");
     r.sample_ids = gptc_alloc(ctx, ((size_t)o->sample_tokens + 2) * sizeof(int32_t), "sample");
     if (!r.bt.tokens || !r.bt.targets || !r.sample_ids) { s = GPTC_ENOMEM; goto done; }
-    int encoder = m->cfg.arch == GPTC_ARCH_BERT;
-    if ((d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && d->fields)) {
-        /* the block has places for these (cross-attention) but no forward takes them
-         * yet, and GPT-2's forward takes none: refuse rather than ignore */
+    int encoder = m->cfg.arch == GPTC_ARCH_BERT, seq2seq = m->cfg.arch == GPTC_ARCH_MARIAN;
+    if (seq2seq != !!(d->fields & GPTC_BATCH_ENC_TOKENS) || (!encoder && (d->fields & ~GPTC_BATCH_ENC_TOKENS))) {
+        /* refuse rather than ignore: GPT-2 takes none of these fields, an encoder-decoder
+         * needs its encoder inputs and takes no others */
         s = gptc_fail(ctx, GPTC_ENOTSUP, "the data source fills batch fields (mask %d, token types %d, encoder inputs "
-                                         "%d, labels %d) that a %s model does not take",
+                                         "%d, labels %d) that a %s model does not take%s",
                       !!(d->fields & GPTC_BATCH_ATTENTION_MASK), !!(d->fields & GPTC_BATCH_TOKEN_TYPES),
                       !!(d->fields & GPTC_BATCH_ENC_TOKENS), !!(d->fields & GPTC_BATCH_LABELS),
-                      encoder ? "BERT" : "GPT-2");
+                      encoder ? "BERT" : seq2seq ? "Marian" : "GPT-2",
+                      seq2seq ? " (an encoder-decoder trains on sentence pairs: gptc finetune --task translate)" : "");
         goto done;
     }
+    if (o->label_smoothing > 0 && (s = gptc_workspace_set_label_smoothing(ctx, r.ws, o->label_smoothing))) goto done;
     if (encoder && m->cfg.head == GPTC_HEAD_LM && !m->cfg.mlm_only && !(d->fields & GPTC_BATCH_LABELS)) {
         s = gptc_fail(ctx, GPTC_EINVAL, "BERT pre-training data needs next_sentence_label (or a BertForMaskedLM model)");
         goto done;
@@ -380,6 +393,15 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         r.bt.attention_mask = gptc_calloc(ctx, BT, sizeof(float), "batch attention mask");
     if (d->fields & GPTC_BATCH_TOKEN_TYPES) r.bt.token_types = gptc_calloc(ctx, BT, sizeof(int32_t), "batch token types");
     if (d->fields & GPTC_BATCH_LABELS) r.bt.labels = gptc_calloc(ctx, (size_t)B, sizeof(int32_t), "batch labels");
+    if (enc_T) {
+        r.bt.enc_T = enc_T;
+        r.bt.enc_tokens = gptc_calloc(ctx, (size_t)GB * enc_T, sizeof(int32_t), "batch encoder inputs");
+        r.bt.enc_mask = gptc_calloc(ctx, (size_t)GB * enc_T, sizeof(float), "batch encoder mask");
+        if (!r.bt.enc_tokens || !r.bt.enc_mask) {
+            s = GPTC_ENOMEM;
+            goto done;
+        }
+    }
     if (((d->fields & GPTC_BATCH_ATTENTION_MASK) && !r.bt.attention_mask) ||
         ((d->fields & GPTC_BATCH_TOKEN_TYPES) && !r.bt.token_types) || ((d->fields & GPTC_BATCH_LABELS) && !r.bt.labels)) {
         s = GPTC_ENOMEM;
@@ -492,7 +514,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         if (do_eval) {
             float vl = 0;
             double metric = NAN;
-            if ((s = evaluate(ctx, r.ws, d, o, &r.bt, &vl, &metric))) goto done;
+            if ((s = evaluate(ctx, r.ws, m, d, o, &r.bt, &vl, &metric))) goto done;
             /* the monitored value: val loss, or minus the metric (lower is better) */
             float mon = d->metric_name ? (float)-metric : vl;
             if (mon < rs.best_val) {
