@@ -7,8 +7,13 @@
  *          decode_gbs=.. bw_frac=..
  * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s]
  *                     [--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N (0: all)]
+ *                     [--model DIR|FILE.gguf]
  * q8_0/q4_0/q4_k: the model as `gptc quantize` writes it (every matrix, wte and the tied
- * head included, in ggml's blocks), loaded from a temporary directory. */
+ * head included, in ggml's blocks), loaded from a temporary directory. --model: that model
+ * as gptc loads it (a directory or a GGUF file; quantized weights kept as stored, 16-bit
+ * ones with --dtype bf16|f16 as `gptc generate --dtype` keeps them) instead of
+ * random weights of a preset; the bytes read per token are then its weights as kept in
+ * memory, one row of the position table. */
 #define _DEFAULT_SOURCE
 #include "gptc.h"
 #include <omp.h>
@@ -47,7 +52,7 @@ static double read_gbs(void) {
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
-    const char *preset = "gpt2", *dtype = "f32";
+    const char *preset = "gpt2", *dtype = "f32", *model_path = NULL;
     int prompt = 512, steps = 64, threads = 0;
     double bw = 0;
     for (int i = 1; i < argc; i++) {
@@ -57,9 +62,10 @@ int main(int argc, char **argv) {
         else if (i + 1 < argc && !strcmp(argv[i], "--bw")) bw = atof(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--dtype")) dtype = argv[++i];
         else if (i + 1 < argc && !strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--model")) model_path = argv[++i];
         else {
             fprintf(stderr, "usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt N] [--steps N] [--bw GB/s] "
-                            "[--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N]\n");
+                            "[--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N] [--model DIR|FILE.gguf]\n");
             return 2;
         }
     }
@@ -67,13 +73,22 @@ int main(int argc, char **argv) {
     cp.n_threads = threads;
     gptc_ctx *ctx = gptc_ctx_new(&cp);
     gptc_config cfg;
-    if (gptc_config_preset(ctx, preset, &cfg)) die(ctx, "preset");
-    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
     gptc_model *m;
-    if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
+    if (model_path) {
+        gptc_load_params lp = gptc_load_default_params(); /* --dtype bf16|f16: the matrices kept so */
+        if (!strcmp(dtype, "bf16") || !strcmp(dtype, "f16")) lp.weight_dtype = strcmp(dtype, "bf16") ? GPTC_F16 : GPTC_BF16;
+        if (gptc_model_load_with(ctx, model_path, &lp, &m)) die(ctx, model_path);
+        cfg = *gptc_model_config(m);
+        preset = model_path;
+        dtype = gptc_dtype_name(gptc_model_weight_dtype(m));
+    } else {
+        if (gptc_config_preset(ctx, preset, &cfg)) die(ctx, "preset");
+        if (gptc_model_new(ctx, &cfg, 1, &m)) die(ctx, "model");
+    }
+    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) die(NULL, "prompt + steps exceed the context");
     gptc_dtype qt = gptc_dtype_parse(dtype);
-    int quant = qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K;
-    int lowp = strcmp(dtype, "f32") != 0 && !quant;
+    int quant = !model_path && (qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K);
+    int lowp = !model_path && strcmp(dtype, "f32") != 0 && !quant;
     double qbytes = 0;
     if (quant) {
         char dir[] = "/tmp/gptc-bench-XXXXXX";
@@ -140,6 +155,7 @@ int main(int argc, char **argv) {
     double C = cfg.n_embd, I = cfg.n_inner > 0 ? cfg.n_inner : 4 * C, mats = cfg.n_layer * (4 * C * C + 2 * C * I);
     double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0 - (lowp ? mats * 2.0 : 0.0);
     if (quant) wbytes = qbytes; /* the blocks as stored (scales included), plus the F32 norms and biases */
+    if (model_path) wbytes = (double)gptc_model_weight_bytes(m) - (double)(cfg.n_positions - 1) * cfg.n_embd * 4.0;
     double rd = bw > 0 ? bw : read_gbs(), got = wbytes / dec / 1e9;
     printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
            gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
 # tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
-# streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
+# streams vs batch-1 gptc generate), a GPT-2 training step of gptc vs PyTorch, inference
+# against PyTorch and against llama.cpp (bench/bench_llama.sh); prints a
 # table. Writes only under build/bench, except with --record, which also rewrites the
 # numbers section of BENCHMARKS.md.  usage: bash bench/run.sh [--record] [--quick] [--train-only]
 cd "$(dirname "$0")/.." || exit 2
@@ -116,6 +117,14 @@ if build_one bench_decode; then
         done
     done
     EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
+fi
+
+# ---- gptc and llama.cpp side by side on the same GGUF files (bench/bench_llama.sh;
+# skipped with a message when npm's node-llama-cpp is not installed)
+if [ $TRAIN_ONLY = 0 ] && [ -f bench/bench_llama.sh ]; then
+    echo "== bench/bench_llama.sh"
+    txt=$(bash bench/bench_llama.sh ${BW:+--bw $BW} 2>&1); echo "$txt"
+    EXTRA+=$'\n'"### gptc vs llama.cpp (bench/bench_llama.sh: the same GGUF files, prefill 512 tokens, batch-1 greedy decoding)"$'\n\n'"$(echo "$txt" | grep -v -E '^(gptc|llama\.cpp|RESULT)[: ]')"$'\n'
 fi
 
 # ---- a fixed small pre-training job, gptc vs PyTorch (bench/bench_pretrain.sh)

@@ -394,6 +394,9 @@ const gptc_config *gptc_model_config(const gptc_model *m);
 const char *gptc_model_class(const gptc_model *m);
 /* Number of parameters (floats of the parameter buffer, adapters included). */
 size_t gptc_model_n_params(const gptc_model *m);
+/* Bytes the model's weights take in memory as kept: the F32 parameter buffer, the
+ * matrices kept as BF16/F16 and those kept in ggml's blocks (scales included). */
+size_t gptc_model_weight_bytes(const gptc_model *m);
 
 /* Parameter counts by kind. */
 typedef struct gptc_param_counts {

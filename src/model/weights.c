@@ -156,6 +156,9 @@ const char *gptc_model_class(const gptc_model *m) {
                                                                                           : m->head->hf_class;
 }
 size_t gptc_model_n_params(const gptc_model *m) { return m->n_params; }
+size_t gptc_model_weight_bytes(const gptc_model *m) {
+    return m->n_params * sizeof(float) + m->n_lowp * sizeof(uint16_t) + m->n_qbytes;
+}
 gptc_dtype gptc_model_weight_dtype(const gptc_model *m) { return m->wdtype; }
 
 gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out) {
