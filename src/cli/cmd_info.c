@@ -152,9 +152,9 @@ int cmd_info(int argc, char **argv) {
         if (tok) cli_json_string(stdout, tok);
         else printf("null");
         if (lowp)
-            printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"weights_dtype\": "
-                   "\"%s\", \"weights_f32\": %zu, \"session\": %zu, \"inference_total\": %zu}",
-                   B, T, w_held, gptc_dtype_name(gptc_model_weight_dtype(m)), w, sess, w_held + sess);
+            printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"weights_f32\": %zu, "
+                   "\"session\": %zu, \"inference_total\": %zu}",
+                   B, T, w_held, w, sess, w_held + sess);
         else
             printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"gradients\": %zu, "
                    "\"adamw\": %zu, \"activations\": %zu, \"training_total\": %zu}",
