@@ -201,6 +201,18 @@ gptc_status gptc_forward_impl(gptc_ctx *ctx, gptc_workspace *w, const int32_t *t
             at.kv_index = cv->row_seq;
             at.n_keys = w->row_keys;
             at.mask = GPTC_MASK_NONE;
+            /* rows of one sequence at consecutive positions (a prompt chunk): one batch of
+             * N causal queries over its keys, which the kernel may run as GEMMs */
+            int chunk = N > 1;
+            for (int r = 1; r < N && chunk; r++)
+                chunk = cv->row_seq[r] == cv->row_seq[0] && cv->row_pos[r] == cv->row_pos[0] + r;
+            if (chunk) {
+                at.B = 1;
+                at.Tq = N;
+                at.Tk = cv->row_pos[0] + N;
+                at.n_keys = NULL;
+                at.mask = GPTC_MASK_CAUSAL;
+            }
         } else {
             at = batch_attn(w, a, l, B, T, pa, call);
         }
