@@ -195,6 +195,18 @@ AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T, int32_t a8) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv)), ones);
 }
 
+/* q4_k, at sub-block b opening a super-block: each weight row's d*sc into ds[r], and its
+ * mins term for each activation row added to corr[r][m] */
+AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const unsigned char *const *row,
+                               const qact *a, int n0, int b, const int R, const int M) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m256 dm = qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r]);
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) corr[r][m] = _mm256_fmadd_ps(dm, qk_asums(a, (size_t)(n0 + m), b), corr[r][m]);
+    }
+}
+
 AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                            int v, int n0, const int R, const int M, const int T) {
     __m256 acc[TILE][TILE], corr[TILE][TILE]; /* q4_k: the mins' sums, 8 sub-blocks in lanes */
@@ -209,13 +221,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
     for (int b = 0; b < a->nb; b++) {
         __m256i wv[TILE];
         float ws[TILE];
-        if (T == T_QK && (b & 7) == 0)
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++) {
-                __m256 dm = qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r]);
-#pragma GCC unroll 4
-                for (int m = 0; m < M; m++) corr[r][m] = _mm256_fmadd_ps(dm, qk_asums(a, (size_t)(n0 + m), b), corr[r][m]);
-            }
+        if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             wv[r] = wblock256(row[r], b, T, &ws[r]);
@@ -354,13 +360,7 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
         int two = b + 1 < a->nb;
         __m512i wv[TILE];
         __m512 wsv[TILE];
-        if (T == T_QK && (b & 7) == 0)
-#pragma GCC unroll 4
-            for (int r = 0; r < R; r++) {
-                __m256 dm = qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r]);
-#pragma GCC unroll 4
-                for (int m = 0; m < M; m++) corr[r][m] = _mm256_fmadd_ps(dm, qk_asums(a, (size_t)(n0 + m), b), corr[r][m]);
-            }
+        if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             float s0, s1;
