@@ -7,8 +7,13 @@
  *          decode_gbs=.. bw_frac=..
  * usage: bench_decode [--preset gpt2|gpt2-medium] [--prompt 512] [--steps 64] [--bw GB/s]
  *                     [--dtype f32|bf16|f16|q8_0|q4_0|q4_k] [--threads N (0: all)]
+ *                     [--model DIR|FILE.gguf]
  * q8_0/q4_0/q4_k: the model as `gptc quantize` writes it (every matrix, wte and the tied
- * head included, in ggml's blocks), loaded from a temporary directory. */
+ * head included, in ggml's blocks), loaded from a temporary directory. --model: that model
+ * as gptc loads it (a directory or a GGUF file; quantized weights kept as stored, 16-bit
+ * ones with --dtype bf16|f16 as `gptc generate --dtype` keeps them) instead of
+ * random weights of a preset; the bytes read per token are then its weights as kept in
+ * memory, one row of the position table. */
 #define _DEFAULT_SOURCE
 #include "bench_args.h"
 
@@ -43,25 +48,35 @@ static double read_gbs(void) {
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
-    const char *preset = "gpt2", *dtype = "f32";
+    const char *preset = "gpt2", *dtype = "f32", *model_path = NULL;
     int prompt = 512, steps = 64, threads = 0;
     double bw = 0;
     const bench_opt opts[] = {{"--preset", 's', &preset, "gpt2|gpt2-medium"}, {"--prompt", 'i', &prompt, "N"},
                               {"--steps", 'i', &steps, "N"}, {"--bw", 'd', &bw, "GB/s"},
-                              {"--dtype", 's', &dtype, "f32|bf16|f16|q8_0|q4_0|q4_k"}, {"--threads", 'i', &threads, "N"}};
+                              {"--dtype", 's', &dtype, "f32|bf16|f16|q8_0|q4_0|q4_k"}, {"--threads", 'i', &threads, "N"},
+                              {"--model", 's', &model_path, "DIR|FILE.gguf"}};
     int rc = bench_args(argc, argv, "bench_decode", opts, BENCH_NOPTS(opts));
     if (rc) return rc;
     gptc_ctx_params cp = gptc_ctx_default_params();
     cp.n_threads = threads;
     gptc_ctx *ctx = gptc_ctx_new(&cp);
     gptc_config cfg;
-    if (gptc_config_preset(ctx, preset, &cfg)) bench_die(ctx, "preset");
-    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) bench_die(NULL, "prompt + steps exceed the context");
     gptc_model *m;
-    if (gptc_model_new(ctx, &cfg, 1, &m)) bench_die(ctx, "model");
+    if (model_path) {
+        gptc_load_params lp = gptc_load_default_params(); /* --dtype bf16|f16: the matrices kept so */
+        if (!strcmp(dtype, "bf16") || !strcmp(dtype, "f16")) lp.weight_dtype = strcmp(dtype, "bf16") ? GPTC_F16 : GPTC_BF16;
+        if (gptc_model_load_with(ctx, model_path, &lp, &m)) bench_die(ctx, model_path);
+        cfg = *gptc_model_config(m);
+        preset = model_path;
+        dtype = gptc_dtype_name(gptc_model_weight_dtype(m));
+    } else {
+        if (gptc_config_preset(ctx, preset, &cfg)) bench_die(ctx, "preset");
+        if (gptc_model_new(ctx, &cfg, 1, &m)) bench_die(ctx, "model");
+    }
+    if (prompt < 1 || prompt + steps + 1 > cfg.n_positions) bench_die(NULL, "prompt + steps exceed the context");
     gptc_dtype qt = gptc_dtype_parse(dtype);
-    int quant = qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K;
-    int lowp = strcmp(dtype, "f32") != 0 && !quant;
+    int quant = !model_path && (qt == GPTC_Q8_0 || qt == GPTC_Q4_0 || qt == GPTC_Q4_K);
+    int lowp = !model_path && strcmp(dtype, "f32") != 0 && !quant;
     double qbytes = 0;
     if (quant) {
         char dir[] = "/tmp/gptc-bench-XXXXXX";
@@ -128,6 +143,7 @@ int main(int argc, char **argv) {
     double C = cfg.n_embd, I = cfg.n_inner > 0 ? cfg.n_inner : 4 * C, mats = cfg.n_layer * (4 * C * C + 2 * C * I);
     double wbytes = ((double)pc.total - (double)cfg.n_positions * cfg.n_embd) * 4.0 - (lowp ? mats * 2.0 : 0.0);
     if (quant) wbytes = qbytes; /* the blocks as stored (scales included), plus the F32 norms and biases */
+    if (model_path) wbytes = (double)gptc_model_weight_bytes(m) - (double)(cfg.n_positions - 1) * cfg.n_embd * 4.0;
     double rd = bw > 0 ? bw : read_gbs(), got = wbytes / dec / 1e9;
     printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
            gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
 # tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
-# streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
-# table, and a BERT encoder's forward and training step against PyTorch (bench/bench_bert.c,
-# bench/torch_bert.py). Writes only under build/bench, except with --record, which also
-# rewrites the numbers section of BENCHMARKS.md and, when the BERT bench ran, its block in
-# the BERT section (<!-- bert:begin --> .. <!-- bert:end -->).
+# streams vs batch-1 gptc generate), a GPT-2 training step of gptc vs PyTorch, inference
+# against PyTorch and against llama.cpp (bench/bench_llama.sh), decoding and training with
+# one competing busy process, and a BERT encoder's forward and training step against
+# PyTorch (bench/bench_bert.c, bench/torch_bert.py); prints a table. Writes only under
+# build/bench, except with --record, which also rewrites the numbers section of
+# BENCHMARKS.md and, when the BERT bench ran, its block in the BERT section
+# (<!-- bert:begin --> .. <!-- bert:end -->).
 # --train-only: the GPT-2 training steps and inference; --bert-only: the BERT bench alone.
 # usage: bash bench/run.sh [--record] [--quick] [--train-only | --bert-only]
 cd "$(dirname "$0")/.." || exit 2
@@ -98,6 +100,7 @@ for spec in "gpt2 4 64" "small 8 256"; do
         tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
     fi
     gms=$(field "$gr" ms) tms=$(field "$tr" ms)
+    [ "$1" = gpt2 ] && Q_TRAIN_MS=$gms Q_TRAIN_TORCH_MS=$tms
     ROWS+="| $1 ($(field "$gr" params) params), batch $2 x $3 | ${gms:-fail} | ${tms:--} | $(ratio "$tms" "$gms") |"
     ROWS+=" $(field "$gr" tok_s) / $(field "$tr" tok_s) |"
     ROWS+=" $(field "$gr" gflops)$(pct "$(field "$gr" gflops)" "$CEIL") / $(field "$tr" gflops)$(pct "$(field "$tr" gflops)" "$CEIL") |"
@@ -113,7 +116,7 @@ if [ $BERT_ONLY = 0 ] && build_one bench_decode; then
         t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_decode.py --preset $p --threads "$CORES" 2>&1); echo "$t"
         tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
         DROWS+="| $p | $(field "$dr" prefill_tok_s) / $(field "$tr" prefill_tok_s) | $(field "$dr" decode_tok_s) / $(field "$tr" decode_tok_s) | $(ratio "$(field "$dr" decode_tok_s)" "$(field "$tr" decode_tok_s)") | $(field "$dr" decode_gbs) of $(field "$dr" read_gbs) GB/s ($(field "$dr" bw_frac)) |"$'\n'
-        [ $p = gpt2 ] && TR_GPT2=$tr
+        [ $p = gpt2 ] && TR_GPT2=$tr Q_DEC=$(field "$dr" decode_tok_s) Q_DEC_TORCH=$(field "$tr" decode_tok_s)
         [ $p = gpt2-medium ] && TR_MED=$tr
     done
     # the block matrices kept as BF16 (gptc generate --dtype bf16) and the models of
@@ -127,6 +130,40 @@ if [ $BERT_ONLY = 0 ] && build_one bench_decode; then
         done
     done
     EXTRA+=$'\n'"### inference (bench/bench_decode.c, bench/torch_decode.py with a KV cache, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| model | prefill 512 tok/s gptc / torch | decode tok/s gptc / torch | decode speedup | weight bytes/s of bandwidth |"$'\n'"|---|---|---|---|---|"$'\n'"$DROWS"
+fi
+
+# ---- one competing busy process (`yes >/dev/null`, not pinned, one core of work):
+# batch-1 decoding and the training step again, beside the quiet figures above
+if [ $FULL = 1 ] && [ -x $OUT/bench_decode ]; then
+    echo "== with one competing busy process (yes >/dev/null)"
+    yes >/dev/null &
+    YES=$!
+    d=$($OUT/bench_decode --preset gpt2 ${BW:+--bw $BW} 2>&1); echo "$d"
+    bdec=$(field "$(echo "$d" | grep '^RESULT' | tail -n 1)" decode_tok_s)
+    g=$($OUT/bench_train --preset gpt2 --batch 4 --seq 64 --steps "$STEPS" 2>&1); echo "$g"
+    btr=$(field "$(echo "$g" | grep '^RESULT' | tail -n 1)" ms)
+    bdt="" btt=""
+    if [ "$TORCHV" != "not installed" ]; then
+        t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_decode.py --preset gpt2 --threads "$CORES" 2>&1); echo "$t"
+        bdt=$(field "$(echo "$t" | grep '^RESULT' | tail -n 1)" decode_tok_s)
+        t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_train.py --preset gpt2 --batch 4 --seq 64 --steps "$STEPS" \
+            --threads "$CORES" 2>&1); echo "$t"
+        btt=$(field "$(echo "$t" | grep '^RESULT' | tail -n 1)" ms)
+    fi
+    kill $YES
+    wait $YES 2>/dev/null
+    EXTRA+=$'\n'"### with one competing busy process (\`yes >/dev/null\` beside the run, not pinned; $CORES cores, all threads)"$'\n\n'
+    EXTRA+="| workload (gpt2 124M) | gptc quiet | gptc busy | busy / quiet | PyTorch quiet | PyTorch busy |"$'\n'"|---|---|---|---|---|---|"$'\n'
+    EXTRA+="| decode tok/s (higher is better) | ${Q_DEC:--} | ${bdec:--} | $(ratio "$bdec" "$Q_DEC") | ${Q_DEC_TORCH:--} | ${bdt:--} |"$'\n'
+    EXTRA+="| train step 4 x 64 ms (lower is better) | ${Q_TRAIN_MS:--} | ${btr:--} | $(ratio "$btr" "$Q_TRAIN_MS") | ${Q_TRAIN_TORCH_MS:--} | ${btt:--} |"$'\n'
+fi
+
+# ---- gptc and llama.cpp side by side on the same GGUF files (bench/bench_llama.sh;
+# skipped with a message when npm's node-llama-cpp is not installed)
+if [ $FULL = 1 ] && [ -f bench/bench_llama.sh ]; then
+    echo "== bench/bench_llama.sh"
+    txt=$(bash bench/bench_llama.sh ${BW:+--bw $BW} 2>&1); echo "$txt"
+    EXTRA+=$'\n'"### gptc vs llama.cpp (bench/bench_llama.sh: the same GGUF files, prefill 512 tokens, batch-1 greedy decoding)"$'\n\n'"$(echo "$txt" | grep -v -E '^(gptc|llama\.cpp|RESULT)[: ]')"$'\n'
 fi
 
 # ---- a fixed small pre-training job, gptc vs PyTorch (bench/bench_pretrain.sh)

@@ -520,6 +520,9 @@ const gptc_config *gptc_model_config(const gptc_model *m);
 const char *gptc_model_class(const gptc_model *m);
 /* Number of parameters (floats of the parameter buffer, adapters included). */
 size_t gptc_model_n_params(const gptc_model *m);
+/* Bytes the model's weights take in memory as kept: the F32 parameter buffer, the
+ * matrices kept as BF16/F16 and those kept in ggml's blocks (scales included). */
+size_t gptc_model_weight_bytes(const gptc_model *m);
 
 /* Parameter counts by kind. */
 typedef struct gptc_param_counts {
@@ -1025,6 +1028,11 @@ typedef struct gptc_mapped {
 
 gptc_status gptc_file_map(gptc_ctx *ctx, const char *path, gptc_mapped *out);
 void gptc_file_unmap(gptc_mapped *m);
+/* A private, writable mapping of a whole file with its pages read in (writes copy the
+ * page and never reach the file); *size is the file's size (not 0). Released by
+ * gptc_file_unmap_private. */
+gptc_status gptc_file_map_private(gptc_ctx *ctx, const char *path, void **out, size_t *size);
+void gptc_file_unmap_private(void *p, size_t size);
 
 /* Reads a whole file into a malloc'ed, NUL-terminated buffer (free with gptc_free). */
 gptc_status gptc_file_read(gptc_ctx *ctx, const char *path, char **data, size_t *size);

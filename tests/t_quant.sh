@@ -97,6 +97,22 @@ $G info --model "$T/q8_0" >"$T/info.txt" 2>"$T/err" && grep -q "F32+Q8_0" "$T/in
     fail "info on a q8_0 model names its stored types" "$(cat "$T/info.txt" "$T/err" | head -c 300)"
 $G info --model "$T/q4_k" --json >"$T/info.json" 2>"$T/err" && grep -q 'q4_k' "$T/info.json" &&
     pass "info --json names the stored q4_k" || fail "info --json names the stored q4_k" "$(head -c 300 "$T/info.json") $(cat "$T/err")"
+# its memory table: the weights as held (the file's tensor bytes, each tensor padded to
+# at most 64 bytes), the F32 size beside it, the KV cache of a session at 1 x 64
+$PY - "$T/info.json" "$T/q4_k/model.safetensors" <<'PY' && pass "info --json on q4_k reports the bytes the weights hold, not F32's" ||
+import json, struct, sys
+j = json.load(open(sys.argv[1])); m = j["memory"]
+raw = open(sys.argv[2], "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+hdr = json.loads(raw[8:8 + n]); tensors = [v for k, v in hdr.items() if k != "__metadata__"]
+data = sum(v["data_offsets"][1] - v["data_offsets"][0] for v in tensors)
+L, C, T = j["config"]["n_layer"], j["config"]["n_embd"], j["config"]["n_positions"]
+ok = (data <= m["weights"] <= data + 64 * len(tensors) and m["weights_f32"] == 4 * j["params"]["total"]
+      and m["weights"] < 0.3 * m["weights_f32"] and m["session"] >= 2 * L * T * C * 4
+      and m["inference_total"] == m["weights"] + m["session"] and "training_total" not in m)
+print("# weights %d (file tensors %d, F32 %d), session %d" % (m["weights"], data, m["weights_f32"], m["session"]))
+sys.exit(0 if ok else 1)
+PY
+    fail "info --json on q4_k reports the bytes the weights hold, not F32's" "$(head -c 600 "$T/info.json")"
 printf 'Call me\n' | $G chat --model "$T/q4_0" --max-new-tokens 4 >/dev/null 2>"$T/err" && pass "chat loads q4_0" ||
     fail "chat loads q4_0" "$(tail -2 "$T/err")"
 $G attention --model "$T/q8_0" --text "Call me Ishmael" --json >/dev/null 2>"$T/err" && pass "attention loads q8_0" ||

@@ -1,6 +1,7 @@
 /* test_model_io.c: config.json (defaults, presets, validation, load/save, broken
  * fields) and model directories: save/load bit-identical (F32), BF16, untied heads,
- * PyTorch-written directories (F16/BF16/F32, with and without "transformer."). */
+ * PyTorch-written directories (F16/BF16/F32, with and without "transformer."), zero-copy
+ * loading of F32 files laid out as the parameter buffer. */
 #define _GNU_SOURCE
 #include "harness.h"
 #include "gptc.h"
@@ -233,6 +234,92 @@ static void test_save_load(void) {
     gptc_ctx_free(ctx);
 }
 
+/* Zero-copy loading: a model saved by gptc whose tensor sizes are multiples of 16 floats
+ * (2 layers, 2 heads, 32 wide, 16 positions, vocabulary 48, inner 64) has its data
+ * section 64-byte aligned and each tensor at its parameter offset, so loading maps the
+ * file as the parameter buffer (private: writes stay in memory); other layouts (36
+ * wide: 1-D tensors of 36 floats; tensors in another order) are copied, NaN still fails. */
+static void test_zero_copy(void) {
+    gptc_ctx *ctx = gptc_ctx_new(NULL);
+    uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 21);
+    gptc_config c = gptc_config_default();
+    c.n_layer = 2, c.n_head = 2, c.n_embd = 32, c.n_positions = 16, c.vocab_size = 48, c.n_inner = 64;
+    c.bos_token_id = c.eos_token_id = 47;
+    gptc_model *m = NULL, *back = NULL, *again = NULL;
+    char dir[600], path[700];
+    snprintf(dir, sizeof dir, "%s/zero_copy", tmp);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    gptc_status s = gptc_model_new(ctx, &c, seed, &m);
+    if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
+    unsigned char h[8] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(h, 1, 8, f) : 0;
+    if (f) fclose(f);
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++) hl |= (uint64_t)h[i] << (8 * i);
+    CHECK("saved_data_section_64_aligned", !s && got == 8 && (8 + hl) % 64 == 0, "header %llu: %s",
+          (unsigned long long)hl, gptc_errmsg(ctx));
+    if (!s) s = gptc_model_load(ctx, dir, &back);
+    CHECK("zero_copy_load_maps_the_file", !s && back->params_map && params_equal(m, back) &&
+                                              (uintptr_t)back->params % 64 == 0,
+          "%s (mapped: %d)", gptc_errmsg(ctx), !s && back->params_map != NULL);
+    if (!s) {
+        back->params[0] += 1.0f; /* as a training step writes */
+        back->params[back->n_params - 1] = 42.0f;
+        s = gptc_model_load(ctx, dir, &again);
+        CHECK("zero_copy_writes_stay_private", !s && again->params_map && params_equal(m, again), "%s",
+              gptc_errmsg(ctx));
+        gptc_model_free(again);
+        again = NULL;
+        /* an adapter moves the parameters into a new buffer: the mapping is released */
+        gptc_lora_params lp = gptc_lora_default_params();
+        s = gptc_model_lora_add(ctx, back, &lp, 3);
+        CHECK("zero_copy_then_lora_add", !s && !back->params_map && back->params[back->n_params - 1] == 0.0f, "%s",
+              gptc_errmsg(ctx));
+    }
+    gptc_model_free(back);
+    back = NULL;
+    /* the same tensors written in reverse order: loaded by copying, equal */
+    size_t n = 0;
+    gptc_st_entry e[64];
+    char names[64][96];
+    for (size_t i = m->n_tensors; i-- > 0 && n < 64; n++) {
+        const gptc_ptensor *pt = &m->tensors[i];
+        memset(&e[n], 0, sizeof e[n]);
+        snprintf(names[n], sizeof names[n], "transformer.%s", pt->name);
+        e[n].name = names[n];
+        e[n].ndim = pt->ndim;
+        for (int d = 0; d < pt->ndim; d++) e[n].shape[d] = pt->shape[d];
+        e[n].data = m->params + pt->offset;
+    }
+    s = n == m->n_tensors ? gptc_st_write(ctx, path, e, n, GPTC_F32, NULL) : GPTC_EINVAL;
+    if (!s) s = gptc_model_load(ctx, dir, &back);
+    CHECK("other_order_copied", !s && !back->params_map && params_equal(m, back), "%s", gptc_errmsg(ctx));
+    gptc_model_free(back);
+    back = NULL;
+    /* a NaN in a file that would be mapped: the error names the tensor */
+    long k = gptc_model_find(m, "h.1.mlp.c_fc.weight");
+    if (k >= 0) m->params[m->tensors[k].offset + 5] = NAN;
+    s = gptc_model_save(ctx, m, dir, GPTC_F32);
+    gptc_status s2 = s ? s : gptc_model_load(ctx, dir, &back);
+    CHECK("zero_copy_nan_fails_naming_tensor", !s && s2 == GPTC_EFORMAT && !back &&
+                                                   strstr(gptc_errmsg(ctx), "h.1.mlp.c_fc.weight") &&
+                                                   strstr(gptc_errmsg(ctx), "element 5"),
+          "%s", gptc_errmsg(ctx));
+    gptc_model_free(back);
+    gptc_model_free(m);
+    m = back = NULL;
+    /* 36 wide: 1-D tensors of 36 floats are padded in the buffer, not in the file: copied */
+    gptc_config o = odd_config(1);
+    s = gptc_model_new(ctx, &o, seed, &m);
+    if (!s) s = gptc_model_save(ctx, m, dir, GPTC_F32);
+    if (!s) s = gptc_model_load(ctx, dir, &back);
+    CHECK("padded_layout_copied", !s && !back->params_map && params_equal(m, back), "%s", gptc_errmsg(ctx));
+    gptc_model_free(back);
+    gptc_model_free(m);
+    gptc_ctx_free(ctx);
+}
+
 /* Directories written by PyTorch (tests/ref/st_dtypes.py): values must equal torch's
  * .float() of the stored tensors exactly. */
 static void test_torch_dirs(void) {
@@ -390,6 +477,7 @@ int main(void) {
     }
     test_config();
     test_save_load();
+    test_zero_copy();
     test_model_errors();
     test_torch_dirs();
     char cmd[700];

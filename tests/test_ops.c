@@ -243,6 +243,39 @@ static void test_attention(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
     gptc_ops_ref.attention_forward(rctx, &r);
     report(ops, "attention_forward over a KV-cache view", test_relerr(o1, o2, (size_t)3 * C), 1e-5);
     free(K); free(Vv); free(q);
+    /* prompt chunks over a cache view (the GEMM path from K_ATT_GEMM_ROWS query rows):
+     * 2 batches of 53 queries in sequences 3 and 1 of a cache of 4 x 70 positions; causal
+     * over all 70 keys, causal with 60 and 40 keys (the first 12 rows of the latter see
+     * none: zero), a padding mask over 70 without causality */
+    {
+        const int QT = 53, KP = 70;
+        float *Kc = rnd((size_t)4 * KP * C, 1), *Vc = rnd((size_t)4 * KP * C, 1), *qc = rnd((size_t)2 * QT * 3 * C, 1.5f);
+        float *c1 = malloc(sizeof(float) * 2 * QT * C), *c2 = malloc(sizeof(float) * 2 * QT * C), pmask[140];
+        for (int i = 0; i < 2 * KP; i++) pmask[i] = (i * 7) % 5 != 0;
+        int sq2[2] = {3, 1}, nk2[2] = {60, 40};
+        for (int kind = 0; kind < 3; kind++) {
+            gptc_attn_args g = {0};
+            g.B = 2; g.Tq = QT; g.Tk = KP; g.NH = NH; g.hs = hs;
+            g.q = qc; g.q_row = 3 * (size_t)C;
+            g.k = Kc; g.v = Vc; g.kv_row = (size_t)C; g.kv_batch = (size_t)KP * C;
+            g.kv_index = sq2;
+            g.n_keys = kind == 1 ? nk2 : NULL;
+            g.mask = kind == 2 ? GPTC_MASK_PADDING : GPTC_MASK_CAUSAL;
+            g.key_mask = pmask;
+            g.scale = 1.0f / sqrtf((float)hs);
+            g.out_row = (size_t)C;
+            gptc_attn_args gr = g;
+            g.out = c1; gr.out = c2;
+            for (int i = 0; i < 2 * QT * C; i++) c1[i] = NAN;
+            ops->attention_forward(ctx, &g);
+            gptc_ops_ref.attention_forward(rctx, &gr);
+            static const char *const ck[] = {"causal", "causal, 60 and 40 keys", "padding mask"};
+            char op[96];
+            snprintf(op, sizeof op, "attention_forward, 53-query chunks over a KV-cache view, %s", ck[kind]);
+            report(ops, op, test_relerr(c1, c2, (size_t)2 * QT * C), 1e-5);
+        }
+        free(Kc); free(Vc); free(qc); free(c1); free(c2);
+    }
     /* a padding mask whose second batch is all padding (BERT's layout: separate q, k, v
      * blocks): Hugging Face adds (1 - mask) * finfo.min, so every score of such a row is
      * the same and the row attends uniformly: its output is the mean of the values */

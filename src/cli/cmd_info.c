@@ -13,8 +13,10 @@ static const char *usage =
     "\n"
     "Loads the model in DIR (config.json + model.safetensors; every tensor's name, shape and\n"
     "dtype is checked) and prints its config, parameter counts by kind, the memory for\n"
-    "weights, gradients, AdamW state and activations when training at B x T, and the\n"
-    "matrix-multiply kernel chosen for this CPU.\n"
+    "weights, gradients, AdamW state and activations when training at B x T (for a model\n"
+    "kept in BF16/F16 or quantized blocks, which runs inference only: its weights as held\n"
+    "in memory and a session's KV cache at B x T), and the matrix-multiply kernel chosen\n"
+    "for this CPU.\n"
     "\n"
     "  --model DIR|REPO  model directory\n"
     "  --batch-size B    batch size for the activation estimate (default 1)\n"
@@ -116,6 +118,16 @@ int cmd_info(int argc, char **argv) {
     gptc_param_counts pc = gptc_model_param_counts(c);
     size_t w = pc.total * sizeof(float), acts = gptc_model_activation_bytes(c, (int)B, (int)T);
     size_t total = 4 * w + acts;
+    /* a model kept in BF16/F16 or ggml's blocks is for inference: its weights as held in
+     * memory and a session's KV cache at B x T, not the F32 training table */
+    int lowp = gptc_model_weight_dtype(m) != GPTC_F32;
+    size_t w_held = gptc_model_weight_bytes(m), sess = 0;
+    if (lowp && !bert) {
+        gptc_session *se;
+        if (gptc_session_new(ctx, m, (int)B, (int)T, &se)) cli_die("info", ctx, NULL);
+        sess = gptc_session_bytes(se);
+        gptc_session_free(se);
+    }
     char backend[512];
     if (gptc_backend_describe(ctx, backend, sizeof backend) != GPTC_OK)
         snprintf(backend, sizeof backend, "unavailable: %s", gptc_errmsg(ctx));
@@ -146,9 +158,14 @@ int cmd_info(int argc, char **argv) {
         printf(", \"tokenizer\": ");
         if (tok) cli_json_string(stdout, tok);
         else printf("null");
-        printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"gradients\": %zu, "
-               "\"adamw\": %zu, \"activations\": %zu, \"training_total\": %zu}",
-               B, T, w, w, 2 * w, acts, total);
+        if (lowp)
+            printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"weights_f32\": %zu, "
+                   "\"session\": %zu, \"inference_total\": %zu}",
+                   B, T, w_held, w, sess, w_held + sess);
+        else
+            printf(", \"memory\": {\"batch_size\": %ld, \"seq_len\": %ld, \"weights\": %zu, \"gradients\": %zu, "
+                   "\"adamw\": %zu, \"activations\": %zu, \"training_total\": %zu}",
+                   B, T, w, w, 2 * w, acts, total);
         printf(", \"backend\": ");
         cli_json_string(stdout, backend);
         printf("}\n");
@@ -186,13 +203,22 @@ int cmd_info(int argc, char **argv) {
             fmt_count(a, rows[i].n);
             printf("    %-22s %15s  %5.1f%%\n", rows[i].name, a, pc.total ? 100.0 * (double)rows[i].n / (double)pc.total : 0.0);
         }
-        printf("  memory for training at batch %ld x seq %ld (fp32):\n", B, T);
+        if (lowp) {
+            fmt_bytes(a, sizeof a, (double)w);
+            printf("  memory for inference at batch %ld x seq %ld (weights kept as %s; F32 would take %s):\n", B, T,
+                   stored, a);
+        } else {
+            printf("  memory for training at batch %ld x seq %ld (fp32):\n", B, T);
+        }
         struct { const char *name; size_t n; } mem[] = {
             {"weights", w}, {"gradients", w}, {"AdamW state (m, v)", 2 * w}, {"activations", acts}, {"total", total},
+        }, imem[] = {
+            {"weights (as held)", w_held}, {"KV cache + scratch", sess}, {"total", w_held + sess},
         };
-        for (size_t i = 0; i < sizeof mem / sizeof mem[0]; i++) {
-            fmt_bytes(b, sizeof b, (double)mem[i].n);
-            printf("    %-22s %12s\n", mem[i].name, b);
+        size_t nmem = lowp ? (bert ? 1 : 3) : sizeof mem / sizeof mem[0];
+        for (size_t i = 0; i < nmem; i++) {
+            fmt_bytes(b, sizeof b, (double)(lowp ? imem[i].n : mem[i].n));
+            printf("    %-22s %12s\n", lowp ? imem[i].name : mem[i].name, b);
         }
         printf("  compute kernel: %s\n", backend);
     }

@@ -51,6 +51,36 @@ void gptc_file_unmap(gptc_mapped *m) {
     memset(m, 0, sizeof *m);
 }
 
+gptc_status gptc_file_map_private(gptc_ctx *ctx, const char *path, void **out, size_t *size) {
+    *out = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return gptc_fail(ctx, GPTC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+        close(fd);
+        return gptc_fail(ctx, GPTC_EIO, "%s: not a non-empty regular file", path);
+    }
+    /* populated read-only (MAP_POPULATE on a writable private mapping would copy every
+     * page), then made writable: the pages stay the page cache's until written */
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) return gptc_fail(ctx, GPTC_EIO, "%s: cannot map: %s", path, strerror(e));
+    if (mprotect(p, (size_t)st.st_size, PROT_READ | PROT_WRITE) != 0) {
+        e = errno;
+        munmap(p, (size_t)st.st_size);
+        return gptc_fail(ctx, GPTC_EIO, "%s: cannot map writable: %s", path, strerror(e));
+    }
+    *out = p;
+    *size = (size_t)st.st_size;
+    return GPTC_OK;
+}
+
+void gptc_file_unmap_private(void *p, size_t size) {
+    if (p) munmap(p, size);
+}
+
 gptc_status gptc_file_read(gptc_ctx *ctx, const char *path, char **data, size_t *size) {
     *data = NULL;
     *size = 0;

@@ -457,8 +457,10 @@ static gptc_status build_header(gptc_ctx *ctx, const char *path, const gptc_st_e
     char *js = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!js) return gptc_fail(ctx, GPTC_ENOMEM, "%s: out of memory writing the header", path);
-    /* Pad with spaces so that the data section starts 8-byte aligned, as Hugging Face does. */
-    size_t len = strlen(js), padded = (len + 7) & ~(size_t)7;
+    /* Pad with spaces (the format allows it) so that the data section starts 64-byte
+     * aligned (Hugging Face pads to 8): F32 tensors laid out as the model's parameter
+     * buffer can then be mapped as that buffer (model_io.c's zero-copy load). */
+    size_t len = strlen(js), padded = ((len + 8 + 63) & ~(size_t)63) - 8;
     char *buf = gptc_alloc(ctx, padded + 8, "safetensors header");
     if (!buf) {
         free(js);

@@ -64,6 +64,12 @@ void k_attention_forward(gptc_ctx *ctx, float *out, float *preatt, float *att, c
  * no mask; a->att and a->preatt kept. Dropout offsets as above. */
 struct gptc_attn_args;
 void k_attention_forward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, uint64_t offset);
+/* Inference over a cache view (no probabilities kept: a->att NULL; kv_index, n_keys and
+ * Tq < Tk allowed), for query blocks of at least K_ATT_GEMM_ROWS rows (prompt chunks):
+ * per (batch, head) scores and the weighted sum by the GEMM backend. Returns 0 (nothing
+ * done) when its scratch cannot be allocated. */
+enum { K_ATT_GEMM_ROWS = 48 };
+int k_attention_rows_gemm(gptc_ctx *ctx, const struct gptc_attn_args *a);
 void k_attention_backward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, float *dq, float *dk, float *dv,
                                const float *dout, float *dpreatt, float *datt, uint64_t offset);
 /* dqkv (B, T, 3C) += ; dpreatt, datt scratch of (B, NH, T, T). att must be what forward left. */

@@ -223,6 +223,7 @@ static void cpu_attention_forward(gptc_ctx *ctx, const gptc_attn_args *a) {
         k_attention_forward_args(ctx, a, 0);
         return;
     }
+    if (!a->att && a->Tq >= K_ATT_GEMM_ROWS && k_attention_rows_gemm(ctx, a)) return; /* prompt chunks */
     if (!a->att) attention_stream(ctx, a);
     else gptc_ops_ref.attention_forward(ctx, a); /* kept probabilities over a cache view: not on a hot path */
 }

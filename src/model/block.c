@@ -226,6 +226,18 @@ static const float *block_forward(gptc_ctx *ctx, const gptc_ops *ops, gptc_works
         at.kv_index = cv->row_seq;
         at.n_keys = w->row_keys;
         at.mask = GPTC_MASK_NONE;
+        /* rows of one sequence at consecutive positions (a prompt chunk): one batch of
+         * N causal queries over its keys, which the kernel may run as GEMMs */
+        int chunk = N > 1;
+        for (int r = 1; r < N && chunk; r++)
+            chunk = cv->row_seq[r] == cv->row_seq[0] && cv->row_pos[r] == cv->row_pos[0] + r;
+        if (chunk) {
+            at.B = 1;
+            at.Tq = N;
+            at.Tk = cv->row_pos[0] + N;
+            at.n_keys = NULL;
+            at.mask = GPTC_MASK_CAUSAL;
+        }
     } else {
         at = batch_attn(w, a, l, B, T, pa, call);
     }

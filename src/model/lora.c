@@ -72,7 +72,7 @@ gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_pa
     float *params = gptc_calloc(ctx, off, sizeof(float), "parameters with LoRA");
     if (!params) return GPTC_ENOMEM;
     memcpy(params, m->params, m->n_params * sizeof(float));
-    gptc_free(m->params);
+    gptc_model_params_release(m);
     m->params = params;
     size_t n0 = m->n_tensors, offl = m->n_lowp;
     off = m->n_params;

@@ -74,6 +74,8 @@ struct gptc_model {
     size_t n_tensors, cap_tensors;
     size_t n_params;        /* floats in params */
     float *params;
+    void *params_map;       /* params lies in this private mapping of the file (zero-copy load), or NULL */
+    size_t params_map_len;
     uint16_t *lowp;         /* matrices kept as BF16 / F16 (inference), or NULL */
     size_t n_lowp;
     unsigned char *qdata;   /* matrices kept in ggml's blocks (inference), or NULL */
@@ -99,6 +101,11 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype w
 typedef gptc_dtype (*gptc_dtype_fn)(void *user, const gptc_ptensor *t);
 gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
                                   void *user, gptc_model **out);
+/* gptc_model_alloc_with in two steps: the table, BF16/F16 and block buffers (params
+ * NULL), then the zeroed F32 parameter buffer (model_io.c maps a file there instead). */
+gptc_status gptc_model_alloc_table(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
+                                   void *user, gptc_model **out);
+gptc_status gptc_model_alloc_params(gptc_ctx *ctx, gptc_model *m);
 /* Input and output sizes of 2-D tensor t (its layout read). */
 static inline int gptc_tensor_in(const gptc_ptensor *t) {
     return (int)(t->layout == GPTC_W_IN_OUT ? t->shape[0] : t->shape[1]);
@@ -106,6 +113,8 @@ static inline int gptc_tensor_in(const gptc_ptensor *t) {
 static inline int gptc_tensor_out(const gptc_ptensor *t) {
     return (int)(t->layout == GPTC_W_IN_OUT ? t->shape[1] : t->shape[0]);
 }
+/* Frees the parameter buffer (or unmaps the file mapping it lies in); params = NULL. */
+void gptc_model_params_release(gptc_model *m);
 /* Index of the tensor named name, or -1. */
 long gptc_model_find(const gptc_model *m, const char *name);
 static inline float *gptc_param(const gptc_model *m, int i) { return i < 0 ? NULL : m->params + m->tensors[i].offset; }

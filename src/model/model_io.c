@@ -61,8 +61,21 @@ static gptc_status shape_error(gptc_ctx *ctx, const char *path, const gptc_st_te
 /* The first non-finite value of a tensor as loaded (F32, or the BF16/F16 bits it is kept
  * in), or -1: NaN and Inf weights are an error naming the file and the tensor. */
 static long first_nonfinite_f32(const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return (long)i;
+    /* by the bits, a chunk at a time (a max the compiler vectorizes), the index after */
+    for (size_t c = 0; c < n; c += 4096) {
+        size_t k = n - c < 4096 ? n - c : 4096;
+        uint32_t mx = 0;
+#pragma omp simd reduction(max : mx)
+        for (size_t i = 0; i < k; i++) {
+            uint32_t u;
+            memcpy(&u, x + c + i, 4);
+            u &= 0x7fffffffu;
+            mx = u > mx ? u : mx;
+        }
+        if (mx >= 0x7f800000u)
+            for (size_t i = 0; i < k; i++)
+                if (!isfinite(x[c + i])) return (long)(c + i);
+    }
     return -1;
 }
 static long first_nonfinite_lowp(const uint16_t *x, size_t n, gptc_dtype dt) {
@@ -112,6 +125,49 @@ static gptc_status load_quant(gptc_ctx *ctx, gptc_model *m, const gptc_ptensor *
                              path, t->name, r, b);
     }
     return GPTC_OK;
+}
+
+/* Zero-copy loading: when every tensor of m is F32 and the file holds each one as F32
+ * exactly at its parameter offset from a 64-byte aligned data section (as gptc_model_save
+ * writes a model whose tensor sizes are multiples of 16 floats), with zeros wherever the
+ * parameter buffer pads, the buffer can be a private mapping of the file: no copy, and
+ * writes (training) copy the page and never reach the file. Little-endian hosts. */
+static int params_in_file(const gptc_model *m, const gptc_safetensors *st, size_t *data_start) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (m->n_lowp || m->n_qbytes || !st->map.is_mmap || st->map.size < 8) return 0;
+    uint64_t hl = 0;
+    for (int i = 0; i < 8; i++) hl |= (uint64_t)st->map.data[i] << (8 * i);
+    size_t ds = 8 + (size_t)hl, need;
+    if (ds % 64 || !gptc_mul_ok(m->n_params, sizeof(float), &need) || !gptc_add_ok(need, ds, &need) ||
+        need > st->map.size)
+        return 0;
+    const unsigned char *base = st->map.data + ds;
+    size_t covered = 0; /* floats of the buffer held by tensors */
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const gptc_ptensor *pt = &m->tensors[i];
+        if (pt->kind == GPTC_TK_LORA || pt->dtype != GPTC_F32) return 0;
+        const gptc_st_tensor *t = find_tensor(m->arch, st, pt->name);
+        if (!t || t->dtype != GPTC_F32 || t->numel != pt->numel || !same_shape(t, pt->ndim, pt->shape) ||
+            t->data != base + pt->offset * sizeof(float))
+            return 0;
+        covered += pt->numel;
+    }
+    if (covered != m->n_params) { /* padding: zero in the file too */
+        unsigned char *pad = gptc_calloc(NULL, m->n_params, 1, "padding map");
+        if (!pad) return 0;
+        for (size_t i = 0; i < m->n_tensors; i++) memset(pad + m->tensors[i].offset, 1, m->tensors[i].numel);
+        int ok = 1;
+        for (size_t f = 0; f < m->n_params && ok; f++)
+            if (!pad[f]) ok = !memcmp(base + f * sizeof(float), "\0\0\0\0", 4);
+        gptc_free(pad);
+        if (!ok) return 0;
+    }
+    *data_start = ds;
+    return 1;
+#else
+    (void)m, (void)st, (void)data_start;
+    return 0;
+#endif
 }
 
 static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safetensors *st, const char *path) {
@@ -165,7 +221,7 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
             break;
         }
         if (pt->dtype == GPTC_F32) {
-            gptc_st_to_f32(t, m->params + pt->offset);
+            if (!m->params_map) gptc_st_to_f32(t, m->params + pt->offset); /* mapped: in place already */
         } else if (t->dtype == pt->dtype) {
             memcpy(m->lowp + pt->offset, t->data, pt->numel * sizeof(uint16_t)); /* kept as stored */
         } else {
@@ -246,11 +302,26 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
     }
     gptc_model *m = NULL;
     file_src fs = {&st, gptc_arch_for(&cfg)};
-    s = gptc_model_alloc_with(ctx, &cfg, p->weight_dtype, dtype_from_file, &fs, &m);
+    s = gptc_model_alloc_table(ctx, &cfg, p->weight_dtype, dtype_from_file, &fs, &m);
+    size_t ds;
     if (s) {
         gptc_fail_prefix(ctx, s, "%s", cpath);
     } else {
-        s = load_tensors(ctx, m, &st, wpath);
+        if (params_in_file(m, &st, &ds)) {
+            void *map;
+            size_t len;
+            if (gptc_file_map_private(NULL, wpath, &map, &len) == GPTC_OK) { /* else: the copy */
+                if (len == st.map.size) {
+                    m->params = (float *)((unsigned char *)map + ds);
+                    m->params_map = map;
+                    m->params_map_len = len;
+                } else {
+                    gptc_file_unmap_private(map, len); /* the file changed under us: copy */
+                }
+            }
+        }
+        if (!m->params) s = gptc_model_alloc_params(ctx, m);
+        if (!s) s = load_tensors(ctx, m, &st, wpath);
     }
     gptc_st_close(&st);
     /* a directory written from a LoRA fine-tune carries its adapter beside the base */

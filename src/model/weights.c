@@ -66,6 +66,21 @@ gptc_status gptc_model_alloc(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype w
 
 gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
                                   void *user, gptc_model **out) {
+    gptc_status s = gptc_model_alloc_table(ctx, cfg, wdtype, dtype_of, user, out);
+    if (s == GPTC_OK && (s = gptc_model_alloc_params(ctx, *out))) {
+        gptc_model_free(*out);
+        *out = NULL;
+    }
+    return s;
+}
+
+gptc_status gptc_model_alloc_params(gptc_ctx *ctx, gptc_model *m) {
+    m->params = gptc_calloc(ctx, m->n_params ? m->n_params : 1, sizeof(float), "parameters");
+    return m->params ? GPTC_OK : GPTC_ENOMEM;
+}
+
+gptc_status gptc_model_alloc_table(gptc_ctx *ctx, const gptc_config *cfg, gptc_dtype wdtype, gptc_dtype_fn dtype_of,
+                                   void *user, gptc_model **out) {
     *out = NULL;
     gptc_status s = gptc_config_validate(ctx, cfg);
     if (s) return s;
@@ -110,7 +125,6 @@ gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dt
     m->n_params = off;
     m->n_lowp = offl;
     m->n_qbytes = offq;
-    m->params = gptc_calloc(ctx, off ? off : 1, sizeof(float), "parameters");
     if (offl) m->lowp = gptc_calloc(ctx, offl, sizeof(uint16_t), "low-precision weights");
     if (offq) m->qdata = gptc_alloc(ctx, offq, "quantized weights");
     if (cfg->sinusoidal_pos) {
@@ -119,7 +133,7 @@ gptc_status gptc_model_alloc_with(gptc_ctx *ctx, const gptc_config *cfg, gptc_dt
             (m->sinus = gptc_alloc(ctx, np * sizeof(float), "sinusoidal positions")))
             gptc_sinusoid_table(m->sinus, cfg->n_positions, cfg->n_embd);
     }
-    if (!m->params || (offl && !m->lowp) || (offq && !m->qdata) || (cfg->sinusoidal_pos && !m->sinus)) {
+    if ((offl && !m->lowp) || (offq && !m->qdata) || (cfg->sinusoidal_pos && !m->sinus)) {
         gptc_model_free(m);
         return GPTC_ENOMEM;
     }
@@ -131,11 +145,19 @@ void gptc_model_free(gptc_model *m) {
     if (!m) return;
     gptc_free(m->tensors);
     gptc_free(m->layers);
-    gptc_free(m->params);
+    gptc_model_params_release(m);
     gptc_free(m->lowp);
     gptc_free(m->qdata);
     gptc_free(m->sinus);
     gptc_free(m);
+}
+
+void gptc_model_params_release(gptc_model *m) {
+    if (m->params_map) gptc_file_unmap_private(m->params_map, m->params_map_len);
+    else gptc_free(m->params);
+    m->params = NULL;
+    m->params_map = NULL;
+    m->params_map_len = 0;
 }
 
 long gptc_model_find(const gptc_model *m, const char *name) {
@@ -163,6 +185,9 @@ const char *gptc_model_class(const gptc_model *m) {
                                                                                           : m->head->hf_class;
 }
 size_t gptc_model_n_params(const gptc_model *m) { return m->n_params; }
+size_t gptc_model_weight_bytes(const gptc_model *m) {
+    return m->n_params * sizeof(float) + m->n_lowp * sizeof(uint16_t) + m->n_qbytes;
+}
 gptc_dtype gptc_model_weight_dtype(const gptc_model *m) { return m->wdtype; }
 
 gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out) {

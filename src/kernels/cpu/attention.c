@@ -6,8 +6,11 @@
 #include "vec.h"
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-enum { GEMM_MIN_T = 48 }; /* below this, per-row loops beat the per-call GEMM overhead */
+enum { GEMM_MIN_T = K_ATT_GEMM_ROWS }; /* below this, per-row loops beat the per-call GEMM overhead */
 
 GPTC_CLONES static float dot(const float *a, const float *b, int n) {
     float s = 0.0f;
@@ -239,4 +242,42 @@ void k_attention_backward(gptc_ctx *ctx, float *dqkv, float *dpreatt, float *dat
     gptc_attn_args a = packed_args(NULL, qkv, B, T, C, NH, causal, p, seed);
     a.att = (float *)att;
     k_attention_backward_args(ctx, &a, dqkv, dqkv + C, dqkv + 2 * C, dout, dpreatt, datt, offset);
+}
+
+/* Query rows t of batch b see keys [0, t + nk - Tq] (causal; nk keys of b in all), or
+ * all nk; a row that sees none is zero (a cache row before its prefix). */
+int k_attention_rows_gemm(gptc_ctx *ctx, const gptc_attn_args *a) {
+    int nt = ctx->n_threads > 0 ? ctx->n_threads : 1, work = a->B * a->NH, Tq = a->Tq, Tk = a->Tk, hs = a->hs;
+    if (nt > work) nt = work;
+    if (!ctx->backend) gptc_backend_init(ctx); /* before the threads: see setup() */
+    float *scratch = gptc_alloc(NULL, sizeof(float) * (size_t)nt * Tq * (Tk > 0 ? Tk : 1), "attention scores");
+    if (!scratch) return 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (int wi = 0; wi < work; wi++) {
+        int h = wi % a->NH, b = wi / a->NH, nk = a->n_keys ? a->n_keys[b] : Tk;
+#ifdef _OPENMP
+        float *P = scratch + (size_t)omp_get_thread_num() * Tq * (Tk > 0 ? Tk : 1);
+#else
+        float *P = scratch;
+#endif
+        size_t kvb = (size_t)(a->kv_index ? a->kv_index[b] : b) * a->kv_batch;
+        const float *Q = a->q + (size_t)b * Tq * a->q_row + (size_t)h * hs, *K = a->k + kvb + (size_t)h * hs,
+                    *V = a->v + kvb + (size_t)h * hs;
+        const float *km = a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * Tk : NULL;
+        float *O = a->out + (size_t)b * Tq * a->out_row + (size_t)h * hs;
+        if (nk <= 0) {
+            for (int t = 0; t < Tq; t++) memset(O + (size_t)t * a->out_row, 0, sizeof(float) * (size_t)hs);
+            continue;
+        }
+        gptc_sgemm(ctx, 0, 1, Tq, nk, hs, a->scale, Q, (int)a->q_row, K, (int)a->kv_row, 0.0f, P, nk);
+        for (int t = 0; t < Tq; t++) {
+            int jn = a->mask == GPTC_MASK_CAUSAL ? t + nk - Tq + 1 : nk;
+            float *row = P + (size_t)t * nk;
+            if (jn <= 0) memset(row, 0, sizeof(float) * (size_t)nk);
+            else softmax_row(row, jn < nk ? jn : nk, nk, km);
+        }
+        gptc_sgemm(ctx, 0, 0, Tq, hs, nk, 1.0f, P, nk, V, (int)a->kv_row, 0.0f, O, (int)a->out_row);
+    }
+    gptc_free(scratch);
+    return 1;
 }

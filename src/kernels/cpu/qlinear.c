@@ -2,8 +2,11 @@
  * quantized once per call; threads split the output rows in tiles of 4; a tile of R
  * weight rows runs over every row of x, M at a time, with R x M accumulators in
  * registers, each weight block loaded once per M rows. Block products are exact integer
- * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for signed weights,
- * AVX-512 the same on two blocks per register, VNNI vpdpbusd), scaled in f32. */
+ * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
+ * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd), scaled in f32.
+ * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
+ * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
+ * (its scales unpacked as ggml does). */
 #include "../qlinear.h"
 #include "../quant.h"
 #include "vec.h"
@@ -136,30 +139,44 @@ AVX2_INLINE float f16c(const unsigned char *p) {
     return _cvtsh_ss(h);
 }
 
-/* q4_k: d*sc and dmin*m of the 8 sub-blocks of the super-block at p */
-AVX2_INLINE void qk_scales(const unsigned char *p, float *ds, float *dm) {
-    float D = f16c(p), DM = f16c(p + 2);
-    for (int j = 0; j < 8; j++) {
-        uint8_t sc, m;
-        gptc_q4k_scale_min(j, p + 4, &sc, &m);
-        ds[j] = D * sc;
-        dm[j] = DM * m;
-    }
+/* q4_k: d*sc of the 8 sub-blocks of the super-block at p into ds, and dmin*m as a
+ * vector. The 6-bit scales and mins unpacked 4 at a time as ggml does (the values of
+ * gptc_q4k_scale_min). */
+AVX2_INLINE __m256 qk_scales(const unsigned char *p, float *ds) {
+    uint32_t u[4];
+    memcpy(u, p + 4, 12);
+    const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+    uint32_t mins_lo = u[1] & k1;
+    u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+    u[2] = mins_lo;
+    u[0] &= k1;
+    __m128i v = _mm_loadu_si128((const __m128i_u *)u); /* bytes 0-7 scales, 8-15 mins */
+    __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v));
+    __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(v, 8)));
+    _mm256_storeu_ps(ds, _mm256_mul_ps(_mm256_set1_ps(f16c(p)), sc));
+    return _mm256_mul_ps(_mm256_set1_ps(f16c(p + 2)), mn);
 }
 
-/* Weight block b of row as 32 bytes: int8 (q8_0, q4_0 - 8) or uint8 (q4_k sub-block). */
+/* q4_k: d_x * sum(q_x) of the 8 activation sub-blocks from b on (b a multiple of 8) */
+AVX2_INLINE __m256 qk_asums(const qact *a, size_t n, int b) {
+    return _mm256_mul_ps(_mm256_loadu_ps(a->d + n * a->nb + b),
+                         _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i_u *)(a->s + n * a->nb + b))));
+}
+
+/* Weight block b of row as 32 bytes: int8 (q8_0) or uint8 (q4_0's nibbles without the
+ * offset 8, q4_k's sub-block). */
 AVX2_INLINE __m256i wblock256(const unsigned char *row, int b, const int T, float *ws) {
     if (T == T_Q8) {
         const unsigned char *p = row + (size_t)b * 34;
         *ws = f16c(p);
         return _mm256_loadu_si256((const __m256i_u *)(p + 2));
     }
-    if (T == T_Q4) {
+    if (T == T_Q4) { /* the nibbles as stored (0..15): dot256 takes 8 * sum(a) off */
         const unsigned char *p = row + (size_t)b * 18;
         *ws = f16c(p);
         __m128i t = _mm_loadu_si128((const __m128i_u *)(p + 2));
-        __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0xF));
-        return _mm256_sub_epi8(v, _mm256_set1_epi8(8));
+        return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0xF));
     }
     int j = b & 7;
     __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * (j >> 1)));
@@ -167,30 +184,46 @@ AVX2_INLINE __m256i wblock256(const unsigned char *row, int b, const int T, floa
     return _mm256_and_si256(q, _mm256_set1_epi8(0xF));
 }
 
-/* 8 int32 partial sums of a weight block times an activation block */
-AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T) {
+/* 8 int32 partial sums of a weight block times an activation block; q4_0: of (w - 8) a,
+ * with -8 * sum(a) (a8) added to the first */
+AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T, int32_t a8) {
     const __m256i ones = _mm256_set1_epi16(1);
     if (T == T_QK) return _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
+    if (T == T_Q4)
+        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones),
+                                _mm256_castsi128_si256(_mm_cvtsi32_si128(a8)));
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv)), ones);
+}
+
+/* q4_k, at sub-block b opening a super-block: each weight row's d*sc into ds[r], and its
+ * mins term for each activation row added to corr[r][m] */
+AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const unsigned char *const *row,
+                               const qact *a, int n0, int b, const int R, const int M) {
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        __m256 dm = qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r]);
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) corr[r][m] = _mm256_fmadd_ps(dm, qk_asums(a, (size_t)(n0 + m), b), corr[r][m]);
+    }
 }
 
 AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                            int v, int n0, const int R, const int M, const int T) {
-    __m256 acc[TILE][TILE];
-    float corr[TILE][TILE] = {{0}}, ds[TILE][8], dm[TILE][8];
+    __m256 acc[TILE][TILE], corr[TILE][TILE]; /* q4_k: the mins' sums, 8 sub-blocks in lanes */
+    float ds[TILE][8];
     const unsigned char *row[TILE];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
         row[r] = w + (size_t)(v + r) * rowb;
 #pragma GCC unroll 4
-        for (int m = 0; m < M; m++) acc[r][m] = _mm256_setzero_ps();
+        for (int m = 0; m < M; m++) acc[r][m] = corr[r][m] = _mm256_setzero_ps();
     }
     for (int b = 0; b < a->nb; b++) {
         __m256i wv[TILE];
         float ws[TILE];
+        if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
-            if (T == T_QK && (b & 7) == 0) qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r], dm[r]);
             wv[r] = wblock256(row[r], b, T, &ws[r]);
             if (T == T_QK) ws[r] = ds[r][b & 7];
         }
@@ -199,11 +232,11 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
             size_t n = (size_t)(n0 + m);
             __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + n * a->I + (size_t)b * 32));
             float ad = a->d[n * a->nb + b];
+            int32_t a8 = T == T_Q4 ? -8 * a->s[n * a->nb + b] : 0;
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
-                acc[r][m] = _mm256_fmadd_ps(_mm256_set1_ps(ws[r] * ad), _mm256_cvtepi32_ps(dot256(wv[r], av, T)),
+                acc[r][m] = _mm256_fmadd_ps(_mm256_set1_ps(ws[r] * ad), _mm256_cvtepi32_ps(dot256(wv[r], av, T, a8)),
                                             acc[r][m]);
-                if (T == T_QK) corr[r][m] += dm[r][b & 7] * ad * (float)a->s[n * a->nb + b];
             }
         }
     }
@@ -211,7 +244,8 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            out[(size_t)(n0 + m) * O + v + r] = gptc_hsum256(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
+            out[(size_t)(n0 + m) * O + v + r] = gptc_hsum256(acc[r][m]) - (T == T_QK ? gptc_hsum256(corr[r][m]) : 0.0f) +
+                                                (bias ? bias[v + r] : 0.0f);
 }
 
 #define TILE_SWITCH(FN, R, M, T)                                                                                   \
@@ -258,9 +292,24 @@ AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t
 }
 
 /* ---------------------------------------------------------------- AVX-512: two blocks per register */
-/* Weight blocks b and b + 1 (only b when one; the upper half is then zero). */
+/* Weight blocks b and b + 1 (only b when one; the upper half is then zero). q4_0: the
+ * nibbles as stored (0..15), 16-byte lanes ordered block b low nibbles, b + 1 low, b
+ * high, b + 1 high (the activations are permuted to match: q4_perm). */
 AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const int T, float *ws0, float *ws1) {
     *ws1 = 0;
+    if (T == T_Q4) {
+        const unsigned char *p = row + (size_t)b * 18;
+        *ws0 = f16c(p);
+        __m128i q0 = _mm_loadu_si128((const __m128i_u *)(p + 2)), q1 = _mm_setzero_si128();
+        if (two) {
+            *ws1 = f16c(p + 18);
+            q1 = _mm_loadu_si128((const __m128i_u *)(p + 20));
+        }
+        __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+        const __m256i m4 = _mm256_set1_epi8(0xF);
+        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(t, m4)),
+                                  _mm256_and_si256(_mm256_srli_epi16(t, 4), m4), 1);
+    }
     if (T == T_QK) { /* sub-blocks b (even) and b + 1 share 32 bytes: low and high nibbles */
         __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
         const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -272,10 +321,13 @@ AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const i
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni) {
-    if (T == T_QK) {
-        if (vnni) return _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, av);
-        return _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1));
+/* 16 int32 partial sums of two weight blocks times two activation blocks; q4_0: of
+ * (w - 8) a, a8 holding -8 * sum(a) of each block in one of its lanes */
+AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni, __m512i a8) {
+    if (T == T_QK || T == T_Q4) {
+        __m512i z = T == T_Q4 ? a8 : _mm512_setzero_si512();
+        if (vnni) return _mm512_dpbusd_epi32(z, wv, av);
+        return _mm512_add_epi32(z, _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1)));
     }
     __m512i ax = _mm512_abs_epi8(wv);
     __m512i sy = _mm512_mask_sub_epi8(av, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), av);
@@ -283,36 +335,41 @@ AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni
     return _mm512_madd_epi16(_mm512_maddubs_epi16(ax, sy), _mm512_set1_epi16(1));
 }
 
-static inline __m512 pair_ps(float a, float b) __attribute__((always_inline, target("avx512f")));
-static inline __m512 pair_ps(float a, float b) {
-    return _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+/* a in the lanes of the first block, b in the second's (q4_0: lanes 4-7 and 12-15) */
+static inline __m512 pair_ps(float a, float b, const int T) __attribute__((always_inline, target("avx512f")));
+static inline __m512 pair_ps(float a, float b, const int T) {
+    return _mm512_mask_blend_ps((__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00), _mm512_set1_ps(a), _mm512_set1_ps(b));
 }
 
 AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                             int v, int n0, const int R, const int M, const int T, const int vnni) {
     __m512 acc[TILE][TILE];
-    float corr[TILE][TILE] = {{0}}, ds[TILE][8], dm[TILE][8];
+    __m256 corr[TILE][TILE]; /* q4_k: the mins' sums, 8 sub-blocks in lanes */
+    float ds[TILE][8];
     const unsigned char *row[TILE];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++) {
         row[r] = w + (size_t)(v + r) * rowb;
 #pragma GCC unroll 4
-        for (int m = 0; m < M; m++) acc[r][m] = _mm512_setzero_ps();
+        for (int m = 0; m < M; m++) {
+            acc[r][m] = _mm512_setzero_ps();
+            corr[r][m] = _mm256_setzero_ps();
+        }
     }
     for (int b = 0; b < a->nb; b += 2) {
         int two = b + 1 < a->nb;
         __m512i wv[TILE];
         __m512 wsv[TILE];
+        if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             float s0, s1;
-            if (T == T_QK && (b & 7) == 0) qk_scales(row[r] + (size_t)(b >> 3) * 144, ds[r], dm[r]);
             wv[r] = wpair512(row[r], b, two, T, &s0, &s1);
             if (T == T_QK) {
                 s0 = ds[r][b & 7];
                 s1 = ds[r][(b & 7) + 1];
             }
-            wsv[r] = pair_ps(s0, s1);
+            wsv[r] = pair_ps(s0, s1, T);
         }
 #pragma GCC unroll 4
         for (int m = 0; m < M; m++) {
@@ -321,15 +378,17 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
             __m512i av = two ? _mm512_loadu_si512(aq)
                              : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i_u *)aq));
             const float *ad = a->d + n * a->nb + b;
-            __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f);
+            __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f, T);
+            __m512i a8 = _mm512_setzero_si512();
+            if (T == T_Q4) { /* 16-byte lanes as wpair512's; -8 * sum(a) in lanes 0 and 4 */
+                av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
+                const int32_t *as = a->s + n * a->nb + b;
+                a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -8 * as[0]), 0x10, two ? -8 * as[1] : 0);
+            }
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
-                acc[r][m] = _mm512_fmadd_ps(_mm512_mul_ps(wsv[r], adv), _mm512_cvtepi32_ps(dot512(wv[r], av, T, vnni)),
+                acc[r][m] = _mm512_fmadd_ps(_mm512_mul_ps(wsv[r], adv), _mm512_cvtepi32_ps(dot512(wv[r], av, T, vnni, a8)),
                                             acc[r][m]);
-                if (T == T_QK) {
-                    const int32_t *as = a->s + n * a->nb + b;
-                    corr[r][m] += dm[r][b & 7] * ad[0] * (float)as[0] + dm[r][(b & 7) + 1] * ad[1] * (float)as[1];
-                }
             }
         }
     }
@@ -337,8 +396,8 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
     for (int m = 0; m < M; m++)
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            out[(size_t)(n0 + m) * O + v + r] =
-                _mm512_reduce_add_ps(acc[r][m]) - corr[r][m] + (bias ? bias[v + r] : 0.0f);
+            out[(size_t)(n0 + m) * O + v + r] = _mm512_reduce_add_ps(acc[r][m]) -
+                                                (T == T_QK ? gptc_hsum256(corr[r][m]) : 0.0f) + (bias ? bias[v + r] : 0.0f);
 }
 
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
