@@ -8,6 +8,7 @@
 
 #include "../core/core.h"
 #include "../kernels/ops.h"
+#include <string.h>
 
 typedef struct gptc_ptensor {
     char name[64];   /* Hugging Face name without "transformer." ("h.3.mlp.c_fc.weight") */
@@ -153,6 +154,14 @@ static inline int gptc_max_inner(const gptc_config *c) {
 /* Seed of dropout site `site` of forward call `call` (block.c; heads use the sites
  * after the blocks' and adapters'). */
 uint64_t gptc_site_seed(const gptc_workspace *w, uint64_t call, uint64_t site);
+/* Whether name s ends with suffix (the architectures' init and name rules). */
+static inline int gptc_ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+/* x[0..n) = normal(0, std) values from the splitmix64 stream rng (Box-Muller, pairs):
+ * the architectures' init functions. */
+void gptc_init_normal(float *x, size_t n, double std, uint64_t *rng);
 /* Appends a tensor (used by build functions and LoRA). d1 == 0: 1-D. */
 int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
                           gptc_dtype dtype, size_t *off, size_t *off_lowp);

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bert_torch import check_tensors, check_train  # noqa: E402
 from gpt2_torch import Checker, lr_at, st_read  # noqa: E402
 from st_dtypes import save_safetensors  # noqa: E402
 
@@ -302,23 +303,6 @@ def cmd_prepare(a):
     print("%.6g" % float(np.median(r["norms"])))
 
 
-def check_tensors(ck, group, names, got, ref):
-    """rel err < 1e-4 per tensor; a tensor zero in exact arithmetic (a key bias's
-    gradient: it shifts every score of a query) is measured against the group's largest."""
-    top = max(np.linalg.norm(v.numpy()) for v in ref.values())
-    for n in names:
-        if n not in got:
-            ck.ok("%s %s" % (group, n), False, "missing from driver output")
-            continue
-        r = ref[n].numpy()
-        if np.linalg.norm(r) < 1e-10 * top:
-            e = np.linalg.norm(got[n].astype(np.float64) - r) / top
-            ck.ok("%s %s" % (group, n), e < 1e-6, "zero in exact arithmetic: |got| / max = %.3g >= 1e-6" % e,
-                  "zero; %.2g" % e)
-            continue
-        ck.rel(group, n, got[n], r, 1e-4)
-
-
 def cmd_check(a):
     cfg, w = load_model_dir(a.model)
     batches = make_inputs(cfg, a.B, a.Te, a.T, 1 + 2 * a.steps, a.seed)
@@ -336,17 +320,7 @@ def cmd_check(a):
     train = [n for n in names if n != "final_logits_bias"]
     ck.ok("grad final_logits_bias", "final_logits_bias" not in grads, "the buffer got a gradient", "frozen (a buffer)")
     check_tensors(ck, "grad", train, grads, ref["grads"])
-    fin = st_read(os.path.join(d, "final.safetensors"))
-    ck.rel("train", "losses (%d micro-batches)" % len(ref["losses"]), fin["losses"], ref["losses"], 1e-5)
-    ck.rel("train", "grad norms before clipping", fin["norms"], ref["norms"], 1e-4)
-    n_clipped = int(np.sum(ref["norms"] > a.clip))
-    ck.ok("train clipping-active", 1 <= n_clipped < a.steps,
-          "clipping not exercised both ways (max_norm %g, norms %s)" % (a.clip, ref["norms"]),
-          "%d of %d steps clipped at max_norm %.3g" % (n_clipped, a.steps, a.clip))
-    check_tensors(ck, "weight", names, fin, ref["final"])
-    wf, wg, ww = (ck.worst.get(k, (0.0, "-")) for k in ("forward", "grad", "weight"))
-    print("INFO %s worst rel err vs float64: forward %s %.2g, grad %s %.2g, weight %s %.2g" % (
-        a.tag, wf[1], wf[0], wg[1], wg[0], ww[1], ww[0]))
+    check_train(ck, a, names, st_read(os.path.join(d, "final.safetensors")), ref)
     return 1 if ck.failed else 0
 
 
