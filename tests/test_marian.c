@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
 #include "gptc.h"
+#include "model/model.h" /* ctx->fail_alloc_after */
 #include <stdint.h>
 #include <unistd.h>
 
@@ -358,6 +359,27 @@ int main(void) {
         gptc_workspace_free(w2);
         free(lb);
         gptc_model_free(m2);
+    }
+    /* every allocation failing in turn (load, session, the encoder's workspace, a step): a
+     * clean ENOMEM, nothing leaked (ASan) */
+    {
+        int bad_alloc = 0, k_ok = -1;
+        for (long k = 0; k < 200 && k_ok < 0; k++) {
+            ctx->fail_alloc_after = k;
+            gptc_model *mk = NULL;
+            gptc_session *sk = NULL;
+            gptc_status st = gptc_model_load(ctx, dir, &mk);
+            if (!st) st = gptc_session_new(ctx, mk, 2, 16, &sk);
+            if (!st) st = gptc_session_encode(ctx, sk, 1, src, slen[0]);
+            if (!st) st = gptc_session_prefill(ctx, sk, 1, dec, 3, got);
+            if (st == GPTC_OK) k_ok = (int)k;
+            else if (st != GPTC_ENOMEM) bad_alloc++;
+            gptc_session_free(sk);
+            gptc_model_free(mk);
+        }
+        ctx->fail_alloc_after = -1;
+        CHECK("allocation failures: clean ENOMEM", bad_alloc == 0 && k_ok > 0, "%d bad, first success at %d", bad_alloc,
+              k_ok);
     }
     /* config.json errors name the file and the field */
     char cpath[256];
