@@ -207,6 +207,13 @@ int main(void) {
     gptc_gen_result_free(res);
     gptc_session_free(s);
 
+    /* what is not built for an encoder-decoder says so */
+    gptc_lora_params lora = gptc_lora_default_params();
+    CHECK("a LoRA adapter is refused", gptc_model_lora_add(ctx, m, &lora, 1) == GPTC_ENOTSUP, "%s", gptc_errmsg(ctx));
+    CHECK("a classification head is refused",
+          gptc_model_set_head(ctx, m, GPTC_HEAD_CLASSIFY, 2, NULL, 1) == GPTC_ENOTSUP &&
+              strstr(gptc_errmsg(ctx), "MarianMTModel"),
+          "%s", gptc_errmsg(ctx));
     /* errors of the forward's inputs */
     gptc_batch bad = bt;
     bad.enc_tokens = NULL;

@@ -236,6 +236,9 @@ gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_
                                 uint64_t seed) {
     if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "set the head before adding a LoRA adapter");
     if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "set_head needs a model loaded as F32");
+    if (m->cfg.arch == GPTC_ARCH_MARIAN && head != GPTC_HEAD_LM)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "an encoder-decoder (MarianMTModel) has only its LM head: classification "
+                                            "and question answering heads are not built for it");
     gptc_config cfg = m->cfg;
     cfg.head = head;
     cfg.num_labels = head == GPTC_HEAD_CLASSIFY ? num_labels : 0;
