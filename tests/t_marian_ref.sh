@@ -9,8 +9,8 @@
 # d_model included), different encoder and decoder depths, heads and FFN widths, shared
 # and unshared embeddings, tied and untied heads, relu / swish / gelu, scaled
 # embeddings, padding in the encoder, F32/F16/BF16 files, files holding the stored
-# sinusoidal tables and tied copies (as the Hub's), and a model made by `gptc init --arch
-# marian`. Fresh inputs each run (GPTC_TEST_SEED repeats one).
+# sinusoidal tables and tied copies (as the Hub's), a shared table stored only under one of
+# its tied names, and a model made by `gptc init --arch marian`. Fresh inputs each run (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
 DRIVER=$ROOT/build/tests/tool_ref_driver
 REF=$ROOT/tests/ref/marian_torch.py
@@ -55,6 +55,11 @@ run_cfg unshared 2 13 7
 mk hub --enc-layers 2 --dec-layers 2 --enc-heads 2 --dec-heads 1 --d-model 18 --enc-ffn 19 --dec-ffn 33 \
     --positions 23 --vocab 37 --untied --act swish --dtype F16 --hub-layout
 run_cfg hub 4 9 12
+# the shared table stored only as lm_head.weight (converters that keep the first of the
+# tied names in sorted order write it so), 1 + 2 layers
+mk lmhead --enc-layers 1 --dec-layers 2 --enc-heads 2 --dec-heads 2 --d-model 14 --enc-ffn 9 --dec-ffn 19 \
+    --positions 13 --vocab 31 --store-as lm_head.weight
+run_cfg lmhead 2 8 13
 # unshared and tied (the head is the decoder's embedding), a pad id that is not the last
 mk tied_dec --enc-layers 1 --dec-layers 1 --enc-heads 1 --dec-heads 1 --d-model 13 --enc-ffn 17 --dec-ffn 11 \
     --positions 15 --vocab 29 --unshared --pad 3 --hub-layout

@@ -94,8 +94,10 @@ static int is_head(const char *name) {
 
 /* TF-era checkpoints name LayerNorm parameters gamma and beta; the decoder bias is
  * tied to cls.predictions.bias and older files carry only cls.predictions.decoder.bias */
-static int alt_name(const char *name, char *buf, size_t cap) {
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    (void)c;
     size_t n = strlen(name);
+    if (k) return 0;
     if (gptc_ends_with(name, "LayerNorm.weight")) {
         snprintf(buf, cap, "%.*sgamma", (int)(n - 6), name);
         return 1;

@@ -69,8 +69,8 @@ static int is_head(const char *name) {
     return !strncmp(name, "lm_head.", 8) || !strncmp(name, "score.", 6) || !strncmp(name, "qa_outputs.", 11);
 }
 
-static int alt_name(const char *name, char *buf, size_t cap) {
-    (void)name, (void)buf, (void)cap;
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    (void)c, (void)name, (void)k, (void)buf, (void)cap;
     return 0;
 }
 

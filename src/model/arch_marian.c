@@ -100,13 +100,19 @@ static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
 
 static int is_head(const char *name) { return !strncmp(name, "lm_head.", 8) || !strcmp(name, "final_logits_bias"); }
 
-/* Shared embeddings: a file may name the one table by one of its tied names. */
-static int alt_name(const char *name, char *buf, size_t cap) {
-    if (!strcmp(name, "shared.weight")) {
-        snprintf(buf, cap, "encoder.embed_tokens.weight");
-        return 1;
-    }
-    return 0;
+/* A file may hold a tied table under any of its names (converters keep one of them:
+ * save_pretrained model.shared, others the first in sorted order): the shared table
+ * under model.encoder/decoder.embed_tokens or, tied, lm_head; the decoder's unshared
+ * table, tied, under lm_head. */
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    static const char *const shared[] = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"};
+    int n = 0;
+    const char *const *alts = NULL;
+    if (!strcmp(name, "shared.weight")) alts = shared, n = c->tie_word_embeddings ? 3 : 2;
+    else if (!strcmp(name, "decoder.embed_tokens.weight") && c->tie_word_embeddings) alts = shared + 2, n = 1;
+    if (k < 0 || k >= n) return 0;
+    snprintf(buf, cap, "%s", alts[k]);
+    return 1;
 }
 
 /* What MarianMTModel loads beside the table: the stored sinusoidal tables, the tied

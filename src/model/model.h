@@ -124,9 +124,10 @@ typedef struct gptc_arch {
     void (*init)(const gptc_model *m, size_t i, float *x, uint64_t *rng);
     /* Head tensors sit beside the prefixed body in state dicts ("lm_head.", "cls."). */
     int (*is_head)(const char *name);
-    /* Another name the same tensor may carry in a file (BERT's old LayerNorm.gamma /
-     * .beta), written into buf; 0 when none. */
-    int (*alt_name)(const char *name, char *buf, size_t cap);
+    /* The k-th other name (k = 0, 1, ...) the same tensor may carry in a file of config c
+     * (BERT's old LayerNorm.gamma / .beta; a Marian shared table under one of its tied
+     * names), written into buf; 0 when there is no k-th. */
+    int (*alt_name)(const gptc_config *c, const char *name, int k, char *buf, size_t cap);
     /* A file tensor outside m's table that loading skips: 0 unexpected (an error), 1
      * skipped, 2 skipped when its shape is want (a tied head saved anyway). */
     int (*skippable)(const gptc_model *m, const char *name, int64_t want[2]);

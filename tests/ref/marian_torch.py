@@ -97,8 +97,15 @@ def load_model_dir(d):
     for k, v in raw.items():
         k = k[6:] if k.startswith("model.") else k
         w[k] = v.astype(np.float32)
-    if shared(cfg) and "shared.weight" not in w:
-        w["shared.weight"] = w["encoder.embed_tokens.weight"]
+    # a tied table under another of its names (as converters keep one of them)
+    alts = {"shared.weight": ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"],
+            "decoder.embed_tokens.weight": []}
+    if tied(cfg):
+        for v in alts.values():
+            v.append("lm_head.weight")
+    for k, names in alts.items():
+        if k in param_names(cfg) and k not in w:
+            w[k] = next(w[n] for n in names if n in w)
     names = set(param_names(cfg))
     return cfg, {k: v for k, v in w.items() if k in names}
 
@@ -199,6 +206,11 @@ def cmd_make_model(a):
             w[n] = rng.normal(0, 1.0 / math.sqrt(sh[1]), sh)
     dtype = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[a.dtype]
     items = [(file_name(n), torch.tensor(v, dtype=torch.float32).to(dtype)) for n, v in w.items()]
+    if a.store_as:
+        # the tied table only under another of its names (model.shared when shared, else the
+        # decoder's table), as a converter keeping one name of tied tensors writes it
+        tab = "model.shared.weight" if not a.unshared else "model.decoder.embed_tokens.weight"
+        items = [(a.store_as if n == tab else n, t) for n, t in items]
     if a.hub_layout:
         # what MarianMTModel.save_pretrained / the Hub's files may also hold: the tables and
         # the tied copies of the embedding
@@ -353,6 +365,7 @@ def main():
     m.add_argument("--unshared", action="store_true")
     m.add_argument("--scale", action="store_true")
     m.add_argument("--hub-layout", action="store_true", help="positions and tied copies stored too")
+    m.add_argument("--store-as", default=None, help="the tied table stored only under this name")
     nm = sub.add_parser("names")
     nm.add_argument("--model", required=True)
     nm.add_argument("--tag", default="marian")
