@@ -3,7 +3,7 @@
  * a padding mask (each row's last eighth is padding), ~15% of positions labelled; the
  * twin of bench/torch_bert.py (same model, same work). Last line: RESULT impl=gptc ...
  * usage: bench_bert [--preset bert-mini] [--batch 32] [--seq 128] [--steps 3] [--vocab 30522] */
-#include "bench_args.h"
+#include "bench_step.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,24 +55,8 @@ int main(int argc, char **argv) {
     }
     for (int b = 0; b < B; b++) bt.labels[b] = b & 1;
     float loss;
-    gptc_adamw_params hp = gptc_adamw_default_params();
-    /* forward (inference workspace), one warm-up */
-    if (gptc_forward_batch(ctx, wi, &bt, NULL)) bench_die(ctx, "forward");
-    double t0 = bench_now();
-    for (int s = 0; s < steps; s++)
-        if (gptc_forward_batch(ctx, wi, &bt, NULL)) bench_die(ctx, "forward");
-    double fwd = (bench_now() - t0) / steps;
-    /* training step, one warm-up */
-    double step = 0;
-    for (int s = 0; s <= steps; s++) {
-        double t1 = bench_now();
-        gptc_grads_zero(g);
-        if (gptc_forward_batch(ctx, wt, &bt, &loss) || gptc_backward(ctx, wt, g, 1.0f)) bench_die(ctx, "train step");
-        gptc_grads_clip(ctx, g, 1.0f);
-        if (gptc_adamw_step(ctx, opt, m, g, &hp, s + 1)) bench_die(ctx, "adamw");
-        if (s) step += bench_now() - t1;
-    }
-    step /= steps;
+    double fwd, step;
+    bench_forward_and_step(ctx, m, wi, wt, g, opt, &bt, steps, &fwd, &step, &loss);
     printf("RESULT impl=gptc preset=%s batch=%d seq=%d forward_ms=%.1f forward_tok_s=%.0f step_ms=%.1f step_tok_s=%.0f "
            "loss=%.4f\n", preset, B, T, fwd * 1e3, (double)N / fwd, step * 1e3, (double)N / step, (double)loss);
     free(bt.tokens);

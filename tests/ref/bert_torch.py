@@ -326,7 +326,14 @@ def cmd_check(a):
         ck.rel("forward", k, fwd[k], np.array([v]), 1e-5)
     grads = st_read(os.path.join(d, "grads.safetensors"))
     check_tensors(ck, "grad", names, grads, ref["grads"])
-    fin = st_read(os.path.join(d, "final.safetensors"))
+    check_train(ck, a, names, st_read(os.path.join(d, "final.safetensors")), ref)
+    return 1 if ck.failed else 0
+
+
+def check_train(ck, a, names, fin, ref):
+    """The training part of a check (also tests/ref/marian_torch.py's): losses per
+    micro-batch, gradient norms, clipping active on some steps, the final weights, and the
+    worst errors."""
     ck.rel("train", "losses (%d micro-batches)" % len(ref["losses"]), fin["losses"], ref["losses"], 1e-5)
     ck.rel("train", "grad norms before clipping", fin["norms"], ref["norms"], 1e-4)
     n_clipped = int(np.sum(ref["norms"] > a.clip))
@@ -337,7 +344,6 @@ def cmd_check(a):
     wf, wg, ww = (ck.worst.get(k, (0.0, "-")) for k in ("forward", "grad", "weight"))
     print("INFO %s worst rel err vs float64: forward %s %.2g, grad %s %.2g, weight %s %.2g" % (
         a.tag, wf[1], wf[0], wg[1], wg[0], ww[1], ww[0]))
-    return 1 if ck.failed else 0
 
 
 def cmd_names(a):
@@ -417,6 +423,25 @@ def cmd_fill_mask(a):
     return 1 if ck.failed else 0
 
 
+def add_run_parsers(sub, sizes, tag, floats=()):
+    """The prepare and check subcommands (also tests/ref/marian_torch.py's): model, inputs,
+    the integer sizes, the AdamW run's hyperparameters (+ floats, (name, default) pairs);
+    check adds --tag and --driver-out."""
+    for cmd in ("prepare", "check"):
+        c = sub.add_parser(cmd)
+        c.add_argument("--model", required=True)
+        c.add_argument("--inputs", required=True)
+        for k in sizes:
+            c.add_argument("--" + k, type=int, required=True)
+        c.add_argument("--steps", type=int, default=10)
+        for k, v in (("lr", 3e-3), ("wd", 0.1), ("beta1", 0.9), ("beta2", 0.95), ("eps", 1e-4), ("clip", 1.0)) + \
+                tuple(floats):
+            c.add_argument("--" + k, type=float, default=v)
+        if cmd == "check":
+            c.add_argument("--tag", default=tag)
+            c.add_argument("--driver-out", required=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -446,18 +471,7 @@ def main():
     nm = sub.add_parser("names")
     nm.add_argument("--model", required=True)
     nm.add_argument("--tag", default="bert")
-    for cmd in ("prepare", "check"):
-        c = sub.add_parser(cmd)
-        c.add_argument("--model", required=True)
-        c.add_argument("--inputs", required=True)
-        for k in ("B", "T", "seed"):
-            c.add_argument("--" + k, type=int, required=True)
-        c.add_argument("--steps", type=int, default=10)
-        for k, v in (("lr", 3e-3), ("wd", 0.1), ("beta1", 0.9), ("beta2", 0.95), ("eps", 1e-4), ("clip", 1.0)):
-            c.add_argument("--" + k, type=float, default=v)
-        if cmd == "check":
-            c.add_argument("--tag", default="bert")
-            c.add_argument("--driver-out", required=True)
+    add_run_parsers(sub, ("B", "T", "seed"), "bert")
     a = ap.parse_args()
     if a.cmd == "make-model":
         cmd_make_model(a)
