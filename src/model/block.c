@@ -684,8 +684,15 @@ gptc_status gptc_backward(gptc_ctx *ctx, gptc_workspace *w, gptc_grads *g, float
         memset(w->dtmp, 0, NC * sizeof(float));
         ops->layernorm_backward(ctx, w->dtmp, gptc_grad(g, m->g.ln_emb_w), gptc_grad(g, m->g.ln_emb_b), w->dres, w->emb,
                                 gptc_param(m, m->g.ln_emb_w), w->emb_mean, w->emb_rstd, N, C);
-        if (dwte || dwpe) ops->embed_backward(ctx, dwte, dwpe, w->dtmp, w->last_tokens, N, T, C);
+        if (dwpe) ops->embed_backward(ctx, NULL, dwpe, w->dtmp, w->last_tokens, N, T, C);
         if (dwtt) ops->embed_backward(ctx, dwtt, NULL, w->dtmp, w->last_types, N, T, C);
+        /* nn.Embedding(padding_idx=pad_token_id): lookups of the pad row add no gradient
+         * (a tied MLM decoder still reaches it through the head) */
+        if (dwte) {
+            for (int i = 0; i < N; i++)
+                if (w->last_tokens[i] == c->pad_token_id) memset(w->dtmp + (size_t)i * C, 0, (size_t)C * sizeof(float));
+            ops->embed_backward(ctx, dwte, NULL, w->dtmp, w->last_tokens, N, T, C);
+        }
     } else if (dwte || dwpe) {
         ops->embed_backward(ctx, dwte, dwpe, w->dres, w->last_tokens, N, T, C);
     }

@@ -85,8 +85,10 @@ def bert_forward(cfg, p, b):
     lin = lambda x, n: x @ p[n + ".weight"].t() + p[n + ".bias"]  # noqa: E731  nn.Linear
     ln = lambda x, n: F.layer_norm(x, (C,), p[n + ".weight"], p[n + ".bias"], eps)  # noqa: E731
     pos = torch.arange(T)
-    x = p["embeddings.word_embeddings.weight"][ids] + p["embeddings.position_embeddings.weight"][pos][None] + \
-        p["embeddings.token_type_embeddings.weight"][types]
+    # nn.Embedding(vocab, hidden, padding_idx=pad_token_id): the pad row's lookups add no gradient
+    pad = cfg.get("pad_token_id")
+    wemb = F.embedding(ids, p["embeddings.word_embeddings.weight"], padding_idx=pad if pad is not None and pad >= 0 else None)
+    x = wemb + p["embeddings.position_embeddings.weight"][pos][None] + p["embeddings.token_type_embeddings.weight"][types]
     x = ln(x, "embeddings.LayerNorm")
     dt = x.dtype
     # BertModel.get_extended_attention_mask: (1.0 - mask[:, None, None, :]) * finfo(dtype).min
@@ -203,6 +205,7 @@ def make_inputs(cfg, B, T, n, seed):
         lens[0] = T
         mask = (np.arange(T)[None] < lens[:, None]).astype(np.int64)
         tok[mask == 0] = 0
+        tok[0, T // 2] = 0  # the pad id at a real position: padding_idx keeps its row's gradient from the lookup
         split = rng.integers(1, T, B)
         types = ((np.arange(T)[None] >= split[:, None]) & (mask == 1)).astype(np.int64)
         types %= cfg.get("type_vocab_size", 2)
