@@ -2,11 +2,13 @@
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
 # tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
 # streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
-# table, and a BERT encoder's forward and training step against PyTorch (bench/bench_bert.c,
+# table, the training step beside one busy process (bench/bench_busy.sh), and a BERT
+# encoder's forward and training step against PyTorch (bench/bench_bert.c,
 # bench/torch_bert.py). Writes only under build/bench, except with --record, which also
 # rewrites the numbers section of BENCHMARKS.md and, when the BERT bench ran, its block in
 # the BERT section (<!-- bert:begin --> .. <!-- bert:end -->).
-# --train-only: the GPT-2 training steps and inference; --bert-only: the BERT bench alone.
+# --train-only: the ceiling, the GPT-2 training steps and inference; --bert-only: the BERT
+# bench alone.
 # usage: bash bench/run.sh [--record] [--quick] [--train-only | --bert-only]
 cd "$(dirname "$0")/.." || exit 2
 RECORD=0 STEPS=${BENCH_STEPS:-3} TRAIN_ONLY=0 BERT_ONLY=0 INVOKED="bash bench/run.sh${*:+ $*}"
