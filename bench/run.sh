@@ -12,7 +12,7 @@
 # --train-only: the GPT-2 training steps and inference; --bert-only: the BERT bench alone.
 # usage: bash bench/run.sh [--record] [--quick] [--train-only | --bert-only]
 cd "$(dirname "$0")/.." || exit 2
-RECORD=0 STEPS=${BENCH_STEPS:-3} TRAIN_ONLY=0 BERT_ONLY=0
+RECORD=0 STEPS=${BENCH_STEPS:-3} TRAIN_ONLY=0 BERT_ONLY=0 INVOKED="bash bench/run.sh${*:+ $*}"
 for a in "$@"; do
     case $a in
     --record) RECORD=1 ;;
@@ -192,8 +192,9 @@ if [ $TRAIN_ONLY = 0 ] && build_one bench_bert; then
         --threads "$CORES" 2>&1); echo "$t"
     gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
     [ -n "$gr" ] || echo "bench: bench_bert printed no RESULT line" >&2
-    BERT_MD="Measured $(date -u +%Y-%m-%d) by \`make bench\` (mean of $STEPS timed steps after 1 warmup; load average before: $BLOAD, after: $(cut -d' ' -f1-3 /proc/loadavg)) on $CPU, $CORES cores; PyTorch $TORCHV, torch.set_num_threads($CORES), OMP_WAIT_POLICY=PASSIVE.
+    BERT_MD="Measured $(date -u +%Y-%m-%d) by \`$INVOKED\` (mean of $STEPS timed steps after 1 warmup; load average before: $BLOAD, after: $(cut -d' ' -f1-3 /proc/loadavg)) on $CPU, $CORES cores; PyTorch $TORCHV, torch.set_num_threads($CORES), OMP_WAIT_POLICY=PASSIVE.
 $(awk -v l="${BLOAD%% *}" -v c="$CORES" 'BEGIN { if (l > c / 2) printf "Other work shared the CPU (load above half the cores): both figures are low and noisy, the ratio less so.\n" }')
+
 | bert-mini (4 x 256, vocabulary 30522), batch 32 x 128 | gptc tok/s | PyTorch tok/s | speedup |
 |---|---|---|---|
 | forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |
