@@ -144,7 +144,6 @@ static int params_in_file(const gptc_model *m, const gptc_safetensors *st, size_
         need > st->map.size)
         return 0;
     const unsigned char *base = st->map.data + ds;
-    size_t covered = 0; /* floats of the buffer held by tensors */
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *pt = &m->tensors[i];
         if (pt->kind == GPTC_TK_LORA || pt->dtype != GPTC_F32) return 0;
@@ -152,17 +151,10 @@ static int params_in_file(const gptc_model *m, const gptc_safetensors *st, size_
         if (!t || t->dtype != GPTC_F32 || t->numel != pt->numel || !same_shape(t, pt->ndim, pt->shape) ||
             t->data != base + pt->offset * sizeof(float))
             return 0;
-        covered += pt->numel;
-    }
-    if (covered != m->n_params) { /* padding: zero in the file too */
-        unsigned char *pad = gptc_calloc(NULL, m->n_params, 1, "padding map");
-        if (!pad) return 0;
-        for (size_t i = 0; i < m->n_tensors; i++) memset(pad + m->tensors[i].offset, 1, m->tensors[i].numel);
-        int ok = 1;
-        for (size_t f = 0; f < m->n_params && ok; f++)
-            if (!pad[f]) ok = !memcmp(base + f * sizeof(float), "\0\0\0\0", 4);
-        gptc_free(pad);
-        if (!ok) return 0;
+        /* the buffer's padding after it (offsets follow the table's order) is zero there too */
+        size_t next = i + 1 < m->n_tensors ? m->tensors[i + 1].offset : m->n_params;
+        for (size_t f = pt->offset + pt->numel; f < next; f++)
+            if (memcmp(base + f * sizeof(float), "\0\0\0\0", 4)) return 0;
     }
     *data_start = ds;
     return 1;

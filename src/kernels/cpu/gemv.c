@@ -43,40 +43,43 @@ static GPTC_CLONES void conv1d_cols(float *out, const float *x, const float *w, 
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-/* One row (batch-1 decoding, the common case): the 128 accumulators of a column block
- * live in registers for the whole pass over the weight rows. Columns [j0, j1), j1 - j0
- * a multiple of 128 except maybe the last block, which the generic path takes. */
-__attribute__((target("avx512f"))) static int conv1d_m1_avx512(float *out, const float *x, const float *w,
-                                                                const float *bias, int C, int OC, int j0, int j1) {
-    int jb = j0;
-    for (; jb + 128 <= j1; jb += 128) {
-        __m512 a[8];
-        for (int u = 0; u < 8; u++) a[u] = bias ? _mm512_loadu_ps(bias + jb + 16 * u) : _mm512_setzero_ps();
-        const float *wr = w + jb;
-        for (int k = 0; k < C; k++, wr += OC) {
-            __m512 xv = _mm512_set1_ps(x[k]);
-            for (int u = 0; u < 8; u++) a[u] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(wr + 16 * u), a[u]);
-        }
-        for (int u = 0; u < 8; u++) _mm512_storeu_ps(out + jb + 16 * u, a[u]);
+/* One row (batch-1 decoding, the common case): columns [j0, end), end = j0 plus a whole
+ * number of 128-column (AVX2: 64) blocks, the rest for the generic path. The weight rows
+ * are streamed in order, 4 at a time (contiguous reads the prefetcher follows; a pass
+ * down a column block instead jumps a whole row between reads, which one core cannot
+ * keep in flight), the accumulators kept in out (L1). Every output element is the same
+ * fused multiply-add chain over k from its bias as the M-row kernels' (batch
+ * invariance). */
+#define M1_KERNEL(NAME, TARGET, VEC, W, LOAD, STORE, SET1, FMA, ZERO, BLOCK)                                       \
+    __attribute__((target(TARGET))) static int NAME(float *out, const float *x, const float *w, const float *bias,   \
+                                                    int C, int OC, int j0, int j1) {                                \
+        int end = j0 + (j1 - j0) / BLOCK * BLOCK;                                                                   \
+        for (int j = j0; j < end; j += W) STORE(out + j, bias ? LOAD(bias + j) : ZERO());                          \
+        int k = 0;                                                                                                  \
+        for (; k + 4 <= C; k += 4) {                                                                                \
+            const float *w0 = w + (size_t)k * OC, *w1 = w0 + OC, *w2 = w1 + OC, *w3 = w2 + OC;                      \
+            VEC x0 = SET1(x[k]), x1 = SET1(x[k + 1]), x2 = SET1(x[k + 2]), x3 = SET1(x[k + 3]);                     \
+            for (int j = j0; j < end; j += W) {                                                                     \
+                VEC a = LOAD(out + j);                                                                              \
+                a = FMA(x0, LOAD(w0 + j), a);                                                                       \
+                a = FMA(x1, LOAD(w1 + j), a);                                                                       \
+                a = FMA(x2, LOAD(w2 + j), a);                                                                       \
+                a = FMA(x3, LOAD(w3 + j), a);                                                                       \
+                STORE(out + j, a);                                                                                  \
+            }                                                                                                       \
+        }                                                                                                           \
+        for (; k < C; k++) {                                                                                        \
+            const float *wr = w + (size_t)k * OC;                                                                   \
+            VEC xv = SET1(x[k]);                                                                                    \
+            for (int j = j0; j < end; j += W) STORE(out + j, FMA(xv, LOAD(wr + j), LOAD(out + j)));                \
+        }                                                                                                           \
+        return end;                                                                                                 \
     }
-    return jb;
-}
-
-__attribute__((target("avx2,fma"))) static int conv1d_m1_avx2(float *out, const float *x, const float *w,
-                                                               const float *bias, int C, int OC, int j0, int j1) {
-    int jb = j0;
-    for (; jb + 64 <= j1; jb += 64) {
-        __m256 a[8];
-        for (int u = 0; u < 8; u++) a[u] = bias ? _mm256_loadu_ps(bias + jb + 8 * u) : _mm256_setzero_ps();
-        const float *wr = w + jb;
-        for (int k = 0; k < C; k++, wr += OC) {
-            __m256 xv = _mm256_set1_ps(x[k]);
-            for (int u = 0; u < 8; u++) a[u] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(wr + 8 * u), a[u]);
-        }
-        for (int u = 0; u < 8; u++) _mm256_storeu_ps(out + jb + 8 * u, a[u]);
-    }
-    return jb;
-}
+M1_KERNEL(conv1d_m1_avx512, "avx512f", __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps,
+          _mm512_setzero_ps, 128)
+M1_KERNEL(conv1d_m1_avx2, "avx2,fma", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps,
+          _mm256_setzero_ps, 64)
+#undef M1_KERNEL
 
 /* M rows (2..8) with the arithmetic of the one-row kernels, so a row's result does not
  * depend on how many rows share the call (batch-invariant decoding): every output

@@ -170,9 +170,40 @@ AVX512_INLINE int io_range_512(float *out, const float *x, const char *w, const 
     return jb;
 }
 
+/* One row (batch-1 decoding): the same columns as io_range_512 with M = 1 and the same
+ * FMA chain per element, but the weight rows streamed in order, 4 at a time, the
+ * accumulators kept in out (a pass down each column block reads one row apart, which
+ * one core does not keep in flight). */
+AVX512_INLINE int io_m1_512(float *out, const float *x, const char *w, const float *bias, int I, int O, int j0, int j1,
+                            const int bf16) {
+    int end = j0 + (j1 - j0) / 16 * 16, k = 0;
+    for (int j = j0; j < end; j += 16) _mm512_storeu_ps(out + j, bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps());
+    for (; k + 4 <= I; k += 4) {
+        const char *w0 = w + 2 * (size_t)k * O, *w1 = w0 + 2 * (size_t)O, *w2 = w1 + 2 * (size_t)O, *w3 = w2 + 2 * (size_t)O;
+        __m512 x0 = _mm512_set1_ps(x[k]), x1 = _mm512_set1_ps(x[k + 1]), x2 = _mm512_set1_ps(x[k + 2]),
+               x3 = _mm512_set1_ps(x[k + 3]);
+        for (int j = j0; j < end; j += 16) {
+            __m512 a = _mm512_loadu_ps(out + j);
+            a = _mm512_fmadd_ps(x0, ld512(w0 + 2 * (size_t)j, bf16), a);
+            a = _mm512_fmadd_ps(x1, ld512(w1 + 2 * (size_t)j, bf16), a);
+            a = _mm512_fmadd_ps(x2, ld512(w2 + 2 * (size_t)j, bf16), a);
+            a = _mm512_fmadd_ps(x3, ld512(w3 + 2 * (size_t)j, bf16), a);
+            _mm512_storeu_ps(out + j, a);
+        }
+    }
+    for (; k < I; k++) {
+        const char *wr = w + 2 * (size_t)k * O;
+        __m512 xv = _mm512_set1_ps(x[k]);
+        for (int j = j0; j < end; j += 16)
+            _mm512_storeu_ps(out + j, _mm512_fmadd_ps(xv, ld512(wr + 2 * (size_t)j, bf16), _mm512_loadu_ps(out + j)));
+    }
+    return end;
+}
+
 AVX512_FN int io_cols_512(float *out, const float *x, const gptc_wdesc *w, const float *bias, int M, int j0, int j1) {
     const char *wd = w->data;
     int bf = w->dtype == GPTC_BF16, I = w->in, O = w->out;
+    if (M == 1) return bf ? io_m1_512(out, x, wd, bias, I, O, j0, j1, 1) : io_m1_512(out, x, wd, bias, I, O, j0, j1, 0);
 #define IO512(MM, UU)                                                                                              \
     case MM:                                                                                                       \
         return bf ? io_range_512(out, x, wd, bias, I, O, j0, j1, MM, UU, 1)                                        \
