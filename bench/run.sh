@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh: `make bench`. Measures the machine's ceiling (build/bench/ceiling), the
 # tokenizer benches when present, serving (bench/bench_serve.sh: gptc serve at 1, 4 and 16
-# streams vs batch-1 gptc generate), and a GPT-2 training step of gptc vs PyTorch; prints a
+# streams vs batch-1 gptc generate), a GPT-2 training step of gptc vs PyTorch, BERT's and an
+# encoder-decoder's (Marian) forward and training step vs PyTorch; prints a
 # table. Writes only under build/bench, except with --record, which also rewrites the
 # numbers section of BENCHMARKS.md.  usage: bash bench/run.sh [--record] [--quick] [--train-only]
 cd "$(dirname "$0")/.." || exit 2
@@ -140,6 +141,16 @@ if [ $TRAIN_ONLY = 0 ] && build_one bench_bert; then
         --threads "$CORES" 2>&1); echo "$t"
     gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
     EXTRA+=$'\n'"### BERT encoder (bench/bench_bert.c, bench/torch_bert.py: bert-mini 4 x 256, vocab 30522, batch 32 x 128 with padding, MLM + NSP, fp32, OMP_WAIT_POLICY=PASSIVE)"$'\n\n'"| | gptc tok/s | PyTorch tok/s | speedup |"$'\n'"|---|---|---|---|"$'\n'"| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |"$'\n'"| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"$'\n'
+fi
+
+# ---- encoder-decoder (Marian) training step and teacher-forced forward (bench/bench_marian.c, bench/torch_marian.py)
+if [ $TRAIN_ONLY = 0 ] && build_one bench_marian; then
+    echo "== Marian (marian-small, batch 16, source 48, target 48)"
+    g=$($OUT/bench_marian --preset marian-small --batch 16 --src 48 --tgt 48 --steps "$STEPS" 2>&1); echo "$g"
+    t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_marian.py --preset marian-small --batch 16 --src 48 --tgt 48 \
+        --steps "$STEPS" --threads "$CORES" 2>&1); echo "$t"
+    gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
+    EXTRA+=$'\n'"### encoder-decoder (bench/bench_marian.c, bench/torch_marian.py: marian-small 3 + 3 layers x 256, ffn 1024, vocab 8000, batch 16, sources of 48 (last quarter padding), targets of 48, fp32, OMP_WAIT_POLICY=PASSIVE; target tokens/s)"$'\n\n'"| | gptc tok/s | PyTorch tok/s | speedup |"$'\n'"|---|---|---|---|"$'\n'"| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |"$'\n'"| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"$'\n'
 fi
 
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |

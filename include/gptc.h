@@ -412,7 +412,9 @@ typedef struct gptc_model gptc_model;
 
 /* A new model with GPT-2's initialization: normal(0, 0.02) weights, residual output
  * projections (attn.c_proj, mlp.c_proj) normal(0, 0.02/sqrt(2*n_layer)), zero biases,
- * layer-norm weights 1. Deterministic for a seed. */
+ * layer-norm weights 1; BERT and Marian (MarianPreTrainedModel) use their own:
+ * normal(0, 0.02) weights and embeddings with the pad row zero, zero biases (and
+ * final_logits_bias), unit norms. Deterministic for a seed. */
 gptc_status gptc_model_new(gptc_ctx *ctx, const gptc_config *cfg, uint64_t seed, gptc_model **out);
 /* Loads config.json + model.safetensors from a Hugging Face-layout directory
  * (F32/F16/BF16 tensors; names with or without "transformer."; lm_head optional),
@@ -662,13 +664,14 @@ typedef struct gptc_session gptc_session;
 /* max_len <= n_positions (0: n_positions). Allocates everything up front. */
 gptc_status gptc_session_new(gptc_ctx *ctx, const gptc_model *m, int n_seq, int max_len, gptc_session **out);
 void gptc_session_free(gptc_session *s);
-/* Forgets the tokens of sequence seq (-1: all sequences). */
+/* Forgets the tokens of sequence seq (-1: all sequences); an encoded source stays. */
 void gptc_session_reset(gptc_session *s, int seq);
 /* Tokens held by sequence seq. */
 int gptc_session_len(const gptc_session *s, int seq);
 /* Logits per position (V, num_labels or 2). */
 int gptc_session_width(const gptc_session *s);
-/* Makes sequence dst a copy of src (beam search, several samples of one prompt). */
+/* Makes sequence dst a copy of src (beam search, several samples of one prompt), its
+ * encoded source included. */
 gptc_status gptc_session_copy(gptc_ctx *ctx, gptc_session *s, int dst, int src);
 /* Appends n tokens to sequence seq and writes the logits (width floats) of the last one
  * into logits (may be NULL). Fails with GPTC_ERANGE when the sequence would exceed max_len. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # t_marian_cli.sh: `gptc init --arch marian` (presets, overrides, option errors), `gptc
 # info` on a Marian directory, and the commands that do not take an encoder-decoder
-# refusing it with a message (generate, chat, serve, quantize, export, train --preset).
+# refusing it with a message (generate, chat, serve, quantize, export, classify, finetune
+# --task classify, train --preset).
 source "$(dirname "$0")/lib.sh"
 rc=0
 
@@ -25,6 +26,8 @@ ok = (j["model_type"] == "marian" and j["architecture"] == "MarianMTModel" and j
       and j["params"]["total"] == int(sys.argv[2]))
 sys.exit(0 if ok else 1)
 PY
+stored=$($PY -c 'import sys; sys.path.insert(0, sys.argv[2]); from gpt2_torch import st_read; print(sum(v.size for v in st_read(sys.argv[1]).values()))' "$T/base/model.safetensors" "$ROOT/tests/ref")
+[ "$stored" = "$want" ] && pass "the file holds $want parameters" || { fail "parameters in the file" "$stored != $want"; rc=1; }
 cfg=$($PY -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["d_model"], c["encoder_layers"], c["decoder_layers"], c["decoder_attention_heads"], c["decoder_ffn_dim"], c["max_position_embeddings"], c["scale_embedding"])' "$T/base/config.json")
 [ "$cfg" = "512 6 6 8 2048 512 True" ] && pass "config.json of transformer-base" || { fail "config.json of transformer-base" "$cfg"; rc=1; }
 
@@ -48,17 +51,25 @@ expect_error "init: heads must divide d_model" "divisible" "$GPTC" init --out "$
 expect_error "init: bad activation" "activation_function" "$GPTC" init --out "$T/x" --arch marian --preset marian-tiny --activation-function tanh
 [ -e "$T/x" ] && { fail "init errors leave nothing" "$T/x exists"; rc=1; } || pass "init errors leave nothing"
 
-# commands that continue a prompt, quantize or export refuse it
-cp "$ROOT/tests/tok/"*.json "$T/m/" 2>/dev/null
-expect_error "generate refuses marian" "encoder-decoder.*translate" "$GPTC" generate --model "$T/m" --prompt hi
-expect_error "chat refuses marian" "encoder-decoder.*translate" "$GPTC" chat --model "$T/m" </dev/null
-expect_error "serve refuses marian" "encoder-decoder" "$GPTC" serve --model "$T/m" --port 0
-expect_error "quantize refuses marian" "GPT-2 models" "$GPTC" quantize --model "$T/m" --type q8_0 --out "$T/q"
-expect_error "export refuses marian" "GPT-2|tokenizer" "$GPTC" export --format gguf --model "$T/m" --out "$T/x.gguf"
+# commands that continue a prompt, quantize or export refuse it (a model with a
+# tokenizer, so the refusal is what stops them)
+"$GPTC" init --out "$T/mt" --arch marian --preset marian-tiny --vocab-size 300 >/dev/null 2>&1 || fail "init mt" "failed"
+head -c 20000 "$ROOT/README.md" >"$T/text.txt"
+"$GPTC" tokenizer-train --input "$T/text.txt" --vocab-size 280 --no-default-special --out "$T/tok" >/dev/null 2>&1 &&
+    cp "$T/tok/vocab.json" "$T/tok/merges.txt" "$T/mt/" || fail "tokenizer for the refusals" "tokenizer-train failed"
+expect_error "generate refuses marian" "encoder-decoder.*translate" "$GPTC" generate --model "$T/mt" --prompt hi
+expect_error "chat refuses marian" "encoder-decoder.*translate" "$GPTC" chat --model "$T/mt" </dev/null
+expect_error "serve refuses marian" "encoder-decoder" "$GPTC" serve --model "$T/mt" --port 0
+expect_error "quantize refuses marian" "GPT-2 models" "$GPTC" quantize --model "$T/mt" --type q8_0 --out "$T/q"
+expect_error "export refuses marian" "GPT-2|tokenizer" "$GPTC" export --format gguf --model "$T/mt" --out "$T/x.gguf"
+printf 'text\tlabel\nhello\tpos\nbye\tneg\n' >"$T/cls.tsv"
+expect_error "finetune --task classify refuses marian" "only its LM head" "$GPTC" finetune --task classify --model "$T/mt" --train "$T/cls.tsv" --out "$T/fc"
+echo hello >"$T/in.txt"
+expect_error "classify refuses marian" "not a classification model" "$GPTC" classify --model "$T/mt" "$T/in.txt"
 seq 1 300 | tr '\n' ' ' >"$T/ids.txt"
 "$GPTC" prepare --tokens "$T/ids.txt" --out "$T/shards" --vocab-size 400 >/dev/null 2>&1 || fail "prepare shards" "failed"
 expect_error "train --preset marian refuses shards" "sentence pairs" "$GPTC" train --data "$T/shards" --out "$T/tr" --preset marian-tiny
-[ -e "$T/q" ] || [ -e "$T/tr" ] && { fail "refusals leave nothing" "an output exists"; rc=1; } || pass "refusals leave nothing"
+[ -e "$T/q" ] || [ -e "$T/tr" ] || [ -e "$T/fc" ] && { fail "refusals leave nothing" "an output exists"; rc=1; } || pass "refusals leave nothing"
 
 rm -rf "$T"
 exit $rc

@@ -9,8 +9,8 @@
 # d_model included), different encoder and decoder depths, heads and FFN widths, shared
 # and unshared embeddings, tied and untied heads, relu / swish / gelu, scaled
 # embeddings, padding in the encoder, F32/F16/BF16 files, files holding the stored
-# sinusoidal tables and tied copies (as the Hub's), and a model made by `gptc init --arch
-# marian`. Fresh inputs each run (GPTC_TEST_SEED repeats one).
+# sinusoidal tables and tied copies (as the Hub's), a shared table stored only under one of
+# its tied names, and a model made by `gptc init --arch marian`. Fresh inputs each run (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
 DRIVER=$ROOT/build/tests/tool_ref_driver
 REF=$ROOT/tests/ref/marian_torch.py
@@ -23,15 +23,16 @@ echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
 HP=(--steps 10 --lr 3e-3 --wd 0.1 --beta1 0.9 --beta2 0.95 --eps 1e-4)
 rc=0
 
-# run_cfg TAG B Te T [extra hyperparameters...]: the model dir is $T/TAG, already made.
+# run_cfg TAG B Te T [extra hyperparameters...]: the model dir is $T/TAG, already made;
+# $DRV (default the driver) runs it.
 run_cfg() {
-    local tag=$1 B=$2 TE=$3 TT=$4 dir=$T/$1 out=$T/$1.out s=$((SEED + ${#1} * 7919 + $2))
+    local tag=$1 B=$2 TE=$3 TT=$4 dir=$T/$1 out=$T/$1.out s=$((SEED + ${#1} * 7919 + $2)) driver=${DRV:-$DRIVER}
     local extra=("${@:5}")
     mkdir -p "$out"
     local clip
     clip=$($PY "$REF" prepare --model "$dir" --inputs "$T/$tag.in" --B "$B" --Te "$TE" --T "$TT" --seed $s \
         "${HP[@]}" "${extra[@]}") || { fail "$tag prepare" "marian_torch.py prepare failed"; rc=1; return; }
-    if ! "$DRIVER" "$dir" "$T/$tag.in" "$out" --marian 1 "${HP[@]}" "${extra[@]}" --clip "$clip" 2>"$T/$tag.err"; then
+    if ! "$driver" "$dir" "$T/$tag.in" "$out" --marian 1 "${HP[@]}" "${extra[@]}" --clip "$clip" 2>"$T/$tag.err"; then
         fail "$tag driver" "$(head -c 600 "$T/$tag.err")"; rc=1; return
     fi
     $PY "$REF" check --tag "$tag" --model "$dir" --inputs "$T/$tag.in" --B "$B" --Te "$TE" --T "$TT" --seed $s \
@@ -54,10 +55,18 @@ run_cfg unshared 2 13 7
 mk hub --enc-layers 2 --dec-layers 2 --enc-heads 2 --dec-heads 1 --d-model 18 --enc-ffn 19 --dec-ffn 33 \
     --positions 23 --vocab 37 --untied --act swish --dtype F16 --hub-layout
 run_cfg hub 4 9 12
+# the shared table stored only as lm_head.weight (converters that keep the first of the
+# tied names in sorted order write it so), 1 + 2 layers
+mk lmhead --enc-layers 1 --dec-layers 2 --enc-heads 2 --dec-heads 2 --d-model 14 --enc-ffn 9 --dec-ffn 19 \
+    --positions 13 --vocab 31 --store-as lm_head.weight
+run_cfg lmhead 2 8 13
 # unshared and tied (the head is the decoder's embedding), a pad id that is not the last
 mk tied_dec --enc-layers 1 --dec-layers 1 --enc-heads 1 --dec-heads 1 --d-model 13 --enc-ffn 17 --dec-ffn 11 \
     --positions 15 --vocab 29 --unshared --pad 3 --hub-layout
-run_cfg tied_dec 3 15 10 --label-smoothing 0.25
+# under ASan + UBSan when build/asan/tests/tool_ref_driver is built (make test builds it)
+ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
+[ -x "$ASAN_DRIVER" ] && echo "tied_dec runs build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
+DRV=$ASAN_DRIVER run_cfg tied_dec 3 15 10 --label-smoothing 0.25
 
 # made by `gptc init --arch marian` (MarianPreTrainedModel's initialization: zero biases,
 # unit norms, the pad row zero), its file named as MarianMTModel.save_pretrained names it

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "harness.h"
 #include "gptc.h"
+#include "model/model.h" /* ctx->fail_alloc_after */
 #include <stdint.h>
 #include <unistd.h>
 
@@ -206,6 +207,13 @@ int main(void) {
     gptc_gen_result_free(res);
     gptc_session_free(s);
 
+    /* what is not built for an encoder-decoder says so */
+    gptc_lora_params lora = gptc_lora_default_params();
+    CHECK("a LoRA adapter is refused", gptc_model_lora_add(ctx, m, &lora, 1) == GPTC_ENOTSUP, "%s", gptc_errmsg(ctx));
+    CHECK("a classification head is refused",
+          gptc_model_set_head(ctx, m, GPTC_HEAD_CLASSIFY, 2, NULL, 1) == GPTC_ENOTSUP &&
+              strstr(gptc_errmsg(ctx), "MarianMTModel"),
+          "%s", gptc_errmsg(ctx));
     /* errors of the forward's inputs */
     gptc_batch bad = bt;
     bad.enc_tokens = NULL;
@@ -247,6 +255,73 @@ int main(void) {
           "%.8g vs %.8g", (double)loss_ls, want);
     gptc_workspace_free(ws);
 
+    /* dropout on (embeddings, attention probabilities, sub-block outputs, cross-attention):
+     * backward regenerates the forward's masks, so each tensor's gradient matches the
+     * central difference of the loss along a random direction (same dropout call) */
+    {
+        gptc_model *md = NULL;
+        gptc_config dc = small_cfg();
+        dc.share_embeddings = 1;
+        dc.embd_pdrop = 0.1f;
+        dc.attn_pdrop = 0.15f;
+        dc.resid_pdrop = 0.1f;
+        strcpy(dc.activation_function, "gelu");
+        gptc_model_new(ctx, &dc, 3, &md);
+        scale_weights(md);
+        gptc_workspace *wt = NULL;
+        gptc_grads *gr = NULL;
+        CHECK("training workspace", md && gptc_workspace_new(ctx, md, B, TE, 1, &wt) == GPTC_OK &&
+                                        gptc_grads_new(ctx, md, &gr) == GPTC_OK, "%s", gptc_errmsg(ctx));
+        gptc_workspace_set_training(wt, 1, 77);
+        gptc_workspace_set_label_smoothing(ctx, wt, 0.1f);
+        float l0 = 0;
+        gptc_grads_zero(gr);
+        gptc_workspace_set_dropout_calls(wt, 0);
+        int ok = gptc_forward_batch(ctx, wt, &bt, &l0) == GPTC_OK && gptc_backward(ctx, wt, gr, 1.0f) == GPTC_OK;
+        double worst_fd = 0;
+        const char *worst_name = "-";
+        for (size_t i = 0; ok && i < gptc_model_n_tensors(md); i++) {
+            gptc_tensor_info ti;
+            gptc_model_tensor(md, i, &ti);
+            const float *g = gptc_grads_tensor(gr, i);
+            /* final_logits_bias: a buffer; a key bias's gradient is 0 in exact arithmetic (it
+             * shifts every score of a query alike), its difference rounding noise */
+            size_t nl = strlen(ti.name);
+            if (!g || (nl > 11 && !strcmp(ti.name + nl - 11, "k_proj.bias"))) continue;
+            float *x = (float *)ti.data;
+            double *dir = malloc(sizeof(double) * ti.numel), gd = 0, nrm = 0;
+            /* the pad row of an embedding gets no gradient (nn.Embedding's padding_idx) though
+             * it is read: left out of the direction */
+            int emb = ti.ndim == 2 && ti.shape[0] == V && ti.shape[1] == dc.n_embd;
+            for (size_t j = 0; j < ti.numel; j++) {
+                dir[j] = emb && j / (size_t)dc.n_embd == (size_t)dc.pad_token_id ? 0 : next_id(-1000, 1001) / 1000.0;
+                nrm += dir[j] * dir[j];
+            }
+            nrm = sqrt(nrm);
+            for (size_t j = 0; j < ti.numel; j++) dir[j] /= nrm, gd += dir[j] * g[j];
+            double h = 3e-2, lp[2]; /* the float loss's rounding noise (~1e-6) over 2h stays small */
+            float *keep = malloc(sizeof(float) * ti.numel);
+            memcpy(keep, x, sizeof(float) * ti.numel);
+            for (int k = 0; k < 2; k++) {
+                for (size_t j = 0; j < ti.numel; j++) x[j] = (float)(keep[j] + (k ? -h : h) * dir[j]);
+                float lk = 0;
+                gptc_workspace_set_dropout_calls(wt, 0);
+                ok = ok && gptc_forward_batch(ctx, wt, &bt, &lk) == GPTC_OK;
+                lp[k] = lk;
+            }
+            memcpy(x, keep, sizeof(float) * ti.numel);
+            double fd = (lp[0] - lp[1]) / (2 * h), err = fabs(fd - gd) / (fabs(gd) + 1e-3);
+            if (err > worst_fd) worst_fd = err, worst_name = ti.name;
+            free(keep);
+            free(dir);
+        }
+        CHECK("dropout on: every gradient == central difference (same masks)", ok && worst_fd < 1e-2,
+              "worst rel err %.3g at %s (%s)", worst_fd, worst_name, gptc_errmsg(ctx));
+        gptc_grads_free(gr);
+        gptc_workspace_free(wt);
+        gptc_model_free(md);
+    }
+
     /* save + load: the same logits (F32), and transformers' names */
     char dir[] = "/tmp/gptc_marian_XXXXXX";
     CHECK("tmpdir", mkdtemp(dir) != NULL, "mkdtemp");
@@ -267,6 +342,51 @@ int main(void) {
         CHECK("loaded model == saved model", e == 0, "rel err %.3g", e);
         gptc_workspace_free(w2);
         gptc_model_free(m2);
+    }
+    /* the layer matrices kept as BF16 (inference): the forward and a session's decoding */
+    gptc_load_params lp = gptc_load_default_params();
+    lp.weight_dtype = GPTC_BF16;
+    m2 = NULL;
+    CHECK("load as bf16", gptc_model_load_with(ctx, dir, &lp, &m2) == GPTC_OK, "%s", gptc_errmsg(ctx));
+    if (m2) {
+        gptc_workspace *w2;
+        gptc_workspace_new(ctx, m2, B, TE, 0, &w2);
+        gptc_forward_batch(ctx, w2, &bt, NULL);
+        float *lb = malloc(sizeof(float) * B * TD * V);
+        memcpy(lb, gptc_workspace_logits(w2), sizeof(float) * B * TD * V);
+        e = test_relerr(lb, full, (size_t)B * TD * V);
+        CHECK("bf16 weights: forward within 2e-2 of f32", e < 2e-2, "rel err %.3g", e);
+        gptc_session *s2;
+        gptc_session_new(ctx, m2, 1, 20, &s2);
+        gptc_session_encode(ctx, s2, 0, src + TE, slen[1]);
+        gptc_session_prefill(ctx, s2, 0, dec + TD, TD, got);
+        e = test_relerr(got, lb + ((size_t)TD + TD - 1) * V, V);
+        CHECK("bf16 weights: session == forward", e < 1e-5, "rel err %.3g", e);
+        gptc_session_free(s2);
+        gptc_workspace_free(w2);
+        free(lb);
+        gptc_model_free(m2);
+    }
+    /* every allocation failing in turn (load, session, the encoder's workspace, a step): a
+     * clean ENOMEM, nothing leaked (ASan) */
+    {
+        int bad_alloc = 0, k_ok = -1;
+        for (long k = 0; k < 200 && k_ok < 0; k++) {
+            ctx->fail_alloc_after = k;
+            gptc_model *mk = NULL;
+            gptc_session *sk = NULL;
+            gptc_status st = gptc_model_load(ctx, dir, &mk);
+            if (!st) st = gptc_session_new(ctx, mk, 2, 16, &sk);
+            if (!st) st = gptc_session_encode(ctx, sk, 1, src, slen[0]);
+            if (!st) st = gptc_session_prefill(ctx, sk, 1, dec, 3, got);
+            if (st == GPTC_OK) k_ok = (int)k;
+            else if (st != GPTC_ENOMEM) bad_alloc++;
+            gptc_session_free(sk);
+            gptc_model_free(mk);
+        }
+        ctx->fail_alloc_after = -1;
+        CHECK("allocation failures: clean ENOMEM", bad_alloc == 0 && k_ok > 0, "%d bad, first success at %d", bad_alloc,
+              k_ok);
     }
     /* config.json errors name the file and the field */
     char cpath[256];

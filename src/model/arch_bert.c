@@ -72,28 +72,17 @@ static void build(gptc_model *m, size_t *off, size_t *offl) {
 #undef NAME
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* normal(0, initializer_range = 0.02) for Linear and Embedding weights, the padding
  * row of the word embeddings zero, zero biases (cls.predictions.bias too), LayerNorm
  * weights 1 and biases 0 */
 static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
     const gptc_ptensor *t = &m->tensors[i];
     if (t->ndim == 1) {
-        float v = ends_with(t->name, "LayerNorm.weight") ? 1.0f : 0.0f;
+        float v = gptc_ends_with(t->name, "LayerNorm.weight") ? 1.0f : 0.0f;
         for (size_t j = 0; j < t->numel; j++) x[j] = v;
         return;
     }
-    for (size_t j = 0; j < t->numel; j += 2) {
-        double u1 = ((gptc_splitmix64(rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        double u2 = (gptc_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0);
-        double r = sqrt(-2.0 * log(u1));
-        x[j] = (float)(0.02 * r * cos(6.283185307179586 * u2));
-        if (j + 1 < t->numel) x[j + 1] = (float)(0.02 * r * sin(6.283185307179586 * u2));
-    }
+    gptc_init_normal(x, t->numel, 0.02, rng);
     int pad = m->cfg.pad_token_id;
     if ((int)i == m->g.wte && pad >= 0 && pad < m->cfg.vocab_size)
         memset(x + (size_t)pad * m->cfg.n_embd, 0, (size_t)m->cfg.n_embd * sizeof *x);
@@ -105,13 +94,15 @@ static int is_head(const char *name) {
 
 /* TF-era checkpoints name LayerNorm parameters gamma and beta; the decoder bias is
  * tied to cls.predictions.bias and older files carry only cls.predictions.decoder.bias */
-static int alt_name(const char *name, char *buf, size_t cap) {
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    (void)c;
     size_t n = strlen(name);
-    if (ends_with(name, "LayerNorm.weight")) {
+    if (k) return 0;
+    if (gptc_ends_with(name, "LayerNorm.weight")) {
         snprintf(buf, cap, "%.*sgamma", (int)(n - 6), name);
         return 1;
     }
-    if (ends_with(name, "LayerNorm.bias")) {
+    if (gptc_ends_with(name, "LayerNorm.bias")) {
         snprintf(buf, cap, "%.*sbeta", (int)(n - 4), name);
         return 1;
     }

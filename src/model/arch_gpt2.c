@@ -62,22 +62,15 @@ static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
         return;
     }
     float std = strstr(n, "c_proj.weight") ? 0.02f / sqrtf(2.0f * (float)m->cfg.n_layer) : 0.02f;
-    /* standard normal by Box-Muller from the tensor's splitmix64 stream */
-    for (size_t j = 0; j < t->numel; j += 2) {
-        double u1 = ((gptc_splitmix64(rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        double u2 = (gptc_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0);
-        double r = sqrt(-2.0 * log(u1));
-        x[j] = (float)(std * r * cos(6.283185307179586 * u2));
-        if (j + 1 < t->numel) x[j + 1] = (float)(std * r * sin(6.283185307179586 * u2));
-    }
+    gptc_init_normal(x, t->numel, std, rng);
 }
 
 static int is_head(const char *name) {
     return !strncmp(name, "lm_head.", 8) || !strncmp(name, "score.", 6) || !strncmp(name, "qa_outputs.", 11);
 }
 
-static int alt_name(const char *name, char *buf, size_t cap) {
-    (void)name, (void)buf, (void)cap;
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    (void)c, (void)name, (void)k, (void)buf, (void)cap;
     return 0;
 }
 

@@ -82,28 +82,17 @@ static void build(gptc_model *m, size_t *off, size_t *offl) {
 #undef NAME
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* normal(0, init_std = 0.02) for Linear and Embedding weights, the pad row of the
  * embeddings zero (nn.Embedding's padding_idx), zero biases and final_logits_bias,
  * LayerNorm weights 1 and biases 0 */
 static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
     const gptc_ptensor *t = &m->tensors[i];
     if (t->ndim == 1 || (int)i == m->g.head_b) {
-        float v = ends_with(t->name, "layer_norm.weight") ? 1.0f : 0.0f;
+        float v = gptc_ends_with(t->name, "layer_norm.weight") ? 1.0f : 0.0f;
         for (size_t j = 0; j < t->numel; j++) x[j] = v;
         return;
     }
-    for (size_t j = 0; j < t->numel; j += 2) {
-        double u1 = ((gptc_splitmix64(rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-        double u2 = (gptc_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0);
-        double r = sqrt(-2.0 * log(u1));
-        x[j] = (float)(0.02 * r * cos(6.283185307179586 * u2));
-        if (j + 1 < t->numel) x[j + 1] = (float)(0.02 * r * sin(6.283185307179586 * u2));
-    }
+    gptc_init_normal(x, t->numel, 0.02, rng);
     int pad = m->cfg.pad_token_id;
     if (((int)i == m->g.wte || (int)i == m->g.enc_wte) && pad >= 0 && pad < m->cfg.vocab_size)
         memset(x + (size_t)pad * m->cfg.n_embd, 0, (size_t)m->cfg.n_embd * sizeof *x);
@@ -111,13 +100,19 @@ static void init(const gptc_model *m, size_t i, float *x, uint64_t *rng) {
 
 static int is_head(const char *name) { return !strncmp(name, "lm_head.", 8) || !strcmp(name, "final_logits_bias"); }
 
-/* Shared embeddings: a file may name the one table by one of its tied names. */
-static int alt_name(const char *name, char *buf, size_t cap) {
-    if (!strcmp(name, "shared.weight")) {
-        snprintf(buf, cap, "encoder.embed_tokens.weight");
-        return 1;
-    }
-    return 0;
+/* A file may hold a tied table under any of its names (converters keep one of them:
+ * save_pretrained model.shared, others the first in sorted order): the shared table
+ * under model.encoder/decoder.embed_tokens or, tied, lm_head; the decoder's unshared
+ * table, tied, under lm_head. */
+static int alt_name(const gptc_config *c, const char *name, int k, char *buf, size_t cap) {
+    static const char *const shared[] = {"encoder.embed_tokens.weight", "decoder.embed_tokens.weight", "lm_head.weight"};
+    int n = 0;
+    const char *const *alts = NULL;
+    if (!strcmp(name, "shared.weight")) alts = shared, n = c->tie_word_embeddings ? 3 : 2;
+    else if (!strcmp(name, "decoder.embed_tokens.weight") && c->tie_word_embeddings) alts = shared + 2, n = 1;
+    if (k < 0 || k >= n) return 0;
+    snprintf(buf, cap, "%s", alts[k]);
+    return 1;
 }
 
 /* What MarianMTModel loads beside the table: the stored sinusoidal tables, the tied

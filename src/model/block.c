@@ -165,6 +165,34 @@ static void sinus_embed(gptc_ctx *ctx, const gptc_ops *ops, gptc_workspace *w, i
     ops->add(ctx, out, out, w->pos_emb, NC);
 }
 
+/* Attention of N cached rows (a session): each row its own batch of one query (rows of
+ * q_row floats) over the first n_keys[r] keys (rows of C) of its sequence kv_index[r] in
+ * k, v (sequences kv_batch floats apart); output rows of C. */
+static gptc_attn_args rows_attn(int N, int NH, int C, const float *q, size_t q_row, float *out, const float *k,
+                                const float *v, size_t kv_batch, const int *kv_index, const int *n_keys) {
+    gptc_attn_args at;
+    memset(&at, 0, sizeof at);
+    at.NH = NH;
+    at.hs = C / NH;
+    at.scale = 1.0f / sqrtf((float)at.hs);
+    at.q = q;
+    at.q_row = q_row;
+    at.out = out;
+    at.out_row = (size_t)C;
+    at.B = N;
+    at.Tq = 1;
+    for (int r = 0; r < N; r++)
+        if (n_keys[r] > at.Tk) at.Tk = n_keys[r];
+    at.k = k;
+    at.v = v;
+    at.kv_row = (size_t)C;
+    at.kv_batch = kv_batch;
+    at.kv_index = kv_index;
+    at.n_keys = n_keys;
+    at.mask = GPTC_MASK_NONE;
+    return at;
+}
+
 /* One block: layer l over the N = B * T rows of x. Self-attention (a full batch: causal
  * for a decoder, else the padding mask or none; with a cache view: the rows' keys and
  * values into the cache, then each row over its sequence's keys), the cross-attention
@@ -198,34 +226,16 @@ static const float *block_forward(gptc_ctx *ctx, const gptc_ops *ops, gptc_works
     gptc_attn_args at;
     int dl = l - gptc_dec_first(c); /* the layer's index in the cache */
     if (cv) {
-        memset(&at, 0, sizeof at);
-        at.NH = NH;
-        at.hs = C / NH;
-        at.scale = 1.0f / sqrtf((float)at.hs);
-        at.q = a->qkv;
-        at.q_row = sep ? (size_t)C : 3 * (size_t)C;
-        at.out = a->atty;
-        at.out_row = (size_t)C;
-        /* each row is its own batch of one query over its sequence's cached keys */
+        /* the rows' keys and values into the cache first */
+        size_t q_row = sep ? (size_t)C : 3 * (size_t)C;
         float *K = cv->k + (size_t)dl * cv->layer_stride, *Vc = cv->v + (size_t)dl * cv->layer_stride;
         const float *kr = sep ? a->qkv + NB : a->qkv + C, *vr = sep ? a->qkv + 2 * NB : a->qkv + 2 * C;
         for (int r = 0; r < N; r++) {
             size_t o = (size_t)cv->row_seq[r] * cv->seq_stride + (size_t)cv->row_pos[r] * C;
-            memcpy(K + o, kr + (size_t)r * at.q_row, (size_t)C * sizeof(float));
-            memcpy(Vc + o, vr + (size_t)r * at.q_row, (size_t)C * sizeof(float));
+            memcpy(K + o, kr + (size_t)r * q_row, (size_t)C * sizeof(float));
+            memcpy(Vc + o, vr + (size_t)r * q_row, (size_t)C * sizeof(float));
         }
-        at.B = N;
-        at.Tq = 1;
-        at.Tk = cv->row_pos[0] + 1;
-        for (int r = 1; r < N; r++)
-            if (cv->row_pos[r] + 1 > at.Tk) at.Tk = cv->row_pos[r] + 1;
-        at.k = K;
-        at.v = Vc;
-        at.kv_row = (size_t)C;
-        at.kv_batch = cv->seq_stride;
-        at.kv_index = cv->row_seq;
-        at.n_keys = w->row_keys;
-        at.mask = GPTC_MASK_NONE;
+        at = rows_attn(N, NH, C, a->qkv, q_row, a->atty, K, Vc, cv->seq_stride, cv->row_seq, w->row_keys);
     } else {
         at = batch_attn(w, a, l, B, T, pa, call);
     }
@@ -250,26 +260,8 @@ static const float *block_forward(gptc_ctx *ctx, const gptc_ops *ops, gptc_works
         ops->linear(ctx, a->xq, a->ln1, &wq, gptc_param(m, y->xq_b), N);
         gptc_attn_args xt;
         if (cv) {
-            memset(&xt, 0, sizeof xt);
-            xt.NH = NH;
-            xt.hs = C / NH;
-            xt.scale = 1.0f / sqrtf((float)xt.hs);
-            xt.q = a->xq;
-            xt.q_row = (size_t)C;
-            xt.out = a->xatty;
-            xt.out_row = (size_t)C;
-            xt.B = N;
-            xt.Tq = 1;
-            xt.Tk = 0;
-            for (int r = 0; r < N; r++)
-                if (w->row_xkeys[r] > xt.Tk) xt.Tk = w->row_xkeys[r];
-            xt.k = cv->xk + (size_t)dl * cv->x_layer_stride;
-            xt.v = cv->xv + (size_t)dl * cv->x_layer_stride;
-            xt.kv_row = (size_t)C;
-            xt.kv_batch = cv->x_seq_stride;
-            xt.kv_index = cv->row_seq;
-            xt.n_keys = w->row_xkeys;
-            xt.mask = GPTC_MASK_NONE;
+            xt = rows_attn(N, NH, C, a->xq, (size_t)C, a->xatty, cv->xk + (size_t)dl * cv->x_layer_stride,
+                           cv->xv + (size_t)dl * cv->x_layer_stride, cv->x_seq_stride, cv->row_seq, w->row_xkeys);
         } else {
             gptc_wdesc wk = gptc_weight(m, y->xk_w), wv = gptc_weight(m, y->xv_w);
             ops->linear(ctx, a->xk, w->enc_out, &wk, gptc_param(m, y->xk_b), B * Te);

@@ -8,6 +8,7 @@
 
 #include "../core/core.h"
 #include "../kernels/ops.h"
+#include <string.h>
 
 typedef struct gptc_ptensor {
     char name[64];   /* Hugging Face name without "transformer." ("h.3.mlp.c_fc.weight") */
@@ -123,9 +124,10 @@ typedef struct gptc_arch {
     void (*init)(const gptc_model *m, size_t i, float *x, uint64_t *rng);
     /* Head tensors sit beside the prefixed body in state dicts ("lm_head.", "cls."). */
     int (*is_head)(const char *name);
-    /* Another name the same tensor may carry in a file (BERT's old LayerNorm.gamma /
-     * .beta), written into buf; 0 when none. */
-    int (*alt_name)(const char *name, char *buf, size_t cap);
+    /* The k-th other name (k = 0, 1, ...) the same tensor may carry in a file of config c
+     * (BERT's old LayerNorm.gamma / .beta; a Marian shared table under one of its tied
+     * names), written into buf; 0 when there is no k-th. */
+    int (*alt_name)(const gptc_config *c, const char *name, int k, char *buf, size_t cap);
     /* A file tensor outside m's table that loading skips: 0 unexpected (an error), 1
      * skipped, 2 skipped when its shape is want (a tied head saved anyway). */
     int (*skippable)(const gptc_model *m, const char *name, int64_t want[2]);
@@ -153,6 +155,14 @@ static inline int gptc_max_inner(const gptc_config *c) {
 /* Seed of dropout site `site` of forward call `call` (block.c; heads use the sites
  * after the blocks' and adapters'). */
 uint64_t gptc_site_seed(const gptc_workspace *w, uint64_t call, uint64_t site);
+/* Whether name s ends with suffix (the architectures' init and name rules). */
+static inline int gptc_ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+/* x[0..n) = normal(0, std) values from the splitmix64 stream rng (Box-Muller, pairs):
+ * the architectures' init functions. */
+void gptc_init_normal(float *x, size_t n, double std, uint64_t *rng);
 /* Appends a tensor (used by build functions and LoRA). d1 == 0: 1-D. */
 int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
                           gptc_dtype dtype, size_t *off, size_t *off_lowp);

@@ -13,17 +13,18 @@
 
 /* The tensor of the file that holds table entry name: the body under the
  * architecture's prefix or without it, heads beside it, and the architecture's other
- * spelling of the name (BERT's LayerNorm.gamma / .beta). */
-static const gptc_st_tensor *find_tensor(const gptc_arch *a, const gptc_safetensors *st, const char *name) {
+ * spellings of the name (BERT's LayerNorm.gamma / .beta, Marian's tied names). */
+static const gptc_st_tensor *find_tensor(const gptc_arch *a, const gptc_config *c, const gptc_safetensors *st,
+                                         const char *name) {
     char alt[128], full[200];
-    const char *cand[2] = {name, a->alt_name(name, alt, sizeof alt) ? alt : NULL};
-    for (int i = 0; i < 2 && cand[i]; i++) {
+    for (int k = -1; k == -1 || a->alt_name(c, name, k, alt, sizeof alt); k++) {
+        const char *cand = k < 0 ? name : alt;
         const gptc_st_tensor *t = NULL;
-        if (!a->is_head(cand[i])) {
-            snprintf(full, sizeof full, "%s%s", a->prefix, cand[i]);
+        if (!a->is_head(cand)) {
+            snprintf(full, sizeof full, "%s%s", a->prefix, cand);
             t = gptc_st_find(st, full);
         }
-        if (!t) t = gptc_st_find(st, cand[i]);
+        if (!t) t = gptc_st_find(st, cand);
         if (t) return t;
     }
     return NULL;
@@ -86,11 +87,12 @@ static gptc_dtype stored_quant(const gptc_safetensors *st, const char *name) {
 typedef struct file_src {
     const gptc_safetensors *st;
     const gptc_arch *arch;
+    const gptc_config *cfg;
 } file_src;
 
 static gptc_dtype dtype_from_file(void *user, const gptc_ptensor *pt) {
     const file_src *fs = user;
-    const gptc_st_tensor *t = find_tensor(fs->arch, fs->st, pt->name);
+    const gptc_st_tensor *t = find_tensor(fs->arch, fs->cfg, fs->st, pt->name);
     return t ? stored_quant(fs->st, t->name) : GPTC_DTYPE_COUNT;
 }
 
@@ -122,7 +124,7 @@ static gptc_status load_tensors(gptc_ctx *ctx, gptc_model *m, const gptc_safeten
         const gptc_ptensor *pt = &m->tensors[i];
         const gptc_st_tensor *t = NULL;
         if (pt->kind == GPTC_TK_LORA) continue; /* adapters live in adapter_model.safetensors */
-        t = find_tensor(m->arch, st, pt->name);
+        t = find_tensor(m->arch, &m->cfg, st, pt->name);
         if (!t) {
             int untied = (int)i == m->g.head_w && m->cfg.head == GPTC_HEAD_LM;
             int body = !m->arch->is_head(pt->name);
@@ -237,7 +239,7 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
     if ((s = gptc_st_open(ctx, wpath, &st))) return s;
     /* the embedding's shape against config.json before any memory is touched: a config
      * whose vocab_size or n_embd disagrees with the file must not allocate for it first */
-    const gptc_st_tensor *wte = find_tensor(gptc_arch_for(&cfg), &st, gptc_arch_for(&cfg)->wte_name);
+    const gptc_st_tensor *wte = find_tensor(gptc_arch_for(&cfg), &cfg, &st, gptc_arch_for(&cfg)->wte_name);
     int64_t wte_shape[2] = {cfg.vocab_size, cfg.n_embd};
     if (wte && stored_quant(&st, wte->name) == GPTC_DTYPE_COUNT && !same_shape(wte, 2, wte_shape)) {
         s = shape_error(ctx, wpath, wte, 2, wte_shape);
@@ -245,7 +247,7 @@ gptc_status gptc_model_load_with(gptc_ctx *ctx, const char *dir, const gptc_load
         return s;
     }
     gptc_model *m = NULL;
-    file_src fs = {&st, gptc_arch_for(&cfg)};
+    file_src fs = {&st, gptc_arch_for(&cfg), &cfg};
     s = gptc_model_alloc_with(ctx, &cfg, p->weight_dtype, dtype_from_file, &fs, &m);
     if (s) {
         gptc_fail_prefix(ctx, s, "%s", cpath);

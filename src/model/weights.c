@@ -30,6 +30,17 @@ int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d
     return (int)m->n_tensors++;
 }
 
+void gptc_init_normal(float *x, size_t n, double std, uint64_t *rng) {
+    /* standard normal by Box-Muller from the tensor's splitmix64 stream */
+    for (size_t j = 0; j < n; j += 2) {
+        double u1 = ((gptc_splitmix64(rng) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+        double u2 = (gptc_splitmix64(rng) >> 11) * (1.0 / 9007199254740992.0);
+        double r = sqrt(-2.0 * log(u1));
+        x[j] = (float)(std * r * cos(6.283185307179586 * u2));
+        if (j + 1 < n) x[j + 1] = (float)(std * r * sin(6.283185307179586 * u2));
+    }
+}
+
 static void layer_none(gptc_layer *y) {
     int *f = (int *)y;
     for (size_t i = 0; i < sizeof *y / sizeof(int); i++) f[i] = -1;
@@ -225,6 +236,9 @@ gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_
                                 uint64_t seed) {
     if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "set the head before adding a LoRA adapter");
     if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "set_head needs a model loaded as F32");
+    if (m->cfg.arch == GPTC_ARCH_MARIAN && head != GPTC_HEAD_LM)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "an encoder-decoder (MarianMTModel) has only its LM head: classification "
+                                            "and question answering heads are not built for it");
     gptc_config cfg = m->cfg;
     cfg.head = head;
     cfg.num_labels = head == GPTC_HEAD_CLASSIFY ? num_labels : 0;

@@ -317,7 +317,14 @@ def cmd_check(a):
         ck.rel("forward", k, fwd[k], np.array([v]), 1e-5)
     grads = st_read(os.path.join(d, "grads.safetensors"))
     check_tensors(ck, "grad", names, grads, ref["grads"])
-    fin = st_read(os.path.join(d, "final.safetensors"))
+    check_train(ck, a, names, st_read(os.path.join(d, "final.safetensors")), ref)
+    return 1 if ck.failed else 0
+
+
+def check_train(ck, a, names, fin, ref):
+    """The training part of a check (also tests/ref/marian_torch.py's): losses per
+    micro-batch, gradient norms, clipping active on some steps, the final weights, and the
+    worst errors."""
     ck.rel("train", "losses (%d micro-batches)" % len(ref["losses"]), fin["losses"], ref["losses"], 1e-5)
     ck.rel("train", "grad norms before clipping", fin["norms"], ref["norms"], 1e-4)
     n_clipped = int(np.sum(ref["norms"] > a.clip))
@@ -328,7 +335,6 @@ def cmd_check(a):
     wf, wg, ww = (ck.worst.get(k, (0.0, "-")) for k in ("forward", "grad", "weight"))
     print("INFO %s worst rel err vs float64: forward %s %.2g, grad %s %.2g, weight %s %.2g" % (
         a.tag, wf[1], wf[0], wg[1], wg[0], ww[1], ww[0]))
-    return 1 if ck.failed else 0
 
 
 def cmd_names(a):
