@@ -57,7 +57,7 @@ for dir in $DIRS; do
         --label-smoothing 0.1 --batch-size 32 --max-steps 1000000 --eval-every 500 --max-source-length 48 \
         --max-target-length 48 --threads "$TH" --json >"$R/finetune.json" || true
     M=$R/run/model
-    [ -f "$M/config.json" ] || M=$(ls -d "$R"/run/checkpoints/step-* | sort -t- -k2 -n | tail -n 1)
+    [ -f "$M/config.json" ] || M=$R/run/checkpoints/step-$(ls "$R/run/checkpoints" | sed -n 's/^step-//p' | sort -n | tail -n 1)
     echo "$dir: model $M" >&2
     "$G" translate --model "$M" --input "$R/test.src" --max-new-tokens 96 --threads "$TH" >"$R/test.greedy"
     "$G" translate --model "$M" --input "$R/test.src" --max-new-tokens 96 --num-beams 4 --threads "$TH" \
