@@ -3,22 +3,12 @@
  * a padding mask (each row's last eighth is padding), ~15% of positions labelled; the
  * twin of bench/torch_bert.py (same model, same work). Last line: RESULT impl=gptc ...
  * usage: bench_bert [--preset bert-mini] [--batch 32] [--seq 128] [--steps 3] [--vocab 30522] */
+#include "bench_step.h"
 #include "gptc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *w, gptc_ctx *ctx) {
-    fprintf(stderr, "bench_bert: %s: %s\n", w, ctx ? gptc_errmsg(ctx) : "failed");
-    exit(1);
-}
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
@@ -34,7 +24,7 @@ int main(int argc, char **argv) {
     }
     gptc_ctx *ctx = gptc_ctx_new(NULL);
     gptc_config c;
-    if (!ctx || gptc_config_preset(ctx, preset, &c)) die("preset", ctx);
+    if (!ctx || gptc_config_preset(ctx, preset, &c)) bench_die("bench_bert", "preset", ctx);
     c.vocab_size = V;
     c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = 0; /* torch_bert.py runs without dropout too */
     gptc_model *m;
@@ -43,7 +33,7 @@ int main(int argc, char **argv) {
     gptc_adamw *opt;
     if (gptc_model_new(ctx, &c, 1, &m) || gptc_workspace_new(ctx, m, B, T, 0, &wi) ||
         gptc_workspace_new(ctx, m, B, T, 1, &wt) || gptc_grads_new(ctx, m, &g) || gptc_adamw_new(ctx, m, &opt))
-        die("setup", ctx);
+        bench_die("bench_bert", "setup", ctx);
     size_t N = (size_t)B * T;
     gptc_batch bt;
     memset(&bt, 0, sizeof bt);
@@ -65,24 +55,8 @@ int main(int argc, char **argv) {
     }
     for (int b = 0; b < B; b++) bt.labels[b] = b & 1;
     float loss;
-    gptc_adamw_params hp = gptc_adamw_default_params();
-    /* forward (inference workspace), one warm-up */
-    if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double t0 = now();
-    for (int s = 0; s < steps; s++)
-        if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double fwd = (now() - t0) / steps;
-    /* training step, one warm-up */
-    double step = 0;
-    for (int s = 0; s <= steps; s++) {
-        double t1 = now();
-        gptc_grads_zero(g);
-        if (gptc_forward_batch(ctx, wt, &bt, &loss) || gptc_backward(ctx, wt, g, 1.0f)) die("train step", ctx);
-        gptc_grads_clip(ctx, g, 1.0f);
-        if (gptc_adamw_step(ctx, opt, m, g, &hp, s + 1)) die("adamw", ctx);
-        if (s) step += now() - t1;
-    }
-    step /= steps;
+    double fwd, step;
+    bench_forward_and_step("bench_bert", ctx, m, wi, wt, g, opt, &bt, steps, &fwd, &step, &loss);
     printf("RESULT impl=gptc preset=%s batch=%d seq=%d forward_ms=%.1f forward_tok_s=%.0f step_ms=%.1f step_tok_s=%.0f "
            "loss=%.4f\n", preset, B, T, fwd * 1e3, (double)N / fwd, step * 1e3, (double)N / step, (double)loss);
     gptc_workspace_free(wi);

@@ -4,22 +4,12 @@
  * quarter padding under the mask, each target's last eighth labelled -100); the twin of
  * bench/torch_marian.py (same model, same work). Last line: RESULT impl=gptc ...
  * usage: bench_marian [--preset marian-small] [--batch 16] [--src 48] [--tgt 48] [--steps 3] [--vocab 8000] */
+#include "bench_step.h"
 #include "gptc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void die(const char *w, gptc_ctx *ctx) {
-    fprintf(stderr, "bench_marian: %s: %s\n", w, ctx ? gptc_errmsg(ctx) : "failed");
-    exit(1);
-}
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
@@ -36,7 +26,7 @@ int main(int argc, char **argv) {
     }
     gptc_ctx *ctx = gptc_ctx_new(NULL);
     gptc_config c;
-    if (!ctx || gptc_config_preset(ctx, preset, &c)) die("preset", ctx);
+    if (!ctx || gptc_config_preset(ctx, preset, &c)) bench_die("bench_marian", "preset", ctx);
     c.vocab_size = V;
     c.pad_token_id = c.decoder_start_token_id = V - 1;
     c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = 0; /* torch_marian.py runs without dropout too */
@@ -47,7 +37,7 @@ int main(int argc, char **argv) {
     int L = S > T ? S : T;
     if (gptc_model_new(ctx, &c, 1, &m) || gptc_workspace_new(ctx, m, B, L, 0, &wi) ||
         gptc_workspace_new(ctx, m, B, L, 1, &wt) || gptc_grads_new(ctx, m, &g) || gptc_adamw_new(ctx, m, &opt))
-        die("setup", ctx);
+        bench_die("bench_marian", "setup", ctx);
     size_t NS = (size_t)B * S, N = (size_t)B * T;
     gptc_batch bt;
     memset(&bt, 0, sizeof bt);
@@ -75,22 +65,8 @@ int main(int argc, char **argv) {
         bt.tokens[i] = !t || bt.targets[i - 1] < 0 ? V - 1 : bt.targets[i - 1];
     }
     float loss;
-    gptc_adamw_params hp = gptc_adamw_default_params();
-    if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double t0 = now();
-    for (int s = 0; s < steps; s++)
-        if (gptc_forward_batch(ctx, wi, &bt, NULL)) die("forward", ctx);
-    double fwd = (now() - t0) / steps;
-    double step = 0;
-    for (int s = 0; s <= steps; s++) {
-        double t1 = now();
-        gptc_grads_zero(g);
-        if (gptc_forward_batch(ctx, wt, &bt, &loss) || gptc_backward(ctx, wt, g, 1.0f)) die("train step", ctx);
-        gptc_grads_clip(ctx, g, 1.0f);
-        if (gptc_adamw_step(ctx, opt, m, g, &hp, s + 1)) die("adamw", ctx);
-        if (s) step += now() - t1;
-    }
-    step /= steps;
+    double fwd, step;
+    bench_forward_and_step("bench_marian", ctx, m, wi, wt, g, opt, &bt, steps, &fwd, &step, &loss);
     printf("RESULT impl=gptc preset=%s batch=%d src=%d tgt=%d forward_ms=%.1f forward_tok_s=%.0f step_ms=%.1f "
            "step_tok_s=%.0f loss=%.4f\n", preset, B, S, T, fwd * 1e3, (double)N / fwd, step * 1e3, (double)N / step,
            (double)loss);

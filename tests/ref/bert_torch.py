@@ -414,6 +414,25 @@ def cmd_fill_mask(a):
     return 1 if ck.failed else 0
 
 
+def add_run_parsers(sub, sizes, tag, floats=()):
+    """The prepare and check subcommands (also tests/ref/marian_torch.py's): model, inputs,
+    the integer sizes, the AdamW run's hyperparameters (+ floats, (name, default) pairs);
+    check adds --tag and --driver-out."""
+    for cmd in ("prepare", "check"):
+        c = sub.add_parser(cmd)
+        c.add_argument("--model", required=True)
+        c.add_argument("--inputs", required=True)
+        for k in sizes:
+            c.add_argument("--" + k, type=int, required=True)
+        c.add_argument("--steps", type=int, default=10)
+        for k, v in (("lr", 3e-3), ("wd", 0.1), ("beta1", 0.9), ("beta2", 0.95), ("eps", 1e-4), ("clip", 1.0)) + \
+                tuple(floats):
+            c.add_argument("--" + k, type=float, default=v)
+        if cmd == "check":
+            c.add_argument("--tag", default=tag)
+            c.add_argument("--driver-out", required=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -443,18 +462,7 @@ def main():
     nm = sub.add_parser("names")
     nm.add_argument("--model", required=True)
     nm.add_argument("--tag", default="bert")
-    for cmd in ("prepare", "check"):
-        c = sub.add_parser(cmd)
-        c.add_argument("--model", required=True)
-        c.add_argument("--inputs", required=True)
-        for k in ("B", "T", "seed"):
-            c.add_argument("--" + k, type=int, required=True)
-        c.add_argument("--steps", type=int, default=10)
-        for k, v in (("lr", 3e-3), ("wd", 0.1), ("beta1", 0.9), ("beta2", 0.95), ("eps", 1e-4), ("clip", 1.0)):
-            c.add_argument("--" + k, type=float, default=v)
-        if cmd == "check":
-            c.add_argument("--tag", default="bert")
-            c.add_argument("--driver-out", required=True)
+    add_run_parsers(sub, ("B", "T", "seed"), "bert")
     a = ap.parse_args()
     if a.cmd == "make-model":
         cmd_make_model(a)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_torch import check_tensors, check_train  # noqa: E402
+from bert_torch import add_run_parsers, check_tensors, check_train  # noqa: E402
 from gpt2_torch import Checker, lr_at, st_read  # noqa: E402
 from st_dtypes import save_safetensors  # noqa: E402
 
@@ -369,19 +369,7 @@ def main():
     nm = sub.add_parser("names")
     nm.add_argument("--model", required=True)
     nm.add_argument("--tag", default="marian")
-    for cmd in ("prepare", "check"):
-        c = sub.add_parser(cmd)
-        c.add_argument("--model", required=True)
-        c.add_argument("--inputs", required=True)
-        for k in ("B", "T", "Te", "seed"):
-            c.add_argument("--" + k, type=int, required=True)
-        c.add_argument("--steps", type=int, default=10)
-        for k, v in (("lr", 3e-3), ("wd", 0.1), ("beta1", 0.9), ("beta2", 0.95), ("eps", 1e-4), ("clip", 1.0),
-                     ("label-smoothing", 0.0)):
-            c.add_argument("--" + k, type=float, default=v)
-        if cmd == "check":
-            c.add_argument("--tag", default="marian")
-            c.add_argument("--driver-out", required=True)
+    add_run_parsers(sub, ("B", "T", "Te", "seed"), "marian", (("label-smoothing", 0.0),))
     a = ap.parse_args()
     if a.cmd == "make-model":
         cmd_make_model(a)
