@@ -337,7 +337,8 @@ gptc_status gptc_mt_encode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, int side, 
  * and unk dropped, ids -> pieces (an id without a piece -> <unk>) -> target.spm's
  * decoding, U+2581 -> space, leading and trailing whitespace stripped, then
  * clean_up_tokenization when tokenizer_config.json says so (default off). BPE: eos, pad
- * and unk dropped, the rest decoded. An id outside [0, n_vocab) is GPTC_ERANGE naming it
+ * and unk dropped, the rest decoded. Invalid UTF-8 (a byte-level BPE's split character)
+ * becomes U+FFFD per maximal subpart, as Python's bytes.decode(errors="replace"). An id outside [0, n_vocab) is GPTC_ERANGE naming it
  * and its position. *text is gptc_alloc'ed, NUL-terminated (*len excludes the NUL). */
 gptc_status gptc_mt_decode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const int32_t *ids, size_t n_ids, char **text,
                            size_t *len);

@@ -53,20 +53,7 @@ int main(void) {
     {
         static gptc_tokenizer *b;
         char dir[160], path[200];
-        snprintf(dir, sizeof dir, "%s/bpe", fuzz_dir());
-        mkdir(dir, 0700);
-        snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-        /* reuse: load the fuzz tokenizer's file again by writing the same JSON */
-        char *j = malloc(1 << 14);
-        size_t n = (size_t)sprintf(j, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
-        for (int c = 0; c < 256; c++) n += (size_t)sprintf(j + n, "\"\\u%04x\": %d, ", fuzz_byte_cp(c), c);
-        n += (size_t)sprintf(j + n, "\"he\": 256, \"\\u0120t\": 257, \"ll\": 258, \"</s>\": 259, \"<pad>\": 260}, "
-                                    "\"merges\": [\"h e\", \"\\u0120 t\", \"l l\"]}, "
-                                    "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}, "
-                                    "\"added_tokens\": [{\"id\": 259, \"content\": \"</s>\"}, {\"id\": 260, \"content\": \"<pad>\"}]}");
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(j, 1, n, f) != n || fclose(f)) abort();
-        free(j);
+        fuzz_mt_tokenizer_write("bpe", dir, sizeof dir, path, sizeof path);
         if (gptc_tokenizer_load(ctx, dir, &b)) abort();
         unlink(path);
         rmdir(dir);

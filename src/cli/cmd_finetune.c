@@ -353,21 +353,7 @@ int cmd_finetune(int argc, char **argv) {
         fprintf(stderr, "finetune: interrupted; %s/model was not written\n", out_dir);
         exit(130);
     }
-    if (cs.silent) {
-        /* rank > 0: rank 0 reports */
-    } else if (json) {
-        printf("{\"model\": ");
-        char p[4200];
-        snprintf(p, sizeof p, "%s/model", out_dir);
-        cli_json_string(stdout, p);
-        printf(", \"steps\": %ld, \"val_loss\": ", cs.done_step);
-        if (isfinite(cs.last_val_loss)) printf("%.6g", cs.last_val_loss);
-        else printf("null");
-        if (o.data->metric_name && isfinite(cs.last_metric)) printf(", \"%s\": %.6g", o.data->metric_name, cs.last_metric);
-        printf("}\n");
-    } else {
-        printf("model: %s/model\nmetrics: %s/metrics.jsonl\n", out_dir, out_dir);
-    }
+    train_cli_print_result(out_dir, &cs, o.data->metric_name, json);
     gptc_task_source_free(src);
     gptc_task_data_free(&train);
     gptc_task_data_free(&val);

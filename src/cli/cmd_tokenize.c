@@ -512,8 +512,24 @@ static int32_t *parse_ids(const char *path, size_t first_line, const char *s, si
     return ids;
 }
 
-/* SentencePiece: each line of ids -> one line of text (spm_decode --input_format=id). */
-static void detokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path) {
+/* Each line of ids -> one line of text, by decode (the SentencePiece model's, as
+ * spm_decode --input_format=id, or a translation model's target side). */
+typedef gptc_status (*line_decode_fn)(gptc_ctx *ctx, const void *tok, const int32_t *ids, size_t n, char **text,
+                                      size_t *len);
+static gptc_status decode_spm(gptc_ctx *ctx, const void *t, const int32_t *ids, size_t n, char **text, size_t *len) {
+    return gptc_spm_decode(ctx, t, ids, n, text, len);
+}
+static gptc_status decode_mt(gptc_ctx *ctx, const void *t, const int32_t *ids, size_t n, char **text, size_t *len) {
+    char *g;
+    gptc_status st = gptc_mt_decode(ctx, t, ids, n, &g, len);
+    if (st) return st;
+    if (!(*text = malloc(*len + 1))) cli_die("detokenize", NULL, "out of memory");
+    memcpy(*text, g, *len + 1);
+    gptc_free(g);
+    return GPTC_OK;
+}
+
+static void detokenize_lines(gptc_ctx *ctx, line_decode_fn decode, const void *tok, const char *path) {
     lines in;
     lines_open("detokenize", ctx, path, &in);
     const char *s;
@@ -522,32 +538,12 @@ static void detokenize_spm(gptc_ctx *ctx, const gptc_spm *spm, const char *path)
         int32_t *ids = parse_ids(in.name, in.line, s, len, &n);
         char *text;
         size_t tl;
-        gptc_status st = gptc_spm_decode(ctx, spm, ids, n, &text, &tl);
+        gptc_status st = decode(ctx, tok, ids, n, &text, &tl);
         free(ids);
         if (st) cli_die("detokenize", ctx, "%s:%zu", in.name, in.line);
         fwrite(text, 1, tl, stdout);
         fputc('\n', stdout);
         free(text);
-    }
-    input_close(&in.in);
-}
-
-/* Translation model: each line of ids -> one line of target text. */
-static void detokenize_mt(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const char *path) {
-    lines in;
-    lines_open("detokenize", ctx, path, &in);
-    const char *s;
-    size_t len, n;
-    while (lines_next(&in, &s, &len)) {
-        int32_t *ids = parse_ids(in.name, in.line, s, len, &n);
-        char *text;
-        size_t tl;
-        gptc_status st = gptc_mt_decode(ctx, t, ids, n, &text, &tl);
-        free(ids);
-        if (st) cli_die("detokenize", ctx, "%s:%zu", in.name, in.line);
-        fwrite(text, 1, tl, stdout);
-        fputc('\n', stdout);
-        gptc_free(text);
     }
     input_close(&in.in);
 }
@@ -566,7 +562,7 @@ int cmd_detokenize(int argc, char **argv) {
     gptc_ctx *ctx = cli_ctx("detokenize", 1);
     if (!o.model && !o.encoding && is_spm_path(o.tokenizer)) {
         gptc_spm *spm = open_spm("detokenize", ctx, o.tokenizer);
-        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_spm(ctx, spm, nf ? files[f] : "-");
+        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_lines(ctx, decode_spm, spm, nf ? files[f] : "-");
         if (fflush(stdout) || ferror(stdout)) cli_die("detokenize", NULL, "writing stdout: %s", strerror(errno));
         gptc_spm_free(spm);
         gptc_ctx_free(ctx);
@@ -576,7 +572,7 @@ int cmd_detokenize(int argc, char **argv) {
     const char *mt_dir = o.model ? cli_tokenizer("detokenize", o.model) : NULL;
     if (mt_dir && is_mt_dir(mt_dir)) {
         gptc_mt_tokenizer *t = open_mt("detokenize", ctx, mt_dir);
-        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_mt(ctx, t, nf ? files[f] : "-");
+        for (int f = 0; f < (nf ? nf : 1); f++) detokenize_lines(ctx, decode_mt, t, nf ? files[f] : "-");
         if (fflush(stdout) || ferror(stdout)) cli_die("detokenize", NULL, "writing stdout: %s", strerror(errno));
         gptc_mt_tokenizer_free(t);
         gptc_ctx_free(ctx);

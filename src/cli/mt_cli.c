@@ -112,20 +112,7 @@ int mt_cli_finetune(const char *model_dir, const char *train_path, const char *v
         fprintf(stderr, "finetune: interrupted; %s/model was not written (continue with --resume)\n", out_dir);
         exit(130);
     }
-    if (cs.silent) {
-    } else if (json) {
-        printf("{\"model\": ");
-        char p[4200];
-        snprintf(p, sizeof p, "%s/model", out_dir);
-        cli_json_string(stdout, p);
-        printf(", \"steps\": %ld, \"val_loss\": ", cs.done_step);
-        if (isfinite(cs.last_val_loss)) printf("%.6g", cs.last_val_loss);
-        else printf("null");
-        if (mo->metric_bleu && isfinite(cs.last_metric)) printf(", \"bleu\": %.6g", cs.last_metric);
-        printf("}\n");
-    } else {
-        printf("model: %s/model\nmetrics: %s/metrics.jsonl\n", out_dir, out_dir);
-    }
+    train_cli_print_result(out_dir, &cs, mo->metric_bleu ? "bleu" : NULL, json);
     gptc_mt_source_free(src);
     gptc_mt_data_free(&train);
     gptc_mt_data_free(&val);

@@ -188,3 +188,20 @@ void train_cli_event(void *user, const gptc_train_event *ev) {
         break;
     }
 }
+
+void train_cli_print_result(const char *out_dir, const train_cli_state *cs, const char *metric_name, int json) {
+    if (cs->silent) return; /* rank > 0: rank 0 reports */
+    if (!json) {
+        printf("model: %s/model\nmetrics: %s/metrics.jsonl\n", out_dir, out_dir);
+        return;
+    }
+    printf("{\"model\": ");
+    char p[4200];
+    snprintf(p, sizeof p, "%s/model", out_dir);
+    cli_json_string(stdout, p);
+    printf(", \"steps\": %ld, \"val_loss\": ", cs->done_step);
+    if (isfinite(cs->last_val_loss)) printf("%.6g", cs->last_val_loss);
+    else printf("null");
+    if (metric_name && isfinite(cs->last_metric)) printf(", \"%s\": %.6g", metric_name, cs->last_metric);
+    printf("}\n");
+}

@@ -51,6 +51,10 @@ char *train_cli_run_options(void);
 _Noreturn void train_cli_fail(const char *cmd, gptc_ctx *ctx, gptc_dist *d);
 /* The trainer's event callback: progress on stderr (user: a train_cli_state). */
 void train_cli_event(void *user, const gptc_train_event *ev);
+/* The result of a finished run on stdout (nothing on a silent rank): {"model", "steps",
+ * "val_loss", metric_name (when given and finite)} with json, else the model and metrics
+ * paths. */
+void train_cli_print_result(const char *out_dir, const train_cli_state *cs, const char *metric_name, int json);
 /* SIGINT and SIGTERM set o->stop: the trainer writes a checkpoint and returns. */
 void train_cli_signals(gptc_train_opts *o);
 

@@ -5,6 +5,7 @@
  * the target model), or gptc's own joint byte-level BPE (tokenizer.json / vocab.json +
  * merges.txt from `gptc tokenizer-train`) with eos appended. API: include/gptc.h. */
 #include "../core/core.h"
+#include "utf8.h"
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,7 +358,7 @@ gptc_status gptc_mt_decode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const int3
     if (!raw) raw = t->kind == GPTC_MT_BPE ? calloc(1, 1) : gptc_calloc(ctx, 1, 1, "text");
     if (!raw) return GPTC_ENOMEM;
     /* MarianTokenizer: U+2581 -> space, then strip() (the BPE text as it decodes) */
-    char *o = gptc_alloc(ctx, n + 1, "text");
+    char *o = gptc_alloc(ctx, 3 * n + 1, "text"); /* an invalid byte becomes U+FFFD (3 bytes) */
     if (!o) {
         if (t->kind == GPTC_MT_BPE) free(raw);
         else gptc_free(raw);
@@ -368,7 +369,21 @@ gptc_status gptc_mt_decode(gptc_ctx *ctx, const gptc_mt_tokenizer *t, const int3
         if (t->kind == GPTC_MT_SPM && i + 3 <= n && !memcmp(raw + i, "\xe2\x96\x81", 3)) {
             o[m++] = ' ';
             i += 3;
-        } else o[m++] = raw[i++];
+            continue;
+        }
+        /* bytes.decode("utf-8", errors="replace"): a maximal invalid subpart (or an
+         * incomplete character at the end) becomes U+FFFD */
+        size_t adv;
+        int cp = gptc_utf8_next((const unsigned char *)raw + i, n - i, &adv);
+        if (cp == GPTC_UTF8_INCOMPLETE) adv = n - i;
+        if (cp < 0) {
+            memcpy(o + m, "\xef\xbf\xbd", 3);
+            m += 3;
+        } else {
+            memcpy(o + m, raw + i, adv);
+            m += adv;
+        }
+        i += adv;
     }
     if (t->kind == GPTC_MT_BPE) free(raw);
     else gptc_free(raw);

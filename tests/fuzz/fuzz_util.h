@@ -18,35 +18,6 @@
 #define FUZZ_TARGET(name)                                            \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);    \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-/* The 256 bytes, three merges, </s> 259, <pad> 260, in a translation model directory. */
-static inline const gptc_mt_tokenizer *fuzz_mt_tokenizer(void) {
-    static gptc_mt_tokenizer *t;
-    if (t) return t;
-    char *j = malloc(1 << 14), dir[128], path[160];
-    if (!j) abort();
-    size_t n = (size_t)sprintf(j, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
-    for (int b = 0; b < 256; b++) n += (size_t)sprintf(j + n, "\"\\u%04x\": %d, ", fuzz_byte_cp(b), b);
-    n += (size_t)sprintf(j + n, "\"he\": 256, \"\\u0120t\": 257, \"ll\": 258, \"</s>\": 259, \"<pad>\": 260}, "
-                                "\"merges\": [\"h e\", \"\\u0120 t\", \"l l\"]}, "
-                                "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}, "
-                                "\"added_tokens\": [{\"id\": 259, \"content\": \"</s>\"}, {\"id\": 260, \"content\": \"<pad>\"}]}");
-    snprintf(dir, sizeof dir, "%s/mt_tok", fuzz_dir());
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    mkdir(dir, 0700);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(j, 1, n, f) != n || fclose(f)) abort();
-    free(j);
-    gptc_ctx *ctx = gptc_ctx_new(NULL);
-    if (!ctx || gptc_mt_tokenizer_load(ctx, dir, &t)) {
-        fprintf(stderr, "fuzz translation tokenizer: %s\n", ctx ? gptc_errmsg(ctx) : "out of memory");
-        abort();
-    }
-    gptc_ctx_free(ctx);
-    unlink(path);
-    rmdir(dir);
-    return t;
-}
-
 #endif
 
 /* "/tmp/gptc_fuzz.<pid>", created once */
@@ -117,11 +88,10 @@ static inline const gptc_tokenizer *fuzz_tiny_tokenizer(int markers) {
     return tok[markers];
 }
 
-/* The 256 bytes, three merges, </s> 259, <pad> 260, in a translation model directory. */
-static inline const gptc_mt_tokenizer *fuzz_mt_tokenizer(void) {
-    static gptc_mt_tokenizer *t;
-    if (t) return t;
-    char *j = malloc(1 << 14), dir[128], path[160];
+/* Writes DIR/tokenizer.json of a tiny joint BPE for translation: the 256 bytes, three
+ * merges, </s> 259, <pad> 260; DIR is fuzz_dir()/name (created). */
+static inline void fuzz_mt_tokenizer_write(const char *name, char *dir, size_t cap, char *path, size_t pcap) {
+    char *j = malloc(1 << 14);
     if (!j) abort();
     size_t n = (size_t)sprintf(j, "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
     for (int b = 0; b < 256; b++) n += (size_t)sprintf(j + n, "\"\\u%04x\": %d, ", fuzz_byte_cp(b), b);
@@ -129,12 +99,20 @@ static inline const gptc_mt_tokenizer *fuzz_mt_tokenizer(void) {
                                 "\"merges\": [\"h e\", \"\\u0120 t\", \"l l\"]}, "
                                 "\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false}, "
                                 "\"added_tokens\": [{\"id\": 259, \"content\": \"</s>\"}, {\"id\": 260, \"content\": \"<pad>\"}]}");
-    snprintf(dir, sizeof dir, "%s/mt_tok", fuzz_dir());
-    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    snprintf(dir, cap, "%s/%s", fuzz_dir(), name);
+    snprintf(path, pcap, "%s/tokenizer.json", dir);
     mkdir(dir, 0700);
     FILE *f = fopen(path, "wb");
     if (!f || fwrite(j, 1, n, f) != n || fclose(f)) abort();
     free(j);
+}
+
+/* That tokenizer as a translation model's (gptc_mt_tokenizer_load), made once. */
+static inline const gptc_mt_tokenizer *fuzz_mt_tokenizer(void) {
+    static gptc_mt_tokenizer *t;
+    if (t) return t;
+    char dir[128], path[160];
+    fuzz_mt_tokenizer_write("mt_tok", dir, sizeof dir, path, sizeof path);
     gptc_ctx *ctx = gptc_ctx_new(NULL);
     if (!ctx || gptc_mt_tokenizer_load(ctx, dir, &t)) {
         fprintf(stderr, "fuzz translation tokenizer: %s\n", ctx ? gptc_errmsg(ctx) : "out of memory");
