@@ -4,13 +4,15 @@
 # tests/t_bert_ref.sh's lora_cls / lora_qa cases. Here a BERT made by `gptc init --arch
 # bert` (2 layers, 2 heads, hidden 48, untrained) with a WordPiece vocabulary of the data's
 # words is fine-tuned with `gptc finetune --task classify --lora` (PEFT's BERT default
-# target_modules query,value; r 4, alpha 16, dropout 0.05, 6 epochs, lr 5e-3, batch 16) on
-# 400 sentences labelled by whether they hold more words of a set of 5 than not:
+# target_modules query,value; r 4, alpha 16, dropout 0.05, 20 epochs, lr 1e-2, batch 16) on
+# 400 sentences of 3-8 words labelled by whether more than half their words are among 10 of
+# the 20 (no ties):
 # (1) OUT/model holds the base beside adapter_config.json + adapter_model.safetensors in
 #     PEFT's names and shapes (base_model.model.bert.encoder.layer.N.attention.self.query.
 #     lora_A.weight [r, in], lora_B [out, r]; the classifier as modules_to_save;
 #     fan_in_fan_out false), and the base's encoder weights are the init's (frozen);
-# (2) it learns (held-out accuracy by `gptc eval` with the adapter dir > 0.75);
+# (2) it learns (held-out accuracy by `gptc eval` with the adapter dir > the majority
+#     class's + 0.15; measured 0.90-0.99 against 0.50-0.57);
 # (3) `gptc merge-lora` gives a plain BertForSequenceClassification whose `classify`
 #     probabilities equal those of the adapter on the base (1e-4), and its weights are
 #     W + (alpha / r) B A recomputed here in numpy from the two files (1e-5);
@@ -22,14 +24,14 @@ SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
 echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
 rc=0
 
-$PY - "$T" "$SEED" <<'PY'
-import json, os, random, sys
-d, seed = sys.argv[1], int(sys.argv[2])
-r = random.Random(seed)
-words = "red green blue cat dog bird runs sleeps eats fast slow big small house tree sun moon day night rain".split()
-os.makedirs(d + "/tok")
-open(d + "/tok/vocab.txt", "w").write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words) + "\n")
-pos = set("red green blue cat dog bird runs sleeps eats fast".split())
+# the vocabulary: BERT's five specials, the 20 words of the data, QA's question words
+WORDS="red green blue cat dog bird runs sleeps eats fast slow big small house tree sun moon day night rain"
+mkdir -p "$T/tok"
+printf '%s\n' "[PAD]" "[UNK]" "[CLS]" "[SEP]" "[MASK]" $WORDS the end what after "?" >"$T/tok/vocab.txt"
+$PY - "$T" "$SEED" "$WORDS" <<'PY'
+import json, random, sys
+d, r, words = sys.argv[1], random.Random(int(sys.argv[2])), sys.argv[3].split()
+pos = set(words[:10])  # a sentence is "yes" when more than half its words are among the first 10
 def row():
     while True:
         a = [r.choice(words) for _ in range(r.randint(3, 8))]
@@ -55,7 +57,6 @@ with open(d + "/qa.jsonl", "w") as f:
         start = len(" ".join(a[:k + 1])) + 1
         f.write(json.dumps({"context": ctx, "question": "what after the?", "answers": {"text": [ans], "answer_start": [start]}}) + "\n")
 PY
-printf 'the\nend\nwhat\nafter\n?\n' >>"$T/tok/vocab.txt"
 V=$(wc -l <"$T/tok/vocab.txt")
 if $GPTC init --out "$T/bert" --arch bert --preset bert-tiny --num-hidden-layers 2 --num-attention-heads 2 --hidden-size 48 \
         --intermediate-size 96 --max-position-embeddings 32 --vocab-size "$V" --seed $((SEED % 1000)) >"$T/init.log" 2>&1; then
