@@ -17,8 +17,9 @@
 #     probabilities equal those of the adapter on the base (1e-4), and its weights are
 #     W + (alpha / r) B A recomputed here in numpy from the two files (1e-5);
 # (4) a QA fine-tune with --lora on all six module kinds: `gptc answer` with the adapter
-#     dir = with the merged model (the span; the score to 1e-4); (5) target lists that match nothing, or BERT's pooler,
-#     are refused naming the option.
+#     dir = with the merged model (the span; the score to 1e-4);
+# (5) target lists that match nothing, or BERT's pooler, are refused naming the option; an
+#     adapter whose tensors do not fit its r names the file and the tensor.
 source "$(dirname "$0")/lib.sh"
 SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
 echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
@@ -150,6 +151,11 @@ expect_error "BERT LoRA: GPT-2's module names match nothing" "LoRA: target modul
     $GPTC_ASAN finetune --task classify --lora --lora-target-modules c_attn --model "$T/bert" --train "$T/train.jsonl" --out "$T/x1"
 expect_error "BERT LoRA: the pooler is refused" "match bert.pooler.dense" \
     $GPTC_ASAN finetune --task classify --lora --lora-target-modules dense --model "$T/bert" --train "$T/train.jsonl" --out "$T/x2"
+rm -rf "$T/badr"; cp -r "$T/cls/model" "$T/badr"
+$PY -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c["r"] = 5; json.dump(c, open(p, "w"))' "$T/badr/adapter_config.json"
+expect_error "BERT adapter whose tensors do not fit its r: names the file and tensor" \
+    "badr/adapter_model.safetensors: tensor base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight has the wrong shape for r=5" \
+    $GPTC_ASAN classify --model "$T/badr" "$T/test.txt"
 [ ! -e "$T/x1" ] && [ ! -e "$T/x2" ] && pass "refused LoRA runs leave no OUT" || { fail "refused LoRA runs leave no OUT" "$(ls "$T")"; rc=1; }
 
 rm -rf "$T"
