@@ -57,7 +57,7 @@ run_cfg hub_mlm 2 11
 # when build/asan/tests/tool_ref_driver is built (make test builds it)
 mk cls --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 39 --head classify --num-labels 3
 ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
-[ -x "$ASAN_DRIVER" ] && echo "cls runs build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
+[ -x "$ASAN_DRIVER" ] && echo "cls and lora_cls run build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
 run_cfg cls 5 12 "$ASAN_DRIVER"
 # BertForSequenceClassification as a regression (num_labels 1, problem_type "regression":
 # MSE of the one output against float labels)
@@ -69,10 +69,10 @@ run_cfg qa 3 17
 # PEFT LoRA adapters (nn.Linear: A [r, in], B [out, r], scale alpha / r, lora_dropout 0;
 # A and B random, the head in the adapter as modules_to_save): only they get gradients and
 # move, the base stays as loaded. "output.dense" adapts both attention.output.dense and
-# the layer's output.dense (PEFT's suffix match).
+# the layer's output.dense (PEFT's suffix match). lora_cls runs under ASan + UBSan as cls does.
 mk lora_cls --layers 2 --heads 3 --hidden 15 --intermediate 23 --positions 13 --vocab 37 --head classify --num-labels 3 \
     --lora-targets query,value,output.dense --lora-r 3 --lora-alpha 7
-run_cfg lora_cls 4 11
+run_cfg lora_cls 4 11 "$ASAN_DRIVER"
 mk lora_qa --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 31 --head qa \
     --lora-targets key,intermediate.dense,attention.output.dense --lora-r 2 --lora-alpha 5
 run_cfg lora_qa 3 13
