@@ -662,27 +662,34 @@ gptc_status gptc_model_set_head(gptc_ctx *ctx, gptc_model *m, int head, int num_
  * from m before the call are invalid after it. Not thread-safe for m. */
 gptc_status gptc_model_resize_vocab(gptc_ctx *ctx, gptc_model *m, int vocab_size);
 
-/* LoRA (PEFT's layout and semantics): for each targeted Conv1D layer W [in, out],
- * out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in] (kaiming-uniform, bound
- * 1/sqrt(in)) and B [out, r] (zeros). Adding an adapter freezes the base weights;
- * AdamW then trains the adapter and the task head only. target_modules is a
- * comma-separated list of module names matched as PEFT does (c_attn, c_proj (attention
- * and MLP output), c_fc; "attn.c_proj" or "mlp.c_proj" for one of them). */
+/* LoRA (PEFT's layout and semantics): for each targeted layer (GPT-2's Conv1D W [in, out],
+ * BERT's nn.Linear W [out, in]), out += (alpha / r) * dropout(x) @ A^T @ B^T with A [r, in]
+ * (kaiming-uniform, bound 1/sqrt(in)) and B [out, r] (zeros). Adding an adapter freezes
+ * the base weights; AdamW then trains the adapter and the task head only. target_modules
+ * is a comma-separated list of module names matched as PEFT does (the name equals the
+ * module's full name or ends it after a dot). GPT-2: c_attn, c_proj (attention and MLP
+ * output), c_fc; "attn.c_proj" or "mlp.c_proj" for one of them. BERT (classification and
+ * QA heads): query, key, value, attention.output.dense, intermediate.dense, output.dense
+ * (both output denses; "attention.output.dense" or "layer.N.output.dense" for one).
+ * Empty: PEFT's default for the architecture (GPT-2 c_attn, BERT query,value). */
 typedef struct gptc_lora_params {
     int r;
     float alpha, dropout;
     char target_modules[128];
 } gptc_lora_params;
-gptc_lora_params gptc_lora_default_params(void); /* r 8, alpha 16, dropout 0.05, "c_attn" */
+gptc_lora_params gptc_lora_default_params(void); /* r 8, alpha 16, dropout 0.05, "" (PEFT's default) */
 /* Must come before workspaces, gradients and optimizers are made for the model (they
  * are sized by its tensors); fails when the model already has an adapter. */
 gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed);
 /* adapter_config.json + adapter_model.safetensors (PEFT names:
- * base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...) into dir, atomically. */
+ * base_model.model.transformer.h.N.attn.c_attn.lora_A.weight,
+ * base_model.model.bert.encoder.layer.N.attention.self.query.lora_A.weight, ...; the head
+ * as modules_to_save: base_model.model.score.weight, classifier.weight, ...) into dir. */
 gptc_status gptc_model_lora_save(gptc_ctx *ctx, const gptc_model *m, const char *dir);
 /* Attaches the adapter in dir to m (which must not have one). */
 gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir);
-/* Folds the adapter into the base weights (W += (alpha/r) (B A)^T) and removes it. */
+/* Folds the adapter into the base weights (W += (alpha/r) B A, transposed for Conv1D) and
+ * removes it. */
 gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m);
 int gptc_model_has_lora(const gptc_model *m);
 

@@ -5,7 +5,7 @@
 # tensors, betas 0.9/0.95, eps 1e-4, clipping at the median gradient norm, 2
 # micro-batches per step), with padding (attention masks), token types, sizes that are
 # not multiples of 8, F32/F16/BF16 files, old gamma/beta names, tied decoders saved or
-# not, untied decoders, and the classification and QA heads. Fresh inputs each run
+# not, untied decoders, the classification and QA heads, and PEFT LoRA adapters on them. Fresh inputs each run
 # (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
 DRIVER=$ROOT/build/tests/tool_ref_driver
@@ -57,7 +57,7 @@ run_cfg hub_mlm 2 11
 # when build/asan/tests/tool_ref_driver is built (make test builds it)
 mk cls --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 39 --head classify --num-labels 3
 ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
-[ -x "$ASAN_DRIVER" ] && echo "cls runs build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
+[ -x "$ASAN_DRIVER" ] && echo "cls and lora_cls run build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
 run_cfg cls 5 12 "$ASAN_DRIVER"
 # BertForSequenceClassification as a regression (num_labels 1, problem_type "regression":
 # MSE of the one output against float labels)
@@ -66,6 +66,16 @@ run_cfg reg 5 13
 # BertForQuestionAnswering (qa_outputs per token, spans clamped, one ignored)
 mk qa --layers 2 --heads 3 --hidden 12 --intermediate 25 --positions 17 --vocab 31 --head qa
 run_cfg qa 3 17
+# PEFT LoRA adapters (nn.Linear: A [r, in], B [out, r], scale alpha / r, lora_dropout 0;
+# A and B random, the head in the adapter as modules_to_save): only they get gradients and
+# move, the base stays as loaded. "output.dense" adapts both attention.output.dense and
+# the layer's output.dense (PEFT's suffix match). lora_cls runs under ASan + UBSan as cls does.
+mk lora_cls --layers 2 --heads 3 --hidden 15 --intermediate 23 --positions 13 --vocab 37 --head classify --num-labels 3 \
+    --lora-targets query,value,output.dense --lora-r 3 --lora-alpha 7
+run_cfg lora_cls 4 11 "$ASAN_DRIVER"
+mk lora_qa --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 31 --head qa \
+    --lora-targets key,intermediate.dense,attention.output.dense --lora-r 2 --lora-alpha 5
+run_cfg lora_qa 3 13
 
 # made by `gptc init --arch bert` (BERT's initialization: zero biases, unit norms, the
 # [PAD] row zero), its file named as BertForPreTraining.save_pretrained names it

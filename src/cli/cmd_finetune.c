@@ -46,7 +46,9 @@ static const char *usage =
     MT_CLI_FINETUNE_OPTS
     "LoRA:\n"
     "  --lora  --lora-r N (8)  --lora-alpha F (16)  --lora-dropout F (0.05)\n"
-    "  --lora-target-modules LIST (c_attn; also c_proj, c_fc, attn.c_proj, mlp.c_proj)\n"
+    "  --lora-target-modules LIST  PEFT module names; GPT-2: c_attn (default), c_proj, c_fc,\n"
+    "                          attn.c_proj, mlp.c_proj; BERT: query,value (default), key,\n"
+    "                          attention.output.dense, intermediate.dense, output.dense\n"
     "training (Hugging Face Trainer defaults: linear decay, lr 5e-5, or 5e-4 with --lora):\n"
     TRAIN_CLI_USAGE
     "  --resume                continue the run in OUT from its newest checkpoint (give the\n"

@@ -9,8 +9,9 @@ static const char *usage =
     "usage: gptc merge-lora --model DIR|REPO --out DIR [--dtype f32|bf16]\n"
     "\n"
     "Loads the model in DIR with its LoRA adapter (adapter_config.json +\n"
-    "adapter_model.safetensors, PEFT's layout), merges W += (alpha/r) (B A)^T into every\n"
-    "adapted layer, and writes config.json, model.safetensors and the tokenizer files to OUT.\n"
+    "adapter_model.safetensors, PEFT's layout), merges W += (alpha/r) B A into every adapted\n"
+    "layer (GPT-2's Conv1D [in, out]: the transpose; BERT's nn.Linear [out, in]), and writes\n"
+    "config.json, model.safetensors and the tokenizer files to OUT.\n"
     "\n"
     CLI_REPO_NOTE
     "\n"

@@ -14,13 +14,15 @@
 
 /* Seeds of the dropout sites of one forward pass: site 0 is the embedding, then
  * 3 per layer (attention probabilities, attention output, MLP output), then LoRA's
- * 4 per layer. */
+ * 4 per layer (QKV, APROJ, FC, MPROJ), then 3 per layer for separate q, k, v adapters. */
 uint64_t gptc_site_seed(const gptc_workspace *w, uint64_t call, uint64_t site) {
     uint64_t s = w->dropout_seed ^ (call * 0xD1B54A32D192ED03ull) ^ (site * 0x9E3779B97F4A7C15ull);
     return gptc_splitmix64(&s);
 }
 static uint64_t lora_seed(const gptc_workspace *w, uint64_t call, int l, int target) {
-    return gptc_site_seed(w, call, 1 + 3 * (uint64_t)w->m->cfg.n_layer + 4 * (uint64_t)l + (uint64_t)target);
+    uint64_t L = (uint64_t)w->m->cfg.n_layer;
+    if (target >= GPTC_LORA_Q) return gptc_site_seed(w, call, 1 + 7 * L + 3 * (uint64_t)l + (uint64_t)(target - GPTC_LORA_Q));
+    return gptc_site_seed(w, call, 1 + 3 * L + 4 * (uint64_t)l + (uint64_t)target);
 }
 static float *lora_u(const gptc_workspace *w, int l, int target, size_t N) {
     size_t slot = w->training ? (size_t)l * GPTC_LORA_TARGETS + (size_t)target : (size_t)target;
@@ -219,9 +221,9 @@ static const float *block_forward(gptc_ctx *ctx, const gptc_ops *ops, gptc_works
     if (!sep) {
         proj(ctx, ops, w, l, GPTC_LORA_QKV, y->qkv_w, y->qkv_b, xa, a->qkv, N, pl, call);
     } else {
-        proj(ctx, ops, w, l, GPTC_LORA_QKV, y->q_w, y->q_b, xa, a->qkv, N, pl, call);
-        proj(ctx, ops, w, l, GPTC_LORA_QKV, y->k_w, y->k_b, xa, a->qkv + NB, N, pl, call);
-        proj(ctx, ops, w, l, GPTC_LORA_QKV, y->v_w, y->v_b, xa, a->qkv + 2 * NB, N, pl, call);
+        proj(ctx, ops, w, l, GPTC_LORA_Q, y->q_w, y->q_b, xa, a->qkv, N, pl, call);
+        proj(ctx, ops, w, l, GPTC_LORA_K, y->k_w, y->k_b, xa, a->qkv + NB, N, pl, call);
+        proj(ctx, ops, w, l, GPTC_LORA_V, y->v_w, y->v_b, xa, a->qkv + 2 * NB, N, pl, call);
     }
     gptc_attn_args at;
     int dl = l - gptc_dec_first(c); /* the layer's index in the cache */
@@ -598,9 +600,9 @@ static void block_backward(gptc_ctx *ctx, const gptc_ops *ops, gptc_workspace *w
         /* post-norm, separate projections of x itself: their gradients join dres */
         for (int k = 0; k < 3; k++) memset(w->dqkv + (size_t)k * NB, 0, NC * sizeof(float));
         ops->attention_backward(ctx, &at, w->dqkv, w->dqkv + NB, w->dqkv + 2 * NB, w->datty, w->dpreatt, w->datt);
-        proj_backward(ctx, ops, w, g, l, GPTC_LORA_QKV, y->q_w, y->q_b, res_in, w->dqkv, w->dres, N, pl, call);
-        proj_backward(ctx, ops, w, g, l, GPTC_LORA_QKV, y->k_w, y->k_b, res_in, w->dqkv + NB, w->dres, N, pl, call);
-        proj_backward(ctx, ops, w, g, l, GPTC_LORA_QKV, y->v_w, y->v_b, res_in, w->dqkv + 2 * NB, w->dres, N, pl,
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_Q, y->q_w, y->q_b, res_in, w->dqkv, w->dres, N, pl, call);
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_K, y->k_w, y->k_b, res_in, w->dqkv + NB, w->dres, N, pl, call);
+        proj_backward(ctx, ops, w, g, l, GPTC_LORA_V, y->v_w, y->v_b, res_in, w->dqkv + 2 * NB, w->dres, N, pl,
                       call);
     }
 }

@@ -1,5 +1,6 @@
-/* lora.c: LoRA adapters as PEFT defines them for GPT-2's Conv1D layers
- * (fan_in_fan_out): out += (alpha/r) * dropout(x) @ A^T @ B^T, A [r, in], B [out, r].
+/* lora.c: LoRA adapters as PEFT defines them, on GPT-2's Conv1D layers (fan_in_fan_out,
+ * W [in, out]) and BERT's nn.Linear layers (W [out, in]):
+ * out += (alpha/r) * dropout(x) @ A^T @ B^T, A [r, in], B [out, r].
  * Adding, training hooks (forward/backward of the adapter path), PEFT files
  * (adapter_config.json + adapter_model.safetensors) and merging into the base. */
 #include "model.h"
@@ -9,10 +10,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const target_names[GPTC_LORA_TARGETS] = {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"};
+/* module names of the targets inside a block, by architecture (NULL: no such module) */
+static const char *const gpt2_targets[GPTC_LORA_TARGETS] = {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"};
+static const char *const bert_targets[GPTC_LORA_TARGETS] = {
+    NULL, "attention.output.dense", "intermediate.dense", "output.dense",
+    "attention.self.query", "attention.self.key", "attention.self.value"};
+static const char *target_name(const gptc_config *c, int t) {
+    return c->arch == GPTC_ARCH_BERT ? bert_targets[t] : gpt2_targets[t];
+}
+/* a block's module name inside the body ("h.3", "encoder.layer.3") */
+static const char *block_fmt(const gptc_config *c) { return c->arch == GPTC_ARCH_BERT ? "encoder.layer.%d" : "h.%d"; }
+/* PEFT's default target_modules (peft.utils.constants) */
+static const char *default_targets(const gptc_config *c) { return c->arch == GPTC_ARCH_BERT ? "query,value" : "c_attn"; }
 /* the weight a target adapts, by role */
 static int target_weight(const gptc_layer *y, int t) {
-    return t == GPTC_LORA_QKV ? y->qkv_w : t == GPTC_LORA_APROJ ? y->o_w : t == GPTC_LORA_FC ? y->fc_w : y->proj_w;
+    switch (t) {
+    case GPTC_LORA_QKV: return y->qkv_w;
+    case GPTC_LORA_APROJ: return y->o_w;
+    case GPTC_LORA_FC: return y->fc_w;
+    case GPTC_LORA_MPROJ: return y->proj_w;
+    case GPTC_LORA_Q: return y->q_w;
+    case GPTC_LORA_K: return y->k_w;
+    default: return y->v_w;
+    }
 }
 
 gptc_lora_params gptc_lora_default_params(void) {
@@ -21,17 +41,16 @@ gptc_lora_params gptc_lora_default_params(void) {
     p.r = 8;
     p.alpha = 16;
     p.dropout = 0.05f;
-    strcpy(p.target_modules, "c_attn");
+    p.target_modules[0] = 0; /* the architecture's PEFT default */
     return p;
 }
 
 int gptc_model_has_lora(const gptc_model *m) { return m->lora_r > 0; }
 
-/* Does the module "h.<l>.<target>" match one of the comma-separated names (PEFT: the
- * name equals the module's or ends it after a dot)? */
-static int matches(const char *list, int layer, int target) {
-    char full[64];
-    snprintf(full, sizeof full, "h.%d.%s", layer, target_names[target]);
+/* Does the module full (its name in the Hugging Face model, "transformer.h.3.attn.c_attn")
+ * match one of the comma-separated names (PEFT: the name equals the module's or ends it
+ * after a dot)? */
+static int matches_name(const char *list, const char *full) {
     size_t fl = strlen(full);
     for (const char *p = list; *p;) {
         while (*p == ',' || *p == ' ') p++;
@@ -44,30 +63,50 @@ static int matches(const char *list, int layer, int target) {
     return 0;
 }
 
+/* Does target t of layer l of a model of config c match the list? */
+static int matches(const gptc_config *c, const char *list, int layer, int target) {
+    const char *tn = target_name(c, target);
+    if (!tn) return 0;
+    char full[128], blk[48];
+    snprintf(blk, sizeof blk, block_fmt(c), layer);
+    snprintf(full, sizeof full, "%s%s.%s", gptc_arch_for(c)->prefix, blk, tn);
+    return matches_name(list, full);
+}
+
 gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_params *p, uint64_t seed) {
     const gptc_config *c = &m->cfg;
     if (m->lora_r) return gptc_fail(ctx, GPTC_EINVAL, "the model already has a LoRA adapter");
-    if (c->arch != GPTC_ARCH_GPT2) return gptc_fail(ctx, GPTC_ENOTSUP, "LoRA adapters are built for GPT-2 models only");
+    if (c->arch != GPTC_ARCH_GPT2 && c->arch != GPTC_ARCH_BERT)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "LoRA adapters are built for GPT-2 and BERT models only");
+    if (c->arch == GPTC_ARCH_BERT && c->head != GPTC_HEAD_CLASSIFY && c->head != GPTC_HEAD_QA)
+        return gptc_fail(ctx, GPTC_ENOTSUP, "LoRA adapters on BERT are built for the classification and QA heads "
+                                            "(BertForSequenceClassification, BertForQuestionAnswering) only");
+    const char *list = p->target_modules[0] ? p->target_modules : default_targets(c);
+    if (c->arch == GPTC_ARCH_BERT && matches_name(list, "bert.pooler.dense"))
+        return gptc_fail(ctx, GPTC_ENOTSUP, "LoRA: target modules '%s' match bert.pooler.dense, which gptc does not "
+                                            "adapt (name the encoder's modules, e.g. query,value or output.dense)", list);
     if (m->wdtype != GPTC_F32) return gptc_fail(ctx, GPTC_EINVAL, "LoRA adapters need a model loaded as F32");
     if (p->r < 1 || p->r > 4096 || !(p->alpha > 0) || !(p->dropout >= 0 && p->dropout < 1))
         return gptc_fail(ctx, GPTC_EINVAL, "LoRA: r = %d must be in [1, 4096], alpha = %g > 0, dropout = %g in [0, 1)",
                          p->r, (double)p->alpha, (double)p->dropout);
     int L = c->n_layer, n_new = 0;
     for (int l = 0; l < L; l++)
-        for (int t = 0; t < GPTC_LORA_TARGETS; t++) n_new += matches(p->target_modules, l, t) ? 2 : 0;
+        for (int t = 0; t < GPTC_LORA_TARGETS; t++) n_new += matches(c, list, l, t) ? 2 : 0;
     if (!n_new)
-        return gptc_fail(ctx, GPTC_EINVAL, "LoRA: target modules '%s' match no layer (use c_attn, c_proj, c_fc, "
-                                           "attn.c_proj or mlp.c_proj)", p->target_modules);
+        return gptc_fail(ctx, GPTC_EINVAL, "LoRA: target modules '%s' match no layer (use %s)", list,
+                         c->arch == GPTC_ARCH_BERT ? "query, key, value, attention.output.dense, intermediate.dense "
+                                                     "or output.dense"
+                                                   : "c_attn, c_proj, c_fc, attn.c_proj or mlp.c_proj");
     if (m->n_tensors + (size_t)n_new > m->cap_tensors)
         return gptc_fail(ctx, GPTC_EINTERNAL, "LoRA: the tensor table has no room for %d adapter tensors", n_new);
     /* sizes first, so a failed allocation leaves the model as it was */
     size_t off = m->n_params;
     for (int l = 0; l < L; l++)
         for (int t = 0; t < GPTC_LORA_TARGETS; t++)
-            if (matches(p->target_modules, l, t)) {
+            if (matches(c, list, l, t)) {
                 const gptc_ptensor *w = &m->tensors[target_weight(&m->layers[l], t)];
-                off += (((size_t)p->r * (size_t)w->shape[0] + 15) & ~(size_t)15) +
-                       (((size_t)w->shape[1] * (size_t)p->r + 15) & ~(size_t)15);
+                off += (((size_t)p->r * (size_t)gptc_tensor_in(w) + 15) & ~(size_t)15) +
+                       (((size_t)gptc_tensor_out(w) * (size_t)p->r + 15) & ~(size_t)15);
             }
     float *params = gptc_calloc(ctx, off, sizeof(float), "parameters with LoRA");
     if (!params) return GPTC_ENOMEM;
@@ -77,17 +116,19 @@ gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_pa
     size_t n0 = m->n_tensors, offl = m->n_lowp;
     off = m->n_params;
     for (size_t i = 0; i < n0; i++) m->tensors[i].trainable = m->tensors[i].kind != GPTC_TK_BASE;
-    char name[64];
+    char name[64], blk[48];
     for (int l = 0; l < L; l++)
         for (int t = 0; t < GPTC_LORA_TARGETS; t++) {
-            if (!matches(p->target_modules, l, t)) continue;
-            gptc_ptensor w = m->tensors[target_weight(&m->layers[l], t)];
+            if (!matches(c, list, l, t)) continue;
+            const gptc_ptensor *w = &m->tensors[target_weight(&m->layers[l], t)];
+            int in = gptc_tensor_in(w), out = gptc_tensor_out(w);
+            snprintf(blk, sizeof blk, block_fmt(c), l);
             /* A [r, in], B [out, r] */
-            snprintf(name, sizeof name, "h.%d.%s.lora_A.weight", l, target_names[t]);
-            m->layers[l].lora[t] = gptc_model_add_tensor(m, name, p->r, w.shape[0], GPTC_W_OUT_IN, GPTC_TK_LORA,
-                                                         GPTC_F32, &off, &offl);
-            snprintf(name, sizeof name, "h.%d.%s.lora_B.weight", l, target_names[t]);
-            gptc_model_add_tensor(m, name, w.shape[1], p->r, GPTC_W_OUT_IN, GPTC_TK_LORA, GPTC_F32, &off, &offl);
+            snprintf(name, sizeof name, "%s.%s.lora_A.weight", blk, target_name(c, t));
+            m->layers[l].lora[t] = gptc_model_add_tensor(m, name, p->r, in, GPTC_W_OUT_IN, GPTC_TK_LORA, GPTC_F32,
+                                                         &off, &offl);
+            snprintf(name, sizeof name, "%s.%s.lora_B.weight", blk, target_name(c, t));
+            gptc_model_add_tensor(m, name, out, p->r, GPTC_W_OUT_IN, GPTC_TK_LORA, GPTC_F32, &off, &offl);
         }
     for (size_t i = n0; i < m->n_tensors; i += 2) {
         /* A: kaiming-uniform with a = sqrt(5), i.e. uniform(-1/sqrt(in), 1/sqrt(in)); B: 0 */
@@ -101,7 +142,7 @@ gptc_status gptc_model_lora_add(gptc_ctx *ctx, gptc_model *m, const gptc_lora_pa
     m->lora_r = p->r;
     m->lora_alpha = p->alpha;
     m->lora_dropout = p->dropout;
-    snprintf(m->lora_targets, sizeof m->lora_targets, "%s", p->target_modules);
+    snprintf(m->lora_targets, sizeof m->lora_targets, "%s", list);
     return GPTC_OK;
 }
 
@@ -172,12 +213,12 @@ gptc_status gptc_model_lora_save(gptc_ctx *ctx, const gptc_model *m, const char 
     json_object_set_new(j, "lora_alpha", json_real(m->lora_alpha));
     json_object_set_new(j, "lora_dropout", json_real(m->lora_dropout));
     json_object_set_new(j, "target_modules", targets);
-    json_object_set_new(j, "fan_in_fan_out", json_true());
+    json_object_set_new(j, "fan_in_fan_out", json_boolean(m->cfg.arch == GPTC_ARCH_GPT2)); /* Conv1D's [in, out] */
     json_object_set_new(j, "bias", json_string("none"));
     json_object_set_new(j, "inference_mode", json_true());
     json_object_set_new(j, "base_model_name_or_path", json_string(""));
     json_t *mts = json_null();
-    if (m->cfg.head == GPTC_HEAD_CLASSIFY) mts = json_pack("[s]", "score");
+    if (m->cfg.head == GPTC_HEAD_CLASSIFY) mts = json_pack("[s]", m->cfg.arch == GPTC_ARCH_BERT ? "classifier" : "score");
     else if (m->cfg.head == GPTC_HEAD_QA) mts = json_pack("[s]", "qa_outputs");
     json_object_set_new(j, "modules_to_save", mts);
     char *text = json_dumps(j, JSON_INDENT(2));
@@ -197,7 +238,8 @@ gptc_status gptc_model_lora_save(gptc_ctx *ctx, const gptc_model *m, const char 
     for (size_t i = 0, k = 0; !s && i < m->n_tensors; i++) {
         const gptc_ptensor *t = &m->tensors[i];
         if (t->kind == GPTC_TK_BASE) continue;
-        snprintf(names[k], sizeof names[k], "base_model.model.%s%s", t->kind == GPTC_TK_LORA ? "transformer." : "", t->name);
+        snprintf(names[k], sizeof names[k], "base_model.model.%s%s", t->kind == GPTC_TK_LORA ? m->arch->prefix : "",
+                 t->name);
         e[k].name = names[k];
         e[k].ndim = t->ndim;
         e[k].shape[0] = t->shape[0];
@@ -262,7 +304,7 @@ gptc_status gptc_model_lora_load(gptc_ctx *ctx, gptc_model *m, const char *dir) 
         const gptc_ptensor *x = &m->tensors[i];
         if (x->kind == GPTC_TK_BASE) continue;
         char a1[160], a2[160];
-        snprintf(a1, sizeof a1, "base_model.model.transformer.%s", x->name);
+        snprintf(a1, sizeof a1, "base_model.model.%s%s", m->arch->prefix, x->name);
         snprintf(a2, sizeof a2, "base_model.model.%s", x->name);
         const gptc_st_tensor *f = gptc_st_find(&st, a1);
         if (!f) f = gptc_st_find(&st, a2);
@@ -296,9 +338,12 @@ gptc_status gptc_model_lora_merge(gptc_ctx *ctx, gptc_model *m) {
             int ia = m->layers[l].lora[t];
             if (ia < 0) continue;
             const gptc_ptensor *w = &m->tensors[target_weight(&m->layers[l], t)];
-            /* W [in, out] += scale * A^T [in, r] @ B^T [r, out] */
-            ops->gemm(ctx, 1, 1, (int)w->shape[0], (int)w->shape[1], m->lora_r, scale, gptc_param(m, ia),
-                      (int)w->shape[0], gptc_param(m, ia + 1), m->lora_r, 1.0f, m->params + w->offset, (int)w->shape[1]);
+            int in = gptc_tensor_in(w), out = gptc_tensor_out(w), r = m->lora_r;
+            const float *A = gptc_param(m, ia), *B = gptc_param(m, ia + 1);
+            if (w->layout == GPTC_W_IN_OUT) /* W [in, out] += scale * A^T [in, r] @ B^T [r, out] */
+                ops->gemm(ctx, 1, 1, in, out, r, scale, A, in, B, r, 1.0f, m->params + w->offset, out);
+            else /* W [out, in] += scale * B [out, r] @ A [r, in] */
+                ops->gemm(ctx, 0, 0, out, in, r, scale, B, r, A, in, 1.0f, m->params + w->offset, in);
             m->layers[l].lora[t] = -1;
         }
     /* the adapter tensors were appended last: drop them and their floats */

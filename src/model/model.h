@@ -26,8 +26,11 @@ typedef struct gptc_ptensor {
 } gptc_ptensor;
 
 enum { GPTC_TK_BASE = 0, GPTC_TK_HEAD, GPTC_TK_LORA };
-/* LoRA targets inside a block (PEFT module names attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj) */
-enum { GPTC_LORA_QKV = 0, GPTC_LORA_APROJ, GPTC_LORA_FC, GPTC_LORA_MPROJ, GPTC_LORA_TARGETS };
+/* LoRA targets inside a block: GPT-2's PEFT module names attn.c_attn, attn.c_proj, mlp.c_fc,
+ * mlp.c_proj; BERT's attention.output.dense, intermediate.dense, output.dense (the APROJ,
+ * FC, MPROJ slots) and attention.self.query, .key, .value (Q, K, V) */
+enum { GPTC_LORA_QKV = 0, GPTC_LORA_APROJ, GPTC_LORA_FC, GPTC_LORA_MPROJ, GPTC_LORA_Q, GPTC_LORA_K, GPTC_LORA_V,
+       GPTC_LORA_TARGETS };
 
 /* The tensors of one block, by role: index into the model's table, -1 when absent.
  * GPT-2 fills the pre-norm, fused-qkv and MLP fields; the rest are the places of the

@@ -5,6 +5,10 @@
 # BertForSequenceClassification's classifier, BertForQuestionAnswering's qa_outputs) built
 # from a Hugging Face-layout directory, and the reference side of tests/t_bert_ref.sh
 # (compares tests/tool_bert_driver output). Run with /usr/bin/python3 (python3-torch).
+# A directory with a PEFT LoRA adapter beside the base (adapter_config.json +
+# adapter_model.safetensors, make-model --lora-targets) is run as peft's LoraModel over
+# nn.Linear: out += (lora_alpha / r) x A^T B^T (lora_dropout 0); then only the adapter and
+# the head (modules_to_save) train.
 # Subcommands: make-model, prepare (inputs + a clipping norm), check.
 import argparse
 import json
@@ -55,7 +59,25 @@ def param_names(cfg):
         n += ["classifier.weight", "classifier.bias"]
     else:
         n += ["qa_outputs.weight", "qa_outputs.bias"]
-    return n
+    return n + cfg.get("_lora_names", [])
+
+
+# PEFT's LoRA modules of BERT's encoder layers: (module, (out, in) as a function of C, I)
+LORA_MODULES = (("attention.self.query", lambda C, I: (C, C)), ("attention.self.key", lambda C, I: (C, C)),
+                ("attention.self.value", lambda C, I: (C, C)), ("attention.output.dense", lambda C, I: (C, C)),
+                ("intermediate.dense", lambda C, I: (I, C)), ("output.dense", lambda C, I: (C, I)))
+
+
+def lora_match(targets, full):
+    # peft's check_target_module_exists for a list: the key equals a target or ends in "." + target
+    return any(full == t or full.endswith("." + t) for t in targets)
+
+
+def trainable_names(cfg):
+    """All tensors; with an adapter only the adapter and the head (modules_to_save)."""
+    if not cfg.get("_lora_names"):
+        return param_names(cfg)
+    return [n for n in param_names(cfg) if ".lora_" in n or n.startswith(("classifier.", "qa_outputs."))]
 
 
 def load_model_dir(d):
@@ -70,7 +92,23 @@ def load_model_dir(d):
         w[k] = v.astype(np.float32)
     if "cls.predictions.bias" not in w and "cls.predictions.decoder.bias" in w:
         w["cls.predictions.bias"] = w["cls.predictions.decoder.bias"]
+    ac_path = os.path.join(d, "adapter_config.json")
+    if os.path.exists(ac_path):
+        with open(ac_path) as f:
+            ac = json.load(f)
+        assert ac["peft_type"] == "LORA", ac_path
+        cfg["_lora_scale"] = ac["lora_alpha"] / ac["r"]
+        names = []
+        for k, v in st_read(os.path.join(d, "adapter_model.safetensors")).items():
+            assert k.startswith("base_model.model."), k
+            k = k[len("base_model.model."):]
+            k = k[5:] if k.startswith("bert.") else k
+            w[k] = v.astype(np.float32)  # the head: modules_to_save replaces the base's
+            if ".lora_" in k:
+                names.append(k)
+        cfg["_lora_names"] = sorted(names)
     return cfg, w
+
 
 
 def bert_forward(cfg, p, b):
@@ -82,7 +120,12 @@ def bert_forward(cfg, p, b):
     hs = C // NH
     eps = cfg["layer_norm_eps"]
     act = F.gelu if cfg["hidden_act"] == "gelu" else (lambda x: F.gelu(x, approximate="tanh"))
-    lin = lambda x, n: x @ p[n + ".weight"].t() + p[n + ".bias"]  # noqa: E731  nn.Linear
+
+    def lin(x, n):  # nn.Linear, with peft's lora.Linear where adapted
+        y = x @ p[n + ".weight"].t() + p[n + ".bias"]
+        if n + ".lora_A.weight" in p:
+            y = y + cfg["_lora_scale"] * ((x @ p[n + ".lora_A.weight"].t()) @ p[n + ".lora_B.weight"].t())
+        return y
     ln = lambda x, n: F.layer_norm(x, (C,), p[n + ".weight"], p[n + ".bias"], eps)  # noqa: E731
     pos = torch.arange(T)
     # nn.Embedding(vocab, hidden, padding_idx=pad_token_id): the pad row's lookups add no gradient
@@ -190,6 +233,35 @@ def cmd_make_model(a):
     save_safetensors(os.path.join(a.out, "model.safetensors"), items, {"format": "pt"})
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
+    if a.lora_targets:
+        make_adapter(a, rng, cfg, w)
+
+
+def make_adapter(a, rng, cfg, w):
+    """PEFT's files for a LoraConfig(r, lora_alpha, target_modules, lora_dropout=0,
+    modules_to_save = the head): A and B random (PEFT starts B at zero, which would hide
+    B's part of the gradients), the head different from the base's."""
+    targets = a.lora_targets.split(",")
+    C, I, items = a.hidden, a.intermediate, []
+    for l in range(a.layers):
+        for mod, shape in LORA_MODULES:
+            full = "bert.encoder.layer.%d.%s" % (l, mod)
+            if not lora_match(targets, full):
+                continue
+            out, inp = shape(C, I)
+            items.append(("base_model.model.%s.lora_A.weight" % full, rng.normal(0, 0.3, (a.lora_r, inp))))
+            items.append(("base_model.model.%s.lora_B.weight" % full, rng.normal(0, 0.3, (out, a.lora_r))))
+    assert items, "--lora-targets %s match no module" % a.lora_targets
+    head = "classifier" if a.head == "classify" else "qa_outputs"
+    for n in (head + ".weight", head + ".bias"):
+        items.append(("base_model.model." + n, w[n] + rng.normal(0, 0.2, w[n].shape)))
+    save_safetensors(os.path.join(a.out, "adapter_model.safetensors"),
+                     [(n, torch.tensor(v, dtype=torch.float32)) for n, v in items], {"format": "pt"})
+    ac = {"peft_type": "LORA", "task_type": "SEQ_CLS" if a.head == "classify" else "QUESTION_ANS", "r": a.lora_r,
+          "lora_alpha": a.lora_alpha, "lora_dropout": 0.0, "target_modules": targets, "fan_in_fan_out": False,
+          "bias": "none", "modules_to_save": [head]}
+    with open(os.path.join(a.out, "adapter_config.json"), "w") as f:
+        json.dump(ac, f, indent=2)
 
 
 def make_inputs(cfg, B, T, n, seed):
@@ -250,15 +322,15 @@ def to_torch(b):
 def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dtype):
     """Forward/backward on batch 0, then `steps` AdamW steps over 2 micro-batches each,
     loss_scale 0.5, clip_grad_norm_, per-step lr; decay on 2-D tensors only."""
-    names = param_names(cfg)
-    p = {k: torch.tensor(weights[k], dtype=dtype).requires_grad_(True) for k in names}
+    names = trainable_names(cfg)
+    p = {k: torch.tensor(weights[k], dtype=dtype).requires_grad_(k in names) for k in param_names(cfg)}
     logits, loss, parts = bert_forward(cfg, p, to_torch(batches[0]))
     loss.backward()
     out = {"logits": logits.detach().clone(), "loss": loss.detach().reshape(1).clone(),
            "parts": {k: float(v) for k, v in parts.items()},
-           "grads": {k: v.grad.detach().clone() for k, v in p.items()}}
-    for v in p.values():
-        v.grad = None
+           "grads": {k: p[k].grad.detach().clone() for k in names}}
+    for k in names:
+        p[k].grad = None
     opt = torch.optim.AdamW([{"params": [p[n] for n in names if p[n].dim() == 2], "weight_decay": wd},
                              {"params": [p[n] for n in names if p[n].dim() != 2], "weight_decay": 0.0}],
                             lr=lr, betas=(beta1, beta2), eps=eps)
@@ -269,7 +341,7 @@ def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dty
             _, l, _ = bert_forward(cfg, p, to_torch(batches[2 * t - 1 + mb]))
             (l * 0.5).backward()
             losses.append(l.item())
-        norms.append(float(torch.nn.utils.clip_grad_norm_(list(p.values()), clip)))
+        norms.append(float(torch.nn.utils.clip_grad_norm_([p[n] for n in names], clip)))
         for g in opt.param_groups:
             g["lr"] = lr_at(lr, t, steps)
         opt.step()
@@ -328,7 +400,11 @@ def cmd_check(a):
     for k, v in ref["parts"].items():
         ck.rel("forward", k, fwd[k], np.array([v]), 1e-5)
     grads = st_read(os.path.join(d, "grads.safetensors"))
-    check_tensors(ck, "grad", names, grads, ref["grads"])
+    trainable = trainable_names(cfg)
+    ck.ok("grad frozen", sorted(grads) == sorted(trainable),
+          "gptc's gradients are not those of the trainable tensors: %s" % sorted(set(grads) ^ set(trainable))[:4],
+          "%d trainable of %d" % (len(trainable), len(names)))
+    check_tensors(ck, "grad", trainable, grads, ref["grads"])
     check_train(ck, a, names, st_read(os.path.join(d, "final.safetensors")), ref)
     return 1 if ck.failed else 0
 
@@ -460,6 +536,9 @@ def main():
     m.add_argument("--old-names", action="store_true", help="LayerNorm.gamma / .beta")
     m.add_argument("--no-prefix", action="store_true", help="BertModel's names (no \"bert.\")")
     m.add_argument("--tied-decoder-saved", action="store_true", help="cls.predictions.decoder.* stored too")
+    m.add_argument("--lora-targets", default="", help="a PEFT LoRA adapter on these modules (classify, qa heads)")
+    m.add_argument("--lora-r", type=int, default=4)
+    m.add_argument("--lora-alpha", type=float, default=8.0)
     ev = sub.add_parser("eval-pretrain")
     ev.add_argument("--model", required=True)
     ev.add_argument("--data", required=True)
