@@ -73,6 +73,14 @@ PYEOF
     then pass "$name ($(wc -l <"$T/gen/hyp") pairs)"; else fail "$name" "gptc $(head -c 400 "$T/got.json") reference $(head -c 400 "$T/ref.json")"; fi
 }
 compare noisy_pairs_one_ref "$T/gen/ref"
+# an empty reference line after a longer one (the 13a buffer is reused: no stale words)
+mkdir -p "$T/e"
+printf 'the cat sat on the mat\nSource layout\n' >"$T/e/hyp"
+printf 'the cat sat on a mat today\n## Source layout\n' >"$T/e/ref"
+printf 'a cat was sitting on the mat\n\n' >"$T/e/ref2"
+a=$("$G" eval --task translate --hyp "$T/e/hyp" --ref "$T/e/ref" --ref "$T/e/ref2" --json 2>&1)
+b=$($PY "$ROOT/tests/ref/sacrebleu_ref.py" score "$T/e/hyp" "$T/e/ref" "$T/e/ref2")
+check empty_second_reference $PY -c "import json,sys; g,r=json.loads(sys.argv[1]),json.loads(sys.argv[2]); assert g['ref_len']==r['ref_len']==7 and abs(g['bleu']-r['bleu'])<1e-12, (g, r)" "$a" "$b"
 compare noisy_pairs_two_refs "$T/gen/ref" "$T/gen/ref2"
 check noisy_pairs_have_korean $PY -c "import sys; t=open(sys.argv[1],encoding='utf-8').read(); assert sum('\uac00'<=c<='\ud7a3' for c in t) > 10000" "$T/gen/ref"
 

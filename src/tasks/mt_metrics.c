@@ -115,6 +115,7 @@ static void join_words(const char *s, size_t n, sbuf *out) {
         i += k;
     }
     if (!out->p) sb_put(out, "", 0);
+    else if (!out->oom) out->p[out->len] = '\0'; /* a buffer reused for an empty line: no stale text */
 }
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
