@@ -80,8 +80,9 @@ if start burst --model "$T/m" --parallel 8; then
     stop burst
 fi
 
-# ---- a full queue, --timeout, SIGTERM draining: a model slow enough (4 layers, 256 wide)
-"$GPTC" init --out "$T/big" --preset tiny --n-layer 4 --n-head 4 --n-embd 256 --n-positions 256 \
+# ---- a full queue, --timeout, SIGTERM draining: a model slow enough (6 layers, 384 wide, 480
+# new tokens: a stream reusing the cached prompt still runs past --timeout 1 on a quiet machine)
+"$GPTC" init --out "$T/big" --preset tiny --n-layer 6 --n-head 4 --n-embd 384 --n-positions 512 \
     --vocab-size "$(nvocab "$T/tm")" --no-tokenizer --seed 6 >/dev/null 2>&1 && cp "$T"/tm/* "$T/big/"
 if start queue --model "$T/big" --parallel 1 --queue 1; then
     PORT=$PORT MODEL=$T/big MODE=queue node "$ROOT/tests/serve/misc.cjs"

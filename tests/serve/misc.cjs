@@ -6,7 +6,7 @@
 const { check, fail, failed, client, raw, collect, sleep } = require('./common.cjs');
 
 const PORT = process.env.PORT, M = process.env.MODEL, api = client(PORT);
-const long = { model: M, prompt: 'Once upon a time', max_tokens: 240, temperature: 0 };
+const long = { model: M, prompt: 'Once upon a time', max_tokens: 480, temperature: 0 };
 
 async function queueFull() {
   const reqs = [];
