@@ -48,14 +48,14 @@ for dir in $DIRS; do
     "$G" init --arch marian --preset marian-tiny --d-model 128 --encoder-layers 3 --decoder-layers 3 \
         --encoder-attention-heads 4 --decoder-attention-heads 4 --encoder-ffn-dim 512 --decoder-ffn-dim 512 \
         --max-position-embeddings 128 --vocab-size $V --eos-token-id $((V - 2)) --pad-token-id $((V - 1)) \
-        --dropout 0.1 --out "$R/init"
+        --scale-embedding --dropout 0 --out "$R/init"
     cp "$DIR/tok"/* "$R/init/"
     # MIN minutes of training: the trainer stops on SIGINT with a checkpoint (a model
     # directory) at the step it reached; constant lr after warmup, so no schedule is cut
     timeout -s INT "${MIN}m" "$G" finetune --task translate --model "$R/init" --train "$R/train.tsv" \
         --val "$R/val.tsv" --out "$R/run" --lr 1e-3 --warmup-steps 200 --lr-schedule constant --weight-decay 0.01 \
-        --label-smoothing 0.1 --batch-size 32 --max-steps 1000000 --eval-every 500 --max-source-length 48 \
-        --max-target-length 48 --threads "$TH" --json >"$R/finetune.json" || true
+        --label-smoothing 0.1 --batch-size 32 --max-steps 1000000 --eval-every 500 --max-source-length 64 \
+        --max-target-length 64 --group-by-length --threads "$TH" --json >"$R/finetune.json" || true
     M=$R/run/model
     [ -f "$M/config.json" ] || M=$R/run/checkpoints/step-$(ls "$R/run/checkpoints" | sed -n 's/^step-//p' | sort -n | tail -n 1)
     echo "$dir: model $M" >&2

@@ -1373,7 +1373,9 @@ typedef struct gptc_data_source {
     int enc_T;                    /* encoder positions when GPTC_BATCH_ENC_TOKENS */
     size_t train_rows;            /* rows in one epoch (for --epochs) */
     /* The next training micro-batch of b->B rows of b->T; uses and advances *rng and
-     * *pos, which the trainer saves in checkpoints (exact resume). */
+     * *pos, which the trainer saves in checkpoints (exact resume). A source may lower
+     * b->T (and b->enc_T) to its batch's longest row: the rows are then laid out with
+     * that stride (dynamic padding; targets_per_row 0 only). val_batch alike. */
     gptc_status (*train_batch)(gptc_ctx *ctx, void *user, gptc_batch *b, uint64_t *rng, uint64_t *pos);
     /* Validation: n_val_batches(B, T) batches; batch i fills b->B <= its capacity rows. */
     size_t (*n_val_batches)(void *user, int B, int T);
@@ -1756,7 +1758,9 @@ void gptc_mt_fill(const gptc_mt_data *d, const size_t *idx, int B, int T, int en
                   struct gptc_batch *bt);
 /* The trainer's data source over train / val (val may be NULL): fields
  * GPTC_BATCH_ENC_TOKENS (the trainer fills enc_mask too), enc_T = the longest source of
- * both. Shuffled epochs from (seed, position). With metric (needs val), the trainer's
+ * both. Shuffled epochs from (seed, position). Each batch is padded to its longest
+ * source and labels (bt->enc_T and bt->T shrink to them), as DataCollatorForSeq2Seq
+ * pads. With metric (needs val), the trainer's
  * model_metric: metric(ctx, metric_user, model, val, &value), named metric_name, decides
  * the best model and early stopping instead of the validation loss. */
 typedef gptc_status (*gptc_mt_metric_fn)(gptc_ctx *ctx, void *user, const struct gptc_model *m,
@@ -1767,6 +1771,12 @@ gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const g
                                void *metric_user, gptc_mt_source **out);
 void gptc_mt_source_free(gptc_mt_source *src);
 const gptc_data_source *gptc_mt_source_data(const gptc_mt_source *src);
+/* group_by_length (Hugging Face's LengthGroupedSampler): each epoch's shuffled rows are
+ * cut into chunks of 50 global batches, a chunk sorted by length (a pair's longer side,
+ * longest first) and cut into batches, the chunk's full batches then shuffled; so a
+ * batch holds rows of similar length and pads little. Still a function of (seed,
+ * position, batch size): resume sees the same batches. */
+void gptc_mt_source_group_by_length(gptc_mt_source *src, int on);
 
 /* Translates one source (ids ending with eos): encodes it into sequence 0 of s (NULL: a
  * session is made for the call; else one with max(num_beams, num_return_sequences)

@@ -7,8 +7,8 @@
 # lr 3e-3, 240 steps of 32, --metric bleu): the translations of held-out sentences must beat copying the
 # source in BLEU and chrF (sacreBLEU's definitions, gptc eval); eval --task translate
 # --data gives the loss over the file; a run stopped at step 30 and resumed to 60 ends
-# with the same weights as one run of 60 steps; broken pair files fail with the file
-# and line named and write nothing.
+# with the same weights as one run of 60 steps, with --group-by-length too; broken pair
+# files fail with the file and line named and write nothing.
 source "$(dirname "$0")/lib.sh"
 G=$GPTC_ASAN
 F=$GPTC
@@ -75,6 +75,17 @@ R=(--max-steps 60 --save-every 30 --eval-every 0 --lr-schedule constant) # the s
 "$F" finetune "${OPTS[@]}" --out "$T/twice" "${R[@]}" --resume >/dev/null 2>>"$T/err"
 if cmp -s "$T/once/model/model.safetensors" "$T/twice/model/model.safetensors"; then pass translate_resume_exact
 else fail translate_resume_exact "weights differ after resume: $(tail -c 300 "$T/err")"; fi
+# the same with --group-by-length (batches of similar lengths; a function of seed and position)
+"$F" finetune "${OPTS[@]}" --group-by-length --out "$T/gonce" "${R[@]}" >/dev/null 2>"$T/err" ||
+    fail translate_grouped "$(tail -c 300 "$T/err")"
+"$F" finetune "${OPTS[@]}" --group-by-length --out "$T/gtwice" --max-steps 30 --save-every 30 --eval-every 0 \
+    --lr-schedule constant >/dev/null 2>"$T/err"
+"$F" finetune "${OPTS[@]}" --group-by-length --out "$T/gtwice" "${R[@]}" --resume >/dev/null 2>>"$T/err"
+if cmp -s "$T/gonce/model/model.safetensors" "$T/gtwice/model/model.safetensors" &&
+    ! cmp -s "$T/gonce/model/model.safetensors" "$T/once/model/model.safetensors"; then pass translate_grouped_resume_exact
+else fail translate_grouped_resume_exact "weights differ after resume, or equal the ungrouped run's: $(tail -c 300 "$T/err")"; fi
+expect_error translate_group_refused 'group-by-length are for --task translate' "$G" finetune --task classify \
+    --model "$T/init" --train "$T/train.tsv" --out "$T/x" --group-by-length
 # broken pair files: file and line named, no output directory
 printf 'a b\tc d\nno tab here\n' >"$T/bad.tsv"
 expect_error translate_bad_tsv 'bad.tsv:2: expected source<TAB>target \(no tab\)' "$G" finetune "${OPTS[@]/$T\/train.tsv/$T/bad.tsv}" --out "$T/bad1"

@@ -163,6 +163,102 @@ int main(void) {
             gptc_mt_data_free(&d);
         }
     }
+    /* dynamic padding and group_by_length on 1000 pairs of lengths 1..40 (row r's ids are
+     * all r): each batch is padded to its own longest source / labels; with grouping an
+     * epoch is still a permutation, the full batches of a chunk of 50 batches hold
+     * non-overlapping length ranges in a shuffled order, and a source resumed at a
+     * position gives the same batch */
+    {
+        enum { N = 1000, B = 7, L = 40 };
+        gptc_mt_data d = {0};
+        d.n = N;
+        d.src_off = calloc(N + 1, sizeof(size_t));
+        d.tgt_off = calloc(N + 1, sizeof(size_t));
+        d.src = malloc((size_t)N * L * 4);
+        d.tgt = malloc((size_t)N * L * 4);
+        uint64_t st = 20261201;
+        size_t len[N];
+        for (size_t r = 0; r < N; r++) {
+            size_t ns = 1 + gptc_splitmix64(&st) % L, nt = 1 + gptc_splitmix64(&st) % L;
+            for (size_t k = 0; k < ns; k++) d.src[d.src_off[r] + k] = (int32_t)r;
+            for (size_t k = 0; k < nt; k++) d.tgt[d.tgt_off[r] + k] = (int32_t)r;
+            d.src_off[r + 1] = d.src_off[r] + ns;
+            d.tgt_off[r + 1] = d.tgt_off[r] + nt;
+            d.max_src = ns > d.max_src ? ns : d.max_src;
+            d.max_tgt = nt > d.max_tgt ? nt : d.max_tgt;
+            len[r] = ns > nt ? ns : nt;
+        }
+        for (int group = 0; group < 2; group++) {
+            gptc_mt_source *src, *src2;
+            if (gptc_mt_source_new(ctx, &d, NULL, 5000, 5001, 99, NULL, NULL, NULL, &src) ||
+                gptc_mt_source_new(ctx, &d, NULL, 5000, 5001, 99, NULL, NULL, NULL, &src2))
+                abort();
+            gptc_mt_source_group_by_length(src, group);
+            gptc_mt_source_group_by_length(src2, group);
+            const gptc_data_source *ds = gptc_mt_source_data(src), *ds2 = gptc_mt_source_data(src2);
+            static int32_t tk[B * L], tg[B * L], en[B * L], tk2[B * L], tg2[B * L], en2[B * L];
+            static float em[B * L], em2[B * L];
+            int seen[N] = {0}, pad_ok = 1, resume_ok = 1, ranges_ok = 1, shuffled = 0;
+            size_t lo[N / B + 1], hi[N / B + 1];
+            uint64_t rng = 0, pos = 0;
+            int nb = 0;
+            while (pos + B <= N) {
+                gptc_batch a = {.B = B, .T = L, .tokens = tk, .targets = tg, .enc_tokens = en, .enc_mask = em};
+                uint64_t pos2 = pos, rng2 = 0;
+                if (ds->train_batch(ctx, ds->user, &a, &rng, &pos)) abort();
+                gptc_batch c = {.B = B, .T = L, .tokens = tk2, .targets = tg2, .enc_tokens = en2, .enc_mask = em2};
+                if (ds2->train_batch(ctx, ds2->user, &c, &rng2, &pos2)) abort();
+                resume_ok &= c.T == a.T && c.enc_T == a.enc_T && !memcmp(tg, tg2, sizeof(int32_t) * B * a.T) &&
+                             !memcmp(en, en2, sizeof(int32_t) * B * a.enc_T);
+                size_t ls = 0, lt = 0, mn = L, mx = 0;
+                for (int b = 0; b < B; b++) {
+                    size_t r = (size_t)en[b * a.enc_T];
+                    seen[r]++;
+                    size_t ns = d.src_off[r + 1] - d.src_off[r], nt = d.tgt_off[r + 1] - d.tgt_off[r];
+                    ls = ns > ls ? ns : ls;
+                    lt = nt > lt ? nt : lt;
+                    mn = len[r] < mn ? len[r] : mn;
+                    mx = len[r] > mx ? len[r] : mx;
+                    for (int k = 0; k < a.enc_T; k++) pad_ok &= en[b * a.enc_T + k] == ((size_t)k < ns ? (int32_t)r : 5000);
+                    for (int k = 0; k < a.T; k++) pad_ok &= tg[b * a.T + k] == ((size_t)k < nt ? (int32_t)r : -100);
+                }
+                pad_ok &= (size_t)a.enc_T == ls && (size_t)a.T == lt;
+                lo[nb] = mn;
+                hi[nb] = mx;
+                nb++;
+            }
+            int perm_ok = 1;
+            size_t covered = 0;
+            for (int r = 0; r < N; r++) {
+                perm_ok &= seen[r] <= 1;
+                covered += (size_t)seen[r];
+            }
+            perm_ok &= covered == (size_t)nb * B;
+            if (group)
+                for (int c0 = 0; c0 + 50 <= nb; c0 += 50)
+                    for (int q = c0; q < c0 + 50; q++)
+                        for (int q2 = c0; q2 < c0 + 50; q2++) {
+                            if (q == q2) continue;
+                            /* two batches of a chunk: one's lengths all >= the other's */
+                            ranges_ok &= lo[q] >= hi[q2] || lo[q2] >= hi[q];
+                            if (q2 == q + 1 && lo[q2] > lo[q]) shuffled = 1;
+                        }
+            char name[64];
+            snprintf(name, sizeof name, "mt_source_longest%s", group ? "_grouped" : "");
+            CHECK(name, pad_ok, "a batch is not padded to its longest source / labels");
+            snprintf(name, sizeof name, "mt_source_resume%s", group ? "_grouped" : "_dynamic");
+            CHECK(name, resume_ok, "a resumed source gave other batches");
+            snprintf(name, sizeof name, "mt_source_epoch%s", group ? "_grouped" : "_dynamic");
+            CHECK(name, perm_ok, "a row repeats within an epoch");
+            if (group) CHECK("mt_source_grouped_ranges", ranges_ok && shuffled, "ranges %d shuffled %d", ranges_ok, shuffled);
+            gptc_mt_source_free(src);
+            gptc_mt_source_free(src2);
+        }
+        free(d.src_off);
+        free(d.tgt_off);
+        free(d.src);
+        free(d.tgt);
+    }
     /* broken pair files */
     expect_fail(ctx, t, "mt_bad_no_tab", "a.tsv", "hello\tworld\nno tab\n", "a.tsv:2: expected source<TAB>target (no tab)");
     expect_fail(ctx, t, "mt_bad_two_tabs", "b.tsv", "a\tb\tc\n", "b.tsv:1: expected source<TAB>target (more than one tab)");

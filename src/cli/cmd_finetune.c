@@ -119,6 +119,7 @@ int cmd_finetune(int argc, char **argv) {
         if (cli_opt_int_in(argc, argv, &i, "--max-source-length", 2, 1 << 20, &mo.max_source_length)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--max-target-length", 2, 1 << 20, &mo.max_target_length)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--bleu-sentences", 0, 1L << 40, &mo.bleu_sentences)) continue;
+        if (cli_flag(argv, i, "--group-by-length")) { mo.group_by_length = 1; continue; }
         if (cli_flag(argv, i, "--lora")) { use_lora = 1; continue; }
         if (cli_opt_int_in(argc, argv, &i, "--lora-r", 1, 1 << 16, &lv)) { lp.r = (int)lv; use_lora = 1; continue; }
         if (cli_opt_float_in(argc, argv, &i, "--lora-alpha", 0, 1e6, CLI_OPEN_LO, &dv)) { lp.alpha = (float)dv; use_lora = 1; continue; }
@@ -152,9 +153,10 @@ int cmd_finetune(int argc, char **argv) {
         train_cli_check("finetune", &o);
         return mt_cli_finetune(model_dir, train_path, val_path, out_dir, &o, threads, json, &mo);
     }
-    if (mo.label_smoothing > 0 || mo.max_source_length || mo.max_target_length || mo.bleu_sentences)
-        cli_die("finetune", NULL, "--label-smoothing, --max-source-length, --max-target-length and --bleu-sentences are "
-                "for --task translate");
+    if (mo.label_smoothing > 0 || mo.max_source_length || mo.max_target_length || mo.bleu_sentences ||
+        mo.group_by_length)
+        cli_die("finetune", NULL, "--label-smoothing, --max-source-length, --max-target-length, --bleu-sentences and "
+                "--group-by-length are for --task translate");
     int kind = !strcmp(task, "classify") ? GPTC_TASK_CLASSIFY
              : (!strcmp(task, "chat") || !strcmp(task, "sft")) ? GPTC_TASK_SFT
              : !strcmp(task, "qa") ? GPTC_TASK_QA : -1;

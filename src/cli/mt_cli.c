@@ -83,6 +83,7 @@ int mt_cli_finetune(const char *model_dir, const char *train_path, const char *v
     if (gptc_mt_source_new(ctx, &train, val_path ? &val : NULL, pad, c->decoder_start_token_id, o->seed,
                            mo->metric_bleu ? "bleu" : NULL, mo->metric_bleu ? gptc_mt_val_bleu : NULL, &bp, &src))
         cli_die(cmd, ctx, NULL);
+    gptc_mt_source_group_by_length(src, mo->group_by_length);
     o->data = gptc_mt_source_data(src);
     o->model = m;
     o->tok_dir = model_dir;

@@ -303,27 +303,104 @@ struct gptc_mt_source {
     const gptc_mt_data *train, *val;
     int32_t pad, start;
     uint64_t seed;
-    size_t *perm, *idx;
+    size_t *perm, *idx, *len, idx_cap;
     uint64_t perm_epoch;
+    int perm_batch;              /* the global batch the grouped order was made for */
+    int group;                   /* group_by_length */
     gptc_mt_metric_fn metric;
     void *metric_user;
 };
 
+/* A row's length for grouping: its longer side (after the batch's cut). */
+static size_t row_len(const gptc_mt_data *d, size_t r) {
+    size_t ns = d->src_off[r + 1] - d->src_off[r], nt = d->tgt_off[r + 1] - d->tgt_off[r];
+    return ns > nt ? ns : nt;
+}
+
+static const size_t *sort_len;
+static int by_len_desc(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (sort_len[x] != sort_len[y]) return sort_len[x] > sort_len[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+enum { GROUP_MULT = 50 };
+
+/* idx holds, for global batches of B rows: a chunk of GROUP_MULT batches and its batch
+ * order (grouped_perm's scratch), then the batch's rows. */
+static gptc_status mt_reserve(gptc_ctx *ctx, gptc_mt_source *src, int B) {
+    size_t need = (size_t)GROUP_MULT * (size_t)B + GROUP_MULT + (size_t)B;
+    if (need <= src->idx_cap) return GPTC_OK;
+    size_t *p = gptc_alloc(ctx, need * sizeof *p, "batch rows");
+    if (!p) return GPTC_ENOMEM;
+    gptc_free(src->idx);
+    src->idx = p;
+    src->idx_cap = need;
+    return GPTC_OK;
+}
+
+/* The epoch's order with group_by_length (Hugging Face's LengthGroupedSampler, batches
+ * shuffled): the epoch's permutation cut into chunks of GROUP_MULT global batches, each
+ * chunk sorted by length (longest first, ties by row), cut into batches of B rows, and
+ * the chunk's full batches put in a shuffled order (its last, partial batch stays last).
+ * A function of (seed, epoch, B) only, so a resumed run sees the same batches. */
+static void grouped_perm(gptc_mt_source *src, uint64_t e, int B) {
+    size_t n = src->train->n, M = (size_t)GROUP_MULT * (size_t)B;
+    gptc_epoch_perm(src->perm, n, src->seed, e);
+    uint64_t st = src->seed ^ 0x5851F42D4C957F2Dull ^ (e * 0xD1B54A32D192ED03ull);
+    for (size_t c0 = 0; c0 < n; c0 += M) {
+        size_t k = n - c0 < M ? n - c0 : M, nb = k / (size_t)B;
+        sort_len = src->len;
+        qsort(src->perm + c0, k, sizeof *src->perm, by_len_desc);
+        /* shuffle the chunk's full batches: idx holds the sorted chunk meanwhile */
+        memcpy(src->idx, src->perm + c0, k * sizeof *src->idx);
+        size_t *order = src->idx + M;
+        for (size_t q = 0; q < nb; q++) order[q] = q;
+        for (size_t q = nb; q > 1; q--) {
+            size_t j = (size_t)(gptc_splitmix64(&st) % q), t = order[q - 1];
+            order[q - 1] = order[j];
+            order[j] = t;
+        }
+        for (size_t q = 0; q < nb; q++)
+            memcpy(src->perm + c0 + q * (size_t)B, src->idx + order[q] * (size_t)B, (size_t)B * sizeof *src->perm);
+    }
+}
+
+/* Dynamic padding (DataCollatorForSeq2Seq's padding to the longest): the batch's longest
+ * source (at most E) and labels (at most T) give its enc_T and T. */
+static void fill_longest(const gptc_mt_data *d, const size_t *idx, int B, int T, int E, int32_t pad, int32_t start,
+                         gptc_batch *bt) {
+    size_t ls = 1, lt = 1;
+    for (int b = 0; b < B; b++) {
+        size_t r = idx[b], ns = d->src_off[r + 1] - d->src_off[r], nt = d->tgt_off[r + 1] - d->tgt_off[r];
+        if (ns > ls) ls = ns;
+        if (nt > lt) lt = nt;
+    }
+    gptc_mt_fill(d, idx, B, lt < (size_t)T ? (int)lt : T, ls < (size_t)E ? (int)ls : E, pad, start, bt);
+}
+
 static gptc_status mt_train_batch(gptc_ctx *ctx, void *user, gptc_batch *bt, uint64_t *rng, uint64_t *pos) {
     gptc_mt_source *src = user;
     size_t n = src->train->n;
-    (void)ctx;
     (void)rng;
-    for (int b = 0; b < bt->B; b++) {
+    int B = bt->B;
+    gptc_status s = mt_reserve(ctx, src, B);
+    if (s) return s;
+    size_t *rows = src->idx + (size_t)GROUP_MULT * (size_t)B + GROUP_MULT; /* past grouped_perm's scratch */
+    for (int b = 0; b < B; b++) {
         uint64_t e = *pos / n;
-        if (src->perm_epoch != e + 1) {
-            gptc_epoch_perm(src->perm, n, src->seed, e);
+        if (src->perm_epoch != e + 1 || (src->group && src->perm_batch != B)) {
+            if (src->group)
+                grouped_perm(src, e, B);
+            else
+                gptc_epoch_perm(src->perm, n, src->seed, e);
             src->perm_epoch = e + 1;
+            src->perm_batch = B;
         }
-        src->idx[b] = src->perm[*pos % n];
+        rows[b] = src->perm[*pos % n];
         (*pos)++;
     }
-    gptc_mt_fill(src->train, src->idx, bt->B, bt->T, src->ds.enc_T, src->pad, src->start, bt);
+    fill_longest(src->train, rows, B, bt->T, src->ds.enc_T, src->pad, src->start, bt);
     return GPTC_OK;
 }
 
@@ -335,11 +412,12 @@ static size_t mt_n_val(void *user, int B, int T) {
 
 static gptc_status mt_val_batch(gptc_ctx *ctx, void *user, size_t i, gptc_batch *bt) {
     gptc_mt_source *src = user;
-    (void)ctx;
+    gptc_status s = mt_reserve(ctx, src, bt->B);
+    if (s) return s;
     size_t first = i * (size_t)bt->B, n = src->val->n;
     int k = first >= n ? 0 : (int)((n - first) < (size_t)bt->B ? n - first : (size_t)bt->B);
     for (int b = 0; b < k; b++) src->idx[b] = first + (size_t)b;
-    gptc_mt_fill(src->val, src->idx, k, bt->T, src->ds.enc_T, src->pad, src->start, bt);
+    fill_longest(src->val, src->idx, k, bt->T, src->ds.enc_T, src->pad, src->start, bt);
     return GPTC_OK;
 }
 
@@ -362,9 +440,10 @@ gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const g
     src->start = start;
     src->seed = seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
     src->perm = gptc_alloc(ctx, train->n * sizeof *src->perm, "shuffle order");
-    size_t nidx = train->n > (size_t)65536 ? train->n : 65536;
-    src->idx = gptc_alloc(ctx, nidx * sizeof *src->idx, "batch rows");
-    if (!src->perm || !src->idx) {
+    src->len = gptc_alloc(ctx, train->n * sizeof *src->len, "row lengths");
+    if (src->perm && src->len)
+        for (size_t r = 0; r < train->n; r++) src->len[r] = row_len(train, r);
+    if (!src->perm || !src->len || mt_reserve(ctx, src, 1)) {
         gptc_mt_source_free(src);
         return GPTC_ENOMEM;
     }
@@ -388,9 +467,15 @@ gptc_status gptc_mt_source_new(gptc_ctx *ctx, const gptc_mt_data *train, const g
 
 const gptc_data_source *gptc_mt_source_data(const gptc_mt_source *src) { return &src->ds; }
 
+void gptc_mt_source_group_by_length(gptc_mt_source *src, int on) {
+    src->group = on != 0;
+    src->perm_epoch = 0;
+}
+
 void gptc_mt_source_free(gptc_mt_source *src) {
     if (!src) return;
     gptc_free(src->perm);
+    gptc_free(src->len);
     gptc_free(src->idx);
     gptc_free(src);
 }

@@ -89,16 +89,16 @@ static gptc_status evaluate(gptc_ctx *ctx, gptc_workspace *ws, const gptc_model 
         if ((s = d->val_batch(ctx, d->user, b, bt)) || !bt->B) break;
         int first = rank * B, rows = bt->B - first < B ? bt->B - first : B;
         if (rows <= 0) continue;
+        if (d->targets_per_row <= 0) per_row = bt->T; /* the batch's own length (dynamic padding) */
         const int32_t *tg = bt->targets + (size_t)first * per_row;
         float loss;
-        bt->T = T;
         gptc_batch mine = batch_rows(bt, first, rows, per_row);
         if ((s = gptc_forward_batch(ctx, ws, &mine, &loss))) break;
         if (isfinite(loss)) {
             sum += (double)loss * rows;
             count += rows;
         }
-        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), tg, rows, T);
+        if (d->val_observe) d->val_observe(d->user, gptc_workspace_logits(ws), tg, rows, bt->T);
     }
     gptc_workspace_set_training(ws, 1, dropout_seed(o));
     if (!s && N > 1) {
@@ -221,7 +221,8 @@ static gptc_status check_agree(gptc_ctx *ctx, run_ctx *r, const gptc_train_opts 
     r->bt.T = T;
     gptc_status s = d->train_batch(ctx, d->user, &r->bt, &rng, &pos);
     if (s) return s;
-    h[1] = gptc_hash_bytes(sizes, sizeof sizes) ^ gptc_hash_bytes(r->bt.tokens, (size_t)GB * T * sizeof(int32_t)) ^
+    if (d->targets_per_row <= 0) per_row = r->bt.T;
+    h[1] = gptc_hash_bytes(sizes, sizeof sizes) ^ gptc_hash_bytes(r->bt.tokens, (size_t)GB * r->bt.T * sizeof(int32_t)) ^
            (gptc_hash_bytes(r->bt.targets, (size_t)GB * per_row * sizeof(int32_t)) * 3);
     h[2] = gptc_hash_bytes(r->m->params, r->m->n_params * sizeof(float)) ^ gptc_hash_bytes(&r->m->cfg.n_layer, sizeof(int));
     uint64_t *all = gptc_alloc(ctx, (size_t)N * sizeof h, "rank agreement");
@@ -456,14 +457,15 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         }
         double t0 = gptc_now_s();
         gptc_grads_zero(r.g);
-        double step_loss = 0;
+        double step_loss = 0, positions = 0;
         for (int a = 0; a < o->grad_accum; a++) {
             /* the global batch; this rank trains its rows */
             r.bt.B = GB;
             r.bt.T = T;
             if ((s = d->train_batch(ctx, d->user, &r.bt, &rs.rng, &rs.data_pos))) goto done;
             float loss;
-            gptc_batch mine = batch_rows(&r.bt, rank * B, B, per_row);
+            positions += (double)GB * r.bt.T;
+            gptc_batch mine = batch_rows(&r.bt, rank * B, B, d->targets_per_row > 0 ? per_row : r.bt.T);
             if ((s = gptc_forward_batch(ctx, r.ws, &mine, &loss))) goto done;
             /* the last micro-batch completes the gradients: buckets go out as blocks finish */
             layer_hook_ctx hook = {r.ddp, r.g};
@@ -498,7 +500,7 @@ gptc_status gptc_train_run(gptc_ctx *ctx, const gptc_train_opts *o_in, gptc_trai
         ev.train_loss = (float)step_loss;
         ev.lr = ap.lr;
         ev.grad_norm = norm;
-        ev.tokens_per_s = (double)GB * T * o->grad_accum / dt;
+        ev.tokens_per_s = positions / dt;
         ev.elapsed_s = rs.elapsed;
         if (r.metrics) fprintf(r.metrics, "{\"step\": %ld, \"train_loss\": %.7g, \"lr\": %.7g, \"grad_norm\": %.7g, "
                            "\"tokens_per_s\": %.1f, \"elapsed_s\": %.3f",
