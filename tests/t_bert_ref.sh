@@ -8,14 +8,7 @@
 # not, untied decoders, the classification and QA heads, and PEFT LoRA adapters on them. Fresh inputs each run
 # (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
-DRIVER=$ROOT/build/tests/tool_ref_driver
-REF=$ROOT/tests/ref/bert_torch.py
-[ -x "$DRIVER" ] || make -s -C "$ROOT" build/tests/tool_ref_driver >/dev/null 2>&1
-if [ ! -x "$DRIVER" ]; then fail bert-ref "build/tests/tool_ref_driver is missing (make build/tests/tool_ref_driver)"; exit 1; fi
-if ! $PY -c 'import torch, numpy' 2>/dev/null; then fail bert-ref "$PY lacks torch/numpy (apt install python3-torch)"; exit 1; fi
-
-SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
-echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
+ref_setup bert-ref bert_torch.py
 HP=(--steps 10 --lr 3e-3 --wd 0.1 --beta1 0.9 --beta2 0.95 --eps 1e-4)
 rc=0
 
@@ -57,6 +50,7 @@ run_cfg hub_mlm 2 11
 # when build/asan/tests/tool_ref_driver is built (make test builds it)
 mk cls --layers 2 --heads 2 --hidden 14 --intermediate 19 --positions 15 --vocab 39 --head classify --num-labels 3
 ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
+[ -x "$ASAN_DRIVER" ] && fresh build/asan/tests/tool_ref_driver
 [ -x "$ASAN_DRIVER" ] && echo "cls and lora_cls run build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
 run_cfg cls 5 12 "$ASAN_DRIVER"
 # BertForSequenceClassification as a regression (num_labels 1, problem_type "regression":

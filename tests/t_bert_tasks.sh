@@ -21,7 +21,7 @@
 #     and tests/t_finetune.sh's `reg` case (GPT-2).
 source "$(dirname "$0")/lib.sh"
 DRIVER=$ROOT/build/tests/test_tasks
-[ -x "$DRIVER" ] || make -s -C "$ROOT" build/tests/test_tasks >/dev/null 2>&1
+fresh build/tests/test_tasks
 SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
 echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
 NM=$ROOT/.deps/node/node_modules

@@ -11,7 +11,7 @@ P=$PY
 REF=$ROOT/tests/ref/tasks_torch.py
 DRIVER=$ROOT/build/tests/test_tasks
 G=$GPTC
-[ -x "$DRIVER" ] || make -s -C "$ROOT" build/tests/test_tasks >/dev/null 2>&1
+fresh build/tests/test_tasks
 SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
 echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
 

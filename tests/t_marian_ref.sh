@@ -12,14 +12,7 @@
 # sinusoidal tables and tied copies (as the Hub's), a shared table stored only under one of
 # its tied names, and a model made by `gptc init --arch marian`. Fresh inputs each run (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
-DRIVER=$ROOT/build/tests/tool_ref_driver
-REF=$ROOT/tests/ref/marian_torch.py
-[ -x "$DRIVER" ] || make -s -C "$ROOT" build/tests/tool_ref_driver >/dev/null 2>&1
-if [ ! -x "$DRIVER" ]; then fail marian-ref "build/tests/tool_ref_driver is missing (make build/tests/tool_ref_driver)"; exit 1; fi
-if ! $PY -c 'import torch, numpy' 2>/dev/null; then fail marian-ref "$PY lacks torch/numpy (apt install python3-torch)"; exit 1; fi
-
-SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
-echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
+ref_setup marian-ref marian_torch.py
 HP=(--steps 10 --lr 3e-3 --wd 0.1 --beta1 0.9 --beta2 0.95 --eps 1e-4)
 rc=0
 
@@ -65,6 +58,7 @@ mk tied_dec --enc-layers 1 --dec-layers 1 --enc-heads 1 --dec-heads 1 --d-model 
     --positions 15 --vocab 29 --unshared --pad 3 --hub-layout
 # under ASan + UBSan when build/asan/tests/tool_ref_driver is built (make test builds it)
 ASAN_DRIVER=$ROOT/build/asan/tests/tool_ref_driver
+[ -x "$ASAN_DRIVER" ] && fresh build/asan/tests/tool_ref_driver
 [ -x "$ASAN_DRIVER" ] && echo "tied_dec runs build/asan/tests/tool_ref_driver" || ASAN_DRIVER=$DRIVER
 DRV=$ASAN_DRIVER run_cfg tied_dec 3 15 10 --label-smoothing 0.25
 

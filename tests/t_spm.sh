@@ -14,7 +14,7 @@
 source "$(dirname "$0")/lib.sh"
 G=$GPTC_ASAN
 INFO=$ROOT/build/asan/tests/tool_spm_info
-[ -x "$INFO" ] || make -s -C "$ROOT" build/asan/tests/tool_spm_info >/dev/null 2>&1
+fresh build/asan/tests/tool_spm_info
 if ! command -v spm_train >/dev/null || ! command -v spm_encode >/dev/null; then
     fail spm_reference "spm_train/spm_encode missing: sh scripts/deps.sh test installs Debian's sentencepiece"
     exit 1

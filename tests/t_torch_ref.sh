@@ -4,14 +4,7 @@
 # steps with weight decay (0.5: a 5% error in it shows), gradient accumulation, clipping
 # and a changing lr. Fresh tokens each run (GPTC_TEST_SEED repeats one).
 source "$(dirname "$0")/lib.sh"
-DRIVER=$ROOT/build/tests/tool_ref_driver
-REF=$ROOT/tests/ref/gpt2_torch.py
-[ -x "$DRIVER" ] || make -s -C "$ROOT" build/tests/tool_ref_driver >/dev/null 2>&1
-if [ ! -x "$DRIVER" ]; then fail torch-ref "build/tests/tool_ref_driver is missing (make build/tests/tool_ref_driver)"; exit 1; fi
-if ! $PY -c 'import torch, numpy' 2>/dev/null; then fail torch-ref "$PY lacks torch/numpy (apt install python3-torch)"; exit 1; fi
-
-SEED=${GPTC_TEST_SEED:-$(( ($(date +%s%N) / 1000) % 1000000007 ))}
-echo "seed $SEED (rerun with GPTC_TEST_SEED=$SEED)"
+ref_setup torch-ref gpt2_torch.py
 STEPS=10
 HP=(--steps $STEPS --lr 3e-3 --wd 0.5 --beta1 0.9 --beta2 0.95 --eps 1e-4)
 rc=0

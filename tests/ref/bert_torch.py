@@ -319,15 +319,13 @@ def to_torch(b):
     return {k: torch.tensor(v, dtype=torch.int64) for k, v in b.items()}
 
 
-def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dtype):
-    """Forward/backward on batch 0, then `steps` AdamW steps over 2 micro-batches each,
-    loss_scale 0.5, clip_grad_norm_, per-step lr; decay on 2-D tensors only."""
-    names = trainable_names(cfg)
-    p = {k: torch.tensor(weights[k], dtype=dtype).requires_grad_(k in names) for k in param_names(cfg)}
-    logits, loss, parts = bert_forward(cfg, p, to_torch(batches[0]))
+def adamw_reference(fwd, p, names, batches, steps, lr, wd, beta1, beta2, eps, clip):
+    """fwd(p, batch) -> (logits, loss, extra). Forward/backward on batch 0, then `steps`
+    AdamW steps over 2 micro-batches each (batches 1..2*steps), loss_scale 0.5,
+    clip_grad_norm_, per-step lr (lr_at); decay on 2-D tensors only. Trains p[names]."""
+    logits, loss, extra = fwd(p, batches[0])
     loss.backward()
-    out = {"logits": logits.detach().clone(), "loss": loss.detach().reshape(1).clone(),
-           "parts": {k: float(v) for k, v in parts.items()},
+    out = {"logits": logits.detach().clone(), "loss": loss.detach().reshape(1).clone(), "extra": extra,
            "grads": {k: p[k].grad.detach().clone() for k in names}}
     for k in names:
         p[k].grad = None
@@ -338,7 +336,7 @@ def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dty
     for t in range(1, steps + 1):
         opt.zero_grad(set_to_none=True)
         for mb in range(2):
-            _, l, _ = bert_forward(cfg, p, to_torch(batches[2 * t - 1 + mb]))
+            l = fwd(p, batches[2 * t - 1 + mb])[1]
             (l * 0.5).backward()
             losses.append(l.item())
         norms.append(float(torch.nn.utils.clip_grad_norm_([p[n] for n in names], clip)))
@@ -347,6 +345,16 @@ def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dty
         opt.step()
     out["final"] = {k: v.detach().clone() for k, v in p.items()}
     out["losses"], out["norms"] = np.array(losses), np.array(norms)
+    return out
+
+
+def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dtype):
+    """adamw_reference over the BERT forward; trains trainable_names(cfg)."""
+    names = trainable_names(cfg)
+    p = {k: torch.tensor(weights[k], dtype=dtype).requires_grad_(k in names) for k in param_names(cfg)}
+    out = adamw_reference(lambda q, b: bert_forward(cfg, q, to_torch(b)), p, names, batches, steps, lr, wd, beta1,
+                          beta2, eps, clip)
+    out["parts"] = {k: float(v) for k, v in out.pop("extra").items()}
     return out
 
 
@@ -393,19 +401,27 @@ def check_tensors(ck, group, names, got, ref):
         ck.rel(group, n, got[n], r, 1e-4)
 
 
-def cmd_check(a):
-    cfg, w = load_model_dir(a.model)
-    batches = make_inputs(cfg, a.B, a.T, 1 + 2 * a.steps, a.seed)
-    d, ck, names = a.driver_out, Checker(a.tag), param_names(cfg)
+def check_start(a, w, names, run_reference):
+    """The driver's weights against model.safetensors, then run_reference() (float64) and
+    the driver's logits and loss against it (rel err < 1e-5). Returns (ck, ref, fwd)."""
+    d, ck = a.driver_out, Checker(a.tag)
     p0 = st_read(os.path.join(d, "params0.safetensors"))
     ck.ok("load", sorted(p0) == sorted(names) and all(np.array_equal(p0[n], w[n]) for n in names),
           "weights read by gptc differ from model.safetensors (or names differ: %s)" % sorted(set(p0) ^ set(names)))
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    ref = reference(cfg, w, batches, dtype=torch.float64, **hp_of(a))
+    ref = run_reference()
     fwd = st_read(os.path.join(d, "forward.safetensors"))
     # rel err = ||got - ref|| / ||ref||: 1e-5 forward, 1e-4 gradients and weights
     ck.rel("forward", "logits", fwd["logits"], ref["logits"].numpy(), 1e-5)
     ck.rel("forward", "loss", fwd["loss"], ref["loss"].numpy(), 1e-5)
+    return ck, ref, fwd
+
+
+def cmd_check(a):
+    cfg, w = load_model_dir(a.model)
+    batches = make_inputs(cfg, a.B, a.T, 1 + 2 * a.steps, a.seed)
+    d, names = a.driver_out, param_names(cfg)
+    ck, ref, fwd = check_start(a, w, names, lambda: reference(cfg, w, batches, dtype=torch.float64, **hp_of(a)))
     for k, v in ref["parts"].items():
         ck.rel("forward", k, fwd[k], np.array([v]), 1e-5)
     grads = st_read(os.path.join(d, "grads.safetensors"))

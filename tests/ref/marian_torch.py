@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bert_torch import add_run_parsers, check_tensors, check_train  # noqa: E402
-from gpt2_torch import Checker, lr_at, st_read  # noqa: E402
+from bert_torch import adamw_reference, add_run_parsers, check_start, check_tensors, check_train  # noqa: E402
+from gpt2_torch import st_read  # noqa: E402
 from st_dtypes import save_safetensors  # noqa: E402
 
 
@@ -268,35 +268,12 @@ def to_torch(b):
 
 
 def reference(cfg, weights, batches, steps, lr, wd, beta1, beta2, eps, clip, dtype, ls):
-    """Forward/backward on batch 0, then `steps` AdamW steps over 2 micro-batches each,
-    loss_scale 0.5, clip_grad_norm_, per-step lr; decay on 2-D tensors; final_logits_bias
-    a buffer (not trained)."""
+    """adamw_reference over the Marian forward; final_logits_bias a buffer (not trained)."""
     names = param_names(cfg)
     p = {k: torch.tensor(weights[k], dtype=dtype).requires_grad_(k != "final_logits_bias") for k in names}
     train = [n for n in names if n != "final_logits_bias"]
-    logits, loss = marian_forward(cfg, p, to_torch(batches[0]), ls)
-    loss.backward()
-    out = {"logits": logits.detach().clone(), "loss": loss.detach().reshape(1).clone(),
-           "grads": {k: p[k].grad.detach().clone() for k in train}}
-    for k in train:
-        p[k].grad = None
-    opt = torch.optim.AdamW([{"params": [p[n] for n in train if p[n].dim() == 2], "weight_decay": wd},
-                             {"params": [p[n] for n in train if p[n].dim() != 2], "weight_decay": 0.0}],
-                            lr=lr, betas=(beta1, beta2), eps=eps)
-    losses, norms = [], []
-    for t in range(1, steps + 1):
-        opt.zero_grad(set_to_none=True)
-        for mb in range(2):
-            _, l = marian_forward(cfg, p, to_torch(batches[2 * t - 1 + mb]), ls)
-            (l * 0.5).backward()
-            losses.append(l.item())
-        norms.append(float(torch.nn.utils.clip_grad_norm_([p[n] for n in train], clip)))
-        for g in opt.param_groups:
-            g["lr"] = lr_at(lr, t, steps)
-        opt.step()
-    out["final"] = {k: v.detach().clone() for k, v in p.items()}
-    out["losses"], out["norms"] = np.array(losses), np.array(norms)
-    return out
+    return adamw_reference(lambda q, b: marian_forward(cfg, q, to_torch(b), ls) + (None,), p, train, batches, steps,
+                           lr, wd, beta1, beta2, eps, clip)
 
 
 def hp_of(a):
@@ -318,16 +295,8 @@ def cmd_prepare(a):
 def cmd_check(a):
     cfg, w = load_model_dir(a.model)
     batches = make_inputs(cfg, a.B, a.Te, a.T, 1 + 2 * a.steps, a.seed)
-    d, ck, names = a.driver_out, Checker(a.tag), param_names(cfg)
-    p0 = st_read(os.path.join(d, "params0.safetensors"))
-    ck.ok("load", sorted(p0) == sorted(names) and all(np.array_equal(p0[n], w[n]) for n in names),
-          "weights read by gptc differ from model.safetensors (or names differ: %s)" % sorted(set(p0) ^ set(names)))
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    ref = reference(cfg, w, batches, dtype=torch.float64, **hp_of(a))
-    fwd = st_read(os.path.join(d, "forward.safetensors"))
-    # rel err = ||got - ref|| / ||ref||: 1e-5 forward, 1e-4 gradients and weights
-    ck.rel("forward", "logits", fwd["logits"], ref["logits"].numpy(), 1e-5)
-    ck.rel("forward", "loss", fwd["loss"], ref["loss"].numpy(), 1e-5)
+    d, names = a.driver_out, param_names(cfg)
+    ck, ref, _ = check_start(a, w, names, lambda: reference(cfg, w, batches, dtype=torch.float64, **hp_of(a)))
     grads = st_read(os.path.join(d, "grads.safetensors"))
     train = [n for n in names if n != "final_logits_bias"]
     ck.ok("grad final_logits_bias", "final_logits_bias" not in grads, "the buffer got a gradient", "frozen (a buffer)")
