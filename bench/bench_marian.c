@@ -9,9 +9,12 @@
  * search with 4 beams, --max-new tokens each (no eos: every sentence runs the whole
  * length, so both sides do the same work); sentences/s and new tokens/s, the mean of
  * --steps runs after one warm-up. --save DIR writes the random model there first (for
- * torch_marian.py --model DIR: the same weights on both sides).
+ * torch_marian.py --model DIR: the same weights on both sides); --model DIR translates
+ * with the model of DIR instead (--preset and --vocab unused). Sentence 0's greedy and
+ * beam tokens are printed (greedy_first, beam4_first) before the RESULT line.
  * usage: bench_marian [--task train|translate] [--preset marian-small] [--batch 16] [--src 48] [--tgt 48]
- *        [--steps 3] [--vocab 8000] [--sentences 64] [--min-src 20] [--max-src 40] [--max-new 32] [--save DIR] */
+ *        [--steps 3] [--vocab 8000] [--sentences 64] [--min-src 20] [--max-src 40] [--max-new 32] [--save DIR]
+ *        [--model DIR] */
 #include "bench_step.h"
 
 #include <stdio.h>
@@ -21,7 +24,7 @@
 /* Seconds per call of gptc_translate_batch over the sources (a warm-up, then the mean of
  * steps runs); *tokens: the new tokens of one run. */
 static double time_translate(gptc_ctx *ctx, const gptc_model *m, const int32_t *const *src, const int *n_src, int n,
-                             int B, const gptc_gen_params *p, int steps, long *tokens, int greedy_first) {
+                             int B, const gptc_gen_params *p, int steps, long *tokens, const char *first) {
     gptc_gen_result **r = calloc((size_t)n, sizeof *r);
     if (!r) bench_die(NULL, "out of memory");
     double t = 0;
@@ -30,8 +33,8 @@ static double time_translate(gptc_ctx *ctx, const gptc_model *m, const int32_t *
         if (gptc_translate_batch(ctx, m, src, n_src, (size_t)n, B, p, r)) bench_die(ctx, "translate");
         if (s) t += bench_now() - t0;
         *tokens = 0;
-        if (greedy_first && s == steps) { /* sentence 0's tokens, to set beside torch_marian.py's */
-            fputs("greedy_first", stdout);
+        if (s == steps) { /* sentence 0's tokens, to set beside torch_marian.py's */
+            fputs(first, stdout);
             for (int t = 0; t < r[0]->seqs[0].n_tokens; t++) printf(" %d", r[0]->seqs[0].tokens[t]);
             fputc('\n', stdout);
         }
@@ -60,9 +63,9 @@ static int translate_bench(gptc_ctx *ctx, const gptc_model *m, const char *prese
     p.max_new_tokens = max_new;
     p.n_eos = 0; /* no eos: every sentence decodes max_new tokens */
     long tok_g, tok_b;
-    double g = time_translate(ctx, m, (const int32_t *const *)src, n_src, n, B, &p, steps, &tok_g, 1);
+    double g = time_translate(ctx, m, (const int32_t *const *)src, n_src, n, B, &p, steps, &tok_g, "greedy_first");
     p.num_beams = 4;
-    double b = time_translate(ctx, m, (const int32_t *const *)src, n_src, n, B, &p, steps, &tok_b, 0);
+    double b = time_translate(ctx, m, (const int32_t *const *)src, n_src, n, B, &p, steps, &tok_b, "beam4_first");
     printf("RESULT impl=gptc task=translate preset=%s sentences=%d src=%d-%d batch=%d max_new=%d greedy_s=%.3f "
            "greedy_sent_s=%.2f greedy_tok_s=%.0f beam4_s=%.3f beam4_sent_s=%.2f beam4_tok_s=%.0f\n", preset, n, lo, hi,
            B, max_new, g, n / g, (double)tok_g / g, b, n / b, (double)tok_b / b);
@@ -74,14 +77,14 @@ static int translate_bench(gptc_ctx *ctx, const gptc_model *m, const char *prese
 
 int main(int argc, char **argv) {
     gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
-    const char *preset = "marian-small", *task = "train", *save = NULL;
+    const char *preset = "marian-small", *task = "train", *save = NULL, *model = NULL;
     int B = 16, S = 48, T = 48, steps = 3, V = 8000, n_sent = 64, lo = 20, hi = 40, max_new = 32;
     const bench_opt opts[] = {{"--task", 's', &task, "train|translate"}, {"--preset", 's', &preset, "NAME"},
                               {"--batch", 'i', &B, "N"}, {"--src", 'i', &S, "N"}, {"--tgt", 'i', &T, "N"},
                               {"--steps", 'i', &steps, "N"}, {"--vocab", 'i', &V, "N"},
                               {"--sentences", 'i', &n_sent, "N"}, {"--min-src", 'i', &lo, "N"},
                               {"--max-src", 'i', &hi, "N"}, {"--max-new", 'i', &max_new, "N"},
-                              {"--save", 's', &save, "DIR"}};
+                              {"--save", 's', &save, "DIR"}, {"--model", 's', &model, "DIR"}};
     int rc = bench_args(argc, argv, "bench_marian", opts, BENCH_NOPTS(opts));
     if (rc) return rc;
     int translate = !strcmp(task, "translate");
@@ -100,17 +103,19 @@ int main(int argc, char **argv) {
     gptc_ctx *ctx = gptc_ctx_new(NULL);
     gptc_config c;
     if (!ctx || gptc_config_preset(ctx, preset, &c)) bench_die(ctx, "preset");
+    gptc_model *m;
+    if (translate && model && gptc_model_load(ctx, model, &m)) bench_die(ctx, "--model");
+    if (translate && model) c = *gptc_model_config(m);
     if (translate && (hi > c.n_positions || max_new + 1 > c.n_positions)) {
         fprintf(stderr, "bench_marian: --max-src %d and --max-new %d + 1 must fit the preset's %d positions\n", hi,
                 max_new, c.n_positions);
         return 2;
     }
-    c.vocab_size = V;
+    if (!model) c.vocab_size = V;
     c.pad_token_id = c.decoder_start_token_id = V - 1;
     c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = 0; /* torch_marian.py runs without dropout too */
-    gptc_model *m;
     if (translate) {
-        if (gptc_model_new(ctx, &c, 1, &m)) bench_die(ctx, "setup");
+        if (!model && gptc_model_new(ctx, &c, 1, &m)) bench_die(ctx, "setup");
         if (save && gptc_model_save(ctx, m, save, GPTC_F32)) bench_die(ctx, "--save");
         rc = translate_bench(ctx, m, preset, n_sent, lo, hi, B, max_new, steps);
         gptc_model_free(m);

@@ -12,7 +12,8 @@
 # sentence as HF's beam search, the cache reordered by beam); no eos, so every sentence
 # decodes --max-new tokens, as on gptc's side. --model DIR: the weights bench_marian
 # --save DIR wrote (the same model on both sides; --preset and --vocab are then read from
-# its config.json); the greedy tokens are printed as greedy_first (sentence 0's).
+# its config.json); sentence 0's greedy and beam tokens are printed (greedy_first,
+# beam4_first).
 import os
 import sys
 
@@ -115,7 +116,7 @@ def translate_main(a, cfg, p):
     n, lo, hi, V = a.sentences, a.min_src, a.max_src, a.vocab
     srcs = [[1 + (131 * i + 17 * t) % (V - 2) for t in range(lo + (7 * i) % (hi - lo + 1) - 1)] + [0] for i in range(n)]
     order = sorted(range(n), key=lambda i: (len(srcs[i]), i))
-    res, first = {}, None
+    res, first = {}, {}
     for beams, name in ((1, "greedy"), (4, "beam4")):
         total = 0.0
         with torch.no_grad():
@@ -124,14 +125,15 @@ def translate_main(a, cfg, p):
                 toks = 0
                 for b0 in range(0, n, a.batch):
                     out = translate_batch(cfg, p, [srcs[i] for i in order[b0:b0 + a.batch]], a.max_new, beams)
-                    if beams == 1 and 0 in order[b0:b0 + a.batch]:
-                        first = out[order[b0:b0 + a.batch].index(0)].tolist()
+                    if 0 in order[b0:b0 + a.batch]:  # sentence 0's tokens (its best beam: the first)
+                        first[name] = out[order[b0:b0 + a.batch].index(0) * beams].tolist()
                     toks += out.shape[1] * (out.shape[0] // beams)
                 if s:
                     total += time.time() - t0
         res[name] = (total / a.steps, toks)
     g, b = res["greedy"], res["beam4"]
-    print("greedy_first " + " ".join(map(str, first)))
+    for name in ("greedy", "beam4"):
+        print(name + "_first " + " ".join(map(str, first[name])))
     print("RESULT impl=torch task=translate preset=%s sentences=%d src=%d-%d batch=%d max_new=%d greedy_s=%.3f "
           "greedy_sent_s=%.2f greedy_tok_s=%.0f beam4_s=%.3f beam4_sent_s=%.2f beam4_tok_s=%.0f"
           % (a.preset, n, lo, hi, a.batch, a.max_new, g[0], n / g[0], g[1] / g[0], b[0], n / b[0], b[1] / b[0]))
