@@ -5,7 +5,9 @@
 # against PyTorch and against llama.cpp (bench/bench_llama.sh), decoding and training with
 # one competing busy process, a BERT encoder's and an encoder-decoder's (Marian) forward
 # and training step against PyTorch (bench/bench_bert.c, bench/torch_bert.py,
-# bench/bench_marian.c, bench/torch_marian.py); prints a table. Writes only under
+# bench/bench_marian.c, bench/torch_marian.py), batched translation (greedy, beam 4)
+# against PyTorch (bench_marian --task translate, torch_marian.py --task translate);
+# prints a table. Writes only under
 # build/bench, except with --record, which also rewrites the numbers section of
 # BENCHMARKS.md and, when the BERT bench ran, its block in the BERT section
 # (<!-- bert:begin --> .. <!-- bert:end -->).
@@ -209,6 +211,20 @@ if [ $FULL = 1 ] && build_one bench_marian; then
         --steps "$STEPS" --threads "$CORES" 2>&1); echo "$t"
     gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
     EXTRA+=$'\n'"### encoder-decoder (bench/bench_marian.c, bench/torch_marian.py: marian-small 3 + 3 layers x 256, ffn 1024, vocab 8000, batch 16, sources of 48 (last quarter padding), targets of 48, fp32, OMP_WAIT_POLICY=PASSIVE; target tokens/s)"$'\n\n'"| | gptc tok/s | PyTorch tok/s | speedup |"$'\n'"|---|---|---|---|"$'\n'"| forward | $(field "$gr" forward_tok_s) | $(field "$tr" forward_tok_s) | $(ratio "$(field "$gr" forward_tok_s)" "$(field "$tr" forward_tok_s)") |"$'\n'"| training step | $(field "$gr" step_tok_s) | $(field "$tr" step_tok_s) | $(ratio "$(field "$gr" step_tok_s)" "$(field "$tr" step_tok_s)") |"$'\n'
+fi
+
+# ---- batched translation, greedy and beam 4 (bench/bench_marian.c --task translate, bench/torch_marian.py --task translate)
+if [ $FULL = 1 ] && build_one bench_marian; then
+    echo "== Marian translation (marian-small, 64 sentences of 20-40 ids, batches of 16, 32 new tokens, greedy and beam 4)"
+    TLOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+    rm -rf "$OUT/marian_translate_model"
+    g=$($OUT/bench_marian --task translate --preset marian-small --sentences 64 --min-src 20 --max-src 40 --batch 16 \
+        --max-new 32 --steps "$STEPS" --save "$OUT/marian_translate_model" 2>&1); echo "$g"
+    t=$(OMP_WAIT_POLICY=PASSIVE $PY bench/torch_marian.py --task translate --model "$OUT/marian_translate_model" \
+        --sentences 64 --min-src 20 --max-src 40 --batch 16 --max-new 32 --steps "$STEPS" --threads "$CORES" 2>&1); echo "$t"
+    gr=$(echo "$g" | grep '^RESULT' | tail -n 1) tr=$(echo "$t" | grep '^RESULT' | tail -n 1)
+    same=$([ -n "$(echo "$g" | grep '^greedy_first')" ] && [ "$(echo "$g" | grep '^greedy_first')" = "$(echo "$t" | grep '^greedy_first')" ] && echo yes || echo no)
+    EXTRA+=$'\n'"### batched translation (bench/bench_marian.c --task translate, bench/torch_marian.py --task translate: the same random marian-small model (3 + 3 layers x 256, ffn 1024, vocab 8000, saved by gptc and loaded by PyTorch), 64 sources of 20-40 ids sorted by length into batches of 16, 32 new tokens each (no eos), PyTorch = batched loops with a KV cache, fp32, $CORES threads each, OMP_WAIT_POLICY=PASSIVE; load average before: $TLOAD, after: $(cut -d' ' -f1-3 /proc/loadavg); sentence 0's greedy tokens equal on both sides: $same)"$'\n\n'"| | gptc sentences/s | PyTorch sentences/s | gptc new tok/s | PyTorch new tok/s | speedup |"$'\n'"|---|---|---|---|---|---|"$'\n'"| greedy | $(field "$gr" greedy_sent_s) | $(field "$tr" greedy_sent_s) | $(field "$gr" greedy_tok_s) | $(field "$tr" greedy_tok_s) | $(ratio "$(field "$gr" greedy_sent_s)" "$(field "$tr" greedy_sent_s)") |"$'\n'"| beam 4 | $(field "$gr" beam4_sent_s) | $(field "$tr" beam4_sent_s) | $(field "$gr" beam4_tok_s) | $(field "$tr" beam4_tok_s) | $(ratio "$(field "$gr" beam4_sent_s)" "$(field "$tr" beam4_sent_s)") |"$'\n'
 fi
 
 TABLE="| train step (fp32) | gptc ms | PyTorch ms | speedup | tokens/s gptc / torch | GFLOP/s gptc / torch (% of sgemm) | peak RSS MB gptc / torch |

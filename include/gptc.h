@@ -730,6 +730,8 @@ void gptc_session_free(gptc_session *s);
 void gptc_session_reset(gptc_session *s, int seq);
 /* Tokens held by sequence seq. */
 int gptc_session_len(const gptc_session *s, int seq);
+/* Sequences the session holds (its n_seq). */
+int gptc_session_n_seq(const gptc_session *s);
 /* Logits per position (V, num_labels or 2). */
 int gptc_session_width(const gptc_session *s);
 /* Makes sequence dst a copy of src (beam search, several samples of one prompt), its
@@ -870,6 +872,21 @@ typedef int (*gptc_gen_callback)(void *user, int seq, int32_t token);
 gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
                           const int32_t *prompt, int n_prompt, const gptc_gen_params *p,
                           gptc_gen_callback cb, void *user, gptc_gen_result **out);
+/* gptc_generate for n_groups groups of sequences that step together (batched
+ * translation: one group a source). With nseq = max(num_beams, num_return_sequences),
+ * group j owns session sequences [j nseq, (j + 1) nseq) and starts from its first,
+ * which may hold a prefix of prompt (as gptc_generate's sequence 0) and, for an
+ * encoder-decoder, must hold an encoded source. s may be NULL only for a decoder-only
+ * model (a session of n_groups nseq sequences is made). Greedy and sampled sequences
+ * drop out of the steps as they finish; beam search runs HF's BeamSearchScorer per group
+ * and a group leaves the steps when it is done. out receives n_groups results (free each
+ * with gptc_gen_result_free): out[j] is the same, token for token and score for score,
+ * as gptc_generate gives for group j alone (each group samples from its own RNG seeded
+ * with p->seed; the session's step is batch-invariant). No callback. On failure every
+ * out[j] is NULL. */
+gptc_status gptc_generate_groups(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
+                                 const int32_t *prompt, int n_prompt, int n_groups, const gptc_gen_params *p,
+                                 gptc_gen_result **out);
 
 /* ---------------------------------------------------------------- chat template
  * ChatML: "<|im_start|>{role}\n{content}<|im_end|>\n" per message, and for a reply
@@ -1786,6 +1803,19 @@ void gptc_mt_source_group_by_length(gptc_mt_source *src, int on);
  * source id out of range: GPTC_EINVAL / GPTC_ERANGE. */
 gptc_status gptc_translate_ids(gptc_ctx *ctx, const struct gptc_model *m, gptc_session *s, const int32_t *src,
                                int n_src, const gptc_gen_params *p, gptc_gen_result **out);
+/* Translates n sources (src[k]: n_src[k] ids ending with eos) in batches of up to
+ * batch_size: the sources sorted by length (then position) are cut into batches, each
+ * source is encoded once into its group of a session made for the call
+ * (min(batch_size, n) x max(num_beams, num_return_sequences) sequences of
+ * max(longest source, 1 + new tokens) positions), and the batch decodes together
+ * (gptc_generate_groups: greedy/sampled sequences leave the steps as they finish, beam
+ * search keeps a BeamSearchScorer per source). out[k] (n entries, each freed with
+ * gptc_gen_result_free) is source k's result in input order, the same token for token
+ * as gptc_translate_ids gives for it alone. Errors as gptc_translate_ids, naming the
+ * source (1-based) when n > 1; on failure every out[k] is NULL. */
+gptc_status gptc_translate_batch(gptc_ctx *ctx, const struct gptc_model *m, const int32_t *const *src,
+                                 const int *n_src, size_t n, int batch_size, const gptc_gen_params *p,
+                                 gptc_gen_result **out);
 /* A gptc_mt_metric_fn: sacreBLEU corpus BLEU of the translations of the first
  * max_sentences (0: all) validation sources (gen: greedy unless told otherwise;
  * max_new_tokens < 0: the longest validation labels + 8) against their references
@@ -1794,6 +1824,7 @@ typedef struct gptc_mt_bleu_params {
     const gptc_mt_tokenizer *tok;
     gptc_gen_params gen;
     size_t max_sentences;
+    int batch_size;              /* sources translated together (gptc_translate_batch); 0: 16 */
 } gptc_mt_bleu_params;
 gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const struct gptc_model *m, const gptc_mt_data *val,
                              double *out);

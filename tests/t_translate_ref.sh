@@ -11,7 +11,11 @@
 # generation_config.json, max_new_tokens 10); beam search with 3 beams, length_penalty
 # 0.8, no_repeat_ngram_size 2, max_new_tokens 9; beam search with 4 beams and
 # length_penalty 1.3, without forced eos; a model whose eos is never likely (runs to the
-# length). eval --task translate --data (23 examples of ids, masks with padding, -100
+# length). Batches: those runs use the default --batch-size 16 (the 12 sources decode
+# together); the beam-3 run with --batch-size 5 (batches of 5, 5, 2 sorted by length)
+# is checked against the reference too, and greedy, beam-3 and sampled runs (do_sample,
+# top_k 5, temperature 1.7, seed 7, 2 return sequences) with --batch-size 1, 5 and 16 give
+# the same JSON byte for byte. eval --task translate --data (23 examples of ids, masks with padding, -100
 # labels, batches of 5) against the reference loss over the whole file (1e-5).
 source "$(dirname "$0")/lib.sh"
 G=$GPTC_ASAN
@@ -58,6 +62,25 @@ PY
     run "translate_greedy_$variant" "$M" greedy --max-new-tokens 10 -- --max-new-tokens 10 --bad-words 52 --forced-eos
     run "translate_beam3_$variant" "$M" beam --max-new-tokens 9 --num-beams 3 --length-penalty 0.8 --no-repeat-ngram-size 2 -- \
         --max-new-tokens 9 --num-beams 3 --length-penalty 0.8 --no-repeat-ngram-size 2 --bad-words 52 --forced-eos
+    run "translate_beam3_batch5_$variant" "$M" beam --batch-size 5 --max-new-tokens 9 --num-beams 3 --length-penalty 0.8 \
+        --no-repeat-ngram-size 2 -- --max-new-tokens 9 --num-beams 3 --length-penalty 0.8 --no-repeat-ngram-size 2 \
+        --bad-words 52 --forced-eos
+    for mode in greedy beam sample; do
+        case $mode in
+            greedy) mo=(--max-new-tokens 10) ;;
+            beam) mo=(--max-new-tokens 9 --num-beams 3 --length-penalty 0.8 --no-repeat-ngram-size 2) ;;
+            sample) mo=(--max-new-tokens 10 --do-sample --top-k 5 --temperature 1.7 --seed 7 --num-return-sequences 2) ;;
+        esac
+        ok=1
+        for bs in 1 5 16; do
+            "$G" translate --model "$M" --src-tokens "$T/src.txt" --json --batch-size $bs "${mo[@]}" >"$T/bs$bs.jsonl" 2>"$T/err" ||
+                { fail "translate_batch_${mode}_$variant" "--batch-size $bs: $(head -c 300 "$T/err")"; ok=0; break; }
+        done
+        [ $ok = 1 ] || continue
+        if cmp -s "$T/bs1.jsonl" "$T/bs5.jsonl" && cmp -s "$T/bs1.jsonl" "$T/bs16.jsonl" && [ "$(wc -l <"$T/bs1.jsonl")" = 12 ]; then
+            pass "translate_batch_${mode}_$variant (--batch-size 1, 5, 16: the same 12 lines)"
+        else fail "translate_batch_${mode}_$variant" "outputs differ: $(diff "$T/bs1.jsonl" "$T/bs5.jsonl" | head -c 300)"; fi
+    done
     printf '{"bad_words_ids": [[52]], "eos_token_id": %d}\n' "$E" >"$M/generation_config.json"
     run "translate_beam4_$variant" "$M" beam --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 -- \
         --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 --bad-words 52
@@ -90,6 +113,8 @@ printf '1 2 99\n' >"$T/bad.txt"
 expect_error translate_src_range 'bad.txt:1: id 99 is out of range' "$G" translate --model "$T/ma" --src-tokens "$T/bad.txt"
 printf '1 x 0\n' >"$T/bad.txt"
 expect_error translate_src_parse "bad.txt:1: 'x" "$G" translate --model "$T/ma" --src-tokens "$T/bad.txt"
+expect_error translate_batch_size_zero 'option .-batch-size: 0 is out of range' "$G" translate --model "$T/ma" --src-tokens "$T/src.txt" --batch-size 0
+expect_error translate_batch_size_word "option .-batch-size: 'x' is not an integer" "$G" translate --model "$T/ma" --src-tokens "$T/src.txt" --batch-size x
 expect_error translate_no_tokenizer 'a translation tokenizer is needed' "$G" translate --model "$T/ma" 'Hello'
 "$GPTC" init --out "$T/gpt" --preset tiny >/dev/null 2>&1
 expect_error translate_not_marian 'is not a translation model' "$G" translate --model "$T/gpt" 'x'

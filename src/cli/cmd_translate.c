@@ -1,7 +1,8 @@
 /* cmd_translate.c: `gptc translate`: sentences (one a line, or one TEXT argument) through
  * an encoder-decoder (model_type marian): the translation tokenizer's source side, the
  * encoder once per sentence, then greedy decoding, sampling or beam search with Hugging
- * Face's semantics (gptc_translate_ids), the target side decoded. */
+ * Face's semantics, batches of sentences of similar lengths decoding together
+ * (gptc_translate_batch), the target side decoded, printed in input order. */
 #include "cli.h"
 #include "gen_opts.h"
 #include "mt_cli.h"
@@ -28,6 +29,11 @@ static const char *usage =
     "  --json                      one JSON object a sentence: {\"sequences\": [{\"token_ids\": [...],\n"
     "                              \"text\": ...}]}, the start token left out (HF's generate output\n"
     "                              without decoder_start_token_id)\n"
+    "  --batch-size N              sentences decoded together (default 16): the input is\n"
+    "                              read whole, sorted by length into batches, and printed in\n"
+    "                              input order; the output equals --batch-size 1's. The KV\n"
+    "                              cache holds N x max(num_beams, num_return_sequences)\n"
+    "                              sequences\n"
     "  --threads N                 threads (default: all cores)\n"
     GPTC_CLI_GEN_OPTIONS
     GPTC_CLI_DTYPE_OPTION
@@ -86,7 +92,7 @@ static int32_t *parse_ids(const char *name, size_t line, const char *s, size_t n
 
 int cmd_translate(int argc, char **argv) {
     const char *model_dir = cli_find_model(argc, argv), *input = NULL, *src_tokens = NULL, *text = NULL, *unused;
-    long threads = 0;
+    long threads = 0, batch_size = 16;
     int json = 0;
     gptc_gen_params p = gptc_gen_default_params();
     gptc_load_params lp = gptc_load_default_params();
@@ -103,6 +109,7 @@ int cmd_translate(int argc, char **argv) {
         if (cli_opt_str(argc, argv, &i, "--input", &input)) continue;
         if (cli_opt_str(argc, argv, &i, "--src-tokens", &src_tokens)) continue;
         if (cli_opt_int_in(argc, argv, &i, "--threads", 0, 4096, &threads)) continue;
+        if (cli_opt_int_in(argc, argv, &i, "--batch-size", 1, 4096, &batch_size)) continue;
         if (cli_flag(argv, i, "--json")) { json = 1; continue; }
         if (cli_dtype_option("translate", argc, argv, &i, &lp)) continue;
         if (cli_gen_option(argc, argv, &i, &p)) continue;
@@ -128,10 +135,6 @@ int cmd_translate(int argc, char **argv) {
     }
     const gptc_config *c = gptc_model_config(m);
     cli_gen_check_model("translate", &p, c, model_dir);
-    int nseq = p.num_beams > p.num_return_sequences ? p.num_beams : p.num_return_sequences;
-    gptc_session *s;
-    if (gptc_session_new(ctx, m, nseq, 0, &s)) cli_die("translate", ctx, NULL);
-
     size_t size;
     char *data = text ? NULL : read_all(src_tokens ? src_tokens : input, &size);
     const char *name = src_tokens ? src_tokens : input && strcmp(input, "-") ? input : "<stdin>";
@@ -142,39 +145,58 @@ int cmd_translate(int argc, char **argv) {
         memcpy(data, text, size + 1);
         name = "TEXT";
     }
+    /* every sentence's ids first (a bad line fails before anything is printed) */
+    size_t n = 0, cap = 0;
+    int32_t **src = NULL;
+    int *n_src = NULL;
     gptc_lines it = gptc_lines_of(data, size);
     const char *ln;
     size_t len;
     while (gptc_lines_next(&it, &ln, &len)) {
         int32_t *ids;
-        int n;
+        int k;
         if (src_tokens) {
-            ids = parse_ids(name, it.line, ln, len, c->vocab_size, &n);
+            ids = parse_ids(name, it.line, ln, len, c->vocab_size, &k);
         } else {
             int32_t *e;
             size_t ne;
             if (len && ln[len - 1] == '\r') len--;
             if (gptc_mt_encode(ctx, tok, GPTC_MT_SOURCE, ln, len, c->n_positions, &e, &ne))
                 cli_die("translate", ctx, "%s:%zu", name, it.line);
-            ids = malloc(ne * sizeof *ids);
+            ids = malloc((ne ? ne : 1) * sizeof *ids);
             if (!ids) cli_die("translate", NULL, "out of memory");
             memcpy(ids, e, ne * sizeof *ids);
             gptc_free(e);
-            n = (int)ne;
+            k = (int)ne;
         }
-        if (n > c->n_positions)
-            cli_die("translate", NULL, "%s:%zu: %d source ids exceed max_position_embeddings %d", name, it.line, n,
+        if (k > c->n_positions)
+            cli_die("translate", NULL, "%s:%zu: %d source ids exceed max_position_embeddings %d", name, it.line, k,
                     c->n_positions);
-        gptc_gen_result *r = NULL;
-        if (n == 0) cli_die("translate", NULL, "%s:%zu: no source ids", name, it.line);
-        if (gptc_translate_ids(ctx, m, s, ids, n, &p, &r)) cli_die("translate", ctx, "%s:%zu", name, it.line);
+        if (k == 0) cli_die("translate", NULL, "%s:%zu: no source ids", name, it.line);
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            int32_t **ns = realloc(src, cap * sizeof *ns);
+            int *nn = ns ? realloc(n_src, cap * sizeof *nn) : NULL;
+            if (ns) src = ns;
+            if (!ns || !nn) cli_die("translate", NULL, "out of memory");
+            n_src = nn;
+        }
+        src[n] = ids;
+        n_src[n++] = k;
+    }
+    gptc_gen_result **res = calloc(n ? n : 1, sizeof *res);
+    if (!res) cli_die("translate", NULL, "out of memory");
+    if (gptc_translate_batch(ctx, m, (const int32_t *const *)src, n_src, n, (int)batch_size, &p, res))
+        cli_die("translate", ctx, "%s", name);
+    for (size_t i = 0; i < n; i++) {
+        const gptc_gen_result *r = res[i];
         if (json) fputs("{\"sequences\": [", stdout);
         for (int k = 0; k < r->n_seq; k++) {
             const gptc_gen_sequence *q = &r->seqs[k];
             char *out = NULL;
             size_t ol = 0;
             if (tok && gptc_mt_decode(ctx, tok, q->tokens, (size_t)q->n_tokens, &out, &ol))
-                cli_die("translate", ctx, "%s:%zu", name, it.line);
+                cli_die("translate", ctx, "%s: sentence %zu", name, i + 1);
             if (json) {
                 printf("%s{\"token_ids\": [", k ? ", " : "");
                 for (int t = 0; t < q->n_tokens; t++) printf("%s%d", t ? ", " : "", q->tokens[t]);
@@ -196,13 +218,14 @@ int cmd_translate(int argc, char **argv) {
             gptc_free(out);
         }
         if (json) fputs("]}\n", stdout);
-        fflush(stdout);
-        gptc_gen_result_free(r);
-        free(ids);
+        gptc_gen_result_free(res[i]);
+        free(src[i]);
     }
+    free(res);
+    free(src);
+    free(n_src);
     if (fflush(stdout) || ferror(stdout)) cli_die("translate", NULL, "writing stdout: %s", strerror(errno));
     free(data);
-    gptc_session_free(s);
     gptc_mt_tokenizer_free(tok);
     gptc_model_free(m);
     gptc_ctx_free(ctx);

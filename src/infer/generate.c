@@ -1,6 +1,7 @@
 /* generate.c: the decoding loops over a KV-cache session: greedy and sampled sequences
  * (several decoded as one batch) and beam search following Hugging Face's
- * BeamSearchScorer / BeamHypotheses. Processors and warpers are in sample.c. */
+ * BeamSearchScorer / BeamHypotheses, for one prompt or for groups of sequences that
+ * step together (batched translation: one group a source). Processors and warpers are in sample.c. */
 #include "infer.h"
 #include "../model/model.h"
 #include <math.h>
@@ -23,13 +24,14 @@ typedef struct gen {
     const gptc_gen_params *p;
     gptc_gen_callback cb;
     void *user;
-    int V, n_prompt, n_new, nseq;
+    int V, n_prompt, n_new, nseq; /* nseq: sequences of one group */
+    int n_groups;                 /* groups decoded together: group j owns sequences [j nseq, (j + 1) nseq) */
     int n_eos;
     int32_t eos[GPTC_GEN_MAX_EOS];
-    float *logits;     /* (nseq, V) */
+    float *logits;     /* (n_groups nseq, V) */
     float *raw;        /* V: a row before processing */
     int *scratch;      /* 2 V */
-    int32_t **ids;     /* nseq x (n_prompt + n_new) */
+    int32_t **ids;     /* n_groups nseq x (n_prompt + n_new) */
     int32_t *ids_block;
     int *n_gen;        /* generated tokens per sequence */
     int *finish;       /* -1 while running */
@@ -37,7 +39,8 @@ typedef struct gen {
     char *tails;       /* nseq x TAIL: the last bytes of each sequence's generated text */
     int *tail_len;
     int max_stop;
-    gptc_rng rng;
+    int *rows;         /* 3 n_groups nseq: step scratch (sequences, rows, tokens) */
+    gptc_rng *rng;     /* one a group, each seeded with p->seed */
 } gen;
 
 enum { TAIL = 2 * GPTC_GEN_STOP_LEN + 256 };
@@ -125,13 +128,18 @@ int32_t gptc_gen_pick(const gptc_gen_params *p, float *row, float *raw, int V, c
 }
 
 /* ------------------------------------------------------------------ greedy and sampling */
+/* The sequences of every group step together; a finished one drops out. Group j's
+ * sequences start as copies of its first (its prompt's logits in row j nseq). */
 static gptc_status run_sampling(gen *g) {
-    int V = g->V, N = g->nseq;
-    int active[256], rows[256]; /* rows[r]: the sequence of logits row r */
-    for (int i = 1; i < N; i++) {
-        gptc_status st = gptc_session_copy(g->ctx, g->s, i, 0);
+    int V = g->V, N = g->nseq * g->n_groups;
+    int *active = g->rows, *rows = g->rows + N; /* rows[r]: the sequence of logits row r */
+    int32_t *toks = (int32_t *)(g->rows + 2 * N);
+    for (int i = 0; i < N; i++) {
+        int lead = i - i % g->nseq;
+        if (i == lead) continue;
+        gptc_status st = gptc_session_copy(g->ctx, g->s, i, lead);
         if (st) return st;
-        memcpy(g->logits + (size_t)i * V, g->logits, (size_t)V * sizeof(float));
+        memcpy(g->logits + (size_t)i * V, g->logits + (size_t)lead * V, (size_t)V * sizeof(float));
     }
     for (int i = 0; i < N; i++) rows[i] = i;
     int n_rows = N;
@@ -141,7 +149,7 @@ static gptc_status run_sampling(gen *g) {
             int i = rows[r];
             float lp;
             int32_t t = gptc_gen_pick(g->p, g->logits + (size_t)r * V, g->raw, V, g->ids[i], g->n_prompt, g->n_gen[i],
-                                      g->scratch, &g->rng, &lp);
+                                      g->scratch, &g->rng[i / g->nseq], &lp);
             g->ids[i][g->n_prompt + g->n_gen[i]++] = t;
             g->score[i] += lp;
             int stop = g->cb && g->cb(g->user, i, t);
@@ -154,7 +162,6 @@ static gptc_status run_sampling(gen *g) {
             else active[n_act++] = i;
         }
         if (!n_act) break;
-        int32_t toks[256];
         for (int a = 0; a < n_act; a++) toks[a] = g->ids[active[a]][g->n_prompt + g->n_gen[active[a]] - 1];
         gptc_status st = gptc_session_step(g->ctx, g->s, active, toks, n_act, g->logits);
         if (st) return st;
@@ -227,120 +234,179 @@ static int hyp_done(const beams *b, double best_sum, int gen_len, int max_new, c
 
 typedef struct cand { double score; int beam; int32_t token; } cand;
 
-static gptc_status run_beams(gen *g) {
+/* One group's beams: beam k's tokens are g->ids[first + k], its KV cache the session
+ * sequence slot[k] (one of the group's). */
+typedef struct beam_group {
+    beams b;
+    int first;                             /* the group's first sequence */
+    double *bscore, *nscore;               /* nb running scores, next scores */
+    int *slot, *nslot, *children, *parent; /* nb each */
+    int row0;                              /* the group's first logits row of this step */
+    int running, finished;                 /* still stepping; BeamHypotheses.is_done said so */
+} beam_group;
+
+/* One step of a group: log_softmax + processors of its nb logits rows, the best
+ * (beam, token) candidates, BeamSearchScorer.process, and the beams' tokens and slots
+ * appended to the next session step (seqs, toks, *n_step) unless the group ended. */
+static gptc_status beam_step(gen *g, beam_group *G, int step, cand *c, int32_t *new_ids, int *seqs, int32_t *toks,
+                             int *n_step) {
     const gptc_gen_params *p = g->p;
     int V = g->V, NB = g->nseq, L = g->n_prompt + g->n_new;
     int keep = (g->n_eos + 1 > 2 ? g->n_eos + 1 : 2) * NB;
+    int32_t **ids = g->ids + G->first;
+    int gen_len = step + 1, n_c = 0;
     gptc_status st = GPTC_OK;
-    beams b = {NB, NULL, 0, 0, 1e9, NULL};
-    size_t cand_n = (size_t)keep + 1;
-    b.h = gptc_calloc(g->ctx, (size_t)NB + 1, sizeof(hyp), "beam hypotheses");
-    b.hyp_tokens = gptc_calloc(g->ctx, ((size_t)NB + 1) * (size_t)g->n_new, sizeof(int32_t), "beam hypotheses");
-    cand *c = gptc_calloc(g->ctx, cand_n, sizeof(cand), "beam candidates");
-    int32_t *new_ids = gptc_calloc(g->ctx, (size_t)NB * (size_t)L, sizeof(int32_t), "beam tokens");
-    double *bscore = gptc_calloc(g->ctx, (size_t)NB * 2, sizeof(double), "beam scores");
-    int *slot = gptc_calloc(g->ctx, (size_t)NB * 4, sizeof(int), "beam slots");
-    if (!b.h || !b.hyp_tokens || !c || !new_ids || !bscore || !slot) { st = GPTC_ENOMEM; goto done; }
-    double *nscore = bscore + NB;
-    int *nslot = slot + NB, *children = slot + 2 * NB, *parent = slot + 3 * NB;
-    for (int i = 0; i < NB; i++) {
-        slot[i] = i;
-        bscore[i] = i ? -1e9 : 0;
-        if (i && (st = gptc_session_copy(g->ctx, g->s, i, 0))) goto done;
-        if (i) memcpy(g->logits + (size_t)i * V, g->logits, (size_t)V * sizeof(float));
+    for (int bi = 0; bi < NB; bi++) {
+        float *row = g->logits + (size_t)(G->row0 + bi) * V;
+        gptc_log_softmax(row, row, V);
+        process(g, row, G->first + bi);
+        for (int v = 0; v < V; v++) {
+            double sc = (double)row[v] + G->bscore[bi];
+            if (n_c == keep && !(sc > c[keep - 1].score)) continue;
+            int k = n_c < keep ? n_c++ : keep - 1;
+            while (k > 0 && sc > c[k - 1].score) { c[k] = c[k - 1]; k--; }
+            c[k] = (cand){sc, bi, v};
+        }
     }
-    int finished = 0;
-    for (int step = 0; step < g->n_new; step++) {
-        int gen_len = step + 1, n_c = 0;
-        for (int bi = 0; bi < NB; bi++) {
-            float *row = g->logits + (size_t)bi * V;
-            gptc_log_softmax(row, row, V);
-            process(g, row, bi);
-            for (int v = 0; v < V; v++) {
-                double sc = (double)row[v] + bscore[bi];
-                if (n_c == keep && !(sc > c[keep - 1].score)) continue;
-                int k = n_c < keep ? n_c++ : keep - 1;
-                while (k > 0 && sc > c[k - 1].score) { c[k] = c[k - 1]; k--; }
-                c[k] = (cand){sc, bi, v};
-            }
+    /* BeamSearchScorer.process */
+    int nb = 0;
+    for (int r = 0; r < n_c && nb < NB; r++) {
+        if (is_eos(g, c[r].token)) {
+            if (r >= NB) continue;
+            int32_t *src = ids[c[r].beam] + g->n_prompt;
+            memcpy(new_ids, src, (size_t)step * sizeof(int32_t)); /* generated so far */
+            new_ids[step] = c[r].token;
+            hyp_add(&G->b, new_ids, gen_len, c[r].score, p->length_penalty, g->n_new);
+        } else {
+            G->nscore[nb] = c[r].score;
+            G->parent[nb] = c[r].beam;
+            new_ids[(size_t)nb * L + (size_t)g->n_prompt + (size_t)step] = c[r].token;
+            nb++;
         }
-        /* BeamSearchScorer.process */
-        int nb = 0;
-        for (int r = 0; r < n_c && nb < NB; r++) {
-            if (is_eos(g, c[r].token)) {
-                if (r >= NB) continue;
-                int32_t *src = g->ids[c[r].beam] + g->n_prompt;
-                memcpy(new_ids, src, (size_t)step * sizeof(int32_t)); /* generated so far */
-                new_ids[step] = c[r].token;
-                hyp_add(&b, new_ids, gen_len, c[r].score, p->length_penalty, g->n_new);
-            } else {
-                nscore[nb] = c[r].score;
-                parent[nb] = c[r].beam;
-                new_ids[(size_t)nb * L + (size_t)g->n_prompt + (size_t)step] = c[r].token;
-                nb++;
-            }
-        }
-        if (nb < NB) { st = gptc_fail(g->ctx, GPTC_EINTERNAL, "beam search: fewer than %d continuations", NB); goto done; }
-        int is_done = hyp_done(&b, c[0].score, gen_len, g->n_new, p);
-        /* reorder: new beam k = parent's tokens + its token */
-        for (int k = 0; k < NB; k++) {
-            int32_t tk = new_ids[(size_t)k * L + (size_t)g->n_prompt + (size_t)step];
-            memcpy(new_ids + (size_t)k * L, g->ids[parent[k]], (size_t)(g->n_prompt + step) * sizeof(int32_t));
-            new_ids[(size_t)k * L + (size_t)g->n_prompt + (size_t)step] = tk;
-        }
-        for (int k = 0; k < NB; k++) {
-            memcpy(g->ids[k], new_ids + (size_t)k * L, (size_t)(g->n_prompt + gen_len) * sizeof(int32_t));
-            g->n_gen[k] = gen_len;
-            bscore[k] = nscore[k];
-        }
-        if (is_done) { finished = 1; break; }
-        if (gen_len == g->n_new) break;
-        /* KV cache: the first child of a parent keeps its slot, the others copy into the
-         * slots of parents without children */
-        for (int k = 0; k < NB; k++) children[k] = 0;
-        for (int k = 0; k < NB; k++) children[parent[k]]++;
-        int free_slots[256], n_free = 0, first_taken[256] = {0};
-        for (int k = 0; k < NB; k++)
-            if (!children[k]) free_slots[n_free++] = slot[k];
-        for (int k = 0; k < NB; k++) {
-            int par = parent[k];
-            if (!first_taken[par]) {
-                first_taken[par] = 1;
-                nslot[k] = slot[par];
-            } else {
-                nslot[k] = free_slots[--n_free];
-                if ((st = gptc_session_copy(g->ctx, g->s, nslot[k], slot[par]))) goto done;
-            }
-        }
-        memcpy(slot, nslot, (size_t)NB * sizeof(int));
-        int32_t toks[256];
-        for (int k = 0; k < NB; k++) toks[k] = g->ids[k][g->n_prompt + step];
-        /* logits row k belongs to beam k: step the slots in beam order */
-        if ((st = gptc_session_step(g->ctx, g->s, slot, toks, NB, g->logits))) goto done;
     }
-    if (!finished) /* BeamSearchScorer.finalize: the running beams join the hypotheses */
-        for (int k = 0; k < NB; k++)
-            hyp_add(&b, g->ids[k] + g->n_prompt, g->n_gen[k], bscore[k], p->length_penalty, g->n_new);
+    if (nb < NB) return gptc_fail(g->ctx, GPTC_EINTERNAL, "beam search: fewer than %d continuations", NB);
+    int is_done = hyp_done(&G->b, c[0].score, gen_len, g->n_new, p);
+    /* reorder: new beam k = parent's tokens + its token */
+    for (int k = 0; k < NB; k++) {
+        int32_t tk = new_ids[(size_t)k * L + (size_t)g->n_prompt + (size_t)step];
+        memcpy(new_ids + (size_t)k * L, ids[G->parent[k]], (size_t)(g->n_prompt + step) * sizeof(int32_t));
+        new_ids[(size_t)k * L + (size_t)g->n_prompt + (size_t)step] = tk;
+    }
+    for (int k = 0; k < NB; k++) {
+        memcpy(ids[k], new_ids + (size_t)k * L, (size_t)(g->n_prompt + gen_len) * sizeof(int32_t));
+        g->n_gen[G->first + k] = gen_len;
+        G->bscore[k] = G->nscore[k];
+    }
+    if (is_done) G->finished = 1;
+    if (is_done || gen_len == g->n_new) {
+        G->running = 0;
+        return GPTC_OK;
+    }
+    /* KV cache: the first child of a parent keeps its slot, the others copy into the
+     * slots of parents without children */
+    for (int k = 0; k < NB; k++) G->children[k] = 0;
+    for (int k = 0; k < NB; k++) G->children[G->parent[k]]++;
+    int free_slots[256], n_free = 0, first_taken[256] = {0};
+    for (int k = 0; k < NB; k++)
+        if (!G->children[k]) free_slots[n_free++] = G->slot[k];
+    for (int k = 0; k < NB; k++) {
+        int par = G->parent[k];
+        if (!first_taken[par]) {
+            first_taken[par] = 1;
+            G->nslot[k] = G->slot[par];
+        } else {
+            G->nslot[k] = free_slots[--n_free];
+            if ((st = gptc_session_copy(g->ctx, g->s, G->nslot[k], G->slot[par]))) return st;
+        }
+    }
+    memcpy(G->slot, G->nslot, (size_t)NB * sizeof(int));
+    /* logits row row0 + k belongs to beam k: the slots go in beam order */
+    G->row0 = *n_step;
+    for (int k = 0; k < NB; k++) {
+        seqs[*n_step] = G->slot[k];
+        toks[(*n_step)++] = ids[k][g->n_prompt + step];
+    }
+    return GPTC_OK;
+}
+
+/* BeamSearchScorer.finalize of a group: its best num_return_sequences hypotheses into
+ * its first sequences. */
+static void beam_finish(gen *g, beam_group *G) {
+    beams *b = &G->b;
+    int first = G->first;
+    if (!G->finished) /* the running beams join the hypotheses */
+        for (int k = 0; k < g->nseq; k++)
+            hyp_add(b, g->ids[first + k] + g->n_prompt, g->n_gen[first + k], G->bscore[k], g->p->length_penalty,
+                    g->n_new);
     /* best first; equal scores: the later added first (Python's stable sort, then pop) */
-    for (int k = 1; k < b.n_h; k++)
-        for (int j = k; j > 0 && (b.h[j - 1].score < b.h[j].score ||
-                                  (b.h[j - 1].score == b.h[j].score && b.h[j - 1].order < b.h[j].order)); j--) {
-            hyp t = b.h[j];
-            b.h[j] = b.h[j - 1];
-            b.h[j - 1] = t;
+    for (int k = 1; k < b->n_h; k++)
+        for (int j = k; j > 0 && (b->h[j - 1].score < b->h[j].score ||
+                                  (b->h[j - 1].score == b->h[j].score && b->h[j - 1].order < b->h[j].order)); j--) {
+            hyp t = b->h[j];
+            b->h[j] = b->h[j - 1];
+            b->h[j - 1] = t;
         }
     int n_out = g->p->num_return_sequences;
-    for (int k = 0; k < n_out && k < b.n_h; k++) {
-        memcpy(g->ids[k] + g->n_prompt, b.h[k].tokens, (size_t)b.h[k].n * sizeof(int32_t));
-        g->n_gen[k] = b.h[k].n;
-        g->score[k] = b.h[k].score;
-        g->finish[k] = is_eos(g, b.h[k].tokens[b.h[k].n - 1]) ? GPTC_FINISH_EOS : GPTC_FINISH_LENGTH;
-        for (int t = 0; t < b.h[k].n && g->cb; t++)
-            if (g->cb(g->user, k, b.h[k].tokens[t])) break;
+    for (int k = 0; k < n_out && k < b->n_h; k++) {
+        int i = first + k;
+        memcpy(g->ids[i] + g->n_prompt, b->h[k].tokens, (size_t)b->h[k].n * sizeof(int32_t));
+        g->n_gen[i] = b->h[k].n;
+        g->score[i] = b->h[k].score;
+        g->finish[i] = is_eos(g, b->h[k].tokens[b->h[k].n - 1]) ? GPTC_FINISH_EOS : GPTC_FINISH_LENGTH;
+        for (int t = 0; t < b->h[k].n && g->cb; t++)
+            if (g->cb(g->user, i, b->h[k].tokens[t])) break;
     }
+}
+
+/* Beam search of every group, the running groups' beams stepping together. */
+static gptc_status run_beams(gen *g) {
+    int V = g->V, NB = g->nseq, NG = g->n_groups, L = g->n_prompt + g->n_new;
+    int keep = (g->n_eos + 1 > 2 ? g->n_eos + 1 : 2) * NB;
+    size_t ng = (size_t)NG, nb = (size_t)NB;
+    gptc_status st = GPTC_OK;
+    beam_group *grp = gptc_calloc(g->ctx, ng, sizeof *grp, "beam groups");
+    hyp *h = gptc_calloc(g->ctx, ng * (nb + 1), sizeof(hyp), "beam hypotheses");
+    int32_t *hyp_tokens = gptc_calloc(g->ctx, ng * (nb + 1) * (size_t)g->n_new, sizeof(int32_t), "beam hypotheses");
+    cand *c = gptc_calloc(g->ctx, (size_t)keep + 1, sizeof(cand), "beam candidates");
+    int32_t *new_ids = gptc_calloc(g->ctx, nb * (size_t)L, sizeof(int32_t), "beam tokens");
+    double *bscore = gptc_calloc(g->ctx, ng * nb * 2, sizeof(double), "beam scores");
+    int *slot = gptc_calloc(g->ctx, ng * nb * 4, sizeof(int), "beam slots");
+    if (!grp || !h || !hyp_tokens || !c || !new_ids || !bscore || !slot) { st = GPTC_ENOMEM; goto done; }
+    for (int j = 0; j < NG; j++) {
+        beam_group *G = &grp[j];
+        size_t o = (size_t)j * nb;
+        G->b = (beams){NB, h + (size_t)j * (nb + 1), 0, 0, 1e9, hyp_tokens + (size_t)j * (nb + 1) * (size_t)g->n_new};
+        G->first = j * NB;
+        G->bscore = bscore + 2 * o;
+        G->nscore = G->bscore + NB;
+        G->slot = slot + 4 * o;
+        G->nslot = G->slot + NB;
+        G->children = G->slot + 2 * NB;
+        G->parent = G->slot + 3 * NB;
+        G->row0 = G->first;
+        G->running = 1;
+        for (int i = 0; i < NB; i++) {
+            G->slot[i] = G->first + i;
+            G->bscore[i] = i ? -1e9 : 0;
+            if (!i) continue;
+            if ((st = gptc_session_copy(g->ctx, g->s, G->first + i, G->first))) goto done;
+            memcpy(g->logits + (size_t)(G->first + i) * V, g->logits + (size_t)G->first * V, (size_t)V * sizeof(float));
+        }
+    }
+    int *seqs = g->rows;
+    int32_t *toks = (int32_t *)(g->rows + ng * nb);
+    for (int step = 0; step < g->n_new; step++) {
+        int n_step = 0;
+        for (int j = 0; j < NG; j++)
+            if (grp[j].running && (st = beam_step(g, &grp[j], step, c, new_ids, seqs, toks, &n_step))) goto done;
+        if (!n_step) break;
+        if ((st = gptc_session_step(g->ctx, g->s, seqs, toks, n_step, g->logits))) goto done;
+    }
+    for (int j = 0; j < NG; j++) beam_finish(g, &grp[j]);
 done:
-    gptc_free(b.h);
-    gptc_free(b.hyp_tokens);
+    gptc_free(grp);
+    gptc_free(h);
+    gptc_free(hyp_tokens);
     gptc_free(c);
     gptc_free(new_ids);
     gptc_free(bscore);
@@ -349,10 +415,11 @@ done:
 }
 
 /* ------------------------------------------------------------------ entry */
-gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
-                          const int32_t *prompt, int n_prompt, const gptc_gen_params *p,
-                          gptc_gen_callback cb, void *user, gptc_gen_result **out) {
-    *out = NULL;
+/* gptc_generate for n_groups groups of nseq sequences; out: n_groups results. */
+static gptc_status generate_groups(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
+                                   const int32_t *prompt, int n_prompt, int n_groups, const gptc_gen_params *p,
+                                   gptc_gen_callback cb, void *user, gptc_gen_result **out) {
+    for (int j = 0; j < n_groups; j++) out[j] = NULL;
     gptc_status st = gptc_gen_params_validate(ctx, p);
     if (st) return st;
     const gptc_config *cfg = &m->cfg;
@@ -365,10 +432,15 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
             return gptc_fail(ctx, GPTC_ERANGE, "generate: prompt token %d at position %d is out of range [0, %d)",
                              prompt[i], i, cfg->vocab_size);
     if (p->n_stop && !tok) return gptc_fail(ctx, GPTC_EINVAL, "generate: stop strings need a tokenizer");
-    if (cfg->cross_attention && (!s || gptc_session_src_len(s, 0) < 1))
-        return gptc_fail(ctx, GPTC_EINVAL, "generate: an encoder-decoder (Marian) model decodes from a source: encode "
-                                           "it into sequence 0 of a session (gptc_session_encode) and pass the session "
-                                           "(`gptc translate` does)");
+    int nseq = p->num_beams > 1 ? p->num_beams : p->num_return_sequences;
+    if (s && gptc_session_n_seq(s) < n_groups * nseq)
+        return gptc_fail(ctx, GPTC_EINVAL, "generate: %d groups of %d sequences need a session of %d sequences, not %d",
+                         n_groups, nseq, n_groups * nseq, gptc_session_n_seq(s));
+    for (int j = 0; j < n_groups && cfg->cross_attention; j++)
+        if (!s || gptc_session_src_len(s, j * nseq) < 1)
+            return gptc_fail(ctx, GPTC_EINVAL, "generate: an encoder-decoder (Marian) model decodes from a source: "
+                                               "encode it into sequence %d of a session (gptc_session_encode) and pass "
+                                               "the session (`gptc translate` does)", j * nseq);
     gen g;
     memset(&g, 0, sizeof g);
     g.ctx = ctx, g.m = m, g.tok = tok, g.p = p, g.cb = cb, g.user = user;
@@ -377,7 +449,8 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
     long budget = p->max_new_tokens >= 0 ? p->max_new_tokens : (long)p->max_length - n_prompt;
     if (budget > cfg->n_positions - n_prompt) budget = cfg->n_positions - n_prompt;
     g.n_new = budget > 0 ? (int)budget : 0;
-    g.nseq = p->num_beams > 1 ? p->num_beams : p->num_return_sequences;
+    g.nseq = nseq;
+    g.n_groups = n_groups;
     if (p->n_eos < 0) {
         g.n_eos = cfg->eos_token_id >= 0 ? 1 : 0;
         g.eos[0] = cfg->eos_token_id;
@@ -385,17 +458,20 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
         g.n_eos = p->n_eos;
         memcpy(g.eos, p->eos_token_id, sizeof g.eos);
     }
-    gptc_rng_seed(&g.rng, p->seed);
     int n_out = p->num_return_sequences;
-    gptc_gen_result *res = gptc_calloc(ctx, 1, sizeof *res, "generation result");
-    if (res) res->seqs = gptc_calloc(ctx, (size_t)n_out, sizeof *res->seqs, "generation result");
-    if (!res || !res->seqs) {
-        gptc_free(res);
-        return GPTC_ENOMEM;
-    }
-    res->n_seq = n_out;
     gptc_session *own = NULL;
-    size_t N = (size_t)g.nseq, V = (size_t)g.V, L = (size_t)n_prompt + (size_t)g.n_new;
+    for (int j = 0; j < n_groups; j++) {
+        gptc_gen_result *res = gptc_calloc(ctx, 1, sizeof *res, "generation result");
+        if (res) res->seqs = gptc_calloc(ctx, (size_t)n_out, sizeof *res->seqs, "generation result");
+        if (!res || !res->seqs) {
+            gptc_free(res);
+            st = GPTC_ENOMEM;
+            goto done;
+        }
+        res->n_seq = n_out;
+        out[j] = res;
+    }
+    size_t N = (size_t)nseq * (size_t)n_groups, V = (size_t)g.V, L = (size_t)n_prompt + (size_t)g.n_new;
     g.logits = gptc_alloc(ctx, N * V * sizeof(float), "generation logits");
     g.scratch = gptc_alloc(ctx, 2 * V * sizeof(int), "generation scratch");
     g.raw = gptc_alloc(ctx, V * sizeof(float), "generation scratch");
@@ -406,11 +482,14 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
     g.score = gptc_calloc(ctx, N, sizeof(double), "generation scores");
     g.tail_len = gptc_calloc(ctx, N, sizeof(int), "stop string state");
     g.tails = p->n_stop ? gptc_alloc(ctx, N * TAIL, "stop string state") : NULL;
+    g.rows = gptc_alloc(ctx, 3 * N * sizeof(int), "generation scratch");
+    g.rng = gptc_alloc(ctx, (size_t)n_groups * sizeof *g.rng, "generation RNG");
     if (!g.logits || !g.scratch || !g.raw || !g.ids || !g.ids_block || !g.n_gen || !g.finish || !g.score || !g.tail_len ||
-        (p->n_stop && !g.tails)) {
+        (p->n_stop && !g.tails) || !g.rows || !g.rng) {
         st = GPTC_ENOMEM;
         goto done;
     }
+    for (int j = 0; j < n_groups; j++) gptc_rng_seed(&g.rng[j], p->seed);
     for (size_t i = 0; i < N; i++) {
         g.ids[i] = g.ids_block + i * L;
         memcpy(g.ids[i], prompt, (size_t)n_prompt * sizeof(int32_t));
@@ -422,23 +501,28 @@ gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, c
         s = own;
     }
     g.s = s;
-    int held = gptc_session_len(s, 0);
-    if (held >= n_prompt) {
-        gptc_session_reset(s, 0);
-        held = 0;
+    for (int j = 0; j < n_groups; j++) {
+        int lead = j * nseq, held = gptc_session_len(s, lead);
+        if (held >= n_prompt) {
+            gptc_session_reset(s, lead);
+            held = 0;
+        }
+        if ((st = gptc_session_prefill(ctx, s, lead, prompt + held, n_prompt - held, g.logits + (size_t)lead * V)))
+            goto done;
     }
-    if ((st = gptc_session_prefill(ctx, s, 0, prompt + held, n_prompt - held, g.logits))) goto done;
     if (g.n_new > 0) st = p->num_beams > 1 ? run_beams(&g) : run_sampling(&g);
     if (st) goto done;
-    for (int i = 0; i < n_out; i++) {
-        gptc_gen_sequence *q = &res->seqs[i];
-        q->n_tokens = g.n_gen[i];
-        q->tokens = gptc_alloc(ctx, ((size_t)q->n_tokens + 1) * sizeof(int32_t), "generation result");
-        if (!q->tokens) { st = GPTC_ENOMEM; goto done; }
-        memcpy(q->tokens, g.ids[i] + n_prompt, (size_t)q->n_tokens * sizeof(int32_t));
-        q->finish_reason = g.finish[i] < 0 ? GPTC_FINISH_LENGTH : (gptc_finish_reason)g.finish[i];
-        q->score = (float)g.score[i];
-    }
+    for (int j = 0; j < n_groups; j++)
+        for (int k = 0; k < n_out; k++) {
+            int i = j * nseq + k;
+            gptc_gen_sequence *q = &out[j]->seqs[k];
+            q->n_tokens = g.n_gen[i];
+            q->tokens = gptc_alloc(ctx, ((size_t)q->n_tokens + 1) * sizeof(int32_t), "generation result");
+            if (!q->tokens) { st = GPTC_ENOMEM; goto done; }
+            memcpy(q->tokens, g.ids[i] + n_prompt, (size_t)q->n_tokens * sizeof(int32_t));
+            q->finish_reason = g.finish[i] < 0 ? GPTC_FINISH_LENGTH : (gptc_finish_reason)g.finish[i];
+            q->score = (float)g.score[i];
+        }
 done:
     gptc_session_free(own);
     gptc_free(g.logits);
@@ -451,10 +535,25 @@ done:
     gptc_free(g.score);
     gptc_free(g.tail_len);
     gptc_free(g.tails);
-    if (st) {
-        gptc_gen_result_free(res);
-        return st;
-    }
-    *out = res;
-    return GPTC_OK;
+    gptc_free(g.rows);
+    gptc_free(g.rng);
+    if (st)
+        for (int j = 0; j < n_groups; j++) {
+            gptc_gen_result_free(out[j]);
+            out[j] = NULL;
+        }
+    return st;
+}
+
+gptc_status gptc_generate(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
+                          const int32_t *prompt, int n_prompt, const gptc_gen_params *p,
+                          gptc_gen_callback cb, void *user, gptc_gen_result **out) {
+    return generate_groups(ctx, m, s, tok, prompt, n_prompt, 1, p, cb, user, out);
+}
+
+gptc_status gptc_generate_groups(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const gptc_tokenizer *tok,
+                                 const int32_t *prompt, int n_prompt, int n_groups, const gptc_gen_params *p,
+                                 gptc_gen_result **out) {
+    if (n_groups < 1) return gptc_fail(ctx, GPTC_EINVAL, "generate: %d groups (need at least one)", n_groups);
+    return generate_groups(ctx, m, s, tok, prompt, n_prompt, n_groups, p, NULL, NULL, out);
 }

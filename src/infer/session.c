@@ -96,6 +96,7 @@ void gptc_session_reset(gptc_session *s, int seq) {
 }
 
 int gptc_session_len(const gptc_session *s, int seq) { return seq >= 0 && seq < s->n_seq ? s->len[seq] : 0; }
+int gptc_session_n_seq(const gptc_session *s) { return s->n_seq; }
 int gptc_session_width(const gptc_session *s) { return s->m->head->width(&s->m->cfg); }
 size_t gptc_session_bytes(const gptc_session *s) { return s->bytes; }
 

@@ -481,24 +481,40 @@ void gptc_mt_source_free(gptc_mt_source *src) {
 }
 
 /* ---------------------------------------------------------------- translating */
-gptc_status gptc_translate_ids(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const int32_t *src, int n_src,
-                               const gptc_gen_params *p, gptc_gen_result **out) {
-    *out = NULL;
+/* The checks of a translation: an encoder-decoder, a valid start id (into *start), a
+ * source of ids in range (n_src[0..n)). */
+static gptc_status translate_check(gptc_ctx *ctx, const gptc_model *m, const gptc_gen_params *p,
+                                   const int32_t *const *src, const int *n_src, size_t n, int32_t *start) {
     const gptc_config *c = gptc_model_config(m);
     if (c->arch != GPTC_ARCH_MARIAN)
         return gptc_fail(ctx, GPTC_EINVAL, "translate: the model is a %s, not an encoder-decoder (model_type marian)",
                          gptc_model_class(m));
-    int32_t start = p->decoder_start_token_id >= 0 ? p->decoder_start_token_id : c->decoder_start_token_id;
-    if (start < 0 || start >= c->vocab_size)
+    *start = p->decoder_start_token_id >= 0 ? p->decoder_start_token_id : c->decoder_start_token_id;
+    if (*start < 0 || *start >= c->vocab_size)
         return gptc_fail(ctx, GPTC_EINVAL, "translate: decoder_start_token_id %d is not an id of the model (vocab_size %d)",
-                         start, c->vocab_size);
-    if (n_src < 1) return gptc_fail(ctx, GPTC_EINVAL, "translate: the source is empty");
-    for (int i = 0; i < n_src; i++)
-        if (src[i] < 0 || src[i] >= c->vocab_size)
-            return gptc_fail(ctx, GPTC_ERANGE, "translate: source id %d at position %d is out of range [0, %d)", src[i], i,
-                             c->vocab_size);
+                         *start, c->vocab_size);
+    for (size_t k = 0; k < n; k++) {
+        char who[48] = ""; /* several sources: which one (1-based) */
+        if (n > 1) snprintf(who, sizeof who, "source %zu: ", k + 1);
+        if (n_src[k] < 1) return gptc_fail(ctx, GPTC_EINVAL, "translate: %sthe source is empty", who);
+        if (n_src[k] > c->n_positions)
+            return gptc_fail(ctx, GPTC_ERANGE, "translate: %s%d source ids exceed max_position_embeddings %d", who,
+                             n_src[k], c->n_positions);
+        for (int i = 0; i < n_src[k]; i++)
+            if (src[k][i] < 0 || src[k][i] >= c->vocab_size)
+                return gptc_fail(ctx, GPTC_ERANGE, "translate: %ssource id %d at position %d is out of range [0, %d)", who,
+                                 src[k][i], i, c->vocab_size);
+    }
+    return GPTC_OK;
+}
+
+gptc_status gptc_translate_ids(gptc_ctx *ctx, const gptc_model *m, gptc_session *s, const int32_t *src, int n_src,
+                               const gptc_gen_params *p, gptc_gen_result **out) {
+    *out = NULL;
+    int32_t start;
+    gptc_status st = translate_check(ctx, m, p, &src, &n_src, 1, &start);
+    if (st) return st;
     gptc_session *own = NULL;
-    gptc_status st = GPTC_OK;
     if (!s) {
         int nseq = p->num_beams > p->num_return_sequences ? p->num_beams : p->num_return_sequences;
         if ((st = gptc_session_new(ctx, m, nseq, 0, &own))) return st;
@@ -510,6 +526,63 @@ gptc_status gptc_translate_ids(gptc_ctx *ctx, const gptc_model *m, gptc_session 
     return st;
 }
 
+/* Sources by length, then position: batches of similar lengths. */
+typedef struct by_len { int n; size_t i; } by_len;
+static int by_len_cmp(const void *a, const void *b) {
+    const by_len *x = a, *y = b;
+    return x->n != y->n ? (x->n < y->n ? -1 : 1) : x->i < y->i ? -1 : x->i > y->i;
+}
+
+gptc_status gptc_translate_batch(gptc_ctx *ctx, const struct gptc_model *m, const int32_t *const *src,
+                                 const int *n_src, size_t n, int batch_size, const gptc_gen_params *p,
+                                 gptc_gen_result **out) {
+    for (size_t k = 0; k < n; k++) out[k] = NULL;
+    if (batch_size < 1) return gptc_fail(ctx, GPTC_EINVAL, "translate: batch size %d (need at least 1)", batch_size);
+    int32_t start;
+    gptc_status st = gptc_gen_params_validate(ctx, p);
+    if (!st) st = translate_check(ctx, m, p, src, n_src, n, &start);
+    if (st || !n) return st;
+    const gptc_config *c = gptc_model_config(m);
+    int nseq = p->num_beams > p->num_return_sequences ? p->num_beams : p->num_return_sequences;
+    /* positions: the longest source, and the start token + the new tokens */
+    long dec = p->max_new_tokens >= 0 ? 1L + p->max_new_tokens : (long)p->max_length;
+    long max_len = dec < 1 ? 1 : dec;
+    by_len *order = gptc_alloc(ctx, n * sizeof *order, "translation order");
+    gptc_gen_result **res = gptc_calloc(ctx, (size_t)batch_size, sizeof *res, "translation results");
+    if (!order || !res) {
+        gptc_free(order);
+        gptc_free(res);
+        return GPTC_ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++) {
+        order[k] = (by_len){n_src[k], k};
+        if (n_src[k] > max_len) max_len = n_src[k];
+    }
+    if (max_len > c->n_positions) max_len = c->n_positions;
+    qsort(order, n, sizeof *order, by_len_cmp);
+    int B = n < (size_t)batch_size ? (int)n : batch_size;
+    gptc_session *s = NULL;
+    st = gptc_session_new(ctx, m, B * nseq, (int)max_len, &s);
+    for (size_t first = 0; !st && first < n; first += (size_t)B) {
+        int k = n - first < (size_t)B ? (int)(n - first) : B;
+        for (int j = 0; !st && j < k; j++) {
+            size_t i = order[first + (size_t)j].i;
+            st = gptc_session_encode(ctx, s, j * nseq, src[i], n_src[i]);
+        }
+        if (!st) st = gptc_generate_groups(ctx, m, s, NULL, &start, 1, k, p, res);
+        for (int j = 0; !st && j < k; j++) out[order[first + (size_t)j].i] = res[j];
+    }
+    gptc_session_free(s);
+    gptc_free(order);
+    gptc_free(res);
+    if (st)
+        for (size_t k = 0; k < n; k++) {
+            gptc_gen_result_free(out[k]);
+            out[k] = NULL;
+        }
+    return st;
+}
+
 gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const gptc_model *m, const gptc_mt_data *val, double *out) {
     const gptc_mt_bleu_params *bp = user;
     *out = NAN;
@@ -518,23 +591,27 @@ gptc_status gptc_mt_val_bleu(gptc_ctx *ctx, void *user, const gptc_model *m, con
     if (p.max_new_tokens < 0) p.max_new_tokens = (int)val->max_tgt + 8;
     size_t n = bp->max_sentences && bp->max_sentences < val->n ? bp->max_sentences : val->n;
     char **hyp = gptc_calloc(ctx, n ? n : 1, sizeof *hyp, "translations");
-    if (!hyp) return GPTC_ENOMEM;
-    gptc_session *s = NULL;
-    int nseq = p.num_beams > p.num_return_sequences ? p.num_beams : p.num_return_sequences;
-    gptc_status st = gptc_session_new(ctx, m, nseq, 0, &s);
+    const int32_t **src = gptc_alloc(ctx, (n ? n : 1) * sizeof *src, "sources");
+    int *n_src = gptc_alloc(ctx, (n ? n : 1) * sizeof *n_src, "sources");
+    gptc_gen_result **r = gptc_calloc(ctx, n ? n : 1, sizeof *r, "translations");
+    gptc_status st = hyp && src && n_src && r ? GPTC_OK : GPTC_ENOMEM;
     for (size_t i = 0; !st && i < n; i++) {
-        gptc_gen_result *r;
-        size_t o = val->src_off[i];
-        st = gptc_translate_ids(ctx, m, s, val->src + o, (int)(val->src_off[i + 1] - o), &p, &r);
+        src[i] = val->src + val->src_off[i];
+        n_src[i] = (int)(val->src_off[i + 1] - val->src_off[i]);
+    }
+    if (!st) st = gptc_translate_batch(ctx, m, src, n_src, n, bp->batch_size > 0 ? bp->batch_size : 16, &p, r);
+    for (size_t i = 0; !st && i < n; i++) {
         size_t len;
-        if (!st) st = gptc_mt_decode(ctx, bp->tok, r->seqs[0].tokens, (size_t)r->seqs[0].n_tokens, &hyp[i], &len);
-        gptc_gen_result_free(r);
+        st = gptc_mt_decode(ctx, bp->tok, r[i]->seqs[0].tokens, (size_t)r[i]->seqs[0].n_tokens, &hyp[i], &len);
     }
     gptc_bleu_score b;
     if (!st) st = gptc_bleu_corpus(ctx, (const char *const *)hyp, n, (const char *const *)val->ref, 1, &b);
     if (!st) *out = b.score;
-    for (size_t i = 0; i < n; i++) gptc_free(hyp[i]);
+    for (size_t i = 0; r && i < n; i++) gptc_gen_result_free(r[i]);
+    for (size_t i = 0; hyp && i < n; i++) gptc_free(hyp[i]);
     gptc_free(hyp);
-    gptc_session_free(s);
+    gptc_free(src);
+    gptc_free(n_src);
+    gptc_free(r);
     return st;
 }
