@@ -81,6 +81,16 @@ PY
             pass "translate_batch_${mode}_$variant (--batch-size 1, 5, 16: the same 12 lines)"
         else fail "translate_batch_${mode}_$variant" "outputs differ: $(diff "$T/bs1.jsonl" "$T/bs5.jsonl" | head -c 300)"; fi
     done
+    # 40 sources: --batch-size 1 runs windows of 16 sentences (printed as each is done,
+    # progress on stderr), --batch-size 16 one window; the same lines in input order
+    { cat "$T/src.txt" "$T/src.txt" "$T/src.txt"; head -n 4 "$T/src.txt"; } >"$T/src40.txt"
+    "$G" translate --model "$M" --src-tokens "$T/src40.txt" --json --batch-size 1 --max-new-tokens 10 >"$T/w1.jsonl" 2>"$T/w1.err"
+    "$G" translate --model "$M" --src-tokens "$T/src40.txt" --json --batch-size 16 --max-new-tokens 10 >"$T/w16.jsonl" 2>"$T/err"
+    "$G" translate --model "$M" --src-tokens "$T/src.txt" --json --batch-size 1 --max-new-tokens 10 >"$T/g12.jsonl" 2>/dev/null
+    { cat "$T/g12.jsonl" "$T/g12.jsonl" "$T/g12.jsonl"; head -n 4 "$T/g12.jsonl"; } >"$T/g40.jsonl"
+    if cmp -s "$T/w1.jsonl" "$T/w16.jsonl" && cmp -s "$T/w1.jsonl" "$T/g40.jsonl" && grep -q '^translate: 40/40 sentences' "$T/w1.err"; then
+        pass "translate_windows_$variant (40 sources in windows of 16 == one window == the 12 repeated)"
+    else fail "translate_windows_$variant" "outputs differ or no progress line: $(head -c 300 "$T/w1.err")"; fi
     printf '{"bad_words_ids": [[52]], "eos_token_id": %d}\n' "$E" >"$M/generation_config.json"
     run "translate_beam4_$variant" "$M" beam --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 -- \
         --max-new-tokens 11 --num-beams 4 --length-penalty 1.3 --bad-words 52

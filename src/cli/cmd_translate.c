@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "gen_opts.h"
 #include "mt_cli.h"
+#include "progress.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,9 @@ static const char *usage =
     "                              \"text\": ...}]}, the start token left out (HF's generate output\n"
     "                              without decoder_start_token_id)\n"
     "  --batch-size N              sentences decoded together (default 16): the input is\n"
-    "                              read whole, sorted by length into batches, and printed in\n"
-    "                              input order; the output equals --batch-size 1's. The KV\n"
+    "                              read whole, sorted by length into batches within windows\n"
+    "                              of 16 batches, each window printed in input order when it\n"
+    "                              is done; the output equals --batch-size 1's. The KV\n"
     "                              cache holds N x max(num_beams, num_return_sequences)\n"
     "                              sequences\n"
     "  --threads N                 threads (default: all cores)\n"
@@ -186,9 +188,21 @@ int cmd_translate(int argc, char **argv) {
     }
     gptc_gen_result **res = calloc(n ? n : 1, sizeof *res);
     if (!res) cli_die("translate", NULL, "out of memory");
-    if (gptc_translate_batch(ctx, m, (const int32_t *const *)src, n_src, n, (int)batch_size, &p, res))
-        cli_die("translate", ctx, "%s", name);
+    /* windows of 16 batches: sorted by length within a window, printed when it is done
+     * (a long input streams out, with progress on stderr) */
+    size_t W = (size_t)batch_size * 16;
+    cli_progress bar;
+    if (n > W) cli_progress_start(&bar, "translate", (double)n, "sentences");
     for (size_t i = 0; i < n; i++) {
+        if (i % W == 0) {
+            size_t k = n - i < W ? n - i : W;
+            if (gptc_translate_batch(ctx, m, (const int32_t *const *)src + i, n_src + i, k, (int)batch_size, &p,
+                                     res + i)) {
+                if (n > W) cli_progress_clear(&bar);
+                cli_die("translate", ctx, "%s: sentences %zu-%zu", name, i + 1, i + k);
+            }
+            if (n > W) cli_progress_clear(&bar); /* the window's lines, then the bar again */
+        }
         const gptc_gen_result *r = res[i];
         if (json) fputs("{\"sequences\": [", stdout);
         for (int k = 0; k < r->n_seq; k++) {
@@ -220,7 +234,12 @@ int cmd_translate(int argc, char **argv) {
         if (json) fputs("]}\n", stdout);
         gptc_gen_result_free(res[i]);
         free(src[i]);
+        if ((i + 1) % W == 0 || i + 1 == n) {
+            fflush(stdout);
+            if (n > W) cli_progress_update(&bar, (double)(i + 1), NULL, bar.tty || i + 1 == n);
+        }
     }
+    if (n > W) cli_progress_clear(&bar);
     free(res);
     free(src);
     free(n_src);
