@@ -4,7 +4,8 @@
 # gradient norms, validation values and final weights of one process with 2b (relative
 # 1e-5 for the whole model in the 2-norm, each tensor within 1e-4; tests/ref/run_compare.py), for pre-training (random
 # and sequential loader, accumulation, clipping) and classification fine-tuning (full
-# and LoRA), with and without --zero 1;
+# and LoRA; GPT-2 and BERT), translation fine-tuning of an encoder-decoder, with and
+# without --zero 1;
 # rank 0 alone writes; `mpirun -np 1` is bit-identical to a plain run. (2) Faults: kill
 # -9 of a rank ends mpirun non-zero within 60 s and --resume then ends bit-identical to
 # an uninterrupted 2-rank run (dropout on); SIGTERM to mpirun leaves a checkpoint that
@@ -97,6 +98,47 @@ LORA="--lora --lora-target-modules c_attn,c_fc --lora-dropout 0 --lr 5e-3"
 run lo1 $G finetune $FT $LORA --batch-size 6 --out $T/lo1
 run lo2 $MPI $G finetune $FT $LORA --batch-size 3 --zero 1 --out $T/lo2 &&
     $CMP $T/lo2 $T/lo1 1e-5 "LoRA classification --zero 1: 2 ranks x 3 == 1 x 6"
+# a BERT and an encoder-decoder: their blocks' gradients go out as each block's backward
+# ends (buckets from the layer table, not from GPT-2's names); within 1e-4 (these tiny
+# models' gradient norms are small, 5e-4, and a sum over two ranks' halves differs from
+# one process's in the fifth digit)
+$G tokenizer-train --model wordpiece --input $T/text.txt --vocab-size 120 --out $T/wp >/dev/null 2>&1 &&
+$G init --arch bert --preset bert-tiny --num-hidden-layers 2 --hidden-size 18 --num-attention-heads 3 \
+    --intermediate-size 26 --max-position-embeddings 16 --vocab-size 120 --hidden-dropout-prob 0 \
+    --attention-probs-dropout-prob 0 --seed $SEED --out $T/bert >/dev/null 2>&1 && cp $T/wp/* $T/bert/ ||
+    fail "bert model" "tokenizer-train --model wordpiece or init --arch bert failed"
+BFT="${FT/$T\/base/$T/bert}"
+run bft1 $G finetune $BFT --batch-size 6 --out $T/bft1
+run bft2 $MPI $G finetune $BFT --batch-size 3 --out $T/bft2 &&
+    $CMP $T/bft2 $T/bft1 1e-4 "BERT classification: 2 ranks x 3 == 1 x 6"
+$PY - "$T" <<'EOF2'
+import random, sys
+t = sys.argv[1]
+r = random.Random(11)
+words = ["ka", "lo", "mi", "su", "te", "ra", "no", "vi"]
+rows = []
+for _ in range(40):
+    ws = [r.choice(words) for _ in range(r.randrange(1, 7))]
+    rows.append(" ".join(ws) + "\t" + " ".join(w[::-1] for w in reversed(ws)))
+open(t + "/mt.tsv", "w").write("\n".join(rows[:30]) + "\n")
+open(t + "/mtval.tsv", "w").write("\n".join(rows[30:]) + "\n")
+open(t + "/mt.txt", "w").write("\n".join(x.replace("\t", "\n") for x in rows) + "\n")
+EOF2
+$G tokenizer-train --input $T/mt.txt --vocab-size 280 --out $T/mttok --no-default-special --special '</s>' '<pad>' \
+    >/dev/null 2>&1 &&
+V=$($PY -c "import json,sys; print(max(t['id'] for t in json.load(open(sys.argv[1]))['added_tokens']) + 1)" $T/mttok/tokenizer.json) &&
+$G init --arch marian --preset marian-tiny --d-model 22 --encoder-layers 2 --decoder-layers 2 --encoder-attention-heads 2 \
+    --decoder-attention-heads 2 --encoder-ffn-dim 30 --decoder-ffn-dim 30 --max-position-embeddings 32 \
+    --vocab-size $V --eos-token-id $((V - 2)) --pad-token-id $((V - 1)) --dropout 0 --seed $SEED --out $T/mt \
+    >/dev/null 2>&1 && cp $T/mttok/* $T/mt/ || fail "marian model" "tokenizer-train or init --arch marian failed"
+# rows hold different numbers of labels, so a rank's loss is the mean over its own rows'
+# labels and the step averages the ranks' (as PyTorch's DDP): the one-process run to
+# match accumulates two micro-batches of 3 (each its own mean) rather than one of 6
+MFT="--task translate --model $T/mt --train $T/mt.tsv --val $T/mtval.tsv --epochs 2 --lr 2e-3 --grad-clip 0.5
+    --label-smoothing 0.1 --eval-every 3 --seed $SEED --threads 1 --batch-size 3"
+run mft1 $G finetune $MFT --grad-accum 2 --out $T/mft1
+run mft2 $MPI $G finetune $MFT --out $T/mft2 &&
+    $CMP $T/mft2 $T/mft1 1e-4 "translation: 2 ranks x 3 == 1 x 3 x 2 accumulated"
 grep -q f1_macro $T/ft2/metrics.jsonl && pass "classification: the metric reduced over ranks is logged" ||
     fail "classification metric" "no f1_macro in metrics.jsonl"
 

@@ -176,6 +176,10 @@ static inline int gptc_ends_with(const char *s, const char *suffix) {
  * the architectures' init functions. */
 void gptc_init_normal(float *x, size_t n, double std, uint64_t *rng);
 /* Appends a tensor (used by build functions and LoRA). d1 == 0: 1-D. */
+/* The block each tensor belongs to: layer_of[i] (m->n_tensors entries) is the layer whose
+ * fields name tensor i (a LoRA A and the B after it included), -1 for the tensors outside
+ * the blocks. */
+void gptc_model_tensor_layers(const gptc_model *m, int *layer_of);
 int gptc_model_add_tensor(gptc_model *m, const char *name, int64_t d0, int64_t d1, gptc_wlayout layout, int kind,
                           gptc_dtype dtype, size_t *off, size_t *off_lowp);
 

@@ -5,6 +5,7 @@
 #include "model.h"
 #include "../kernels/quant.h"
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 static int n_inner(const gptc_config *c) { return c->n_inner > 0 ? c->n_inner : 4 * c->n_embd; }
@@ -38,6 +39,19 @@ void gptc_init_normal(float *x, size_t n, double std, uint64_t *rng) {
         double r = sqrt(-2.0 * log(u1));
         x[j] = (float)(std * r * cos(6.283185307179586 * u2));
         if (j + 1 < n) x[j + 1] = (float)(std * r * sin(6.283185307179586 * u2));
+    }
+}
+
+void gptc_model_tensor_layers(const gptc_model *m, int *layer_of) {
+    for (size_t i = 0; i < m->n_tensors; i++) layer_of[i] = -1;
+    for (int l = 0; l < m->cfg.n_layer; l++) {
+        const gptc_layer *y = &m->layers[l];
+        const int *f = (const int *)y;
+        size_t nf = offsetof(gptc_layer, lora) / sizeof(int);
+        for (size_t k = 0; k < nf; k++)
+            if (f[k] >= 0) layer_of[f[k]] = l;
+        for (int t = 0; t < GPTC_LORA_TARGETS; t++)
+            if (y->lora[t] >= 0) layer_of[y->lora[t]] = layer_of[y->lora[t] + 1] = l;
     }
 }
 

@@ -46,23 +46,31 @@ static void piece(const gptc_ddp *p, size_t k, int q, size_t *a, size_t *b) {
 
 /* Buckets cover the hull of the trainable tensors (frozen ones have no gradient: a
  * LoRA run exchanges its adapters and head only): the hull of each block's trainable
- * tensors ("h.L.") when those hulls are disjoint, in block order, and hold no other
- * trainable tensor, and the gaps between them; else one bucket. */
+ * tensors (gptc_model_tensor_layers) when those hulls are disjoint, in block order, and
+ * hold no other trainable tensor, and the gaps between them; else one bucket. A block's
+ * bucket goes out when the backward pass reports the block done (the layer hook: GPT-2's
+ * and BERT's blocks last to first, an encoder-decoder's decoder blocks then its encoder
+ * blocks, each block's gradients complete when it reports). */
 static gptc_status make_buckets(gptc_ctx *ctx, gptc_ddp *p) {
     const gptc_model *m = p->m;
     int L = m->cfg.n_layer;
     size_t n = m->n_params, tlo = n, thi = 0;
     size_t *hlo = gptc_alloc(ctx, (size_t)(L + 1) * 2 * sizeof *hlo, "buckets"), *hhi = hlo + L + 1;
-    if (!hlo) return GPTC_ENOMEM;
+    int *layer_of = gptc_alloc(ctx, (m->n_tensors ? m->n_tensors : 1) * sizeof *layer_of, "buckets");
+    if (!hlo || !layer_of) {
+        gptc_free(hlo);
+        gptc_free(layer_of);
+        return GPTC_ENOMEM;
+    }
+    gptc_model_tensor_layers(m, layer_of);
     for (int l = 0; l < L; l++) hlo[l] = n, hhi[l] = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const gptc_ptensor *t = &m->tensors[i];
-        int l;
-        char c;
+        int l = layer_of[i];
         if (!t->trainable) continue;
         if (t->offset < tlo) tlo = t->offset;
         if (t->offset + t->numel > thi) thi = t->offset + t->numel;
-        if (sscanf(t->name, "h.%d.%c", &l, &c) == 2 && l >= 0 && l < L) {
+        if (l >= 0) {
             if (t->offset < hlo[l]) hlo[l] = t->offset;
             if (t->offset + t->numel > hhi[l]) hhi[l] = t->offset + t->numel;
         }
@@ -77,12 +85,11 @@ static gptc_status make_buckets(gptc_ctx *ctx, gptc_ddp *p) {
     }
     for (size_t i = 0; i < m->n_tensors && ok; i++) { /* no other trainable tensor inside a block's hull */
         const gptc_ptensor *t = &m->tensors[i];
-        int l;
-        char c;
-        if (!t->trainable || sscanf(t->name, "h.%d.%c", &l, &c) == 2) continue;
+        if (!t->trainable || layer_of[i] >= 0) continue;
         for (int k = 0; k < L; k++)
             if (t->offset < hhi[k] && t->offset + t->numel > hlo[k]) ok = 0;
     }
+    gptc_free(layer_of);
     size_t cap = (size_t)L * 2 + 2;
     p->lo = gptc_alloc(ctx, (cap + 1) * sizeof *p->lo, "buckets");
     p->layer = gptc_alloc(ctx, cap * sizeof *p->layer, "buckets");
