@@ -213,6 +213,82 @@ static void test_kernels(gptc_ctx *c1, gptc_ctx *c2) {
     }
 }
 
+/* Activation quantization: every path gives the scalar rule's bytes, scales and sums
+ * (roundf: half away from zero), on random rows, a zero block and exact ties: a block
+ * whose largest |x| is 127 has scale 1, so x = k + 0.5 lands on a tie. 19 blocks (not a
+ * multiple of 16 lanes). */
+static void test_quantize_act(void) {
+    enum { NB = 19, N = 32 * NB };
+    float x[N];
+    int8_t q0[N], q1[N];
+    float d0[NB], d1[NB];
+    int32_t s0[NB], s1[NB];
+    for (int i = 0; i < N; i++) x[i] = (float)(urand() * 2 - 1) * (i % 5 == 0 ? 4.0f : 1.0f);
+    for (int j = 0; j < 32; j++) x[32 + j] = 0.0f;                                        /* block 1: zeros */
+    for (int j = 0; j < 32; j++) x[64 + j] = (float)((j % 2 ? -1 : 1) * (j * 4 % 127)) + (j % 3 ? 0.5f : -0.5f);
+    x[64] = 127.0f;                                                                        /* block 2: ties */
+    int best = k_linear_q_isa();
+    k_quantize_act_with(x, N, q0, d0, s0, GPTC_QL_SCALAR);
+    int ties = 0;
+    for (int j = 1; j < 32; j++) ties += fabsf(x[64 + j] - roundf(x[64 + j])) == 0.5f;
+    CHECK("quantize_act: the tie block has scale 1 and ties", d0[2] == 1.0f && ties == 31, "d %g, %d ties", d0[2], ties);
+    char name[120];
+    for (int isa = 1; isa <= best; isa++) {
+        memset(q1, 0x55, sizeof q1);
+        k_quantize_act_with(x, N, q1, d1, s1, isa);
+        int bad = -1;
+        for (int i = 0; i < N && bad < 0; i++)
+            if (q1[i] != q0[i]) bad = i;
+        int badb = -1;
+        for (int b = 0; b < NB && badb < 0; b++)
+            if (memcmp(&d1[b], &d0[b], sizeof(float)) || s1[b] != s0[b]) badb = b;
+        snprintf(name, sizeof name, "quantize_act %s: the scalar rule's bytes, scales and sums", isa_name(isa));
+        CHECK(name, bad < 0 && badb < 0, "byte %d (%d vs %d), block %d", bad, bad < 0 ? 0 : q1[bad],
+              bad < 0 ? 0 : q0[bad], badb);
+    }
+}
+
+/* Batch-1 products (the one-row kernel with the scales taken out of the block loop) are
+ * bit-identical to the same rows inside a 4-row batch (the 4 x 4 tiles), on every path:
+ * a decoding step's logits do not depend on the batch (gptc_session_step). Odd block
+ * counts (224 = 7 blocks, 96 = 3), output counts not multiples of 4. */
+static void test_gemv_batch_bits(gptc_ctx *c1, gptc_ctx *c2) {
+    static const int shapes[][3] = {{0, 224, 45}, {0, 1024, 70}, {0, 96, 13}, {1, 224, 45}, {1, 1024, 70}, {1, 96, 13},
+                                    {2, 512, 13}};
+    int best = k_linear_q_isa();
+    char name[160];
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        gptc_dtype d = QTYPES[shapes[si][0]];
+        int I = shapes[si][1], O = shapes[si][2];
+        size_t rowb = gptc_q_row_bytes(d, I);
+        unsigned char *wq = malloc(rowb * O);
+        float *wf = malloc(sizeof(float) * I), *x = malloc(sizeof(float) * 4 * I), *bias = malloc(sizeof(float) * O);
+        float *all = malloc(sizeof(float) * 4 * O), *one = malloc(sizeof(float) * O);
+        for (int v = 0; v < O; v++) {
+            for (int k = 0; k < I; k++) wf[k] = wrand();
+            gptc_q_quantize_row(d, wf, wq + (size_t)v * rowb, I);
+            bias[v] = wrand();
+        }
+        for (int i = 0; i < 4 * I; i++) x[i] = (float)(urand() * 2 - 1);
+        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O};
+        for (int isa = 0; isa <= best; isa++)
+            for (int t = 1; t <= 2; t++) {
+                gptc_ctx *c = t == 1 ? c1 : c2;
+                k_linear_q_with(c, all, x, &w, bias, 4, isa);
+                int bad = -1;
+                for (int n = 0; n < 4 && bad < 0; n++) {
+                    k_linear_q_with(c, one, x + (size_t)n * I, &w, bias, 1, isa);
+                    for (int v = 0; v < O && bad < 0; v++)
+                        if (memcmp(&one[v], &all[(size_t)n * O + v], sizeof(float))) bad = n * O + v;
+                }
+                snprintf(name, sizeof name, "%s %dx%d %s %d thread%s: batch-1 rows bit-identical to a 4-row batch's",
+                         gptc_dtype_name(d), I, O, isa_name(isa), t, t > 1 ? "s" : "");
+                CHECK(name, bad < 0, "output %d", bad);
+            }
+        free(wq); free(wf); free(x); free(bias); free(all); free(one);
+    }
+}
+
 /* the kernel table: linear and embeddings on quantized weights, cpu vs reference */
 static void test_ops(gptc_ctx *c1, gptc_ctx *rctx) {
     char name[160];
@@ -302,7 +378,9 @@ int main(void) {
     p.reference_kernels = 1;
     gptc_ctx *rc = gptc_ctx_new(&p);
     test_round_trip();
+    test_quantize_act();
     test_kernels(c1, c2);
+    test_gemv_batch_bits(c1, c2);
     test_ops(c1, rc);
     test_prompt_rows(c2, rc);
     gptc_ctx_free(c1);

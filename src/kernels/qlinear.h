@@ -33,5 +33,8 @@ void k_linear_q_ref(const gptc_wdesc *w, float *out, const float *x, const float
 /* One row of n activations (n a multiple of 32) to int8 blocks: q (n), d and s (n / 32):
  * x[k] ~ d[k / 32] * q[k], s[b] = the sum of block b's q. */
 void k_quantize_act(const float *x, int n, int8_t *q, float *d, int32_t *s);
+/* The same on a forced path (GPTC_QL_*, lowered to the CPU's best): every path gives the
+ * scalar rule's bytes (roundf, half away from zero). */
+void k_quantize_act_with(const float *x, int n, int8_t *q, float *d, int32_t *s, int isa);
 
 #endif

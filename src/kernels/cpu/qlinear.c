@@ -3,7 +3,10 @@
  * weight rows runs over every row of x, M at a time, with R x M accumulators in
  * registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
- * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd), scaled in f32.
+ * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
+ * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512
+ * on AVX-512, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
+ * AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
  * (its scales unpacked as ggml does). */
@@ -33,9 +36,17 @@ typedef struct {
     int I, nb;
 } qact;
 
+#ifdef QL_X86
+#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+#define AVX2_FN static __attribute__((target("avx2,fma,f16c")))
+#define AVX512_INLINE                                                                                               \
+    static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define AVX512_FN static __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#endif
+
 static int type_of(gptc_dtype d) { return d == GPTC_Q8_0 ? T_Q8 : d == GPTC_Q4_0 ? T_Q4 : T_QK; }
 
-void k_quantize_act(const float *x, int n, int8_t *q, float *d, int32_t *s) {
+static void quantize_act_scalar(const float *x, int n, int8_t *q, float *d, int32_t *s) {
     for (int b = 0; b < n / GPTC_QK; b++) {
         const float *xb = x + (size_t)b * GPTC_QK;
         float amax = 0.0f;
@@ -50,6 +61,88 @@ void k_quantize_act(const float *x, int n, int8_t *q, float *d, int32_t *s) {
         d[b] = db;
         s[b] = sum;
     }
+}
+
+#ifdef QL_X86
+/* The scalar rule in vectors, bit for bit: roundf (half away from zero) as trunc(t) plus
+ * t's sign where |t - trunc(t)| >= 0.5 (the difference is exact). */
+__attribute__((target("avx512f,avx512bw"))) static void quantize_act_512(const float *x, int n, int8_t *q, float *d,
+                                                                        int32_t *s) {
+    for (int b = 0; b < n / GPTC_QK; b++) {
+        const float *xb = x + (size_t)b * GPTC_QK;
+        __m512 x0 = _mm512_loadu_ps(xb), x1 = _mm512_loadu_ps(xb + 16);
+        float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+        float db = amax / 127, id = db ? 1.0f / db : 0.0f;
+        __m512 idv = _mm512_set1_ps(id), half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+        __m512i iv[2];
+        for (int h = 0; h < 2; h++) {
+            __m512 t = _mm512_mul_ps(h ? x1 : x0, idv);
+            __m512 r = _mm512_roundscale_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __mmask16 up = _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(t, r)), half, _CMP_GE_OQ);
+            __mmask16 neg = _mm512_cmp_ps_mask(t, _mm512_setzero_ps(), _CMP_LT_OQ);
+            r = _mm512_mask_add_ps(r, up & ~neg, r, one);
+            r = _mm512_mask_sub_ps(r, up & neg, r, one);
+            iv[h] = _mm512_cvttps_epi32(r);
+            _mm_storeu_si128((__m128i_u *)(q + (size_t)b * GPTC_QK + 16 * h), _mm512_cvtepi32_epi8(iv[h]));
+        }
+        d[b] = db;
+        s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(iv[0], iv[1]));
+    }
+}
+
+AVX2_FN void quantize_act_avx2(const float *x, int n, int8_t *q, float *d, int32_t *s) {
+    const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int b = 0; b < n / GPTC_QK; b++) {
+        const float *xb = x + (size_t)b * GPTC_QK;
+        __m256 xv[4], m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            xv[k] = _mm256_loadu_ps(xb + 8 * k);
+            m = _mm256_max_ps(m, _mm256_and_ps(xv[k], absm));
+        }
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        float amax = _mm_cvtss_f32(m4);
+        float db = amax / 127, id = db ? 1.0f / db : 0.0f;
+        __m256 idv = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+        __m256i iv[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 t = _mm256_mul_ps(xv[k], idv);
+            __m256 r = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 up = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(t, r), absm), half, _CMP_GE_OQ);
+            __m256 sg = _mm256_or_ps(one, _mm256_andnot_ps(absm, t)); /* +-1 with t's sign */
+            iv[k] = _mm256_cvttps_epi32(_mm256_add_ps(r, _mm256_and_ps(up, sg)));
+        }
+        __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(iv[0], iv[1]), _mm256_packs_epi32(iv[2], iv[3]));
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i_u *)(q + (size_t)b * GPTC_QK), p);
+        __m256i sum = _mm256_add_epi32(_mm256_add_epi32(iv[0], iv[1]), _mm256_add_epi32(iv[2], iv[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256(sum, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(1, 0, 3, 2)));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, _MM_SHUFFLE(2, 3, 0, 1)));
+        d[b] = db;
+        s[b] = _mm_cvtsi128_si32(s4);
+    }
+}
+#endif
+
+void k_quantize_act_with(const float *x, int n, int8_t *q, float *d, int32_t *s, int isa) {
+#ifdef QL_X86
+    if (isa > k_linear_q_isa()) isa = k_linear_q_isa();
+    if (isa >= GPTC_QL_AVX512) {
+        quantize_act_512(x, n, q, d, s);
+        return;
+    }
+    if (isa == GPTC_QL_AVX2) {
+        quantize_act_avx2(x, n, q, d, s);
+        return;
+    }
+#endif
+    quantize_act_scalar(x, n, q, d, s);
+}
+
+void k_quantize_act(const float *x, int n, int8_t *q, float *d, int32_t *s) {
+    k_quantize_act_with(x, n, q, d, s, k_linear_q_isa());
 }
 
 /* The integer sum of weight block b of row (q4_k: sub-block b) times activation block
@@ -127,11 +220,6 @@ static void rows_scalar(float *out, const qact *a, const unsigned char *w, size_
 
 #ifdef QL_X86
 /* ---------------------------------------------------------------- AVX2 */
-#define AVX2_INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
-#define AVX2_FN static __attribute__((target("avx2,fma,f16c")))
-#define AVX512_INLINE                                                                                               \
-    static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
-#define AVX512_FN static __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 AVX2_INLINE float f16c(const unsigned char *p) {
     uint16_t h;
@@ -322,13 +410,17 @@ AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const i
 }
 
 /* 16 int32 partial sums of two weight blocks times two activation blocks; q4_0: of
- * (w - 8) a, a8 holding -8 * sum(a) of each block in one of its lanes */
+ * (w - 8) a, a8 holding -8 * sum(a) of each block in one of its lanes. q8_0 with VNNI:
+ * (w + 128) a (the weights made unsigned by flipping their sign bit) with a8 holding
+ * -128 * sum(a), two instructions where the sign trick takes four; vpdpbusd does not
+ * saturate, so the sums are exact (vpmaddubsw's int16 pairs would: the sign trick there). */
 AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni, __m512i a8) {
     if (T == T_QK || T == T_Q4) {
         __m512i z = T == T_Q4 ? a8 : _mm512_setzero_si512();
         if (vnni) return _mm512_dpbusd_epi32(z, wv, av);
         return _mm512_add_epi32(z, _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1)));
     }
+    if (vnni) return _mm512_dpbusd_epi32(a8, _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)), av);
     __m512i ax = _mm512_abs_epi8(wv);
     __m512i sy = _mm512_mask_sub_epi8(av, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), av);
     if (vnni) return _mm512_dpbusd_epi32(_mm512_setzero_si512(), ax, sy);
@@ -380,11 +472,13 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
             const float *ad = a->d + n * a->nb + b;
             __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f, T);
             __m512i a8 = _mm512_setzero_si512();
+            const int32_t *as = a->s + n * a->nb + b;
             if (T == T_Q4) { /* 16-byte lanes as wpair512's; -8 * sum(a) in lanes 0 and 4 */
                 av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
-                const int32_t *as = a->s + n * a->nb + b;
                 a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -8 * as[0]), 0x10, two ? -8 * as[1] : 0);
             }
+            if (T == T_Q8 && vnni) /* -128 * sum(a) in lanes 0 and 8 (dot512) */
+                a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -128 * as[0]), 0x100, two ? -128 * as[1] : 0);
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
                 acc[r][m] = _mm512_fmadd_ps(_mm512_mul_ps(wsv[r], adv), _mm512_cvtepi32_ps(dot512(wv[r], av, T, vnni, a8)),
@@ -400,8 +494,91 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
                                                 (T == T_QK ? gptc_hsum256(corr[r][m]) : 0.0f) + (bias ? bias[v + r] : 0.0f);
 }
 
+/* One activation row times weight rows v0..v1, q8_0 or q4_0 (decoding): the products of
+ * tile_512 at M = 1 with the scale work taken out of the block loop. For GR rows at a
+ * time the block scales are gathered 16 at a time (32-bit gathers at the block stride,
+ * the low halves kept), converted and multiplied by the activation scales into sa (the
+ * same float products ws * ad as tile_512's); the block loop then scales each pair's
+ * integer sums by two broadcast loads into two accumulators, lo taking the first block's
+ * lanes and hi the second's. Their lanes are tile_512's lanes, summed in the same order:
+ * the results are bit-identical to its (test_quant checks it), so a decoding step does
+ * not depend on the batch. Rows of up to NBMAX blocks (in = 8192); longer ones take
+ * tile_512. */
+enum { NBMAX = 256, GR = 16 };
+
+AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                             const float *sa, size_t sstride, int v, const int R, const int T, const int vnni) {
+    __m512 lo[TILE], hi[TILE];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        lo[r] = hi[r] = _mm512_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b += 2) {
+        int two = b + 1 < a->nb;
+        const int8_t *aq = a->q + (size_t)b * 32;
+        __m512i av = two ? _mm512_loadu_si512(aq) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i_u *)aq));
+        __m512i a8 = _mm512_setzero_si512();
+        const int32_t *as = a->s + b;
+        if (T == T_Q4) {
+            av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
+            a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -8 * as[0]), 0x10, two ? -8 * as[1] : 0);
+        }
+        if (T == T_Q8 && vnni)
+            a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -128 * as[0]), 0x100, two ? -128 * as[1] : 0);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            float s0, s1; /* unused: the scales come from sa */
+            __m512 p = _mm512_cvtepi32_ps(dot512(wpair512(row[r], b, two, T, &s0, &s1), av, T, vnni, a8));
+            lo[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b]), p, lo[r]);
+            hi[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b + 1]), p, hi[r]);
+        }
+    }
+    const __mmask16 khi = (__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) + (bias ? bias[v + r] : 0.0f);
+}
+
+/* a: one activation row (a->nb <= NBMAX); out: its output row */
+AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int v0,
+                            int v1, const int T, const int vnni) {
+    enum { SS = NBMAX + 16 };
+    _Alignas(64) float sa[GR][SS];
+    const int bstride = T == T_Q8 ? 34 : 18;
+    const int nb = a->nb;
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(bstride));
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        for (int r = 0; r < ng; r++) {
+            const unsigned char *p = w + (size_t)(g + r) * rowb;
+            for (int j = 0; j < nb; j += 16) { /* 16 scales: 32-bit gathers, the low halves kept */
+                __mmask16 k = (__mmask16)(nb - j >= 16 ? 0xFFFF : (1u << (nb - j)) - 1);
+                __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, idx, p + (size_t)j * bstride, 1);
+                __m512 ws = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
+                _mm512_mask_storeu_ps(&sa[r][j], k, _mm512_mul_ps(ws, _mm512_maskz_loadu_ps(k, a->d + j)));
+            }
+            sa[r][nb] = 0.0f; /* an odd last block's missing partner */
+        }
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T, vnni);
+        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, T, vnni);
+    }
+}
+
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                         int v0, int v1, int N, int T, int vnni) {
+    if (N == 1 && T != T_QK && a->nb <= NBMAX) {
+#define G5(TT)                                                                                                     \
+    if (vnni) gemv_512(out, a, w, rowb, bias, v0, v1, TT, 1);                                                      \
+    else gemv_512(out, a, w, rowb, bias, v0, v1, TT, 0)
+        if (T == T_Q8) G5(T_Q8);
+        else G5(T_Q4);
+#undef G5
+        return;
+    }
     for (int v = v0; v < v1;) {
         int R = v1 - v >= TILE ? TILE : 1;
         for (int n0 = 0; n0 < N;) {
@@ -454,7 +631,7 @@ static void linear_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wd
     int nt = rowb * (size_t)O < PAR_MIN ? 1 : ctx->n_threads;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n > 1)
     for (int r = 0; r < n; r++)
-        k_quantize_act(x + (size_t)r * I, I, q + (size_t)r * I, d + (size_t)r * nb, s + (size_t)r * nb);
+        k_quantize_act_with(x + (size_t)r * I, I, q + (size_t)r * I, d + (size_t)r * nb, s + (size_t)r * nb, isa);
     qact a = {q, d, s, I, nb};
     int ntile = (O + TILE - 1) / TILE;
     if (nt > ntile) nt = ntile;
