@@ -8,7 +8,8 @@
  * from --libdir). Prints one RESULT line with the fields of bench_decode's:
  *   RESULT impl=llama.cpp prefill_tok_s=.. decode_tok_s=.. weights_mb=.. read_gbs=..
  *          decode_gbs=.. bw_frac=.. cpu_variant=.. build=bNUMBER-COMMIT
- * weights_mb: the bytes of the file's tensors read per token (the position table: one row).
+ * weights_mb: the bytes of the file's tensors read per token (the position table: one row;
+ * the token table: one row when the file has a separate output head).
  * usage: bench_llama --model FILE.gguf --libdir DIR [--prompt 512] [--steps 64]
  *                    [--threads N] [--bw GB/s] */
 #define _DEFAULT_SOURCE
@@ -38,17 +39,20 @@ static void die(const char *what) {
     exit(1);
 }
 
-/* Tensor bytes read by one decoding step: every tensor once, one row of position_embd. */
+/* Tensor bytes read by one decoding step: every tensor once, one row of position_embd,
+ * and one row of token_embd when the file has a separate output (the head reads output;
+ * without it the tied head reads all of token_embd). */
 static double bytes_per_token(const char *path) {
     struct ggml_context *g = NULL;
     struct gguf_init_params ip = {true, &g};
     struct gguf_context *gc = gguf_init_from_file(path, ip);
     if (!gc) die("cannot read the GGUF file's tensor table");
+    int has_output = gguf_find_tensor(gc, "output.weight") >= 0;
     double b = 0;
     for (int64_t i = 0; i < gguf_get_n_tensors(gc); i++) {
         double sz = (double)gguf_get_tensor_size(gc, i);
         const char *name = gguf_get_tensor_name(gc, i);
-        if (!strcmp(name, "position_embd.weight")) {
+        if (!strcmp(name, "position_embd.weight") || (has_output && !strcmp(name, "token_embd.weight"))) {
             struct ggml_tensor *t = ggml_get_tensor(g, name);
             if (t && t->ne[1] > 0) sz /= (double)t->ne[1];
         }
