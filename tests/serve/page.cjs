@@ -62,7 +62,12 @@ const PORT = process.env.PORT, MODEL = process.env.MODEL;
       await page.click('#clear');
       await page.fill('#input', 'Tell me a long story.');
       await page.press('#input', 'Enter');
-      await page.waitForFunction(() => { const t = document.querySelector('.assistant .text'); return t && t.textContent.length > 0; });
+      // text has come, or the reply is over already (a first sampled token may be the end
+      // of text: an empty reply that is done)
+      await page.waitForFunction(() => {
+        const a = document.querySelector('.assistant'), t = a && a.querySelector('.text');
+        return a && (a.dataset.done === '1' || (t && t.textContent.length > 0));
+      }, null, { timeout: 60000 });
       try { await page.click('#stop', { timeout: 2000 }); } catch (e) { /* it ended first */ }
       await page.waitForFunction(() => document.querySelectorAll('.assistant[data-done="1"]').length === 1);
       meta = await page.$eval('.assistant .meta', (e) => e.textContent);
