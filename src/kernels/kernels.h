@@ -101,6 +101,12 @@ void k_scale(float *x, size_t n, float s);
 void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC);
 /* out (M, V) = x (M, C) @ wte^T, wte (V, C) */
 void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V);
+/* The batch-1 f32 kernels' instruction set: 2 AVX-512F, 1 AVX2 + FMA, 0 portable C (the
+ * best this CPU runs); the _with forms take one at most that (tests force each). */
+int k_gemv_isa(void);
+void k_gemv_conv1d_with(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C,
+                        int OC, int isa);
+void k_gemv_lmhead_with(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V, int isa);
 #define GPTC_GEMV_MAX_ROWS 8
 
 #endif

@@ -31,6 +31,10 @@ static inline size_t gptc_q_row_bytes(gptc_dtype d, int n) {
 void gptc_q_quantize_row(gptc_dtype d, const float *x, void *dst, int n);
 /* dst[0, n) = the row's values as f32 (exact: ggml's dequantize_row_*). */
 void gptc_q_dequantize_row(gptc_dtype d, const void *src, float *dst, int n);
+/* The same through one instruction set at most the CPU's best (gptc_q_dequantize_isa:
+ * 2 AVX-512F, 1 AVX2, 0 portable C); every one gives the same floats (tests force each). */
+int gptc_q_dequantize_isa(void);
+void gptc_q_dequantize_row_with(gptc_dtype d, const void *src, float *dst, int n, int isa);
 /* Element k of a quantized row (the value dequantize_row gives). */
 float gptc_q_get(gptc_dtype d, const void *row, int k);
 /* The first block of a row whose fp16 scale (d or dmin) is Inf or NaN, or -1. */

@@ -164,24 +164,35 @@ __attribute__((target("avx2,fma"))) static int conv1d_mr_avx2(float *out, const 
 }
 
 static void conv1d_rows(float *out, const float *x, const float *w, const float *bias, int M, int C, int OC, int j0,
-                        int j1) {
+                        int j1, int isa) {
     int done = j0;
-    if (__builtin_cpu_supports("avx512f"))
+    if (isa == 2)
         done = M == 1 ? conv1d_m1_avx512(out, x, w, bias, C, OC, j0, j1)
                       : conv1d_mr_avx512(out, x, w, bias, M, C, OC, j0, j1);
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    else if (isa == 1)
         done = M == 1 ? conv1d_m1_avx2(out, x, w, bias, C, OC, j0, j1)
                       : conv1d_mr_avx2(out, x, w, bias, M, C, OC, j0, j1);
     if (done < j1) conv1d_cols(out, x, w, bias, M, C, OC, done, j1);
 }
 #else
 static void conv1d_rows(float *out, const float *x, const float *w, const float *bias, int M, int C, int OC, int j0,
-                        int j1) {
+                        int j1, int isa) {
     conv1d_cols(out, x, w, bias, M, C, OC, j0, j1);
 }
 #endif
 
-void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {
+int k_gemv_isa(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (__builtin_cpu_supports("avx512f")) return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+#endif
+    return 0;
+}
+
+void k_gemv_conv1d_with(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C,
+                        int OC, int isa) {
+    int best = k_gemv_isa();
+    if (isa > best) isa = best;
     int nblk = (OC + GEMV_BLOCK - 1) / GEMV_BLOCK;
     int nt = ctx->n_threads < nblk ? ctx->n_threads : nblk;
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -189,8 +200,12 @@ void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, co
         int b0, b1;
         gptc_thread_share(nblk, &b0, &b1);
         int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
-        if (j0 < j1) conv1d_rows(out, x, w, bias, M, C, OC, j0, j1);
+        if (j0 < j1) conv1d_rows(out, x, w, bias, M, C, OC, j0, j1, isa);
     }
+}
+
+void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {
+    k_gemv_conv1d_with(ctx, out, x, w, bias, M, C, OC, k_gemv_isa());
 }
 
 /* Rows [v0, v1) of the vocabulary: out[m][v] = dot(x[m], wte[v]). Sixteen independent
@@ -212,12 +227,102 @@ static GPTC_CLONES void lmhead_rows(float *out, const float *x, const float *wte
     }
 }
 
-void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V) {
+#if defined(__x86_64__) && defined(__GNUC__)
+/* Vocabulary rows [v0, v1) with explicit vectors: four rows at a time for every one of
+ * the M activation rows (four independent fused multiply-add chains, four weight streams
+ * in flight), the last C % W columns through a masked load (zeros beyond C). A logit is
+ * the same chain over k whatever the group or M (a row's result does not depend on the
+ * batch): acc = fma(x[k..k+W), w[k..k+W), acc) from zero, then one horizontal sum. */
+#define LMHEAD_KERNEL(NAME, TARGET, VEC, W, LOADU, LOADM, FMA, ZERO, HSUM, MASKT, MASKV)                        \
+    __attribute__((target(TARGET))) static void NAME(float *out, const float *x, const float *wte, int M, int C,     \
+                                                     int V, int v0, int v1) {                                      \
+        int cf = C / W * W;                                                                                          \
+        MASKT mk = MASKV(C - cf);                                                                                    \
+        int v = v0;                                                                                                  \
+        for (; v + 4 <= v1; v += 4) {                                                                                \
+            const float *r0 = wte + (size_t)v * C, *r1 = r0 + C, *r2 = r1 + C, *r3 = r2 + C;                         \
+            for (int m = 0; m < M; m++) {                                                                            \
+                const float *xr = x + (size_t)m * C;                                                                 \
+                VEC a0 = ZERO(), a1 = ZERO(), a2 = ZERO(), a3 = ZERO();                                              \
+                int k = 0;                                                                                           \
+                for (; k < cf; k += W) {                                                                             \
+                    VEC xv = LOADU(xr + k);                                                                          \
+                    a0 = FMA(xv, LOADU(r0 + k), a0);                                                                 \
+                    a1 = FMA(xv, LOADU(r1 + k), a1);                                                                 \
+                    a2 = FMA(xv, LOADU(r2 + k), a2);                                                                 \
+                    a3 = FMA(xv, LOADU(r3 + k), a3);                                                                 \
+                }                                                                                                    \
+                if (k < C) {                                                                                         \
+                    VEC xv = LOADM(xr + k, mk);                                                                      \
+                    a0 = FMA(xv, LOADM(r0 + k, mk), a0);                                                             \
+                    a1 = FMA(xv, LOADM(r1 + k, mk), a1);                                                             \
+                    a2 = FMA(xv, LOADM(r2 + k, mk), a2);                                                             \
+                    a3 = FMA(xv, LOADM(r3 + k, mk), a3);                                                             \
+                }                                                                                                    \
+                float *o = out + (size_t)m * V + v;                                                                  \
+                o[0] = HSUM(a0), o[1] = HSUM(a1), o[2] = HSUM(a2), o[3] = HSUM(a3);                                  \
+            }                                                                                                        \
+        }                                                                                                            \
+        for (; v < v1; v++) {                                                                                        \
+            const float *r0 = wte + (size_t)v * C;                                                                   \
+            for (int m = 0; m < M; m++) {                                                                            \
+                const float *xr = x + (size_t)m * C;                                                                 \
+                VEC a0 = ZERO();                                                                                     \
+                int k = 0;                                                                                           \
+                for (; k < cf; k += W) a0 = FMA(LOADU(xr + k), LOADU(r0 + k), a0);                                   \
+                if (k < C) a0 = FMA(LOADM(xr + k, mk), LOADM(r0 + k, mk), a0);                                       \
+                out[(size_t)m * V + v] = HSUM(a0);                                                                   \
+            }                                                                                                        \
+        }                                                                                                            \
+    }
+
+__attribute__((target("avx512f"))) static inline __mmask16 lm_mask512(int n) { return (__mmask16)((1u << n) - 1u); }
+__attribute__((target("avx512f"))) static inline __m512 lm_loadm512(const float *p, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, p);
+}
+__attribute__((target("avx512f"))) static inline float lm_hsum512(__m512 a) {
+    __m256 s = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+__attribute__((target("avx2,fma"))) static inline __m256i lm_mask256(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+__attribute__((target("avx2,fma"))) static inline __m256 lm_loadm256(const float *p, __m256i m) {
+    return _mm256_maskload_ps(p, m);
+}
+__attribute__((target("avx2,fma"))) static inline float lm_hsum256(__m256 a) {
+    __m128 t = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    t = _mm_add_ps(t, _mm_movehl_ps(t, t));
+    t = _mm_add_ss(t, _mm_movehdup_ps(t));
+    return _mm_cvtss_f32(t);
+}
+LMHEAD_KERNEL(lmhead_rows_avx512, "avx512f", __m512, 16, _mm512_loadu_ps, lm_loadm512, _mm512_fmadd_ps,
+              _mm512_setzero_ps, lm_hsum512, __mmask16, lm_mask512)
+LMHEAD_KERNEL(lmhead_rows_avx2, "avx2,fma", __m256, 8, _mm256_loadu_ps, lm_loadm256, _mm256_fmadd_ps,
+              _mm256_setzero_ps, lm_hsum256, __m256i, lm_mask256)
+#undef LMHEAD_KERNEL
+#endif
+
+void k_gemv_lmhead_with(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V, int isa) {
+    int best = k_gemv_isa();
+    if (isa > best) isa = best;
     int nt = ctx->n_threads;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int v0, v1;
         gptc_thread_share(V, &v0, &v1);
-        lmhead_rows(out, x, wte, M, C, V, v0, v1);
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (isa == 2) lmhead_rows_avx512(out, x, wte, M, C, V, v0, v1);
+        else if (isa == 1) lmhead_rows_avx2(out, x, wte, M, C, V, v0, v1);
+        else
+#endif
+            lmhead_rows(out, x, wte, M, C, V, v0, v1);
     }
+}
+
+void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V) {
+    k_gemv_lmhead_with(ctx, out, x, wte, M, C, V, k_gemv_isa());
 }
