@@ -317,10 +317,16 @@ static size_t row_len(const gptc_mt_data *d, size_t r) {
     return ns > nt ? ns : nt;
 }
 
-static const size_t *sort_len;
-static int by_len_desc(const void *a, const void *b) {
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    if (sort_len[x] != sort_len[y]) return sort_len[x] > sort_len[y] ? -1 : 1;
+/* Sort keys: longest first, then by row (lengths below 2^20 ids, rows below 2^40); they
+ * are sorted in the size_t scratch idx. */
+#define KEY_ROW_BITS 40
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "grouped_perm sorts 64-bit keys in a size_t buffer");
+static uint64_t len_key(size_t len, size_t row) {
+    uint64_t l = len < 0xFFFFF ? (uint64_t)len : 0xFFFFF;
+    return ((0xFFFFFull - l) << KEY_ROW_BITS) | (uint64_t)row;
+}
+static int key_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
@@ -350,10 +356,11 @@ static void grouped_perm(gptc_mt_source *src, uint64_t e, int B) {
     uint64_t st = src->seed ^ 0x5851F42D4C957F2Dull ^ (e * 0xD1B54A32D192ED03ull);
     for (size_t c0 = 0; c0 < n; c0 += M) {
         size_t k = n - c0 < M ? n - c0 : M, nb = k / (size_t)B;
-        sort_len = src->len;
-        qsort(src->perm + c0, k, sizeof *src->perm, by_len_desc);
-        /* shuffle the chunk's full batches: idx holds the sorted chunk meanwhile */
-        memcpy(src->idx, src->perm + c0, k * sizeof *src->idx);
+        /* the chunk sorted into idx (as keys, then rows), its batches shuffled back into perm */
+        uint64_t *key = (uint64_t *)src->idx;
+        for (size_t i = 0; i < k; i++) key[i] = len_key(src->len[src->perm[c0 + i]], src->perm[c0 + i]);
+        qsort(key, k, sizeof *key, key_cmp);
+        for (size_t i = 0; i < k; i++) src->idx[i] = (size_t)(key[i] & ((1ull << KEY_ROW_BITS) - 1));
         size_t *order = src->idx + M;
         for (size_t q = 0; q < nb; q++) order[q] = q;
         for (size_t q = nb; q > 1; q--) {
