@@ -14,6 +14,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 G=${GPTC:-$ROOT/build/gptc}
 PY=/usr/bin/python3
 mkdir -p "$DIR"
+# the shared set-up (data, BPE) once, also when two directions start side by side
+exec 9>"$DIR/.setup.lock"
+flock 9
 [ -f "$DIR/data/test.jsonl" ] || $PY "$ROOT/scripts/get_ko_en.py" "$DIR/data"
 if [ ! -f "$DIR/both.txt" ]; then
 # TSV pairs per direction, and the test sources / references as text
@@ -42,6 +45,7 @@ fi
 V=4000
 [ -f "$DIR/tok/tokenizer.json" ] || "$G" tokenizer-train --input "$DIR/both.txt" --vocab-size $V --out "$DIR/tok" \
     --no-default-special --special '</s>' '<pad>'
+flock -u 9
 for dir in $DIRS; do
     R=$DIR/$dir
     rm -rf "$R/init" "$R/run"
