@@ -181,13 +181,7 @@ static void conv1d_rows(float *out, const float *x, const float *w, const float 
 }
 #endif
 
-int k_gemv_isa(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-#endif
-    return 0;
-}
+int k_gemv_isa(void) { return gptc_cpu_isa(); }
 
 void k_gemv_conv1d_with(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C,
                         int OC, int isa) {

@@ -46,8 +46,10 @@ static inline int gptc_dropout_keep(uint64_t seed, uint64_t idx, float p) {
 /* y[i] = exp(x[i]) (y may equal x), vectorized for the CPU at hand (vexp.c); about
  * 1 ulp, inputs clamped to [-87.3, 88.7]. */
 void gptc_vexp(float *y, const float *x, size_t n);
-/* The best path this CPU runs (2 AVX-512, 1 AVX2+FMA, 0 scalar), and one path by
- * number, for tests (a path the CPU lacks must not be asked for). */
+/* The best vector level this CPU runs: 2 AVX-512F, 1 AVX2 + FMA, 0 none (portable C). */
+int gptc_cpu_isa(void);
+/* The best path this CPU runs (gptc_cpu_isa's levels), and one path by number, for tests
+ * (a path the CPU lacks must not be asked for). */
 int gptc_vexp_isa(void);
 void gptc_vexp_with(float *y, const float *x, size_t n, int isa);
 

@@ -70,13 +70,15 @@ __attribute__((target("avx2,fma"))) static size_t vexp_avx2(float *y, const floa
 }
 #endif
 
-int gptc_vexp_isa(void) {
+int gptc_cpu_isa(void) {
 #ifdef GPTC_X86
     if (__builtin_cpu_supports("avx512f")) return 2;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
 #endif
     return 0;
 }
+
+int gptc_vexp_isa(void) { return gptc_cpu_isa(); }
 
 void gptc_vexp_with(float *y, const float *x, size_t n, int isa) {
     size_t i = 0;
