@@ -10,10 +10,10 @@
 #include "../core/core.h"
 #include "wdesc.h"
 
-/* The kernel table's linear (k_linear_w) takes this kernel for fewer than
- * GPTC_QL_GEMM_ROWS rows (decoding, small batches); prompt-sized products dequantize
- * panels of W exactly to f32 and run the GEMM on unquantized x, as ggml's BLAS backend
- * does for batches of 32 and more. */
+/* The kernel table's linear (k_linear_w) takes k_linear_q for fewer than
+ * GPTC_QL_GEMM_ROWS rows (decoding, small batches) and the int8 GEMM k_qgemm for
+ * prompt-sized products: the same quantization of x and the same integer block sums
+ * (as ggml's CPU backend computes every batch), f32 sums in another order. */
 #define GPTC_QL_GEMM_ROWS 32
 
 /* Paths: 3 AVX-512 with VNNI (vpdpbusd), 2 AVX-512BW (vpmaddubsw + vpmaddwd), 1 AVX2
@@ -27,6 +27,12 @@ int k_linear_q_isa(void);
 void k_linear_q(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N);
 void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N,
                      int isa);
+/* The int8 GEMM (qgemm.c) for many rows: out as k_linear_q's up to the order of the f32
+ * sums. Paths: VNNI, AVX2 (taken by AVX-512BW without VNNI too); scalar: k_linear_q's.
+ * k_qgemm_isa is the best this CPU runs; k_qgemm_with forces one (lowered to it). */
+int k_qgemm_isa(void);
+void k_qgemm(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N);
+void k_qgemm_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N, int isa);
 /* The oracle: the same quantization of x, integer block sums, everything else in double. */
 void k_linear_q_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N);
 

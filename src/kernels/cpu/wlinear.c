@@ -57,17 +57,8 @@ float k_weight_at(const gptc_wdesc *w, int k, int v) {
 
 /* ---------------------------------------------------------------- reference */
 void k_linear_w_ref(const gptc_wdesc *w, float *out, const float *x, const float *bias, int N) {
-    if (gptc_dtype_is_quant(w->dtype) && N < GPTC_QL_GEMM_ROWS) {
+    if (gptc_dtype_is_quant(w->dtype)) {
         k_linear_q_ref(w, out, x, bias, N);
-        return;
-    }
-    if (gptc_dtype_is_quant(w->dtype)) { /* dequantized weights times f32 rows, in double */
-        for (int n = 0; n < N; n++)
-            for (int j = 0; j < w->out; j++) {
-                double s = bias ? bias[j] : 0.0;
-                for (int k = 0; k < w->in; k++) s += (double)x[(size_t)n * w->in + k] * k_weight_at(w, k, j);
-                out[(size_t)n * w->out + j] = (float)s;
-            }
         return;
     }
     int I = w->in, O = w->out;
@@ -499,9 +490,6 @@ static void convert_panel(gptc_ctx *ctx, float *panel, const gptc_wdesc *w, int 
     if (w->layout == GPTC_W_IN_OUT) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
         for (int k = 0; k < I; k++) conv_run(panel + (size_t)k * jc, wd + 2 * ((size_t)k * O + j0), w->dtype, jc, isa);
-    } else if (gptc_dtype_is_quant(w->dtype)) { /* quantized blocks: always [out, in] */
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
-        for (int v = 0; v < jc; v++) k_weight_row(w, j0 + v, panel + (size_t)v * I);
     } else {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)I * jc >= PAR_MIN)
         for (int v = 0; v < jc; v++)
@@ -517,10 +505,6 @@ static void many_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdes
     if (pc >= (size_t)O) pc = (size_t)O;
     else pc &= ~(size_t)15;
     float *panel = gptc_alloc(NULL, pc * (size_t)I * sizeof(float), "weight panel");
-    if (!panel && gptc_dtype_is_quant(w->dtype)) { /* no scratch: the integer kernel */
-        k_linear_q(ctx, out, x, w, bias, N);
-        return;
-    }
     if (!panel) { /* no scratch: the few-row kernel, 8 rows at a time (slower, same math) */
         for (int n0 = 0; n0 < N; n0 += GPTC_GEMV_MAX_ROWS) {
             int m = N - n0 < GPTC_GEMV_MAX_ROWS ? N - n0 : GPTC_GEMV_MAX_ROWS;
@@ -550,12 +534,9 @@ void k_linear_w_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
             for (int j = 0; j < O; j++) out[(size_t)n * O + j] = bias ? bias[j] : 0.0f;
         return;
     }
-    if (gptc_dtype_is_quant(w->dtype) && N < GPTC_QL_GEMM_ROWS) {
-        k_linear_q(ctx, out, x, w, bias, N);
-        return;
-    }
-    if (gptc_dtype_is_quant(w->dtype)) { /* prompt-sized: dequantized panels and the GEMM */
-        many_rows(ctx, out, x, w, bias, N, k_linear_w_isa());
+    if (gptc_dtype_is_quant(w->dtype)) {
+        if (N < GPTC_QL_GEMM_ROWS) k_linear_q(ctx, out, x, w, bias, N);
+        else k_qgemm(ctx, out, x, w, bias, N);
         return;
     }
     if (w->dtype == GPTC_F32) {
