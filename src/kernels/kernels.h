@@ -70,6 +70,14 @@ void k_attention_forward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, uin
  * done) when its scratch cannot be allocated. */
 enum { K_ATT_GEMM_ROWS = 48 };
 int k_attention_rows_gemm(gptc_ctx *ctx, const struct gptc_attn_args *a);
+/* One query row and head over nk keys (rows kv_row floats apart; key_mask NULL or 0 for a
+ * key to skip): scores into scores[0, nk), softmax, out[0, hs) = the weighted sum of the
+ * values; nk 0 gives zeros. Vectorized for heads up to 128 wide (attend.c); _with forces
+ * a gptc_cpu_isa level (lowered to the CPU's) for tests. */
+void k_attend_row(float *out, const float *q, const float *K, const float *V, size_t kv_row, int nk, int hs,
+                  float scale, const float *key_mask, float *scores);
+void k_attend_row_with(float *out, const float *q, const float *K, const float *V, size_t kv_row, int nk, int hs,
+                       float scale, const float *key_mask, float *scores, int isa);
 void k_attention_backward_args(gptc_ctx *ctx, const struct gptc_attn_args *a, float *dq, float *dk, float *dv,
                                const float *dout, float *dpreatt, float *datt, uint64_t offset);
 /* dqkv (B, T, 3C) += ; dpreatt, datt scratch of (B, NH, T, T). att must be what forward left. */

@@ -163,44 +163,6 @@ static void cpu_dropout(gptc_ctx *ctx, float *x, size_t n, float p, uint64_t see
  * cpu/attention.c. */
 static int batch_layout(const gptc_attn_args *a) { return a->Tq == a->Tk && !a->kv_index && !a->n_keys; }
 
-/* One query row and head over nk keys: scores, softmax, weighted sum of values. */
-GPTC_CLONES static void attend_row(float *out, const float *q, const float *K, const float *V, size_t kv_row, int nk,
-                                   int hs, float scale, const float *key_mask, float *scores) {
-    float mx = -INFINITY;
-    for (int t = 0; t < nk; t++) {
-        const float *k = K + (size_t)t * kv_row;
-        float lanes[8] = {0};
-        int i = 0;
-        for (; i + 8 <= hs; i += 8)
-            for (int u = 0; u < 8; u++) lanes[u] += q[i + u] * k[i + u];
-        float d = 0;
-        for (; i < hs; i++) d += q[i] * k[i];
-        for (int u = 0; u < 8; u++) d += lanes[u];
-        d *= scale;
-        if (key_mask && key_mask[t] == 0.0f) d = -INFINITY;
-        scores[t] = d;
-        if (d > mx) mx = d;
-    }
-    for (int i = 0; i < hs; i++) out[i] = 0;
-    if (nk <= 0) return; /* no key visible (a cache row before its prefix) */
-    if (mx == -INFINITY) {
-        /* every key padding: uniform, as Hugging Face's (1 - mask) * finfo.min gives */
-        for (int t = 0; t < nk; t++) scores[t] = 0;
-        mx = 0;
-    }
-    float z = 0;
-    for (int t = 0; t < nk; t++) scores[t] -= mx;
-    gptc_vexp(scores, scores, (size_t)nk);
-    for (int t = 0; t < nk; t++) z += scores[t];
-    float inv = 1.0f / z;
-    for (int t = 0; t < nk; t++) {
-        float w = scores[t] * inv;
-        if (w == 0.0f) continue;
-        const float *v = V + (size_t)t * kv_row;
-        for (int i = 0; i < hs; i++) out[i] += w * v[i];
-    }
-}
-
 /* Streaming attention (inference): parallel over (row, head); each work item keeps its
  * scores on the stack (at most n_positions floats), so a decoding step allocates nothing. */
 static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
@@ -212,7 +174,7 @@ static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
         if (a->mask == GPTC_MASK_CAUSAL) nk = t + nk - a->Tq + 1;
         float scores[nk > 0 ? nk : 1];
         size_t kvb = (size_t)(a->kv_index ? a->kv_index[b] : b) * a->kv_batch;
-        attend_row(a->out + (size_t)row * a->out_row + (size_t)h * a->hs, a->q + (size_t)row * a->q_row + (size_t)h * a->hs,
+        k_attend_row(a->out + (size_t)row * a->out_row + (size_t)h * a->hs, a->q + (size_t)row * a->q_row + (size_t)h * a->hs,
                    a->k + kvb + (size_t)h * a->hs, a->v + kvb + (size_t)h * a->hs, a->kv_row, nk, a->hs, a->scale,
                    a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * a->Tk : NULL, scores);
     }
