@@ -502,8 +502,8 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
  * integer sums by two broadcast loads into two accumulators, lo taking the first block's
  * lanes and hi the second's. Their lanes are tile_512's lanes, summed in the same order:
  * the results are bit-identical to its (test_quant checks it), so a decoding step does
- * not depend on the batch. Rows of up to NBMAX blocks (in = 8192); longer ones take
- * tile_512. */
+ * not depend on the batch. The next group's rows are prefetched while a group runs.
+ * Rows of up to NBMAX blocks (in = 8192); longer ones take tile_512. */
 enum { NBMAX = 256, GR = 16 };
 
 AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
@@ -552,6 +552,11 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
                                            _mm512_set1_epi32(bstride));
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
+        if (g + GR < v1) { /* the next group's rows on their way to cache while this one runs */
+            const char *nx = (const char *)w + (size_t)(g + GR) * rowb;
+            size_t nbytes = (size_t)(v1 - g - GR < GR ? v1 - g - GR : GR) * rowb;
+            for (size_t o = 0; o < nbytes; o += 64) _mm_prefetch(nx + o, _MM_HINT_T0);
+        }
         for (int r = 0; r < ng; r++) {
             const unsigned char *p = w + (size_t)(g + r) * rowb;
             for (int j = 0; j < nb; j += 16) { /* 16 scales: 32-bit gathers, the low halves kept */
