@@ -10,7 +10,7 @@
 #include <string.h>
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     const char *preset = "bert-mini";
     int B = 32, T = 128, steps = 3, V = 30522;
     const bench_opt opts[] = {{"--preset", 's', &preset, "NAME"}, {"--batch", 'i', &B, "N"}, {"--seq", 'i', &T, "N"},

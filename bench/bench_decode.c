@@ -69,7 +69,7 @@ static double read_gbs(int nt) {
 }
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     const char *preset = "gpt2", *dtype = "f32", *model_path = NULL;
     int prompt = 512, steps = 64, threads = 0;
     double bw = 0;

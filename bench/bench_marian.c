@@ -76,7 +76,7 @@ static int translate_bench(gptc_ctx *ctx, const gptc_model *m, const char *prese
 }
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     const char *preset = "marian-small", *task = "train", *save = NULL, *model = NULL;
     int B = 16, S = 48, T = 48, steps = 3, V = 8000, n_sent = 64, lo = 20, hi = 40, max_new = 32;
     const bench_opt opts[] = {{"--task", 's', &task, "train|translate"}, {"--preset", 's', &preset, "NAME"},

@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     const char *preset = "gpt2";
     int B = 4, T = 64, steps = 3, warmup = 1, threads = 0, vocab = 0;
     const bench_opt opts[] = {{"--preset", 's', &preset, "NAME"}, {"--vocab", 'i', &vocab, "V"},

@@ -22,7 +22,7 @@ static float frand(void) {
 }
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     const char *rows_opt = "1,64";
     int threads = 0;
     double seconds = 0.3, footprint_mb = 320;

@@ -27,7 +27,7 @@ static int on_token(void *user, int seq, int32_t token) {
 }
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* as the gptc program: passive OpenMP waiting */
+    gptc_openmp_wait(argv); /* as the gptc program: a short OpenMP spin, then sleep */
     if (argc < 3) {
         fprintf(stderr, "usage: %s MODEL_DIR PROMPT [MAX_NEW_TOKENS] [SEED]\n", argv[0]);
         return 2;

@@ -55,16 +55,21 @@ void gptc_ctx_free(gptc_ctx *ctx); /* NULL is a no-op */
 const char *gptc_errmsg(const gptc_ctx *ctx);
 int gptc_ctx_n_threads(const gptc_ctx *ctx);
 
-/* OpenMP threads that spin while they wait (libgomp's default: ~300000 rounds, some
- * milliseconds) collapse when another process takes a core: decoding fell from tens of
- * tokens/s to about 1 on a shared 2-core machine, against 6-14 with passive waiting.
- * libgomp reads OMP_WAIT_POLICY once, when it is loaded, so a program that wants the
- * passive policy without asking its users to set it calls this first thing in main():
- * when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets
- * OMP_WAIT_POLICY=PASSIVE and re-executes /proc/self/exe with the same argv (the same
- * process id). It returns only when there was nothing to do or the exec failed. The gptc
- * program and the benchmarks call it; set OMP_WAIT_POLICY=ACTIVE to keep spinning. */
-void gptc_openmp_passive(char **argv);
+/* How OpenMP threads wait at the end of a parallel region. libgomp's default spins
+ * ~300000 rounds (milliseconds) before sleeping: when another process takes a core the
+ * spinning threads burn the slices the late thread needs, and decoding fell from tens of
+ * tokens/s to about 1 on a shared 2-core machine. Sleeping at once (OMP_WAIT_POLICY=
+ * PASSIVE) holds up there but pays a wake-up at each of a decoding step's few hundred
+ * regions: 2 threads decoded q8_0 GPT-2 at 50 tok/s passive against 87-99 with a spin
+ * of GPTC_SPINCOUNT rounds, and about equally fast beside a busy process (BENCHMARKS.md).
+ * libgomp reads these once, when it is loaded, so a program calls this first thing in
+ * main(): when neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets
+ * GOMP_SPINCOUNT=GPTC_SPINCOUNT and re-executes /proc/self/exe with the same argv (the
+ * same process id). It returns only when there was nothing to do or the exec failed.
+ * The gptc program, the benchmarks and the example call it; set either variable to
+ * choose otherwise (OMP_WAIT_POLICY=PASSIVE: sleep at once). */
+#define GPTC_SPINCOUNT "1000"
+void gptc_openmp_wait(char **argv);
 
 /* The matrix-multiply backend for this CPU, chosen on first use: which library and
  * kernel ("openblas 0.3.21 SkylakeX (openmp)", or "builtin"), and whether its self-check

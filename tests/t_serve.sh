@@ -76,6 +76,12 @@ fi
 
 # ---- a burst of 200 requests, 16 at a time, under ASan
 if start burst --model "$T/m" --parallel 8; then
+    # the program re-executed itself with a short OpenMP spin (gptc_openmp_wait), nothing
+    # in the environment having chosen one
+    [ -n "$OMP_WAIT_POLICY$GOMP_SPINCOUNT" ] || { tr '\0' '\n' <"/proc/$SPID/environ" | grep -qx "GOMP_SPINCOUNT=1000" &&
+        pass "serve runs with GOMP_SPINCOUNT=1000 when the environment sets no OpenMP wait policy" ||
+        fail "serve runs with GOMP_SPINCOUNT=1000 when the environment sets no OpenMP wait policy" \
+            "$(tr '\0' '\n' <"/proc/$SPID/environ" | grep -E 'OMP|GOMP')"; }
     PORT=$PORT MODEL=$T/m node "$ROOT/tests/serve/burst.cjs"
     stop burst
 fi

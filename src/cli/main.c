@@ -67,7 +67,7 @@ static int unknown_command(const char *name) {
 }
 
 int main(int argc, char **argv) {
-    gptc_openmp_passive(argv); /* see gptc.h: spinning OpenMP threads collapse on a shared machine */
+    gptc_openmp_wait(argv); /* see gptc.h: how OpenMP threads wait (long spins collapse on a shared machine) */
     /* gptc help CMD = gptc CMD --help */
     if (argc >= 3 && !strcmp(argv[1], "help")) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

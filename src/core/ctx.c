@@ -37,11 +37,11 @@ static int default_threads(void) {
 #endif
 }
 
-void gptc_openmp_passive(char **argv) {
+void gptc_openmp_wait(char **argv) {
     if (!argv || !argv[0] || getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
-    if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1)) return;
+    if (setenv("GOMP_SPINCOUNT", GPTC_SPINCOUNT, 1)) return;
     execv("/proc/self/exe", argv);
-    unsetenv("OMP_WAIT_POLICY"); /* exec failed: this process keeps libgomp's default */
+    unsetenv("GOMP_SPINCOUNT"); /* exec failed: this process keeps libgomp's default */
 }
 
 gptc_ctx *gptc_ctx_new(const gptc_ctx_params *params) {
