@@ -598,12 +598,12 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
 /* ---------------------------------------------------------------- dispatch */
 int k_linear_q_isa(void) {
 #ifdef QL_X86
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
-        if (__builtin_cpu_supports("avx512vnni")) return GPTC_QL_VNNI;
+    if (gptc_cpu_has(GPTC_CPU_AVX512F) && gptc_cpu_has(GPTC_CPU_AVX512BW) && gptc_cpu_has(GPTC_CPU_AVX512VL) &&
+        gptc_cpu_has(GPTC_CPU_F16C)) {
+        if (gptc_cpu_has(GPTC_CPU_AVX512VNNI)) return GPTC_QL_VNNI;
         return GPTC_QL_AVX512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return GPTC_QL_AVX2;
+    if (gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA) && gptc_cpu_has(GPTC_CPU_F16C)) return GPTC_QL_AVX2;
 #endif
     return GPTC_QL_SCALAR;
 }
