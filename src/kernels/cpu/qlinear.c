@@ -4,8 +4,8 @@
  * registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
  * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
- * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) of q8_0 or q4_0
- * takes gemv_512 on AVX-512 and gemv_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
+ * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512
+ * on AVX-512 (q8_0, q4_0) and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
  * AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
@@ -430,11 +430,72 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
     }
 }
 
+/* q4_k, one activation row: the same plan. The scale pass computes, per super-block of
+ * each of GR rows, qk_superblock's d*sc (times the activation scales: sa) and its mins
+ * term (summed into corr as there, super-block after super-block); the block loop then
+ * reads each 32-byte pair of sub-blocks once (low nibbles: the even sub-block, high:
+ * the odd one) and adds their products in tile_avx2's order. Bit-identical to it. */
+AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                                 const float *sa, size_t sstride, const float *corr, int v, const int R) {
+    __m256 acc[TILE];
+    const unsigned char *row[TILE];
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        acc[r] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b += 2) { /* nb is a multiple of 8 */
+        __m256i a0 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
+        __m256i a1 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32 + 32));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m256i q = _mm256_loadu_si256((const __m256i_u *)(row[r] + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
+            __m256i w0 = _mm256_and_si256(q, m4), w1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
+                                     _mm256_cvtepi32_ps(dot256(w0, a0, T_QK, 0)), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b + 1),
+                                     _mm256_cvtepi32_ps(dot256(w1, a1, T_QK, 0)), acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - corr[r] + (bias ? bias[v + r] : 0.0f);
+}
+
+AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                              int v0, int v1) {
+    enum { SS = NBMAX + 8 };
+    _Alignas(32) float sa[GR][SS];
+    float corr[GR];
+    const int nb = a->nb;
+    const size_t ahead = GR * rowb;
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        for (int r = 0; r < ng; r++) {
+            const unsigned char *p = w + (size_t)(g + r) * rowb;
+            __m256 c = _mm256_setzero_ps();
+            for (int b = 0; b < nb; b += 8) {
+                const unsigned char *sp = p + (size_t)(b >> 3) * 144;
+                for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T0);
+                _Alignas(32) float ds[8];
+                __m256 dm = qk_scales(sp, ds);
+                c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
+                _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
+            }
+            corr[r] = gptc_hsum256(c);
+        }
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE);
+        for (; r < ng; r++) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1);
+    }
+}
+
 AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                        int v0, int v1, int N, int T) {
-    if (N == 1 && T != T_QK && a->nb <= NBMAX) {
+    if (N == 1 && a->nb <= NBMAX) {
         if (T == T_Q8) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q8);
-        else gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q4);
+        else if (T == T_Q4) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q4);
+        else gemv_qk_avx2(out, a, w, rowb, bias, v0, v1);
         return;
     }
     for (int v = v0; v < v1;) {
