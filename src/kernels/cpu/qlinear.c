@@ -4,8 +4,8 @@
  * registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
  * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
- * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512
- * on AVX-512 (q8_0, q4_0) and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
+ * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512 /
+ * gemv_qk_512 on AVX-512 and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
  * AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
@@ -462,28 +462,35 @@ AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char 
     for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - corr[r] + (bias ? bias[v + r] : 0.0f);
 }
 
+/* q4_k's scale pass for weight rows [g, g + ng) (AVX2 and AVX-512 alike): sa[r][b] =
+ * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
+ * as qk_superblock computes them; the next group's bytes prefetched. */
+AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
+                               size_t rowb, int g, int ng) {
+    const size_t ahead = GR * rowb;
+    for (int r = 0; r < ng; r++) {
+        const unsigned char *p = w + (size_t)(g + r) * rowb;
+        __m256 c = _mm256_setzero_ps();
+        for (int b = 0; b < a->nb; b += 8) {
+            const unsigned char *sp = p + (size_t)(b >> 3) * 144;
+            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T0);
+            _Alignas(32) float ds[8];
+            __m256 dm = qk_scales(sp, ds);
+            c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
+            _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
+        }
+        corr[r] = gptc_hsum256(c);
+    }
+}
+
 AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                               int v0, int v1) {
     enum { SS = NBMAX + 8 };
     _Alignas(32) float sa[GR][SS];
     float corr[GR];
-    const int nb = a->nb;
-    const size_t ahead = GR * rowb;
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
-        for (int r = 0; r < ng; r++) {
-            const unsigned char *p = w + (size_t)(g + r) * rowb;
-            __m256 c = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b += 8) {
-                const unsigned char *sp = p + (size_t)(b >> 3) * 144;
-                for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T0);
-                _Alignas(32) float ds[8];
-                __m256 dm = qk_scales(sp, ds);
-                c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
-                _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
-            }
-            corr[r] = gptc_hsum256(c);
-        }
+        qk_scale_pass(sa, corr, a, w, rowb, g, ng);
         int r = 0;
         for (; r + TILE <= ng; r += TILE) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE);
         for (; r < ng; r++) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1);
@@ -699,8 +706,57 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
     }
 }
 
+/* q4_k, one activation row, on AVX-512: qk_scale_pass, then tile_512's block loop at
+ * M = 1 with each pair's scale products as two broadcast loads into lo and hi (as
+ * gemv_tile): bit-identical to tile_512. */
+AVX512_INLINE void gemv_qk_tile512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                                   const float *sa, size_t sstride, const float *corr, int v, const int R,
+                                   const int vnni) {
+    __m512 lo[TILE], hi[TILE];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        lo[r] = hi[r] = _mm512_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b += 2) { /* nb is a multiple of 8 */
+        __m512i av = _mm512_loadu_si512(a->q + (size_t)b * 32);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            float s0, s1; /* unused: the scales come from sa */
+            __m512 p = _mm512_cvtepi32_ps(
+                dot512(wpair512(row[r], b, 1, T_QK, &s0, &s1), av, T_QK, vnni, _mm512_setzero_si512()));
+            lo[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b]), p, lo[r]);
+            hi[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b + 1]), p, hi[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps((__mmask16)0xFF00, lo[r], hi[r])) - corr[r] +
+                     (bias ? bias[v + r] : 0.0f);
+}
+
+AVX512_INLINE void gemv_qk_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                               int v0, int v1, const int vnni) {
+    enum { SS = NBMAX + 8 };
+    _Alignas(64) float sa[GR][SS];
+    float corr[GR];
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        qk_scale_pass(sa, corr, a, w, rowb, g, ng);
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_qk_tile512(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE, vnni);
+        for (; r < ng; r++) gemv_qk_tile512(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1, vnni);
+    }
+}
+
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                         int v0, int v1, int N, int T, int vnni) {
+    if (N == 1 && T == T_QK && a->nb <= NBMAX) {
+        if (vnni) gemv_qk_512(out, a, w, rowb, bias, v0, v1, 1);
+        else gemv_qk_512(out, a, w, rowb, bias, v0, v1, 0);
+        return;
+    }
     if (N == 1 && T != T_QK && a->nb <= NBMAX) {
 #define G5(TT)                                                                                                     \
     if (vnni) gemv_512(out, a, w, rowb, bias, v0, v1, TT, 1);                                                      \
