@@ -109,7 +109,7 @@ for p in $PRESETS; do
     done
 done
 echo
-echo "- CPU class: $CLASS$([ $CLASS = avx2 ] && echo " (this CPU restricted to AVX2 + FMA on both sides: gptc GPTC_CPU=avx2, llama.cpp's haswell library only)"): $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+echo "- CPU class: $CLASS$([ $CLASS = native ] && echo " (the best this CPU runs: gptc's own level, ggml's own choice of CPU library)")$([ $CLASS = avx2 ] && echo " (this CPU restricted to AVX2 + FMA on both sides: gptc GPTC_CPU=avx2, llama.cpp's haswell library only)"): $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 echo "- llama.cpp: npm node-llama-cpp $NLCV, prebuilt CPU binaries release $REL (llama.cpp $BUILD, source commit $(cut -c1-12 $INC/source_commit)), ggml CPU library \"$VARIANT\"; default context parameters (flash attention auto, f16 KV cache), n_batch = n_ubatch = $PROMPT"
 echo "- threads $THREADS for both; read bandwidth ${BW:-?} GB/s; load average before $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
