@@ -483,18 +483,24 @@ AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *
     }
 }
 
+/* The body of gemv_qk_avx2 and gemv_qk_512: groups of GR rows, each the scale pass, then
+ * TILE_FN on 4 rows at a time and on the rest one by one (extra arguments after R). */
+#define QK_GEMV_GROUPS(TILE_FN, ...)                                                                               \
+    enum { SS = NBMAX + 8 };                                                                                       \
+    _Alignas(64) float sa[GR][SS];                                                                                 \
+    float corr[GR];                                                                                                \
+    for (int g = v0; g < v1; g += GR) {                                                                            \
+        int ng = v1 - g < GR ? v1 - g : GR;                                                                        \
+        qk_scale_pass(sa, corr, a, w, rowb, g, ng);                                                                \
+        int r = 0;                                                                                                 \
+        for (; r + TILE <= ng; r += TILE)                                                                             \
+            TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE __VA_ARGS__);                             \
+        for (; r < ng; r++) TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1 __VA_ARGS__);             \
+    }
+
 AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                               int v0, int v1) {
-    enum { SS = NBMAX + 8 };
-    _Alignas(32) float sa[GR][SS];
-    float corr[GR];
-    for (int g = v0; g < v1; g += GR) {
-        int ng = v1 - g < GR ? v1 - g : GR;
-        qk_scale_pass(sa, corr, a, w, rowb, g, ng);
-        int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE);
-        for (; r < ng; r++) gemv_qk_tile256(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1);
-    }
+    QK_GEMV_GROUPS(gemv_qk_tile256)
 }
 
 AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
@@ -645,7 +651,8 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
  * tile_512. */
 
 AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
-                             const float *sa, size_t sstride, int v, const int R, const int T, const int vnni) {
+                             const float *sa, size_t sstride, const float *corr, int v, const int R, const int T,
+                             const int vnni) {
     __m512 lo[TILE], hi[TILE];
     const unsigned char *row[TILE];
 #pragma GCC unroll 4
@@ -676,7 +683,8 @@ AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, 
     const __mmask16 khi = (__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) + (bias ? bias[v + r] : 0.0f);
+        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) - (T == T_QK ? corr[r] : 0.0f) +
+                     (bias ? bias[v + r] : 0.0f);
 }
 
 /* a: one activation row (a->nb <= NBMAX); out: its output row */
@@ -701,53 +709,17 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
             sa[r][nb] = 0.0f; /* an odd last block's missing partner */
         }
         int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T, vnni);
-        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, T, vnni);
+        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T, vnni);
+        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T, vnni);
     }
 }
 
-/* q4_k, one activation row, on AVX-512: qk_scale_pass, then tile_512's block loop at
- * M = 1 with each pair's scale products as two broadcast loads into lo and hi (as
- * gemv_tile): bit-identical to tile_512. */
-AVX512_INLINE void gemv_qk_tile512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
-                                   const float *sa, size_t sstride, const float *corr, int v, const int R,
-                                   const int vnni) {
-    __m512 lo[TILE], hi[TILE];
-    const unsigned char *row[TILE];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-        row[r] = w + (size_t)(v + r) * rowb;
-        lo[r] = hi[r] = _mm512_setzero_ps();
-    }
-    for (int b = 0; b < a->nb; b += 2) { /* nb is a multiple of 8 */
-        __m512i av = _mm512_loadu_si512(a->q + (size_t)b * 32);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            float s0, s1; /* unused: the scales come from sa */
-            __m512 p = _mm512_cvtepi32_ps(
-                dot512(wpair512(row[r], b, 1, T_QK, &s0, &s1), av, T_QK, vnni, _mm512_setzero_si512()));
-            lo[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b]), p, lo[r]);
-            hi[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b + 1]), p, hi[r]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++)
-        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps((__mmask16)0xFF00, lo[r], hi[r])) - corr[r] +
-                     (bias ? bias[v + r] : 0.0f);
-}
-
+/* q4_k, one activation row, on AVX-512: qk_scale_pass, then gemv_tile (tile_512's block
+ * loop at M = 1, each pair's scale products as two broadcast loads into lo and hi):
+ * bit-identical to tile_512. */
 AVX512_INLINE void gemv_qk_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                                int v0, int v1, const int vnni) {
-    enum { SS = NBMAX + 8 };
-    _Alignas(64) float sa[GR][SS];
-    float corr[GR];
-    for (int g = v0; g < v1; g += GR) {
-        int ng = v1 - g < GR ? v1 - g : GR;
-        qk_scale_pass(sa, corr, a, w, rowb, g, ng);
-        int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_qk_tile512(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE, vnni);
-        for (; r < ng; r++) gemv_qk_tile512(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1, vnni);
-    }
+    QK_GEMV_GROUPS(gemv_tile, , T_QK, vnni)
 }
 
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
