@@ -23,8 +23,10 @@
     __attribute__((target("avx2"))) static RET NAME##_clone256 PARAMS { return NAME##_body ARGS; }                    \
     static RET NAME##_clone0 PARAMS { return NAME##_body ARGS; }                                                      \
     static RET NAME PARAMS {                                                                                          \
-        int isa_ = gptc_cpu_isa();                                                                                    \
-        return isa_ == 2 ? NAME##_clone512 ARGS : isa_ == 1 ? NAME##_clone256 ARGS : NAME##_clone0 ARGS;              \
+        static int isa_; /* gptc_cpu_isa() + 1, kept after the first call (a fixed value) */                          \
+        int i_ = __atomic_load_n(&isa_, __ATOMIC_RELAXED);                                                            \
+        if (!i_) __atomic_store_n(&isa_, i_ = gptc_cpu_isa() + 1, __ATOMIC_RELAXED);                                  \
+        return i_ == 3 ? NAME##_clone512 ARGS : i_ == 2 ? NAME##_clone256 ARGS : NAME##_clone0 ARGS;                  \
     }                                                                                                                 \
     static inline __attribute__((always_inline)) RET NAME##_body PARAMS
 #else
