@@ -31,7 +31,9 @@
 typedef float rb_vec __attribute__((vector_size(32)));
 typedef float rb_vec_u __attribute__((vector_size(32), aligned(4), may_alias)); /* unaligned loads */
 #define RB(p) (*(const rb_vec_u *)(p))
-__attribute__((target_clones("avx512f", "avx2", "default"))) static float read_share(const float *a, size_t n) {
+/* The loop compiled for AVX-512F, AVX2 and the baseline; read_share takes the one of the
+ * CPU level gptc runs (gptc_cpu_level: GPTC_CPU caps it as it caps the kernels). */
+static inline __attribute__((always_inline)) float read_share_body(const float *a, size_t n) {
     rb_vec s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, s4 = {0}, s5 = {0}, s6 = {0}, s7 = {0};
     size_t len = n / 4 / 16 * 16; /* floats per stream (4 of them), two vectors a step */
     const float *p0 = a, *p1 = a + len, *p2 = a + 2 * len, *p3 = a + 3 * len;
@@ -43,6 +45,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) static float read_s
     float r = 0;
     for (int j = 0; j < 8; j++) r += t[j];
     return r;
+}
+
+__attribute__((target("avx512f"))) static float read_share_512(const float *a, size_t n) {
+    return read_share_body(a, n);
+}
+__attribute__((target("avx2"))) static float read_share_256(const float *a, size_t n) {
+    return read_share_body(a, n);
+}
+static float read_share(const float *a, size_t n) {
+    const char *level = gptc_cpu_level();
+    if (level && !strcmp(level, "avx512")) return read_share_512(a, n);
+    if (level && !strcmp(level, "avx2")) return read_share_256(a, n);
+    return read_share_body(a, n);
 }
 
 static double read_gbs(int nt) {
@@ -168,10 +183,11 @@ int main(int argc, char **argv) {
     if (quant) wbytes = qbytes; /* the blocks as stored (scales included), plus the F32 norms and biases */
     if (model_path) wbytes = (double)gptc_model_weight_bytes(m) - (double)(cfg.n_positions - 1) * cfg.n_embd * 4.0;
     double rd = bw > 0 ? bw : read_gbs(gptc_ctx_n_threads(ctx)), got = wbytes / dec / 1e9;
-    printf("gptc: %s (%zu params), %d threads: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset, pc.total,
-           gptc_ctx_n_threads(ctx), prompt, best_pf * 1e3, dec * 1e3);
+    printf("gptc: %s (%zu params), %d threads, cpu=%s: prefill %d tokens %.1f ms, decode %.2f ms/token\n", preset,
+           pc.total, gptc_ctx_n_threads(ctx), gptc_cpu_level(), prompt, best_pf * 1e3, dec * 1e3);
     printf("RESULT impl=gptc config=%s dtype=%s prefill_tok_s=%.1f decode_tok_s=%.2f weights_mb=%.0f read_gbs=%.1f "
-           "decode_gbs=%.1f bw_frac=%.2f\n", preset, dtype, prompt / best_pf, 1.0 / dec, wbytes / 1e6, rd, got, got / rd);
+           "decode_gbs=%.1f bw_frac=%.2f cpu=%s\n", preset, dtype, prompt / best_pf, 1.0 / dec, wbytes / 1e6, rd, got,
+           got / rd, gptc_cpu_level());
     free(logits);
     free(toks);
     gptc_session_free(s);

@@ -10,8 +10,13 @@
 # llama.cpp, built here against the llama.h of the source it ships), the two alternating
 # per format. Skipped with a message when node-llama-cpp is not installed
 # (`scripts/deps.sh llama`). Prints the llama.cpp build and a markdown table.
+# LLAMA_CLASS=avx2 (or GPTC_CPU=avx2) measures the AVX2 + FMA class (a Haswell or a Zen 3)
+# on a CPU with more: gptc under GPTC_CPU=avx2, llama.cpp with only ggml's haswell CPU
+# library to load (a directory of links beside the package's, build/bench/ggml_avx2), and
+# the run fails when llama.cpp's RESULT names another variant.
 # usage: bash bench/bench_llama.sh [--bw GB/s]  (env: LLAMA_PRESETS="gpt2 gpt2-medium",
-#        BENCH_THREADS=N for both programs (default: all cores), LLAMA_PROMPT=512, LLAMA_STEPS=64)
+#        BENCH_THREADS=N for both programs (default: all cores), LLAMA_PROMPT=512, LLAMA_STEPS=64,
+#        LLAMA_CLASS=avx2)
 cd "$(dirname "$0")/.." || exit 2
 OUT=build/bench
 BW=""
@@ -46,6 +51,22 @@ if [ ! -x $OUT/bench_llama ] || [ bench/bench_llama.c -nt $OUT/bench_llama ] || 
     ${CC:-cc} -std=c11 -O2 -Wall -Wextra -I$INC -o $OUT/bench_llama bench/bench_llama.c "$LIBLLAMA" "$LIBGGML" \
         "$LIBDIR/libggml-base.so" -ldl -Wl,-rpath,"$LIBDIR" || { echo "bench_llama: building bench_llama failed"; exit 1; }
 fi
+CLASS=${LLAMA_CLASS:-${GPTC_CPU:-}}
+LOADDIR=$LIBDIR WANT_VARIANT=""
+case "$CLASS" in
+"" | avx512) CLASS=native ;;
+avx2)
+    # ggml_backend_load_all_from_path loads the best CPU variant it finds in the directory:
+    # give it only haswell's (AVX2, FMA, F16C; the libraries beside it as links)
+    export GPTC_CPU=avx2
+    LOADDIR=$PWD/$OUT/ggml_avx2 WANT_VARIANT=haswell
+    rm -rf "$LOADDIR" && mkdir -p "$LOADDIR" || exit 1
+    for f in libggml-base.so libggml-cpu-haswell.so libllama-common.so; do
+        [ -f "$LIBDIR/$f" ] || { echo "bench_llama: $LIBDIR/$f missing"; exit 1; }
+        ln -s "$LIBDIR/$f" "$LOADDIR/$f"
+    done ;;
+*) echo "bench_llama: LLAMA_CLASS=$CLASS: not avx2 or avx512"; exit 2 ;;
+esac
 [ -x $OUT/bench_decode ] || { echo "bench_llama: build/bench/bench_decode is missing (bench/run.sh builds it)"; exit 1; }
 [ -f build/share/gptc/encodings/gpt2.tiktoken ] || make -s encodings >/dev/null 2>&1
 NLCV=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' $NLC/package.json | head -n 1)
@@ -73,9 +94,13 @@ for p in $PRESETS; do
         [ -n "$BW" ] || BW=$(field "$gr" read_gbs)
         lr=""
         if [ $t != bf16 ]; then
-            l=$($OUT/bench_llama --model $F --libdir "$LIBDIR" --threads "$THREADS" --prompt $PROMPT --steps $STEPS ${BW:+--bw $BW} 2>&1); echo "$l"
+            l=$($OUT/bench_llama --model $F --libdir "$LOADDIR" --threads "$THREADS" --prompt $PROMPT --steps $STEPS ${BW:+--bw $BW} 2>&1); echo "$l"
             lr=$(echo "$l" | grep '^RESULT' | tail -n 1)
             [ -n "$BUILD" ] || BUILD=$(field "$lr" build) VARIANT=$(field "$lr" cpu_variant)
+            if [ -n "$WANT_VARIANT" ] && [ "$(field "$lr" cpu_variant)" != "$WANT_VARIANT" ]; then
+                echo "bench_llama: llama.cpp ran ggml's CPU library \"$(field "$lr" cpu_variant)\", not $WANT_VARIANT"
+                exit 1
+            fi
             rm -f $F
         fi
         ROWS+="| $p | $t | $(field "$gr" prefill_tok_s) | $(field "$lr" prefill_tok_s) | $(ratio "$(field "$gr" prefill_tok_s)" "$(field "$lr" prefill_tok_s)") |"
@@ -84,6 +109,7 @@ for p in $PRESETS; do
     done
 done
 echo
+echo "- CPU class: $CLASS$([ $CLASS = native ] && echo " (the best this CPU runs: gptc's own level, ggml's own choice of CPU library)")$([ $CLASS = avx2 ] && echo " (this CPU restricted to AVX2 + FMA on both sides: gptc GPTC_CPU=avx2, llama.cpp's haswell library only)"): $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
 echo "- llama.cpp: npm node-llama-cpp $NLCV, prebuilt CPU binaries release $REL (llama.cpp $BUILD, source commit $(cut -c1-12 $INC/source_commit)), ggml CPU library \"$VARIANT\"; default context parameters (flash attention auto, f16 KV cache), n_batch = n_ubatch = $PROMPT"
 echo "- threads $THREADS for both; read bandwidth ${BW:-?} GB/s; load average before $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -77,6 +77,14 @@ void gptc_openmp_wait(char **argv);
  * of the backend initialization. */
 gptc_status gptc_backend_describe(gptc_ctx *ctx, char *buf, size_t buf_size);
 
+/* The CPU level the kernels run: "avx512", "avx2" or "scalar" (portable C), the best
+ * this CPU has, capped by the environment variable GPTC_CPU (avx512, avx2 or scalar,
+ * case-insensitive; unset or empty: no cap), read once, at the first call of this or of
+ * any kernel. NULL when GPTC_CPU holds another value: the kernels then run their scalar
+ * paths and gptc_backend_init (every model's first forward) fails naming the value.
+ * The description of gptc_backend_describe ends with "cpu=<level>". Thread-safe. */
+const char *gptc_cpu_level(void);
+
 /* ---------------------------------------------------------------- memory and seeds
  * The one allocation pair of the library; what it returns (the strings and arrays
  * documented as gptc_alloc'ed) is released with gptc_free. gptc_alloc records an ENOMEM

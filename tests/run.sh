@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: runs every test and prints the closing line "N passed, N failed".
-#  - build/asan/tests/test_*  C tests under AddressSanitizer + UBSan
+#  - build/asan/tests/test_*  C tests under AddressSanitizer + UBSan (the kernel ones
+#                             also under GPTC_CPU=avx2)
 #  - tests/t_*.sh             command-line and reference tests (PyTorch, tiktoken)
 # Each test prints "PASS name" / "FAIL name: why"; a test that exits non-zero without
 # printing a FAIL line counts as one failure (a crash).
@@ -29,6 +30,12 @@ for t in build/asan/tests/test_*; do
     [ -x "$t" ] || continue
     case "$t" in *.d) continue ;; esac
     run_one "$(basename "$t") (asan)" "$t"
+done
+# the kernel tests again under the AVX2 class (GPTC_CPU=avx2; test_cpu_cap checks the
+# cap itself): every path they force, and the batch invariance, up to AVX2 only
+for t in test_vexp test_gemv test_dequant test_quant test_attend test_batch_invariance; do
+    [ -x build/asan/tests/$t ] || continue
+    run_one "$t (asan, GPTC_CPU=avx2)" env GPTC_CPU=avx2 build/asan/tests/$t
 done
 for t in tests/t_*.sh; do
     [ -f "$t" ] || continue

@@ -1,6 +1,7 @@
 /* main.c: the gptc program: one binary, subcommands. Each subcommand lives in
  * cmd_<name>.c and parses its own options. */
 #include "cli.h"
+#include <stdlib.h>
 #include <string.h>
 
 static const struct { const char *name; gptc_cmd_fn fn; const char *summary; } commands[] = {
@@ -68,6 +69,11 @@ static int unknown_command(const char *name) {
 
 int main(int argc, char **argv) {
     gptc_openmp_wait(argv); /* see gptc.h: how OpenMP threads wait (long spins collapse on a shared machine) */
+    if (!gptc_cpu_level()) {
+        fprintf(stderr, "gptc: GPTC_CPU=%s: not avx512, avx2 or scalar (unset: the best this CPU runs)\n",
+                getenv("GPTC_CPU"));
+        return 2;
+    }
     /* gptc help CMD = gptc CMD --help */
     if (argc >= 3 && !strcmp(argv[1], "help")) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -16,6 +16,7 @@
 #include "kernels.h"
 #include "../core/core.h"
 #include "cpu/sgemm_builtin.h"
+#include "cpu/vec.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -352,10 +353,22 @@ static void cpu_read(cpu_info *ci) {
         }
     }
     if (f) fclose(f);
-    __builtin_cpu_init();
-    ci->avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-    ci->avx2fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    ci->avx512 = gptc_cpu_has(GPTC_CPU_AVX512F) && gptc_cpu_has(GPTC_CPU_AVX512BW) && gptc_cpu_has(GPTC_CPU_AVX512VL) &&
+                 gptc_cpu_has(GPTC_CPU_AVX512DQ);
+    ci->avx2fma = gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA);
+}
+
+/* The GPTC_CPU level a core type's kernels need: 2 AVX-512, 1 AVX or AVX2, 0 SSE (the
+ * names OpenBLAS 0.3.21's DYNAMIC_ARCH knows; others count as 0). */
+static int core_level(const char *core) {
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const avx[] = {"Haswell", "Zen", "Sandybridge", "Bulldozer", "Piledriver", "Steamroller",
+                                      "Excavator", NULL};
+    for (int i = 0; avx512[i]; i++)
+        if (!strcasecmp(core, avx512[i])) return 2;
+    for (int i = 0; avx[i]; i++)
+        if (!strcasecmp(core, avx[i])) return 1;
+    return 0;
 }
 
 /* Cache file: $XDG_CACHE_HOME/gptc/blas-<key>.txt (else ~/.cache/gptc/), lines
@@ -547,8 +560,9 @@ static void add_cand(char cands[][CORE_MAX], int *n, const char *c) {
 static int probe_all(struct gptc_backend *b, const cpu_info *ci, const char *lib, char *core, char *probed,
                      size_t probed_cap) {
     char cands[MAX_CAND][CORE_MAX];
-    int n = 0;
-    add_cand(cands, &n, "-");
+    int n = 0, cap = gptc_cpu_cap();
+    /* under a GPTC_CPU cap OpenBLAS's own choice (by the CPU alone) is no candidate */
+    if (cap == 2) add_cand(cands, &n, "-");
     if (ci->avx512) {
         add_cand(cands, &n, "SkylakeX");
         add_cand(cands, &n, "Cooperlake");
@@ -557,7 +571,9 @@ static int probe_all(struct gptc_backend *b, const cpu_info *ci, const char *lib
         add_cand(cands, &n, "Haswell");
         add_cand(cands, &n, "Zen");
     }
-    add_cand(cands, &n, getenv("OPENBLAS_CORETYPE"));
+    if (cap == 0) add_cand(cands, &n, "Prescott"); /* SSE3, every x86-64 CPU */
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    if (env && core_level(env) <= cap) add_cand(cands, &n, env);
     int threads = process_threads() == 1 ? b->n_threads : 1;
     probe_result res[MAX_CAND];
     int n_res = 0, best = -1;
@@ -610,6 +626,9 @@ static void desc_append(struct gptc_backend *b, const char *fmt, const char *a, 
 
 static gptc_status setup(gptc_ctx *ctx, struct gptc_backend *b, const gptc_backend_params *p) {
     const char *force = p->core && p->core[0] ? p->core : NULL;
+    if (!gptc_cpu_level())
+        return gptc_fail(ctx, GPTC_EINVAL, "GPTC_CPU=%s: not avx512, avx2 or scalar (unset: the best this CPU runs)",
+                         getenv("GPTC_CPU"));
     if (p->kind == GPTC_BACKEND_BUILTIN) {
         const char *env = getenv("GPTC_BLAS");
         return use_builtin(ctx, b, env && !strcmp(env, "builtin") ? "chosen by GPTC_BLAS=builtin" : "chosen");
@@ -628,6 +647,9 @@ static gptc_status setup(gptc_ctx *ctx, struct gptc_backend *b, const gptc_backe
     if (force) {
         if (!valid_core(force))
             return gptc_fail(ctx, GPTC_EINVAL, "GPTC_BLAS=%s: not \"builtin\" or an OpenBLAS core type name", force);
+        if (core_level(force) > gptc_cpu_cap())
+            return gptc_fail(ctx, GPTC_EINVAL, "GPTC_BLAS=%s: a core type above GPTC_CPU=%s", force,
+                             getenv("GPTC_CPU"));
         gptc_status s = load_openblas(ctx, b, lib, force);
         if (s != GPTC_OK) return gptc_fail_prefix(ctx, s, "GPTC_BLAS=%s", force);
         if (strcasecmp(b->core, force) != 0)
@@ -649,6 +671,7 @@ static gptc_status setup(gptc_ctx *ctx, struct gptc_backend *b, const gptc_backe
     key = fnv1a(key, real, strlen(real));
     int64_t stamp[2] = {(int64_t)st.st_mtime, (int64_t)st.st_size};
     key = fnv1a(key, stamp, sizeof stamp);
+    key = fnv1a(key, gptc_cpu_level(), strlen(gptc_cpu_level())); /* each GPTC_CPU level its own choice */
     char cpath[4200], core[CORE_MAX];
     int have_cache = cache_path(cpath, sizeof cpath, key);
     const char *how;
@@ -673,7 +696,8 @@ static gptc_status setup(gptc_ctx *ctx, struct gptc_backend *b, const gptc_backe
         if (have_cache) cache_store(cpath, key, core, probed);
         how = "probed: ";
     } else {
-        snprintf(core, sizeof core, "%s", ci.avx512 ? "SkylakeX" : ci.avx2fma ? "Haswell" : "-");
+        snprintf(core, sizeof core, "%s",
+                 ci.avx512 ? "SkylakeX" : ci.avx2fma ? "Haswell" : gptc_cpu_cap() == 0 ? "Prescott" : "-");
         snprintf(probed, sizeof probed, "not probed and no cached choice: guessed from the CPU flags");
         how = "";
     }
@@ -717,6 +741,7 @@ static struct gptc_backend *backend_create(gptc_ctx *ctx, const gptc_backend_par
     }
     gptc_status s = setup(ctx, b, p);
     pthread_mutex_unlock(&setup_lock);
+    if (s == GPTC_OK) desc_append(b, "; cpu=%s%s", gptc_cpu_level(), gptc_cpu_cap() < 2 ? " (capped by GPTC_CPU)" : "");
     if (s != GPTC_OK) {
         b->status = s;
         b->is_openblas = 0;

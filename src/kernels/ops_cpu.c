@@ -18,7 +18,7 @@ int gptc_act_parse(const char *name) {
     return -1;
 }
 
-GPTC_CLONES static void add_bias_rows(float *out, const float *bias, int N, int OC) {
+GPTC_CLONED(void, add_bias_rows, (float *out, const float *bias, int N, int OC), (out, bias, N, OC)) {
     for (int n = 0; n < N; n++)
         for (int j = 0; j < OC; j++) out[(size_t)n * OC + j] += bias[j];
 }
@@ -101,7 +101,7 @@ static void sigmoid_block(float *s, const float *x, size_t m) {
 }
 
 /* ReLU, or SiLU x * sigmoid(x), over n values */
-GPTC_CLONES static void relu_silu_chunk(float *out, const float *inp, size_t n, int silu) {
+GPTC_CLONED(void, relu_silu_chunk, (float *out, const float *inp, size_t n, int silu), (out, inp, n, silu)) {
     if (!silu) {
         for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
         return;
@@ -115,7 +115,8 @@ GPTC_CLONES static void relu_silu_chunk(float *out, const float *inp, size_t n, 
 }
 
 /* dinp += dout * d/dx: ReLU's step, SiLU's s (1 + x (1 - s)) */
-GPTC_CLONES static void relu_silu_back_chunk(float *dinp, const float *inp, const float *dout, size_t n, int silu) {
+GPTC_CLONED(void, relu_silu_back_chunk, (float *dinp, const float *inp, const float *dout, size_t n, int silu),
+            (dinp, inp, dout, n, silu)) {
     if (!silu) {
         for (size_t i = 0; i < n; i++) dinp[i] += inp[i] > 0.0f ? dout[i] : 0.0f;
         return;

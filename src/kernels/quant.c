@@ -3,6 +3,7 @@
  * dequantization. Rounding is ggml's: roundf for q8_0, truncation of x + 8.5 for q4_0,
  * nearest_int (round half to even) for q4_k, fp16 scales rounded to nearest even. */
 #include "quant.h"
+#include "cpu/vec.h"
 #include <math.h>
 
 int gptc_q_block_elems(gptc_dtype d) { return d == GPTC_Q4_K ? GPTC_QK_K : gptc_dtype_is_quant(d) ? GPTC_QK : 1; }
@@ -266,8 +267,8 @@ DEQ_KERNEL(dequantize_row_avx2, "avx2", __m256, 8, D256_CVTU, D256_CVTS, D256_LO
 
 int gptc_q_dequantize_isa(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2")) return 1;
+    if (gptc_cpu_has(GPTC_CPU_AVX512F)) return 2;
+    if (gptc_cpu_has(GPTC_CPU_AVX2)) return 1;
 #endif
     return 0;
 }

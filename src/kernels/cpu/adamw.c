@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-GPTC_CLONES static void adamw_chunk(float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
-                                    float omb1, float b2, float omb2, float step_size, float bc2_sqrt, float eps) {
+GPTC_CLONED(void, adamw_chunk, (float *p, const float *g, float *m, float *v, size_t n, float decay, float b1,
+            float omb1, float b2, float omb2, float step_size, float bc2_sqrt, float eps), (p, g, m, v, n, decay, b1,
+            omb1, b2, omb2, step_size, bc2_sqrt, eps)) {
     for (size_t i = 0; i < n; i++) {
         float pi = p[i] * decay;
         float mi = m[i] * b1 + omb1 * g[i];
@@ -51,7 +52,7 @@ void k_adamw(float *param, const float *grad, float *m, float *v, size_t n, floa
                     beta2, omb2, step_size, bc2_sqrt, eps);
 }
 
-GPTC_CLONES static double sumsq_chunk(const float *x, size_t n) {
+GPTC_CLONED(double, sumsq_chunk, (const float *x, size_t n), (x, n)) {
     double s = 0;
 #pragma omp simd reduction(+ : s)
     for (size_t i = 0; i < n; i++) s += (double)x[i] * x[i];
@@ -91,7 +92,7 @@ double k_sumsq(const float *x, size_t n) {
     return s;
 }
 
-GPTC_CLONES static void scale_chunk(float *x, size_t n, float s) {
+GPTC_CLONED(void, scale_chunk, (float *x, size_t n, float s), (x, n, s)) {
     for (size_t i = 0; i < n; i++) x[i] *= s;
 }
 

@@ -12,18 +12,18 @@
 
 enum { GEMM_MIN_T = K_ATT_GEMM_ROWS }; /* below this, per-row loops beat the per-call GEMM overhead */
 
-GPTC_CLONES static float dot(const float *a, const float *b, int n) {
+GPTC_CLONED(float, dot, (const float *a, const float *b, int n), (a, b, n)) {
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
-GPTC_CLONES static void axpy(float *y, float a, const float *x, int n) {
+GPTC_CLONED(void, axpy, (float *y, float a, const float *x, int n), (y, a, x, n)) {
     for (int i = 0; i < n; i++) y[i] += a * x[i];
 }
 
-GPTC_CLONES static float row_max(const float *x, int n) {
+GPTC_CLONED(float, row_max, (const float *x, int n), (x, n)) {
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
     for (int j = 0; j < n; j++) mx = x[j] > mx ? x[j] : mx;

@@ -4,7 +4,7 @@
 #include "../kernels.h"
 #include "vec.h"
 
-GPTC_CLONES static void embed_row(float *out, const float *e, const float *p, int C) {
+GPTC_CLONED(void, embed_row, (float *out, const float *e, const float *p, int C), (out, e, p, C)) {
     if (p)
         for (int c = 0; c < C; c++) out[c] = e[c] + p[c];
     else
@@ -19,7 +19,7 @@ void k_embed_forward(float *out, const int32_t *tokens, const float *wte, const 
         embed_row(out + (size_t)i * C, wte + (size_t)tokens[i] * C, wpe ? wpe + (size_t)(i % T) * C : NULL, C);
 }
 
-GPTC_CLONES static void acc_row(float *dst, const float *src, int n) {
+GPTC_CLONED(void, acc_row, (float *dst, const float *src, int n), (dst, src, n)) {
     for (int c = 0; c < n; c++) dst[c] += src[c];
 }
 

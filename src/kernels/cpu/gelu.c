@@ -16,16 +16,17 @@
  * GELU_TILE elements keep the intermediate in L1. */
 enum { GELU_TILE = 256 };
 
-GPTC_CLONES static void gelu_arg(float *a, const float *x, size_t n) {
+GPTC_CLONED(void, gelu_arg, (float *a, const float *x, size_t n), (a, x, n)) {
     for (size_t i = 0; i < n; i++) a[i] = -2.0f * GELU_S * (x[i] + GELU_K * x[i] * x[i] * x[i]);
 }
 
-GPTC_CLONES static void gelu_finish(float *out, const float *x, const float *e, size_t n) {
+GPTC_CLONED(void, gelu_finish, (float *out, const float *x, const float *e, size_t n), (out, x, e, n)) {
     for (size_t i = 0; i < n; i++) out[i] = x[i] / (1.0f + e[i]);
 }
 
 /* d/dx x s(2u) = s + x s (1 - s) 2 u'(x), s = 1 / (1 + e), u' = sqrt(2/pi)(1 + 3k x^2) */
-GPTC_CLONES static void gelu_back_finish(float *dinp, const float *x, const float *e, const float *dout, size_t n) {
+GPTC_CLONED(void, gelu_back_finish, (float *dinp, const float *x, const float *e, const float *dout, size_t n),
+            (dinp, x, e, dout, n)) {
     for (size_t i = 0; i < n; i++) {
         float s = 1.0f / (1.0f + e[i]);
         float du = 2.0f * GELU_S * (1.0f + 3.0f * GELU_K * x[i] * x[i]);

@@ -12,8 +12,8 @@
 enum { GEMV_BLOCK = 128 };
 
 /* Columns [j0, j1) of out (M, OC) = x (M, C) @ w (C, OC) + bias. */
-static GPTC_CLONES void conv1d_cols(float *out, const float *x, const float *w, const float *bias, int M, int C,
-                                    int OC, int j0, int j1) {
+GPTC_CLONED(void, conv1d_cols, (float *out, const float *x, const float *w, const float *bias, int M, int C, int OC,
+            int j0, int j1), (out, x, w, bias, M, C, OC, j0, j1)) {
     float acc[GPTC_GEMV_MAX_ROWS][GEMV_BLOCK];
     for (int jb = j0; jb < j1; jb += GEMV_BLOCK) {
         int bw = j1 - jb < GEMV_BLOCK ? j1 - jb : GEMV_BLOCK;
@@ -204,7 +204,8 @@ void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, co
 
 /* Rows [v0, v1) of the vocabulary: out[m][v] = dot(x[m], wte[v]). Sixteen independent
  * lanes so the compiler vectorizes without reassociating a single sum. */
-static GPTC_CLONES void lmhead_rows(float *out, const float *x, const float *wte, int M, int C, int V, int v0, int v1) {
+GPTC_CLONED(void, lmhead_rows, (float *out, const float *x, const float *wte, int M, int C, int V, int v0, int v1),
+            (out, x, wte, M, C, V, v0, v1)) {
     for (int v = v0; v < v1; v++) {
         const float *wr = wte + (size_t)v * C;
         for (int m = 0; m < M; m++) {

@@ -5,8 +5,8 @@
 #include "vec.h"
 #include <math.h>
 
-GPTC_CLONES static void ln_row(float *out, float *mean, float *rstd, const float *x, const float *w,
-                               const float *b, int C, float eps) {
+GPTC_CLONED(void, ln_row, (float *out, float *mean, float *rstd, const float *x, const float *w, const float *b,
+            int C, float eps), (out, mean, rstd, x, w, b, C, eps)) {
     float s = 0.0f;
 #pragma omp simd reduction(+ : s)
     for (int c = 0; c < C; c++) s += x[c];
@@ -27,8 +27,8 @@ void k_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
         ln_row(out + (size_t)n * C, mean + n, rstd + n, inp + (size_t)n * C, w, b, C, eps);
 }
 
-GPTC_CLONES static void ln_back_row(float *dinp, const float *dy, const float *x, const float *w, float m, float r,
-                                    int C) {
+GPTC_CLONED(void, ln_back_row, (float *dinp, const float *dy, const float *x, const float *w, float m, float r,
+            int C), (dinp, dy, x, w, m, r, C)) {
     float dmean = 0.0f, dnmean = 0.0f;
 #pragma omp simd reduction(+ : dmean, dnmean)
     for (int c = 0; c < C; c++) {
@@ -45,8 +45,8 @@ GPTC_CLONES static void ln_back_row(float *dinp, const float *dy, const float *x
 }
 
 /* dw[c0:c1] += sum_n dout*norm, db[c0:c1] += sum_n dout */
-GPTC_CLONES static void ln_back_cols(float *dw, float *db, const float *dout, const float *inp, const float *mean,
-                                     const float *rstd, int N, int C, int c0, int c1) {
+GPTC_CLONED(void, ln_back_cols, (float *dw, float *db, const float *dout, const float *inp, const float *mean,
+            const float *rstd, int N, int C, int c0, int c1), (dw, db, dout, inp, mean, rstd, N, C, c0, c1)) {
     float aw[256], ab[256];
     int wd = c1 - c0;
     for (int j = 0; j < wd; j++) aw[j] = ab[j] = 0.0f;

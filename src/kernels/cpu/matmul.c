@@ -4,7 +4,7 @@
 #include "../kernels.h"
 #include "vec.h"
 
-GPTC_CLONES static void fill_rows(float *out, const float *bias, int n0, int n1, int OC) {
+GPTC_CLONED(void, fill_rows, (float *out, const float *bias, int n0, int n1, int OC), (out, bias, n0, n1, OC)) {
     for (int n = n0; n < n1; n++) {
         float *o = out + (size_t)n * OC;
         for (int j = 0; j < OC; j++) o[j] = bias[j];
@@ -12,7 +12,8 @@ GPTC_CLONES static void fill_rows(float *out, const float *bias, int n0, int n1,
 }
 
 /* dbias[j0:j1] += sum over rows of dout[:, j0:j1] */
-GPTC_CLONES static void bias_grad_cols(float *dbias, const float *dout, int N, int OC, int j0, int j1) {
+GPTC_CLONED(void, bias_grad_cols, (float *dbias, const float *dout, int N, int OC, int j0, int j1), (dbias, dout, N,
+            OC, j0, j1)) {
     float acc[256];
     int w = j1 - j0;
     for (int j = 0; j < w; j++) acc[j] = 0.0f;

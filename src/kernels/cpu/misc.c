@@ -3,7 +3,7 @@
 #include "../kernels.h"
 #include "vec.h"
 
-GPTC_CLONES static void add_chunk(float *out, const float *a, const float *b, size_t n) {
+GPTC_CLONED(void, add_chunk, (float *out, const float *a, const float *b, size_t n), (out, a, b, n)) {
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 

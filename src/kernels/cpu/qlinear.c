@@ -4,8 +4,8 @@
  * registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
  * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
- * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512
- * on AVX-512, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
+ * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512 /
+ * gemv_qk_512 on AVX-512 and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
  * AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
@@ -364,8 +364,153 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
     case 1 * 16 + 4 * 4 + T_QK: FN(1, 4, T_QK); break;                                                             \
     }
 
+/* One activation row (decoding) times weight rows, q8_0 or q4_0 on AVX2 (and, with the
+ * wider registers, gemv_512 on AVX-512): the scale products ws * ad of GR weight rows at
+ * a time are computed first, 8 blocks per vector (the fp16 scales collected at the
+ * block stride, converted with vcvtph2ps, times the activation scales), which also walks
+ * the group's bytes in order ahead of the block loop (the hardware prefetcher follows
+ * one stream; tile_avx2 at M = 1 reads four rows side by side). The block loop then
+ * takes each scale product with one broadcast load. Its arithmetic is tile_avx2's at
+ * M = 1 (the same float product, fused multiply-add chain and horizontal sum), so the
+ * results are bit-identical to a row inside a batch (test_quant checks it). Rows of up
+ * to NBMAX blocks; longer ones take the tiles. */
+enum { NBMAX = 256, GR = 16 };
+
+AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                              const float *sa, size_t sstride, int v, const int R, const int T) {
+    __m256 acc[TILE];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        acc[r] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b++) {
+        __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
+        int32_t a8 = T == T_Q4 ? -8 * a->s[b] : 0;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            float ws; /* unused: the scales come from sa */
+            __m256i wv = wblock256(row[r], b, T, &ws);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
+                                     _mm256_cvtepi32_ps(dot256(wv, av, T, a8)), acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - 0.0f + (bias ? bias[v + r] : 0.0f);
+}
+
+AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int v0,
+                           int v1, const int T) {
+    enum { SS = NBMAX + 8 };
+    _Alignas(32) float sa[GR][SS];
+    const int bstride = T == T_Q8 ? 34 : 18;
+    const int nb = a->nb;
+    const size_t ahead = GR * rowb;
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        for (int r = 0; r < ng; r++) {
+            const unsigned char *p = w + (size_t)(g + r) * rowb;
+            int j = 0;
+            for (; j + 8 <= nb; j += 8) {
+                const unsigned char *q = p + (size_t)j * bstride;
+                /* the next group's bytes, one group ahead (measured: +15-30% tok/s) */
+                for (int off = 0; off < 8 * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T0);
+                uint16_t h[8];
+                for (int k = 0; k < 8; k++) memcpy(&h[k], q + k * bstride, 2);
+                __m128i hv = _mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3], (short)h[4],
+                                            (short)h[5], (short)h[6], (short)h[7]);
+                _mm256_store_ps(&sa[r][j], _mm256_mul_ps(_mm256_cvtph_ps(hv), _mm256_loadu_ps(a->d + j)));
+            }
+            for (; j < nb; j++) sa[r][j] = f16c(p + (size_t)j * bstride) * a->d[j];
+        }
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_tile256(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T);
+        for (; r < ng; r++) gemv_tile256(out, a, w, rowb, bias, sa[r], SS, g + r, 1, T);
+    }
+}
+
+/* q4_k, one activation row: the same plan. The scale pass computes, per super-block of
+ * each of GR rows, qk_superblock's d*sc (times the activation scales: sa) and its mins
+ * term (summed into corr as there, super-block after super-block); the block loop then
+ * reads each 32-byte pair of sub-blocks once (low nibbles: the even sub-block, high:
+ * the odd one) and adds their products in tile_avx2's order. Bit-identical to it. */
+AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                                 const float *sa, size_t sstride, const float *corr, int v, const int R) {
+    __m256 acc[TILE];
+    const unsigned char *row[TILE];
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        acc[r] = _mm256_setzero_ps();
+    }
+    for (int b = 0; b < a->nb; b += 2) { /* nb is a multiple of 8 */
+        __m256i a0 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
+        __m256i a1 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32 + 32));
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m256i q = _mm256_loadu_si256((const __m256i_u *)(row[r] + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
+            __m256i w0 = _mm256_and_si256(q, m4), w1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
+                                     _mm256_cvtepi32_ps(dot256(w0, a0, T_QK, 0)), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b + 1),
+                                     _mm256_cvtepi32_ps(dot256(w1, a1, T_QK, 0)), acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - corr[r] + (bias ? bias[v + r] : 0.0f);
+}
+
+/* q4_k's scale pass for weight rows [g, g + ng) (AVX2 and AVX-512 alike): sa[r][b] =
+ * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
+ * as qk_superblock computes them; the next group's bytes prefetched. */
+AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
+                               size_t rowb, int g, int ng) {
+    const size_t ahead = GR * rowb;
+    for (int r = 0; r < ng; r++) {
+        const unsigned char *p = w + (size_t)(g + r) * rowb;
+        __m256 c = _mm256_setzero_ps();
+        for (int b = 0; b < a->nb; b += 8) {
+            const unsigned char *sp = p + (size_t)(b >> 3) * 144;
+            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T0);
+            _Alignas(32) float ds[8];
+            __m256 dm = qk_scales(sp, ds);
+            c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
+            _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
+        }
+        corr[r] = gptc_hsum256(c);
+    }
+}
+
+/* The body of gemv_qk_avx2 and gemv_qk_512: groups of GR rows, each the scale pass, then
+ * TILE_FN on 4 rows at a time and on the rest one by one (extra arguments after R). */
+#define QK_GEMV_GROUPS(TILE_FN, ...)                                                                               \
+    enum { SS = NBMAX + 8 };                                                                                       \
+    _Alignas(64) float sa[GR][SS];                                                                                 \
+    float corr[GR];                                                                                                \
+    for (int g = v0; g < v1; g += GR) {                                                                            \
+        int ng = v1 - g < GR ? v1 - g : GR;                                                                        \
+        qk_scale_pass(sa, corr, a, w, rowb, g, ng);                                                                \
+        int r = 0;                                                                                                 \
+        for (; r + TILE <= ng; r += TILE)                                                                             \
+            TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE __VA_ARGS__);                             \
+        for (; r < ng; r++) TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1 __VA_ARGS__);             \
+    }
+
+AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                              int v0, int v1) {
+    QK_GEMV_GROUPS(gemv_qk_tile256)
+}
+
 AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                        int v0, int v1, int N, int T) {
+    if (N == 1 && a->nb <= NBMAX) {
+        if (T == T_Q8) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q8);
+        else if (T == T_Q4) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q4);
+        else gemv_qk_avx2(out, a, w, rowb, bias, v0, v1);
+        return;
+    }
     for (int v = v0; v < v1;) {
         int R = v1 - v >= TILE ? TILE : 1;
         for (int n0 = 0; n0 < N;) {
@@ -504,10 +649,10 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
  * the results are bit-identical to its (test_quant checks it), so a decoding step does
  * not depend on the batch. The next group's rows are prefetched while a group runs.
  * Rows of up to NBMAX blocks (in = 8192); longer ones take tile_512. */
-enum { NBMAX = 256, GR = 16 };
 
 AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
-                             const float *sa, size_t sstride, int v, const int R, const int T, const int vnni) {
+                             const float *sa, size_t sstride, const float *corr, int v, const int R, const int T,
+                             const int vnni) {
     __m512 lo[TILE], hi[TILE];
     const unsigned char *row[TILE];
 #pragma GCC unroll 4
@@ -538,7 +683,8 @@ AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, 
     const __mmask16 khi = (__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00);
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) + (bias ? bias[v + r] : 0.0f);
+        out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) - (T == T_QK ? corr[r] : 0.0f) +
+                     (bias ? bias[v + r] : 0.0f);
 }
 
 /* a: one activation row (a->nb <= NBMAX); out: its output row */
@@ -568,13 +714,26 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
             sa[r][nb] = 0.0f; /* an odd last block's missing partner */
         }
         int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T, vnni);
-        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, T, vnni);
+        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T, vnni);
+        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T, vnni);
     }
+}
+
+/* q4_k, one activation row, on AVX-512: qk_scale_pass, then gemv_tile (tile_512's block
+ * loop at M = 1, each pair's scale products as two broadcast loads into lo and hi):
+ * bit-identical to tile_512. */
+AVX512_INLINE void gemv_qk_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                               int v0, int v1, const int vnni) {
+    QK_GEMV_GROUPS(gemv_tile, , T_QK, vnni)
 }
 
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                         int v0, int v1, int N, int T, int vnni) {
+    if (N == 1 && T == T_QK && a->nb <= NBMAX) {
+        if (vnni) gemv_qk_512(out, a, w, rowb, bias, v0, v1, 1);
+        else gemv_qk_512(out, a, w, rowb, bias, v0, v1, 0);
+        return;
+    }
     if (N == 1 && T != T_QK && a->nb <= NBMAX) {
 #define G5(TT)                                                                                                     \
     if (vnni) gemv_512(out, a, w, rowb, bias, v0, v1, TT, 1);                                                      \
@@ -603,12 +762,12 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
 /* ---------------------------------------------------------------- dispatch */
 int k_linear_q_isa(void) {
 #ifdef QL_X86
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl")) {
-        if (__builtin_cpu_supports("avx512vnni")) return GPTC_QL_VNNI;
+    if (gptc_cpu_has(GPTC_CPU_AVX512F) && gptc_cpu_has(GPTC_CPU_AVX512BW) && gptc_cpu_has(GPTC_CPU_AVX512VL) &&
+        gptc_cpu_has(GPTC_CPU_F16C)) {
+        if (gptc_cpu_has(GPTC_CPU_AVX512VNNI)) return GPTC_QL_VNNI;
         return GPTC_QL_AVX512;
     }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return GPTC_QL_AVX2;
+    if (gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA) && gptc_cpu_has(GPTC_CPU_F16C)) return GPTC_QL_AVX2;
 #endif
     return GPTC_QL_SCALAR;
 }

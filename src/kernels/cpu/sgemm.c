@@ -2,6 +2,7 @@
  * (AVX-512 8x32, AVX2+FMA 6x16, generic 6x16) chosen at run time, OpenMP over tiles of C.
  * Used when no working OpenBLAS is found; blas.c decides. See sgemm_builtin.h. */
 #include "sgemm_builtin.h"
+#include "vec.h"
 #include <immintrin.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -21,9 +22,8 @@ struct gptc_sgemm_ws {
 };
 
 static int cpu_has(int isa) {
-    __builtin_cpu_init();
-    if (isa == ISA_AVX512) return __builtin_cpu_supports("avx512f");
-    if (isa == ISA_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (isa == ISA_AVX512) return gptc_cpu_has(GPTC_CPU_AVX512F);
+    if (isa == ISA_AVX2) return gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA);
     return 1;
 }
 

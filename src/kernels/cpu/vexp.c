@@ -1,11 +1,16 @@
-/* vexp.c: y = exp(x) on arrays, vectorized with AVX-512 or AVX2+FMA when the CPU has
+/* vexp.c: the CPU feature test of the library (gptc_cpu_has, under GPTC_CPU's cap), and
+ * y = exp(x) on arrays, vectorized with AVX-512 or AVX2+FMA when the CPU has
  * them (chosen at run time), libm expf otherwise; the tail goes through the vector code padded. The polynomial is
  * Cephes' expf (range reduction by ln 2 in two parts, degree-6 polynomial), accurate to
  * about 1 ulp over the clamped range [-87.3, 88.7]; below that it returns ~1e-38, not 0. */
 #include "vec.h"
+#include "gptc.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define GPTC_X86 1
 #endif
@@ -70,13 +75,64 @@ __attribute__((target("avx2,fma"))) static size_t vexp_avx2(float *y, const floa
 }
 #endif
 
-int gptc_cpu_isa(void) {
+/* ---------------------------------------------------------------- CPU features */
+/* GPTC_CPU's names, by level */
+static const char *const cpu_levels[] = {"scalar", "avx2", "avx512"};
+
+static int parse_cap(const char *v) {
+    if (!v || !v[0]) return 2;
+    for (int l = 0; l < 3; l++)
+        if (!strcasecmp(v, cpu_levels[l])) return l;
+    return -1;
+}
+
+/* bit f: feature f present and allowed; bits 16-17: the cap + 1; bit 30: computed */
+static int features_now(void) {
+    int cap = parse_cap(getenv("GPTC_CPU")), m = 0;
 #ifdef GPTC_X86
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
+    __builtin_cpu_init();
+    unsigned a, b, c, d;
+    int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)); /* clang's builtin has no "f16c" */
+    int hw[GPTC_CPU_FEATURE_COUNT] = {
+        [GPTC_CPU_AVX2] = __builtin_cpu_supports("avx2"),
+        [GPTC_CPU_FMA] = __builtin_cpu_supports("fma"),
+        [GPTC_CPU_F16C] = f16c,
+        [GPTC_CPU_AVX512F] = __builtin_cpu_supports("avx512f"),
+        [GPTC_CPU_AVX512BW] = __builtin_cpu_supports("avx512bw"),
+        [GPTC_CPU_AVX512VL] = __builtin_cpu_supports("avx512vl"),
+        [GPTC_CPU_AVX512DQ] = __builtin_cpu_supports("avx512dq"),
+        [GPTC_CPU_AVX512VNNI] = __builtin_cpu_supports("avx512vnni"),
+    };
+    for (int f = 0; f < GPTC_CPU_FEATURE_COUNT; f++) {
+        int level = f >= GPTC_CPU_AVX512F ? 2 : 1;
+        if (hw[f] && cap >= level) m |= 1 << f;
+    }
 #endif
+    return m | (cap + 1) << 16 | 1 << 30;
+}
+
+/* Computed once; two threads computing it at once get the same value. */
+static int features(void) {
+    static int cached;
+    int m = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (!m) {
+        m = features_now();
+        __atomic_store_n(&cached, m, __ATOMIC_RELAXED);
+    }
+    return m;
+}
+
+int gptc_cpu_has(gptc_cpu_feature f) { return (unsigned)f < GPTC_CPU_FEATURE_COUNT && (features() >> f & 1); }
+
+int gptc_cpu_cap(void) { return (features() >> 16 & 3) - 1; }
+
+int gptc_cpu_isa(void) {
+    if (gptc_cpu_has(GPTC_CPU_AVX512F)) return 2;
+    if (gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA)) return 1;
     return 0;
 }
+
+const char *gptc_cpu_level(void) { return gptc_cpu_cap() < 0 ? NULL : cpu_levels[gptc_cpu_isa()]; }
 
 int gptc_vexp_isa(void) { return gptc_cpu_isa(); }
 

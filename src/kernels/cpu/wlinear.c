@@ -399,18 +399,10 @@ AVX2_FN size_t conv_avx2(float *dst, const char *src, size_t n, int bf16) {
 #endif /* WL_X86 */
 
 /* ---------------------------------------------------------------- dispatch */
-#ifdef WL_X86
-/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports has no "f16c" */
-static int has_f16c(void) {
-    unsigned a, b, c, d;
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
-}
-#endif
-
 int k_linear_w_isa(void) {
 #ifdef WL_X86
-    if (__builtin_cpu_supports("avx512f")) return GPTC_WL_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c()) return GPTC_WL_AVX2;
+    if (gptc_cpu_has(GPTC_CPU_AVX512F)) return GPTC_WL_AVX512;
+    if (gptc_cpu_has(GPTC_CPU_AVX2) && gptc_cpu_has(GPTC_CPU_FMA) && gptc_cpu_has(GPTC_CPU_F16C)) return GPTC_WL_AVX2;
 #endif
     return GPTC_WL_SCALAR;
 }

@@ -5,7 +5,7 @@
 #include "vec.h"
 #include <math.h>
 
-GPTC_CLONES static float row_max(const float *x, int V) {
+GPTC_CLONED(float, row_max, (const float *x, int V), (x, V)) {
     float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
     for (int j = 0; j < V; j++) mx = x[j] > mx ? x[j] : mx;
