@@ -352,8 +352,6 @@ int k_qgemm_isa(void) {
     return q == GPTC_QL_VNNI ? GPTC_QL_VNNI : q >= GPTC_QL_AVX2 ? GPTC_QL_AVX2 : GPTC_QL_SCALAR;
 }
 
-static size_t up64(size_t n) { return (n + 63) & ~(size_t)63; }
-
 void k_qgemm_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N, int isa) {
     if (N <= 0 || w->out <= 0) return;
     int best = k_qgemm_isa();
@@ -367,6 +365,7 @@ void k_qgemm_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w
         return;
     }
 #ifdef QG_X86
+#define up64(n) (((size_t)(n) + 63) & ~(size_t)63)
     int I = w->in, O = w->out, nb = I / GPTC_QK;
     int T = w->dtype == GPTC_Q8_0 ? T_Q8 : w->dtype == GPTC_Q4_0 ? T_Q4 : T_QK;
     int vnni = isa == GPTC_QL_VNNI, NC = vnni ? 32 : 16, mr = vnni ? MR : MR2, flip = vnni && T == T_Q8;
@@ -431,6 +430,7 @@ void k_qgemm_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w
         }
     }
     gptc_free(buf);
+#undef up64
 #endif
 }
 
