@@ -6,6 +6,7 @@
  * the portable loops. exp is gptc_vexp's on every path. */
 #include "../kernels.h"
 #include "vec.h"
+#include "vec_x86.h"
 #include <math.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -118,11 +119,7 @@ AVX2_INLINE void attend_avx2(float *out, const float *q, const float *K, const f
             if (v & 1) a1 = _mm256_fmadd_ps(r[v], p, a1);
             else a0 = _mm256_fmadd_ps(r[v], p, a0);
         }
-        __m256 acc = _mm256_add_ps(a0, a1);
-        __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-        s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-        s = _mm_add_ss(s, _mm_movehdup_ps(s));
-        keep_score(scores, &mx, t, _mm_cvtss_f32(s), scale, key_mask);
+        keep_score(scores, &mx, t, gptc_hsum256(_mm256_add_ps(a0, a1)), scale, key_mask);
     }
 #pragma GCC unroll 16
     for (int v = 0; v < NV; v++) r[v] = _mm256_setzero_ps();

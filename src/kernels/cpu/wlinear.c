@@ -17,7 +17,6 @@
 #include <omp.h>
 #endif
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
 #include <immintrin.h>
 #define WL_X86 1
 #endif
