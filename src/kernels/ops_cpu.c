@@ -6,6 +6,7 @@
 #include "kernels.h"
 #include "wlinear.h"
 #include "cpu/vec.h"
+#include "../core/pool.h"
 #include <math.h>
 #include <string.h>
 
@@ -164,12 +165,12 @@ static void cpu_dropout(gptc_ctx *ctx, float *x, size_t n, float p, uint64_t see
  * cpu/attention.c. */
 static int batch_layout(const gptc_attn_args *a) { return a->Tq == a->Tk && !a->kv_index && !a->n_keys; }
 
-/* Streaming attention (inference): parallel over (row, head); each work item keeps its
- * scores on the stack (at most n_positions floats), so a decoding step allocates nothing. */
-static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
-    int work = a->B * a->Tq * a->NH, nt = ctx->n_threads > 0 ? ctx->n_threads : 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (work > 1)
-    for (int wi = 0; wi < work; wi++) {
+/* Streaming attention (inference): work items (row, head) claimed one at a time by the
+ * pool's threads (core/pool.h); each keeps its scores on the stack (at most n_positions
+ * floats), so a decoding step allocates nothing. */
+static void attend_items(void *arg, int w0, int w1) {
+    const gptc_attn_args *a = arg;
+    for (int wi = w0; wi < w1; wi++) {
         int h = wi % a->NH, row = wi / a->NH, b = row / a->Tq, t = row % a->Tq;
         int nk = a->n_keys ? a->n_keys[b] : a->Tk;
         if (a->mask == GPTC_MASK_CAUSAL) nk = t + nk - a->Tq + 1;
@@ -179,6 +180,10 @@ static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
                    a->k + kvb + (size_t)h * a->hs, a->v + kvb + (size_t)h * a->hs, a->kv_row, nk, a->hs, a->scale,
                    a->mask == GPTC_MASK_PADDING ? a->key_mask + (size_t)b * a->Tk : NULL, scores);
     }
+}
+
+static void attention_stream(gptc_ctx *ctx, const gptc_attn_args *a) {
+    gptc_pool_run(ctx->n_threads, a->B * a->Tq * a->NH, 1, attend_items, (void *)a);
 }
 
 static void cpu_attention_forward(gptc_ctx *ctx, const gptc_attn_args *a) {

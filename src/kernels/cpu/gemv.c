@@ -1,15 +1,15 @@
 /* gemv.c: few-row matrix products for decoding (M <= 8 rows). Decoding one token reads
  * every weight once and is bound by memory bandwidth, so these kernels stream each
- * weight row once for all M rows, split columns (or vocabulary rows) across threads,
+ * weight row once for all M rows, split columns (or vocabulary rows) across the pool's
+ * threads (core/pool.h),
  * and keep the accumulators in registers / L1. A row's result is the same bits whatever
  * M is (tests/test_kernels.c), so a server's batch never changes a request's tokens. */
 #include "../kernels.h"
 #include "vec.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "../../core/pool.h"
 
-enum { GEMV_BLOCK = 128 };
+/* threads claim GEMV_BLOCK columns (a [C, OC] weight) or LMHEAD_ROWS vocabulary rows at a time */
+enum { GEMV_BLOCK = 128, LMHEAD_ROWS = 256 };
 
 /* Columns [j0, j1) of out (M, OC) = x (M, C) @ w (C, OC) + bias. */
 GPTC_CLONED(void, conv1d_cols, (float *out, const float *x, const float *w, const float *bias, int M, int C, int OC,
@@ -183,19 +183,24 @@ static void conv1d_rows(float *out, const float *x, const float *w, const float 
 
 int k_gemv_isa(void) { return gptc_cpu_isa(); }
 
+typedef struct {
+    float *out;
+    const float *x, *w, *bias;
+    int M, C, OC, isa;
+} gemv_job;
+
+static void conv1d_blocks(void *arg, int b0, int b1) {
+    const gemv_job *j = arg;
+    int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < j->OC ? b1 * GEMV_BLOCK : j->OC;
+    conv1d_rows(j->out, j->x, j->w, j->bias, j->M, j->C, j->OC, j0, j1, j->isa);
+}
+
 void k_gemv_conv1d_with(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C,
                         int OC, int isa) {
     int best = k_gemv_isa();
     if (isa > best) isa = best;
-    int nblk = (OC + GEMV_BLOCK - 1) / GEMV_BLOCK;
-    int nt = ctx->n_threads < nblk ? ctx->n_threads : nblk;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int b0, b1;
-        gptc_thread_share(nblk, &b0, &b1);
-        int j0 = b0 * GEMV_BLOCK, j1 = b1 * GEMV_BLOCK < OC ? b1 * GEMV_BLOCK : OC;
-        if (j0 < j1) conv1d_rows(out, x, w, bias, M, C, OC, j0, j1, isa);
-    }
+    gemv_job j = {out, x, w, bias, M, C, OC, isa};
+    gptc_pool_run(ctx->n_threads, (OC + GEMV_BLOCK - 1) / GEMV_BLOCK, 1, conv1d_blocks, &j);
 }
 
 void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {
@@ -301,21 +306,21 @@ LMHEAD_KERNEL(lmhead_rows_avx2, "avx2,fma", __m256, 8, _mm256_loadu_ps, lm_loadm
 #undef LMHEAD_KERNEL
 #endif
 
+static void lmhead_chunk(void *arg, int v0, int v1) {
+    const gemv_job *j = arg;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (j->isa == 2) lmhead_rows_avx512(j->out, j->x, j->w, j->M, j->C, j->OC, v0, v1);
+    else if (j->isa == 1) lmhead_rows_avx2(j->out, j->x, j->w, j->M, j->C, j->OC, v0, v1);
+    else
+#endif
+        lmhead_rows(j->out, j->x, j->w, j->M, j->C, j->OC, v0, v1);
+}
+
 void k_gemv_lmhead_with(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V, int isa) {
     int best = k_gemv_isa();
     if (isa > best) isa = best;
-    int nt = ctx->n_threads;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int v0, v1;
-        gptc_thread_share(V, &v0, &v1);
-#if defined(__x86_64__) && defined(__GNUC__)
-        if (isa == 2) lmhead_rows_avx512(out, x, wte, M, C, V, v0, v1);
-        else if (isa == 1) lmhead_rows_avx2(out, x, wte, M, C, V, v0, v1);
-        else
-#endif
-            lmhead_rows(out, x, wte, M, C, V, v0, v1);
-    }
+    gemv_job j = {out, x, wte, NULL, M, C, V, isa};
+    gptc_pool_run(ctx->n_threads, V, LMHEAD_ROWS, lmhead_chunk, &j);
 }
 
 void k_gemv_lmhead(gptc_ctx *ctx, float *out, const float *x, const float *wte, int M, int C, int V) {

@@ -1,5 +1,6 @@
 /* qlinear.c: linear layers on q8_0 / q4_0 / q4_k weights (see qlinear.h). x is
- * quantized once per call; threads split the output rows in tiles of 4; a tile of R
+ * quantized once per call; the pool's threads (core/pool.h) claim the output rows in
+ * chunks of 16 tiles of 4; a tile of R
  * weight rows runs over every row of x, M at a time, with R x M accumulators in
  * registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
@@ -14,20 +15,18 @@
 #include "../quant.h"
 #include "vec.h"
 #include "vec_x86.h"
+#include "../../core/pool.h"
 #include <math.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define QL_X86 1
 #endif
 
 enum { T_Q8 = 0, T_Q4 = 1, T_QK = 2 };
-/* Below PAR_MIN weight bytes a product stays on one thread; activations of up to
- * STACK_ACT bytes live on the stack. */
-enum { PAR_MIN = 1 << 15, STACK_ACT = 1 << 15, TILE = 4 };
+/* Below PAR_MIN weight bytes a product stays on one thread; threads claim PAR_TILES tiles
+ * at a time; activations of up to STACK_ACT bytes live on the stack. */
+enum { PAR_MIN = 1 << 15, STACK_ACT = 1 << 15, TILE = 4, PAR_TILES = 16 };
 
 typedef struct {
     const int8_t *q; /* N rows of I */
@@ -787,25 +786,42 @@ static void run_rows(float *out, const qact *a, const unsigned char *w, size_t r
     rows_scalar(out, a, w, rowb, bias, O, v0, v1, N, T);
 }
 
-/* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them */
+typedef struct {
+    float *out;
+    const float *x, *bias;
+    const gptc_wdesc *w;
+    qact a;
+    int8_t *q;
+    float *d;
+    int32_t *s;
+    size_t rowb;
+    int n, T, isa;
+} lin_job;
+
+static void quantize_rows(void *arg, int r0, int r1) {
+    const lin_job *j = arg;
+    int I = j->a.I, nb = j->a.nb;
+    for (int r = r0; r < r1; r++)
+        k_quantize_act_with(j->x + (size_t)r * I, I, j->q + (size_t)r * I, j->d + (size_t)r * nb,
+                            j->s + (size_t)r * nb, j->isa);
+}
+
+static void product_tiles(void *arg, int t0, int t1) {
+    const lin_job *j = arg;
+    int O = j->w->out, v1 = t1 * TILE < O ? t1 * TILE : O;
+    run_rows(j->out, &j->a, j->w->data, j->rowb, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
+}
+
+/* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them: output
+ * rows in chunks of PAR_TILES tiles, claimed by the pool's threads (core/pool.h) */
 static void linear_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int n,
                         int8_t *q, float *d, int32_t *s, int isa) {
-    int I = w->in, O = w->out, nb = I / GPTC_QK, T = type_of(w->dtype);
+    int I = w->in, O = w->out, nb = I / GPTC_QK;
     size_t rowb = gptc_q_row_bytes(w->dtype, I);
     int nt = rowb * (size_t)O < PAR_MIN ? 1 : ctx->n_threads;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && n > 1)
-    for (int r = 0; r < n; r++)
-        k_quantize_act_with(x + (size_t)r * I, I, q + (size_t)r * I, d + (size_t)r * nb, s + (size_t)r * nb, isa);
-    qact a = {q, d, s, I, nb};
-    int ntile = (O + TILE - 1) / TILE;
-    if (nt > ntile) nt = ntile;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t0, t1;
-        gptc_thread_share(ntile, &t0, &t1);
-        int v0 = t0 * TILE, v1 = t1 * TILE < O ? t1 * TILE : O;
-        if (v0 < v1) run_rows(out, &a, w->data, rowb, bias, O, v0, v1, n, T, isa);
-    }
+    lin_job j = {out, x, bias, w, {q, d, s, I, nb}, q, d, s, rowb, n, type_of(w->dtype), isa};
+    gptc_pool_run(nt, n, 1, quantize_rows, &j);
+    gptc_pool_run(nt, (O + TILE - 1) / TILE, PAR_TILES, product_tiles, &j);
 }
 
 void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N,

@@ -12,6 +12,7 @@
 #include "../kernels.h"
 #include "vec.h"
 #include "vec_x86.h"
+#include "../../core/pool.h"
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -23,7 +24,7 @@
 
 /* Panel of W converted for the GEMM: 2 MiB of f32 (at least 16 output columns). Below
  * PAR_MIN weights a few-row product stays on one thread. */
-enum { PANEL_FLOATS = 1 << 19, PAR_MIN = 1 << 15, SCALAR_BLOCK = 64 };
+enum { PANEL_FLOATS = 1 << 19, PAR_MIN = 1 << 15, SCALAR_BLOCK = 64, OI_ROWS = 32 };
 
 /* Element i of W as f32 (memcpy: stored tensors need not be aligned). */
 static inline float wl_get(const char *data, gptc_dtype dt, size_t i) {
@@ -448,30 +449,33 @@ static void conv_run(float *dst, const char *src, gptc_dtype dt, size_t n, int i
     conv_scalar(dst, src, dt, i, n);
 }
 
-/* M <= GPTC_GEMV_MAX_ROWS rows, threads over output columns. */
+typedef struct {
+    float *out;
+    const float *x, *bias;
+    const gptc_wdesc *w;
+    int M, bw, isa;
+} few_job;
+
+static void few_cols(void *arg, int b0, int b1) {
+    const few_job *j = arg;
+    int O = j->w->out, j0 = b0 * j->bw, j1 = (long)b1 * j->bw < O ? b1 * j->bw : O;
+    io_cols(j->out, j->x, j->w, j->bias, j->M, j0, j1, j->isa);
+}
+
+static void few_out_rows(void *arg, int v0, int v1) {
+    const few_job *j = arg;
+    oi_rows(j->out, j->x, j->w, j->bias, j->M, v0, v1, j->isa);
+}
+
+/* M <= GPTC_GEMV_MAX_ROWS rows, the pool's threads over output columns: blocks of
+ * io_block_width columns of an [in, out] weight, OI_ROWS rows of an [out, in] one. */
 static void few_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int M,
                      int isa) {
     int I = w->in, O = w->out;
     int nt = (size_t)I * O < PAR_MIN ? 1 : ctx->n_threads;
-    if (w->layout == GPTC_W_IN_OUT) {
-        int bw = io_block_width(isa, M), nblk = (O + bw - 1) / bw;
-        if (nt > nblk) nt = nblk;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            int b0, b1;
-            gptc_thread_share(nblk, &b0, &b1);
-            int j0 = b0 * bw, j1 = (long)b1 * bw < O ? b1 * bw : O;
-            if (j0 < j1) io_cols(out, x, w, bias, M, j0, j1, isa);
-        }
-    } else {
-        if (nt > O) nt = O;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-        {
-            int v0, v1;
-            gptc_thread_share(O, &v0, &v1);
-            if (v0 < v1) oi_rows(out, x, w, bias, M, v0, v1, isa);
-        }
-    }
+    few_job j = {out, x, bias, w, M, io_block_width(isa, M), isa};
+    if (w->layout == GPTC_W_IN_OUT) gptc_pool_run(nt, (O + j.bw - 1) / j.bw, 1, few_cols, &j);
+    else gptc_pool_run(nt, O, OI_ROWS, few_out_rows, &j);
 }
 
 /* Columns [j0, j0 + jc) of W as f32: [in, jc] for [in, out], [jc, in] for [out, in]. */

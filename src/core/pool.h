@@ -1,0 +1,22 @@
+/* pool.h: gptc's own worker threads for the many small parallel regions of decoding (one
+ * matrix-vector product, one layer's attention heads), where an OpenMP fork and join per
+ * region cost more than the region's work allows. See pool.c for the waiting policy. */
+#ifndef GPTC_POOL_H
+#define GPTC_POOL_H
+
+/* Items [lo, hi) of a job; arg is the caller's. Called from the caller's thread and from
+ * up to nt - 1 workers at once, each call with its own range. */
+typedef void (*gptc_pool_fn)(void *arg, int lo, int hi);
+
+/* Runs fn over items [0, n) in chunks of grain items (the last one shorter), which the
+ * calling thread and up to nt - 1 workers claim one at a time, and returns when all have
+ * run. Which thread runs a chunk is not fixed, so fn's results must not depend on it.
+ * Runs every chunk in the calling thread when nt <= 1, when there is one chunk, or when
+ * the pool is running another job (another thread's, or this job's own fn calling back):
+ * the same chunks, in order. */
+void gptc_pool_run(int nt, int n, int grain, gptc_pool_fn fn, void *arg);
+
+/* Workers started so far (tests). */
+int gptc_pool_workers(void);
+
+#endif
