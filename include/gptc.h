@@ -67,7 +67,9 @@ int gptc_ctx_n_threads(const gptc_ctx *ctx);
  * GOMP_SPINCOUNT=GPTC_SPINCOUNT and re-executes /proc/self/exe with the same argv (the
  * same process id). It returns only when there was nothing to do or the exec failed.
  * The gptc program, the benchmarks and the example call it; set either variable to
- * choose otherwise (OMP_WAIT_POLICY=PASSIVE: sleep at once). */
+ * choose otherwise (OMP_WAIT_POLICY=PASSIVE: sleep at once). Decoding's batch-1 products
+ * and attention do not use OpenMP: they run on gptc's own worker pool (docs/kernels.md),
+ * whose workers poll between sched_yield calls and sleep after 2 ms without work. */
 #define GPTC_SPINCOUNT "1000"
 void gptc_openmp_wait(char **argv);
 
