@@ -11,10 +11,17 @@ typedef void (*gptc_pool_fn)(void *arg, int lo, int hi);
 /* Runs fn over items [0, n) in chunks of grain items (the last one shorter), which the
  * calling thread and up to nt - 1 workers claim one at a time, and returns when all have
  * run. Which thread runs a chunk is not fixed, so fn's results must not depend on it.
- * Runs every chunk in the calling thread when nt <= 1, when there is one chunk, or when
- * the pool is running another job (another thread's, or this job's own fn calling back):
- * the same chunks, in order. */
+ * Calls fn(arg, 0, n) once in the calling thread when nt <= 1, when there is one chunk,
+ * or when the pool is running another job (another thread's, or this job's own fn
+ * calling back). */
 void gptc_pool_run(int nt, int n, int grain, gptc_pool_fn fn, void *arg);
+
+/* The grain for kernels that stream long contiguous ranges (a [in, out] weight's columns:
+ * each chunk a pass down every row): about four chunks per thread. */
+static inline int gptc_pool_wide(int nt, int n) {
+    int g = nt > 1 ? n / (4 * nt) : n;
+    return g > 0 ? g : 1;
+}
 
 /* Workers started so far (tests). */
 int gptc_pool_workers(void);

@@ -8,7 +8,8 @@
 #include "vec.h"
 #include "../../core/pool.h"
 
-/* threads claim GEMV_BLOCK columns (a [C, OC] weight) or LMHEAD_ROWS vocabulary rows at a time */
+/* threads claim runs of GEMV_BLOCK columns (a [C, OC] weight: four runs per thread, each
+ * streamed row by row) or LMHEAD_ROWS vocabulary rows at a time */
 enum { GEMV_BLOCK = 128, LMHEAD_ROWS = 256 };
 
 /* Columns [j0, j1) of out (M, OC) = x (M, C) @ w (C, OC) + bias. */
@@ -200,7 +201,8 @@ void k_gemv_conv1d_with(gptc_ctx *ctx, float *out, const float *x, const float *
     int best = k_gemv_isa();
     if (isa > best) isa = best;
     gemv_job j = {out, x, w, bias, M, C, OC, isa};
-    gptc_pool_run(ctx->n_threads, (OC + GEMV_BLOCK - 1) / GEMV_BLOCK, 1, conv1d_blocks, &j);
+    int nblk = (OC + GEMV_BLOCK - 1) / GEMV_BLOCK;
+    gptc_pool_run(ctx->n_threads, nblk, gptc_pool_wide(ctx->n_threads, nblk), conv1d_blocks, &j);
 }
 
 void k_gemv_conv1d(gptc_ctx *ctx, float *out, const float *x, const float *w, const float *bias, int M, int C, int OC) {

@@ -467,14 +467,16 @@ static void few_out_rows(void *arg, int v0, int v1) {
     oi_rows(j->out, j->x, j->w, j->bias, j->M, v0, v1, j->isa);
 }
 
-/* M <= GPTC_GEMV_MAX_ROWS rows, the pool's threads over output columns: blocks of
- * io_block_width columns of an [in, out] weight, OI_ROWS rows of an [out, in] one. */
+/* M <= GPTC_GEMV_MAX_ROWS rows, the pool's threads over output columns: runs of
+ * io_block_width columns of an [in, out] weight (four per thread, gptc_pool_wide), OI_ROWS
+ * rows of an [out, in] one. */
 static void few_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int M,
                      int isa) {
     int I = w->in, O = w->out;
     int nt = (size_t)I * O < PAR_MIN ? 1 : ctx->n_threads;
     few_job j = {out, x, bias, w, M, io_block_width(isa, M), isa};
-    if (w->layout == GPTC_W_IN_OUT) gptc_pool_run(nt, (O + j.bw - 1) / j.bw, 1, few_cols, &j);
+    int nblk = (O + j.bw - 1) / j.bw;
+    if (w->layout == GPTC_W_IN_OUT) gptc_pool_run(nt, nblk, gptc_pool_wide(nt, nblk), few_cols, &j);
     else gptc_pool_run(nt, O, OI_ROWS, few_out_rows, &j);
 }
 
