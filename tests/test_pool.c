@@ -6,7 +6,9 @@
  * to 10 s for a chunk to run on another thread); a job submitted from inside a job and
  * jobs from two threads at once run every item once and do not deadlock (the loser runs
  * its job in its own thread); workers asleep after the idle time wake for the next job;
- * the child of a fork runs jobs (its own workers, none of the parent's). */
+ * after jobs of 8 threads, jobs of 2 leave the workers they do not use asleep (0.2 s of
+ * back-to-back jobs); the child of a fork runs jobs (its own workers, none of the
+ * parent's). */
 #define _GNU_SOURCE
 #include "harness.h"
 #include "core/pool.h"
@@ -83,6 +85,14 @@ static void test_workers(void) {
     CHECK("pool_after_sleep_cover", run_and_check(2, 500, 4), "an item ran other than once");
 }
 
+static void test_unused_sleep(void) {
+    int ok = run_and_check(8, 800, 1), nw = gptc_pool_workers(), asleep = 0;
+    for (double t0 = now(); now() - t0 < 0.2;) ok &= run_and_check(2, 64, 1);
+    asleep = gptc_pool_asleep();
+    CHECK("pool_unused_workers_sleep", ok && nw == 7 && asleep >= nw - 1,
+          "%d of %d workers asleep after 0.2 s of 2-thread jobs (want %d; items ok %d)", asleep, nw, nw - 1, ok);
+}
+
 /* a job whose chunks submit jobs of their own */
 static _Atomic int inner_hits[64 * 10];
 static void inner(void *arg, int lo, int hi) {
@@ -142,6 +152,7 @@ static void test_fork(void) {
 int main(void) {
     test_workers();
     test_cover();
+    test_unused_sleep();
     test_nested();
     test_concurrent();
     test_fork();

@@ -14,7 +14,8 @@
  * waiting worker spins on the generation with pause for a few microseconds, then polls
  * it between sched_yield calls, which return at once on a quiet machine (a new job is
  * seen within a microsecond) and hand the core to whoever else wants it on a busy one,
- * and after POOL_IDLE_NS without a job sleeps on a futex, woken by the next job.
+ * and after POOL_IDLE_NS without a job sleeps on a futex, woken by the next job that
+ * wants it (a job of nt threads takes workers 0 .. nt - 2; the others sleep on).
  *
  * Linux: futex(2). Elsewhere the workers are never started and every job runs in the
  * calling thread. */
@@ -49,7 +50,7 @@ enum { POOL_MAX = 63, POOL_SPIN = 64, POOL_STACK = 8 << 20, POOL_CHUNKS = 8 };
 /* The words one thread writes while others read it, each on a cache line of its own. */
 static struct {
     _Alignas(64) _Atomic uint32_t gen; /* the last job's generation: what workers wait on (futex word) */
-    _Atomic uint32_t sleepers;         /* workers asleep or about to sleep on gen */
+    _Atomic uint64_t sleeping;         /* bit i: worker i asleep or about to sleep on gen */
     _Atomic int helpers;               /* workers the current job may use (nt - 1) */
     /* the current job: written before state is published, read after a claim succeeds */
     gptc_pool_fn fn;
@@ -91,22 +92,25 @@ static long now_ns(void) {
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* Waits for a generation other than seen; returns it. */
-static uint32_t wait_job(uint32_t seen) {
+/* Worker id waits for a generation other than seen and returns it: spins, polls, and
+ * sleeps once POOL_IDLE_NS have passed since idle_since (its last job). */
+static uint32_t wait_job(int id, uint32_t seen, long idle_since) {
     uint32_t g;
-    for (int i = 0; i < POOL_SPIN; i++) {
-        if ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) != seen) return g;
-        pause_cpu();
+    if (now_ns() - idle_since <= POOL_IDLE_NS) {
+        for (int i = 0; i < POOL_SPIN; i++) {
+            if ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) != seen) return g;
+            pause_cpu();
+        }
+        for (int i = 0;; i++) {
+            if ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) != seen) return g;
+            sched_yield();
+            if ((i & 15) == 15 && now_ns() - idle_since > POOL_IDLE_NS) break;
+        }
     }
-    long t0 = now_ns();
-    for (int i = 0;; i++) {
-        if ((g = atomic_load_explicit(&P.gen, memory_order_acquire)) != seen) return g;
-        sched_yield();
-        if ((i & 15) == 15 && now_ns() - t0 > POOL_IDLE_NS) break;
-    }
-    atomic_fetch_add(&P.sleepers, 1); /* seq_cst with the submitter's store of gen, load of sleepers */
+    uint64_t bit = 1ull << id;
+    atomic_fetch_or(&P.sleeping, bit); /* seq_cst with the submitter's store of gen, load of sleeping */
     while ((g = atomic_load(&P.gen)) == seen) syscall(SYS_futex, &P.gen, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
-    atomic_fetch_sub(&P.sleepers, 1);
+    atomic_fetch_and(&P.sleeping, ~bit);
     return g;
 }
 
@@ -115,9 +119,14 @@ static uint32_t start_gen[POOL_MAX];
 static void *worker(void *p) {
     int id = (int)(intptr_t)p;
     uint32_t seen = start_gen[id];
+    long idle_since = now_ns();
     for (;;) {
-        seen = wait_job(seen);
-        if (id < atomic_load_explicit(&P.helpers, memory_order_relaxed)) work(seen);
+        seen = wait_job(id, seen, idle_since);
+        /* a job with fewer threads than workers: the others' idle time runs on */
+        if (id < atomic_load_explicit(&P.helpers, memory_order_relaxed)) {
+            work(seen);
+            idle_since = now_ns();
+        }
     }
     return NULL;
 }
@@ -125,7 +134,7 @@ static void *worker(void *p) {
 /* The child of a fork has none of the parent's workers (and maybe a job's busy flag). */
 static void after_fork_child(void) {
     P.nworkers = 0;
-    atomic_store(&P.sleepers, 0);
+    atomic_store(&P.sleeping, 0);
     atomic_store(&P.busy, 0);
 }
 
@@ -157,6 +166,7 @@ static void grow(int want) {
 #endif
 
 int gptc_pool_workers(void) { return P.nworkers; }
+int gptc_pool_asleep(void) { return __builtin_popcountll(atomic_load(&P.sleeping)); }
 
 void gptc_pool_run(int nt, int n, int grain, gptc_pool_fn fn, void *arg) {
     if (n <= 0) return;
@@ -177,7 +187,8 @@ void gptc_pool_run(int nt, int n, int grain, gptc_pool_fn fn, void *arg) {
             uint32_t g = atomic_load_explicit(&P.gen, memory_order_relaxed) + 1;
             atomic_store_explicit(&P.state, (uint64_t)(g & GEN_MASK) << 40 | (uint64_t)nch << 20, memory_order_release);
             atomic_store(&P.gen, g);
-            if (atomic_load(&P.sleepers)) syscall(SYS_futex, &P.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+            uint64_t want = nt - 1 >= 64 ? ~0ull : (1ull << (nt - 1)) - 1; /* workers 0 .. nt - 2 */
+            if (atomic_load(&P.sleeping) & want) syscall(SYS_futex, &P.gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
             work(g);
             for (int i = 0; atomic_load_explicit(&P.done, memory_order_acquire) != (uint32_t)nch; i++) {
                 if (i < POOL_SPIN) pause_cpu();

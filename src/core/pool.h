@@ -23,7 +23,8 @@ static inline int gptc_pool_wide(int nt, int n) {
     return g > 0 ? g : 1;
 }
 
-/* Workers started so far (tests). */
+/* Workers started so far, and those asleep now (tests). */
 int gptc_pool_workers(void);
+int gptc_pool_asleep(void);
 
 #endif
