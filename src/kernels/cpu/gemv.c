@@ -1,8 +1,7 @@
 /* gemv.c: few-row matrix products for decoding (M <= 8 rows). Decoding one token reads
  * every weight once and is bound by memory bandwidth, so these kernels stream each
  * weight row once for all M rows, split columns (or vocabulary rows) across the pool's
- * threads (core/pool.h),
- * and keep the accumulators in registers / L1. A row's result is the same bits whatever
+ * threads (core/pool.h), and keep the accumulators in registers / L1. A row's result is the same bits whatever
  * M is (tests/test_kernels.c), so a server's batch never changes a request's tokens. */
 #include "../kernels.h"
 #include "vec.h"

@@ -1,8 +1,7 @@
 /* qlinear.c: linear layers on q8_0 / q4_0 / q4_k weights (see qlinear.h). x is
  * quantized once per call; the pool's threads (core/pool.h) claim the output rows in
- * chunks of 16 tiles of 4; a tile of R
- * weight rows runs over every row of x, M at a time, with R x M accumulators in
- * registers, each weight block loaded once per M rows. Block products are exact integer
+ * chunks of 16 tiles of 4; a tile of R weight rows runs over every row of x, M at a
+ * time, with R x M accumulators in registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
  * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
  * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512 /
@@ -790,8 +789,7 @@ typedef struct {
     float *out;
     const float *x, *bias;
     const gptc_wdesc *w;
-    qact a;
-    int8_t *q;
+    int8_t *q; /* x's n rows quantized: I bytes, nb scales and nb sums a row */
     float *d;
     int32_t *s;
     size_t rowb;
@@ -800,7 +798,7 @@ typedef struct {
 
 static void quantize_rows(void *arg, int r0, int r1) {
     const lin_job *j = arg;
-    int I = j->a.I, nb = j->a.nb;
+    int I = j->w->in, nb = I / GPTC_QK;
     for (int r = r0; r < r1; r++)
         k_quantize_act_with(j->x + (size_t)r * I, I, j->q + (size_t)r * I, j->d + (size_t)r * nb,
                             j->s + (size_t)r * nb, j->isa);
@@ -809,19 +807,19 @@ static void quantize_rows(void *arg, int r0, int r1) {
 static void product_tiles(void *arg, int t0, int t1) {
     const lin_job *j = arg;
     int O = j->w->out, v1 = t1 * TILE < O ? t1 * TILE : O;
-    run_rows(j->out, &j->a, j->w->data, j->rowb, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
+    qact a = {j->q, j->d, j->s, j->w->in, j->w->in / GPTC_QK};
+    run_rows(j->out, &a, j->w->data, j->rowb, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
 }
 
 /* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them: output
  * rows in chunks of PAR_TILES tiles, claimed by the pool's threads (core/pool.h) */
 static void linear_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int n,
                         int8_t *q, float *d, int32_t *s, int isa) {
-    int I = w->in, O = w->out, nb = I / GPTC_QK;
-    size_t rowb = gptc_q_row_bytes(w->dtype, I);
-    int nt = rowb * (size_t)O < PAR_MIN ? 1 : ctx->n_threads;
-    lin_job j = {out, x, bias, w, {q, d, s, I, nb}, q, d, s, rowb, n, type_of(w->dtype), isa};
+    size_t rowb = gptc_q_row_bytes(w->dtype, w->in);
+    int nt = rowb * (size_t)w->out < PAR_MIN ? 1 : ctx->n_threads;
+    lin_job j = {out, x, bias, w, q, d, s, rowb, n, type_of(w->dtype), isa};
     gptc_pool_run(nt, n, 1, quantize_rows, &j);
-    gptc_pool_run(nt, (O + TILE - 1) / TILE, PAR_TILES, product_tiles, &j);
+    gptc_pool_run(nt, (w->out + TILE - 1) / TILE, PAR_TILES, product_tiles, &j);
 }
 
 void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int N,
