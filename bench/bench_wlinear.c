@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
                 for (int pass = 0; pass < 4 || (omp_get_wtime() - start < seconds && pass < 1000); pass++) {
                     double t0 = omp_get_wtime();
                     for (int c = 0; c < copies; c++) {
-                        gptc_wdesc d = {w[c], (gptc_dtype)dt, shapes[s].layout, I, O};
+                        gptc_wdesc d = {w[c], (gptc_dtype)dt, shapes[s].layout, I, O, NULL};
                         k_linear_w(ctx, out, x, &d, NULL, N);
                     }
                     double t = (omp_get_wtime() - t0) / copies;

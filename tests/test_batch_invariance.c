@@ -32,7 +32,7 @@ static void test_linear(gptc_ctx *ctx, int I, int O) {
         for (size_t i = 0; i < n && dt != GPTC_F32; i++)
             wh[i] = dt == GPTC_BF16 ? gptc_f32_to_bf16(wf[i]) : gptc_f32_to_f16(wf[i]);
         for (int lay = GPTC_W_IN_OUT; lay <= GPTC_W_OUT_IN; lay++) {
-            gptc_wdesc w = {dt == GPTC_F32 ? (const void *)wf : (const void *)wh, dt, lay, I, O};
+            gptc_wdesc w = {dt == GPTC_F32 ? (const void *)wf : (const void *)wh, dt, lay, I, O, NULL};
             for (int r = 0; r < 8; r++) k_linear_w(ctx, alone + (size_t)r * O, x + (size_t)r * I, &w, bias, 1);
             int bad = 0, badM = 0;
             for (int M = 2; M <= 8; M++) {

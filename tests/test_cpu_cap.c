@@ -45,7 +45,7 @@ static void check_qlinear(gptc_ctx *ctx, gptc_dtype d, int want_q, const char *t
         gptc_q_quantize_row(d, wf, wq + (size_t)o * rowb, I);
     }
     for (int i = 0; i < I * N; i++) x[i] = frand();
-    gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O};
+    gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O, NULL};
     const char *dn = d == GPTC_Q8_0 ? "q8_0" : d == GPTC_Q4_0 ? "q4_0" : "q4_k";
     char name[200];
     for (int n = 1; n <= N; n += N - 1) {
@@ -87,7 +87,7 @@ static void check_f32_f16(gptc_ctx *ctx, int want, const char *tag) {
     CHECK(name, e < 1e-5, "relative error %.3g (tolerance 1e-5)", e);
 
     for (int i = 0; i < C * OC; i++) wh[i] = gptc_f32_to_f16(w[i]);
-    gptc_wdesc wd = {wh, GPTC_F16, GPTC_W_IN_OUT, C, OC};
+    gptc_wdesc wd = {wh, GPTC_F16, GPTC_W_IN_OUT, C, OC, NULL};
     k_linear_w(ctx, got, x, &wd, NULL, M);
     k_linear_w_with(ctx, forced, x, &wd, NULL, M, want);
     snprintf(name, sizeof name, "%s: f16 linear: the default path gives the capped path's bits", tag);

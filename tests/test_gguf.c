@@ -10,6 +10,7 @@
 #include "gptc.h"
 #include "io/gguf.h"
 #include "kernels/quant.h"
+#include "model/model.h"
 #include "text/pretok.h"
 #include <stdint.h>
 #include <unistd.h>
@@ -281,6 +282,25 @@ static void put64(unsigned char *p, uint64_t v) {
     for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
+/* every q4_0 matrix of a loaded model carries its block scales side by side, as
+ * gptc_q_scales copies them (gptc_wdesc.scales: the batch-1 product reads them) */
+static int scales_indexed(const gptc_model *m) {
+    int n = 0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const gptc_ptensor *t = &m->tensors[i];
+        if (t->dtype != GPTC_Q4_0) continue;
+        gptc_wdesc w = gptc_weight(m, (int)i);
+        size_t nb = (size_t)(w.in / 32) * w.out;
+        uint16_t *want = malloc(nb * sizeof *want);
+        gptc_q_scales(w.dtype, w.data, w.in, w.out, want);
+        int ok = w.scales && !memcmp(w.scales, want, nb * sizeof *want);
+        free(want);
+        if (!ok) return -1;
+        n++;
+    }
+    return n;
+}
+
 static void test_broken(gptc_ctx *ctx, const char *good_path) {
     size_t n;
     unsigned char *b = read_all(good_path, &n), *c = malloc(n + 64);
@@ -402,6 +422,22 @@ int main(void) {
     s = gptc_model_export_gguf(ctx, d8, tok, path_of("d8b.gguf"), GPTC_Q4_0);
     CHECK("re-quantizing on export is refused", s == GPTC_EINVAL && strstr(gptc_errmsg(ctx), "twice"), "%s",
           gptc_errmsg(ctx));
+    /* q4_0: a directory and its GGUF give the same logits; both index their scales */
+    gptc_model *d4 = NULL, *g4 = NULL;
+    gptc_quantize_params q4 = gptc_quantize_default_params();
+    q4.type = GPTC_Q4_0;
+    if (!gptc_model_save_quantized(ctx, m, path_of("q4"), &q4, NULL) && !gptc_model_load(ctx, path_of("q4"), &d4) &&
+        !gptc_model_export_gguf(ctx, d4, tok, path_of("d4.gguf"), GPTC_DTYPE_COUNT) &&
+        !gptc_model_load(ctx, path_of("d4.gguf"), &g4)) {
+        logits_of(ctx, d4, a, nl);
+        logits_of(ctx, g4, b2, nl);
+    }
+    CHECK("q4_0 GGUF read by gptc: logits == the q4_0 directory's, bit for bit",
+          g4 && d4 && !memcmp(a, b2, nl * 4) && isfinite(a[0]), "%s", gptc_errmsg(ctx));
+    int n4d = d4 ? scales_indexed(d4) : -1, n4g = g4 ? scales_indexed(g4) : -1;
+    CHECK("q4_0 directory and GGUF: every q4_0 matrix has its scales side by side", n4d > 0 && n4g == n4d,
+          "%d and %d matrices", n4d, n4g);
+    gptc_model_free(d4); gptc_model_free(g4);
     test_broken(ctx, path_of("m_q8_0.gguf"));
     free(f1); free(f2); free(a); free(b2);
     gptc_model_free(g32); gptc_model_free(g8); gptc_model_free(d8); gptc_model_free(m);

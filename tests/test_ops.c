@@ -51,7 +51,7 @@ static void test_linear(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
                 uint16_t *wh = malloc(sizeof(uint16_t) * IN * OUT);
                 for (int i = 0; i < IN * OUT; i++) wh[i] = d == 2 ? to_bf16(wf[i]) : to_f16(wf[i]);
                 gptc_wdesc w = {d ? (const void *)wh : (const void *)wf, d == 0 ? GPTC_F32 : d == 1 ? GPTC_F16 : GPTC_BF16,
-                                (gptc_wlayout)layout, IN, OUT};
+                                (gptc_wlayout)layout, IN, OUT, NULL};
                 float *o1 = rnd((size_t)N * OUT, 1), *o2 = rnd((size_t)N * OUT, 1);
                 ops->linear(ctx, o1, x, &w, k % 2 ? b : NULL, N);
                 gptc_ops_ref.linear(rctx, o2, x, &w, k % 2 ? b : NULL, N);
@@ -96,7 +96,7 @@ static void test_rowwise(gptc_ctx *ctx, gptc_ctx *rctx, const gptc_ops *ops) {
     for (int i = 0; i < N; i++) tok[i] = (int32_t)((i * 17 + 5) % V), pos[i] = (i * 5) % 11;
     float *wte = rnd((size_t)V * C, 1), *wpe = rnd((size_t)11 * C, 1);
     float *o1 = rnd((size_t)N * C, 1), *o2 = rnd((size_t)N * C, 1);
-    gptc_wdesc wd = {wte, GPTC_F32, GPTC_W_OUT_IN, C, V};
+    gptc_wdesc wd = {wte, GPTC_F32, GPTC_W_OUT_IN, C, V, NULL};
     ops->embed_forward(ctx, o1, tok, NULL, &wd, wpe, N, T, C);
     gptc_ops_ref.embed_forward(rctx, o2, tok, NULL, &wd, wpe, N, T, C);
     report(ops, "embed_forward", test_relerr(o1, o2, (size_t)N * C), 1e-6);

@@ -177,7 +177,7 @@ static gptc_wdesc make_case(gptc_dtype d, int I, int O, int maxN, unsigned char 
     }
     for (int i = 0; i < maxN * I; i++) (*x)[i] = (float)(urand() * 2 - 1) * (i % 7 == 0 ? 3.0f : 1.0f);
     free(wf);
-    return (gptc_wdesc){wq, d, GPTC_W_OUT_IN, I, O};
+    return (gptc_wdesc){wq, d, GPTC_W_OUT_IN, I, O, NULL};
 }
 
 static void test_kernels(gptc_ctx *c1, gptc_ctx *c2) {
@@ -283,22 +283,27 @@ static void test_gemv_batch_bits(gptc_ctx *c1, gptc_ctx *c2) {
             bias[v] = wrand();
         }
         for (int i = 0; i < 4 * I; i++) x[i] = (float)(urand() * 2 - 1);
-        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O};
-        for (int isa = 0; isa <= best; isa++)
-            for (int t = 1; t <= 2; t++) {
-                gptc_ctx *c = t == 1 ? c1 : c2;
-                k_linear_q_with(c, all, x, &w, bias, 4, isa);
-                int bad = -1;
-                for (int n = 0; n < 4 && bad < 0; n++) {
-                    k_linear_q_with(c, one, x + (size_t)n * I, &w, bias, 1, isa);
-                    for (int v = 0; v < O && bad < 0; v++)
-                        if (memcmp(&one[v], &all[(size_t)n * O + v], sizeof(float))) bad = n * O + v;
+        /* q8_0/q4_0 again with their scales side by side (wdesc.scales, as loading sets them) */
+        uint16_t *sc = d == GPTC_Q4_K ? NULL : malloc(sizeof(uint16_t) * (I / 32) * O);
+        if (sc) gptc_q_scales(d, wq, I, O, sc);
+        for (int side = 0; side <= (sc != NULL); side++) {
+            gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O, side ? sc : NULL};
+            for (int isa = 0; isa <= best; isa++)
+                for (int t = 1; t <= 2; t++) {
+                    gptc_ctx *c = t == 1 ? c1 : c2;
+                    k_linear_q_with(c, all, x, &w, bias, 4, isa);
+                    int bad = -1;
+                    for (int n = 0; n < 4 && bad < 0; n++) {
+                        k_linear_q_with(c, one, x + (size_t)n * I, &w, bias, 1, isa);
+                        for (int v = 0; v < O && bad < 0; v++)
+                            if (memcmp(&one[v], &all[(size_t)n * O + v], sizeof(float))) bad = n * O + v;
+                    }
+                    snprintf(name, sizeof name, "%s %dx%d %s %d thread%s%s: batch-1 rows bit-identical to a 4-row batch's",
+                             gptc_dtype_name(d), I, O, isa_name(isa), t, t > 1 ? "s" : "", side ? ", scales side by side" : "");
+                    CHECK(name, bad < 0, "output %d", bad);
                 }
-                snprintf(name, sizeof name, "%s %dx%d %s %d thread%s: batch-1 rows bit-identical to a 4-row batch's",
-                         gptc_dtype_name(d), I, O, isa_name(isa), t, t > 1 ? "s" : "");
-                CHECK(name, bad < 0, "output %d", bad);
-            }
-        free(wq); free(wf); free(x); free(bias); free(all); free(one);
+        }
+        free(sc); free(wq); free(wf); free(x); free(bias); free(all); free(one);
     }
 }
 
@@ -316,7 +321,7 @@ static void test_ops(gptc_ctx *c1, gptc_ctx *rctx) {
             gptc_q_quantize_row(d, row, wq + (size_t)v * rowb, C);
         }
         for (int i = 0; i < 8 * C; i++) wpe[i] = wrand();
-        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, C, V};
+        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, C, V, NULL};
         int32_t tok[6] = {0, 40, 7, 7, 13, 21};
         int pos[6] = {0, 1, 2, 5, 7, 3};
         float *e1 = malloc(sizeof(float) * N * C), *e2 = malloc(sizeof(float) * N * C);
@@ -397,7 +402,7 @@ static void test_prompt_rows(gptc_ctx *c2, gptc_ctx *rctx) {
             bias[v] = wrand();
         }
         for (int i = 0; i < 45 * I; i++) x[i] = (float)(urand() * 2 - 1);
-        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O};
+        gptc_wdesc w = {wq, d, GPTC_W_OUT_IN, I, O, NULL};
         for (int k = 0; k < 2; k++) {
             int N = Ns[k];
             float *o1 = malloc(sizeof(float) * N * O), *o2 = malloc(sizeof(float) * N * O);

@@ -57,7 +57,7 @@ static void test_shape(gptc_ctx *ctx1, gptc_ctx *ctx2, int I, int O, const int *
     for (int dt = GPTC_F32; dt <= GPTC_BF16; dt++)
         for (int lay = GPTC_W_IN_OUT; lay <= GPTC_W_OUT_IN; lay++) {
             void *base;
-            gptc_wdesc w = {make_weights(dt, (size_t)I * O, 0.2f, &base), dt, lay, I, O};
+            gptc_wdesc w = {make_weights(dt, (size_t)I * O, 0.2f, &base), dt, lay, I, O, NULL};
             /* worst error per (path, threads) over every N and bias/no bias */
             double worst[3][2] = {{0}};
             for (int in = 0; in < nN; in++) {
@@ -96,7 +96,7 @@ static void test_f32_same(gptc_ctx *ctx) {
     int I = 77, O = 131;
     void *base;
     const float *w = make_weights(GPTC_F32, (size_t)I * O, 0.2f, &base);
-    gptc_wdesc io = {w, GPTC_F32, GPTC_W_IN_OUT, I, O}, oi = {w, GPTC_F32, GPTC_W_OUT_IN, I, O};
+    gptc_wdesc io = {w, GPTC_F32, GPTC_W_IN_OUT, I, O, NULL}, oi = {w, GPTC_F32, GPTC_W_OUT_IN, I, O, NULL};
     enum { MAXN = 17 };
     float x[MAXN * 77], bias[131], a[MAXN * 131], b[MAXN * 131];
     for (int i = 0; i < MAXN * I; i++) x[i] = frand();
@@ -129,7 +129,7 @@ static void test_specials(gptc_ctx *ctx) {
             wv[5 * O + 7] = inf;                            /* column 7 = x[5] * inf */
             float x[19], out[21];
             for (int k = 0; k < I; k++) x[k] = (float)(k + 1);
-            gptc_wdesc w = {wv, dt, GPTC_W_IN_OUT, I, O};
+            gptc_wdesc w = {wv, dt, GPTC_W_IN_OUT, I, O, NULL};
             k_linear_w_with(ctx, out, x, &w, NULL, 1, isa);
             ok &= out[3] == 190.0f && out[7] == INFINITY && out[0] == 0.0f;
         }

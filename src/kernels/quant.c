@@ -307,6 +307,12 @@ float gptc_q_get(gptc_dtype d, const void *row, int k) {
     return s * sc * v - gptc_q_f16(p + 2) * m;
 }
 
+void gptc_q_scales(gptc_dtype d, const void *rows, int n, int out, uint16_t *dst) {
+    const unsigned char *p = rows;
+    size_t bb = gptc_q_block_bytes(d), nb = (size_t)(n / GPTC_QK) * (size_t)out;
+    for (size_t b = 0; b < nb; b++, p += bb) dst[b] = (uint16_t)(p[0] | p[1] << 8);
+}
+
 long gptc_q_first_bad_block(gptc_dtype d, const void *row, int n) {
     const unsigned char *p = row;
     int bk = gptc_q_block_elems(d);

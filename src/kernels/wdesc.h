@@ -16,6 +16,11 @@ typedef struct gptc_wdesc {
     gptc_dtype dtype;   /* GPTC_F32, GPTC_F16 (IEEE half), GPTC_BF16 (upper 16 bits of an f32) */
     gptc_wlayout layout;
     int in, out;
+    /* q8_0/q4_0, optional: the blocks' fp16 scales again, side by side ([out][in / 32],
+     * gptc_q_scales), so batch-1 products read them with one load per 8 or 16 blocks
+     * instead of collecting them at the block stride; NULL: they are collected (loaded
+     * models set them for q4_0: gptc_q_has_scales) */
+    const uint16_t *scales;
 } gptc_wdesc;
 
 #endif

@@ -215,15 +215,11 @@ static gptc_status load_one(gptc_ctx *ctx, gptc_model *m, const gptc_ptensor *pt
                                             "%llu]", path, t->name, (unsigned long long)t->ne[0],
                          (unsigned long long)t->ne[1], t->n_dims, (unsigned long long)in, (unsigned long long)O);
     if (gptc_dtype_is_quant(pt->dtype)) {
-        unsigned char *dst = m->qdata + pt->offset;
-        memcpy(dst, t->data, t->nbytes);
         size_t rowb = gptc_q_row_bytes(pt->dtype, (int)in);
-        for (uint64_t r = 0; r < O; r++) {
-            long b = gptc_q_first_bad_block(pt->dtype, dst + r * rowb, (int)in);
-            if (b >= 0)
-                return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s': row %llu block %ld has a non-finite scale", path,
-                                 t->name, (unsigned long long)r, b);
-        }
+        long r = gptc_model_put_quant(m, (int)(pt - m->tensors), t->data);
+        if (r >= 0)
+            return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s': row %ld block %ld has a non-finite scale", path,
+                             t->name, r, gptc_q_first_bad_block(pt->dtype, t->data + (size_t)r * rowb, (int)in));
         return GPTC_OK;
     }
     if (t->type != GGML_F32 && t->type != GGML_F16)

@@ -124,6 +124,10 @@ long gptc_model_find(const gptc_model *m, const char *name);
 static inline float *gptc_param(const gptc_model *m, int i) { return i < 0 ? NULL : m->params + m->tensors[i].offset; }
 /* The weight descriptor of 2-D tensor i. */
 gptc_wdesc gptc_weight(const gptc_model *m, int i);
+/* Quantized tensor i from src (its out rows of blocks, ggml's layout): copied into qdata,
+ * checked, its scales set side by side (gptc_wdesc.scales). Returns the first row with a
+ * non-finite scale (nothing is indexed then), or -1. */
+long gptc_model_put_quant(gptc_model *m, int i, const void *src);
 
 /* ---- architectures (arch.c): the GPT-2 entry today */
 typedef struct gptc_arch {

@@ -118,14 +118,10 @@ static gptc_status load_quant(gptc_ctx *ctx, gptc_model *m, const gptc_ptensor *
         return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s' (%s in the metadata) must be U8 [%d, %zu] (%d rows of "
                                             "%d blocks of %zu bytes)", path, t->name, gptc_dtype_name(pt->dtype), out,
                          rowb, out, in / gptc_q_block_elems(pt->dtype), gptc_q_block_bytes(pt->dtype));
-    unsigned char *dst = m->qdata + pt->offset;
-    memcpy(dst, t->data, rowb * (size_t)out);
-    for (int r = 0; r < out; r++) {
-        long b = gptc_q_first_bad_block(pt->dtype, dst + (size_t)r * rowb, in);
-        if (b >= 0)
-            return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s': row %d block %ld has a non-finite scale (NaN or Inf)",
-                             path, t->name, r, b);
-    }
+    long r = gptc_model_put_quant(m, (int)(pt - m->tensors), t->data);
+    if (r >= 0)
+        return gptc_fail(ctx, GPTC_EFORMAT, "%s: tensor '%s': row %ld block %ld has a non-finite scale (NaN or Inf)",
+                         path, t->name, r, gptc_q_first_bad_block(pt->dtype, t->data + (size_t)r * rowb, in));
     return GPTC_OK;
 }
 

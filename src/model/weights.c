@@ -62,6 +62,12 @@ static void layer_none(gptc_layer *y) {
 
 /* Quantized types from dtype_of, then every offset again: F32 in floats, BF16/F16 in
  * elements (16-aligned, as gptc_model_add_tensor), blocks in bytes (64-aligned). */
+/* A quantized tensor's place in qdata: its blocks, then (q8_0/q4_0) its scales side by
+ * side (gptc_q_scales), each part 64-byte aligned. */
+static size_t q_blocks_span(const gptc_ptensor *t) {
+    return (gptc_q_row_bytes(t->dtype, gptc_tensor_in(t)) * (size_t)gptc_tensor_out(t) + 63) & ~(size_t)63;
+}
+
 static void retype(gptc_model *m, gptc_dtype_fn dtype_of, void *user, size_t *off, size_t *offl, size_t *offq) {
     *off = *offl = *offq = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
@@ -76,7 +82,8 @@ static void retype(gptc_model *m, gptc_dtype_fn dtype_of, void *user, size_t *of
         }
         if (gptc_dtype_is_quant(t->dtype)) {
             t->offset = *offq;
-            *offq += (gptc_q_row_bytes(t->dtype, gptc_tensor_in(t)) * (size_t)gptc_tensor_out(t) + 63) & ~(size_t)63;
+            *offq += q_blocks_span(t) +
+                     ((gptc_q_scales_bytes(t->dtype, gptc_tensor_in(t), gptc_tensor_out(t)) + 63) & ~(size_t)63);
         } else {
             size_t *o = t->dtype == GPTC_F32 ? off : offl;
             t->offset = *o;
@@ -201,7 +208,21 @@ gptc_wdesc gptc_weight(const gptc_model *m, int i) {
     w.layout = gptc_dtype_is_quant(t->dtype) ? GPTC_W_OUT_IN : t->layout;
     w.in = gptc_tensor_in(t);
     w.out = gptc_tensor_out(t);
+    w.scales = gptc_q_has_scales(t->dtype) ? (const uint16_t *)(const void *)(m->qdata + t->offset + q_blocks_span(t))
+                                           : NULL;
     return w;
+}
+
+long gptc_model_put_quant(gptc_model *m, int i, const void *src) {
+    const gptc_ptensor *t = &m->tensors[i];
+    int in = gptc_tensor_in(t), out = gptc_tensor_out(t);
+    size_t rowb = gptc_q_row_bytes(t->dtype, in);
+    unsigned char *dst = m->qdata + t->offset;
+    memcpy(dst, src, rowb * (size_t)out);
+    for (int r = 0; r < out; r++)
+        if (gptc_q_first_bad_block(t->dtype, dst + (size_t)r * rowb, in) >= 0) return r;
+    if (gptc_q_has_scales(t->dtype)) gptc_q_scales(t->dtype, dst, in, out, (uint16_t *)(void *)(dst + q_blocks_span(t)));
+    return -1;
 }
 
 const gptc_config *gptc_model_config(const gptc_model *m) { return &m->cfg; }

@@ -364,14 +364,18 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
 
 /* One activation row (decoding) times weight rows, q8_0 or q4_0 on AVX2 (and, with the
  * wider registers, gemv_512 on AVX-512): the scale products ws * ad of GR weight rows at
- * a time are computed first, 8 blocks per vector (the fp16 scales collected at the
- * block stride, converted with vcvtph2ps, times the activation scales), which also walks
- * the group's bytes in order ahead of the block loop (the hardware prefetcher follows
- * one stream; tile_avx2 at M = 1 reads four rows side by side). The block loop then
- * takes each scale product with one broadcast load. Its arithmetic is tile_avx2's at
- * M = 1 (the same float product, fused multiply-add chain and horizontal sum), so the
- * results are bit-identical to a row inside a batch (test_quant checks it). Rows of up
- * to NBMAX blocks; longer ones take the tiles. */
+ * a time are computed first, 8 blocks per vector (the fp16 scales, sc's side-by-side
+ * copy when the matrix has one (gptc_wdesc.scales: a loaded q4_0) or else collected at
+ * the block stride, converted with vcvtph2ps, times the activation scales), the next
+ * group's bytes prefetched into L2 a few lines per 8 blocks as the pass goes (the
+ * hardware prefetcher follows one stream; tile_avx2 at M = 1 reads four rows side by
+ * side). The block loop then takes each scale product with one broadcast load. Its
+ * arithmetic is tile_avx2's at M = 1 (the same float product, fused multiply-add chain
+ * and horizontal sum), so the results are bit-identical to a row inside a batch
+ * (test_quant checks it, with and without sc). Rows of up to NBMAX blocks; longer ones
+ * take the tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.2-1.3x faster
+ * (collecting 24 scales a row costs as much as half its block loop); prefetching into
+ * L2 rather than L1 gave q4_0 and q8_0 10-15%. */
 enum { NBMAX = 256, GR = 16 };
 
 AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
@@ -398,8 +402,8 @@ AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w,
     for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - 0.0f + (bias ? bias[v + r] : 0.0f);
 }
 
-AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int v0,
-                           int v1, const int T) {
+AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                           const float *bias, int v0, int v1, const int T) {
     enum { SS = NBMAX + 8 };
     _Alignas(32) float sa[GR][SS];
     const int bstride = T == T_Q8 ? 34 : 18;
@@ -413,11 +417,16 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
             for (; j + 8 <= nb; j += 8) {
                 const unsigned char *q = p + (size_t)j * bstride;
                 /* the next group's bytes, one group ahead (measured: +15-30% tok/s) */
-                for (int off = 0; off < 8 * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T0);
-                uint16_t h[8];
-                for (int k = 0; k < 8; k++) memcpy(&h[k], q + k * bstride, 2);
-                __m128i hv = _mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3], (short)h[4],
-                                            (short)h[5], (short)h[6], (short)h[7]);
+                for (int off = 0; off < 8 * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T1);
+                __m128i hv;
+                if (sc) {
+                    hv = _mm_loadu_si128((const __m128i_u *)(sc + (size_t)(g + r) * nb + j));
+                } else {
+                    uint16_t h[8];
+                    for (int k = 0; k < 8; k++) memcpy(&h[k], q + k * bstride, 2);
+                    hv = _mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3], (short)h[4], (short)h[5],
+                                        (short)h[6], (short)h[7]);
+                }
                 _mm256_store_ps(&sa[r][j], _mm256_mul_ps(_mm256_cvtph_ps(hv), _mm256_loadu_ps(a->d + j)));
             }
             for (; j < nb; j++) sa[r][j] = f16c(p + (size_t)j * bstride) * a->d[j];
@@ -501,11 +510,11 @@ AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w,
     QK_GEMV_GROUPS(gemv_qk_tile256)
 }
 
-AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
-                       int v0, int v1, int N, int T) {
+AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                       const float *bias, int O, int v0, int v1, int N, int T) {
     if (N == 1 && a->nb <= NBMAX) {
-        if (T == T_Q8) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q8);
-        else if (T == T_Q4) gemv_avx2(out, a, w, rowb, bias, v0, v1, T_Q4);
+        if (T == T_Q8) gemv_avx2(out, a, w, rowb, sc, bias, v0, v1, T_Q8);
+        else if (T == T_Q4) gemv_avx2(out, a, w, rowb, sc, bias, v0, v1, T_Q4);
         else gemv_qk_avx2(out, a, w, rowb, bias, v0, v1);
         return;
     }
@@ -639,14 +648,18 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
 
 /* One activation row times weight rows v0..v1, q8_0 or q4_0 (decoding): the products of
  * tile_512 at M = 1 with the scale work taken out of the block loop. For GR rows at a
- * time the block scales are gathered 16 at a time (32-bit gathers at the block stride,
- * the low halves kept), converted and multiplied by the activation scales into sa (the
+ * time the block scales, 16 at a time (one masked load of sc's side-by-side copy when
+ * there is one, else 32-bit gathers at the block stride, the low halves kept), are
+ * converted and multiplied by the activation scales into sa (the
  * same float products ws * ad as tile_512's); the block loop then scales each pair's
  * integer sums by two broadcast loads into two accumulators, lo taking the first block's
  * lanes and hi the second's. Their lanes are tile_512's lanes, summed in the same order:
  * the results are bit-identical to its (test_quant checks it), so a decoding step does
- * not depend on the batch. The next group's rows are prefetched while a group runs.
- * Rows of up to NBMAX blocks (in = 8192); longer ones take tile_512. */
+ * not depend on the batch. The scale pass prefetches the next group's bytes into L2 as
+ * it walks this group's, a few lines per 16 blocks (the whole group's lines in one burst
+ * at the start ran half as fast on a Zen 4, where a gather costs ~25 cycles and sc gave
+ * q4_0 1.3x; an Intel Xeon minded neither). Rows of up to NBMAX blocks (in = 8192);
+ * longer ones take tile_512. */
 
 AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                              const float *sa, size_t sstride, const float *corr, int v, const int R, const int T,
@@ -686,28 +699,28 @@ AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, 
 }
 
 /* a: one activation row (a->nb <= NBMAX); out: its output row */
-AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int v0,
-                            int v1, const int T, const int vnni) {
+AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                            const float *bias, int v0, int v1, const int T, const int vnni) {
     enum { SS = NBMAX + 16 };
     _Alignas(64) float sa[GR][SS];
     const int bstride = T == T_Q8 ? 34 : 18;
     const int nb = a->nb;
+    const size_t ahead = GR * rowb;
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32(bstride));
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
-        if (g + GR < v1) { /* the next group's rows on their way to cache while this one runs */
-            const char *nx = (const char *)w + (size_t)(g + GR) * rowb;
-            size_t nbytes = (size_t)(v1 - g - GR < GR ? v1 - g - GR : GR) * rowb;
-            for (size_t o = 0; o < nbytes; o += 64) _mm_prefetch(nx + o, _MM_HINT_T0);
-        }
         for (int r = 0; r < ng; r++) {
             const unsigned char *p = w + (size_t)(g + r) * rowb;
-            for (int j = 0; j < nb; j += 16) { /* 16 scales: 32-bit gathers, the low halves kept */
-                __mmask16 k = (__mmask16)(nb - j >= 16 ? 0xFFFF : (1u << (nb - j)) - 1);
-                __m512i h = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, idx, p + (size_t)j * bstride, 1);
-                __m512 ws = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(h));
-                _mm512_mask_storeu_ps(&sa[r][j], k, _mm512_mul_ps(ws, _mm512_maskz_loadu_ps(k, a->d + j)));
+            for (int j = 0; j < nb; j += 16) { /* 16 scales at a time, the next group's bytes prefetched */
+                int k = nb - j < 16 ? nb - j : 16;
+                const unsigned char *q = p + (size_t)j * bstride;
+                for (int off = 0; off < k * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T1);
+                __mmask16 km = (__mmask16)(k == 16 ? 0xFFFF : (1u << k) - 1);
+                __m256i hv = sc ? _mm256_maskz_loadu_epi16(km, sc + (size_t)(g + r) * nb + j)
+                                : _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, idx, q, 1));
+                __m512 ws = _mm512_cvtph_ps(hv);
+                _mm512_mask_storeu_ps(&sa[r][j], km, _mm512_mul_ps(ws, _mm512_maskz_loadu_ps(km, a->d + j)));
             }
             sa[r][nb] = 0.0f; /* an odd last block's missing partner */
         }
@@ -725,8 +738,8 @@ AVX512_INLINE void gemv_qk_512(float *out, const qact *a, const unsigned char *w
     QK_GEMV_GROUPS(gemv_tile, , T_QK, vnni)
 }
 
-AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
-                        int v0, int v1, int N, int T, int vnni) {
+AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                        const float *bias, int O, int v0, int v1, int N, int T, int vnni) {
     if (N == 1 && T == T_QK && a->nb <= NBMAX) {
         if (vnni) gemv_qk_512(out, a, w, rowb, bias, v0, v1, 1);
         else gemv_qk_512(out, a, w, rowb, bias, v0, v1, 0);
@@ -734,8 +747,8 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
     }
     if (N == 1 && T != T_QK && a->nb <= NBMAX) {
 #define G5(TT)                                                                                                     \
-    if (vnni) gemv_512(out, a, w, rowb, bias, v0, v1, TT, 1);                                                      \
-    else gemv_512(out, a, w, rowb, bias, v0, v1, TT, 0)
+    if (vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, TT, 1);                                                  \
+    else gemv_512(out, a, w, rowb, sc, bias, v0, v1, TT, 0)
         if (T == T_Q8) G5(T_Q8);
         else G5(T_Q4);
 #undef G5
@@ -770,15 +783,15 @@ int k_linear_q_isa(void) {
     return GPTC_QL_SCALAR;
 }
 
-static void run_rows(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
-                     int v0, int v1, int N, int T, int isa) {
+static void run_rows(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                     const float *bias, int O, int v0, int v1, int N, int T, int isa) {
 #ifdef QL_X86
     if (isa >= GPTC_QL_AVX512) {
-        rows_512(out, a, w, rowb, bias, O, v0, v1, N, T, isa == GPTC_QL_VNNI);
+        rows_512(out, a, w, rowb, sc, bias, O, v0, v1, N, T, isa == GPTC_QL_VNNI);
         return;
     }
     if (isa == GPTC_QL_AVX2) {
-        rows_avx2(out, a, w, rowb, bias, O, v0, v1, N, T);
+        rows_avx2(out, a, w, rowb, sc, bias, O, v0, v1, N, T);
         return;
     }
 #endif
@@ -808,7 +821,7 @@ static void product_tiles(void *arg, int t0, int t1) {
     const lin_job *j = arg;
     int O = j->w->out, v1 = t1 * TILE < O ? t1 * TILE : O;
     qact a = {j->q, j->d, j->s, j->w->in, j->w->in / GPTC_QK};
-    run_rows(j->out, &a, j->w->data, j->rowb, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
+    run_rows(j->out, &a, j->w->data, j->rowb, j->w->scales, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
 }
 
 /* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them: output
