@@ -471,7 +471,8 @@ AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char 
 
 /* q4_k's scale pass for weight rows [g, g + ng) (AVX2 and AVX-512 alike): sa[r][b] =
  * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
- * as qk_superblock computes them; the next group's bytes prefetched. */
+ * as qk_superblock computes them; the next group's bytes prefetched into L2 (into L1 it
+ * ran 6-15% slower on a Zen 4). */
 AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
                                size_t rowb, int g, int ng) {
     const size_t ahead = GR * rowb;
@@ -480,7 +481,7 @@ AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *
         __m256 c = _mm256_setzero_ps();
         for (int b = 0; b < a->nb; b += 8) {
             const unsigned char *sp = p + (size_t)(b >> 3) * 144;
-            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T0);
+            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T1);
             _Alignas(32) float ds[8];
             __m256 dm = qk_scales(sp, ds);
             c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
