@@ -60,14 +60,14 @@ static void layer_none(gptc_layer *y) {
     for (size_t i = 0; i < sizeof *y / sizeof(int); i++) f[i] = -1;
 }
 
-/* Quantized types from dtype_of, then every offset again: F32 in floats, BF16/F16 in
- * elements (16-aligned, as gptc_model_add_tensor), blocks in bytes (64-aligned). */
-/* A quantized tensor's place in qdata: its blocks, then (q8_0/q4_0) its scales side by
- * side (gptc_q_scales), each part 64-byte aligned. */
+/* A quantized tensor's place in qdata: its blocks, then (the types gptc_q_has_scales
+ * names: q4_0) its scales side by side (gptc_q_scales), each part 64-byte aligned. */
 static size_t q_blocks_span(const gptc_ptensor *t) {
     return (gptc_q_row_bytes(t->dtype, gptc_tensor_in(t)) * (size_t)gptc_tensor_out(t) + 63) & ~(size_t)63;
 }
 
+/* Quantized types from dtype_of, then every offset again: F32 in floats, BF16/F16 in
+ * elements (16-aligned, as gptc_model_add_tensor), blocks in bytes (64-aligned). */
 static void retype(gptc_model *m, gptc_dtype_fn dtype_of, void *user, size_t *off, size_t *offl, size_t *offq) {
     *off = *offl = *offq = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {

@@ -2,10 +2,12 @@
 # metrics.jsonl value (train_loss, val_loss, grad_norm, lr, a task metric) at every step
 # and the weights of model/model.safetensors (and adapter_model.safetensors) agree within
 # relative TOL: the whole model in the 2-norm, ||a - b|| / ||b|| over all tensors, within
-# TOL, and each tensor within 10 TOL (a small tensor that starts at zero, as a layer
-# norm's bias, holds only AdamW's lr-sized steps, and where its gradients are near zero
-# the steps turn rounding noise into visible differences; a single element may differ
-# more still); TOL 0 means bit-identical. Prints PASS/FAIL lines.
+# TOL, and each matrix within 10 TOL, each 1-D tensor within 30 TOL (a small tensor that
+# starts at zero, as a layer norm's bias, holds only AdamW's lr-sized steps, and where its
+# gradients are near zero the steps turn rounding noise into visible differences: t_mpi's
+# classification fine-tune with seed 92939 ends with h.0.ln_1.bias at 1.47e-4 of its norm
+# for TOL 1e-5, in builds before and after the Zen 4 kernel changes alike; a single
+# element may differ more still); TOL 0 means bit-identical. Prints PASS/FAIL lines.
 # Not compared within TOL: the key third of attn.c_attn.bias (BERT's
 # attention.self.key.bias, Marian's self_attn/encoder_attn k_proj.bias). Its gradient is zero in
 # exact arithmetic (softmax is invariant to a constant added to all of a query's
@@ -67,7 +69,8 @@ for k in sorted(wa):
     sum_d, sum_y = sum_d + dd, sum_y + yy
     e = (dd ** 0.5) / max(yy ** 0.5, 1e-30)
     worst_t = max(worst_t, e)
-    if e > 10 * tol: why = "tensor %s: rel %.3g (each tensor within %g)" % (k, e, 10 * tol)
+    lim = (10 if x.ndim > 1 else 30) * tol
+    if e > lim: why = "tensor %s: rel %.3g (each %s within %g)" % (k, e, "matrix" if x.ndim > 1 else "1-D tensor", lim)
 glob = (sum_d ** 0.5) / max(sum_y ** 0.5, 1e-30)
 if not why and tol > 0 and glob > tol: why = "the whole model: rel %.3g" % glob
 if why: print("FAIL %s: %s" % (name, why))
