@@ -373,7 +373,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
  * arithmetic is tile_avx2's at M = 1 (the same float product, fused multiply-add chain
  * and horizontal sum), so the results are bit-identical to a row inside a batch
  * (test_quant checks it, with and without sc). Rows of up to NBMAX blocks; longer ones
- * take the tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.2-1.3x faster
+ * take the tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.15-1.4x faster
  * (collecting 24 scales a row costs as much as half its block loop); prefetching into
  * L2 rather than L1 gave q4_0 and q8_0 10-15%. */
 enum { NBMAX = 256, GR = 16 };
@@ -658,9 +658,9 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
  * the results are bit-identical to its (test_quant checks it), so a decoding step does
  * not depend on the batch. The scale pass prefetches the next group's bytes into L2 as
  * it walks this group's, a few lines per 16 blocks (the whole group's lines in one burst
- * at the start ran half as fast on a Zen 4, where a gather costs ~25 cycles and sc gave
- * q4_0 1.3x; an Intel Xeon minded neither). Rows of up to NBMAX blocks (in = 8192);
- * longer ones take tile_512. */
+ * at the start ran half as fast on a Zen 4, where a gather also costs ~25 cycles, hence
+ * sc for q4_0; the Intel Xeon these kernels were first tuned on ran the burst and the
+ * gathers well). Rows of up to NBMAX blocks (in = 8192); longer ones take tile_512. */
 
 AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                              const float *sa, size_t sstride, const float *corr, int v, const int R, const int T,
