@@ -144,7 +144,9 @@ grep -q f1_macro $T/ft2/metrics.jsonl && pass "classification: the metric reduce
     fail "classification metric" "no f1_macro in metrics.jsonl"
 
 # ---------------------------------------------------------------- (2) faults
-LONG="--data $T/data $ARCH --batch-size 2 --max-steps 400 --lr 1e-3 --dropout 0.1 --eval-every 50 --eval-batches 2
+# long enough that the kill and SIGTERM land mid-run (400 steps took 0.9 s on a Zen 4 and
+# once ended before SIGTERM reached the ranks)
+LONG="--data $T/data $ARCH --batch-size 2 --max-steps 1200 --lr 1e-3 --dropout 0.1 --eval-every 50 --eval-batches 2
       --save-every 7 --sample-tokens 0 --seed $SEED --threads 1"
 run full $MPI $G train $LONG --out $T/full
 wait_for() { for i in $(seq 1 1500); do [ -d "$1" ] && return 0; sleep 0.02; done; return 1; }
