@@ -7,7 +7,7 @@
 #include "vec.h"
 #include "../../core/pool.h"
 
-/* threads claim runs of GEMV_BLOCK columns (a [C, OC] weight: four runs per thread, each
+/* threads claim runs of GEMV_BLOCK columns (a [C, OC] weight: one run per thread, each
  * streamed row by row) or LMHEAD_ROWS vocabulary rows at a time */
 enum { GEMV_BLOCK = 128, LMHEAD_ROWS = 256 };
 

@@ -468,7 +468,7 @@ static void few_out_rows(void *arg, int v0, int v1) {
 }
 
 /* M <= GPTC_GEMV_MAX_ROWS rows, the pool's threads over output columns: runs of
- * io_block_width columns of an [in, out] weight (four per thread, gptc_pool_wide), OI_ROWS
+ * io_block_width columns of an [in, out] weight (one run per thread, gptc_pool_wide), OI_ROWS
  * rows of an [out, in] one. */
 static void few_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int M,
                      int isa) {
