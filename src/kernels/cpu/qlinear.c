@@ -3,7 +3,7 @@
  * chunks of 16 tiles of 4; a tile of R weight rows runs over every row of x, M at a
  * time, with R x M accumulators in registers, each weight block loaded once per M rows. Block products are exact integer
  * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
- * weights, AVX-512 the same on two blocks per register, VNNI vpdpbusd: q8_0 as
+ * weights, AVX-512 the same on two blocks per register (q4_0: four, tile_q4_512), VNNI vpdpbusd: q8_0 as
  * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512 /
  * gemv_qk_512 on AVX-512 and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
  * AVX-512) to the scalar rule's bytes.
@@ -26,12 +26,17 @@ enum { T_Q8 = 0, T_Q4 = 1, T_QK = 2 };
 /* Below PAR_MIN weight bytes a product stays on one thread; threads claim PAR_TILES tiles
  * at a time; activations of up to STACK_ACT bytes live on the stack. */
 enum { PAR_MIN = 1 << 15, STACK_ACT = 1 << 15, TILE = 4, PAR_TILES = 16 };
+/* q4_0 on AVX-512: the bytes of a prepared activation unit of 4 blocks (q4_prep) */
+enum { Q4_UNIT_BYTES = 192 };
 
 typedef struct {
     const int8_t *q; /* N rows of I */
     const float *d;  /* N rows of nb */
     const int32_t *s;
     int I, nb;
+    /* q4_0 on AVX-512 (q4_prep): per row p4row bytes, a unit of 192 for each 4 blocks */
+    const unsigned char *p4;
+    size_t p4row;
 } qact;
 
 #ifdef QL_X86
@@ -533,24 +538,10 @@ AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t
 }
 
 /* ---------------------------------------------------------------- AVX-512: two blocks per register */
-/* Weight blocks b and b + 1 (only b when one; the upper half is then zero). q4_0: the
- * nibbles as stored (0..15), 16-byte lanes ordered block b low nibbles, b + 1 low, b
- * high, b + 1 high (the activations are permuted to match: q4_perm). */
+/* Weight blocks b and b + 1 of q8_0 or q4_k (only b when one; the upper half is then
+ * zero); q4_0 takes units of 4 blocks (q4_unit). */
 AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const int T, float *ws0, float *ws1) {
     *ws1 = 0;
-    if (T == T_Q4) {
-        const unsigned char *p = row + (size_t)b * 18;
-        *ws0 = f16c(p);
-        __m128i q0 = _mm_loadu_si128((const __m128i_u *)(p + 2)), q1 = _mm_setzero_si128();
-        if (two) {
-            *ws1 = f16c(p + 18);
-            q1 = _mm_loadu_si128((const __m128i_u *)(p + 20));
-        }
-        __m256i t = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
-        const __m256i m4 = _mm256_set1_epi8(0xF);
-        return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(t, m4)),
-                                  _mm256_and_si256(_mm256_srli_epi16(t, 4), m4), 1);
-    }
     if (T == T_QK) { /* sub-blocks b (even) and b + 1 share 32 bytes: low and high nibbles */
         __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
         const __m256i m4 = _mm256_set1_epi8(0xF);
@@ -562,16 +553,14 @@ AVX512_INLINE __m512i wpair512(const unsigned char *row, int b, int two, const i
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-/* 16 int32 partial sums of two weight blocks times two activation blocks; q4_0: of
- * (w - 8) a, a8 holding -8 * sum(a) of each block in one of its lanes. q8_0 with VNNI:
+/* 16 int32 partial sums of two weight blocks times two activation blocks. q8_0 with VNNI:
  * (w + 128) a (the weights made unsigned by flipping their sign bit) with a8 holding
  * -128 * sum(a), two instructions where the sign trick takes four; vpdpbusd does not
  * saturate, so the sums are exact (vpmaddubsw's int16 pairs would: the sign trick there). */
 AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni, __m512i a8) {
-    if (T == T_QK || T == T_Q4) {
-        __m512i z = T == T_Q4 ? a8 : _mm512_setzero_si512();
-        if (vnni) return _mm512_dpbusd_epi32(z, wv, av);
-        return _mm512_add_epi32(z, _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1)));
+    if (T == T_QK) {
+        if (vnni) return _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, av);
+        return _mm512_madd_epi16(_mm512_maddubs_epi16(wv, av), _mm512_set1_epi16(1));
     }
     if (vnni) return _mm512_dpbusd_epi32(a8, _mm512_xor_si512(wv, _mm512_set1_epi8((char)0x80)), av);
     __m512i ax = _mm512_abs_epi8(wv);
@@ -580,10 +569,10 @@ AVX512_INLINE __m512i dot512(__m512i wv, __m512i av, const int T, const int vnni
     return _mm512_madd_epi16(_mm512_maddubs_epi16(ax, sy), _mm512_set1_epi16(1));
 }
 
-/* a in the lanes of the first block, b in the second's (q4_0: lanes 4-7 and 12-15) */
-static inline __m512 pair_ps(float a, float b, const int T) __attribute__((always_inline, target("avx512f")));
-static inline __m512 pair_ps(float a, float b, const int T) {
-    return _mm512_mask_blend_ps((__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00), _mm512_set1_ps(a), _mm512_set1_ps(b));
+/* a in the lanes of the first block, b in the second's */
+static inline __m512 pair_ps(float a, float b) __attribute__((always_inline, target("avx512f")));
+static inline __m512 pair_ps(float a, float b) {
+    return _mm512_mask_blend_ps((__mmask16)0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b));
 }
 
 AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
@@ -614,7 +603,7 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
                 s0 = ds[r][b & 7];
                 s1 = ds[r][(b & 7) + 1];
             }
-            wsv[r] = pair_ps(s0, s1, T);
+            wsv[r] = pair_ps(s0, s1);
         }
 #pragma GCC unroll 4
         for (int m = 0; m < M; m++) {
@@ -623,13 +612,9 @@ AVX512_INLINE void tile_512(float *out, const qact *a, const unsigned char *w, s
             __m512i av = two ? _mm512_loadu_si512(aq)
                              : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i_u *)aq));
             const float *ad = a->d + n * a->nb + b;
-            __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f, T);
+            __m512 adv = pair_ps(ad[0], two ? ad[1] : 0.0f);
             __m512i a8 = _mm512_setzero_si512();
             const int32_t *as = a->s + n * a->nb + b;
-            if (T == T_Q4) { /* 16-byte lanes as wpair512's; -8 * sum(a) in lanes 0 and 4 */
-                av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
-                a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -8 * as[0]), 0x10, two ? -8 * as[1] : 0);
-            }
             if (T == T_Q8 && vnni) /* -128 * sum(a) in lanes 0 and 8 (dot512) */
                 a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -128 * as[0]), 0x100, two ? -128 * as[1] : 0);
 #pragma GCC unroll 4
@@ -678,10 +663,6 @@ AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, 
         __m512i av = two ? _mm512_loadu_si512(aq) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i_u *)aq));
         __m512i a8 = _mm512_setzero_si512();
         const int32_t *as = a->s + b;
-        if (T == T_Q4) {
-            av = _mm512_shuffle_i64x2(av, av, _MM_SHUFFLE(3, 1, 2, 0));
-            a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -8 * as[0]), 0x10, two ? -8 * as[1] : 0);
-        }
         if (T == T_Q8 && vnni)
             a8 = _mm512_mask_set1_epi32(_mm512_maskz_set1_epi32(1, -128 * as[0]), 0x100, two ? -128 * as[1] : 0);
 #pragma GCC unroll 4
@@ -692,43 +673,177 @@ AVX512_INLINE void gemv_tile(float *out, const qact *a, const unsigned char *w, 
             hi[r] = _mm512_fmadd_ps(_mm512_set1_ps(sa[r * sstride + b + 1]), p, hi[r]);
         }
     }
-    const __mmask16 khi = (__mmask16)(T == T_Q4 ? 0xF0F0 : 0xFF00);
+    const __mmask16 khi = (__mmask16)0xFF00;
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
         out[v + r] = _mm512_reduce_add_ps(_mm512_mask_blend_ps(khi, lo[r], hi[r])) - (T == T_QK ? corr[r] : 0.0f) +
                      (bias ? bias[v + r] : 0.0f);
 }
 
-/* a: one activation row (a->nb <= NBMAX); out: its output row */
-AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
-                            const float *bias, int v0, int v1, const int T, const int vnni) {
-    enum { SS = NBMAX + 16 };
-    _Alignas(64) float sa[GR][SS];
+/* sa[r][j] = the scale of block j of weight row g + r times activation scale j, for the
+ * ng rows from g (q8_0 or q4_0, one activation row), 16 at a time: one masked load of
+ * sc's side-by-side copy when there is one, else 32-bit gathers at the block stride (the
+ * low halves kept); zeros after nb up to the next multiple of 4 (q4_0's units). The next
+ * group's bytes are prefetched into L2 as it goes. */
+AVX512_INLINE void scale_pass_512(float (*sa)[NBMAX + 16], const qact *a, const unsigned char *w, size_t rowb,
+                                  const uint16_t *sc, int g, int ng, const int T) {
     const int bstride = T == T_Q8 ? 34 : 18;
     const int nb = a->nb;
     const size_t ahead = GR * rowb;
     const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32(bstride));
+    for (int r = 0; r < ng; r++) {
+        const unsigned char *p = w + (size_t)(g + r) * rowb;
+        for (int j = 0; j < nb; j += 16) {
+            int k = nb - j < 16 ? nb - j : 16;
+            const unsigned char *q = p + (size_t)j * bstride;
+            for (int off = 0; off < k * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T1);
+            __mmask16 km = (__mmask16)(k == 16 ? 0xFFFF : (1u << k) - 1);
+            __m256i hv = sc ? _mm256_maskz_loadu_epi16(km, sc + (size_t)(g + r) * nb + j)
+                            : _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, idx, q, 1));
+            _mm512_mask_storeu_ps(&sa[r][j], km, _mm512_mul_ps(_mm512_cvtph_ps(hv), _mm512_maskz_loadu_ps(km, a->d + j)));
+        }
+        for (int j = nb; j % 4; j++) sa[r][j] = 0.0f; /* an odd last pair's or unit's missing blocks */
+    }
+}
+
+/* a: one activation row (a->nb <= NBMAX); out: its output row. q8_0. */
+AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                            const float *bias, int v0, int v1, const int vnni) {
+    enum { SS = NBMAX + 16 };
+    _Alignas(64) float sa[GR][SS];
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
-        for (int r = 0; r < ng; r++) {
-            const unsigned char *p = w + (size_t)(g + r) * rowb;
-            for (int j = 0; j < nb; j += 16) { /* 16 scales at a time, the next group's bytes prefetched */
-                int k = nb - j < 16 ? nb - j : 16;
-                const unsigned char *q = p + (size_t)j * bstride;
-                for (int off = 0; off < k * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T1);
-                __mmask16 km = (__mmask16)(k == 16 ? 0xFFFF : (1u << k) - 1);
-                __m256i hv = sc ? _mm256_maskz_loadu_epi16(km, sc + (size_t)(g + r) * nb + j)
-                                : _mm512_cvtepi32_epi16(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), km, idx, q, 1));
-                __m512 ws = _mm512_cvtph_ps(hv);
-                _mm512_mask_storeu_ps(&sa[r][j], km, _mm512_mul_ps(ws, _mm512_maskz_loadu_ps(km, a->d + j)));
-            }
-            sa[r][nb] = 0.0f; /* an odd last block's missing partner */
-        }
+        scale_pass_512(sa, a, w, rowb, sc, g, ng, T_Q8);
         int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T, vnni);
-        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T, vnni);
+        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T_Q8, vnni);
+        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T_Q8, vnni);
     }
+}
+
+/* q4_0 on AVX-512, in units of 4 blocks: the unit's 4 x 16 bytes of nibbles (one load and
+ * three inserts) give the low nibbles of all 4 blocks in one register and the high
+ * nibbles in another, each 16-byte lane one block; the activations were put in the same
+ * order once per call (q4_prep: the unit's 4 first halves, its 4 second halves, and
+ * -8 * sum of each block in the first lane of its 4), so a unit is two dot products
+ * into one register of integer sums (4 lanes a block), one conversion and one fused
+ * multiply-add by the blocks' scale products, each spread over its block's 4 lanes.
+ * Half the instructions a block of the pair layout took. gemv_q4_512 (one activation
+ * row: the scale products from scale_pass_512) and tile_q4_512 (a tile of R weight
+ * rows by M activation rows: the same float products ws * ad, made in the loop) run the
+ * same operations on the same lanes: bit-identical (test_quant checks it). */
+/* the q4_0 nibbles of blocks 4u .. 4u + k - 1 of row (k <= 4; missing blocks zero) */
+AVX512_INLINE __m512i q4_unit_w(const unsigned char *row, int u, int k) {
+    const unsigned char *p = row + (size_t)u * 72 + 2;
+    __m512i v = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i_u *)p));
+    if (k == 4) {
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i_u *)(p + 18)), 1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i_u *)(p + 36)), 2);
+        return _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i_u *)(p + 54)), 3);
+    }
+    v = _mm512_zextsi128_si512(_mm512_castsi512_si128(v));
+    if (k > 1) v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i_u *)(p + 18)), 1);
+    if (k > 2) v = _mm512_inserti32x4(v, _mm_loadu_si128((const __m128i_u *)(p + 36)), 2);
+    return v;
+}
+
+/* 16 int32 sums, 4 per block, of (w - 8) a over a unit: pa its 192 prepared bytes */
+AVX512_INLINE __m512i q4_unit_dot(__m512i wq, const unsigned char *pa, const int vnni) {
+    const __m512i m4 = _mm512_set1_epi8(0xF);
+    __m512i lo = _mm512_and_si512(wq, m4), hi = _mm512_and_si512(_mm512_srli_epi16(wq, 4), m4);
+    __m512i a8 = _mm512_loadu_si512(pa + 128), alo = _mm512_loadu_si512(pa), ahi = _mm512_loadu_si512(pa + 64);
+    if (vnni) return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(a8, lo, alo), hi, ahi);
+    /* |each int16| <= 2 * 2 * 15 * 127: the sum of the two products does not saturate */
+    __m512i p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, alo), _mm512_maddubs_epi16(hi, ahi));
+    return _mm512_add_epi32(a8, _mm512_madd_epi16(p, _mm512_set1_epi16(1)));
+}
+
+/* 4 floats, one per block, each over its block's 4 lanes */
+AVX512_INLINE __m512 q4_spread(__m128 v) {
+    return _mm512_permutevar_ps(_mm512_broadcast_f32x4(v),
+                                _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+}
+
+AVX512_INLINE void gemv_q4_tile(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                                const float *sa, size_t sstride, int v, const int R, const int vnni) {
+    __m512 acc[TILE];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+        acc[r] = _mm512_setzero_ps();
+    }
+    const int nu = (a->nb + 3) / 4, full = a->nb / 4;
+    for (int u = 0; u < nu; u++) {
+        const int k = u < full ? 4 : a->nb - 4 * u;
+        const unsigned char *pa = a->p4 + (size_t)u * Q4_UNIT_BYTES;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            __m512 p = _mm512_cvtepi32_ps(q4_unit_dot(q4_unit_w(row[r], u, k), pa, vnni));
+            acc[r] = _mm512_fmadd_ps(q4_spread(_mm_loadu_ps(sa + r * sstride + 4 * u)), p, acc[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) out[v + r] = _mm512_reduce_add_ps(acc[r]) + (bias ? bias[v + r] : 0.0f);
+}
+
+AVX512_INLINE void gemv_q4_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                               const float *bias, int v0, int v1, const int vnni) {
+    enum { SS = NBMAX + 16 };
+    _Alignas(64) float sa[GR][SS];
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        scale_pass_512(sa, a, w, rowb, sc, g, ng, T_Q4);
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, vnni);
+        for (; r < ng; r++) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, vnni);
+    }
+}
+
+/* the fp16 scales of blocks 4u .. 4u + k - 1 of row as floats (missing ones zero) */
+AVX512_INLINE __m128 q4_unit_ws(const unsigned char *row, int u, int k) {
+    const unsigned char *p = row + (size_t)u * 72;
+    return _mm_setr_ps(f16c(p), k > 1 ? f16c(p + 18) : 0.0f, k > 2 ? f16c(p + 36) : 0.0f, k > 3 ? f16c(p + 54) : 0.0f);
+}
+
+AVX512_INLINE void tile_q4_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                               int O, int v, int n0, const int R, const int M, const int vnni) {
+    __m512 acc[TILE][TILE];
+    const unsigned char *row[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        row[r] = w + (size_t)(v + r) * rowb;
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) acc[r][m] = _mm512_setzero_ps();
+    }
+    const int nu = (a->nb + 3) / 4, full = a->nb / 4;
+    for (int u = 0; u < nu; u++) {
+        const int k = u < full ? 4 : a->nb - 4 * u;
+        const __mmask8 km = (__mmask8)((1u << k) - 1);
+        __m512i wq[TILE];
+        __m128 ws[TILE];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            wq[r] = q4_unit_w(row[r], u, k);
+            ws[r] = q4_unit_ws(row[r], u, k);
+        }
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) {
+            size_t n = (size_t)(n0 + m);
+            const unsigned char *pa = a->p4 + n * a->p4row + (size_t)u * Q4_UNIT_BYTES;
+            __m128 ad = _mm_maskz_loadu_ps(km, a->d + n * a->nb + 4 * u);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                __m512 p = _mm512_cvtepi32_ps(q4_unit_dot(wq[r], pa, vnni));
+                acc[r][m] = _mm512_fmadd_ps(q4_spread(_mm_mul_ps(ws[r], ad)), p, acc[r][m]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < M; m++)
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            out[(size_t)(n0 + m) * O + v + r] = _mm512_reduce_add_ps(acc[r][m]) + (bias ? bias[v + r] : 0.0f);
 }
 
 /* q4_k, one activation row, on AVX-512: qk_scale_pass, then gemv_tile (tile_512's block
@@ -747,12 +862,10 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
         return;
     }
     if (N == 1 && T != T_QK && a->nb <= NBMAX) {
-#define G5(TT)                                                                                                     \
-    if (vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, TT, 1);                                                  \
-    else gemv_512(out, a, w, rowb, sc, bias, v0, v1, TT, 0)
-        if (T == T_Q8) G5(T_Q8);
-        else G5(T_Q4);
-#undef G5
+        if (T == T_Q8 && vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, 1);
+        else if (T == T_Q8) gemv_512(out, a, w, rowb, sc, bias, v0, v1, 0);
+        else if (vnni) gemv_q4_512(out, a, w, rowb, sc, bias, v0, v1, 1);
+        else gemv_q4_512(out, a, w, rowb, sc, bias, v0, v1, 0);
         return;
     }
     for (int v = v0; v < v1;) {
@@ -760,7 +873,9 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
         for (int n0 = 0; n0 < N;) {
             int M = N - n0 < TILE ? N - n0 : TILE;
 #define T5(RR, MM, TT)                                                                                             \
-    if (vnni) tile_512(out, a, w, rowb, bias, O, v, n0, RR, MM, TT, 1);                                            \
+    if (TT == T_Q4 && vnni) tile_q4_512(out, a, w, rowb, bias, O, v, n0, RR, MM, 1);                               \
+    else if (TT == T_Q4) tile_q4_512(out, a, w, rowb, bias, O, v, n0, RR, MM, 0);                                  \
+    else if (vnni) tile_512(out, a, w, rowb, bias, O, v, n0, RR, MM, TT, 1);                                       \
     else tile_512(out, a, w, rowb, bias, O, v, n0, RR, MM, TT, 0)
             TILE_SWITCH(T5, R, M, T)
 #undef T5
@@ -806,32 +921,53 @@ typedef struct {
     int8_t *q; /* x's n rows quantized: I bytes, nb scales and nb sums a row */
     float *d;
     int32_t *s;
-    size_t rowb;
+    unsigned char *p4; /* q4_0 on AVX-512: the rows as q4_prep puts them, p4row bytes each */
+    size_t rowb, p4row;
     int n, T, isa;
 } lin_job;
+
+/* q4_0's activation units (tile_q4_512): for each 4 blocks 4u .. 4u + 3 of a row, their
+ * first 16 bytes side by side, their last 16, and 16 int32 holding -8 * sum of block
+ * 4u + k in lane 4k (zero elsewhere); blocks past nb are zeros. */
+static size_t q4_prep_bytes(int nb) { return (size_t)(nb + 3) / 4 * Q4_UNIT_BYTES; }
+
+static void q4_prep(unsigned char *dst, const int8_t *q, const int32_t *s, int nb) {
+    memset(dst, 0, q4_prep_bytes(nb));
+    for (int b = 0; b < nb; b++) {
+        unsigned char *u = dst + (size_t)(b / 4) * Q4_UNIT_BYTES;
+        int k = b % 4;
+        memcpy(u + 16 * k, q + (size_t)b * GPTC_QK, 16);
+        memcpy(u + 64 + 16 * k, q + (size_t)b * GPTC_QK + 16, 16);
+        int32_t a8 = -8 * s[b];
+        memcpy(u + 128 + 16 * k, &a8, 4);
+    }
+}
 
 static void quantize_rows(void *arg, int r0, int r1) {
     const lin_job *j = arg;
     int I = j->w->in, nb = I / GPTC_QK;
-    for (int r = r0; r < r1; r++)
-        k_quantize_act_with(j->x + (size_t)r * I, I, j->q + (size_t)r * I, j->d + (size_t)r * nb,
-                            j->s + (size_t)r * nb, j->isa);
+    for (int r = r0; r < r1; r++) {
+        int8_t *q = j->q + (size_t)r * I;
+        int32_t *s = j->s + (size_t)r * nb;
+        k_quantize_act_with(j->x + (size_t)r * I, I, q, j->d + (size_t)r * nb, s, j->isa);
+        if (j->p4) q4_prep(j->p4 + (size_t)r * j->p4row, q, s, nb);
+    }
 }
 
 static void product_tiles(void *arg, int t0, int t1) {
     const lin_job *j = arg;
     int O = j->w->out, v1 = t1 * TILE < O ? t1 * TILE : O;
-    qact a = {j->q, j->d, j->s, j->w->in, j->w->in / GPTC_QK};
+    qact a = {j->q, j->d, j->s, j->w->in, j->w->in / GPTC_QK, j->p4, j->p4row};
     run_rows(j->out, &a, j->w->data, j->rowb, j->w->scales, j->bias, O, t0 * TILE, v1, j->n, j->T, j->isa);
 }
 
-/* rows [n0, n0 + n) of x quantized into (q, d, s), then the product for them: output
- * rows in chunks of PAR_TILES tiles, claimed by the pool's threads (core/pool.h) */
+/* rows [n0, n0 + n) of x quantized into (q, d, s) (and p4), then the product for them:
+ * output rows in chunks of PAR_TILES tiles, claimed by the pool's threads (core/pool.h) */
 static void linear_rows(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc *w, const float *bias, int n,
-                        int8_t *q, float *d, int32_t *s, int isa) {
+                        int8_t *q, float *d, int32_t *s, unsigned char *p4, int isa) {
     size_t rowb = gptc_q_row_bytes(w->dtype, w->in);
     int nt = rowb * (size_t)w->out < PAR_MIN ? 1 : ctx->n_threads;
-    lin_job j = {out, x, bias, w, q, d, s, rowb, n, type_of(w->dtype), isa};
+    lin_job j = {out, x, bias, w, q, d, s, p4, rowb, p4 ? q4_prep_bytes(w->in / GPTC_QK) : 0, n, type_of(w->dtype), isa};
     gptc_pool_run(nt, n, 1, quantize_rows, &j);
     gptc_pool_run(nt, (w->out + TILE - 1) / TILE, PAR_TILES, product_tiles, &j);
 }
@@ -843,7 +979,9 @@ void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
     int best = k_linear_q_isa();
     if (isa > best) isa = best;
     if (isa < 0) isa = GPTC_QL_SCALAR;
-    size_t per_row = (size_t)I + 8 * (size_t)nb;
+    /* q4_0 on AVX-512 reads the rows as q4_prep puts them (first in the buffer) */
+    size_t p4row = isa >= GPTC_QL_AVX512 && type_of(w->dtype) == T_Q4 ? q4_prep_bytes(nb) : 0;
+    size_t per_row = (size_t)I + 8 * (size_t)nb + p4row;
     _Alignas(64) unsigned char stack[STACK_ACT];
     int rows = (int)(STACK_ACT / per_row);
     unsigned char *buf = stack;
@@ -862,10 +1000,11 @@ void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
     }
     for (int n0 = 0; n0 < N; n0 += rows) {
         int n = N - n0 < rows ? N - n0 : rows;
-        int8_t *q = (int8_t *)buf;
-        float *d = (float *)(buf + (size_t)n * I);
-        int32_t *s = (int32_t *)(buf + (size_t)n * I + 4 * (size_t)n * nb);
-        linear_rows(ctx, out + (size_t)n0 * w->out, x + (size_t)n0 * I, w, bias, n, q, d, s, isa);
+        unsigned char *p4 = p4row ? buf : NULL;
+        int8_t *q = (int8_t *)(buf + (size_t)n * p4row);
+        float *d = (float *)((unsigned char *)q + (size_t)n * I);
+        int32_t *s = (int32_t *)((unsigned char *)d + 4 * (size_t)n * nb);
+        linear_rows(ctx, out + (size_t)n0 * w->out, x + (size_t)n0 * I, w, bias, n, q, d, s, p4, isa);
     }
     if (buf != stack) gptc_free(buf);
 }
