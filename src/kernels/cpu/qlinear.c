@@ -707,20 +707,6 @@ AVX512_INLINE void scale_pass_512(float (*sa)[NBMAX + 16], const qact *a, const 
     }
 }
 
-/* a: one activation row (a->nb <= NBMAX); out: its output row. q8_0. */
-AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
-                            const float *bias, int v0, int v1, const int vnni) {
-    enum { SS = NBMAX + 16 };
-    _Alignas(64) float sa[GR][SS];
-    for (int g = v0; g < v1; g += GR) {
-        int ng = v1 - g < GR ? v1 - g : GR;
-        scale_pass_512(sa, a, w, rowb, sc, g, ng, T_Q8);
-        int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T_Q8, vnni);
-        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T_Q8, vnni);
-    }
-}
-
 /* q4_0 on AVX-512, in units of 4 blocks: the unit's 4 x 16 bytes of nibbles (one load and
  * three inserts) give the low nibbles of all 4 blocks in one register and the high
  * nibbles in another, each 16-byte lane one block; the activations were put in the same
@@ -728,10 +714,11 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
  * -8 * sum of each block in the first lane of its 4), so a unit is two dot products
  * into one register of integer sums (4 lanes a block), one conversion and one fused
  * multiply-add by the blocks' scale products, each spread over its block's 4 lanes.
- * Half the instructions a block of the pair layout took. gemv_q4_512 (one activation
- * row: the scale products from scale_pass_512) and tile_q4_512 (a tile of R weight
- * rows by M activation rows: the same float products ws * ad, made in the loop) run the
- * same operations on the same lanes: bit-identical (test_quant checks it). */
+ * Half the instructions a block of the pair layout took. gemv_q4_tile (one activation
+ * row, from gemv_512: the scale products from scale_pass_512) and tile_q4_512 (a tile
+ * of R weight rows by M activation rows: the same float products ws * ad, made in the
+ * loop) run the same operations on the same lanes: bit-identical (test_quant checks it). */
+
 /* the q4_0 nibbles of blocks 4u .. 4u + k - 1 of row (k <= 4; missing blocks zero) */
 AVX512_INLINE __m512i q4_unit_w(const unsigned char *row, int u, int k) {
     const unsigned char *p = row + (size_t)u * 72 + 2;
@@ -787,16 +774,23 @@ AVX512_INLINE void gemv_q4_tile(float *out, const qact *a, const unsigned char *
     for (int r = 0; r < R; r++) out[v + r] = _mm512_reduce_add_ps(acc[r]) + (bias ? bias[v + r] : 0.0f);
 }
 
-AVX512_INLINE void gemv_q4_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
-                               const float *bias, int v0, int v1, const int vnni) {
+/* a: one activation row (a->nb <= NBMAX); out: its output row. q8_0 (gemv_tile) or q4_0
+ * (gemv_q4_tile), groups of GR rows, each its scale pass and then its tiles. */
+AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                            const float *bias, int v0, int v1, const int T, const int vnni) {
     enum { SS = NBMAX + 16 };
     _Alignas(64) float sa[GR][SS];
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
-        scale_pass_512(sa, a, w, rowb, sc, g, ng, T_Q4);
-        int r = 0;
-        for (; r + TILE <= ng; r += TILE) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, vnni);
-        for (; r < ng; r++) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, vnni);
+        scale_pass_512(sa, a, w, rowb, sc, g, ng, T);
+        for (int r = 0; r < ng;) {
+            int R = ng - r >= TILE ? TILE : 1;
+            if (T == T_Q4 && R == TILE) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, vnni);
+            else if (T == T_Q4) gemv_q4_tile(out, a, w, rowb, bias, sa[r], SS, g + r, 1, vnni);
+            else if (R == TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, TILE, T, vnni);
+            else gemv_tile(out, a, w, rowb, bias, sa[r], SS, NULL, g + r, 1, T, vnni);
+            r += R;
+        }
     }
 }
 
@@ -862,10 +856,10 @@ AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_
         return;
     }
     if (N == 1 && T != T_QK && a->nb <= NBMAX) {
-        if (T == T_Q8 && vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, 1);
-        else if (T == T_Q8) gemv_512(out, a, w, rowb, sc, bias, v0, v1, 0);
-        else if (vnni) gemv_q4_512(out, a, w, rowb, sc, bias, v0, v1, 1);
-        else gemv_q4_512(out, a, w, rowb, sc, bias, v0, v1, 0);
+        if (T == T_Q8 && vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, T_Q8, 1);
+        else if (T == T_Q8) gemv_512(out, a, w, rowb, sc, bias, v0, v1, T_Q8, 0);
+        else if (vnni) gemv_512(out, a, w, rowb, sc, bias, v0, v1, T_Q4, 1);
+        else gemv_512(out, a, w, rowb, sc, bias, v0, v1, T_Q4, 0);
         return;
     }
     for (int v = v0; v < v1;) {
