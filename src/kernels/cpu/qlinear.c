@@ -1,10 +1,12 @@
 /* qlinear.c: linear layers on q8_0 / q4_0 / q4_k weights (see qlinear.h). x is
  * quantized once per call; the pool's threads (core/pool.h) claim the output rows in
  * chunks of 16 tiles of 4; a tile of R weight rows runs over every row of x, M at a
- * time, with R x M accumulators in registers, each weight block loaded once per M rows. Block products are exact integer
- * dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's sign trick for q8_0's signed
- * weights, AVX-512 the same on two blocks per register (q4_0: four, tile_q4_512), VNNI vpdpbusd: q8_0 as
- * (w + 128) x less 128 * sum(x)), scaled in f32. A single row (decoding) takes gemv_512 /
+ * time, with R x M accumulators in registers, each weight block loaded once per M rows.
+ * Block products are exact integer dot products (AVX2 vpmaddubsw + vpmaddwd with ggml's
+ * sign trick for q8_0's signed weights, AVX-512 the same on two blocks per register,
+ * VNNI vpdpbusd: q8_0 as (w + 128) x less 128 * sum(x); q4_0 two blocks per register on
+ * AVX2 and four on AVX-512, against activations laid out for it once per call), scaled
+ * in f32. A single row (decoding) takes gemv_512 /
  * gemv_qk_512 on AVX-512 and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
  * AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
@@ -26,7 +28,7 @@ enum { T_Q8 = 0, T_Q4 = 1, T_QK = 2 };
 /* Below PAR_MIN weight bytes a product stays on one thread; threads claim PAR_TILES tiles
  * at a time; activations of up to STACK_ACT bytes live on the stack. */
 enum { PAR_MIN = 1 << 15, STACK_ACT = 1 << 15, TILE = 4, PAR_TILES = 16 };
-/* q4_0 on AVX-512: the bytes of a prepared activation unit of 4 blocks (q4_prep) */
+/* q4_0 on AVX2 and AVX-512: the bytes of a prepared activation unit of 4 blocks (q4_prep) */
 enum { Q4_UNIT_BYTES = 192 };
 
 typedef struct {
@@ -34,7 +36,7 @@ typedef struct {
     const float *d;  /* N rows of nb */
     const int32_t *s;
     int I, nb;
-    /* q4_0 on AVX-512 (q4_prep): per row p4row bytes, a unit of 192 for each 4 blocks */
+    /* q4_0 on AVX2 and AVX-512 (q4_prep): per row p4row bytes, 192 for each 4 blocks */
     const unsigned char *p4;
     size_t p4row;
 } qact;
@@ -255,19 +257,13 @@ AVX2_INLINE __m256 qk_asums(const qact *a, size_t n, int b) {
                          _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i_u *)(a->s + n * a->nb + b))));
 }
 
-/* Weight block b of row as 32 bytes: int8 (q8_0) or uint8 (q4_0's nibbles without the
- * offset 8, q4_k's sub-block). */
+/* Weight block b of row as 32 bytes: int8 (q8_0) or uint8 (q4_k's sub-block); q4_0
+ * takes pairs of blocks (q4_pair_w). */
 AVX2_INLINE __m256i wblock256(const unsigned char *row, int b, const int T, float *ws) {
     if (T == T_Q8) {
         const unsigned char *p = row + (size_t)b * 34;
         *ws = f16c(p);
         return _mm256_loadu_si256((const __m256i_u *)(p + 2));
-    }
-    if (T == T_Q4) { /* the nibbles as stored (0..15): dot256 takes 8 * sum(a) off */
-        const unsigned char *p = row + (size_t)b * 18;
-        *ws = f16c(p);
-        __m128i t = _mm_loadu_si128((const __m128i_u *)(p + 2));
-        return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(0xF));
     }
     int j = b & 7;
     __m256i q = _mm256_loadu_si256((const __m256i_u *)(row + (size_t)(b >> 3) * 144 + 16 + 32 * (j >> 1)));
@@ -275,14 +271,10 @@ AVX2_INLINE __m256i wblock256(const unsigned char *row, int b, const int T, floa
     return _mm256_and_si256(q, _mm256_set1_epi8(0xF));
 }
 
-/* 8 int32 partial sums of a weight block times an activation block; q4_0: of (w - 8) a,
- * with -8 * sum(a) (a8) added to the first */
-AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T, int32_t a8) {
+/* 8 int32 partial sums of a weight block times an activation block (q8_0, q4_k) */
+AVX2_INLINE __m256i dot256(__m256i wv, __m256i av, const int T) {
     const __m256i ones = _mm256_set1_epi16(1);
     if (T == T_QK) return _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones);
-    if (T == T_Q4)
-        return _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(wv, av), ones),
-                                _mm256_castsi128_si256(_mm_cvtsi32_si128(a8)));
     return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(av, wv)), ones);
 }
 
@@ -298,6 +290,49 @@ AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const
     }
 }
 
+/* q4_0 on AVX2, in pairs of blocks: the two blocks' 16 bytes of nibbles in the two halves
+ * of a register give the low nibbles of both in one register and the high nibbles in
+ * another, each 128-bit lane one block, against activations put in the same order once
+ * per call (q4_prep's units of 4 blocks: their first halves, their second halves, and
+ * -8 * sum of each block in the first lane of its 4; a pair is half a unit): two
+ * vpmaddubsw and one vpmaddwd give 8 integer sums (4 lanes a block), converted and
+ * multiplied by the blocks' scale products, each spread over its block's 4 lanes.
+ * gemv_q4_tile256 (one activation row, the scale products from gemv_avx2's scale pass)
+ * and tile_avx2 (made in the loop) run the same operations: bit-identical. */
+
+/* the q4_0 nibbles of blocks b and b + 1 of row (two: b + 1 exists; else that half zero) */
+AVX2_INLINE __m256i q4_pair_w(const unsigned char *row, int b, int two) {
+    const unsigned char *p = row + (size_t)b * 18 + 2;
+    __m128i lo = _mm_loadu_si128((const __m128i_u *)p);
+    return _mm256_set_m128i(two ? _mm_loadu_si128((const __m128i_u *)(p + 18)) : _mm_setzero_si128(), lo);
+}
+
+/* the prepared activation bytes of the pair from block b (b even) of a q4_prep row */
+static inline const unsigned char *q4_pair_act(const unsigned char *p4row, int b) {
+    return p4row + (size_t)(b / 4) * Q4_UNIT_BYTES + 32 * ((b / 2) & 1);
+}
+
+/* 8 int32 sums, 4 per block, of (w - 8) a over a pair: pa from q4_pair_act */
+AVX2_INLINE __m256i q4_pair_dot(__m256i wq, const unsigned char *pa) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256i lo = _mm256_and_si256(wq, m4), hi = _mm256_and_si256(_mm256_srli_epi16(wq, 4), m4);
+    /* |each int16| <= 2 * 2 * 15 * 127: the sum of the two products does not saturate */
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i_u *)pa)),
+                                 _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i_u *)(pa + 64))));
+    return _mm256_add_epi32(_mm256_loadu_si256((const __m256i_u *)(pa + 128)),
+                            _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+
+/* the two floats of v's low half, each over its block's 4 lanes */
+AVX2_INLINE __m256 q4_spread2(__m128 v) {
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(v), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+/* two floats from p (p[1] only when two) */
+AVX2_INLINE __m128 load2(const float *p, int two) {
+    return two ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i_u *)p)) : _mm_load_ss(p);
+}
+
 AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                            int v, int n0, const int R, const int M, const int T) {
     __m256 acc[TILE][TILE], corr[TILE][TILE]; /* q4_k: the mins' sums, 8 sub-blocks in lanes */
@@ -309,7 +344,28 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
 #pragma GCC unroll 4
         for (int m = 0; m < M; m++) acc[r][m] = corr[r][m] = _mm256_setzero_ps();
     }
-    for (int b = 0; b < a->nb; b++) {
+    for (int b = 0; T == T_Q4 && b < a->nb; b += 2) {
+        const int two = b + 1 < a->nb;
+        __m256i wq[TILE];
+        __m128 ws[TILE];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            wq[r] = q4_pair_w(row[r], b, two);
+            const unsigned char *p = row[r] + (size_t)b * 18;
+            ws[r] = _mm_setr_ps(f16c(p), two ? f16c(p + 18) : 0.0f, 0.0f, 0.0f);
+        }
+#pragma GCC unroll 4
+        for (int m = 0; m < M; m++) {
+            size_t n = (size_t)(n0 + m);
+            const unsigned char *pa = q4_pair_act(a->p4 + n * a->p4row, b);
+            __m128 ad = load2(a->d + n * a->nb + b, two);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][m] = _mm256_fmadd_ps(q4_spread2(_mm_mul_ps(ws[r], ad)), _mm256_cvtepi32_ps(q4_pair_dot(wq[r], pa)),
+                                            acc[r][m]);
+        }
+    }
+    for (int b = 0; T != T_Q4 && b < a->nb; b++) {
         __m256i wv[TILE];
         float ws[TILE];
         if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
@@ -323,10 +379,9 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
             size_t n = (size_t)(n0 + m);
             __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + n * a->I + (size_t)b * 32));
             float ad = a->d[n * a->nb + b];
-            int32_t a8 = T == T_Q4 ? -8 * a->s[n * a->nb + b] : 0;
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++) {
-                acc[r][m] = _mm256_fmadd_ps(_mm256_set1_ps(ws[r] * ad), _mm256_cvtepi32_ps(dot256(wv[r], av, T, a8)),
+                acc[r][m] = _mm256_fmadd_ps(_mm256_set1_ps(ws[r] * ad), _mm256_cvtepi32_ps(dot256(wv[r], av, T)),
                                             acc[r][m]);
             }
         }
@@ -371,16 +426,16 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
  * wider registers, gemv_512 on AVX-512): the scale products ws * ad of GR weight rows at
  * a time are computed first, 8 blocks per vector (the fp16 scales, sc's side-by-side
  * copy when the matrix has one (gptc_wdesc.scales: a loaded q4_0) or else collected at
- * the block stride, converted with vcvtph2ps, times the activation scales), the next
- * group's bytes prefetched into L2 a few lines per 8 blocks as the pass goes (the
- * hardware prefetcher follows one stream; tile_avx2 at M = 1 reads four rows side by
- * side). The block loop then takes each scale product with one broadcast load. Its
- * arithmetic is tile_avx2's at M = 1 (the same float product, fused multiply-add chain
- * and horizontal sum), so the results are bit-identical to a row inside a batch
+ * the block stride, converted with vcvtph2ps, times the activation scales). The block
+ * loop then takes each scale product with one broadcast load (q4_0: a pair's two, spread).
+ * Its arithmetic is tile_avx2's at M = 1 (the same float product, fused multiply-add
+ * chain and horizontal sum), so the results are bit-identical to a row inside a batch
  * (test_quant checks it, with and without sc). Rows of up to NBMAX blocks; longer ones
  * take the tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.15-1.4x faster
- * (collecting 24 scales a row costs as much as half its block loop); prefetching into
- * L2 rather than L1 gave q4_0 and q8_0 10-15%. */
+ * (collecting 24 scales a row costs as much as half its block loop). No software
+ * prefetch: on a Zen 3 (the AVX2 class this path is for) prefetching the next group into
+ * L2, as gemv_512 does, made streaming q8_0 and q4_0 products 10-15% slower (1 and 2
+ * threads); q4_k's scale pass, which reads the rows' own scales, keeps its prefetch. */
 enum { NBMAX = 256, GR = 16 };
 
 AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
@@ -392,15 +447,22 @@ AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w,
         row[r] = w + (size_t)(v + r) * rowb;
         acc[r] = _mm256_setzero_ps();
     }
-    for (int b = 0; b < a->nb; b++) {
+    for (int b = 0; T == T_Q4 && b < a->nb; b += 2) {
+        const int two = b + 1 < a->nb;
+        const unsigned char *pa = q4_pair_act(a->p4, b);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(q4_spread2(load2(sa + r * sstride + b, 1)),
+                                     _mm256_cvtepi32_ps(q4_pair_dot(q4_pair_w(row[r], b, two), pa)), acc[r]);
+    }
+    for (int b = 0; T == T_Q8 && b < a->nb; b++) {
         __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
-        int32_t a8 = T == T_Q4 ? -8 * a->s[b] : 0;
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             float ws; /* unused: the scales come from sa */
             __m256i wv = wblock256(row[r], b, T, &ws);
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
-                                     _mm256_cvtepi32_ps(dot256(wv, av, T, a8)), acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b), _mm256_cvtepi32_ps(dot256(wv, av, T)),
+                                     acc[r]);
         }
     }
 #pragma GCC unroll 4
@@ -413,7 +475,6 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
     _Alignas(32) float sa[GR][SS];
     const int bstride = T == T_Q8 ? 34 : 18;
     const int nb = a->nb;
-    const size_t ahead = GR * rowb;
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
         for (int r = 0; r < ng; r++) {
@@ -421,8 +482,6 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
             int j = 0;
             for (; j + 8 <= nb; j += 8) {
                 const unsigned char *q = p + (size_t)j * bstride;
-                /* the next group's bytes, one group ahead (measured: +15-30% tok/s) */
-                for (int off = 0; off < 8 * bstride; off += 64) _mm_prefetch((const char *)q + ahead + off, _MM_HINT_T1);
                 __m128i hv;
                 if (sc) {
                     hv = _mm_loadu_si128((const __m128i_u *)(sc + (size_t)(g + r) * nb + j));
@@ -435,6 +494,7 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
                 _mm256_store_ps(&sa[r][j], _mm256_mul_ps(_mm256_cvtph_ps(hv), _mm256_loadu_ps(a->d + j)));
             }
             for (; j < nb; j++) sa[r][j] = f16c(p + (size_t)j * bstride) * a->d[j];
+            if (nb & 1) sa[r][nb] = 0.0f; /* q4_0: the missing block of an odd last pair */
         }
         int r = 0;
         for (; r + TILE <= ng; r += TILE) gemv_tile256(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T);
@@ -465,9 +525,9 @@ AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char 
             __m256i q = _mm256_loadu_si256((const __m256i_u *)(row[r] + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
             __m256i w0 = _mm256_and_si256(q, m4), w1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
-                                     _mm256_cvtepi32_ps(dot256(w0, a0, T_QK, 0)), acc[r]);
+                                     _mm256_cvtepi32_ps(dot256(w0, a0, T_QK)), acc[r]);
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b + 1),
-                                     _mm256_cvtepi32_ps(dot256(w1, a1, T_QK, 0)), acc[r]);
+                                     _mm256_cvtepi32_ps(dot256(w1, a1, T_QK)), acc[r]);
         }
     }
 #pragma GCC unroll 4
@@ -915,12 +975,12 @@ typedef struct {
     int8_t *q; /* x's n rows quantized: I bytes, nb scales and nb sums a row */
     float *d;
     int32_t *s;
-    unsigned char *p4; /* q4_0 on AVX-512: the rows as q4_prep puts them, p4row bytes each */
+    unsigned char *p4; /* q4_0 on AVX2, AVX-512: the rows as q4_prep puts them, p4row bytes each */
     size_t rowb, p4row;
     int n, T, isa;
 } lin_job;
 
-/* q4_0's activation units (tile_q4_512): for each 4 blocks 4u .. 4u + 3 of a row, their
+/* q4_0's activation units (tile_q4_512, and in halves q4_pair_dot): for each 4 blocks 4u .. 4u + 3 of a row, their
  * first 16 bytes side by side, their last 16, and 16 int32 holding -8 * sum of block
  * 4u + k in lane 4k (zero elsewhere); blocks past nb are zeros. */
 static size_t q4_prep_bytes(int nb) { return (size_t)(nb + 3) / 4 * Q4_UNIT_BYTES; }
@@ -973,8 +1033,8 @@ void k_linear_q_with(gptc_ctx *ctx, float *out, const float *x, const gptc_wdesc
     int best = k_linear_q_isa();
     if (isa > best) isa = best;
     if (isa < 0) isa = GPTC_QL_SCALAR;
-    /* q4_0 on AVX-512 reads the rows as q4_prep puts them (first in the buffer) */
-    size_t p4row = isa >= GPTC_QL_AVX512 && type_of(w->dtype) == T_Q4 ? q4_prep_bytes(nb) : 0;
+    /* q4_0 on AVX2 and AVX-512 reads the rows as q4_prep puts them (first in the buffer) */
+    size_t p4row = isa >= GPTC_QL_AVX2 && type_of(w->dtype) == T_Q4 ? q4_prep_bytes(nb) : 0;
     size_t per_row = (size_t)I + 8 * (size_t)nb + p4row;
     _Alignas(64) unsigned char stack[STACK_ACT];
     int rows = (int)(STACK_ACT / per_row);
