@@ -6,9 +6,9 @@
  * sign trick for q8_0's signed weights, AVX-512 the same on two blocks per register,
  * VNNI vpdpbusd: q8_0 as (w + 128) x less 128 * sum(x); q4_0 two blocks per register on
  * AVX2 and four on AVX-512, against activations laid out for it once per call), scaled
- * in f32. A single row (decoding) takes gemv_512 /
- * gemv_qk_512 on AVX-512 and gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are quantized in vectors (AVX2,
- * AVX-512) to the scalar rule's bytes.
+ * in f32. A single row (decoding) takes gemv_512 / gemv_qk_512 on AVX-512 and
+ * gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are
+ * quantized in vectors (AVX2, AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
  * (its scales unpacked as ggml does). */
@@ -297,8 +297,8 @@ AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const
  * -8 * sum of each block in the first lane of its 4; a pair is half a unit): two
  * vpmaddubsw and one vpmaddwd give 8 integer sums (4 lanes a block), converted and
  * multiplied by the blocks' scale products, each spread over its block's 4 lanes.
- * gemv_q4_tile256 (one activation row, the scale products from gemv_avx2's scale pass)
- * and tile_avx2 (made in the loop) run the same operations: bit-identical. */
+ * gemv_tile256 (one activation row, the scale products from gemv_avx2's scale pass) and
+ * tile_avx2 (made in the loop) run the same operations: bit-identical. */
 
 /* the q4_0 nibbles of blocks b and b + 1 of row (two: b + 1 exists; else that half zero) */
 AVX2_INLINE __m256i q4_pair_w(const unsigned char *row, int b, int two) {
@@ -984,9 +984,9 @@ typedef struct {
     int n, T, isa;
 } lin_job;
 
-/* q4_0's activation units (tile_q4_512, and in halves q4_pair_dot): for each 4 blocks 4u .. 4u + 3 of a row, their
- * first 16 bytes side by side, their last 16, and 16 int32 holding -8 * sum of block
- * 4u + k in lane 4k (zero elsewhere); blocks past nb are zeros. */
+/* q4_0's activation units (tile_q4_512; in halves q4_pair_dot): for each 4 blocks 4u ..
+ * 4u + 3 of a row, their first 16 bytes side by side, their last 16, and 16 int32
+ * holding -8 * sum of block 4u + k in lane 4k (zero elsewhere); blocks past nb are zeros. */
 static size_t q4_prep_bytes(int nb) { return (size_t)(nb + 3) / 4 * Q4_UNIT_BYTES; }
 
 static void q4_prep(unsigned char *dst, const int8_t *q, const int32_t *s, int nb) {
