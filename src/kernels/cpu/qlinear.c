@@ -307,6 +307,12 @@ AVX2_INLINE __m256i q4_pair_w(const unsigned char *row, int b, int two) {
     return _mm256_set_m128i(two ? _mm_loadu_si128((const __m128i_u *)(p + 18)) : _mm_setzero_si128(), lo);
 }
 
+/* the fp16 scales of the k (1 to 4) q4_0 blocks from p as floats, the missing ones zero
+ * (a pair here, a unit in tile_q4_512) */
+AVX2_INLINE __m128 q4_block_scales(const unsigned char *p, int k) {
+    return _mm_setr_ps(f16c(p), k > 1 ? f16c(p + 18) : 0.0f, k > 2 ? f16c(p + 36) : 0.0f, k > 3 ? f16c(p + 54) : 0.0f);
+}
+
 /* the prepared activation bytes of the pair from block b (b even) of a q4_prep row */
 static inline const unsigned char *q4_pair_act(const unsigned char *p4row, int b) {
     return p4row + (size_t)(b / 4) * Q4_UNIT_BYTES + 32 * ((b / 2) & 1);
@@ -351,8 +357,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             wq[r] = q4_pair_w(row[r], b, two);
-            const unsigned char *p = row[r] + (size_t)b * 18;
-            ws[r] = _mm_setr_ps(f16c(p), two ? f16c(p + 18) : 0.0f, 0.0f, 0.0f);
+            ws[r] = q4_block_scales(row[r] + (size_t)b * 18, 1 + two);
         }
 #pragma GCC unroll 4
         for (int m = 0; m < M; m++) {
@@ -858,12 +863,6 @@ AVX512_INLINE void gemv_512(float *out, const qact *a, const unsigned char *w, s
     }
 }
 
-/* the fp16 scales of blocks 4u .. 4u + k - 1 of row as floats (missing ones zero) */
-AVX512_INLINE __m128 q4_unit_ws(const unsigned char *row, int u, int k) {
-    const unsigned char *p = row + (size_t)u * 72;
-    return _mm_setr_ps(f16c(p), k > 1 ? f16c(p + 18) : 0.0f, k > 2 ? f16c(p + 36) : 0.0f, k > 3 ? f16c(p + 54) : 0.0f);
-}
-
 AVX512_INLINE void tile_q4_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                                int O, int v, int n0, const int R, const int M, const int vnni) {
     __m512 acc[TILE][TILE];
@@ -883,7 +882,7 @@ AVX512_INLINE void tile_q4_512(float *out, const qact *a, const unsigned char *w
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             wq[r] = q4_unit_w(row[r], u, k);
-            ws[r] = q4_unit_ws(row[r], u, k);
+            ws[r] = q4_block_scales(row[r] + (size_t)u * 72, k);
         }
 #pragma GCC unroll 4
         for (int m = 0; m < M; m++) {
