@@ -7,7 +7,7 @@
  * VNNI vpdpbusd: q8_0 as (w + 128) x less 128 * sum(x); q4_0 two blocks per register on
  * AVX2 and four on AVX-512, against activations laid out for it once per call), scaled
  * in f32. A single row (decoding) takes gemv_512 / gemv_qk_512 on AVX-512 and
- * gemv_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are
+ * gemv_q8_avx2 / gemv_q4_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are
  * quantized in vectors (AVX2, AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
@@ -297,7 +297,7 @@ AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const
  * -8 * sum of each block in the first lane of its 4; a pair is half a unit): two
  * vpmaddubsw and one vpmaddwd give 8 integer sums (4 lanes a block), converted and
  * multiplied by the blocks' scale products, each spread over its block's 4 lanes.
- * gemv_tile256 (one activation row, the scale products from gemv_avx2's scale pass) and
+ * gemv_q4_row256 (one activation row, the scale products from gemv_q4_avx2's scale pass) and
  * tile_avx2 (made in the loop) run the same operations: bit-identical. */
 
 /* the q4_0 nibbles of blocks b and b + 1 of row (two: b + 1 exists; else that half zero) */
@@ -427,60 +427,65 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
     case 1 * 16 + 4 * 4 + T_QK: FN(1, 4, T_QK); break;                                                             \
     }
 
-/* One activation row (decoding) times weight rows, q8_0 or q4_0 on AVX2 (and, with the
- * wider registers, gemv_512 on AVX-512): the scale products ws * ad of GR weight rows at
+/* q8_0, one activation row (decoding) on AVX2: one weight row at a time, its blocks in
+ * order, each block's scale product ws * ad made in the loop and the row's bytes
+ * prefetched AHEAD bytes ahead into L1 (past the row's end: the next rows of the
+ * thread's range). tile_avx2's arithmetic at R = M = 1, so bit-identical to a row inside
+ * a batch (test_quant). Measured on a Zen 3 (docs/kernels.md, "The AVX2 class"):
+ * without the prefetch, or with a scale pass that reads a group of rows before their
+ * blocks as q4_0 and AVX-512 do, the core waits for the memory between bursts of work. */
+enum { AHEAD = 2048 };
+
+AVX2_INLINE void gemv_q8_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
+                              int v0, int v1) {
+    for (int v = v0; v < v1; v++) {
+        const unsigned char *row = w + (size_t)v * rowb;
+        __m256 acc = _mm256_setzero_ps();
+        for (int b = 0; b < a->nb; b++) {
+            const unsigned char *p = row + (size_t)b * 34;
+            _mm_prefetch((const char *)p + AHEAD, _MM_HINT_T0);
+            __m256i wv = _mm256_loadu_si256((const __m256i_u *)(p + 2));
+            __m256i x = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(f16c(p) * a->d[b]), _mm256_cvtepi32_ps(dot256(wv, x, T_Q8)), acc);
+        }
+        out[v] = gptc_hsum256(acc) - 0.0f + (bias ? bias[v] : 0.0f);
+    }
+}
+
+/* One activation row (decoding) times q4_0 weight rows on AVX2 (and, with the wider
+ * registers, gemv_512 on AVX-512): the scale products ws * ad of GR weight rows at
  * a time are computed first, 8 blocks per vector (the fp16 scales, sc's side-by-side
  * copy when the matrix has one (gptc_wdesc.scales: a loaded q4_0) or else collected at
  * the block stride, converted with vcvtph2ps, times the activation scales). The block
- * loop then takes each scale product with one broadcast load (q4_0: a pair's two, spread).
- * Its arithmetic is tile_avx2's at M = 1 (the same float product, fused multiply-add
- * chain and horizontal sum), so the results are bit-identical to a row inside a batch
- * (test_quant checks it, with and without sc). Rows of up to NBMAX blocks; longer ones
- * take the tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.15-1.4x faster
+ * loop then takes each pair's two scale products with one load, spread. Its arithmetic
+ * is tile_avx2's at M = 1 (the same float product, fused multiply-add chain and
+ * horizontal sum), so the results are bit-identical to a row inside a batch (test_quant
+ * checks it, with and without sc). Rows of up to NBMAX blocks; longer ones take the
+ * tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.15-1.4x faster
  * (collecting 24 scales a row costs as much as half its block loop). No software
  * prefetch: on a Zen 3 (the AVX2 class this path is for) prefetching the next group into
- * L2, as gemv_512 does, made streaming q8_0 and q4_0 products 10-15% slower (1 and 2
- * threads); q4_k's scale pass, which reads the rows' own scales, keeps its prefetch.
- * q4_0 (its scale pass reads sc, not the rows) takes its rows one at a time: four rows
- * side by side streamed 5-9 GB/s on one Zen 3 thread (in = 1024: 5), one row 10-11. */
+ * L2, as gemv_512 does, made streaming q4_0 products 10-15% slower (1 and 2 threads);
+ * q4_k's scale pass, which reads the rows' own scales, keeps its prefetch. The rows are
+ * taken one at a time: four rows side by side streamed 5-9 GB/s on one Zen 3 thread
+ * (in = 1024: 5), one row 10-11. */
 enum { NBMAX = 256, GR = 16 };
 
-AVX2_INLINE void gemv_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
-                              const float *sa, size_t sstride, int v, const int R, const int T) {
-    __m256 acc[TILE];
-    const unsigned char *row[TILE];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-        row[r] = w + (size_t)(v + r) * rowb;
-        acc[r] = _mm256_setzero_ps();
+AVX2_INLINE void gemv_q4_row256(float *out, const qact *a, const unsigned char *row, const float *bias,
+                                const float *sa, int v) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int b = 0; b < a->nb; b += 2) {
+        _mm_prefetch((const char *)row + (size_t)b * 18 + AHEAD, _MM_HINT_T0);
+        acc = _mm256_fmadd_ps(q4_spread2(load2(sa + b, 1)),
+                              _mm256_cvtepi32_ps(q4_pair_dot(q4_pair_w(row, b, b + 1 < a->nb), q4_pair_act(a->p4, b))),
+                              acc);
     }
-    for (int b = 0; T == T_Q4 && b < a->nb; b += 2) {
-        const int two = b + 1 < a->nb;
-        const unsigned char *pa = q4_pair_act(a->p4, b);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++)
-            acc[r] = _mm256_fmadd_ps(q4_spread2(load2(sa + r * sstride + b, 1)),
-                                     _mm256_cvtepi32_ps(q4_pair_dot(q4_pair_w(row[r], b, two), pa)), acc[r]);
-    }
-    for (int b = 0; T == T_Q8 && b < a->nb; b++) {
-        __m256i av = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            float ws; /* unused: the scales come from sa */
-            __m256i wv = wblock256(row[r], b, T, &ws);
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b), _mm256_cvtepi32_ps(dot256(wv, av, T)),
-                                     acc[r]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - 0.0f + (bias ? bias[v + r] : 0.0f);
+    out[v] = gptc_hsum256(acc) - 0.0f + (bias ? bias[v] : 0.0f);
 }
 
-AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
-                           const float *bias, int v0, int v1, const int T) {
+AVX2_INLINE void gemv_q4_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
+                              const float *bias, int v0, int v1) {
     enum { SS = NBMAX + 8 };
     _Alignas(32) float sa[GR][SS];
-    const int bstride = T == T_Q8 ? 34 : 18;
     const int nb = a->nb;
     for (int g = v0; g < v1; g += GR) {
         int ng = v1 - g < GR ? v1 - g : GR;
@@ -488,108 +493,61 @@ AVX2_INLINE void gemv_avx2(float *out, const qact *a, const unsigned char *w, si
             const unsigned char *p = w + (size_t)(g + r) * rowb;
             int j = 0;
             for (; j + 8 <= nb; j += 8) {
-                const unsigned char *q = p + (size_t)j * bstride;
+                const unsigned char *q = p + (size_t)j * 18;
                 __m128i hv;
                 if (sc) {
                     hv = _mm_loadu_si128((const __m128i_u *)(sc + (size_t)(g + r) * nb + j));
                 } else {
                     uint16_t h[8];
-                    for (int k = 0; k < 8; k++) memcpy(&h[k], q + k * bstride, 2);
+                    for (int k = 0; k < 8; k++) memcpy(&h[k], q + k * 18, 2);
                     hv = _mm_setr_epi16((short)h[0], (short)h[1], (short)h[2], (short)h[3], (short)h[4], (short)h[5],
                                         (short)h[6], (short)h[7]);
                 }
                 _mm256_store_ps(&sa[r][j], _mm256_mul_ps(_mm256_cvtph_ps(hv), _mm256_loadu_ps(a->d + j)));
             }
-            for (; j < nb; j++) sa[r][j] = f16c(p + (size_t)j * bstride) * a->d[j];
-            if (nb & 1) sa[r][nb] = 0.0f; /* q4_0: the missing block of an odd last pair */
+            for (; j < nb; j++) sa[r][j] = f16c(p + (size_t)j * 18) * a->d[j];
+            if (nb & 1) sa[r][nb] = 0.0f; /* the missing block of an odd last pair */
         }
-        int r = 0;
-        /* q4_0 one row at a time: a thread's reads then run in one sequential stream (q8_0's
-         * scale pass has just read its rows) */
-        for (; T == T_Q8 && r + TILE <= ng; r += TILE) gemv_tile256(out, a, w, rowb, bias, sa[r], SS, g + r, TILE, T);
-        for (; r < ng; r++) gemv_tile256(out, a, w, rowb, bias, sa[r], SS, g + r, 1, T);
+        for (int r = 0; r < ng; r++) gemv_q4_row256(out, a, w + (size_t)(g + r) * rowb, bias, sa[r], g + r);
     }
 }
 
-/* q4_k, one activation row: the same plan. The scale pass computes, per super-block of
- * each of GR rows, qk_superblock's d*sc (times the activation scales: sa) and its mins
- * term (summed into corr as there, super-block after super-block); the block loop then
- * reads each 32-byte pair of sub-blocks once (low nibbles: the even sub-block, high:
- * the odd one) and adds their products in tile_avx2's order. Bit-identical to it. */
-AVX2_INLINE void gemv_qk_tile256(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
-                                 const float *sa, size_t sstride, const float *corr, int v, const int R) {
-    __m256 acc[TILE];
-    const unsigned char *row[TILE];
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) {
-        row[r] = w + (size_t)(v + r) * rowb;
-        acc[r] = _mm256_setzero_ps();
-    }
-    for (int b = 0; b < a->nb; b += 2) { /* nb is a multiple of 8 */
-        __m256i a0 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32));
-        __m256i a1 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)b * 32 + 32));
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            __m256i q = _mm256_loadu_si256((const __m256i_u *)(row[r] + (size_t)(b >> 3) * 144 + 16 + 32 * ((b & 7) >> 1)));
-            __m256i w0 = _mm256_and_si256(q, m4), w1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b),
-                                     _mm256_cvtepi32_ps(dot256(w0, a0, T_QK)), acc[r]);
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + r * sstride + b + 1),
-                                     _mm256_cvtepi32_ps(dot256(w1, a1, T_QK)), acc[r]);
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; r++) out[v + r] = gptc_hsum256(acc[r]) - corr[r] + (bias ? bias[v + r] : 0.0f);
-}
-
-/* q4_k's scale pass for weight rows [g, g + ng) (AVX2 and AVX-512 alike): sa[r][b] =
- * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
- * as qk_superblock computes them; the next group's bytes prefetched into L2 (into L1 it
- * ran 6-15% slower on a Zen 4). */
-AVX2_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
-                               size_t rowb, int g, int ng) {
-    const size_t ahead = GR * rowb;
-    for (int r = 0; r < ng; r++) {
-        const unsigned char *p = w + (size_t)(g + r) * rowb;
-        __m256 c = _mm256_setzero_ps();
-        for (int b = 0; b < a->nb; b += 8) {
-            const unsigned char *sp = p + (size_t)(b >> 3) * 144;
-            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T1);
-            _Alignas(32) float ds[8];
-            __m256 dm = qk_scales(sp, ds);
-            c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
-            _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
-        }
-        corr[r] = gptc_hsum256(c);
-    }
-}
-
-/* The body of gemv_qk_avx2 and gemv_qk_512: groups of GR rows, each the scale pass, then
- * TILE_FN on 4 rows at a time and on the rest one by one (extra arguments after R). */
-#define QK_GEMV_GROUPS(TILE_FN, ...)                                                                               \
-    enum { SS = NBMAX + 8 };                                                                                       \
-    _Alignas(64) float sa[GR][SS];                                                                                 \
-    float corr[GR];                                                                                                \
-    for (int g = v0; g < v1; g += GR) {                                                                            \
-        int ng = v1 - g < GR ? v1 - g : GR;                                                                        \
-        qk_scale_pass(sa, corr, a, w, rowb, g, ng);                                                                \
-        int r = 0;                                                                                                 \
-        for (; r + TILE <= ng; r += TILE)                                                                             \
-            TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE __VA_ARGS__);                             \
-        for (; r < ng; r++) TILE_FN(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1 __VA_ARGS__);             \
-    }
-
+/* q4_k, one activation row (decoding) on AVX2: as gemv_q8_avx2, one weight row at a
+ * time with the same prefetch; each super-block's d*sc (times the activation scales) and
+ * mins term made as qk_superblock makes them, then its four 32-byte pairs of sub-blocks
+ * (low nibbles: the even sub-block, high: the odd one) in tile_avx2's order:
+ * bit-identical to it. */
 AVX2_INLINE void gemv_qk_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                               int v0, int v1) {
-    QK_GEMV_GROUPS(gemv_qk_tile256)
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    for (int v = v0; v < v1; v++) {
+        const unsigned char *row = w + (size_t)v * rowb;
+        __m256 acc = _mm256_setzero_ps(), c = _mm256_setzero_ps();
+        for (int b = 0; b < a->nb; b += 8) {
+            const unsigned char *sp = row + (size_t)(b >> 3) * 144;
+            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + AHEAD + off, _MM_HINT_T0);
+            _Alignas(32) float ds[8], sa[8];
+            __m256 dm = qk_scales(sp, ds);
+            c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
+            _mm256_store_ps(sa, _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
+            for (int j = 0; j < 8; j += 2) {
+                __m256i a0 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)(b + j) * 32));
+                __m256i a1 = _mm256_loadu_si256((const __m256i_u *)(a->q + (size_t)(b + j) * 32 + 32));
+                __m256i q = _mm256_loadu_si256((const __m256i_u *)(sp + 16 + 16 * j));
+                __m256i w0 = _mm256_and_si256(q, m4), w1 = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + j), _mm256_cvtepi32_ps(dot256(w0, a0, T_QK)), acc);
+                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(sa + j + 1), _mm256_cvtepi32_ps(dot256(w1, a1, T_QK)), acc);
+            }
+        }
+        out[v] = gptc_hsum256(acc) - gptc_hsum256(c) + (bias ? bias[v] : 0.0f);
+    }
 }
 
 AVX2_FN void rows_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
                        const float *bias, int O, int v0, int v1, int N, int T) {
-    if (N == 1 && a->nb <= NBMAX) {
-        if (T == T_Q8) gemv_avx2(out, a, w, rowb, sc, bias, v0, v1, T_Q8);
-        else if (T == T_Q4) gemv_avx2(out, a, w, rowb, sc, bias, v0, v1, T_Q4);
+    if (N == 1 && (T != T_Q4 || a->nb <= NBMAX)) {
+        if (T == T_Q8) gemv_q8_avx2(out, a, w, rowb, bias, v0, v1);
+        else if (T == T_Q4) gemv_q4_avx2(out, a, w, rowb, sc, bias, v0, v1);
         else gemv_qk_avx2(out, a, w, rowb, bias, v0, v1);
         return;
     }
@@ -903,12 +861,44 @@ AVX512_INLINE void tile_q4_512(float *out, const qact *a, const unsigned char *w
             out[(size_t)(n0 + m) * O + v + r] = _mm512_reduce_add_ps(acc[r][m]) + (bias ? bias[v + r] : 0.0f);
 }
 
-/* q4_k, one activation row, on AVX-512: qk_scale_pass, then gemv_tile (tile_512's block
- * loop at M = 1, each pair's scale products as two broadcast loads into lo and hi):
- * bit-identical to tile_512. */
+/* q4_k's scale pass for weight rows [g, g + ng) (gemv_qk_512): sa[r][b] =
+ * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
+ * as qk_superblock computes them; the next group's bytes prefetched into L2 (into L1 it
+ * ran 6-15% slower on a Zen 4). */
+AVX512_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
+                               size_t rowb, int g, int ng) {
+    const size_t ahead = GR * rowb;
+    for (int r = 0; r < ng; r++) {
+        const unsigned char *p = w + (size_t)(g + r) * rowb;
+        __m256 c = _mm256_setzero_ps();
+        for (int b = 0; b < a->nb; b += 8) {
+            const unsigned char *sp = p + (size_t)(b >> 3) * 144;
+            for (int off = 0; off < 144; off += 64) _mm_prefetch((const char *)sp + ahead + off, _MM_HINT_T1);
+            _Alignas(32) float ds[8];
+            __m256 dm = qk_scales(sp, ds);
+            c = _mm256_fmadd_ps(dm, qk_asums(a, 0, b), c);
+            _mm256_store_ps(&sa[r][b], _mm256_mul_ps(_mm256_load_ps(ds), _mm256_loadu_ps(a->d + b)));
+        }
+        corr[r] = gptc_hsum256(c);
+    }
+}
+
+/* q4_k, one activation row, on AVX-512: groups of GR rows, each qk_scale_pass, then
+ * gemv_tile (tile_512's block loop at M = 1, each pair's scale products as two broadcast
+ * loads into lo and hi) on 4 rows at a time and on the rest one by one: bit-identical
+ * to tile_512. */
 AVX512_INLINE void gemv_qk_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
                                int v0, int v1, const int vnni) {
-    QK_GEMV_GROUPS(gemv_tile, , T_QK, vnni)
+    enum { SS = NBMAX + 8 };
+    _Alignas(64) float sa[GR][SS];
+    float corr[GR];
+    for (int g = v0; g < v1; g += GR) {
+        int ng = v1 - g < GR ? v1 - g : GR;
+        qk_scale_pass(sa, corr, a, w, rowb, g, ng);
+        int r = 0;
+        for (; r + TILE <= ng; r += TILE) gemv_tile(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, TILE, T_QK, vnni);
+        for (; r < ng; r++) gemv_tile(out, a, w, rowb, bias, sa[r], SS, corr + r, g + r, 1, T_QK, vnni);
+    }
 }
 
 AVX512_FN void rows_512(float *out, const qact *a, const unsigned char *w, size_t rowb, const uint16_t *sc,
