@@ -432,8 +432,9 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
  * prefetched AHEAD bytes ahead into L1 (past the row's end: the next rows of the
  * thread's range). tile_avx2's arithmetic at R = M = 1, so bit-identical to a row inside
  * a batch (test_quant). Measured on a Zen 3 (docs/kernels.md, "The AVX2 class"):
- * without the prefetch, or with a scale pass that reads a group of rows before their
- * blocks as q4_0 and AVX-512 do, the core waits for the memory between bursts of work. */
+ * without the prefetch, or with a scale pass over a group of rows before their blocks
+ * (as on AVX-512), the core waits for the memory between bursts of work; 1 KB ahead
+ * decoded slower than 2, 4 or 8 KB, an L2 prefetch or two rows side by side no faster. */
 enum { AHEAD = 2048 };
 
 AVX2_INLINE void gemv_q8_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias,
@@ -462,12 +463,10 @@ AVX2_INLINE void gemv_q8_avx2(float *out, const qact *a, const unsigned char *w,
  * horizontal sum), so the results are bit-identical to a row inside a batch (test_quant
  * checks it, with and without sc). Rows of up to NBMAX blocks; longer ones take the
  * tiles. Measured on a Zen 4 (docs/kernels.md): sc makes q4_0 1.15-1.4x faster
- * (collecting 24 scales a row costs as much as half its block loop). No software
- * prefetch: on a Zen 3 (the AVX2 class this path is for) prefetching the next group into
- * L2, as gemv_512 does, made streaming q4_0 products 10-15% slower (1 and 2 threads);
- * q4_k's scale pass, which reads the rows' own scales, keeps its prefetch. The rows are
- * taken one at a time: four rows side by side streamed 5-9 GB/s on one Zen 3 thread
- * (in = 1024: 5), one row 10-11. */
+ * (collecting 24 scales a row costs as much as half its block loop). The rows are taken
+ * one at a time, with gemv_q8_avx2's prefetch: four rows side by side streamed 5-9 GB/s
+ * on one Zen 3 thread (in = 1024: 5), one row 10-11; prefetching the next group into L2
+ * from the scale pass, as gemv_512 does, had streamed 10-15% slower there. */
 enum { NBMAX = 256, GR = 16 };
 
 AVX2_INLINE void gemv_q4_row256(float *out, const qact *a, const unsigned char *row, const float *bias,
