@@ -277,10 +277,14 @@ AVX512_FN size_t conv_512(float *dst, const char *src, size_t n, int bf16) {
 }
 
 /* ---- AVX2 + FMA + F16C: the same with 8 lanes and 16 registers. One row (decoding)
- * takes 128 columns of an [in, out] weight at a time (256 bytes of each input's row, as
- * the f32 kernel reads; 64 streamed 7-8 GB/s on a Zen 3 thread, 128 10) and the rows of
- * an [out, in] one one by one (a single stream: 4 side by side streamed 10 GB/s there,
- * one 13). */
+ * takes an [in, out] weight as the f32 kernel does (gemv.c's conv1d_m1: the thread's
+ * whole column range of 8 input rows at a time, 8 sequential streams, the accumulators
+ * in out; io_m1_avx2) and the rows of an [out, in] one one by one (a single stream: 4
+ * side by side streamed 10 GB/s on a Zen 3 thread, one 13). On that Zen 3, blocks of 128
+ * columns down every input row (one strided stream, 10 GB/s a thread; 64 columns 7-8)
+ * decoded bf16 124M at 29.5 tok/s on one thread against 35.5, 355M at 15.5 on two
+ * against 20.9. Each output element is the same fused multiply-add chain over k from its
+ * bias as in io_block_avx2 (M > 1): batch-invariant. */
 AVX2_INLINE __m256 ld256(const char *p, int bf16) {
     __m128i h = _mm_loadu_si128((const __m128i_u *)p);
     if (bf16) return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -289,23 +293,23 @@ AVX2_INLINE __m256 ld256(const char *p, int bf16) {
 
 AVX2_INLINE void io_block_avx2(float *out, const float *x, const char *w, const float *bias, int I, int O, int jb,
                                const int M, const int U, const int bf16) {
-    __m256 a[GPTC_GEMV_MAX_ROWS][16];
+    __m256 a[GPTC_GEMV_MAX_ROWS][4];
 #pragma GCC unroll 8
     for (int m = 0; m < M; m++)
-#pragma GCC unroll 16
+#pragma GCC unroll 4
         for (int u = 0; u < U; u++) a[m][u] = bias ? _mm256_loadu_ps(bias + jb + 8 * u) : _mm256_setzero_ps();
     const char *wr = w + 2 * (size_t)jb;
     for (int k = 0; k < I; k++, wr += 2 * (size_t)O) {
 #pragma GCC unroll 8
         for (int m = 0; m < M; m++) {
             __m256 xb = _mm256_set1_ps(x[(size_t)m * I + k]);
-#pragma GCC unroll 16
+#pragma GCC unroll 4
             for (int u = 0; u < U; u++) a[m][u] = _mm256_fmadd_ps(xb, ld256(wr + 16 * u, bf16), a[m][u]);
         }
     }
 #pragma GCC unroll 8
     for (int m = 0; m < M; m++)
-#pragma GCC unroll 16
+#pragma GCC unroll 4
         for (int u = 0; u < U; u++) _mm256_storeu_ps(out + (size_t)m * O + jb + 8 * u, a[m][u]);
 }
 
@@ -317,15 +321,50 @@ AVX2_INLINE int io_range_avx2(float *out, const float *x, const char *w, const f
     return jb;
 }
 
+AVX2_INLINE int io_m1_avx2(float *out, const float *x, const char *w, const float *bias, int I, int O, int j0, int j1,
+                           const int bf16) {
+    int end = j0 + (j1 - j0) / 8 * 8;
+    for (int j = j0; j < end; j += 8) _mm256_storeu_ps(out + j, bias ? _mm256_loadu_ps(bias + j) : _mm256_setzero_ps());
+    int k = 0;
+    for (; k + 8 <= I; k += 8) {
+        const char *w0 = w + 2 * (size_t)k * O;
+        const size_t s = 2 * (size_t)O;
+        __m256 x0 = _mm256_set1_ps(x[k]), x1 = _mm256_set1_ps(x[k + 1]), x2 = _mm256_set1_ps(x[k + 2]),
+               x3 = _mm256_set1_ps(x[k + 3]), x4 = _mm256_set1_ps(x[k + 4]), x5 = _mm256_set1_ps(x[k + 5]),
+               x6 = _mm256_set1_ps(x[k + 6]), x7 = _mm256_set1_ps(x[k + 7]);
+        for (int j = j0; j < end; j += 8) {
+            const char *p = w0 + 2 * (size_t)j;
+            __m256 a = _mm256_loadu_ps(out + j);
+            a = _mm256_fmadd_ps(x0, ld256(p, bf16), a);
+            a = _mm256_fmadd_ps(x1, ld256(p + s, bf16), a);
+            a = _mm256_fmadd_ps(x2, ld256(p + 2 * s, bf16), a);
+            a = _mm256_fmadd_ps(x3, ld256(p + 3 * s, bf16), a);
+            a = _mm256_fmadd_ps(x4, ld256(p + 4 * s, bf16), a);
+            a = _mm256_fmadd_ps(x5, ld256(p + 5 * s, bf16), a);
+            a = _mm256_fmadd_ps(x6, ld256(p + 6 * s, bf16), a);
+            a = _mm256_fmadd_ps(x7, ld256(p + 7 * s, bf16), a);
+            _mm256_storeu_ps(out + j, a);
+        }
+    }
+    for (; k < I; k++) {
+        const char *wr = w + 2 * (size_t)k * O;
+        __m256 xv = _mm256_set1_ps(x[k]);
+        for (int j = j0; j < end; j += 8)
+            _mm256_storeu_ps(out + j, _mm256_fmadd_ps(xv, ld256(wr + 2 * (size_t)j, bf16), _mm256_loadu_ps(out + j)));
+    }
+    return end;
+}
+
 AVX2_FN int io_cols_avx2(float *out, const float *x, const gptc_wdesc *w, const float *bias, int M, int j0, int j1) {
     const char *wd = w->data;
     int bf = w->dtype == GPTC_BF16, I = w->in, O = w->out;
+    if (M == 1) return bf ? io_m1_avx2(out, x, wd, bias, I, O, j0, j1, 1) : io_m1_avx2(out, x, wd, bias, I, O, j0, j1, 0);
 #define IOAVX2(MM, UU)                                                                                             \
     case MM:                                                                                                       \
         return bf ? io_range_avx2(out, x, wd, bias, I, O, j0, j1, MM, UU, 1)                                       \
                   : io_range_avx2(out, x, wd, bias, I, O, j0, j1, MM, UU, 0);
     switch (M) {
-        IOAVX2(1, 16) IOAVX2(2, 4) IOAVX2(3, 2) IOAVX2(4, 2) IOAVX2(5, 1) IOAVX2(6, 1) IOAVX2(7, 1) IOAVX2(8, 1)
+        IOAVX2(2, 4) IOAVX2(3, 2) IOAVX2(4, 2) IOAVX2(5, 1) IOAVX2(6, 1) IOAVX2(7, 1) IOAVX2(8, 1)
     }
 #undef IOAVX2
     return j0;
