@@ -7,8 +7,8 @@
  * VNNI vpdpbusd: q8_0 as (w + 128) x less 128 * sum(x); q4_0 two blocks per register on
  * AVX2 and four on AVX-512, against activations laid out for it once per call), scaled
  * in f32. A single row (decoding) takes gemv_512 / gemv_qk_512 on AVX-512 and
- * gemv_q8_avx2 / gemv_q4_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles. Activations are
- * quantized in vectors (AVX2, AVX-512) to the scalar rule's bytes.
+ * gemv_q8_avx2 / gemv_q4_avx2 / gemv_qk_avx2 on AVX2, bit-identical to the tiles.
+ * Activations are quantized in vectors (AVX2, AVX-512) to the scalar rule's bytes.
  * q4_0 multiplies the nibbles as stored (unsigned) and takes 8 * sum(x) (the activation
  * block's sum) off in the integer sum; q4_k's mins term is one 8-lane FMA per super-block
  * (its scales unpacked as ggml does). */
@@ -297,8 +297,8 @@ AVX2_INLINE void qk_superblock(__m256 corr[TILE][TILE], float ds[TILE][8], const
  * -8 * sum of each block in the first lane of its 4; a pair is half a unit): two
  * vpmaddubsw and one vpmaddwd give 8 integer sums (4 lanes a block), converted and
  * multiplied by the blocks' scale products, each spread over its block's 4 lanes.
- * gemv_q4_row256 (one activation row, the scale products from gemv_q4_avx2's scale pass) and
- * tile_avx2 (made in the loop) run the same operations: bit-identical. */
+ * gemv_q4_row256 (one activation row, the scale products from gemv_q4_avx2's scale
+ * pass) and tile_avx2 (made in the loop) run the same operations: bit-identical. */
 
 /* the q4_0 nibbles of blocks b and b + 1 of row (two: b + 1 exists; else that half zero) */
 AVX2_INLINE __m256i q4_pair_w(const unsigned char *row, int b, int two) {
@@ -860,12 +860,12 @@ AVX512_INLINE void tile_q4_512(float *out, const qact *a, const unsigned char *w
             out[(size_t)(n0 + m) * O + v + r] = _mm512_reduce_add_ps(acc[r][m]) + (bias ? bias[v + r] : 0.0f);
 }
 
-/* q4_k's scale pass for weight rows [g, g + ng) (gemv_qk_512): sa[r][b] =
- * d*sc of sub-block b times its activation scale, corr[r] = the row's mins term, each
- * as qk_superblock computes them; the next group's bytes prefetched into L2 (into L1 it
+/* q4_k's scale pass for weight rows [g, g + ng) (gemv_qk_512): sa[r][b] = d*sc of
+ * sub-block b times its activation scale, corr[r] = the row's mins term, each as
+ * qk_superblock computes them; the next group's bytes prefetched into L2 (into L1 it
  * ran 6-15% slower on a Zen 4). */
 AVX512_INLINE void qk_scale_pass(float (*sa)[NBMAX + 8], float *corr, const qact *a, const unsigned char *w,
-                               size_t rowb, int g, int ng) {
+                                 size_t rowb, int g, int ng) {
     const size_t ahead = GR * rowb;
     for (int r = 0; r < ng; r++) {
         const unsigned char *p = w + (size_t)(g + r) * rowb;
