@@ -339,6 +339,15 @@ AVX2_INLINE __m128 load2(const float *p, int two) {
     return two ? _mm_castsi128_ps(_mm_loadl_epi64((const __m128i_u *)p)) : _mm_load_ss(p);
 }
 
+/* A tile of R weight rows by M activation rows (x of 2 to 31 rows: a server's batch; a
+ * single row takes the gemv kernels below): each weight block loaded once for the M
+ * rows. q8_0 and q4_0 prefetch each row TILE_AHEAD bytes ahead into L1 (the rows of the
+ * next tiles): on a Zen 3 at 2 threads a 768 x 3072 q8_0 product for 2-8 rows streamed
+ * 1.5-2.8x faster with it (3072 x 768: 1.05-1.2x; q4_0 1.0-1.3x), 4 KB ahead about as
+ * fast; q4_k gained nothing. `gptc serve` on a q8_0 GPT-2 124M there, 4 concurrent
+ * streams: 107-125 -> 158-160 tok/s. */
+enum { TILE_AHEAD = 8192 };
+
 AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, size_t rowb, const float *bias, int O,
                            int v, int n0, const int R, const int M, const int T) {
     __m256 acc[TILE][TILE], corr[TILE][TILE]; /* q4_k: the mins' sums, 8 sub-blocks in lanes */
@@ -356,6 +365,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
         __m128 ws[TILE];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
+            _mm_prefetch((const char *)row[r] + (size_t)b * 18 + TILE_AHEAD, _MM_HINT_T0);
             wq[r] = q4_pair_w(row[r], b, two);
             ws[r] = q4_block_scales(row[r] + (size_t)b * 18, 1 + two);
         }
@@ -376,6 +386,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
         if (T == T_QK && (b & 7) == 0) qk_superblock(corr, ds, row, a, n0, b, R, M);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
+            if (T == T_Q8) _mm_prefetch((const char *)row[r] + (size_t)b * 34 + TILE_AHEAD, _MM_HINT_T0);
             wv[r] = wblock256(row[r], b, T, &ws[r]);
             if (T == T_QK) ws[r] = ds[r][b & 7];
         }
