@@ -161,35 +161,39 @@ AVX512_INLINE int io_range_512(float *out, const float *x, const char *w, const 
     return jb;
 }
 
-/* One row (batch-1 decoding): the same columns as io_range_512 with M = 1 and the same
- * FMA chain per element, but the weight rows streamed in order, 4 at a time, the
- * accumulators kept in out (a pass down each column block reads one row apart, which
- * one core does not keep in flight). */
-AVX512_INLINE int io_m1_512(float *out, const float *x, const char *w, const float *bias, int I, int O, int j0, int j1,
-                            const int bf16) {
-    int end = j0 + (j1 - j0) / 16 * 16, k = 0;
-    for (int j = j0; j < end; j += 16) _mm512_storeu_ps(out + j, bias ? _mm512_loadu_ps(bias + j) : _mm512_setzero_ps());
-    for (; k + 4 <= I; k += 4) {
-        const char *w0 = w + 2 * (size_t)k * O, *w1 = w0 + 2 * (size_t)O, *w2 = w1 + 2 * (size_t)O, *w3 = w2 + 2 * (size_t)O;
-        __m512 x0 = _mm512_set1_ps(x[k]), x1 = _mm512_set1_ps(x[k + 1]), x2 = _mm512_set1_ps(x[k + 2]),
-               x3 = _mm512_set1_ps(x[k + 3]);
-        for (int j = j0; j < end; j += 16) {
-            __m512 a = _mm512_loadu_ps(out + j);
-            a = _mm512_fmadd_ps(x0, ld512(w0 + 2 * (size_t)j, bf16), a);
-            a = _mm512_fmadd_ps(x1, ld512(w1 + 2 * (size_t)j, bf16), a);
-            a = _mm512_fmadd_ps(x2, ld512(w2 + 2 * (size_t)j, bf16), a);
-            a = _mm512_fmadd_ps(x3, ld512(w3 + 2 * (size_t)j, bf16), a);
-            _mm512_storeu_ps(out + j, a);
-        }
+/* One row (batch-1 decoding) on an [in, out] weight, W lanes a vector: the columns
+ * [j0, j0 + W floor((j1 - j0) / W)) with the same FMA chain per element as the block
+ * runners at M = 1, but the weight rows streamed in order, R at a time, the accumulators
+ * kept in out (a pass down each column block reads one row apart, which one core does
+ * not keep in flight). Returns the first column not done. */
+#define IO_M1(NAME, INLINE, VEC, W, R, LD, LOADU, STOREU, SET1, FMA, ZERO)                                         \
+    INLINE int NAME(float *out, const float *x, const char *w, const float *bias, int I, int O, int j0, int j1,     \
+                    const int bf16) {                                                                              \
+        const size_t s = 2 * (size_t)O;                                                                            \
+        int end = j0 + (j1 - j0) / W * W, k = 0;                                                                   \
+        for (int j = j0; j < end; j += W) STOREU(out + j, bias ? LOADU(bias + j) : ZERO());                        \
+        for (; k + R <= I; k += R) {                                                                               \
+            VEC xv[R];                                                                                             \
+            _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) xv[r] = SET1(x[k + r]);                            \
+            const char *wk = w + (size_t)k * s;                                                                    \
+            for (int j = j0; j < end; j += W) {                                                                    \
+                const char *p = wk + 2 * (size_t)j;                                                                \
+                VEC a = LOADU(out + j);                                                                            \
+                _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) a = FMA(xv[r], LD(p + r * s, bf16), a);        \
+                STOREU(out + j, a);                                                                                \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (; k < I; k++) {                                                                                       \
+            const char *wr = w + (size_t)k * s;                                                                    \
+            VEC xk = SET1(x[k]);                                                                                   \
+            for (int j = j0; j < end; j += W) STOREU(out + j, FMA(xk, LD(wr + 2 * (size_t)j, bf16), LOADU(out + j))); \
+        }                                                                                                          \
+        return end;                                                                                                \
     }
-    for (; k < I; k++) {
-        const char *wr = w + 2 * (size_t)k * O;
-        __m512 xv = _mm512_set1_ps(x[k]);
-        for (int j = j0; j < end; j += 16)
-            _mm512_storeu_ps(out + j, _mm512_fmadd_ps(xv, ld512(wr + 2 * (size_t)j, bf16), _mm512_loadu_ps(out + j)));
-    }
-    return end;
-}
+
+/* AVX-512: 4 rows a pass */
+IO_M1(io_m1_512, AVX512_INLINE, __m512, 16, 4, ld512, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps,
+      _mm512_fmadd_ps, _mm512_setzero_ps)
 
 AVX512_FN int io_cols_512(float *out, const float *x, const gptc_wdesc *w, const float *bias, int M, int j0, int j1) {
     const char *wd = w->data;
@@ -321,39 +325,10 @@ AVX2_INLINE int io_range_avx2(float *out, const float *x, const char *w, const f
     return jb;
 }
 
-AVX2_INLINE int io_m1_avx2(float *out, const float *x, const char *w, const float *bias, int I, int O, int j0, int j1,
-                           const int bf16) {
-    int end = j0 + (j1 - j0) / 8 * 8;
-    for (int j = j0; j < end; j += 8) _mm256_storeu_ps(out + j, bias ? _mm256_loadu_ps(bias + j) : _mm256_setzero_ps());
-    int k = 0;
-    for (; k + 8 <= I; k += 8) {
-        const char *w0 = w + 2 * (size_t)k * O;
-        const size_t s = 2 * (size_t)O;
-        __m256 x0 = _mm256_set1_ps(x[k]), x1 = _mm256_set1_ps(x[k + 1]), x2 = _mm256_set1_ps(x[k + 2]),
-               x3 = _mm256_set1_ps(x[k + 3]), x4 = _mm256_set1_ps(x[k + 4]), x5 = _mm256_set1_ps(x[k + 5]),
-               x6 = _mm256_set1_ps(x[k + 6]), x7 = _mm256_set1_ps(x[k + 7]);
-        for (int j = j0; j < end; j += 8) {
-            const char *p = w0 + 2 * (size_t)j;
-            __m256 a = _mm256_loadu_ps(out + j);
-            a = _mm256_fmadd_ps(x0, ld256(p, bf16), a);
-            a = _mm256_fmadd_ps(x1, ld256(p + s, bf16), a);
-            a = _mm256_fmadd_ps(x2, ld256(p + 2 * s, bf16), a);
-            a = _mm256_fmadd_ps(x3, ld256(p + 3 * s, bf16), a);
-            a = _mm256_fmadd_ps(x4, ld256(p + 4 * s, bf16), a);
-            a = _mm256_fmadd_ps(x5, ld256(p + 5 * s, bf16), a);
-            a = _mm256_fmadd_ps(x6, ld256(p + 6 * s, bf16), a);
-            a = _mm256_fmadd_ps(x7, ld256(p + 7 * s, bf16), a);
-            _mm256_storeu_ps(out + j, a);
-        }
-    }
-    for (; k < I; k++) {
-        const char *wr = w + 2 * (size_t)k * O;
-        __m256 xv = _mm256_set1_ps(x[k]);
-        for (int j = j0; j < end; j += 8)
-            _mm256_storeu_ps(out + j, _mm256_fmadd_ps(xv, ld256(wr + 2 * (size_t)j, bf16), _mm256_loadu_ps(out + j)));
-    }
-    return end;
-}
+/* AVX2: 8 rows a pass (see above) */
+IO_M1(io_m1_avx2, AVX2_INLINE, __m256, 8, 8, ld256, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps,
+      _mm256_fmadd_ps, _mm256_setzero_ps)
+#undef IO_M1
 
 AVX2_FN int io_cols_avx2(float *out, const float *x, const gptc_wdesc *w, const float *bias, int M, int j0, int j1) {
     const char *wd = w->data;
