@@ -264,8 +264,8 @@ static void test_quantize_act(void) {
  * 4-row batch (the 4 x 4 tiles), on every path: a decoding step's logits do not depend
  * on the batch (gptc_session_step). Odd block counts (224 = 7 blocks, 96 = 3; q4_0 also
  * 320 = 10: half a unit last), q4_k's 2, 3 and 8 super-blocks, rows longer than the
- * scale passes' 256 blocks (q8_0 259, q4_0 258: the tiles at one row, q4_k 33
- * super-blocks), output counts not multiples of 4. */
+ * scale passes' 256 blocks (q4_0's on AVX2, q4_k's on AVX-512: the tiles at one row;
+ * q8_0 259, q4_0 258, q4_k 33 super-blocks), output counts not multiples of 4. */
 static void test_gemv_batch_bits(gptc_ctx *c1, gptc_ctx *c2) {
     static const int shapes[][3] = {{0, 224, 45}, {0, 1024, 70}, {0, 96, 13}, {0, 8288, 13}, {1, 224, 45},
                                     {1, 1024, 70}, {1, 96, 13},  {1, 320, 21}, {1, 8256, 9},  {2, 512, 13},

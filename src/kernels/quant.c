@@ -3,6 +3,7 @@
  * dequantization. Rounding is ggml's: roundf for q8_0, truncation of x + 8.5 for q4_0,
  * nearest_int (round half to even) for q4_k, fp16 scales rounded to nearest even. */
 #include "quant.h"
+#include "qlinear.h"
 #include "cpu/vec.h"
 #include <math.h>
 
@@ -306,6 +307,8 @@ float gptc_q_get(gptc_dtype d, const void *row, int k) {
     int v = sub & 1 ? q[l] >> 4 : q[l] & 0xF;
     return s * sc * v - gptc_q_f16(p + 2) * m;
 }
+
+int gptc_q_has_scales(gptc_dtype d) { return d == GPTC_Q4_0 && k_linear_q_isa() == GPTC_QL_AVX2; }
 
 void gptc_q_scales(gptc_dtype d, const void *rows, int n, int out, uint16_t *dst) {
     const unsigned char *p = rows;

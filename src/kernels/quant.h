@@ -40,11 +40,13 @@ float gptc_q_get(gptc_dtype d, const void *row, int k);
 /* The first block of a row whose fp16 scale (d or dmin) is Inf or NaN, or -1. */
 long gptc_q_first_bad_block(gptc_dtype d, const void *row, int n);
 /* Whether a loaded matrix keeps its block scales side by side as well (gptc_wdesc.scales):
- * q4_0, whose batch-1 product is bound by collecting them (docs/kernels.md); q8_0 is
- * bound by reading its bytes and gains nothing from them. Their bytes for out rows of n
- * elements (a multiple of 32; 0 for other types); gptc_q_scales copies them (q8_0 or
- * q4_0): dst[r * n / 32 + b] = the fp16 bits of row r's block b. */
-static inline int gptc_q_has_scales(gptc_dtype d) { return d == GPTC_Q4_0; }
+ * q4_0 when the batch-1 product is AVX2's (k_linear_q_isa), which is bound by collecting
+ * them (docs/kernels.md); AVX-512's reads each scale beside its block as it streams the
+ * row, and q8_0 is bound by reading its bytes and gains nothing from them. The same
+ * answer for the whole process (the CPU level is fixed at start). Their bytes for out
+ * rows of n elements (a multiple of 32; 0 for other types); gptc_q_scales copies them
+ * (q8_0 or q4_0): dst[r * n / 32 + b] = the fp16 bits of row r's block b. */
+int gptc_q_has_scales(gptc_dtype d);
 static inline size_t gptc_q_scales_bytes(gptc_dtype d, int n, int out) {
     return gptc_q_has_scales(d) ? (size_t)(n / GPTC_QK) * (size_t)out * sizeof(uint16_t) : 0;
 }
