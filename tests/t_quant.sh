@@ -98,8 +98,9 @@ $G info --model "$T/q8_0" >"$T/info.txt" 2>"$T/err" && grep -q "F32+Q8_0" "$T/in
 $G info --model "$T/q4_k" --json >"$T/info.json" 2>"$T/err" && grep -q 'q4_k' "$T/info.json" &&
     pass "info --json names the stored q4_k" || fail "info --json names the stored q4_k" "$(head -c 300 "$T/info.json") $(cat "$T/err")"
 # its memory table: the weights as held (the file's tensor bytes, each tensor padded to
-# at most 64 bytes, and the q4_0 tensors' scales side by side: 2 bytes a block of 18,
-# padded likewise), the F32 size beside it, the KV cache of a session at 1 x 64
+# at most 64 bytes, and where the batch-1 kernels are AVX2's ("cpu=avx2" in the backend
+# line) the q4_0 tensors' scales side by side: 2 bytes a block of 18, padded likewise),
+# the F32 size beside it, the KV cache of a session at 1 x 64
 $PY - "$T/info.json" "$T/q4_k/model.safetensors" <<'PY' && pass "info --json on q4_k reports the bytes the weights hold, not F32's" ||
 import json, struct, sys
 j = json.load(open(sys.argv[1])); m = j["memory"]
@@ -108,7 +109,7 @@ hdr = json.loads(raw[8:8 + n]); tensors = [v for k, v in hdr.items() if k != "__
 data = sum(v["data_offsets"][1] - v["data_offsets"][0] for v in tensors)
 meta = hdr.get("__metadata__", {})
 q4 = [v["data_offsets"][1] - v["data_offsets"][0] for k, v in hdr.items() if meta.get("gptc.dtype." + k) == "q4_0"]
-held = data + sum(b // 9 for b in q4)
+held = data + (sum(b // 9 for b in q4) if "cpu=avx2" in j["backend"] else 0)
 L, C, T = j["config"]["n_layer"], j["config"]["n_embd"], j["config"]["n_positions"]
 ok = (held <= m["weights"] <= held + 64 * (len(tensors) + len(q4)) and len(q4) > 0 and m["weights_f32"] == 4 * j["params"]["total"]
       and m["weights"] < 0.3 * m["weights_f32"] and m["session"] >= 2 * L * T * C * 4

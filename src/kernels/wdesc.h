@@ -17,9 +17,9 @@ typedef struct gptc_wdesc {
     gptc_wlayout layout;
     int in, out;
     /* q8_0/q4_0, optional: the blocks' fp16 scales again, side by side ([out][in / 32],
-     * gptc_q_scales), so batch-1 products read them with one load per 8 or 16 blocks
-     * instead of collecting them at the block stride; NULL: they are collected (loaded
-     * models set them for q4_0: gptc_q_has_scales) */
+     * gptc_q_scales), so AVX2's batch-1 q4_0 product reads them with one load per 8
+     * blocks instead of collecting them at the block stride; NULL: they are collected
+     * (loaded models set them for q4_0 where that kernel runs: gptc_q_has_scales) */
     const uint16_t *scales;
 } gptc_wdesc;
 

@@ -444,7 +444,7 @@ AVX2_INLINE void tile_avx2(float *out, const qact *a, const unsigned char *w, si
  * thread's range). tile_avx2's arithmetic at R = M = 1, so bit-identical to a row inside
  * a batch (test_quant). Measured on a Zen 3 (docs/kernels.md, "The AVX2 class"):
  * without the prefetch, or with a scale pass over a group of rows before their blocks
- * (as on AVX-512), the core waits for the memory between bursts of work; 1 KB ahead
+ * (as AVX-512 did then), the core waits for the memory between bursts of work; 1 KB ahead
  * decoded slower than 2, 4 or 8 KB, an L2 prefetch or two rows side by side no faster. */
 enum { AHEAD = 2048 };
 
